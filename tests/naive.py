@@ -1,0 +1,1 @@
+"""Slow, obviously correct twins of every numba kernel (compared on random inputs in the tests)."""

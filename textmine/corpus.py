@@ -1,0 +1,253 @@
+"""Corpus input: one reader for every stage.
+
+A corpus is any number of files, directories (walked recursively in sorted order, filtered by a
+glob on the file name) and ``-`` for standard input. Files are read as bytes and decoded line by
+line under an explicit encoding, so that an undecodable byte is reported with its file and byte
+offset. A UTF-8 BOM and CRLF line ends are handled. ``.gz``, ``.bz2`` and ``.xz`` files are opened
+by extension. Memory does not grow with corpus size: everything here streams.
+
+Large plain files are cut into byte-range :class:`Shard` s for the map-reduce workers: a shard
+owns every line that *starts* inside ``[start, end)``.
+"""
+import bz2
+import codecs
+import fnmatch
+import gzip
+import io
+import lzma
+import os
+import sys
+from dataclasses import dataclass
+
+from textmine.errors import TextmineError
+
+STDIN = "-"
+_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+_ERRORS = ("strict", "replace", "ignore", "surrogateescape")
+
+
+@dataclass(frozen=True)
+class Shard:
+    """A unit of map work: ``path`` from byte ``start`` up to ``end`` (``None``: to the end).
+
+    ``path == '-'`` or a compressed file is always one whole shard.
+    """
+
+    path: str
+    start: int = 0
+    end: object = None
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to decode: ``encoding`` (any Python codec), ``errors`` (strict/replace/...)."""
+
+    encoding: str = "utf-8"
+    errors: str = "strict"
+
+    def check(self):
+        try:
+            info = codecs.lookup(self.encoding)
+        except LookupError:
+            raise TextmineError(f"unknown encoding {self.encoding!r}; try utf-8 or gb18030") from None
+        if self.errors not in _ERRORS:
+            raise TextmineError(f"--errors must be one of {', '.join(_ERRORS)}, not {self.errors!r}")
+        return info
+
+    @property
+    def ascii_compatible(self):
+        try:
+            return "a\n".encode(self.encoding) == b"a\n"
+        except LookupError:
+            return False
+
+
+def display(path):
+    return "<stdin>" if path == STDIN else path
+
+
+def resolve_inputs(paths, glob="*"):
+    """Expand files and directories into a sorted list of file paths (``'-'`` kept as is).
+
+    Parameters
+    ----------
+    paths : sequence of str
+        Files, directories or ``'-'``; empty means standard input.
+    glob : str
+        ``fnmatch`` pattern that files found inside directories must match (by name).
+
+    Raises
+    ------
+    TextmineError
+        A path that does not exist, is unreadable, or a directory with no matching files.
+    """
+    if not paths:
+        return [STDIN]
+    out = []
+    for p in paths:
+        if p == STDIN:
+            out.append(STDIN)
+            continue
+        if not os.path.exists(p):
+            raise TextmineError(f"{p}: no such file or directory")
+        if os.path.isdir(p):
+            found = []
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if name.startswith(".") or not fnmatch.fnmatch(name, glob):
+                        continue
+                    found.append(os.path.join(root, name))
+            if not found:
+                raise TextmineError(f"{p}: directory has no files matching {glob!r}")
+            out.extend(found)
+        else:
+            out.append(p)
+    for p in out:
+        if p != STDIN and not os.access(p, os.R_OK):
+            raise TextmineError(f"{p}: permission denied")
+    return out
+
+
+def _open_binary(path):
+    if path == STDIN:
+        return sys.stdin.buffer
+    ext = os.path.splitext(path)[1].lower()
+    try:
+        if ext in _OPENERS:
+            return _OPENERS[ext](path, "rb")
+        return open(path, "rb")
+    except OSError as e:
+        raise TextmineError(f"{path}: {e.strerror or e}") from None
+
+
+def splittable(path):
+    """Whether ``path`` can be cut into byte ranges (a plain, seekable file)."""
+    return path != STDIN and os.path.splitext(path)[1].lower() not in _OPENERS
+
+
+def make_shards(paths, shard_bytes=8 << 20):
+    """Cut files into byte-range shards of about ``shard_bytes`` (compressed files and stdin whole)."""
+    shards = []
+    for p in paths:
+        if not splittable(p):
+            shards.append(Shard(p))
+            continue
+        size = os.path.getsize(p)
+        if size <= shard_bytes:
+            shards.append(Shard(p, 0, None))
+            continue
+        start = 0
+        while start < size:
+            end = min(start + shard_bytes, size)
+            shards.append(Shard(p, start, None if end >= size else end))
+            start = end
+    return shards
+
+
+def _decode_error(path, offset, raw, opts):
+    return TextmineError(
+        f"{display(path)}: cannot decode byte 0x{raw:02x} at offset {offset} as {opts.encoding}; "
+        "try --encoding gb18030 (or another codec) or --errors replace"
+    )
+
+
+def iter_lines(shard, opts=ReadOptions()):
+    """Yield the decoded lines of a shard, without their line ends.
+
+    A BOM at the start of a file is dropped (for UTF-8 and UTF-8-SIG alike), ``\\r\\n`` and
+    ``\\n`` both end a line, and a NUL byte means a binary file (an error).
+    """
+    if not opts.ascii_compatible:
+        yield from _iter_lines_wide(shard, opts)
+        return
+    path = shard.path
+    f = _open_binary(path)
+    try:
+        pos = shard.start
+        if pos:
+            f.seek(pos - 1)
+            skipped = f.readline()  # finish the line that the previous shard owns
+            pos = pos - 1 + len(skipped)
+        end = shard.end
+        enc, errs = opts.encoding, opts.errors
+        first = pos == 0
+        while end is None or pos < end:
+            try:
+                raw = f.readline()
+            except OSError as e:
+                raise TextmineError(f"{display(path)}: {e}") from None
+            if not raw:
+                break
+            if b"\x00" in raw:
+                raise TextmineError(
+                    f"{display(path)}: looks like a binary file (NUL byte at offset {pos + raw.index(0)})"
+                )
+            try:
+                line = raw.decode(enc, errs)
+            except UnicodeDecodeError as e:
+                raise _decode_error(path, pos + e.start, raw[e.start], opts) from None
+            if first:
+                first = False
+                if line.startswith("\ufeff"):
+                    line = line[1:]
+            pos += len(raw)
+            if line.endswith("\n"):
+                line = line[:-2] if line.endswith("\r\n") else line[:-1]
+            elif line.endswith("\r"):
+                line = line[:-1]
+            yield line
+    finally:
+        if f is not sys.stdin.buffer:
+            f.close()
+
+
+def _iter_lines_wide(shard, opts):
+    # UTF-16/32 and other codecs where b"\n" is not a line end: no byte offsets, whole file.
+    f = _open_binary(shard.path)
+    text = io.TextIOWrapper(f, encoding=opts.encoding, errors=opts.errors, newline=None)
+    try:
+        for i, line in enumerate(text):
+            if i == 0 and line.startswith("\ufeff"):
+                line = line[1:]
+            if "\x00" in line:
+                raise TextmineError(f"{display(shard.path)}: looks like a binary file (NUL character)")
+            yield line.rstrip("\n")
+    except UnicodeDecodeError as e:
+        raise TextmineError(
+            f"{display(shard.path)}: cannot decode as {opts.encoding} ({e.reason}); try another --encoding"
+        ) from None
+    finally:
+        text.detach()
+        if f is not sys.stdin.buffer:
+            f.close()
+
+
+def iter_documents(paths, opts=ReadOptions(), doc_per_file=False):
+    """Yield documents: one per line, or one per file with ``doc_per_file`` (lines joined by ``\\n``)."""
+    for p in paths:
+        if doc_per_file:
+            yield "\n".join(iter_lines(Shard(p), opts))
+        else:
+            yield from iter_lines(Shard(p), opts)
+
+
+def iter_batches(shard, opts=ReadOptions(), batch_chars=1 << 20, doc_per_file=False):
+    """Yield lists of documents from one shard, each list holding about ``batch_chars`` characters."""
+    if doc_per_file:
+        yield ["\n".join(iter_lines(shard, opts))]
+        return
+    batch, size = [], 0
+    for line in iter_lines(shard, opts):
+        batch.append(line)
+        size += len(line) + 1
+        if size >= batch_chars:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def total_bytes(paths):
+    """Sum of file sizes (compressed files count as stored; stdin as 0): for progress bars."""
+    return sum(os.path.getsize(p) for p in paths if p != STDIN)
