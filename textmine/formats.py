@@ -111,3 +111,98 @@ def read_word_counts(path, encoding="utf-8"):
     if not words:
         raise TextmineError(f"{path}: dictionary is empty")
     return words, counts
+
+
+def write_word2vec(path, words, vectors, binary=False):
+    """Write vectors in word2vec format (``V D`` header), text or binary, atomically.
+
+    Parameters
+    ----------
+    path : str
+        Output file or ``'-'``.
+    words : sequence of str
+        Tokens; a token with whitespace cannot be written.
+    vectors : ndarray, shape (V, D)
+        One row per word; written as float32 in binary mode, ``%.6g`` text otherwise.
+    """
+    import numpy as np
+
+    vectors = np.asarray(vectors)
+    if vectors.ndim != 2 or vectors.shape[0] != len(words):
+        raise TextmineError(f"{len(words)} words but vectors of shape {vectors.shape}")
+    with atomic_output(path, "wb") as f:
+        f.write(f"{vectors.shape[0]} {vectors.shape[1]}\n".encode())
+        if binary:
+            v32 = np.ascontiguousarray(vectors, dtype="<f4")
+            for w, row in zip(words, v32):
+                f.write(w.encode("utf-8") + b" " + row.tobytes() + b"\n")
+        else:
+            lines = []
+            for w, row in zip(words, vectors):
+                if any(ch.isspace() for ch in w):
+                    raise TextmineError(f"token {w!r} contains whitespace and cannot be written in word2vec format")
+                lines.append(w + " " + " ".join(f"{x:.6g}" for x in row) + "\n")
+                if len(lines) >= 4096:
+                    f.write("".join(lines).encode("utf-8"))
+                    lines = []
+            f.write("".join(lines).encode("utf-8"))
+
+
+def read_word2vec(path, binary=None):
+    """Read a word2vec file (text or binary; ``binary=None`` guesses from the content).
+
+    Returns ``(words, vectors)`` with vectors as a float32 array of shape (V, D). Raises
+    :class:`TextmineError` with ``file:line`` on a malformed line.
+    """
+    import numpy as np
+
+    from textmine.corpus import resolve_inputs
+
+    resolve_inputs([path])
+    with open(path, "rb") as f:
+        header = f.readline()
+        try:
+            n, d = (int(x) for x in header.split())
+        except ValueError:
+            raise TextmineError(f"{path}:1: expected a 'V D' word2vec header, got {header[:60]!r}") from None
+        if n < 0 or d <= 0:
+            raise TextmineError(f"{path}:1: bad word2vec header {header.strip()!r}")
+        body = f.read()
+    if binary is None:
+        try:
+            body.decode("utf-8")
+            binary = False
+        except UnicodeDecodeError:
+            binary = True
+    words, vecs = [], np.empty((n, d), dtype=np.float32)
+    if binary:
+        pos = 0
+        for i in range(n):
+            sp = body.find(b" ", pos)
+            if sp < 0 or sp + 4 * d > len(body):
+                raise TextmineError(f"{path}: truncated binary vector {i + 1} of {n}")
+            words.append(body[pos:sp].decode("utf-8", "replace").lstrip("\n"))
+            vecs[i] = np.frombuffer(body, dtype="<f4", count=d, offset=sp + 1)
+            pos = sp + 1 + 4 * d
+            if pos < len(body) and body[pos:pos + 1] == b"\n":
+                pos += 1
+        return words, vecs
+    lines = body.decode("utf-8").split("\n")
+    i = 0
+    for lineno, line in enumerate(lines, 2):
+        parts = line.rstrip().split(" ")
+        if parts == [""]:
+            continue
+        if i >= n:
+            raise TextmineError(f"{path}:{lineno}: more vectors than the header's {n}")
+        if len(parts) != d + 1:
+            raise TextmineError(f"{path}:{lineno}: expected a word and {d} numbers, got {len(parts) - 1} values")
+        try:
+            vecs[i] = np.asarray(parts[1:], dtype=np.float32)
+        except ValueError:
+            raise TextmineError(f"{path}:{lineno}: non-numeric value in the vector of {parts[0]!r}") from None
+        words.append(parts[0])
+        i += 1
+    if i != n:
+        raise TextmineError(f"{path}: header says {n} vectors, found {i}")
+    return words, vecs
