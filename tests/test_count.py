@@ -1,0 +1,236 @@
+import os
+import random
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from conftest import ROOT, SAMPLE, shared_file
+from naive_count import as_tsv, count_naive, sorted_items
+from textmine import _spantable as st
+from textmine.cli import cli
+from textmine.corpus import ReadOptions
+from textmine.count import count
+
+ALPHABET = list("的一是了我不人在他有这个上们来到时大地为子中你说生国年着就那和要她出也得里后自以会") + \
+    list("abcAB01９Ｚ") + list("，。！？、 \t\u3000-_.%") + ["\U00020000", "\U0002A6A5", "é"]
+
+
+def random_lines(rng, n_lines=60, max_len=40):
+    return ["".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, max_len))) for _ in range(n_lines)]
+
+
+def write(tmp_path, name, lines, encoding="utf-8"):
+    p = tmp_path / name
+    p.write_bytes(("\n".join(lines) + "\n").encode(encoding))
+    return str(p)
+
+
+@pytest.mark.parametrize("tokenizer,min_n,max_n", [
+    ("char", 1, 1), ("char", 1, 3), ("space", 1, 1), ("space", 2, 3), ("ngram", 1, 4), ("ngram", 2, 6),
+])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_count_matches_naive_counter(tmp_path, tokenizer, min_n, max_n, seed):
+    rng = random.Random(seed)
+    lines = random_lines(rng)
+    path = write(tmp_path, "c.txt", lines)
+    got = list(count([path], tokenizer=tokenizer, min_n=min_n, max_n=max_n).items())
+    assert got == sorted_items(count_naive(lines, tokenizer, min_n, max_n))
+
+
+def test_min_count_and_top(tmp_path):
+    lines = random_lines(random.Random(5), 200)
+    path = write(tmp_path, "c.txt", lines)
+    ref = count_naive(lines, "ngram", 1, 3)
+    assert list(count([path], tokenizer="ngram", max_n=3, min_count=3).items()) == sorted_items(ref, 3)
+    assert list(count([path], tokenizer="ngram", max_n=3, top=17).items()) == sorted_items(ref, top=17)
+
+
+def test_jieba_tokenizer_equals_naive_loop(tmp_path):
+    import jieba
+
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()[:300] + ["Python3.11 与 jieba 的 AK47 测试 4.55%"]
+    path = write(tmp_path, "j.txt", lines)
+    tk = jieba.Tokenizer()
+    for hmm, spec in ((True, "jieba"), (False, "jieba:nohmm")):
+        ref = count_naive(lines, "jieba", jieba_cut=lambda s: tk.lcut(s, HMM=hmm))
+        assert list(count([path], tokenizer=spec).items()) == sorted_items(ref)
+
+
+def test_word_ngrams_are_joined_by_one_space(tmp_path):
+    path = write(tmp_path, "w.txt", ["a  b\tc", "a b"])
+    assert dict(count([path], tokenizer="space", min_n=2, max_n=2).items()) == {"a b": 2, "b c": 1}
+
+
+def test_partitions_jobs_and_shards_do_not_change_output(tmp_path):
+    lines = random_lines(random.Random(7), 3000)
+    path = write(tmp_path, "big.txt", lines)
+    ref = list(count([path], tokenizer="ngram", max_n=3).items())
+    got = list(count([path], tokenizer="ngram", max_n=3, n_jobs=2, shard_bytes=4096).items())
+    assert got == ref == sorted_items(count_naive(lines, "ngram", 1, 3))
+
+
+def test_spill_to_disk_gives_identical_counts(tmp_path):
+    lines = random_lines(random.Random(11), 6000, 60)
+    path = write(tmp_path, "big.txt", lines)
+    ref = list(count([path], tokenizer="ngram", max_n=4).items())
+    res = count([path], tokenizer="ngram", max_n=4, memory_limit=1 << 20, shard_bytes=16384, tmpdir=str(tmp_path))
+    assert res.spilled_bytes > 0
+    assert list(res.items()) == ref
+    res.close()
+    assert not [p for p in os.listdir(tmp_path) if p.startswith("textmine-")]
+
+
+def test_span_table_growth_and_add_match_counter():
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0x4E00, 0x4E40, 5000).astype(np.uint32)
+    ustart = np.arange(5000, dtype=np.int64)
+    uend = ustart + 1
+    goff = np.array([0, 1000, 1000, 5000], np.int64)
+    t = st.SpanTable(entries=16, arena=64)
+    t.count_ngrams(codes, ustart, uend, goff, 1, 5)
+    text = "".join(map(chr, codes))
+    ref = {}
+    for a, b in ((0, 1000), (1000, 5000)):
+        for n in range(1, 6):
+            for i in range(a, b - n + 1):
+                ref[text[i:i + n]] = ref.get(text[i:i + n], 0) + 1
+    c, o, n, h, parts = t.extract(4)
+    got = {"".join(map(chr, c[o[k]:o[k + 1]])): int(n[k]) for k in range(len(n))}
+    assert got == ref
+    assert parts[-1] == len(n) and np.all(np.diff(parts) >= 0)
+    t2 = st.SpanTable(entries=16, arena=64)
+    t2.add(c, o, n, h)
+    t2.add(c, o, n, h)
+    c2, o2, n2, _, _ = t2.extract(1)
+    got2 = {"".join(map(chr, c2[o2[k]:o2[k + 1]])): int(n2[k]) for k in range(len(n2))}
+    assert got2 == {k: 2 * v for k, v in ref.items()}
+
+
+def test_sort_and_emit_match_python_sort():
+    rng = random.Random(4)
+    keys = list({"".join(rng.choice("ab的一\U00020000") for _ in range(rng.randint(1, 9))) for _ in range(3000)})
+    counts = np.array([rng.randint(1, 4) for _ in keys], np.int64)
+    codes = np.frombuffer("".join(keys).encode("utf-32-le"), np.uint32)
+    offsets = np.concatenate([[0], np.cumsum([len(k) for k in keys])]).astype(np.int64)
+    order = st.sort_order(counts, offsets, codes)
+    assert [keys[i] for i in order] == [k for k, _ in sorted(zip(keys, counts), key=lambda x: (-x[1], x[0]))]
+
+
+def test_cli_jobs_identical_bytes_and_stdin(tmp_path):
+    lines = random_lines(random.Random(9), 2000)
+    path = write(tmp_path, "c.txt", lines)
+    runner = CliRunner()
+    r1 = runner.invoke(cli, ["count", "-t", "ngram", "-j", "1", "-q", path])
+    r2 = runner.invoke(cli, ["count", "-t", "ngram", "-j", "2", "-q", path])
+    assert r1.exit_code == 0 and r2.exit_code == 0
+    assert r1.stdout == r2.stdout == as_tsv(sorted_items(count_naive(lines, "ngram", 1, 4)))
+    data = open(path, "rb").read()
+    for args in (["count", "-t", "ngram", "-q"], ["count", "-t", "ngram", "-q", "-"]):
+        r = runner.invoke(cli, args, input=data)
+        assert r.exit_code == 0 and r.stdout == r1.stdout
+
+
+def test_cli_output_file_header_and_stats(tmp_path):
+    path = write(tmp_path, "c.txt", ["a b a"])
+    out = tmp_path / "o.tsv"
+    r = CliRunner().invoke(cli, ["count", "-t", "space", "--header", "-o", str(out), path])
+    assert r.exit_code == 0, r.output
+    assert out.read_text(encoding="utf-8") == "token\tcount\na\t2\nb\t1\n"
+    assert "1 lines" in r.stderr and "2 keys written" in r.stderr
+
+
+def test_encodings_bom_crlf_and_directories(tmp_path):
+    d = tmp_path / "corpus"
+    (d / "sub").mkdir(parents=True)
+    (d / "a.txt").write_bytes("\ufeff中文 中文\r\n测试".encode("utf-8"))
+    (d / "sub" / "b.txt").write_bytes("中文 测试\n".encode("gb18030"))
+    (d / "sub" / "skip.dat").write_bytes(b"\xff\xfe")
+    r = CliRunner().invoke(cli, ["count", "-t", "space", "-q", "--glob", "*.txt", str(d / "a.txt")])
+    assert r.stdout == "中文\t2\n测试\t1\n"
+    r = CliRunner().invoke(cli, ["count", "-t", "space", "-q", "--encoding", "gb18030", str(d / "sub" / "b.txt")])
+    assert r.stdout == "中文\t1\n测试\t1\n"
+    # a GB18030 file read as UTF-8: file and byte offset named
+    r = CliRunner().invoke(cli, ["count", "-t", "space", "-q", "--glob", "*.txt", str(d)])
+    assert r.exit_code == 1
+    assert "b.txt: cannot decode byte 0xd6 at offset 0 as utf-8" in r.stderr and "--encoding gb18030" in r.stderr
+    r = CliRunner().invoke(cli, ["count", "-t", "space", "-q", "--errors", "replace", "--glob", "*.txt", str(d)])
+    assert r.exit_code == 0 and "中文\t2\n" in r.stdout
+
+
+@pytest.mark.parametrize("make,args,message,code", [
+    (None, ["/nonexistent/x.txt"], "/nonexistent/x.txt: no such file or directory", 1),
+    ("emptydir", [], "directory has no files matching", 1),
+    ("emptyfile", [], "no text to count", 1),
+    ("binary", [], "looks like a binary file (NUL byte at offset 3)", 1),
+    ("text", ["-j", "0"], "Invalid value for '-j' / '--jobs': 0 is not in the range x>=1", 2),
+    ("text", ["-t", "nosuch"], "unknown tokenizer 'nosuch'", 1),
+    ("text", ["--encoding", "nosuch"], "unknown encoding 'nosuch'", 1),
+    ("text", ["--min-n", "3", "-n", "2"], "--min-n 3 is larger than --n 2", 2),
+    ("text", ["--engine", "local", "--scheduler", "tcp://127.0.0.1:1"], "--scheduler needs --engine dask", 1),
+])
+def test_bad_input_one_line_error_no_output_file(tmp_path, make, args, message, code):
+    target = []
+    if make == "emptydir":
+        (tmp_path / "d").mkdir()
+        target = [str(tmp_path / "d")]
+    elif make == "emptyfile":
+        (tmp_path / "e.txt").write_bytes(b"")
+        target = [str(tmp_path / "e.txt")]
+    elif make == "binary":
+        (tmp_path / "b.bin").write_bytes(b"abc\x00\x01\x02")
+        target = [str(tmp_path / "b.bin")]
+    elif make == "text":
+        (tmp_path / "t.txt").write_text("a b\n", encoding="utf-8")
+        target = [str(tmp_path / "t.txt")]
+    out = tmp_path / "out.tsv"
+    r = CliRunner().invoke(cli, ["count", "-t", "space", "-o", str(out)] + args + target)
+    assert r.exit_code == code, r.output
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr
+    assert [ln for ln in r.stderr.splitlines() if ln.startswith("Error:")] == [r.stderr.strip().splitlines()[-1]]
+    assert not out.exists() and not [p for p in os.listdir(tmp_path) if ".tmp" in p]
+
+
+def _run(args, **kw):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "textmine"] + args, capture_output=True, env=env, **kw)
+
+
+def test_broken_pipe_exits_quietly(tmp_path):
+    path = write(tmp_path, "c.txt", random_lines(random.Random(1), 20000))
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    p = subprocess.run(f"{sys.executable} -m textmine count -t ngram -q {path} | head -n 1",
+                       shell=True, capture_output=True, env=env)
+    assert p.returncode == 0 and len(p.stdout.splitlines()) == 1
+    assert b"Traceback" not in p.stderr and b"Error" not in p.stderr
+
+
+def test_help_is_fast_and_imports_no_numba():
+    code = ("import sys, textmine.cli as c\n"
+            "try:\n    c.cli.main(['--help'], standalone_mode=False)\nexcept SystemExit: pass\n"
+            "try:\n    c.cli.main(['count', '--help'], standalone_mode=False)\nexcept SystemExit: pass\n"
+            "assert 'numba' not in sys.modules and 'numpy' not in sys.modules, 'heavy import'\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert p.returncode == 0, p.stderr
+    assert b"count" in p.stdout
+
+
+def test_dask_engine_on_a_local_cluster(tmp_path):
+    pytest.importorskip("distributed")
+    lines = random_lines(random.Random(2), 1500)
+    path = write(tmp_path, "c.txt", lines)
+    got = list(count([path], tokenizer="ngram", max_n=2, n_jobs=2, engine="dask", shard_bytes=8192).items())
+    assert got == sorted_items(count_naive(lines, "ngram", 1, 2))
+
+
+def test_real_corpus_jobs_identical(tmp_path):
+    src = shared_file("cws", "199801_raw.utf8")
+    ref = list(count([str(src)], tokenizer="ngram", max_n=2, top=2000).items())
+    got = list(count([str(src)], tokenizer="ngram", max_n=2, top=2000, n_jobs=2, shard_bytes=1 << 20).items())
+    assert got == ref
+    text = src.read_text(encoding="utf-8")
+    assert ref[0] == ("的", text.count("的"))
+    assert dict(ref)["人民"] == text.count("人民")

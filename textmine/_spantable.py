@@ -1,0 +1,623 @@
+"""Numba kernels behind ``textmine count``: an interning hash table of code-point strings.
+
+Text is handled as ``uint32`` arrays of Unicode code points; a token or n-gram is a span
+``codes[s:e]``. The table stores each distinct key once in an arena with its count, and is grown
+by the Python driver (:class:`SpanTable`) when a kernel reports it is full, so kernels never
+allocate. Keys carry a 64-bit hash: its low bits pick the slot, its high bits the hash partition
+used by the reduce phase, so the partition of a key is the same in every worker.
+
+Partials (what a map task returns) are compact arrays sorted by partition:
+``codes uint32[total_len]``, ``offsets int64[n+1]``, ``counts int64[n]``, ``hashes uint64[n]`` and
+``part_offsets int64[P+1]``.
+"""
+import numpy as np
+
+from textmine._numba import njit
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+@njit(inline="always")
+def _mix(h):
+    """splitmix64 finaliser: spreads the bits of an FNV hash over all 64 bits."""
+    h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return h ^ (h >> np.uint64(31))
+
+
+@njit(inline="always")
+def _fnv_step(h, c):
+    return (h ^ np.uint64(c)) * np.uint64(0x100000001B3)
+
+
+@njit
+def hash_span(codes, s, e):
+    """64-bit hash of ``codes[s:e]`` (uint32 code points)."""
+    h = np.uint64(0xCBF29CE484222325)
+    for i in range(s, e):
+        h = _fnv_step(h, codes[i])
+    return _mix(h)
+
+
+@njit(inline="always")
+def partition_of(h, n_parts):
+    return np.int64((h >> np.uint64(40)) % np.uint64(n_parts))
+
+
+# A table row (int64[4]): hash bits, key length, key (<= 3 code points packed 21 bits each, else
+# the arena offset of its code points), count. count == 0 marks an empty row.
+_H, _LEN, _KEY, _CNT = 0, 1, 2, 3
+PACK_MAX = 3
+
+
+@njit(inline="always")
+def _pack(codes, s, e):
+    v = np.int64(0)
+    for i in range(s, e):
+        v = (v << 21) | np.int64(codes[i])
+    return v
+
+
+@njit(inline="always")
+def _find_or_add(codes, s, e, h, w, rows, arena, meta):
+    """Add ``w`` to the count of key ``codes[s:e]`` (hash ``h``), inserting it if new.
+
+    ``meta[0]`` counts keys, ``meta[1]`` the arena fill. The caller guarantees room.
+    """
+    mask = rows.shape[0] - 1
+    hv = np.int64(h)
+    i = np.int64(h & np.uint64(mask))
+    n = e - s
+    packed = n <= PACK_MAX
+    key = _pack(codes, s, e) if packed else np.int64(0)
+    while True:
+        if rows[i, _CNT] == 0:
+            rows[i, _H] = hv
+            rows[i, _LEN] = n
+            rows[i, _CNT] = w
+            if packed:
+                rows[i, _KEY] = key
+            else:
+                a = meta[1]
+                rows[i, _KEY] = a
+                for j in range(n):
+                    arena[a + j] = codes[s + j]
+                meta[1] = a + n
+            meta[0] += 1
+            return
+        if rows[i, _H] == hv and rows[i, _LEN] == n:
+            if packed:
+                if rows[i, _KEY] == key:
+                    rows[i, _CNT] += w
+                    return
+            else:
+                a = rows[i, _KEY]
+                same = True
+                for j in range(n):
+                    if arena[a + j] != codes[s + j]:
+                        same = False
+                        break
+                if same:
+                    rows[i, _CNT] += w
+                    return
+        i = (i + 1) & mask
+
+
+@njit
+def need_for_group(ustart, uend, goff, g, min_n, max_n):
+    """Keys and arena cells group ``g`` may add at most (for growing the table)."""
+    a, b = goff[g], goff[g + 1]
+    if b <= a:
+        return 0, 0
+    orders = max_n - min_n + 1
+    # each code point lies in at most max_n windows of each order
+    return (b - a) * orders, (uend[b - 1] - ustart[a]) * orders * max_n
+
+
+@njit
+def count_ngrams(codes, ustart, uend, goff, g0, min_n, max_n, rows, arena, meta):
+    """Count n-grams of consecutive units within groups, resuming at group ``g0``.
+
+    A unit is a span ``codes[ustart[u]:uend[u]]`` (a character, or a token in an array where tokens
+    are joined by single spaces); group ``g`` holds units ``goff[g]:goff[g+1]`` (a run of word
+    characters, or a line). The n-gram of units ``i..j`` is the contiguous span
+    ``codes[ustart[i]:uend[j]]``, for ``min_n <= j - i + 1 <= max_n``.
+
+    Returns the first group not yet counted: below ``len(goff) - 1`` means the table is about to
+    fill (keys over half the rows, or the arena full) and must be grown first.
+    """
+    n_groups = goff.shape[0] - 1
+    limit = rows.shape[0] // 2
+    for g in range(g0, n_groups):
+        a, b = goff[g], goff[g + 1]
+        if b <= a:
+            continue
+        need_entries, need_arena = need_for_group(ustart, uend, goff, g, min_n, max_n)
+        if meta[0] + need_entries > limit or meta[1] + need_arena > arena.shape[0]:
+            return g
+        for i in range(a, b):
+            h = np.uint64(0xCBF29CE484222325)
+            s = ustart[i]
+            pos = s
+            top = i + max_n
+            if top > b:
+                top = b
+            for j in range(i, top):
+                e = uend[j]
+                while pos < e:
+                    h = _fnv_step(h, codes[pos])
+                    pos += 1
+                if j - i + 1 >= min_n:
+                    _find_or_add(codes, s, e, _mix(h), 1, rows, arena, meta)
+    return n_groups
+
+
+@njit
+def add_entries(codes, offsets, counts, hashes, k0, rows, arena, meta):
+    """Add already-hashed keys with counts (a partial) to the table, resuming at entry ``k0``.
+
+    Returns the first entry not added (the table needs growing when it is below ``len(counts)``).
+    """
+    limit = rows.shape[0] // 2
+    n = counts.shape[0]
+    for k in range(k0, n):
+        s, e = offsets[k], offsets[k + 1]
+        if meta[0] + 1 > limit or meta[1] + (e - s) > arena.shape[0]:
+            return k
+        _find_or_add(codes, s, e, hashes[k], counts[k], rows, arena, meta)
+    return n
+
+
+@njit
+def rehash(new_rows, rows):
+    """Insert every row of ``rows`` into the empty table ``new_rows``."""
+    mask = new_rows.shape[0] - 1
+    for r in range(rows.shape[0]):
+        if rows[r, _CNT] != 0:
+            i = np.int64(np.uint64(rows[r, _H]) & np.uint64(mask))
+            while new_rows[i, _CNT] != 0:
+                i = (i + 1) & mask
+            for c in range(4):
+                new_rows[i, c] = rows[r, c]
+
+
+@njit
+def extract(rows, arena, n_parts, min_count):
+    """Copy the keys with count >= ``min_count`` out, grouped by hash partition.
+
+    Returns ``codes, offsets, counts, hashes, part_offsets`` (see module docstring).
+    """
+    part_n = np.zeros(n_parts + 1, np.int64)
+    keep = 0
+    total = 0
+    for r in range(rows.shape[0]):
+        if rows[r, _CNT] >= min_count:
+            p = partition_of(np.uint64(rows[r, _H]), n_parts)
+            part_n[p + 1] += 1
+            keep += 1
+            total += rows[r, _LEN]
+    for p in range(n_parts):
+        part_n[p + 1] += part_n[p]
+    order = np.empty(keep, np.int64)
+    nxt = part_n[:n_parts].copy()
+    for r in range(rows.shape[0]):
+        if rows[r, _CNT] >= min_count:
+            p = partition_of(np.uint64(rows[r, _H]), n_parts)
+            order[nxt[p]] = r
+            nxt[p] += 1
+    codes = np.empty(total, np.uint32)
+    offsets = np.empty(keep + 1, np.int64)
+    counts = np.empty(keep, np.int64)
+    hashes = np.empty(keep, np.uint64)
+    offsets[0] = 0
+    for q in range(keep):
+        r = order[q]
+        n = rows[r, _LEN]
+        counts[q] = rows[r, _CNT]
+        hashes[q] = np.uint64(rows[r, _H])
+        o = offsets[q]
+        offsets[q + 1] = o + n
+        if n <= PACK_MAX:
+            v = rows[r, _KEY]
+            for j in range(n - 1, -1, -1):
+                codes[o + j] = np.uint32(v & 0x1FFFFF)
+                v >>= 21
+        else:
+            a = rows[r, _KEY]
+            for j in range(n):
+                codes[o + j] = arena[a + j]
+    return codes, offsets, counts, hashes, part_n
+
+
+@njit
+def filter_min_count(codes, offsets, counts, min_count):
+    """Keep the entries with count >= ``min_count``: returns ``codes, offsets, counts``."""
+    keep = 0
+    total = 0
+    for k in range(counts.shape[0]):
+        if counts[k] >= min_count:
+            keep += 1
+            total += offsets[k + 1] - offsets[k]
+    nc = np.empty(total, np.uint32)
+    no = np.empty(keep + 1, np.int64)
+    nn = np.empty(keep, np.int64)
+    no[0] = 0
+    q = 0
+    for k in range(counts.shape[0]):
+        if counts[k] >= min_count:
+            s = offsets[k]
+            L = offsets[k + 1] - s
+            for j in range(L):
+                nc[no[q] + j] = codes[s + j]
+            no[q + 1] = no[q] + L
+            nn[q] = counts[k]
+            q += 1
+    return nc, no, nn
+
+
+@njit
+def _less(a, b, counts, offsets, codes):
+    """Output order: count descending, then code points ascending (``LC_ALL=C sort``)."""
+    if counts[a] != counts[b]:
+        return counts[a] > counts[b]
+    sa, ea, sb, eb = offsets[a], offsets[a + 1], offsets[b], offsets[b + 1]
+    la, lb = ea - sa, eb - sb
+    m = la if la < lb else lb
+    for j in range(m):
+        ca, cb = codes[sa + j], codes[sb + j]
+        if ca != cb:
+            return ca < cb
+    return la < lb
+
+
+@njit
+def prefix_keys(offsets, codes, skip):
+    """Code points ``skip..skip+2`` of each key packed into an int64 (missing ones as 0)."""
+    n = offsets.shape[0] - 1
+    out = np.empty(n, np.int64)
+    for k in range(n):
+        s, e = offsets[k] + skip, offsets[k + 1]
+        v = np.int64(0)
+        for j in range(3):
+            v <<= 21
+            if s + j < e:
+                v |= np.int64(codes[s + j])
+        out[k] = v
+    return out
+
+
+@njit
+def fix_ties(order, counts, pref, pref2, offsets, codes):
+    """Sort, with the full comparison, each run of ``order`` whose count and first 6 code points
+    are equal (only keys longer than 6 code points can tie)."""
+    n = order.shape[0]
+    i = 0
+    while i < n:
+        j = i + 1
+        oi = order[i]
+        while j < n and counts[order[j]] == counts[oi] and pref[order[j]] == pref[oi] \
+                and pref2[order[j]] == pref2[oi]:
+            j += 1
+        if j - i > 1:
+            for a in range(i + 1, j):  # insertion sort: runs are short
+                x = order[a]
+                b = a - 1
+                while b >= i and _less(x, order[b], counts, offsets, codes):
+                    order[b + 1] = order[b]
+                    b -= 1
+                order[b + 1] = x
+        i = j
+
+
+def sort_order(counts, offsets, codes):
+    """Indices of the entries in output order: count descending, then code points ascending."""
+    pref = prefix_keys(offsets, codes, 0)
+    pref2 = prefix_keys(offsets, codes, 3)
+    order = np.lexsort((pref2, pref, -counts))
+    fix_ties(order, counts, pref, pref2, offsets, codes)
+    return order
+
+
+@njit
+def gather(order, codes, offsets, counts):
+    """Reorder entries by ``order``: returns new ``codes, offsets, counts``."""
+    n = order.shape[0]
+    new_off = np.empty(n + 1, np.int64)
+    new_off[0] = 0
+    for r in range(n):
+        k = order[r]
+        new_off[r + 1] = new_off[r] + offsets[k + 1] - offsets[k]
+    new_codes = np.empty(new_off[n], np.uint32)
+    new_counts = np.empty(n, np.int64)
+    for r in range(n):
+        k = order[r]
+        s = offsets[k]
+        o = new_off[r]
+        for j in range(offsets[k + 1] - s):
+            new_codes[o + j] = codes[s + j]
+        new_counts[r] = counts[k]
+    return new_codes, new_off, new_counts
+
+
+@njit
+def _utf8(c, buf, o):
+    if c < 0x80:
+        buf[o] = c
+        return o + 1
+    if c < 0x800:
+        buf[o] = 0xC0 | (c >> 6)
+        buf[o + 1] = 0x80 | (c & 0x3F)
+        return o + 2
+    if 0xDC80 <= c <= 0xDCFF:  # surrogateescape: the original undecodable byte
+        buf[o] = c - 0xDC00
+        return o + 1
+    if c < 0x10000:
+        buf[o] = 0xE0 | (c >> 12)
+        buf[o + 1] = 0x80 | ((c >> 6) & 0x3F)
+        buf[o + 2] = 0x80 | (c & 0x3F)
+        return o + 3
+    buf[o] = 0xF0 | (c >> 18)
+    buf[o + 1] = 0x80 | ((c >> 12) & 0x3F)
+    buf[o + 2] = 0x80 | ((c >> 6) & 0x3F)
+    buf[o + 3] = 0x80 | (c & 0x3F)
+    return o + 4
+
+
+@njit
+def _heap_less(x, y, heads, runs_codes, runs_offsets, runs_counts):
+    # compare the current heads of runs x and y
+    ra, rb = x, y
+    a, b = heads[ra], heads[rb]
+    ca, cb = runs_counts[ra][a], runs_counts[rb][b]
+    if ca != cb:
+        return ca > cb
+    oa, ob = runs_offsets[ra], runs_offsets[rb]
+    sa, ea, sb, eb = oa[a], oa[a + 1], ob[b], ob[b + 1]
+    xa, xb = runs_codes[ra], runs_codes[rb]
+    la, lb = ea - sa, eb - sb
+    m = la if la < lb else lb
+    for j in range(m):
+        if xa[sa + j] != xb[sb + j]:
+            return xa[sa + j] < xb[sb + j]
+    if la != lb:
+        return la < lb
+    return x < y
+
+
+@njit
+def _sift_down(heap, n, i, heads, rc, ro, rn):
+    while True:
+        l = 2 * i + 1
+        if l >= n:
+            return
+        m = l
+        r = l + 1
+        if r < n and _heap_less(heap[r], heap[l], heads, rc, ro, rn):
+            m = r
+        if _heap_less(heap[m], heap[i], heads, rc, ro, rn):
+            heap[m], heap[i] = heap[i], heap[m]
+            i = m
+        else:
+            return
+
+
+@njit
+def heap_init(heads, runs_codes, runs_offsets, runs_counts):
+    """A heap of the non-empty sorted runs, by their current heads."""
+    n_runs = len(runs_counts)
+    heap = np.empty(n_runs, np.int64)
+    n = 0
+    for r in range(n_runs):
+        if heads[r] < runs_counts[r].shape[0]:
+            heap[n] = r
+            n += 1
+    for i in range(n // 2 - 1, -1, -1):
+        _sift_down(heap, n, i, heads, runs_codes, runs_offsets, runs_counts)
+    return heap, n
+
+
+@njit
+def merge_emit(heap, n_heap, heads, runs_codes, runs_offsets, runs_counts, buf, max_lines):
+    """k-way merge of sorted runs, writing ``token<TAB>count<LF>`` lines as UTF-8 into ``buf``.
+
+    Stops before ``buf`` could overflow or after ``max_lines`` lines. Returns
+    ``(bytes written, lines written, heap size)``; call again while the heap size is positive.
+    """
+    o = 0
+    lines = 0
+    digits = np.empty(20, np.uint8)
+    cap = buf.shape[0]
+    while n_heap > 0 and lines < max_lines:
+        r = heap[0]
+        k = heads[r]
+        offs = runs_offsets[r]
+        s, e = offs[k], offs[k + 1]
+        if o + 4 * (e - s) + 24 > cap:
+            break
+        cs = runs_codes[r]
+        for j in range(s, e):
+            o = _utf8(cs[j], buf, o)
+        buf[o] = 9
+        o += 1
+        c = runs_counts[r][k]
+        nd = 0
+        while True:
+            digits[nd] = 48 + c % 10
+            nd += 1
+            c //= 10
+            if c == 0:
+                break
+        for j in range(nd - 1, -1, -1):
+            buf[o] = digits[j]
+            o += 1
+        buf[o] = 10
+        o += 1
+        lines += 1
+        heads[r] = k + 1
+        if heads[r] >= runs_counts[r].shape[0]:
+            n_heap -= 1
+            heap[0] = heap[n_heap]
+        _sift_down(heap, n_heap, 0, heads, runs_codes, runs_offsets, runs_counts)
+    return o, lines, n_heap
+
+
+@njit
+def char_units(codes, line_starts, line_ends, cls, mode):
+    """Units and groups for the character tokenizers.
+
+    ``cls[c]`` is 1 for a word character (letter or digit), 2 for whitespace, 0 otherwise.
+    mode 0 (``ngram``): units are word characters, groups are maximal runs of them.
+    mode 1 (``char``): units are the non-whitespace characters, groups are lines.
+    mode 2 (``space``): units are maximal non-whitespace runs, groups are lines.
+    Returns ``ustart, uend, goff``.
+    """
+    n = codes.shape[0]
+    ustart = np.empty(n, np.int64)
+    uend = np.empty(n, np.int64)
+    goff = np.empty(n + line_starts.shape[0] + 1, np.int64)
+    nu = 0
+    ng = 0
+    goff[0] = 0
+    ncls = cls.shape[0]
+    for li in range(line_starts.shape[0]):
+        a, b = line_starts[li], line_ends[li]
+        if mode == 0:
+            inrun = False
+            for i in range(a, b):
+                c = codes[i]
+                w = c < ncls and cls[c] == 1
+                if w:
+                    ustart[nu] = i
+                    uend[nu] = i + 1
+                    nu += 1
+                    inrun = True
+                elif inrun:
+                    ng += 1
+                    goff[ng] = nu
+                    inrun = False
+            if inrun:
+                ng += 1
+                goff[ng] = nu
+        elif mode == 1:
+            for i in range(a, b):
+                c = codes[i]
+                if not (c < ncls and cls[c] == 2):
+                    ustart[nu] = i
+                    uend[nu] = i + 1
+                    nu += 1
+            ng += 1
+            goff[ng] = nu
+        else:
+            i = a
+            while i < b:
+                c = codes[i]
+                if c < ncls and cls[c] == 2:
+                    i += 1
+                    continue
+                j = i
+                while j < b and not (codes[j] < ncls and cls[codes[j]] == 2):
+                    j += 1
+                ustart[nu] = i
+                uend[nu] = j
+                nu += 1
+                i = j
+            ng += 1
+            goff[ng] = nu
+    return ustart[:nu], uend[:nu], goff[:ng + 1]
+
+
+@njit
+def join_units(codes, ustart, uend, goff):
+    """Copy the units of each group into a new array, separated by single spaces (U+0020).
+
+    Word n-grams are then contiguous spans of the new array ("w1 w2 w3"). Returns
+    ``new_codes, new_ustart, new_uend`` (groups unchanged).
+    """
+    total = 0
+    for u in range(ustart.shape[0]):
+        total += uend[u] - ustart[u] + 1
+    out = np.empty(total, np.uint32)
+    ns = np.empty(ustart.shape[0], np.int64)
+    ne = np.empty(ustart.shape[0], np.int64)
+    o = 0
+    for g in range(goff.shape[0] - 1):
+        for u in range(goff[g], goff[g + 1]):
+            if u > goff[g]:
+                out[o] = 32
+                o += 1
+            ns[u] = o
+            for i in range(ustart[u], uend[u]):
+                out[o] = codes[i]
+                o += 1
+            ne[u] = o
+    return out[:o], ns, ne
+
+
+class SpanTable:
+    """A growable interning table of code-point strings with counts (driver for the kernels).
+
+    Memory: 64 bytes per key (32-byte rows at most half full) plus 4 bytes per code point of
+    keys longer than 3 code points.
+    """
+
+    def __init__(self, entries=1 << 12, arena=1 << 14):
+        n_rows = 16
+        while n_rows < 2 * entries:
+            n_rows *= 2
+        self.rows = np.zeros((n_rows, 4), np.int64)
+        self.arena = np.zeros(max(arena, 64), np.uint32)
+        self.meta = np.zeros(2, np.int64)
+
+    @property
+    def n_entries(self):
+        return int(self.meta[0])
+
+    @property
+    def nbytes(self):
+        return self.rows.nbytes + self.arena.nbytes
+
+    def arrays(self):
+        return self.rows, self.arena, self.meta
+
+    def grow(self, more_entries, more_arena):
+        """Make room for ``more_entries`` keys and ``more_arena`` code points."""
+        want = self.n_entries + more_entries
+        if 2 * want > self.rows.shape[0]:
+            n_rows = self.rows.shape[0]
+            while n_rows < 2 * want + 2:
+                n_rows *= 2
+            new = np.zeros((n_rows, 4), np.int64)
+            rehash(new, self.rows)
+            self.rows = new
+        used = int(self.meta[1])
+        if used + more_arena > self.arena.shape[0]:
+            size = self.arena.shape[0]
+            while size < used + more_arena:
+                size *= 2
+            new = np.zeros(size, np.uint32)
+            new[:used] = self.arena[:used]
+            self.arena = new
+
+    def count_ngrams(self, codes, ustart, uend, goff, min_n=1, max_n=1):
+        """Count the n-grams of units (see :func:`count_ngrams`), growing as needed."""
+        g = 0
+        n_groups = goff.shape[0] - 1
+        while g < n_groups:
+            g = count_ngrams(codes, ustart, uend, goff, g, min_n, max_n, *self.arrays())
+            if g < n_groups:
+                e, a = need_for_group(ustart, uend, goff, g, min_n, max_n)
+                self.grow(max(int(e), self.n_entries), max(int(a), int(self.meta[1])))
+
+    def add(self, codes, offsets, counts, hashes):
+        """Add a partial's keys with their counts."""
+        k = 0
+        n = counts.shape[0]
+        while k < n:
+            k = add_entries(codes, offsets, counts, hashes, k, *self.arrays())
+            if k < n:
+                self.grow(max(n - k, self.n_entries), max(int(offsets[n] - offsets[k]), int(self.meta[1])))
+
+    def extract(self, n_parts=1, min_count=1):
+        """The entries as a partial ``(codes, offsets, counts, hashes, part_offsets)``."""
+        return extract(self.rows, self.arena, n_parts, min_count)

@@ -1,0 +1,384 @@
+"""Token and n-gram counting with a map-reduce layer (post 7031, "when can a multi-process
+speed-up exceed 1?").
+
+Map: each task reads its own shard (a byte range of a file, or a batch of stdin lines), tokenises
+it batch by batch and counts into a small local :class:`~textmine._spantable.SpanTable`; when the
+table passes its memory budget it is flushed as a compact *partial* (arrays, split into hash
+partitions) and a fresh table starts. Reduce: each hash partition is merged separately from the
+slices of every partial, filtered by ``min_count``, sorted, and returned as a sorted *run*. The runs
+are k-way merged straight into UTF-8 output. No step goes through one ever-growing dict.
+
+Memory: partials held by the parent beyond half of ``memory_limit`` are spilled to a temporary
+directory and read back by memory map; each worker's table is flushed at
+``memory_limit / (4 * n_jobs)``. What still grows is the distinct keys of one hash partition
+during its reduce (about ``distinct / n_parts``), and the output itself.
+
+Output order is count descending, then code point ascending (``LC_ALL=C sort``), so the result
+does not depend on ``n_jobs``, the shard size or the engine: ``-j 1`` and ``-j N`` are byte-identical.
+"""
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from textmine import _spantable as st
+from textmine.corpus import ReadOptions, Shard, STDIN, iter_batches, iter_lines, make_shards, splittable
+from textmine.errors import TextmineError
+from textmine.tokenizers import make_tokenizer
+
+
+@dataclass(frozen=True)
+class CountConfig:
+    """What a map task needs (it is pickled to the workers)."""
+
+    tokenizer: str = "jieba"
+    min_n: int = 1
+    max_n: int = 1
+    n_parts: int = 8
+    table_bytes: int = 256 << 20
+    batch_chars: int = 1 << 20
+    read: ReadOptions = field(default_factory=ReadOptions)
+
+
+@dataclass
+class MapResult:
+    partials: list
+    lines: int
+    chars: int
+    nbytes: int
+
+
+_TOKENIZERS = {}
+
+
+def _tokenizer(spec):
+    tok = _TOKENIZERS.get(spec)
+    if tok is None:
+        tok = _TOKENIZERS[spec] = make_tokenizer(spec)
+    return tok
+
+
+def count_batch(lines, tokenizer, table, min_n=1, max_n=1):
+    """Count the n-grams (orders ``min_n..max_n``) of one batch of lines into ``table``."""
+    codes, us, ue, go, joined = tokenizer.units(lines)
+    if joined and max_n > 1:
+        codes, us, ue = st.join_units(codes, us, ue, go)
+    table.count_ngrams(codes, us, ue, go, min_n, max_n)
+    return codes.shape[0]
+
+
+def _map_task(task):
+    """Map one shard (``Shard``) or batch of lines (``list``) to partials."""
+    source, cfg = task
+    tok = _tokenizer(cfg.tokenizer)
+    table = st.SpanTable()
+    partials = []
+    lines = chars = 0
+    if isinstance(source, Shard):
+        batches = iter_batches(source, cfg.read, cfg.batch_chars)
+        if source.path == STDIN or not splittable(source.path):
+            nbytes = 0
+        else:
+            end = source.end if source.end is not None else os.path.getsize(source.path)
+            nbytes = end - source.start
+    else:
+        batches = [source]
+        nbytes = sum(len(x.encode("utf-8", "surrogatepass")) + 1 for x in source)
+    for batch in batches:
+        lines += len(batch)
+        chars += count_batch(batch, tok, table, cfg.min_n, cfg.max_n)
+        if table.nbytes > cfg.table_bytes:
+            partials.append(table.extract(cfg.n_parts))
+            table = st.SpanTable()
+    if table.n_entries:
+        partials.append(table.extract(cfg.n_parts))
+    return MapResult(partials, lines, chars, nbytes)
+
+
+class PartialStore:
+    """Partials from the map phase: in memory up to ``budget`` bytes, then spilled to disk."""
+
+    def __init__(self, budget, tmpdir=None):
+        self.budget = budget
+        self.items = []
+        self.in_memory = 0
+        self._tmpdir = tmpdir
+        self._dir = None
+        self.spilled = 0
+
+    def add(self, partial):
+        size = sum(a.nbytes for a in partial)
+        if self.in_memory + size <= self.budget:
+            self.items.append(partial)
+            self.in_memory += size
+            return
+        if self._dir is None:
+            self._dir = tempfile.mkdtemp(prefix="textmine-count-", dir=self._tmpdir)
+        d = os.path.join(self._dir, f"p{len(self.items)}")
+        os.mkdir(d)
+        for name, a in zip(("codes", "offsets", "counts", "hashes", "parts"), partial):
+            np.save(os.path.join(d, name + ".npy"), a)
+        self.items.append(d)
+        self.spilled += size
+
+    def refs(self, p0, p1):
+        """References to the slices of partitions ``[p0, p1)`` of every partial (small to pickle
+        for spilled partials: the reader maps the file)."""
+        out = []
+        for item in self.items:
+            if isinstance(item, str):
+                out.append((item, p0, p1))
+            else:
+                sl = _slice(item, p0, p1)
+                if sl[2].shape[0]:
+                    out.append(sl)
+        return out
+
+    def close(self):
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+
+def _slice(partial, p0, p1):
+    codes, offsets, counts, hashes, parts = partial
+    k0, k1 = int(parts[p0]), int(parts[p1])
+    c0, c1 = int(offsets[k0]), int(offsets[k1])
+    return codes[c0:c1], offsets[k0:k1 + 1] - c0, counts[k0:k1], hashes[k0:k1]
+
+
+def _load_ref(ref):
+    if isinstance(ref[0], str):
+        d, p0, p1 = ref
+        arrays = [np.load(os.path.join(d, n + ".npy"), mmap_mode="r")
+                  for n in ("codes", "offsets", "counts", "hashes", "parts")]
+        return _slice(arrays, p0, p1)
+    return ref
+
+
+def _reduce_task(task):
+    """Merge one partition's slices; returns a sorted run ``(codes, offsets, counts)``."""
+    refs, min_count, top = task
+    slices = [_load_ref(r) for r in refs]
+    slices = [[np.ascontiguousarray(a) for a in sl] for sl in slices if sl[2].shape[0]]
+    if len(slices) == 1:  # keys of one partial are already distinct
+        codes, offsets, counts, _ = slices[0]
+        codes, offsets, counts = st.filter_min_count(codes, offsets, counts, min_count)
+    else:
+        table = st.SpanTable(entries=max([sl[2].shape[0] for sl in slices] + [16]))
+        for codes, offsets, counts, hashes in slices:
+            table.add(codes, offsets, counts, hashes)
+        codes, offsets, counts, _, _ = table.extract(1, min_count)
+    order = st.sort_order(counts, offsets, codes)
+    if top is not None:
+        order = order[:top]
+    return st.gather(order, codes, offsets, counts)
+
+
+@dataclass
+class CountResult:
+    """Sorted runs (one per hash partition) plus corpus statistics; iterate or :meth:`write`."""
+
+    runs: list
+    lines: int = 0
+    chars: int = 0
+    nbytes: int = 0
+    seconds: float = 0.0
+    spilled_bytes: int = 0
+    top: object = None
+    _tmp: object = None
+
+    @property
+    def n_keys(self):
+        n = sum(int(r[2].shape[0]) for r in self.runs)
+        return n if self.top is None else min(n, self.top)
+
+    def write(self, out, chunk_bytes=1 << 22):
+        """Write ``token<TAB>count`` lines in output order to the binary stream ``out``.
+
+        Returns the number of lines written.
+        """
+        from numba.typed import List
+
+        runs = [r for r in self.runs if r[2].shape[0]]
+        if not runs:
+            return 0
+        rc, ro, rn = List(), List(), List()
+        for run in runs:
+            for lst, a in zip((rc, ro, rn), run):
+                a = np.asarray(a).view()
+                a.flags.writeable = False  # one array type for in-memory and memory-mapped runs
+                lst.append(a)
+        heads = np.zeros(len(runs), np.int64)
+        heap, n_heap = st.heap_init(heads, rc, ro, rn)
+        longest = max(int(np.max(np.diff(o))) for _, o, _ in runs)
+        buf = np.empty(max(chunk_bytes, 4 * longest + 64), np.uint8)
+        remaining = self.top if self.top is not None else 1 << 62
+        written = 0
+        while n_heap > 0 and remaining > 0:
+            nb, nl, n_heap = st.merge_emit(heap, n_heap, heads, rc, ro, rn, buf, remaining)
+            out.write(memoryview(buf)[:nb])
+            remaining -= nl
+            written += nl
+        return written
+
+    def items(self):
+        """``(token, count)`` pairs in output order (for tests and small results)."""
+        import io
+
+        b = io.BytesIO()
+        self.write(b)
+        for line in b.getvalue().decode("utf-8", "surrogateescape").splitlines():
+            t, c = line.rsplit("\t", 1)
+            yield t, int(c)
+
+    def close(self):
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+
+def default_memory_limit():
+    """A quarter of physical memory (at least 256 MiB)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = 8 << 30
+    return max(256 << 20, total // 4)
+
+
+def _stdin_tasks(cfg, batch_bytes=4 << 20):
+    batch, size = [], 0
+    for line in iter_lines(Shard(STDIN), cfg.read):
+        batch.append(line)
+        size += len(line) + 1
+        if size >= batch_bytes:
+            yield batch, cfg
+            batch, size = [], 0
+    if batch:
+        yield batch, cfg
+
+
+def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_jobs=1,
+          engine="local", scheduler=None, memory_limit=None, read=ReadOptions(), progress=False,
+          shard_bytes=None, tmpdir=None):
+    """Count tokens or n-grams of a corpus with map-reduce.
+
+    Parameters
+    ----------
+    paths : list of str
+        Files (already resolved, see :func:`textmine.corpus.resolve_inputs`); ``'-'`` is stdin.
+    tokenizer : str
+        ``jieba``, ``jieba:nohmm``, ``char``, ``ngram``, ``space`` or ``lexicon:FILE``.
+    min_n, max_n : int
+        n-gram orders to count: character n-grams for ``ngram``, otherwise token n-grams joined
+        by one space.
+    min_count : int
+        Drop keys counted fewer times (applied after the exact merge, so counts are unbiased).
+    top : int or None
+        Keep only the first ``top`` keys of the output order.
+    n_jobs : int
+        Worker processes; the result does not depend on it.
+    engine, scheduler : str
+        ``local`` (multiprocessing) or ``dask`` (with an optional ``tcp://`` scheduler address).
+    memory_limit : int or None
+        Bytes for tables and partials (default :func:`default_memory_limit`); beyond it partials
+        spill to disk.
+
+    Returns
+    -------
+    CountResult
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "t.txt")
+    >>> _ = open(p, "w", encoding="utf-8").write("a b a\\nb a\\n")
+    >>> list(count([p], tokenizer="space").items())
+    [('a', 3), ('b', 2)]
+    """
+    if not 1 <= min_n <= max_n:
+        raise TextmineError(f"n-gram orders must satisfy 1 <= min-n <= n, got {min_n} and {max_n}")
+    if max_n > 64:
+        raise TextmineError(f"--n {max_n} is too large (at most 64)")
+    if min_count < 1:
+        raise TextmineError("--min-count must be at least 1")
+    if top is not None and top < 1:
+        raise TextmineError("--top must be at least 1")
+    if n_jobs < 1:
+        raise TextmineError("-j must be at least 1")
+    read.check()
+    make_tokenizer(tokenizer)  # validate early, in the parent
+    memory_limit = memory_limit or default_memory_limit()
+    n_parts = max(8, 4 * n_jobs)
+    cfg = CountConfig(tokenizer, min_n, max_n, n_parts, max(1 << 20, memory_limit // (4 * n_jobs)),
+                      1 << 20, read)
+    t0 = time.perf_counter()
+    files = [p for p in paths if p != STDIN]
+    total = sum(os.path.getsize(p) for p in files if splittable(p))
+    if shard_bytes is None:
+        shard_bytes = int(min(16 << 20, max(1 << 20, total // (4 * n_jobs) + 1)))
+    shards = make_shards(files, shard_bytes)
+    tasks = [(s, cfg) for s in shards]
+    if STDIN in paths:
+        import itertools
+
+        tasks = itertools.chain(tasks, _stdin_tasks(cfg))
+
+    # compile every kernel (and load the tokenizer) in the parent before any worker starts
+    tok = _tokenizer(tokenizer)
+    if hasattr(tok, "warmup"):
+        tok.warmup()
+    warm = _map_task((["预热 ab 1"], cfg))
+    _reduce_task(([_slice(warm.partials[0], 0, n_parts)], 1, None))
+
+    from textmine.mapreduce import make_engine
+
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total or None, unit="B", unit_scale=True, file=sys.stderr, desc="count")
+    store = PartialStore(memory_limit // 2, tmpdir)
+    lines = chars = nbytes = 0
+    try:
+        with make_engine(engine, n_jobs, scheduler) as eng:
+            for res in eng.map_unordered(_map_task, tasks):
+                lines += res.lines
+                chars += res.chars
+                nbytes += res.nbytes
+                for p in res.partials:
+                    store.add(p)
+                if bar is not None:
+                    bar.update(res.nbytes)
+            if chars == 0:
+                where = ", ".join(paths[:3]) + (" ..." if len(paths) > 3 else "")
+                raise TextmineError(f"no text to count in {where} (empty input)")
+            red_tasks = [(store.refs(p, p + 1), min_count, top) for p in range(n_parts)]
+            runs = []
+            result_tmp = None
+            kept = 0
+            for run in eng.map_unordered(_reduce_task, red_tasks):
+                size = sum(a.nbytes for a in run)
+                if kept + size > memory_limit // 2:
+                    if result_tmp is None:
+                        result_tmp = tempfile.mkdtemp(prefix="textmine-runs-", dir=tmpdir)
+                    base = os.path.join(result_tmp, f"r{len(runs)}")
+                    loaded = []
+                    for name, a in zip(("c", "o", "n"), run):
+                        np.save(f"{base}{name}.npy", a)
+                        loaded.append(np.load(f"{base}{name}.npy", mmap_mode="r").view(np.ndarray))
+                    run = tuple(loaded)
+                else:
+                    kept += size
+                runs.append(run)
+    finally:
+        spilled = store.spilled
+        store.close()
+        if bar is not None:
+            bar.close()
+    return CountResult(runs, lines, chars, nbytes, time.perf_counter() - t0, spilled, top, result_tmp)

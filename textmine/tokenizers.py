@@ -1,0 +1,177 @@
+"""Tokenizers for ``textmine count``: a batch of lines in, code-point units out.
+
+Every tokenizer returns ``(codes, ustart, uend, goff, joined)``: ``codes`` is a ``uint32`` array of
+code points, unit ``u`` is ``codes[ustart[u]:uend[u]]``, group ``g`` (a line, or for ``ngram`` a
+run of word characters) holds units ``goff[g]:goff[g+1]``. ``joined`` says whether n-grams of
+units must be joined by spaces (word n-grams) or are plain substrings (character n-grams).
+
+Names (``--tokenizer``):
+
+* ``jieba``: exactly ``jieba.lcut(line)`` (HMM on; ``jieba:nohmm`` for HMM off), whitespace tokens dropped.
+* ``char``: every character except whitespace.
+* ``ngram``: character n-grams that do not cross punctuation, symbols or whitespace.
+* ``space``: runs of non-whitespace (``str.split()``).
+* ``lexicon:FILE``: maximum-probability segmentation with a textmine lexicon or jieba dictionary.
+"""
+import numpy as np
+
+from textmine.errors import TextmineError
+
+NAMES = ("jieba", "char", "ngram", "space", "lexicon:FILE")
+_CLS = None
+
+
+def char_classes():
+    """``uint8[0x110000]``: 1 for letters and digits (``str.isalnum``), 2 for whitespace, else 0."""
+    global _CLS
+    if _CLS is None:
+        chars = "".join(map(chr, range(0x110000)))
+        cls = np.fromiter(map(str.isalnum, chars), dtype=np.uint8, count=0x110000)
+        space = np.fromiter(map(str.isspace, chars), dtype=bool, count=0x110000)
+        cls[space] = 2
+        _CLS = cls
+    return _CLS
+
+
+def encode_lines(lines):
+    """Code points of the lines concatenated, with ``line_starts`` and ``line_ends`` (int64)."""
+    text = "".join(lines)
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    lens = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+    ends = np.cumsum(lens)
+    return codes, ends - lens, ends
+
+
+class CharTokenizer:
+    """``char`` (mode 1), ``ngram`` (mode 0) and ``space`` (mode 2) in one numba kernel."""
+
+    def __init__(self, name):
+        self.name = name
+        self.mode = {"ngram": 0, "char": 1, "space": 2}[name]
+
+    def units(self, lines):
+        from textmine._spantable import char_units
+
+        codes, starts, ends = encode_lines(lines)
+        ustart, uend, goff = char_units(codes, starts, ends, char_classes(), self.mode)
+        return codes, ustart, uend, goff, self.mode != 0
+
+
+def _spans_to_units(codes, starts, ends, line_starts):
+    """Drop whitespace-only tokens and group the token spans by line."""
+    cls = char_classes()
+    if len(starts):
+        first = codes[starts]
+        keep = cls[first] != 2
+        starts, ends = starts[keep], ends[keep]
+    goff = np.searchsorted(starts, line_starts, side="left").astype(np.int64)
+    goff = np.append(goff, len(starts)).astype(np.int64)
+    return codes, starts.astype(np.int64), ends.astype(np.int64), goff, True
+
+
+class JiebaTokenizer:
+    """jieba's tokens, computed by :mod:`textmine.jiebacut` (numba) when available."""
+
+    def __init__(self, hmm=True):
+        self.hmm = hmm
+        self._tok = None
+
+    def _impl(self):
+        if self._tok is None:
+            try:
+                from textmine.jiebacut import JiebaTokenizer as Fast
+                self._tok = Fast(hmm=self.hmm)
+            except ImportError:
+                self._tok = PythonJieba(self.hmm)
+        return self._tok
+
+    def warmup(self):
+        impl = self._impl()
+        if hasattr(impl, "warmup"):
+            impl.warmup()
+
+    def units(self, lines):
+        codes, line_starts, line_ends = encode_lines(lines)
+        starts, ends = self._impl().spans(codes, line_starts, line_ends)
+        return _spans_to_units(codes, np.asarray(starts, np.int64), np.asarray(ends, np.int64), line_starts)
+
+    def __getstate__(self):
+        return {"hmm": self.hmm, "_tok": None}
+
+
+class PythonJieba:
+    """jieba itself, one line at a time (slow; the reference for the numba tokenizer)."""
+
+    def __init__(self, hmm=True):
+        import jieba
+
+        self.hmm = hmm
+        self.tk = jieba.Tokenizer()
+        import logging
+
+        jieba.setLogLevel(logging.WARNING)
+
+    def spans(self, codes, line_starts, line_ends):
+        text = codes.tobytes().decode("utf-32-le", "surrogatepass")
+        starts, ends = [], []
+        for a, b in zip(line_starts.tolist(), line_ends.tolist()):
+            pos = a
+            for t in self.tk.cut(text[a:b], HMM=self.hmm):
+                starts.append(pos)
+                pos += len(t)
+                ends.append(pos)
+        return np.array(starts, np.int64), np.array(ends, np.int64)
+
+
+class LexiconTokenizer:
+    """``lexicon:FILE``: the max-probability segmenter of :mod:`textmine.segment`."""
+
+    def __init__(self, path):
+        self.path = path
+        self._seg = None
+
+    def _impl(self):
+        if self._seg is None:
+            try:
+                from textmine.segment import load_lexicon
+            except ImportError:
+                raise TextmineError("--tokenizer lexicon:FILE needs textmine.segment (not installed)") from None
+            self._seg = load_lexicon(self.path)
+        return self._seg
+
+    def warmup(self):
+        self._impl().segment_lines(["预热"])
+
+    def units(self, lines):
+        words = self._impl().segment_lines(lines)
+        flat = [w for ws in words for w in ws]
+        codes, _, _ = encode_lines(["".join(flat)])
+        lens = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat))
+        ends = np.cumsum(lens)
+        starts = ends - lens
+        per_line = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+        first_tok = np.concatenate([[0], np.cumsum(per_line)])[:-1]
+        line_starts = np.append(starts, codes.shape[0])[first_tok] if len(flat) else np.zeros(len(lines), np.int64)
+        return _spans_to_units(codes, starts, ends, line_starts)
+
+    def __getstate__(self):
+        return {"path": self.path, "_seg": None}
+
+
+def make_tokenizer(spec):
+    """Build a tokenizer from its ``--tokenizer`` name (see module docstring)."""
+    if spec in ("char", "ngram", "space"):
+        return CharTokenizer(spec)
+    if spec == "jieba":
+        return JiebaTokenizer(hmm=True)
+    if spec == "jieba:nohmm":
+        return JiebaTokenizer(hmm=False)
+    if spec.startswith("lexicon:"):
+        path = spec[len("lexicon:"):]
+        if not path:
+            raise TextmineError("--tokenizer lexicon:FILE needs a file, e.g. lexicon:lex.tsv")
+        from textmine.corpus import resolve_inputs
+
+        resolve_inputs([path])
+        return LexiconTokenizer(path)
+    raise TextmineError(f"unknown tokenizer {spec!r}; choose one of {', '.join(NAMES)}")
