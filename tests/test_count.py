@@ -234,3 +234,13 @@ def test_real_corpus_jobs_identical(tmp_path):
     text = src.read_text(encoding="utf-8")
     assert ref[0] == ("的", text.count("的"))
     assert dict(ref)["人民"] == text.count("人民")
+
+
+def test_char_classes_equal_str_methods():
+    from textmine.tokenizers import char_classes
+
+    cls = char_classes()
+    chars = "".join(map(chr, range(0x110000)))
+    alnum = np.fromiter(map(str.isalnum, chars), dtype=bool, count=0x110000)
+    space = np.fromiter(map(str.isspace, chars), dtype=bool, count=0x110000)
+    assert np.array_equal(cls == 1, alnum) and np.array_equal(cls == 2, space)

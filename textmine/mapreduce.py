@@ -13,8 +13,14 @@ complete (unordered); callers make their output independent of completion order.
 import multiprocessing
 import os
 import queue
+import signal
 
 from textmine.errors import TextmineError
+
+
+def _ignore_sigint():
+    """Workers leave Ctrl-C to the parent, which terminates them and exits 130."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class LocalEngine:
@@ -40,7 +46,7 @@ class LocalEngine:
                 yield fn(t)
             return
         if self._pool is None:
-            self._pool = multiprocessing.get_context().Pool(self.n_jobs)
+            self._pool = multiprocessing.get_context().Pool(self.n_jobs, initializer=_ignore_sigint)
         done = queue.Queue()
         it = iter(tasks)
         in_flight = 0

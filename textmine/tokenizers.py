@@ -25,10 +25,15 @@ def char_classes():
     """``uint8[0x110000]``: 1 for letters and digits (``str.isalnum``), 2 for whitespace, else 0."""
     global _CLS
     if _CLS is None:
-        chars = "".join(map(chr, range(0x110000)))
-        cls = np.fromiter(map(str.isalnum, chars), dtype=np.uint8, count=0x110000)
-        space = np.fromiter(map(str.isspace, chars), dtype=bool, count=0x110000)
-        cls[space] = 2
+        import re
+
+        chars = np.arange(0x110000, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
+        cls = np.zeros(0x110000, np.uint8)
+        # for str patterns, [^\W_] is exactly str.isalnum and \s exactly str.isspace
+        for m in re.finditer(r"[^\W_]+", chars):
+            cls[m.start():m.end()] = 1
+        for m in re.finditer(r"\s+", chars):
+            cls[m.start():m.end()] = 2
         _CLS = cls
     return _CLS
 

@@ -1,0 +1,89 @@
+import gzip
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT
+from textmine.corpus import ReadOptions, Shard, iter_batches, iter_documents, iter_lines, make_shards, resolve_inputs
+from textmine.errors import TextmineError
+
+
+def test_shards_cover_every_line_exactly_once(tmp_path):
+    rng = random.Random(0)
+    lines = ["".join(rng.choice("ab中文 \r") for _ in range(rng.randint(0, 30))).rstrip("\r") for _ in range(500)]
+    p = tmp_path / "x.txt"
+    p.write_bytes("\ufeff".encode() + "\r\n".join(lines).encode() + b"\r\n")
+    whole = list(iter_lines(Shard(str(p))))
+    assert whole == lines
+    for size in (1, 7, 64, 1000):
+        shards = make_shards([str(p)], size)
+        got = [ln for s in shards for ln in iter_lines(s)]
+        assert got == lines, size
+
+
+def test_batches_and_documents(tmp_path):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("1\n2\n3\n", encoding="utf-8")
+    b.write_text("4\n5", encoding="utf-8")
+    assert [x for bt in iter_batches(Shard(str(a)), batch_chars=4) for x in bt] == ["1", "2", "3"]
+    assert list(iter_documents([str(a), str(b)])) == ["1", "2", "3", "4", "5"]
+    assert list(iter_documents([str(a), str(b)], doc_per_file=True)) == ["1\n2\n3", "4\n5"]
+
+
+def test_compressed_and_wide_encodings(tmp_path):
+    g = tmp_path / "c.txt.gz"
+    with gzip.open(g, "wb") as f:
+        f.write("甲\n乙\n".encode())
+    assert make_shards([str(g)], 1) == [Shard(str(g))]
+    assert list(iter_lines(Shard(str(g)))) == ["甲", "乙"]
+    u = tmp_path / "u16.txt"
+    u.write_bytes("甲\n乙\n".encode("utf-16"))
+    assert list(iter_lines(Shard(str(u)), ReadOptions("utf-16"))) == ["甲", "乙"]
+
+
+def test_resolve_inputs_sorted_glob_and_errors(tmp_path):
+    (tmp_path / "d" / "z").mkdir(parents=True)
+    for name in ("b.txt", "a.txt", "z/c.txt", "z/skip.md", ".hidden.txt"):
+        (tmp_path / "d" / name).write_text("x", encoding="utf-8")
+    got = resolve_inputs([str(tmp_path / "d")], "*.txt")
+    assert [os.path.relpath(p, tmp_path / "d") for p in got] == ["a.txt", "b.txt", "z/c.txt"]
+    assert resolve_inputs([]) == ["-"]
+    with pytest.raises(TextmineError, match="no such file"):
+        resolve_inputs([str(tmp_path / "nope")])
+    with pytest.raises(TextmineError, match="no files matching"):
+        resolve_inputs([str(tmp_path / "d")], "*.csv")
+
+
+def test_decode_error_names_file_and_offset(tmp_path):
+    p = tmp_path / "bad.txt"
+    p.write_bytes("好\n".encode() * 10 + b"ab\xffcd\n")
+    shards = make_shards([str(p)], 8)
+    with pytest.raises(TextmineError, match=r"bad.txt: cannot decode byte 0xff at offset 42 as utf-8"):
+        for s in shards:
+            list(iter_lines(s))
+    assert list(iter_lines(Shard(str(p)), ReadOptions("utf-8", "replace")))[-1] == "ab\ufffdcd"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_exits_130_and_leaves_no_file(tmp_path):
+    src = tmp_path / "big.txt"
+    rng = random.Random(0)
+    src.write_text("\n".join("".join(rng.choice("的一是了我不人在他有这个上们来到时大地为子中") for _ in range(80))
+                             for _ in range(60000)), encoding="utf-8")
+    out = tmp_path / "out.tsv"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    p = subprocess.Popen([sys.executable, "-m", "textmine", "count", "-t", "ngram", "-n", "6", "-j", "2",
+                          "-o", str(out), str(src)], env=env, stderr=subprocess.PIPE)
+    time.sleep(4)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    if p.returncode == 0:
+        pytest.skip("finished before the interrupt")
+    assert p.returncode == 130, err
+    assert b"Traceback" not in err
+    assert not out.exists() and not [f for f in os.listdir(tmp_path) if ".tmp" in f]
