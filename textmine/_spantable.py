@@ -365,37 +365,27 @@ def _utf8(c, buf, o):
 
 
 @njit
-def _heap_less(x, y, heads, runs_codes, runs_offsets, runs_counts):
-    # compare the current heads of runs x and y
-    ra, rb = x, y
-    a, b = heads[ra], heads[rb]
-    ca, cb = runs_counts[ra][a], runs_counts[rb][b]
-    if ca != cb:
-        return ca > cb
-    oa, ob = runs_offsets[ra], runs_offsets[rb]
-    sa, ea, sb, eb = oa[a], oa[a + 1], ob[b], ob[b + 1]
-    xa, xb = runs_codes[ra], runs_codes[rb]
-    la, lb = ea - sa, eb - sb
-    m = la if la < lb else lb
-    for j in range(m):
-        if xa[sa + j] != xb[sb + j]:
-            return xa[sa + j] < xb[sb + j]
-    if la != lb:
-        return la < lb
+def _heap_less(x, y, heads, counts, offsets, codes):
+    # compare the current heads of runs x and y; ties (equal keys) by run index
+    a, b = heads[x], heads[y]
+    if _less(a, b, counts, offsets, codes):
+        return True
+    if _less(b, a, counts, offsets, codes):
+        return False
     return x < y
 
 
 @njit
-def _sift_down(heap, n, i, heads, rc, ro, rn):
+def _sift_down(heap, n, i, heads, counts, offsets, codes):
     while True:
-        l = 2 * i + 1
-        if l >= n:
+        left = 2 * i + 1
+        if left >= n:
             return
-        m = l
-        r = l + 1
-        if r < n and _heap_less(heap[r], heap[l], heads, rc, ro, rn):
+        m = left
+        r = left + 1
+        if r < n and _heap_less(heap[r], heap[left], heads, counts, offsets, codes):
             m = r
-        if _heap_less(heap[m], heap[i], heads, rc, ro, rn):
+        if _heap_less(heap[m], heap[i], heads, counts, offsets, codes):
             heap[m], heap[i] = heap[i], heap[m]
             i = m
         else:
@@ -403,22 +393,25 @@ def _sift_down(heap, n, i, heads, rc, ro, rn):
 
 
 @njit
-def heap_init(heads, runs_codes, runs_offsets, runs_counts):
-    """A heap of the non-empty sorted runs, by their current heads."""
-    n_runs = len(runs_counts)
+def heap_init(heads, run_ends, counts, offsets, codes):
+    """A heap of the non-empty sorted runs by their current heads.
+
+    Run ``r`` holds entries ``heads[r]:run_ends[r]`` of the concatenated arrays.
+    """
+    n_runs = heads.shape[0]
     heap = np.empty(n_runs, np.int64)
     n = 0
     for r in range(n_runs):
-        if heads[r] < runs_counts[r].shape[0]:
+        if heads[r] < run_ends[r]:
             heap[n] = r
             n += 1
     for i in range(n // 2 - 1, -1, -1):
-        _sift_down(heap, n, i, heads, runs_codes, runs_offsets, runs_counts)
+        _sift_down(heap, n, i, heads, counts, offsets, codes)
     return heap, n
 
 
 @njit
-def merge_emit(heap, n_heap, heads, runs_codes, runs_offsets, runs_counts, buf, max_lines):
+def merge_emit(heap, n_heap, heads, run_ends, counts, offsets, codes, buf, max_lines):
     """k-way merge of sorted runs, writing ``token<TAB>count<LF>`` lines as UTF-8 into ``buf``.
 
     Stops before ``buf`` could overflow or after ``max_lines`` lines. Returns
@@ -431,16 +424,14 @@ def merge_emit(heap, n_heap, heads, runs_codes, runs_offsets, runs_counts, buf, 
     while n_heap > 0 and lines < max_lines:
         r = heap[0]
         k = heads[r]
-        offs = runs_offsets[r]
-        s, e = offs[k], offs[k + 1]
+        s, e = offsets[k], offsets[k + 1]
         if o + 4 * (e - s) + 24 > cap:
             break
-        cs = runs_codes[r]
         for j in range(s, e):
-            o = _utf8(cs[j], buf, o)
+            o = _utf8(codes[j], buf, o)
         buf[o] = 9
         o += 1
-        c = runs_counts[r][k]
+        c = counts[k]
         nd = 0
         while True:
             digits[nd] = 48 + c % 10
@@ -455,10 +446,10 @@ def merge_emit(heap, n_heap, heads, runs_codes, runs_offsets, runs_counts, buf, 
         o += 1
         lines += 1
         heads[r] = k + 1
-        if heads[r] >= runs_counts[r].shape[0]:
+        if heads[r] >= run_ends[r]:
             n_heap -= 1
             heap[0] = heap[n_heap]
-        _sift_down(heap, n_heap, 0, heads, runs_codes, runs_offsets, runs_counts)
+        _sift_down(heap, n_heap, 0, heads, counts, offsets, codes)
     return o, lines, n_heap
 
 
@@ -561,7 +552,7 @@ class SpanTable:
     keys longer than 3 code points.
     """
 
-    def __init__(self, entries=1 << 12, arena=1 << 14):
+    def __init__(self, entries=1 << 15, arena=1 << 16):
         n_rows = 16
         while n_rows < 2 * entries:
             n_rows *= 2

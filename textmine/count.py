@@ -202,25 +202,19 @@ class CountResult:
 
         Returns the number of lines written.
         """
-        from numba.typed import List
-
         runs = [r for r in self.runs if r[2].shape[0]]
         if not runs:
             return 0
-        rc, ro, rn = List(), List(), List()
-        for run in runs:
-            for lst, a in zip((rc, ro, rn), run):
-                a = np.asarray(a).view()
-                a.flags.writeable = False  # one array type for in-memory and memory-mapped runs
-                lst.append(a)
-        heads = np.zeros(len(runs), np.int64)
-        heap, n_heap = st.heap_init(heads, rc, ro, rn)
-        longest = max(int(np.max(np.diff(o))) for _, o, _ in runs)
+        codes, offsets, counts, run_starts = _concat_runs(runs, self._tmp)
+        heads = run_starts[:-1].copy()
+        run_ends = run_starts[1:].copy()
+        heap, n_heap = st.heap_init(heads, run_ends, counts, offsets, codes)
+        longest = int(np.max(np.diff(offsets)))
         buf = np.empty(max(chunk_bytes, 4 * longest + 64), np.uint8)
         remaining = self.top if self.top is not None else 1 << 62
         written = 0
         while n_heap > 0 and remaining > 0:
-            nb, nl, n_heap = st.merge_emit(heap, n_heap, heads, rc, ro, rn, buf, remaining)
+            nb, nl, n_heap = st.merge_emit(heap, n_heap, heads, run_ends, counts, offsets, codes, buf, remaining)
             out.write(memoryview(buf)[:nb])
             remaining -= nl
             written += nl
@@ -240,6 +234,32 @@ class CountResult:
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
+
+
+def _concat_runs(runs, tmpdir):
+    """One array of each kind for all runs (memory-mapped on disk when the runs were spilled)."""
+    n = sum(int(r[2].shape[0]) for r in runs)
+    total = sum(int(r[0].shape[0]) for r in runs)
+    if tmpdir is not None:
+        from numpy.lib.format import open_memmap
+
+        codes = open_memmap(os.path.join(tmpdir, "all_c.npy"), "w+", np.uint32, (total,)).view(np.ndarray)
+    else:
+        codes = np.empty(total, np.uint32)
+    offsets = np.empty(n + 1, np.int64)
+    counts = np.empty(n, np.int64)
+    run_starts = np.zeros(len(runs) + 1, np.int64)
+    k = c = 0
+    offsets[0] = 0
+    for i, (rc, ro, rn) in enumerate(runs):
+        m = rn.shape[0]
+        codes[c:c + rc.shape[0]] = rc
+        offsets[k + 1:k + m + 1] = np.asarray(ro[1:]) + c
+        counts[k:k + m] = rn
+        k += m
+        c += rc.shape[0]
+        run_starts[i + 1] = k
+    return codes, offsets, counts, run_starts
 
 
 def default_memory_limit():
@@ -320,8 +340,8 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
     t0 = time.perf_counter()
     files = [p for p in paths if p != STDIN]
     total = sum(os.path.getsize(p) for p in files if splittable(p))
-    if shard_bytes is None:
-        shard_bytes = int(min(16 << 20, max(1 << 20, total // (4 * n_jobs) + 1)))
+    if shard_bytes is None:  # one job: whole files (the table flushes itself when full)
+        shard_bytes = 1 << 40 if n_jobs == 1 else int(min(16 << 20, max(1 << 20, total // (4 * n_jobs) + 1)))
     shards = make_shards(files, shard_bytes)
     tasks = [(s, cfg) for s in shards]
     if STDIN in paths:
