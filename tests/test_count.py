@@ -62,6 +62,9 @@ def test_jieba_tokenizer_equals_naive_loop(tmp_path):
 def test_word_ngrams_are_joined_by_one_space(tmp_path):
     path = write(tmp_path, "w.txt", ["a  b\tc", "a b"])
     assert dict(count([path], tokenizer="space", min_n=2, max_n=2).items()) == {"a b": 2, "b c": 1}
+    # one document per file: n-grams run across lines
+    got = dict(count([path], tokenizer="space", min_n=2, max_n=2, doc_per_file=True).items())
+    assert got == {"a b": 2, "b c": 1, "c a": 1}
 
 
 def test_partitions_jobs_and_shards_do_not_change_output(tmp_path):

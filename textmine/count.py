@@ -42,6 +42,7 @@ class CountConfig:
     table_bytes: int = 256 << 20
     batch_chars: int = 1 << 20
     read: ReadOptions = field(default_factory=ReadOptions)
+    doc_per_file: bool = False
 
 
 @dataclass
@@ -79,7 +80,7 @@ def _map_task(task):
     partials = []
     lines = chars = 0
     if isinstance(source, Shard):
-        batches = iter_batches(source, cfg.read, cfg.batch_chars)
+        batches = iter_batches(source, cfg.read, cfg.batch_chars, cfg.doc_per_file)
         if source.path == STDIN or not splittable(source.path):
             nbytes = 0
         else:
@@ -272,6 +273,9 @@ def default_memory_limit():
 
 
 def _stdin_tasks(cfg, batch_bytes=4 << 20):
+    if cfg.doc_per_file:
+        yield ["\n".join(iter_lines(Shard(STDIN), cfg.read))], cfg
+        return
     batch, size = [], 0
     for line in iter_lines(Shard(STDIN), cfg.read):
         batch.append(line)
@@ -285,7 +289,7 @@ def _stdin_tasks(cfg, batch_bytes=4 << 20):
 
 def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_jobs=1,
           engine="local", scheduler=None, memory_limit=None, read=ReadOptions(), progress=False,
-          shard_bytes=None, tmpdir=None):
+          shard_bytes=None, tmpdir=None, doc_per_file=False):
     """Count tokens or n-grams of a corpus with map-reduce.
 
     Parameters
@@ -308,6 +312,8 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
     memory_limit : int or None
         Bytes for tables and partials (default :func:`default_memory_limit`); beyond it partials
         spill to disk.
+    doc_per_file : bool
+        Each file is one document, so token n-grams run across its lines (default: each line).
 
     Returns
     -------
@@ -336,13 +342,13 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
     memory_limit = memory_limit or default_memory_limit()
     n_parts = max(8, 4 * n_jobs)
     cfg = CountConfig(tokenizer, min_n, max_n, n_parts, max(1 << 20, memory_limit // (4 * n_jobs)),
-                      1 << 20, read)
+                      1 << 20, read, doc_per_file)
     t0 = time.perf_counter()
     files = [p for p in paths if p != STDIN]
     total = sum(os.path.getsize(p) for p in files if splittable(p))
     if shard_bytes is None:  # one job: whole files (the table flushes itself when full)
         shard_bytes = 1 << 40 if n_jobs == 1 else int(min(16 << 20, max(1 << 20, total // (4 * n_jobs) + 1)))
-    shards = make_shards(files, shard_bytes)
+    shards = make_shards(files, 1 << 62 if doc_per_file else shard_bytes)
     tasks = [(s, cfg) for s in shards]
     if STDIN in paths:
         import itertools

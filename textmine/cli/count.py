@@ -19,7 +19,7 @@ def _parse_size(value):
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@input_options(doc_per_file=False)
+@input_options(doc_per_file=True)
 @click.option("-t", "--tokenizer", default="jieba", show_default=True, metavar="NAME",
               help="jieba (jieba's exact tokens, HMM on), char, ngram (character n-grams not crossing "
                    "punctuation or whitespace), space (whitespace-separated) or lexicon:FILE "
@@ -46,7 +46,7 @@ def _parse_size(value):
 @click.option("--header", is_flag=True, help="Write a 'token<TAB>count' name line first.")
 @output_option
 @quiet_option
-def count(paths, glob, encoding, decode_errors, tokenizer, no_hmm, max_n, min_n, min_count, top, jobs,
+def count(paths, glob, encoding, decode_errors, doc_per_file, tokenizer, no_hmm, max_n, min_n, min_count, top, jobs,
           engine, scheduler, memory_limit, tmpdir, header, output, quiet):
     """Count tokens or n-grams of a corpus: writes token<TAB>count.
 
@@ -81,7 +81,7 @@ def count(paths, glob, encoding, decode_errors, tokenizer, no_hmm, max_n, min_n,
     files = resolve(paths, glob)
     result = run_count(files, tokenizer=tokenizer, min_n=min_n, max_n=max_n, min_count=min_count, top=top,
                        n_jobs=jobs, engine=engine, scheduler=scheduler, memory_limit=limit, read=opts,
-                       progress=show_progress(quiet), tmpdir=tmpdir)
+                       progress=show_progress(quiet), tmpdir=tmpdir, doc_per_file=doc_per_file)
     try:
         with atomic_output(output, "wb") as out:
             if header:
