@@ -26,6 +26,7 @@ import math
 import os
 import re
 import tempfile
+from typing import NamedTuple
 
 import numpy as np
 
@@ -105,9 +106,17 @@ def char_classes():
 
 
 @njit
-def _jiebacut_hash(key, shift):
-    """Fibonacci hash of an ``int64`` key to a slot index (``64 - shift`` bits)."""
-    return (key * -7046029254386353131) >> shift  # 0x9E3779B97F4A7C15, wrapping multiply
+def _jiebacut_hash(node, c, shift):
+    """Slot of trie edge ``(node, c)`` in a table of ``2**(32 - shift)`` slots.
+
+    Multiplicative mixing kept below 2**63 (``node < 2**31``, ``c < 2**21``), so the JIT and the
+    plain-Python run (``NUMBA_DISABLE_JIT=1``) agree and nothing overflows.
+    """
+    h = (node * 2654435761) & 0xFFFFFFFF
+    h = ((h ^ c) * 0x7FEB352D) & 0xFFFFFFFF
+    h ^= h >> 15
+    h = (h * 0x7FEB352D) & 0xFFFFFFFF
+    return h >> shift
 
 
 @njit
@@ -120,7 +129,7 @@ def _jiebacut_build_table(parent, cp, bits):
         ``int64`` of shape ``(n_nodes,)``: node ``i + 1`` is the child of node ``parent[i]``
         (0 = root) along code point ``cp[i]``.
     bits : int
-        The table has ``2**bits`` slots (load factor at most 1/2).
+        The table has ``2**bits`` slots (load factor at most 1/2), ``bits <= 30``.
 
     Returns
     -------
@@ -131,12 +140,12 @@ def _jiebacut_build_table(parent, cp, bits):
     """
     size = 1 << bits
     mask = size - 1
-    shift = 64 - bits
+    shift = 32 - bits
     keys = np.full(size, -1, np.int64)
     vals = np.zeros(size, np.int32)
     for i in range(parent.shape[0]):
         key = (parent[i] << _CP_BITS) | cp[i]
-        h = _jiebacut_hash(key, shift) & mask
+        h = _jiebacut_hash(parent[i], cp[i], shift)
         while keys[h] != -1:
             h = (h + 1) & mask
         keys[h] = key
@@ -151,7 +160,7 @@ def _jiebacut_child(node, c, root_child, keys, vals, shift):
         return root_child[c]
     key = (np.int64(node) << _CP_BITS) | c
     mask = keys.shape[0] - 1
-    h = _jiebacut_hash(key, shift) & mask
+    h = _jiebacut_hash(np.int64(node), c, shift)
     while True:
         k = keys[h]
         if k == key:
@@ -555,20 +564,41 @@ def _build_dictionary_arrays(path):
             "unk": np.float64(math.log(1) - logtotal), "total": np.int64(total)}
 
 
-def _build_hmm_arrays():
-    """jieba's finalseg model as arrays (states ``B E M S``)."""
-    from jieba.finalseg import prob_emit, prob_start, prob_trans  # noqa: PLC0415
+def hmm_arrays(start_p, trans_p, emit_p):
+    """A finalseg model (jieba's ``prob_start.P``, ``prob_trans.P``, ``prob_emit.P``) as arrays.
 
-    start = np.array([prob_start.P[s] for s in STATES], np.float64)
-    trans = np.array([[prob_trans.P[a].get(b, MIN_FLOAT) for b in STATES] for a in STATES],
+    Parameters
+    ----------
+    start_p : dict
+        ``{state: log p}`` for states ``B M E S``.
+    trans_p : dict
+        ``{state: {state: log p}}``; absent transitions become ``MIN_FLOAT``.
+    emit_p : dict
+        ``{state: {character: log p}}``; absent characters become ``MIN_FLOAT``.
+
+    Returns
+    -------
+    dict
+        ``start_p`` ``float64 (4,)``, ``trans_p`` ``float64 (4, 4)``, ``emit_p``
+        ``float64 (4, 0x9FD6 - 0x4E00)``, states in the order ``B E M S``.
+    """
+    start = np.array([start_p[s] for s in STATES], np.float64)
+    trans = np.array([[trans_p[a].get(b, MIN_FLOAT) for b in STATES] for a in STATES],
                      np.float64)
     emit = np.full((4, HAN_HI + 1 - HAN_LO), MIN_FLOAT, np.float64)
     for k, s in enumerate(STATES):
-        for ch, p in prob_emit.P[s].items():
+        for ch, p in emit_p[s].items():
             c = ord(ch)
-            if HAN_LO <= c <= HAN_HI:
+            if HAN_LO <= c <= HAN_HI:  # finalseg only ever looks up characters of this range
                 emit[k, c - HAN_LO] = p
     return {"start_p": start, "trans_p": trans, "emit_p": emit}
+
+
+def _build_hmm_arrays():
+    """jieba's bundled finalseg model as arrays."""
+    from jieba.finalseg import prob_emit, prob_start, prob_trans  # noqa: PLC0415
+
+    return hmm_arrays(prob_start.P, prob_trans.P, prob_emit.P)
 
 
 def _cache_dir():
@@ -594,7 +624,7 @@ def _load_or_build(path):
         with np.load(cache, allow_pickle=False) as z:
             if str(z["key"]) == key:
                 return {k: z[k] for k in z.files if k != "key"}
-    except (OSError, KeyError, ValueError, EOFError):
+    except Exception:  # noqa: BLE001 - missing, stale or corrupt: rebuild
         pass
     arrays = _build_dictionary_arrays(path)
     arrays.update(_build_hmm_arrays())
@@ -615,6 +645,23 @@ def _load_or_build(path):
 
 # ----------------------------------------------------------------------------------------------
 # driver
+
+
+class _Model(NamedTuple):
+    """Every array the kernel reads, in :func:`_jiebacut_spans`'s argument order."""
+
+    cls: np.ndarray
+    root_child: np.ndarray
+    keys: np.ndarray
+    vals: np.ndarray
+    shift: int
+    logp: np.ndarray
+    isword: np.ndarray
+    unk: float
+    start_p: np.ndarray
+    trans_p: np.ndarray
+    emit_p: np.ndarray
+    prev: np.ndarray
 
 
 class JiebaTokenizer:
@@ -665,14 +712,16 @@ class JiebaTokenizer:
             a = _load_or_build(os.fspath(path))
             n = a["parent"].shape[0]
             bits = max(4, int(2 * n - 1).bit_length())  # 2**bits >= 2 n
+            if bits > 30:
+                raise TextmineError(f"dictionary {path} is too large ({n} prefixes)")
             keys, vals = _jiebacut_build_table(a["parent"], a["cp"], bits)
             root_child = np.full(N_CODES, -1, np.int32)
             top = np.flatnonzero(a["parent"] == 0)
             root_child[a["cp"][top]] = (top + 1).astype(np.int32)
             prev = np.array([[STATES.index(p) for p in PREV_STATUS[s]] for s in STATES], np.int64)
-            self._arrays = (char_classes(), root_child, keys, vals, 64 - bits, a["logp"],
-                            a["isword"], float(a["unk"]), a["start_p"], a["trans_p"], a["emit_p"],
-                            prev)
+            self._arrays = _Model(char_classes(), root_child, keys, vals, 32 - bits, a["logp"],
+                                  a["isword"], float(a["unk"]), a["start_p"], a["trans_p"],
+                                  a["emit_p"], prev)
         return self._arrays
 
     def spans(self, codes, line_starts, line_ends):
@@ -705,11 +754,10 @@ class JiebaTokenizer:
         room = int((line_ends - line_starts).sum())
         out_starts = np.empty(room, np.int64)
         out_ends = np.empty(room, np.int64)
-        (cls, root_child, keys, vals, shift, logp, isword, unk, start_p, trans_p, emit_p,
-         prev) = self._load()
-        n = _jiebacut_spans(codes, line_starts, line_ends, cls, root_child, keys, vals, shift,
-                            logp, isword, unk, bool(self.hmm), start_p, trans_p, emit_p, prev,
-                            out_starts, out_ends)
+        m = self._load()
+        n = _jiebacut_spans(codes, line_starts, line_ends, m.cls, m.root_child, m.keys, m.vals,
+                            m.shift, m.logp, m.isword, m.unk, bool(self.hmm), m.start_p,
+                            m.trans_p, m.emit_p, m.prev, out_starts, out_ends)
         return out_starts[:n].copy(), out_ends[:n].copy()
 
     def lcut(self, text):
