@@ -110,6 +110,11 @@ def test_examples_equal_jieba(toks, hmm):
         assert_same(toks[hmm].lcut(text), jieba.lcut(text, HMM=hmm), repr(text))
 
 
+def test_bytes_are_decoded_as_jieba_does(toks):
+    for raw in ["我来到北京清华大学".encode("utf-8"), "我来到北京清华大学".encode("gbk"), b"\xff\xfeab"]:
+        assert toks[True].lcut(raw) == jieba.lcut(raw)
+
+
 def _random_text(rng, words, n_pieces):
     pool = ["\t", " ", "  ", "\u3000", "\r\n", "\r", "\n", "\u00a0", "\x1c", "\u2028", "\x85",
             "０", "１", "９", "Ａ", "ａ", "。", "，", "！", "—", "“", "”", ".", "%", "+", "#", "&", "_",

@@ -765,12 +765,18 @@ class JiebaTokenizer:
 
         Parameters
         ----------
-        text : str
+        text : str or bytes
+            Bytes are decoded as jieba's ``strdecode`` does: UTF-8, else GBK ignoring errors.
 
         Returns
         -------
         list of str
         """
+        if isinstance(text, (bytes, bytearray)):
+            try:
+                text = bytes(text).decode("utf-8")
+            except UnicodeDecodeError:
+                text = bytes(text).decode("gbk", "ignore")
         codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
         starts, ends = self.spans(codes, np.zeros(1, np.int64),
                                   np.full(1, codes.shape[0], np.int64))
