@@ -59,6 +59,7 @@ HAN_LO = 0x4E00
 HAN_HI = 0x9FD5  # inclusive
 _CP_BITS = 21  # code points < 2**21: trie key = node << 21 | code point
 _FORMAT = "textmine-jiebacut-1"
+_ZERO = np.zeros(1, np.int64)  # line_starts of a one-line call (never written)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -751,14 +752,19 @@ class JiebaTokenizer:
                 raise TextmineError("line spans must satisfy 0 <= start <= end <= len(codes)")
         if codes.size and codes.max() >= N_CODES:
             raise TextmineError("codes must be Unicode code points (< 0x110000)")
-        room = int((line_ends - line_starts).sum())
+        n, out_starts, out_ends = self._cut(codes, line_starts, line_ends,
+                                            int((line_ends - line_starts).sum()))
+        return out_starts[:n].copy(), out_ends[:n].copy()
+
+    def _cut(self, codes, line_starts, line_ends, room):
+        """Call the kernel on checked arrays; ``room`` >= the number of code points in the lines."""
         out_starts = np.empty(room, np.int64)
         out_ends = np.empty(room, np.int64)
-        m = self._load()
+        m = self._arrays if self._arrays is not None else self._load()
         n = _jiebacut_spans(codes, line_starts, line_ends, m.cls, m.root_child, m.keys, m.vals,
                             m.shift, m.logp, m.isword, m.unk, bool(self.hmm), m.start_p,
                             m.trans_p, m.emit_p, m.prev, out_starts, out_ends)
-        return out_starts[:n].copy(), out_ends[:n].copy()
+        return n, out_starts, out_ends
 
     def lcut(self, text):
         """Tokens of ``text``, equal to ``jieba.lcut(text, HMM=hmm)``.
@@ -778,9 +784,9 @@ class JiebaTokenizer:
             except UnicodeDecodeError:
                 text = bytes(text).decode("gbk", "ignore")
         codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
-        starts, ends = self.spans(codes, np.zeros(1, np.int64),
-                                  np.full(1, codes.shape[0], np.int64))
-        return [text[s:e] for s, e in zip(starts.tolist(), ends.tolist())]
+        size = codes.shape[0]
+        n, starts, ends = self._cut(codes, _ZERO, np.array([size], np.int64), size)
+        return [text[s:e] for s, e in zip(starts[:n].tolist(), ends[:n].tolist())]
 
     def warmup(self):
         """Load the dictionary and compile the kernels on a tiny input; returns ``self``."""
