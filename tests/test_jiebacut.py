@@ -442,3 +442,13 @@ def test_pickle_is_small_and_lazy(toks):
     text = "他来到了网易杭研大厦 abc 3.5%"
     assert clone.lcut(text) == jieba.lcut(text, HMM=False)
     assert repr(clone) == "JiebaTokenizer(hmm=False, dictionary=None)"
+
+
+def test_pickle_resolves_a_relative_dictionary(tmp_path, monkeypatch):
+    (tmp_path / "d.txt").write_text("甲乙 3\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    tok = J.JiebaTokenizer(dictionary="d.txt")
+    clone = pickle.loads(pickle.dumps(tok))
+    assert tok.dictionary == "d.txt" and clone.dictionary == str(tmp_path / "d.txt")
+    monkeypatch.chdir(tmp_path.parent)
+    assert clone.lcut("甲乙丙") == ["甲乙", "丙"]

@@ -26,6 +26,7 @@ import math
 import os
 import re
 import tempfile
+import unicodedata
 from typing import NamedTuple
 
 import numpy as np
@@ -616,7 +617,9 @@ def _load_or_build(path):
     """Dictionary + HMM arrays, from the per-user cache when its key matches, else built and cached."""
     prob = os.path.join(_jieba_dir(), "finalseg", "prob_emit.py")
     try:
-        key = "|".join([_FORMAT, _source_key(path), _source_key(prob)])
+        # the class table follows Python's Unicode database (\s, \d): part of the key
+        key = "|".join([_FORMAT, unicodedata.unidata_version, _source_key(path),
+                        _source_key(prob)])
     except OSError as e:
         raise TextmineError(f"cannot read dictionary {path}: {e.strerror}") from None
     cache = os.path.join(_cache_dir(), "jiebacut-" + hashlib.sha256(key.encode()).hexdigest()[:24]
@@ -629,6 +632,7 @@ def _load_or_build(path):
         pass
     arrays = _build_dictionary_arrays(path)
     arrays.update(_build_hmm_arrays())
+    arrays["cls"] = char_classes()
     try:
         os.makedirs(os.path.dirname(cache), exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(cache), suffix=".tmp")
@@ -697,7 +701,10 @@ class JiebaTokenizer:
         self._arrays = None
 
     def __getstate__(self):
-        return {"hmm": self.hmm, "dictionary": self.dictionary}
+        path = self.dictionary
+        if path is not None:  # a worker may run elsewhere
+            path = os.path.abspath(os.fspath(path))
+        return {"hmm": self.hmm, "dictionary": path}
 
     def __setstate__(self, state):
         self.hmm = state["hmm"]
@@ -720,7 +727,7 @@ class JiebaTokenizer:
             top = np.flatnonzero(a["parent"] == 0)
             root_child[a["cp"][top]] = (top + 1).astype(np.int32)
             prev = np.array([[STATES.index(p) for p in PREV_STATUS[s]] for s in STATES], np.int64)
-            self._arrays = _Model(char_classes(), root_child, keys, vals, 32 - bits, a["logp"],
+            self._arrays = _Model(a["cls"], root_child, keys, vals, 32 - bits, a["logp"],
                                   a["isword"], float(a["unk"]), a["start_p"], a["trans_p"],
                                   a["emit_p"], prev)
         return self._arrays
