@@ -759,6 +759,9 @@ class JiebaTokenizer:
                 raise TextmineError("line spans must satisfy 0 <= start <= end <= len(codes)")
         if codes.size and codes.max() >= N_CODES:
             raise TextmineError("codes must be Unicode code points (< 0x110000)")
+        if codes.flags.writeable:  # one compiled specialization: read-only, as np.frombuffer gives
+            codes = codes.view()
+            codes.flags.writeable = False
         n, out_starts, out_ends = self._cut(codes, line_starts, line_ends,
                                             int((line_ends - line_starts).sum()))
         return out_starts[:n].copy(), out_ends[:n].copy()
