@@ -112,6 +112,18 @@ def test_examples_equal_jieba(toks, hmm):
         assert_same(toks[hmm].lcut(text), jieba.lcut(text, HMM=hmm), repr(text))
 
 
+@pytest.mark.parametrize("hmm", [True, False])
+def test_long_blocks_equal_jieba(toks, dict_words, hmm):
+    """Blocks far longer than the kernel's initial scratch (64), one line and many."""
+    rng = random.Random(4)
+    for n in (65, 300, 2000):
+        text = "".join(rng.choice(dict_words) if rng.random() < 0.7
+                       else chr(rng.randint(0x4E00, 0x9FD5)) for _ in range(n))
+        assert_same(toks[hmm].lcut(text), jieba.lcut(text, HMM=hmm), f"{n} pieces")
+        lines = [text[:100], text, text[50:]]
+        assert cut_lines(toks[hmm], lines) == [jieba.lcut(x, HMM=hmm) for x in lines]
+
+
 def test_bytes_are_decoded_as_jieba_does(toks):
     text = "我来到北京清华大学"
     for raw in [text.encode("utf-8"), text.encode("gbk"), b"\xff\xfeab"]:

@@ -327,7 +327,6 @@ def _jiebacut_finalseg(codes, lo, hi, cls, start_p, trans_p, emit_p, prev, vit, 
                 q += 1
             _jiebacut_viterbi(codes, p, q, start_p, trans_p, emit_p, prev, vit, ptr, states)
             begin = 0
-            nexti = 0
             for i in range(q - p):
                 s = states[i]
                 if s == 0:  # B
@@ -336,16 +335,11 @@ def _jiebacut_finalseg(codes, lo, hi, cls, start_p, trans_p, emit_p, prev, vit, 
                     out_starts[n_out] = p + begin
                     out_ends[n_out] = p + i + 1
                     n_out += 1
-                    nexti = i + 1
                 elif s == 3:  # S
                     out_starts[n_out] = p + i
                     out_ends[n_out] = p + i + 1
                     n_out += 1
-                    nexti = i + 1
-            if nexti < q - p:
-                out_starts[n_out] = p + nexti
-                out_ends[n_out] = q
-                n_out += 1
+            # jieba's trailing ``sentence[nexti:]`` never fires: the path ends in E or S
         else:
             q = p + 1
             while q < hi and not cls[codes[q]] & C_HAN:
