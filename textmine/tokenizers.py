@@ -75,7 +75,7 @@ def _spans_to_units(codes, starts, ends, line_starts):
 
 
 class JiebaTokenizer:
-    """jieba's tokens, computed by :mod:`textmine.jiebacut` (numba) when available."""
+    """jieba's tokens, computed by :mod:`textmine.jiebacut` (numba, token-for-token equal)."""
 
     def __init__(self, hmm=True):
         self.hmm = hmm
@@ -83,49 +83,18 @@ class JiebaTokenizer:
 
     def _impl(self):
         if self._tok is None:
-            try:
-                from textmine.jiebacut import JiebaTokenizer as Fast
-                self._tok = Fast(hmm=self.hmm)
-            except ImportError:
-                self._tok = PythonJieba(self.hmm)
+            from textmine.jiebacut import JiebaTokenizer as Fast
+
+            self._tok = Fast(hmm=self.hmm)
         return self._tok
 
     def warmup(self):
-        impl = self._impl()
-        if hasattr(impl, "warmup"):
-            impl.warmup()
+        self._impl().warmup()
 
     def units(self, lines):
         codes, line_starts, line_ends = encode_lines(lines)
         starts, ends = self._impl().spans(codes, line_starts, line_ends)
         return _spans_to_units(codes, np.asarray(starts, np.int64), np.asarray(ends, np.int64), line_starts)
-
-    def __getstate__(self):
-        return {"hmm": self.hmm, "_tok": None}
-
-
-class PythonJieba:
-    """jieba itself, one line at a time (slow; the reference for the numba tokenizer)."""
-
-    def __init__(self, hmm=True):
-        import jieba
-
-        self.hmm = hmm
-        self.tk = jieba.Tokenizer()
-        import logging
-
-        jieba.setLogLevel(logging.WARNING)
-
-    def spans(self, codes, line_starts, line_ends):
-        text = codes.tobytes().decode("utf-32-le", "surrogatepass")
-        starts, ends = [], []
-        for a, b in zip(line_starts.tolist(), line_ends.tolist()):
-            pos = a
-            for t in self.tk.cut(text[a:b], HMM=self.hmm):
-                starts.append(pos)
-                pos += len(t)
-                ends.append(pos)
-        return np.array(starts, np.int64), np.array(ends, np.int64)
 
 
 class LexiconTokenizer:
