@@ -1,0 +1,962 @@
+"""InfoMap: community detection by minimising the map equation.
+
+The public entry points are :func:`compute_flow` (the random walk's node and link flows),
+:func:`codelength` (the two-level map equation of a partition) and :func:`infomap` (the search).
+The search follows Infomap 2.x (``src/core/InfomapBase.cpp``, ``InfomapOptimizer.h``): node moves in
+random order to the best neighbouring module, aggregation of modules into nodes, repeated; then
+alternating fine-tune and coarse-tune; ``trials`` independent trials (seeds ``seed + k``) keep the
+lowest codelength. Kernels take arrays only; the driver orchestrates levels and trials, and runs
+trials in threads (the kernels release the GIL), so results do not depend on ``n_jobs``.
+
+Notes
+-----
+Rosvall & Bergstrom, "Maps of random walks on complex networks reveal community structure",
+PNAS 105:1118 (2008); Rosvall & Bergstrom, "Multilevel compression of random walks on networks
+reveals hierarchical organization in large integrated systems", PLoS ONE 6:e18209 (2011);
+Lambiotte & Rosvall, "Ranking and clustering of nodes in networks with smart teleportation",
+PRE 85:056107 (2012). ALGORITHMS.md §4.1–4.3 gives the formulas implemented here.
+"""
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from textmine._numba import njit
+from textmine.errors import TextmineError
+
+ALPHA = 0.15
+CORE_LOOP_LIMIT = 10
+AGGREGATED_LOOP_LIMIT = 20
+MIN_IMPROVEMENT = 1e-10
+MIN_SINGLE_MOVE = 1e-16
+MIN_RELATIVE_TUNE = 1e-5
+MAX_TUNE_ITERATIONS = 100
+
+
+def _plogp_py(x):
+    return x * math.log2(x) if x > 0 else 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# random numbers (splitmix64), explicit state
+# ---------------------------------------------------------------------------------------------
+
+@njit
+def _rand_next(state):
+    """Advance a splitmix64 state (uint64[1]) and return the next 64-bit value."""
+    state[0] += np.uint64(0x9E3779B97F4A7C15)
+    z = state[0]
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@njit
+def _rand_below(state, n):
+    """Uniform integer in [0, n) (n >= 1) from the state."""
+    return np.int64(_rand_next(state) % np.uint64(n))
+
+
+@njit
+def _shuffle(a, n, state):
+    """Fisher–Yates shuffle of the first ``n`` entries of the int array ``a`` in place."""
+    for i in range(n - 1, 0, -1):
+        j = _rand_below(state, i + 1)
+        t = a[i]
+        a[i] = a[j]
+        a[j] = t
+
+
+def _seed_state(seed):
+    s = np.zeros(1, dtype=np.uint64)
+    s[0] = np.uint64((int(seed) * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) & 0xFFFFFFFFFFFFFFFF)
+    return s
+
+
+# ---------------------------------------------------------------------------------------------
+# flow
+# ---------------------------------------------------------------------------------------------
+
+@njit
+def _plogp(x):
+    """x log2 x, 0 for x <= 0."""
+    if x > 0.0:
+        return x * np.log2(x)
+    return 0.0
+
+
+@njit
+def _pagerank(n, src, dst, trans, dangling, tele_w, alpha, max_iter, min_iter, tol):
+    """Power iteration for PageRank with teleportation.
+
+    Parameters
+    ----------
+    n : int
+        Number of nodes.
+    src, dst : ndarray of int32, shape (m,)
+        Links (self-loops allowed).
+    trans : ndarray of float64, shape (m,)
+        Transition probability of each link (weight / source out-weight).
+    dangling : ndarray of bool, shape (n,)
+        Nodes without out-links (they always teleport).
+    tele_w : ndarray of float64, shape (n,)
+        Teleportation target distribution (sums to 1).
+    alpha : float
+        Teleportation probability τ.
+    max_iter, min_iter : int
+        Iteration bounds (Infomap: 200 and 50).
+    tol : float
+        Stop when the L1 change is below ``tol`` (after ``min_iter``).
+
+    Returns
+    -------
+    ndarray of float64, shape (n,)
+        Stationary distribution (sums to 1).
+
+    Notes
+    -----
+    Infomap ``src/utils/FlowCalculator.cpp`` (``calcDirectedFlow``), ALGORITHMS.md §4.2.
+    """
+    beta = 1.0 - alpha
+    p = np.full(n, 1.0 / n)
+    tmp = np.empty(n)
+    it = 0
+    while True:
+        dr = 0.0
+        for i in range(n):
+            if dangling[i]:
+                dr += p[i]
+        tf = alpha + beta * dr
+        for i in range(n):
+            tmp[i] = tf * tele_w[i]
+        for e in range(src.shape[0]):
+            tmp[dst[e]] += beta * trans[e] * p[src[e]]
+        s = 0.0
+        for i in range(n):
+            s += tmp[i]
+        diff = 0.0
+        for i in range(n):
+            v = tmp[i] / s
+            diff += abs(v - p[i])
+            p[i] = v
+        it += 1
+        if it >= max_iter or (diff <= tol and it >= min_iter):
+            break
+    return p
+
+
+@njit
+def _build_csr(n, src, dst, flow):
+    """CSR by source of the links with ``src != dst``.
+
+    Parameters
+    ----------
+    n : int
+    src, dst : ndarray of int32, shape (m,)
+    flow : ndarray of float64, shape (m,)
+
+    Returns
+    -------
+    ptr : ndarray of int64, shape (n + 1,)
+    idx : ndarray of int32, shape (k,)
+        Targets, in input order within a row.
+    val : ndarray of float64, shape (k,)
+    """
+    cnt = np.zeros(n + 1, dtype=np.int64)
+    for e in range(src.shape[0]):
+        if src[e] != dst[e]:
+            cnt[src[e] + 1] += 1
+    for i in range(n):
+        cnt[i + 1] += cnt[i]
+    ptr = cnt.copy()
+    idx = np.empty(ptr[n], dtype=np.int32)
+    val = np.empty(ptr[n], dtype=np.float64)
+    pos = ptr[:n].copy()
+    for e in range(src.shape[0]):
+        if src[e] != dst[e]:
+            k = pos[src[e]]
+            idx[k] = dst[e]
+            val[k] = flow[e]
+            pos[src[e]] += 1
+    return ptr, idx, val
+
+
+@dataclass
+class FlowNetwork:
+    """Flow on a graph, as the optimiser sees it.
+
+    Attributes
+    ----------
+    node_flow : ndarray of float64, shape (n,)
+        Visit rates (sum to 1).
+    out_ptr, out_idx, out_flow : CSR (int64, int32, float64)
+        Link flow ``a -> b`` per step for ``a != b``; for undirected flow, each link in both rows.
+    in_ptr, in_idx, in_flow : CSR
+        The transpose (the same arrays as ``out_*`` for undirected flow).
+    tele_src : ndarray of float64, shape (n,)
+        Recorded teleportation only: flow leaving each node by teleportation (``τ p + (1-τ) d``);
+        zeros otherwise.
+    tele_w : ndarray of float64, shape (n,)
+        Recorded teleportation only: teleportation target weights; zeros otherwise.
+    model : str
+        ``undirected``, ``directed`` (+ ``recorded``, ``to-nodes`` qualifiers).
+    """
+
+    node_flow: np.ndarray
+    out_ptr: np.ndarray
+    out_idx: np.ndarray
+    out_flow: np.ndarray
+    in_ptr: np.ndarray
+    in_idx: np.ndarray
+    in_flow: np.ndarray
+    tele_src: np.ndarray
+    tele_w: np.ndarray
+    symmetric: bool
+    recorded: bool
+    model: str
+    link_src: np.ndarray = None
+    link_dst: np.ndarray = None
+    link_flow: np.ndarray = None
+
+    @property
+    def n_nodes(self):
+        return self.node_flow.shape[0]
+
+
+def compute_flow(graph, directed=None, teleport_to="links", recorded=False, teleport_prob=ALPHA):
+    """Node and link flows of the random walk on ``graph``, as Infomap computes them.
+
+    Parameters
+    ----------
+    graph : textmine.graph.Graph
+    directed : bool, optional
+        Directed flow (PageRank); default ``graph.directed``.
+    teleport_to : {'links', 'nodes'}
+        Teleportation targets: proportional to link weight (Infomap's default: out-weight when
+        unrecorded, in-weight when recorded) or uniform over nodes (``--to-nodes``).
+    recorded : bool
+        Code teleportation steps (``-e``); otherwise one step without teleportation gives the
+        flows ("smart teleportation").
+    teleport_prob : float
+        τ (Infomap ``-p``, 0.15).
+
+    Returns
+    -------
+    FlowNetwork
+
+    Notes
+    -----
+    Infomap 2.16 ``src/utils/FlowCalculator.cpp``; ALGORITHMS.md §4.2. Undirected: node flow is
+    strength / total (a self-loop counted once, other links twice in the total), link flow
+    ``w / total`` each way. The 2008 formulation is ``recorded=True, teleport_to='nodes'``.
+    """
+    if directed is None:
+        directed = graph.directed
+    if teleport_to not in ("links", "nodes"):
+        raise TextmineError(f"teleport_to must be 'links' or 'nodes', not {teleport_to!r}")
+    if not 0 < teleport_prob < 1:
+        raise TextmineError(f"teleportation probability must be in (0, 1), got {teleport_prob}")
+    n = graph.n_nodes
+    src = np.ascontiguousarray(graph.src, dtype=np.int32)
+    dst = np.ascontiguousarray(graph.dst, dtype=np.int32)
+    w = np.ascontiguousarray(graph.weight, dtype=np.float64)
+    zeros = np.zeros(n)
+    if not directed:
+        if graph.directed:  # a directed graph given undirected flow: merge a->b with b->a
+            from textmine.graph import as_undirected
+            g2 = as_undirected(graph)
+            src, dst, w = g2.src, g2.dst, g2.weight
+        self_loop = src == dst
+        total = 2.0 * w.sum() - w[self_loop].sum()
+        node_flow = (np.bincount(src, weights=w, minlength=n) + np.bincount(dst[~self_loop], weights=w[~self_loop],
+                                                                              minlength=n)) / total
+        f = w / total
+        s2 = np.concatenate([src, dst])
+        d2 = np.concatenate([dst, src])
+        f2 = np.concatenate([f, f])
+        ptr, idx, val = _build_csr(n, s2, d2, f2)
+        return FlowNetwork(node_flow, ptr, idx, val, ptr, idx, val, zeros, zeros, True, False, "undirected",
+                           src, dst, f)
+    beta = 1.0 - teleport_prob
+    out_w = np.bincount(src, weights=w, minlength=n)
+    dangling = out_w == 0
+    if teleport_to == "nodes":
+        tele_w = np.full(n, 1.0 / n)
+    else:
+        tele_w = np.bincount(dst if recorded else src, weights=w, minlength=n) / w.sum()
+    trans = w / out_w[src]
+    p = _pagerank(n, src, dst, trans, dangling, tele_w, teleport_prob, 200, 50, 1e-15)
+    model = "directed" + (" recorded" if recorded else "") + (" to-nodes" if teleport_to == "nodes" else "")
+    if recorded:
+        link_flow = beta * trans * p[src]
+        node_flow = p
+        tele_src = teleport_prob * p + beta * np.where(dangling, p, 0.0)
+        tw = tele_w
+    else:
+        dr = p[dangling].sum()
+        s = 1.0 - dr
+        link_flow = trans * p[src] / s
+        node_flow = np.bincount(dst, weights=link_flow, minlength=n)
+        tele_src = zeros
+        tw = zeros
+    ptr, idx, val = _build_csr(n, src, dst, link_flow)
+    iptr, iidx, ival = _build_csr(n, dst, src, link_flow)
+    return FlowNetwork(node_flow, ptr, idx, val, iptr, iidx, ival, tele_src, tw, False, bool(recorded), model,
+                       src, dst, link_flow)
+
+
+# ---------------------------------------------------------------------------------------------
+# codelength
+# ---------------------------------------------------------------------------------------------
+
+def module_enter_exit(fn, modules):
+    """Per-module flow, enter and exit rates of a partition.
+
+    Parameters
+    ----------
+    fn : FlowNetwork
+    modules : ndarray of int, shape (n,)
+        Module of each node, values in ``[0, k)``.
+
+    Returns
+    -------
+    flow, enter, exit : ndarray of float64, shape (k,)
+    """
+    modules = np.asarray(modules, dtype=np.int64)
+    k = int(modules.max()) + 1 if modules.size else 0
+    n = fn.n_nodes
+    flow = np.bincount(modules, weights=fn.node_flow, minlength=k)
+    rows = np.repeat(np.arange(n), np.diff(fn.out_ptr))
+    ms, md = modules[rows], modules[fn.out_idx]
+    cross = ms != md
+    exit_ = np.bincount(ms[cross], weights=fn.out_flow[cross], minlength=k)
+    enter = np.bincount(md[cross], weights=fn.out_flow[cross], minlength=k)
+    if fn.recorded:
+        tsrc = np.bincount(modules, weights=fn.tele_src, minlength=k)
+        tw = np.bincount(modules, weights=fn.tele_w, minlength=k)
+        exit_ = exit_ + tsrc * (1.0 - tw)
+        enter = enter + (fn.tele_src.sum() - tsrc) * tw
+    return flow, enter, exit_
+
+
+def one_level_codelength(fn):
+    """Entropy of the node visit rates in bits: the codelength of the one-module solution."""
+    return -sum(_plogp_py(x) for x in fn.node_flow.tolist())
+
+
+def codelength(fn, modules):
+    """Two-level map equation of a partition, in bits.
+
+    Parameters
+    ----------
+    fn : FlowNetwork
+    modules : array-like of int, shape (n,)
+
+    Returns
+    -------
+    (total, index, module) : tuple of float
+        ``L = index + module`` codelengths in bits.
+
+    Notes
+    -----
+    The form of ALGORITHMS.md §4.1 (Infomap ``src/core/MapEquation.h``):
+    L = plogp(Σq↶) − Σ plogp(q↶) − Σ plogp(q↷) + Σ plogp(q↷ + p_i) − Σ plogp(p_α).
+    """
+    _, inverse = np.unique(np.asarray(modules), return_inverse=True)
+    flow, enter, exit_ = module_enter_exit(fn, inverse)
+    pl = np.vectorize(_plogp_py, otypes=[float])
+    nodes = float(pl(fn.node_flow).sum()) if fn.n_nodes else 0.0
+    index = _plogp_py(float(enter.sum())) - float(pl(enter).sum())
+    module = -float(pl(exit_).sum()) + float(pl(exit_ + flow).sum()) - nodes
+    return index + module, index, module
+
+
+# ---------------------------------------------------------------------------------------------
+# search kernels
+# ---------------------------------------------------------------------------------------------
+
+@njit
+def _node_link_sums(ptr, val):
+    """Row sums of a CSR matrix: ndarray of float64, shape (n,)."""
+    n = ptr.shape[0] - 1
+    s = np.zeros(n)
+    for i in range(n):
+        for k in range(ptr[i], ptr[i + 1]):
+            s[i] += val[k]
+    return s
+
+
+@njit
+def _mod_exit(lexit, tsrc, tw, recorded):
+    if recorded:
+        return lexit + tsrc * (1.0 - tw)
+    return lexit
+
+
+@njit
+def _mod_enter(lenter, tsrc, tw, t_total, recorded):
+    if recorded:
+        return lenter + (t_total - tsrc) * tw
+    return lenter
+
+
+@njit
+def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
+               node_flow, tele_src, tele_w, recorded, nodes_plogp,
+               module, constraint, skip_first, loop_limit, min_improvement, state):
+    """Move nodes to their best neighbouring module until no move helps (Infomap's core loop).
+
+    Parameters
+    ----------
+    out_ptr, out_idx, out_flow : int64 (n+1,), int32 (k,), float64 (k,)
+        Out-link flows of the current level (no self-links).
+    in_ptr, in_idx, in_flow : same
+        In-link flows (the same arrays when ``symmetric``).
+    symmetric : bool
+        Undirected flow: the flow ``a -> M`` equals ``M -> a``.
+    node_flow, tele_src, tele_w : ndarray of float64, shape (n,)
+        Node visit rates; recorded-teleportation source flow and target weight (zeros if unused).
+    recorded : bool
+        Teleportation steps are coded (``-e``).
+    nodes_plogp : float
+        Σ plogp(p_α) over the leaf nodes (a constant of the map equation).
+    module : ndarray of int32, shape (n,)
+        Initial module of each node (values in [0, n)); updated in place.
+    constraint : ndarray of int32, shape (n,)
+        A node may only join modules whose members share its constraint value (all zeros: free).
+    skip_first : bool
+        On the first sweep, a node whose module already has other members stays.
+    loop_limit : int
+        Maximum number of sweeps.
+    min_improvement : float
+        Stop when a sweep gains less.
+    state : ndarray of uint64, shape (1,)
+        Random state (advanced).
+
+    Returns
+    -------
+    n_moved : int
+        Total number of moves.
+    L : float
+        Two-level codelength of the final partition (bits).
+
+    Notes
+    -----
+    Infomap 2.16 ``InfomapOptimizer.h::tryMoveEachNodeIntoBestModule`` and
+    ``MapEquation.h::getDeltaCodelengthOnMovingNode``; ALGORITHMS.md §4.3 step 3. Nodes are visited
+    in a fresh random order per sweep, only if dirty; candidates are the neighbours' modules and one
+    empty module, evaluated in random order; ties go to the most strongly connected module.
+    """
+    n = node_flow.shape[0]
+    mod_flow = np.zeros(n)
+    mod_lexit = np.zeros(n)
+    mod_lenter = np.zeros(n)
+    mod_tsrc = np.zeros(n)
+    mod_tw = np.zeros(n)
+    members = np.zeros(n, dtype=np.int64)
+    parent = np.zeros(n, dtype=np.int32)
+    t_total = 0.0
+    for a in range(n):
+        m = module[a]
+        mod_flow[m] += node_flow[a]
+        mod_tsrc[m] += tele_src[a]
+        mod_tw[m] += tele_w[a]
+        members[m] += 1
+        parent[m] = constraint[a]
+        t_total += tele_src[a]
+        for k in range(out_ptr[a], out_ptr[a + 1]):
+            if module[out_idx[k]] != m:
+                mod_lexit[m] += out_flow[k]
+                mod_lenter[module[out_idx[k]]] += out_flow[k]
+    node_lexit = _node_link_sums(out_ptr, out_flow)
+    if symmetric:
+        node_lenter = node_lexit
+    else:
+        node_lenter = _node_link_sums(in_ptr, in_flow)
+    empty = np.empty(n, dtype=np.int32)
+    n_empty = 0
+    for m in range(n - 1, -1, -1):
+        if members[m] == 0:
+            empty[n_empty] = m
+            n_empty += 1
+    sum_enter = 0.0
+    sum_plogp_enter = 0.0
+    sum_plogp_exit = 0.0
+    sum_plogp_exit_flow = 0.0
+    for m in range(n):
+        if members[m] > 0:
+            en = _mod_enter(mod_lenter[m], mod_tsrc[m], mod_tw[m], t_total, recorded)
+            ex = _mod_exit(mod_lexit[m], mod_tsrc[m], mod_tw[m], recorded)
+            sum_enter += en
+            sum_plogp_enter += _plogp(en)
+            sum_plogp_exit += _plogp(ex)
+            sum_plogp_exit_flow += _plogp(ex + mod_flow[m])
+    L = _plogp(sum_enter) - sum_plogp_enter - sum_plogp_exit + sum_plogp_exit_flow - nodes_plogp
+
+    order = np.arange(n).astype(np.int32)
+    dirty = np.ones(n, dtype=np.bool_)
+    d_out = np.zeros(n)  # flow node -> module
+    d_in = np.zeros(n)  # flow module -> node
+    mark = np.full(n, -1, dtype=np.int64)
+    cand = np.empty(n + 1, dtype=np.int32)
+    total_moved = 0
+    stamp = 0
+    for sweep in range(loop_limit):
+        L_old = L
+        _shuffle(order, n, state)
+        moved = 0
+        for oi in range(n):
+            a = order[oi]
+            if not dirty[a]:
+                continue
+            old = module[a]
+            if skip_first and sweep == 0 and members[old] > 1:
+                continue
+            stamp += 1
+            nc = 0
+            mark[old] = stamp
+            d_out[old] = 0.0
+            d_in[old] = 0.0
+            pa = constraint[a]
+            for k in range(out_ptr[a], out_ptr[a + 1]):
+                m = module[out_idx[k]]
+                if mark[m] != stamp:
+                    mark[m] = stamp
+                    d_out[m] = 0.0
+                    d_in[m] = 0.0
+                    if parent[m] == pa:
+                        cand[nc] = m
+                        nc += 1
+                d_out[m] += out_flow[k]
+            if symmetric:
+                for i in range(nc):
+                    d_in[cand[i]] = d_out[cand[i]]
+                d_in[old] = d_out[old]
+            else:
+                for k in range(in_ptr[a], in_ptr[a + 1]):
+                    m = module[in_idx[k]]
+                    if mark[m] != stamp:
+                        mark[m] = stamp
+                        d_out[m] = 0.0
+                        d_in[m] = 0.0
+                        if parent[m] == pa:
+                            cand[nc] = m
+                            nc += 1
+                    d_in[m] += in_flow[k]
+            use_empty = -1
+            if members[old] > 1 and n_empty > 0:
+                use_empty = empty[n_empty - 1]
+                d_out[use_empty] = 0.0
+                d_in[use_empty] = 0.0
+                cand[nc] = use_empty
+                nc += 1
+            if nc == 0:
+                dirty[a] = False
+                continue
+            _shuffle(cand, nc, state)
+            # old module without a
+            fa = node_flow[a]
+            o_flow = mod_flow[old] - fa
+            o_lexit = mod_lexit[old] - node_lexit[a] + d_out[old] + d_in[old]
+            o_lenter = mod_lenter[old] - node_lenter[a] + d_out[old] + d_in[old]
+            o_tsrc = mod_tsrc[old] - tele_src[a]
+            o_tw = mod_tw[old] - tele_w[a]
+            en_old = _mod_enter(mod_lenter[old], mod_tsrc[old], mod_tw[old], t_total, recorded)
+            ex_old = _mod_exit(mod_lexit[old], mod_tsrc[old], mod_tw[old], recorded)
+            en_old2 = _mod_enter(o_lenter, o_tsrc, o_tw, t_total, recorded)
+            ex_old2 = _mod_exit(o_lexit, o_tsrc, o_tw, recorded)
+            best = old
+            best_delta = 0.0
+            strongest = old
+            strongest_out = d_out[old]
+            strongest_delta = 0.0
+            for ci in range(nc):
+                m = cand[ci]
+                if m == old:
+                    continue
+                n_lexit = mod_lexit[m] + node_lexit[a] - d_out[m] - d_in[m]
+                n_lenter = mod_lenter[m] + node_lenter[a] - d_out[m] - d_in[m]
+                n_tsrc = mod_tsrc[m] + tele_src[a]
+                n_tw = mod_tw[m] + tele_w[a]
+                en_new = _mod_enter(mod_lenter[m], mod_tsrc[m], mod_tw[m], t_total, recorded)
+                ex_new = _mod_exit(mod_lexit[m], mod_tsrc[m], mod_tw[m], recorded)
+                en_new2 = _mod_enter(n_lenter, n_tsrc, n_tw, t_total, recorded)
+                ex_new2 = _mod_exit(n_lexit, n_tsrc, n_tw, recorded)
+                se2 = sum_enter - en_old - en_new + en_old2 + en_new2
+                delta = (_plogp(se2) - _plogp(sum_enter)
+                         - (_plogp(en_old2) + _plogp(en_new2) - _plogp(en_old) - _plogp(en_new))
+                         - (_plogp(ex_old2) + _plogp(ex_new2) - _plogp(ex_old) - _plogp(ex_new))
+                         + (_plogp(ex_old2 + o_flow) + _plogp(ex_new2 + mod_flow[m] + fa)
+                            - _plogp(ex_old + mod_flow[old]) - _plogp(ex_new + mod_flow[m])))
+                if delta < best_delta - MIN_SINGLE_MOVE:
+                    best = m
+                    best_delta = delta
+                if d_out[m] > strongest_out:
+                    strongest = m
+                    strongest_out = d_out[m]
+                    strongest_delta = delta
+            if strongest != best and strongest_delta <= best_delta + MIN_SINGLE_MOVE:
+                best = strongest
+                best_delta = strongest_delta
+            if best == old:
+                dirty[a] = False
+                continue
+            m = best
+            if m == use_empty:
+                n_empty -= 1
+                parent[m] = pa
+            n_lexit = mod_lexit[m] + node_lexit[a] - d_out[m] - d_in[m]
+            n_lenter = mod_lenter[m] + node_lenter[a] - d_out[m] - d_in[m]
+            en_new = _mod_enter(mod_lenter[m], mod_tsrc[m], mod_tw[m], t_total, recorded)
+            ex_new = _mod_exit(mod_lexit[m], mod_tsrc[m], mod_tw[m], recorded)
+            sum_enter -= en_old + en_new
+            sum_plogp_enter -= _plogp(en_old) + _plogp(en_new)
+            sum_plogp_exit -= _plogp(ex_old) + _plogp(ex_new)
+            sum_plogp_exit_flow -= _plogp(ex_old + mod_flow[old]) + _plogp(ex_new + mod_flow[m])
+            mod_flow[old] = o_flow
+            mod_lexit[old] = o_lexit
+            mod_lenter[old] = o_lenter
+            mod_tsrc[old] = o_tsrc
+            mod_tw[old] = o_tw
+            mod_flow[m] += fa
+            mod_lexit[m] = n_lexit
+            mod_lenter[m] = n_lenter
+            mod_tsrc[m] += tele_src[a]
+            mod_tw[m] += tele_w[a]
+            members[old] -= 1
+            members[m] += 1
+            if members[old] == 0:
+                empty[n_empty] = old
+                n_empty += 1
+                mod_flow[old] = 0.0
+                mod_lexit[old] = 0.0
+                mod_lenter[old] = 0.0
+                mod_tsrc[old] = 0.0
+                mod_tw[old] = 0.0
+            en_o = _mod_enter(mod_lenter[old], mod_tsrc[old], mod_tw[old], t_total, recorded)
+            ex_o = _mod_exit(mod_lexit[old], mod_tsrc[old], mod_tw[old], recorded)
+            en_n = _mod_enter(mod_lenter[m], mod_tsrc[m], mod_tw[m], t_total, recorded)
+            ex_n = _mod_exit(mod_lexit[m], mod_tsrc[m], mod_tw[m], recorded)
+            if members[old] > 0:
+                sum_enter += en_o
+                sum_plogp_enter += _plogp(en_o)
+                sum_plogp_exit += _plogp(ex_o)
+                sum_plogp_exit_flow += _plogp(ex_o + mod_flow[old])
+            sum_enter += en_n
+            sum_plogp_enter += _plogp(en_n)
+            sum_plogp_exit += _plogp(ex_n)
+            sum_plogp_exit_flow += _plogp(ex_n + mod_flow[m])
+            module[a] = m
+            moved += 1
+            dirty[a] = True
+            for k in range(out_ptr[a], out_ptr[a + 1]):
+                dirty[out_idx[k]] = True
+            if not symmetric:
+                for k in range(in_ptr[a], in_ptr[a + 1]):
+                    dirty[in_idx[k]] = True
+        total_moved += moved
+        L = _plogp(sum_enter) - sum_plogp_enter - sum_plogp_exit + sum_plogp_exit_flow - nodes_plogp
+        if moved == 0 or L_old - L < min_improvement:
+            break
+    return total_moved, L
+
+
+
+@njit
+def _aggregate(ptr, idx, val, module, m):
+    """Sum a CSR matrix over a node partition, dropping links inside a part.
+
+    Parameters
+    ----------
+    ptr, idx, val : int64 (n+1,), int32 (k,), float64 (k,)
+    module : ndarray of int32, shape (n,)
+        Part of each node, values in [0, m).
+    m : int
+
+    Returns
+    -------
+    ptr2, idx2, val2 : CSR of the m x m quotient (targets in first-seen order per row).
+    """
+    n = ptr.shape[0] - 1
+    cnt = np.zeros(m + 1, dtype=np.int64)
+    for a in range(n):
+        cnt[module[a] + 1] += 1
+    for i in range(m):
+        cnt[i + 1] += cnt[i]
+    members = np.empty(n, dtype=np.int32)
+    pos = cnt[:m].copy()
+    for a in range(n):
+        members[pos[module[a]]] = a
+        pos[module[a]] += 1
+    idx2 = np.empty(idx.shape[0], dtype=np.int32)
+    val2 = np.empty(idx.shape[0], dtype=np.float64)
+    ptr2 = np.zeros(m + 1, dtype=np.int64)
+    slot = np.full(m, -1, dtype=np.int64)
+    w = 0
+    for r in range(m):
+        start = w
+        for j in range(cnt[r], cnt[r + 1]):
+            a = members[j]
+            for k in range(ptr[a], ptr[a + 1]):
+                t = module[idx[k]]
+                if t == r:
+                    continue
+                s = slot[t]
+                if s < start:
+                    slot[t] = w
+                    idx2[w] = t
+                    val2[w] = val[k]
+                    w += 1
+                else:
+                    val2[s] += val[k]
+        ptr2[r + 1] = w
+    return ptr2, idx2[:w].copy(), val2[:w].copy()
+
+
+# ---------------------------------------------------------------------------------------------
+# driver
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class _Level:
+    out_ptr: np.ndarray
+    out_idx: np.ndarray
+    out_flow: np.ndarray
+    in_ptr: np.ndarray
+    in_idx: np.ndarray
+    in_flow: np.ndarray
+    node_flow: np.ndarray
+    tele_src: np.ndarray
+    tele_w: np.ndarray
+
+    @property
+    def n(self):
+        return self.node_flow.shape[0]
+
+
+def _leaf_level(fn):
+    return _Level(fn.out_ptr, fn.out_idx, fn.out_flow, fn.in_ptr, fn.in_idx, fn.in_flow, fn.node_flow,
+                  fn.tele_src, fn.tele_w)
+
+
+def _renumber(module):
+    """Relabel module ids to 0..m-1 in increasing order of the old id; returns (labels int32, m)."""
+    uniq, inv = np.unique(module, return_inverse=True)
+    return inv.astype(np.int32), int(uniq.shape[0])
+
+
+def _aggregate_level(lv, module, m, symmetric):
+    p, i, v = _aggregate(lv.out_ptr, lv.out_idx, lv.out_flow, module, m)
+    if symmetric:
+        ip, ii, iv = p, i, v
+    else:
+        ip, ii, iv = _aggregate(lv.in_ptr, lv.in_idx, lv.in_flow, module, m)
+    sums = lambda x: np.bincount(module, weights=x, minlength=m)  # noqa: E731
+    return _Level(p, i, v, ip, ii, iv, sums(lv.node_flow), sums(lv.tele_src), sums(lv.tele_w))
+
+
+class _Search:
+    """One trial's state: the leaf network and the search steps of Infomap's two-level partition."""
+
+    def __init__(self, fn, seed):
+        self.fn = fn
+        self.leaf = _leaf_level(fn)
+        self.sym = fn.symmetric
+        self.rec = fn.recorded
+        self.nodes_plogp = -one_level_codelength(fn)
+        self.state = _seed_state(seed)
+
+    def core(self, lv, module, constraint, skip_first, limit):
+        return _core_loop(lv.out_ptr, lv.out_idx, lv.out_flow, lv.in_ptr, lv.in_idx, lv.in_flow, self.sym,
+                          lv.node_flow, lv.tele_src, lv.tele_w, self.rec, self.nodes_plogp,
+                          module, constraint, skip_first, limit, MIN_IMPROVEMENT, self.state)
+
+    def merge_repeatedly(self, lv, init=None, first_limit=CORE_LOOP_LIMIT):
+        """Core loop and aggregation, repeated; returns (module of each node of ``lv``, L)."""
+        n = lv.n
+        to_node = np.arange(n, dtype=np.int32)
+        module = np.arange(n, dtype=np.int32) if init is None else np.asarray(init, dtype=np.int32).copy()
+        skip = init is None
+        limit = first_limit
+        free = np.zeros(n, dtype=np.int32)
+        L = None
+        while True:
+            moved, L = self.core(lv, module, free, skip, limit)
+            labels, m = _renumber(module)
+            to_node = labels[to_node]
+            if moved == 0 or m == 1 or m == lv.n:
+                break
+            lv = _aggregate_level(lv, labels, m, self.sym)
+            module = np.arange(m, dtype=np.int32)
+            free = np.zeros(m, dtype=np.int32)
+            skip = True
+            limit = AGGREGATED_LOOP_LIMIT
+        return to_node, L
+
+    def fine_tune(self, modules):
+        return self.merge_repeatedly(self.leaf, init=modules)
+
+    def coarse_tune(self, modules):
+        leaf = self.leaf
+        sub = np.arange(leaf.n, dtype=np.int32)
+        self.core(leaf, sub, modules.astype(np.int32), True, AGGREGATED_LOOP_LIMIT)
+        sub, s = _renumber(sub)
+        subnet = _aggregate_level(leaf, sub, s, self.sym)
+        parent = np.empty(s, dtype=np.int32)
+        parent[sub] = modules
+        mods, L = self.merge_repeatedly(subnet, init=parent, first_limit=AGGREGATED_LOOP_LIMIT)
+        return mods[sub], L
+
+    def run(self):
+        modules, L = self.merge_repeatedly(self.leaf)
+        one = -self.nodes_plogp
+        do_fine = True
+        coarse_done = False
+        for _ in range(MAX_TUNE_ITERATIONS):
+            if modules.max() == 0:
+                break
+            L_prev = L
+            if do_fine:
+                modules, L = self.fine_tune(modules)
+            else:
+                modules, L = self.coarse_tune(modules)
+                coarse_done = True
+            if coarse_done and L_prev - L < max(MIN_IMPROVEMENT, MIN_RELATIVE_TUNE * one):
+                break
+            do_fine = not do_fine
+        return modules, L
+
+
+@dataclass
+class InfomapResult:
+    """Result of :func:`infomap`.
+
+    Attributes
+    ----------
+    modules : ndarray of int64, shape (n,)
+        Top module of each node, numbered 0.. by decreasing module flow.
+    codelength : float
+        Codelength in bits (two-level map equation).
+    index_codelength, module_codelength : float
+    one_level_codelength : float
+    n_modules : int
+    node_flow : ndarray of float64
+    module_flow : ndarray of float64, shape (n_modules,)
+    trial_codelengths : list of float
+    best_trial : int
+    flow_model : str
+    seed, trials : int
+    """
+
+    modules: np.ndarray
+    codelength: float
+    index_codelength: float
+    module_codelength: float
+    one_level_codelength: float
+    n_modules: int
+    node_flow: np.ndarray
+    module_flow: np.ndarray
+    trial_codelengths: list
+    best_trial: int
+    flow_model: str
+    seed: int
+    trials: int
+    levels: int = 2
+    tree: list = field(default_factory=list)
+
+    @property
+    def relative_savings(self):
+        return 1.0 - self.codelength / self.one_level_codelength if self.one_level_codelength > 0 else 0.0
+
+
+def _order_modules(modules, node_flow):
+    """Renumber modules 0.. by decreasing flow (ties: smallest first node)."""
+    labels, m = _renumber(modules)
+    flow = np.bincount(labels, weights=node_flow, minlength=m)
+    first = np.full(m, labels.shape[0], dtype=np.int64)
+    np.minimum.at(first, labels, np.arange(labels.shape[0]))
+    order = np.lexsort((first, -flow))
+    rank = np.empty(m, dtype=np.int64)
+    rank[order] = np.arange(m)
+    return rank[labels], flow[order]
+
+
+def _run_trial(fn, seed):
+    s = _Search(fn, seed)
+    return s.run()
+
+
+def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, teleport_prob=ALPHA,
+            trials=1, seed=123, n_jobs=1, prefer_modular=False, multilevel=False):
+    """Find the two-level partition that minimises the map equation, as Infomap does.
+
+    Parameters
+    ----------
+    graph_or_flow : textmine.graph.Graph or FlowNetwork
+    directed, teleport_to, recorded, teleport_prob
+        Flow model, see :func:`compute_flow` (ignored when a FlowNetwork is given).
+    trials : int
+        Independent trials; trial ``k`` uses seed ``seed + k``; the lowest codelength wins
+        (ties: the earliest trial).
+    seed : int
+        Base seed (the result depends on it and on nothing else).
+    n_jobs : int
+        Threads running trials in parallel; the result does not depend on it.
+    prefer_modular : bool
+        Keep the modular solution even when it is longer than the one-level code.
+    multilevel : bool
+        Not supported yet; raises.
+
+    Returns
+    -------
+    InfomapResult
+
+    Notes
+    -----
+    ALGORITHMS.md §4.3: core loop (up to 10 sweeps, 20 at aggregated levels), aggregation
+    repeated while nodes move, then alternate fine-tune (re-run the core loop on the leaves from
+    the current modules) and coarse-tune (split each module into the submodules a constrained core
+    loop finds, move submodules as units), stopping when a tune round after a coarse-tune gains
+    less than max(1e-10, 1e-5 L₁). A solution longer than the one-level code is replaced by one
+    module unless ``prefer_modular``.
+
+    Examples
+    --------
+    >>> from textmine.graph import graph_from_edges
+    >>> g = graph_from_edges([(1, 2), (1, 3), (2, 3), (3, 4), (4, 5), (4, 6), (5, 6)])
+    >>> r = infomap(g)
+    >>> r.n_modules, round(r.codelength, 5)
+    (2, 2.32073)
+    """
+    if multilevel:
+        raise TextmineError("--multilevel is not implemented yet; use the two-level search")
+    if trials < 1:
+        raise TextmineError(f"trials must be >= 1, got {trials}")
+    if isinstance(graph_or_flow, FlowNetwork):
+        fn = graph_or_flow
+    else:
+        fn = compute_flow(graph_or_flow, directed=directed, teleport_to=teleport_to, recorded=recorded,
+                          teleport_prob=teleport_prob)
+    n = fn.n_nodes
+    one = one_level_codelength(fn)
+    seeds = [seed + k for k in range(trials)]
+    if n_jobs > 1 and trials > 1:
+        _run_trial(fn, seed)  # compile once before threads start (cheap when cached)
+        with ThreadPoolExecutor(max_workers=min(n_jobs, trials)) as ex:
+            results = list(ex.map(lambda s: _run_trial(fn, s), seeds))
+    else:
+        results = [_run_trial(fn, s) for s in seeds]
+    lengths = [float(r[1]) for r in results]
+    best = int(np.argmin(lengths))
+    modules = results[best][0]
+    L, index, module = codelength(fn, modules)
+    if L > one and not prefer_modular:
+        modules = np.zeros(n, dtype=np.int64)
+        L, index, module = one, 0.0, one
+    ranks, mflow = _order_modules(modules, fn.node_flow)
+    return InfomapResult(modules=ranks, codelength=L, index_codelength=index, module_codelength=module,
+                         one_level_codelength=one, n_modules=int(mflow.shape[0]), node_flow=fn.node_flow,
+                         module_flow=mflow, trial_codelengths=lengths, best_trial=best, flow_model=fn.model,
+                         seed=seed, trials=trials)
