@@ -17,9 +17,9 @@ Lambiotte & Rosvall, "Ranking and clustering of nodes in networks with smart tel
 PRE 85:056107 (2012). ALGORITHMS.md §4.1–4.3 gives the formulas implemented here.
 """
 import math
-import os
+import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -863,8 +863,10 @@ class InfomapResult:
     flow_model: str
     seed: int
     trials: int
+    module_enter: np.ndarray = None
+    module_exit: np.ndarray = None
+    elapsed: float = 0.0
     levels: int = 2
-    tree: list = field(default_factory=list)
 
     @property
     def relative_savings(self):
@@ -934,12 +936,15 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
         raise TextmineError("--multilevel is not implemented yet; use the two-level search")
     if trials < 1:
         raise TextmineError(f"trials must be >= 1, got {trials}")
+    t0 = time.perf_counter()
     if isinstance(graph_or_flow, FlowNetwork):
         fn = graph_or_flow
     else:
         fn = compute_flow(graph_or_flow, directed=directed, teleport_to=teleport_to, recorded=recorded,
                           teleport_prob=teleport_prob)
     n = fn.n_nodes
+    if n == 0:
+        raise TextmineError("the graph has no nodes")
     one = one_level_codelength(fn)
     seeds = [seed + k for k in range(trials)]
     if n_jobs > 1 and trials > 1:
@@ -956,7 +961,110 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
         modules = np.zeros(n, dtype=np.int64)
         L, index, module = one, 0.0, one
     ranks, mflow = _order_modules(modules, fn.node_flow)
-    return InfomapResult(modules=ranks, codelength=L, index_codelength=index, module_codelength=module,
+    _, menter, mexit = module_enter_exit(fn, ranks)
+    return InfomapResult(module_enter=menter, module_exit=mexit, elapsed=time.perf_counter() - t0,
+                         modules=ranks, codelength=L, index_codelength=index, module_codelength=module,
                          one_level_codelength=one, n_modules=int(mflow.shape[0]), node_flow=fn.node_flow,
                          module_flow=mflow, trial_codelengths=lengths, best_trial=best, flow_model=fn.model,
                          seed=seed, trials=trials)
+
+
+# ---------------------------------------------------------------------------------------------
+# output in Infomap's file formats
+# ---------------------------------------------------------------------------------------------
+
+def node_order(result):
+    """Node indices in Infomap's tree order: by module, then decreasing flow, then node index."""
+    n = result.modules.shape[0]
+    return np.lexsort((np.arange(n), -result.node_flow, result.modules))
+
+
+def _fmt(x):
+    return f"{x:.6g}"
+
+
+def write_result(out, result, ids, names=None, fmt="tsv", header=None):
+    """Write a partition as textmine TSV or Infomap ``.clu`` / ``.tree`` / JSON.
+
+    Parameters
+    ----------
+    out : text file
+    result : InfomapResult
+    ids : list of str
+        Node ids (``Graph.ids``).
+    names : list of str, optional
+        Display names for ``tree`` and ``json`` (``Graph.names``); default ``ids``.
+    fmt : {'tsv', 'clu', 'tree', 'json'}
+        ``tsv``: ``node<TAB>module<TAB>flow``, no header. The others follow Infomap 2.16
+        ``src/io/Output.cpp`` (ALGORITHMS.md §7.4), with its ``#`` header lines.
+    header : list of str, optional
+        Extra lines (without ``#``) for the top of the Infomap header (version, command line).
+    """
+    import json
+
+    names = ids if names is None else names
+    order = node_order(result)
+    mods = result.modules
+    flow = result.node_flow
+    if fmt == "json":
+        rank = np.zeros(len(ids), dtype=np.int64)
+        counts = np.zeros(result.n_modules, dtype=np.int64)
+        for i in order.tolist():
+            counts[mods[i]] += 1
+            rank[i] = counts[mods[i]]
+        doc = {
+            "version": (header or ["textmine"])[0],
+            "codelength": result.codelength,
+            "indexCodelength": result.index_codelength,
+            "moduleCodelength": result.module_codelength,
+            "oneLevelCodelength": result.one_level_codelength,
+            "seed": result.seed,
+            "numTrials": result.trials,
+            "numLevels": result.levels,
+            "numTopModules": result.n_modules,
+            "relativeCodelengthSavings": result.relative_savings,
+            "directed": result.flow_model.startswith("directed"),
+            "flowModel": result.flow_model,
+            "nodes": [{"path": [int(mods[i]) + 1, int(rank[i])], "modules": [int(mods[i]) + 1], "name": names[i],
+                       "flow": float(flow[i]), "id": ids[i]} for i in order.tolist()],
+            "modules": [{"path": [k + 1], "flow": float(result.module_flow[k]),
+                         "enterFlow": float(result.module_enter[k]), "exitFlow": float(result.module_exit[k]),
+                         "numChildren": int(counts[k])} for k in range(result.n_modules)],
+        }
+        out.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        return
+    lines = []
+    if fmt in ("clu", "tree"):
+        lines += [f"# {h}" for h in (header or [])]
+        lines += [f"# completed in {result.elapsed:.6g} s",
+                  f"# trials {result.trials} of {result.trials}",
+                  f"# seed {result.seed}",
+                  f"# partitioned into {result.levels} levels with {result.n_modules} top modules",
+                  f"# codelength {_fmt(result.codelength)} bits",
+                  f"# relative codelength savings {100 * result.relative_savings:.6g}%",
+                  f"# flow model {result.flow_model}"]
+        if fmt == "clu":
+            lines += ["# module level 1", "# node_id module flow"]
+        else:
+            lines += ["# path flow name node_id"]
+    out.write("".join(x + "\n" for x in lines))
+    chunk = []
+    if fmt == "tree":
+        prev, r = -1, 0
+        for i in order.tolist():
+            m = int(mods[i])
+            r = r + 1 if m == prev else 1
+            prev = m
+            chunk.append(f'{m + 1}:{r} {_fmt(flow[i])} "{names[i]}" {ids[i]}\n')
+            if len(chunk) >= 8192:
+                out.write("".join(chunk))
+                chunk = []
+    else:
+        sep = "\t" if fmt == "tsv" else " "
+        ffmt = ".9g" if fmt == "tsv" else ".6g"
+        for i in order.tolist():
+            chunk.append(f"{ids[i]}{sep}{int(mods[i]) + 1}{sep}{flow[i]:{ffmt}}\n")
+            if len(chunk) >= 8192:
+                out.write("".join(chunk))
+                chunk = []
+    out.write("".join(chunk))
