@@ -23,6 +23,7 @@ whose first non-comment line starts with ``*`` is Pajek, anything else is a link
 ``*Arcs`` does **not** imply directed flow (as in Infomap); pass ``directed=True``.
 """
 import math
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -155,12 +156,110 @@ def read_graph(paths, directed=False, encoding="utf-8"):
     return _finish(b, directed)
 
 
+def _iter_blocks(path, encoding, block_bytes=16 << 20):
+    """Yield (first line number, text) blocks of whole lines from a file or stdin."""
+    import codecs
+
+    from textmine.corpus import ReadOptions, _open_binary, display
+
+    if not ReadOptions(encoding).ascii_compatible:
+        for lineno, line in _read_lines(path, encoding):
+            yield lineno, line + "\n"
+        return
+    f = _open_binary(path)
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    lineno, offset, rest, first = 1, 0, b"", True
+    try:
+        while True:
+            raw = f.read(block_bytes)
+            data = rest + raw
+            if not raw:
+                cut = len(data)
+            else:
+                cut = data.rfind(b"\n") + 1
+                if cut == 0:
+                    rest = data
+                    continue
+            chunk, rest = data[:cut], data[cut:]
+            if not chunk:
+                break
+            if b"\x00" in chunk:
+                raise TextmineError(f"{display(path)}: looks like a binary file (NUL byte at offset "
+                                    f"{offset + chunk.index(0)})")
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError as e:
+                raise TextmineError(f"{display(path)}: cannot decode byte 0x{chunk[e.start]:02x} at offset "
+                                    f"{offset + e.start} as {encoding}; try --encoding gb18030") from None
+            if first:
+                first = False
+                if text.startswith("\ufeff"):
+                    text = text[1:]
+            yield lineno, text
+            lineno += text.count("\n")
+            offset += len(chunk)
+            if not raw:
+                break
+    finally:
+        if f is not getattr(sys.stdin, "buffer", None):
+            f.close()
+
+
+def _fast_links(text, b, vertex_ids):
+    """Parse a block of plain link lines at once; returns False to ask for the line-by-line parser."""
+    rows = [r for r in map(str.split, text.split("\n")) if r and r[0][0] not in "#%"]
+    if not rows:
+        return True
+    lens = set(map(len, rows))
+    if min(lens) < 2 or any(r[0][0] == "*" for r in rows):
+        return False
+    src = [r[0] for r in rows]
+    dst = [r[1] for r in rows]
+    index = b.index
+    if vertex_ids:
+        if not vertex_ids.keys() >= set(src) | set(dst):
+            return False
+    else:
+        for t in set(src).union(dst).difference(index):
+            b.node(t)
+    get = index.__getitem__
+    s = np.fromiter(map(get, src), dtype=np.int64, count=len(src))
+    d = np.fromiter(map(get, dst), dtype=np.int64, count=len(dst))
+    if lens == {2}:
+        w = np.ones(len(rows))
+    else:
+        try:
+            w = np.array([r[2] if len(r) > 2 else "1" for r in rows], dtype=np.float64)
+        except ValueError:
+            return False
+        if not (np.all(np.isfinite(w)) and np.all(w >= 0)):
+            return False
+    b.src.append(s)
+    b.dst.append(d)
+    b.w.append(w)
+    return True
+
+
 def _read_one(path, shown, b, encoding):
-    mode = None  # None: not decided; "links"; "vertices"; "edges"
-    vertex_ids = {}  # Pajek: token -> builder index
+    state = {"mode": None, "vertex_ids": {}}
+    for lineno, text in _iter_blocks(path, encoding):
+        if state["mode"] in (None, "links", "edges") and "*" not in text and "{" not in text:
+            if state["mode"] is None:
+                state["mode"] = "links"
+            if _fast_links(text, b, state["vertex_ids"] if state["mode"] == "edges" else None):
+                continue
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        _read_lines_slow(enumerate(lines, lineno), shown, b, state)
+
+
+def _read_lines_slow(numbered_lines, shown, b, state):
+    mode = state["mode"]  # None: not decided; "links"; "vertices"; "edges"
+    vertex_ids = state["vertex_ids"]  # Pajek: token -> builder index
     s, d, w = [], [], []
     node = b.node
-    for lineno, line in _read_lines(path, encoding):
+    for lineno, line in numbered_lines:
         t = line.strip()
         if not t or t[0] == "#" or t[0] == "%":
             continue
@@ -224,8 +323,7 @@ def _read_one(path, shown, b, encoding):
         if len(s) >= 1 << 20:
             b.add_chunk(s, d, w)
             s, d, w = [], [], []
-    if mode == "vertices" and not vertex_ids:
-        pass
+    state["mode"] = mode
     b.add_chunk(s, d, w)
 
 

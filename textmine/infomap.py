@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from textmine._numba import njit
+from textmine._numba import njit, njit_fast
 from textmine.errors import TextmineError
 
 ALPHA = 0.15
@@ -79,7 +79,7 @@ def _seed_state(seed):
 # flow
 # ---------------------------------------------------------------------------------------------
 
-@njit
+@njit_fast
 def _plogp(x):
     """x log2 x, 0 for x <= 0."""
     if x > 0.0:
@@ -402,7 +402,7 @@ def _mod_enter(lenter, tsrc, tw, t_total, recorded):
     return lenter
 
 
-@njit
+@njit_fast
 def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
                node_flow, tele_src, tele_w, recorded, nodes_plogp,
                module, constraint, skip_first, loop_limit, min_improvement, state):
@@ -481,6 +481,12 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
         if members[m] == 0:
             empty[n_empty] = m
             n_empty += 1
+    # cached per-module enter, exit and their plogp terms
+    mod_en = np.zeros(n)
+    mod_ex = np.zeros(n)
+    mod_pen = np.zeros(n)
+    mod_pex = np.zeros(n)
+    mod_pxf = np.zeros(n)
     sum_enter = 0.0
     sum_plogp_enter = 0.0
     sum_plogp_exit = 0.0
@@ -489,11 +495,17 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
         if members[m] > 0:
             en = _mod_enter(mod_lenter[m], mod_tsrc[m], mod_tw[m], t_total, recorded)
             ex = _mod_exit(mod_lexit[m], mod_tsrc[m], mod_tw[m], recorded)
+            mod_en[m] = en
+            mod_ex[m] = ex
+            mod_pen[m] = _plogp(en)
+            mod_pex[m] = _plogp(ex)
+            mod_pxf[m] = _plogp(ex + mod_flow[m])
             sum_enter += en
-            sum_plogp_enter += _plogp(en)
-            sum_plogp_exit += _plogp(ex)
-            sum_plogp_exit_flow += _plogp(ex + mod_flow[m])
+            sum_plogp_enter += mod_pen[m]
+            sum_plogp_exit += mod_pex[m]
+            sum_plogp_exit_flow += mod_pxf[m]
     L = _plogp(sum_enter) - sum_plogp_enter - sum_plogp_exit + sum_plogp_exit_flow - nodes_plogp
+    same_enter_exit = symmetric and not recorded
 
     order = np.arange(n).astype(np.int32)
     dirty = np.ones(n, dtype=np.bool_)
@@ -509,7 +521,7 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
         moved = 0
         for oi in range(n):
             a = order[oi]
-            if not dirty[a]:
+            if not dirty[a] and not recorded:  # teleportation links every node to every module
                 continue
             old = module[a]
             if skip_first and sweep == 0 and members[old] > 1:
@@ -556,40 +568,46 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
                 dirty[a] = False
                 continue
             _shuffle(cand, nc, state)
-            # old module without a
+            # old module without a: constant terms for every candidate
             fa = node_flow[a]
+            ta = tele_src[a]
+            wa = tele_w[a]
             o_flow = mod_flow[old] - fa
             o_lexit = mod_lexit[old] - node_lexit[a] + d_out[old] + d_in[old]
             o_lenter = mod_lenter[old] - node_lenter[a] + d_out[old] + d_in[old]
-            o_tsrc = mod_tsrc[old] - tele_src[a]
-            o_tw = mod_tw[old] - tele_w[a]
-            en_old = _mod_enter(mod_lenter[old], mod_tsrc[old], mod_tw[old], t_total, recorded)
-            ex_old = _mod_exit(mod_lexit[old], mod_tsrc[old], mod_tw[old], recorded)
+            o_tsrc = mod_tsrc[old] - ta
+            o_tw = mod_tw[old] - wa
             en_old2 = _mod_enter(o_lenter, o_tsrc, o_tw, t_total, recorded)
             ex_old2 = _mod_exit(o_lexit, o_tsrc, o_tw, recorded)
+            p_ex_old2 = _plogp(ex_old2)
+            p_en_old2 = p_ex_old2 if same_enter_exit else _plogp(en_old2)
+            p_xf_old2 = _plogp(ex_old2 + o_flow)
+            base_enter = sum_enter - mod_en[old] + en_old2
+            const = (-_plogp(sum_enter) - p_en_old2 + mod_pen[old] - p_ex_old2 + mod_pex[old]
+                     + p_xf_old2 - mod_pxf[old])
             best = old
             best_delta = 0.0
             strongest = old
             strongest_out = d_out[old]
             strongest_delta = 0.0
+            nlx = node_lexit[a]
+            nle = node_lenter[a]
             for ci in range(nc):
                 m = cand[ci]
                 if m == old:
                     continue
-                n_lexit = mod_lexit[m] + node_lexit[a] - d_out[m] - d_in[m]
-                n_lenter = mod_lenter[m] + node_lenter[a] - d_out[m] - d_in[m]
-                n_tsrc = mod_tsrc[m] + tele_src[a]
-                n_tw = mod_tw[m] + tele_w[a]
-                en_new = _mod_enter(mod_lenter[m], mod_tsrc[m], mod_tw[m], t_total, recorded)
-                ex_new = _mod_exit(mod_lexit[m], mod_tsrc[m], mod_tw[m], recorded)
-                en_new2 = _mod_enter(n_lenter, n_tsrc, n_tw, t_total, recorded)
-                ex_new2 = _mod_exit(n_lexit, n_tsrc, n_tw, recorded)
-                se2 = sum_enter - en_old - en_new + en_old2 + en_new2
-                delta = (_plogp(se2) - _plogp(sum_enter)
-                         - (_plogp(en_old2) + _plogp(en_new2) - _plogp(en_old) - _plogp(en_new))
-                         - (_plogp(ex_old2) + _plogp(ex_new2) - _plogp(ex_old) - _plogp(ex_new))
-                         + (_plogp(ex_old2 + o_flow) + _plogp(ex_new2 + mod_flow[m] + fa)
-                            - _plogp(ex_old + mod_flow[old]) - _plogp(ex_new + mod_flow[m])))
+                dd = d_out[m] + d_in[m]
+                if recorded:
+                    en_new2 = _mod_enter(mod_lenter[m] + nle - dd, mod_tsrc[m] + ta, mod_tw[m] + wa, t_total, True)
+                    ex_new2 = _mod_exit(mod_lexit[m] + nlx - dd, mod_tsrc[m] + ta, mod_tw[m] + wa, True)
+                else:
+                    en_new2 = mod_lenter[m] + nle - dd
+                    ex_new2 = mod_lexit[m] + nlx - dd
+                p_ex_new2 = _plogp(ex_new2)
+                p_en_new2 = p_ex_new2 if same_enter_exit else _plogp(en_new2)
+                delta = (const + _plogp(base_enter - mod_en[m] + en_new2)
+                         - p_en_new2 + mod_pen[m] - p_ex_new2 + mod_pex[m]
+                         + _plogp(ex_new2 + mod_flow[m] + fa) - mod_pxf[m])
                 if delta < best_delta - MIN_SINGLE_MOVE:
                     best = m
                     best_delta = delta
@@ -607,24 +625,16 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
             if m == use_empty:
                 n_empty -= 1
                 parent[m] = pa
-            n_lexit = mod_lexit[m] + node_lexit[a] - d_out[m] - d_in[m]
-            n_lenter = mod_lenter[m] + node_lenter[a] - d_out[m] - d_in[m]
-            en_new = _mod_enter(mod_lenter[m], mod_tsrc[m], mod_tw[m], t_total, recorded)
-            ex_new = _mod_exit(mod_lexit[m], mod_tsrc[m], mod_tw[m], recorded)
-            sum_enter -= en_old + en_new
-            sum_plogp_enter -= _plogp(en_old) + _plogp(en_new)
-            sum_plogp_exit -= _plogp(ex_old) + _plogp(ex_new)
-            sum_plogp_exit_flow -= _plogp(ex_old + mod_flow[old]) + _plogp(ex_new + mod_flow[m])
-            mod_flow[old] = o_flow
-            mod_lexit[old] = o_lexit
-            mod_lenter[old] = o_lenter
-            mod_tsrc[old] = o_tsrc
-            mod_tw[old] = o_tw
+            dd = d_out[m] + d_in[m]
+            sum_enter -= mod_en[old] + mod_en[m]
+            sum_plogp_enter -= mod_pen[old] + mod_pen[m]
+            sum_plogp_exit -= mod_pex[old] + mod_pex[m]
+            sum_plogp_exit_flow -= mod_pxf[old] + mod_pxf[m]
+            mod_lexit[m] += nlx - dd
+            mod_lenter[m] += nle - dd
             mod_flow[m] += fa
-            mod_lexit[m] = n_lexit
-            mod_lenter[m] = n_lenter
-            mod_tsrc[m] += tele_src[a]
-            mod_tw[m] += tele_w[a]
+            mod_tsrc[m] += ta
+            mod_tw[m] += wa
             members[old] -= 1
             members[m] += 1
             if members[old] == 0:
@@ -635,19 +645,31 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
                 mod_lenter[old] = 0.0
                 mod_tsrc[old] = 0.0
                 mod_tw[old] = 0.0
-            en_o = _mod_enter(mod_lenter[old], mod_tsrc[old], mod_tw[old], t_total, recorded)
-            ex_o = _mod_exit(mod_lexit[old], mod_tsrc[old], mod_tw[old], recorded)
-            en_n = _mod_enter(mod_lenter[m], mod_tsrc[m], mod_tw[m], t_total, recorded)
-            ex_n = _mod_exit(mod_lexit[m], mod_tsrc[m], mod_tw[m], recorded)
-            if members[old] > 0:
-                sum_enter += en_o
-                sum_plogp_enter += _plogp(en_o)
-                sum_plogp_exit += _plogp(ex_o)
-                sum_plogp_exit_flow += _plogp(ex_o + mod_flow[old])
-            sum_enter += en_n
-            sum_plogp_enter += _plogp(en_n)
-            sum_plogp_exit += _plogp(ex_n)
-            sum_plogp_exit_flow += _plogp(ex_n + mod_flow[m])
+            else:
+                mod_flow[old] = o_flow
+                mod_lexit[old] = o_lexit
+                mod_lenter[old] = o_lenter
+                mod_tsrc[old] = o_tsrc
+                mod_tw[old] = o_tw
+            for mm in (old, m):
+                if members[mm] > 0:
+                    en = _mod_enter(mod_lenter[mm], mod_tsrc[mm], mod_tw[mm], t_total, recorded)
+                    ex = _mod_exit(mod_lexit[mm], mod_tsrc[mm], mod_tw[mm], recorded)
+                    mod_en[mm] = en
+                    mod_ex[mm] = ex
+                    mod_pen[mm] = _plogp(en)
+                    mod_pex[mm] = _plogp(ex)
+                    mod_pxf[mm] = _plogp(ex + mod_flow[mm])
+                else:
+                    mod_en[mm] = 0.0
+                    mod_ex[mm] = 0.0
+                    mod_pen[mm] = 0.0
+                    mod_pex[mm] = 0.0
+                    mod_pxf[mm] = 0.0
+                sum_enter += mod_en[mm]
+                sum_plogp_enter += mod_pen[mm]
+                sum_plogp_exit += mod_pex[mm]
+                sum_plogp_exit_flow += mod_pxf[mm]
             module[a] = m
             moved += 1
             dirty[a] = True
