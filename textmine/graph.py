@@ -23,6 +23,7 @@ whose first non-comment line starts with ``*`` is Pajek, anything else is a link
 ``*Arcs`` does **not** imply directed flow (as in Infomap); pass ``directed=True``.
 """
 import math
+import re
 import sys
 from dataclasses import dataclass, field
 
@@ -109,14 +110,6 @@ def _parse_weight(tok, where):
     return x
 
 
-def _read_lines(path, encoding):
-    """Yield (lineno, line) from a file, '-' (stdin) or a compressed file, via the corpus reader."""
-    from textmine.corpus import ReadOptions, Shard, iter_lines
-
-    for lineno, line in enumerate(iter_lines(Shard(path), ReadOptions(encoding)), 1):
-        yield lineno, line
-
-
 def read_graph(paths, directed=False, encoding="utf-8"):
     """Read one or more link-list or Pajek files into a :class:`Graph`.
 
@@ -157,17 +150,10 @@ def read_graph(paths, directed=False, encoding="utf-8"):
 
 
 def _iter_blocks(path, encoding, block_bytes=16 << 20):
-    """Yield (first line number, text) blocks of whole lines from a file or stdin."""
-    import codecs
+    """Yield (first line number, bytes, byte offset) blocks of whole lines from a file or stdin."""
+    from textmine.corpus import _open_binary, display
 
-    from textmine.corpus import ReadOptions, _open_binary, display
-
-    if not ReadOptions(encoding).ascii_compatible:
-        for lineno, line in _read_lines(path, encoding):
-            yield lineno, line + "\n"
-        return
     f = _open_binary(path)
-    decoder = codecs.getincrementaldecoder(encoding)("strict")
     lineno, offset, rest, first = 1, 0, b"", True
     try:
         while True:
@@ -186,17 +172,13 @@ def _iter_blocks(path, encoding, block_bytes=16 << 20):
             if b"\x00" in chunk:
                 raise TextmineError(f"{display(path)}: looks like a binary file (NUL byte at offset "
                                     f"{offset + chunk.index(0)})")
-            try:
-                text = decoder.decode(chunk)
-            except UnicodeDecodeError as e:
-                raise TextmineError(f"{display(path)}: cannot decode byte 0x{chunk[e.start]:02x} at offset "
-                                    f"{offset + e.start} as {encoding}; try --encoding gb18030") from None
             if first:
                 first = False
-                if text.startswith("\ufeff"):
-                    text = text[1:]
-            yield lineno, text
-            lineno += text.count("\n")
+                if chunk.startswith(b"\xef\xbb\xbf") and encoding.lower().replace("-", "").replace("_", "") in (
+                        "utf8", "utf8sig"):
+                    chunk = chunk[3:]
+            yield lineno, chunk, offset
+            lineno += chunk.count(b"\n")
             offset += len(chunk)
             if not raw:
                 break
@@ -205,49 +187,63 @@ def _iter_blocks(path, encoding, block_bytes=16 << 20):
             f.close()
 
 
-def _fast_links(text, b, vertex_ids):
-    """Parse a block of plain link lines at once; returns False to ask for the line-by-line parser."""
-    rows = [r for r in map(str.split, text.split("\n")) if r and r[0][0] not in "#%"]
-    if not rows:
-        return True
-    lens = set(map(len, rows))
-    if min(lens) < 2 or any(r[0][0] == "*" for r in rows):
+def _decode(chunk, shown, offset, encoding):
+    try:
+        return chunk.decode(encoding)
+    except UnicodeDecodeError as e:
+        raise TextmineError(f"{shown}: cannot decode byte 0x{chunk[e.start]:02x} at offset {offset + e.start} "
+                            f"as {encoding}; try --encoding gb18030") from None
+
+
+def _fast_links(chunk, b, vertex_ids, encoding):
+    """Parse a block of plain link lines with the byte scanner; False asks for the line-by-line parser."""
+    buf = np.frombuffer(chunk, dtype=np.uint8)
+    status, src, dst, w, wflag, wspan, uniq = _scan_links(buf, _POW10)
+    if status:
         return False
-    src = [r[0] for r in rows]
-    dst = [r[1] for r in rows]
-    index = b.index
-    if vertex_ids:
-        if not vertex_ids.keys() >= set(src) | set(dst):
+    try:
+        names = [chunk[a:e].decode(encoding) for a, e in uniq.tolist()]
+    except UnicodeDecodeError:
+        return False
+    if vertex_ids is not None:
+        if not vertex_ids.keys() >= set(names):
             return False
     else:
-        for t in set(src).union(dst).difference(index):
-            b.node(t)
-    get = index.__getitem__
-    s = np.fromiter(map(get, src), dtype=np.int64, count=len(src))
-    d = np.fromiter(map(get, dst), dtype=np.int64, count=len(dst))
-    if lens == {2}:
-        w = np.ones(len(rows))
-    else:
-        try:
-            w = np.array([r[2] if len(r) > 2 else "1" for r in rows], dtype=np.float64)
-        except ValueError:
-            return False
-        if not (np.all(np.isfinite(w)) and np.all(w >= 0)):
-            return False
-    b.src.append(s)
-    b.dst.append(d)
+        index = b.index
+        for t in names:
+            if t not in index:
+                b.node(t)
+    local = np.fromiter(map(b.index.__getitem__, names), dtype=np.int64, count=len(names))
+    flagged = np.flatnonzero(wflag)
+    if flagged.size:
+        for i, (a, e) in zip(flagged.tolist(), wspan[flagged].tolist()):
+            try:
+                x = float(chunk[a:e])
+            except ValueError:
+                return False
+            if not math.isfinite(x) or x < 0:
+                return False
+            w[i] = x
+    b.src.append(local[src])
+    b.dst.append(local[dst])
     b.w.append(w)
     return True
 
 
 def _read_one(path, shown, b, encoding):
+    from textmine.corpus import ReadOptions
+
     state = {"mode": None, "vertex_ids": {}}
-    for lineno, text in _iter_blocks(path, encoding):
-        if state["mode"] in (None, "links", "edges") and "*" not in text and "{" not in text:
+    fast_ok = ReadOptions(encoding).ascii_compatible
+    for lineno, chunk, offset in _iter_blocks(path, encoding):
+        if fast_ok and state["mode"] in (None, "links", "edges") and b"*" not in chunk and b"{" not in chunk:
             if state["mode"] is None:
                 state["mode"] = "links"
-            if _fast_links(text, b, state["vertex_ids"] if state["mode"] == "edges" else None):
+            if _fast_links(chunk, b, state["vertex_ids"] if state["mode"] == "edges" else None, encoding):
                 continue
+        text = _decode(chunk, shown, offset, encoding)
+        if lineno == 1 and text.startswith("\ufeff"):
+            text = text[1:]
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
@@ -260,7 +256,7 @@ def _read_lines_slow(numbered_lines, shown, b, state):
     s, d, w = [], [], []
     node = b.node
     for lineno, line in numbered_lines:
-        t = line.strip()
+        t = line.strip(" \t\r\v\f")
         if not t or t[0] == "#" or t[0] == "%":
             continue
         if t[0] == "*":
@@ -307,7 +303,7 @@ def _read_lines_slow(numbered_lines, shown, b, state):
             vertex_ids[vid] = node(vid)
             b.names[vid] = name
             continue
-        parts = t.split()
+        parts = _split_ascii(t)
         if len(parts) < 2:
             raise TextmineError(f"{shown}:{lineno}: expected 'source target [weight]', got {t[:60]!r}")
         if mode == "edges" and vertex_ids:
@@ -325,6 +321,14 @@ def _read_lines_slow(numbered_lines, shown, b, state):
             s, d, w = [], [], []
     state["mode"] = mode
     b.add_chunk(s, d, w)
+
+
+_ASCII_WS = re.compile(r"[ \t\r\v\f]+")
+
+
+def _split_ascii(t):
+    """Fields of a line separated by ASCII whitespace (not U+3000 and the like, which may be in ids)."""
+    return [x for x in _ASCII_WS.split(t) if x]
 
 
 def _sort_key_order(ids):
@@ -420,3 +424,213 @@ def as_undirected(graph):
     return Graph(ids=graph.ids, names=graph.names, src=(ukey // n).astype(np.int32),
                  dst=(ukey % n).astype(np.int32), weight=w, directed=False,
                  n_self_loops=graph.n_self_loops, n_duplicates=graph.n_duplicates)
+
+
+# ---------------------------------------------------------------------------------------------
+# byte-level link-list scanner (numba): no Python object per line
+# ---------------------------------------------------------------------------------------------
+
+from textmine._numba import njit  # noqa: E402
+
+_POW10 = np.array([10.0 ** i for i in range(23)])
+
+
+@njit
+def _is_space(c):
+    return c == 32 or c == 9 or c == 13 or c == 11 or c == 12
+
+
+@njit
+def _parse_decimal(buf, s, e, pow10):
+    """Parse ``buf[s:e]`` as a plain non-negative decimal (``12``, ``0.5``, ``3e-2``).
+
+    Returns (value, ok); ``ok`` is False when Python's ``float`` must decide (sign, nan, inf,
+    too many digits): the fast path is exact (correctly rounded) whenever it answers.
+    """
+    mant = np.int64(0)
+    nd = 0
+    exp10 = 0
+    i = s
+    seen_digit = False
+    while i < e and 48 <= buf[i] <= 57:
+        if nd < 18:
+            mant = mant * 10 + (buf[i] - 48)
+            if mant > 0:
+                nd += 1
+        else:
+            return 0.0, False
+        seen_digit = True
+        i += 1
+    if i < e and buf[i] == 46:  # '.'
+        i += 1
+        while i < e and 48 <= buf[i] <= 57:
+            if nd < 18:
+                mant = mant * 10 + (buf[i] - 48)
+                if mant > 0:
+                    nd += 1
+                exp10 -= 1
+            else:
+                return 0.0, False
+            seen_digit = True
+            i += 1
+    if not seen_digit:
+        return 0.0, False
+    if i < e and (buf[i] == 101 or buf[i] == 69):  # e/E
+        i += 1
+        neg = False
+        if i < e and (buf[i] == 45 or buf[i] == 43):
+            neg = buf[i] == 45
+            i += 1
+        if i >= e:
+            return 0.0, False
+        x = 0
+        while i < e and 48 <= buf[i] <= 57:
+            x = x * 10 + (buf[i] - 48)
+            if x > 400:
+                return 0.0, False
+            i += 1
+        exp10 += -x if neg else x
+    if i != e:
+        return 0.0, False
+    if mant == 0:
+        return 0.0, True
+    if mant >= np.int64(1) << 53:
+        return 0.0, False
+    if exp10 == 0:
+        return float(mant), True
+    if 0 < exp10 <= 22:
+        return float(mant) * pow10[exp10], True
+    if -22 <= exp10 < 0:
+        return float(mant) / pow10[-exp10], True
+    return 0.0, False
+
+
+@njit
+def _scan_links(buf, pow10):
+    """Tokenise a block of link-list lines (``source target [weight] ...``) given as bytes.
+
+    Parameters
+    ----------
+    buf : ndarray of uint8, shape (b,)
+        Whole lines; fields separated by ASCII spaces/TABs; ``#``/``%`` lines and blank lines skipped.
+    pow10 : ndarray of float64, shape (23,)
+        Exact powers of ten.
+
+    Returns
+    -------
+    status : int
+        0 if every line parsed; otherwise the 1-based line number (within the block) of the first
+        line with fewer than two fields, for the line-by-line parser to report.
+    src, dst : ndarray of int64, shape (m,)
+        Block-local ids of the two endpoints (in order of first appearance).
+    weight : ndarray of float64, shape (m,)
+    wflag : ndarray of uint8, shape (m,)
+        1 where the weight field must be parsed by Python (its span is ``wspan[i]``).
+    wspan : ndarray of int64, shape (m, 2)
+    uniq : ndarray of int64, shape (u, 2)
+        Byte span of the first occurrence of each distinct id.
+    """
+    nl = 1
+    for i in range(buf.shape[0]):
+        if buf[i] == 10:
+            nl += 1
+    src = np.empty(nl, dtype=np.int64)
+    dst = np.empty(nl, dtype=np.int64)
+    weight = np.ones(nl, dtype=np.float64)
+    wflag = np.zeros(nl, dtype=np.uint8)
+    wspan = np.zeros((nl, 2), dtype=np.int64)
+    cap = 1 << 12
+    table = np.full(cap, -1, dtype=np.int64)
+    uhash = np.empty(cap // 2, dtype=np.uint64)
+    uniq = np.empty((cap // 2, 2), dtype=np.int64)
+    nu = 0
+    m = 0
+    pos = 0
+    line = 0
+    n = buf.shape[0]
+    ts = np.empty(3, dtype=np.int64)
+    te = np.empty(3, dtype=np.int64)
+    while pos < n:
+        line += 1
+        end = pos
+        while end < n and buf[end] != 10:
+            end += 1
+        # fields
+        nf = 0
+        i = pos
+        while i < end and nf < 3:
+            while i < end and _is_space(buf[i]):
+                i += 1
+            if i >= end:
+                break
+            s = i
+            while i < end and not _is_space(buf[i]):
+                i += 1
+            ts[nf] = s
+            te[nf] = i
+            nf += 1
+        next_pos = end + 1
+        if nf == 0 or buf[ts[0]] == 35 or buf[ts[0]] == 37:  # blank, '#', '%'
+            pos = next_pos
+            continue
+        if nf < 2:
+            return line, src[:0], dst[:0], weight[:0], wflag[:0], wspan[:0], uniq[:0]
+        for f in range(2):
+            h = np.uint64(14695981039346656037)
+            for j in range(ts[f], te[f]):
+                h = (h ^ np.uint64(buf[j])) * np.uint64(1099511628211)
+            h ^= h >> np.uint64(33)
+            h *= np.uint64(0xFF51AFD7ED558CCD)
+            h ^= h >> np.uint64(33)
+            slot = np.int64(h & np.uint64(cap - 1))
+            found = -1
+            while table[slot] >= 0:
+                u = table[slot]
+                if uhash[u] == h and uniq[u, 1] - uniq[u, 0] == te[f] - ts[f]:
+                    same = True
+                    a0 = uniq[u, 0]
+                    for j in range(te[f] - ts[f]):
+                        if buf[a0 + j] != buf[ts[f] + j]:
+                            same = False
+                            break
+                    if same:
+                        found = u
+                        break
+                slot = (slot + 1) & (cap - 1)
+            if found < 0:
+                found = nu
+                table[slot] = nu
+                uhash[nu] = h
+                uniq[nu, 0] = ts[f]
+                uniq[nu, 1] = te[f]
+                nu += 1
+                if 2 * nu >= cap:  # grow and rehash
+                    cap *= 2
+                    table = np.full(cap, -1, dtype=np.int64)
+                    uh2 = np.empty(cap // 2, dtype=np.uint64)
+                    un2 = np.empty((cap // 2, 2), dtype=np.int64)
+                    for u in range(nu):
+                        uh2[u] = uhash[u]
+                        un2[u, 0] = uniq[u, 0]
+                        un2[u, 1] = uniq[u, 1]
+                        sl = np.int64(uhash[u] & np.uint64(cap - 1))
+                        while table[sl] >= 0:
+                            sl = (sl + 1) & (cap - 1)
+                        table[sl] = u
+                    uhash = uh2
+                    uniq = un2
+            if f == 0:
+                src[m] = found
+            else:
+                dst[m] = found
+        if nf >= 3:
+            x, ok = _parse_decimal(buf, ts[2], te[2], pow10)
+            if ok:
+                weight[m] = x
+            else:
+                wflag[m] = 1
+                wspan[m, 0] = ts[2]
+                wspan[m, 1] = te[2]
+        m += 1
+        pos = next_pos
+    return 0, src[:m], dst[:m], weight[:m], wflag[:m], wspan[:m], uniq[:nu]

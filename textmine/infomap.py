@@ -216,9 +216,6 @@ class FlowNetwork:
     symmetric: bool
     recorded: bool
     model: str
-    link_src: np.ndarray = None
-    link_dst: np.ndarray = None
-    link_flow: np.ndarray = None
 
     @property
     def n_nodes(self):
@@ -277,8 +274,8 @@ def compute_flow(graph, directed=None, teleport_to="links", recorded=False, tele
         d2 = np.concatenate([dst, src])
         f2 = np.concatenate([f, f])
         ptr, idx, val = _build_csr(n, s2, d2, f2)
-        return FlowNetwork(node_flow, ptr, idx, val, ptr, idx, val, zeros, zeros, True, False, "undirected",
-                           src, dst, f)
+        del s2, d2, f2
+        return FlowNetwork(node_flow, ptr, idx, val, ptr, idx, val, zeros, zeros, True, False, "undirected")
     beta = 1.0 - teleport_prob
     out_w = np.bincount(src, weights=w, minlength=n)
     dangling = out_w == 0
@@ -303,8 +300,7 @@ def compute_flow(graph, directed=None, teleport_to="links", recorded=False, tele
         tw = zeros
     ptr, idx, val = _build_csr(n, src, dst, link_flow)
     iptr, iidx, ival = _build_csr(n, dst, src, link_flow)
-    return FlowNetwork(node_flow, ptr, idx, val, iptr, iidx, ival, tele_src, tw, False, bool(recorded), model,
-                       src, dst, link_flow)
+    return FlowNetwork(node_flow, ptr, idx, val, iptr, iidx, ival, tele_src, tw, False, bool(recorded), model)
 
 
 # ---------------------------------------------------------------------------------------------
