@@ -133,7 +133,12 @@ def run_one(tool, path, trials, directed, jobs):
         import igraph
         base = _rss_mb()
         t = time.perf_counter()
-        rows = [line.split() for line in open(path) if line.strip() and not line.startswith(("#", "*"))]
+        rows, take = [], True
+        for line in open(path):
+            if line.startswith("*"):  # Pajek: only the link sections
+                take = line.split()[0].lower() in ("*edges", "*arcs", "*links")
+            elif take and line.strip() and not line.startswith("#"):
+                rows.append(line.split())
         names = sorted({x for r in rows for x in r[:2]}, key=lambda x: (len(x), x))
         index = {x: i for i, x in enumerate(names)}
         g = igraph.Graph(n=len(names), edges=[(index[r[0]], index[r[1]]) for r in rows], directed=directed)

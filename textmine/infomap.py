@@ -778,27 +778,29 @@ def _aggregate_level(lv, module, m, symmetric):
 class _Search:
     """One trial's state: the leaf network and the search steps of Infomap's two-level partition."""
 
-    def __init__(self, fn, seed):
+    def __init__(self, fn, seed, fixed=None, nodes_plogp=None):
         self.fn = fn
         self.leaf = _leaf_level(fn)
         self.sym = fn.symmetric
         self.rec = fn.recorded
-        self.nodes_plogp = -one_level_codelength(fn)
+        self.nodes_plogp = -one_level_codelength(fn) if nodes_plogp is None else nodes_plogp
         self.state = _seed_state(seed)
+        # nodes with different values never share a module (the stand-in for the outside of a module)
+        self.fixed = np.zeros(fn.n_nodes, dtype=np.int32) if fixed is None else fixed.astype(np.int32)
 
     def core(self, lv, module, constraint, skip_first, limit):
         return _core_loop(lv.out_ptr, lv.out_idx, lv.out_flow, lv.in_ptr, lv.in_idx, lv.in_flow, self.sym,
                           lv.node_flow, lv.tele_src, lv.tele_w, self.rec, self.nodes_plogp,
                           module, constraint, skip_first, limit, MIN_IMPROVEMENT, self.state)
 
-    def merge_repeatedly(self, lv, init=None, first_limit=CORE_LOOP_LIMIT):
+    def merge_repeatedly(self, lv, init=None, first_limit=CORE_LOOP_LIMIT, fixed=None):
         """Core loop and aggregation, repeated; returns (module of each node of ``lv``, L)."""
         n = lv.n
         to_node = np.arange(n, dtype=np.int32)
         module = np.arange(n, dtype=np.int32) if init is None else np.asarray(init, dtype=np.int32).copy()
         skip = init is None
         limit = first_limit
-        free = np.zeros(n, dtype=np.int32)
+        free = self.fixed if fixed is None else fixed
         L = None
         while True:
             moved, L = self.core(lv, module, free, skip, limit)
@@ -808,7 +810,9 @@ class _Search:
                 break
             lv = _aggregate_level(lv, labels, m, self.sym)
             module = np.arange(m, dtype=np.int32)
-            free = np.zeros(m, dtype=np.int32)
+            agg = np.zeros(m, dtype=np.int32)
+            agg[labels] = free
+            free = agg
             skip = True
             limit = AGGREGATED_LOOP_LIMIT
         return to_node, L
@@ -824,7 +828,9 @@ class _Search:
         subnet = _aggregate_level(leaf, sub, s, self.sym)
         parent = np.empty(s, dtype=np.int32)
         parent[sub] = modules
-        mods, L = self.merge_repeatedly(subnet, init=parent, first_limit=AGGREGATED_LOOP_LIMIT)
+        fixed = np.zeros(s, dtype=np.int32)
+        fixed[sub] = self.fixed
+        mods, L = self.merge_repeatedly(subnet, init=parent, first_limit=AGGREGATED_LOOP_LIMIT, fixed=fixed)
         return mods[sub], L
 
     def run(self):
