@@ -157,3 +157,34 @@ def naive_pairs(edges, directed):
 
 
 __all__ = [name for name in dir() if name.startswith("naive") or name in ("plogp", "set_partitions")]
+
+
+def naive_hierarchical_codelength(p, f, paths):
+    """Multilevel map equation (Rosvall & Bergstrom 2011) in entropy form, for a tree given as paths.
+
+    ``paths[a]`` is node a's module path from the root (tuple of labels, without the node).
+    """
+    n = len(p)
+    prefixes = {tuple(pa[:d]) for pa in paths for d in range(len(pa) + 1)}
+
+    def inside(prefix, a):
+        return tuple(paths[a][:len(prefix)]) == prefix and len(paths[a]) >= len(prefix)
+
+    def enter_exit(prefix):
+        members = {a for a in range(n) if inside(prefix, a)}
+        ex = sum(x for (a, b), x in f.items() if a in members and b not in members)
+        en = sum(x for (a, b), x in f.items() if b in members and a not in members)
+        return en, ex
+
+    L = 0.0
+    for pre in prefixes:
+        rates = []
+        if pre:
+            rates.append(enter_exit(pre)[1])
+        for child in {q for q in prefixes if len(q) == len(pre) + 1 and q[:-1] == pre}:
+            rates.append(enter_exit(child)[0])
+        rates += [p[a] for a in range(n) if tuple(paths[a]) == pre]
+        total = sum(rates)
+        if total > 0:
+            L += total * -sum(r / total * math.log2(r / total) for r in rates if r > 0)
+    return L

@@ -5,12 +5,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import JIT_DISABLED
-from naive_infomap import (naive_aggregate, naive_best_move_gain, naive_codelength, naive_flow, naive_optimum)
+from naive_infomap import (naive_aggregate, naive_best_move_gain, naive_codelength, naive_flow,
+                          naive_hierarchical_codelength, naive_optimum)
 
 from textmine.cli import cli
 from textmine.graph import graph_from_edges, read_graph
-from textmine.infomap import (_aggregate, _core_loop, _seed_state, codelength, compute_flow, infomap,
-                              one_level_codelength)
+from textmine.infomap import (_aggregate, _core_loop, _seed_state, codelength, compute_flow, hierarchical_codelength,
+                              infomap, multilevel_paths, one_level_codelength)
 from textmine.neighbors import knn_graph
 
 VARIANTS = [
@@ -314,6 +315,66 @@ def test_lfr_planted_partition(shared):
     assert normalized_mutual_info_score([truth[int(x)] for x in g.ids], r.modules) > 0.99
 
 
+# ------------------------------------------------------------------------------------------ multilevel
+
+
+@pytest.mark.parametrize("kw", [dict(directed=False), dict(directed=True)])
+def test_hierarchical_codelength_matches_naive(kw):
+    rng = random.Random(4)
+    n = 14
+    links = random_graph(7, n=n, m=32, directed=kw["directed"])
+    fn = compute_flow(graph_of(links, kw["directed"], n), **kw)
+    f = flow_dicts(fn)
+    for _ in range(5):
+        paths = [tuple(rng.randrange(2) for _ in range(rng.randrange(0, 3))) for _ in range(n)]
+        assert hierarchical_codelength(fn, [list(x) for x in paths]) == pytest.approx(
+            naive_hierarchical_codelength(fn.node_flow.tolist(), f, paths), abs=1e-10)
+    two = np.random.default_rng(1).integers(0, 3, n)
+    assert hierarchical_codelength(fn, [[int(x)] for x in two]) == pytest.approx(codelength(fn, two)[0])
+
+
+# ALGORITHMS.md §4.5 and data/README (Infomap 2.16.0, multilevel)
+@pytest.mark.parametrize("name, directed, expected, levels, top", [
+    ("ninetriangles.net", False, 3.37188, 3, 5),
+    ("modular_wd.net", True, 2.85227, 3, 2),
+    ("twotriangles.net", False, 2.32073, 2, 2),
+])
+def test_multilevel_anchors(shared, name, directed, expected, levels, top):
+    g = read_graph([str(shared("graphs", "infomap", name))], directed=directed)
+    r = infomap(g, trials=10, multilevel=True)
+    assert round(r.codelength, 5) == expected
+    assert r.levels == levels and r.n_modules == top
+    fn = compute_flow(g)
+    assert r.codelength == pytest.approx(hierarchical_codelength(fn, [p[:-1] for p in r.paths]))
+
+
+def test_multilevel_karate_stays_two_level():
+    r = infomap(karate(False), trials=10, multilevel=True)
+    assert round(r.codelength, 6) == 4.311793 and r.levels == 2 and r.n_modules == 3
+
+
+def test_multilevel_never_longer_than_two_level(shared):
+    for name in ("jazz.net", "modular_w.net"):
+        g = read_graph([str(shared("graphs", "infomap", name))])
+        two = infomap(g, trials=3)
+        ml = infomap(g, trials=3, multilevel=True)
+        assert ml.codelength <= two.codelength + 1e-9
+        fn = compute_flow(g)
+        paths, L = multilevel_paths(fn, two.modules)
+        assert L == pytest.approx(ml.codelength)
+
+
+def test_cli_multilevel_tree(shared):
+    net = str(shared("graphs", "infomap", "ninetriangles.net"))
+    res = CliRunner().invoke(cli, ["cluster", net, "--multilevel", "-N", "10", "--format", "tree"])
+    assert res.exit_code == 0, res.output
+    assert "# partitioned into 3 levels with 5 top modules\n" in res.stdout
+    assert "# codelength 3.37188 bits\n" in res.stdout
+    body = [line.split()[0] for line in res.stdout.splitlines() if not line.startswith("#")]
+    assert sum(p.count(":") == 2 for p in body) == 18 and sum(p.count(":") == 1 for p in body) == 9
+    assert "5 modules in 3 levels" in res.stderr
+
+
 # ------------------------------------------------------------------------------------------ neighbors
 
 
@@ -397,7 +458,7 @@ def test_cli_cluster_directed_and_trials(tmp_path):
     ("a b\nc\n", [], 1, "g.txt:2: expected 'source target [weight]'"),
     ("", [], 1, "Error: the graph has no links"),
     ("*Multilayer\n", [], 1, "g.txt:1: section '*Multilayer'"),
-    ("a b\n", ["--multilevel"], 2, "not implemented"),
+    ("a b\n", ["--multilevel", "-2"], 2, "exclude each other"),
     ("a b\n", ["--seed", "0"], 2, "Invalid value for '--seed'"),
     ("a b\n", ["--format", "xml"], 2, "Invalid value for '--format'"),
 ])

@@ -276,6 +276,10 @@ def compute_flow(graph, directed=None, teleport_to="links", recorded=False, tele
         ptr, idx, val = _build_csr(n, s2, d2, f2)
         del s2, d2, f2
         return FlowNetwork(node_flow, ptr, idx, val, ptr, idx, val, zeros, zeros, True, False, "undirected")
+    if not graph.directed:  # undirected links given directed flow: each is two arcs
+        loop = src == dst
+        src, dst = np.concatenate([src, dst[~loop]]), np.concatenate([dst, src[~loop]])
+        w = np.concatenate([w, w[~loop]])
     beta = 1.0 - teleport_prob
     out_w = np.bincount(src, weights=w, minlength=n)
     dangling = out_w == 0
@@ -891,6 +895,7 @@ class InfomapResult:
     module_exit: np.ndarray = None
     elapsed: float = 0.0
     levels: int = 2
+    paths: list = None
 
     @property
     def relative_savings(self):
@@ -933,7 +938,9 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
     prefer_modular : bool
         Keep the modular solution even when it is longer than the one-level code.
     multilevel : bool
-        Not supported yet; raises.
+        Grow the best two-level partition into a module tree (:func:`multilevel_paths`); the
+        codelength is then the multilevel map equation, ``modules`` the top level and ``paths``
+        each node's full module path (1-based ranks by decreasing flow, as in Infomap's ``.tree``).
 
     Returns
     -------
@@ -956,8 +963,6 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
     >>> r.n_modules, round(r.codelength, 5)
     (2, 2.32073)
     """
-    if multilevel:
-        raise TextmineError("--multilevel is not implemented yet; use the two-level search")
     if trials < 1:
         raise TextmineError(f"trials must be >= 1, got {trials}")
     t0 = time.perf_counter()
@@ -984,22 +989,65 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
     if L > one and not prefer_modular:
         modules = np.zeros(n, dtype=np.int64)
         L, index, module = one, 0.0, one
+    paths = None
+    levels = 2
+    if multilevel and n > 1:
+        raw, L_ml = multilevel_paths(fn, modules, seed)
+        if True:  # the hierarchy only keeps changes that shorten the code
+            top = {}
+            modules = np.array([top.setdefault(p[0], len(top)) for p in raw], dtype=np.int64)
+            paths = _rank_paths(raw, fn.node_flow)
+            levels = max(len(p) for p in paths)
+            L, index = L_ml, float("nan")
+            module = float("nan")
     ranks, mflow = _order_modules(modules, fn.node_flow)
     _, menter, mexit = module_enter_exit(fn, ranks)
     return InfomapResult(module_enter=menter, module_exit=mexit, elapsed=time.perf_counter() - t0,
                          modules=ranks, codelength=L, index_codelength=index, module_codelength=module,
                          one_level_codelength=one, n_modules=int(mflow.shape[0]), node_flow=fn.node_flow,
                          module_flow=mflow, trial_codelengths=lengths, best_trial=best, flow_model=fn.model,
-                         seed=seed, trials=trials)
+                         seed=seed, trials=trials, levels=levels, paths=paths)
 
 
 # ---------------------------------------------------------------------------------------------
 # output in Infomap's file formats
 # ---------------------------------------------------------------------------------------------
 
+def _rank_paths(raw, node_flow):
+    """Turn module paths with arbitrary labels into Infomap's 1-based ranks by decreasing flow,
+    each ending with the node's own rank among its siblings."""
+    flow, first_node = {}, {}
+    for a, (p, f) in enumerate(zip(raw, node_flow.tolist())):
+        for d in range(1, len(p) + 1):
+            flow[tuple(p[:d])] = flow.get(tuple(p[:d]), 0.0) + f
+            first_node.setdefault(tuple(p[:d]), a)
+    children = {}
+    for a, p in enumerate(raw):
+        for d in range(len(p)):
+            children.setdefault(tuple(p[:d]), set()).add(("m", tuple(p[:d + 1])))
+        children.setdefault(tuple(p), set()).add(("n", a))
+
+    def key(item):
+        kind, x = item
+        f = flow[x] if kind == "m" else float(node_flow[x])
+        first = x if kind == "n" else first_node[x]
+        return (-f, first)
+
+    rank = {}
+    for parent, items in children.items():
+        for r, item in enumerate(sorted(items, key=key), 1):
+            rank[item] = r
+    out = []
+    for a, p in enumerate(raw):
+        out.append([rank[("m", tuple(p[:d + 1]))] for d in range(len(p))] + [rank[("n", a)]])
+    return out
+
+
 def node_order(result):
     """Node indices in Infomap's tree order: by module, then decreasing flow, then node index."""
     n = result.modules.shape[0]
+    if result.paths is not None:
+        return np.array(sorted(range(n), key=lambda a: result.paths[a]), dtype=np.int64)
     return np.lexsort((np.arange(n), -result.node_flow, result.modules))
 
 
@@ -1049,7 +1097,8 @@ def write_result(out, result, ids, names=None, fmt="tsv", header=None):
             "relativeCodelengthSavings": result.relative_savings,
             "directed": result.flow_model.startswith("directed"),
             "flowModel": result.flow_model,
-            "nodes": [{"path": [int(mods[i]) + 1, int(rank[i])], "modules": [int(mods[i]) + 1], "name": names[i],
+            "nodes": [{"path": (list(result.paths[i]) if result.paths is not None else [int(mods[i]) + 1, int(rank[i])]),
+                       "modules": [int(mods[i]) + 1], "name": names[i],
                        "flow": float(flow[i]), "id": ids[i]} for i in order.tolist()],
             "modules": [{"path": [k + 1], "flow": float(result.module_flow[k]),
                          "enterFlow": float(result.module_enter[k]), "exitFlow": float(result.module_exit[k]),
@@ -1079,7 +1128,8 @@ def write_result(out, result, ids, names=None, fmt="tsv", header=None):
             m = int(mods[i])
             r = r + 1 if m == prev else 1
             prev = m
-            chunk.append(f'{m + 1}:{r} {_fmt(flow[i])} "{names[i]}" {ids[i]}\n')
+            path = ":".join(map(str, result.paths[i])) if result.paths is not None else f"{m + 1}:{r}"
+            chunk.append(f'{path} {_fmt(flow[i])} "{names[i]}" {ids[i]}\n')
             if len(chunk) >= 8192:
                 out.write("".join(chunk))
                 chunk = []
@@ -1092,3 +1142,235 @@ def write_result(out, result, ids, names=None, fmt="tsv", header=None):
                 out.write("".join(chunk))
                 chunk = []
     out.write("".join(chunk))
+
+
+# ---------------------------------------------------------------------------------------------
+# multilevel (hierarchical map equation)
+# ---------------------------------------------------------------------------------------------
+
+def _csr_rows(ptr, idx, val, rows):
+    """Entries of the CSR rows ``rows``: (row position in ``rows``, column, value)."""
+    starts = ptr[rows]
+    counts = ptr[rows + 1] - starts
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    offsets = np.cumsum(counts) - counts
+    pos = np.repeat(starts - offsets, counts) + np.arange(total)
+    return np.repeat(np.arange(rows.shape[0]), counts), idx[pos].astype(np.int64), val[pos]
+
+
+def _subnetwork(fn, leaves):
+    """The flow network of ``leaves`` plus one last node that stands for the rest of the network.
+
+    Links to and from the outside go to and from that node, and for recorded teleportation it
+    carries the outside's teleportation source and target weight, so the two-level map equation
+    of a partition of the sub-network (the outside node alone in its module) equals the
+    description length of the module split into those submodules, plus a constant.
+    """
+    k = leaves.shape[0]
+    loc = np.full(fn.n_nodes, k, dtype=np.int64)
+    loc[leaves] = np.arange(k)
+    r, c, f = _csr_rows(fn.out_ptr, fn.out_idx, fn.out_flow, leaves)
+    c = loc[c]
+    src, dst, flw = [r], [c], [f]
+    if fn.symmetric:
+        ext = c == k
+        src.append(np.full(int(ext.sum()), k, np.int64))
+        dst.append(r[ext])
+        flw.append(f[ext])
+    else:
+        ri, ci, fi = _csr_rows(fn.in_ptr, fn.in_idx, fn.in_flow, leaves)
+        ext = loc[ci] == k
+        src.append(np.full(int(ext.sum()), k, np.int64))
+        dst.append(ri[ext])
+        flw.append(fi[ext])
+    src = np.concatenate(src).astype(np.int32)
+    dst = np.concatenate(dst).astype(np.int32)
+    flw = np.concatenate(flw)
+    ptr, idx, val = _build_csr(k + 1, src, dst, flw)
+    if fn.symmetric:
+        iptr, iidx, ival = ptr, idx, val
+    else:
+        iptr, iidx, ival = _build_csr(k + 1, dst, src, flw)
+    node_flow = np.append(fn.node_flow[leaves], 0.0)
+    if fn.recorded:
+        tsrc = np.append(fn.tele_src[leaves], fn.tele_src.sum() - fn.tele_src[leaves].sum())
+        tw = np.append(fn.tele_w[leaves], 1.0 - fn.tele_w[leaves].sum())
+    else:
+        tsrc = tw = np.zeros(k + 1)
+    return FlowNetwork(node_flow, ptr, idx, val, iptr, iidx, ival, tsrc, tw, fn.symmetric, fn.recorded, fn.model)
+
+
+def _codebook_cost(rates):
+    t = float(sum(rates))
+    return _plogp_py(t) - sum(_plogp_py(x) for x in rates)
+
+
+def _split_cost(sub, labels, m):
+    """Description length of a module (the sub-network's nodes but the last) split into ``labels``.
+
+    A part with one node is no submodule: the node stays directly in the module's codebook.
+    """
+    k = labels.shape[0]
+    full = np.append(labels, m).astype(np.int64)
+    flow, enter, exit_ = module_enter_exit(sub, full)
+    _, _, whole_exit = module_enter_exit(sub, np.append(np.zeros(k, np.int64), 1))
+    size = np.bincount(labels, minlength=m)
+    rates = [float(whole_exit[0])]
+    cost = 0.0
+    p = sub.node_flow
+    for j in range(m):
+        members = np.flatnonzero(labels == j)
+        if size[j] == 1:
+            rates.append(float(p[members[0]]))
+        else:
+            rates.append(float(enter[j]))
+            cost += _codebook_cost([float(exit_[j])] + p[members].tolist())
+    return cost + _codebook_cost(rates)
+
+
+def _split_module(fn, leaves, seed, depth, max_depth=20):
+    """Recursively partition a module's leaves; returns a list of sub-paths (one list per leaf)."""
+    k = leaves.shape[0]
+    if k <= 2 or depth >= max_depth:
+        return [[] for _ in range(k)]
+    sub = _subnetwork(fn, leaves)
+    fixed = np.zeros(k + 1, dtype=np.int32)
+    fixed[k] = 1
+    mods, _ = _Search(sub, seed, fixed=fixed, nodes_plogp=0.0).run()
+    labels, m = _renumber(mods[:k])
+    if m <= 1 or m == k:
+        return [[] for _ in range(k)]
+    _, _, whole_exit = module_enter_exit(sub, np.append(np.zeros(k, np.int64), 1))
+    whole = _codebook_cost([float(whole_exit[0])] + sub.node_flow[:k].tolist())
+    if _split_cost(sub, labels, m) >= whole - MIN_IMPROVEMENT:
+        return [[] for _ in range(k)]
+    out = [None] * k
+    for j in range(m):
+        members = np.flatnonzero(labels == j)
+        if members.shape[0] == 1:
+            out[members[0]] = []
+            continue
+        deeper = _split_module(fn, leaves[members], seed, depth + 1, max_depth)
+        for i, p in zip(members.tolist(), deeper):
+            out[i] = [("s", depth, j)] + p
+    return out
+
+
+def _super_modules(fn, paths, units, seed, max_levels=20):
+    """Add levels above the top while they shorten the code; ``units`` labels each node's top item."""
+    L = hierarchical_codelength(fn, paths)
+    for level in range(max_levels):
+        k = int(units.max()) + 1
+        if k <= 2:
+            break
+        lv = _leaf_level(fn)
+        agg = _aggregate_level(lv, units.astype(np.int32), k, fn.symmetric)
+        _, enter, _ = module_enter_exit(fn, units)
+        modnet = FlowNetwork(enter, agg.out_ptr, agg.out_idx, agg.out_flow, agg.in_ptr, agg.in_idx, agg.in_flow,
+                             agg.tele_src, agg.tele_w, fn.symmetric, fn.recorded, fn.model)
+        sup, _ = _Search(modnet, seed + 1000 * (level + 1)).run()
+        sup, m = _renumber(sup)
+        if m <= 1 or m >= k:
+            break
+        size = np.bincount(sup, minlength=m)
+        new_paths = [([("S", level, int(sup[u]))] if size[sup[u]] > 1 else []) + p
+                     for u, p in zip(units.tolist(), paths)]
+        L_new = hierarchical_codelength(fn, new_paths)
+        # a super-module may cost more than it saves: dissolve those whose removal shortens the code
+        groups = sorted({p[0] for p in new_paths if p[0][0] == "S" and p[0][1] == level})
+        if len(groups) <= 64:
+            for grp in groups:
+                trial = [p[1:] if p[0] == grp else p for p in new_paths]
+                L_try = hierarchical_codelength(fn, trial)
+                if L_try < L_new - MIN_IMPROVEMENT:
+                    new_paths, L_new = trial, L_try
+        if L_new >= L - MIN_IMPROVEMENT:
+            break
+        paths, L = new_paths, L_new
+        top = {}
+        units = np.array([top.setdefault(p[0], len(top)) for p in paths], dtype=np.int64)
+    return paths, L
+
+
+def hierarchical_codelength(fn, paths):
+    """Multilevel map equation of a module tree, in bits.
+
+    Parameters
+    ----------
+    fn : FlowNetwork
+    paths : list of sequence of int
+        For each node, its module path from the top (without the node itself), e.g. ``[0, 2]``.
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    Rosvall & Bergstrom, PLoS ONE 6:e18209 (2011); ALGORITHMS.md §4.1. Every module's codebook holds its
+    exit and the enter rates of its submodules (the root: enter rates only) plus the visit rates of
+    the nodes directly in it; its cost is T log T − Σ t log t over those rates t, T = Σ t.
+    """
+    n = fn.n_nodes
+    depth = max(len(p) for p in paths)
+    terms = {}  # module prefix -> list of rates in its codebook
+    for d in range(depth + 1):
+        keys = {}
+        lab = np.empty(n, dtype=np.int64)
+        for a, p in enumerate(paths):
+            if len(p) >= d + 1:
+                lab[a] = keys.setdefault(tuple(p[:d + 1]), len(keys))
+            else:
+                lab[a] = -1
+        if not keys:
+            continue
+        extra = np.flatnonzero(lab < 0)
+        lab[extra] = len(keys) + np.arange(extra.shape[0])
+        _, enter, exit_ = module_enter_exit(fn, lab)
+        for key, i in keys.items():
+            terms.setdefault(key, []).append(float(exit_[i]))
+            terms.setdefault(key[:-1], []).append(float(enter[i]))
+    for a, p in enumerate(paths):
+        terms.setdefault(tuple(p), []).append(float(fn.node_flow[a]))
+    total = 0.0
+    for t in terms.values():
+        total += _plogp_py(sum(t)) - sum(_plogp_py(x) for x in t)
+    return total + 0.0
+
+
+def multilevel_paths(fn, top, seed=123):
+    """Grow a two-level partition into a module tree: submodules below, super-modules above.
+
+    Parameters
+    ----------
+    fn : FlowNetwork
+    top : ndarray of int, shape (n,)
+        Two-level modules (values 0..K-1).
+    seed : int
+
+    Returns
+    -------
+    paths : list of list
+        For each node its module path from the root (hashable labels, without the node itself).
+    L : float
+        Multilevel codelength (bits).
+
+    Notes
+    -----
+    ALGORITHMS.md §4.3 step 7 (Infomap ``InfomapBase::findHierarchicalSuperModules`` and the
+    recursive sub-module partition). Each module with more than two nodes is partitioned with the
+    two-level search on its sub-network, where one extra node stands for the rest of the network,
+    so the search minimises that module's true description length; the split is kept if it is
+    shorter, and parts are split recursively. Super-modules come from the two-level search on the
+    module network with enter rates as node visit rates; a level is kept while the codelength
+    shrinks. Modules with a single child are not formed (a lone node or module stays in its parent).
+    """
+    top = np.asarray(top, dtype=np.int64)
+    paths = [[("M", int(x))] for x in top.tolist()]
+    for j in range(int(top.max()) + 1):
+        leaves = np.flatnonzero(top == j)
+        for a, p in zip(leaves.tolist(), _split_module(fn, leaves, seed, 0)):
+            paths[a].extend(p)
+    return _super_modules(fn, paths, top, seed)

@@ -20,7 +20,8 @@ from textmine.cli._options import jobs_option, output_option, quiet_option
 @click.option("--seed", type=click.IntRange(min=1), default=123, show_default=True,
               help="Random seed (Infomap's default); the same seed gives the same output.")
 @click.option("-2", "--two-level", "two_level", is_flag=True, help="Two-level partition (the default).")
-@click.option("--multilevel", is_flag=True, help="Hierarchical map equation (not implemented yet).")
+@click.option("--multilevel", is_flag=True,
+              help="Hierarchical map equation: grow the best two-level partition into a module tree.")
 @click.option("--prefer-modular-solution", is_flag=True,
               help="Keep the modular solution even when one module codes shorter.")
 @click.option("--format", "fmt", type=click.Choice(["tsv", "clu", "tree", "json"]), default="tsv",
@@ -31,7 +32,7 @@ from textmine.cli._options import jobs_option, output_option, quiet_option
 @quiet_option
 def cluster(paths, directed, teleport_to, recorded_teleportation, teleport_prob, trials, seed, two_level,
             multilevel, prefer_modular_solution, fmt, encoding, jobs, output, quiet):
-    """Find communities by minimising the map equation (InfoMap, two-level).
+    """Find communities by minimising the map equation (InfoMap; two-level unless --multilevel).
 
     PATHS are link lists (`source target [weight]` per line, TAB or space separated, string node
     ids, `#` comments) or Pajek files (`*Vertices`, `*Edges`, `*Arcs`, `*Links`); none or `-`
@@ -53,14 +54,11 @@ def cluster(paths, directed, teleport_to, recorded_teleportation, teleport_prob,
 
     if multilevel and two_level:
         raise click.UsageError("--multilevel and --two-level exclude each other")
-    if multilevel:
-        raise click.UsageError("--multilevel (hierarchical map equation) is not implemented yet; "
-                               "run the default two-level search")
     files = resolve(list(paths) or ["-"])
     graph = read_graph(files, directed=directed, encoding=encoding)
     result = infomap(graph, directed=directed, teleport_to=teleport_to, recorded=recorded_teleportation,
                      teleport_prob=teleport_prob, trials=trials, seed=seed, n_jobs=jobs,
-                     prefer_modular=prefer_modular_solution)
+                     prefer_modular=prefer_modular_solution, multilevel=multilevel)
     header = [f"textmine {__version__}", "textmine cluster " + " ".join(sys.argv[2:] if len(sys.argv) > 2 else [])]
     with atomic_output(output) as out:
         write_result(out, result, graph.ids, graph.names, fmt=fmt, header=header)
@@ -73,5 +71,6 @@ def cluster(paths, directed, teleport_to, recorded_teleportation, teleport_prob,
         click.echo(f"{graph.n_nodes} nodes, {graph.n_links} links" + (f" ({', '.join(notes)})" if notes else "")
                    + f"; flow model {result.flow_model}", err=True)
         click.echo(f"codelength {result.codelength:.6f} bits (one-level {result.one_level_codelength:.6f}, "
-                   f"savings {100 * result.relative_savings:.4g}%), {result.n_modules} modules, "
+                   f"savings {100 * result.relative_savings:.4g}%), {result.n_modules} modules"
+                   + (f" in {result.levels} levels" if result.levels > 2 else "") + ", "
                    f"best of {trials} trial{'s' if trials > 1 else ''}", err=True)
