@@ -99,6 +99,9 @@ def _rss_mb():
     return _status_mb("VmRSS")
 
 
+MULTILEVEL = os.environ.get("TEXTMINE_BENCH_MULTILEVEL") == "1"
+
+
 def run_one(tool, path, trials, directed, jobs):
     """Child process: run one tool, print one JSON line."""
     import numpy as np
@@ -114,21 +117,23 @@ def run_one(tool, path, trials, directed, jobs):
         t = time.perf_counter()
         g = read_graph([str(path)], directed=directed)
         t_read = time.perf_counter() - t
-        r = infomap(g, directed=directed, trials=trials, seed=123, n_jobs=jobs)
+        r = infomap(g, directed=directed, trials=trials, seed=123, n_jobs=jobs, multilevel=MULTILEVEL)
         wall = time.perf_counter() - t
         labels = dict(zip(g.ids, (r.modules + 1).tolist()))
-        L, k, links = r.codelength, r.n_modules, g.n_links
+        L, k, links = r.codelength, f"{r.n_modules}/{r.levels}" if MULTILEVEL else r.n_modules, g.n_links
     elif tool == "infomap":
         from infomap import Infomap
         base = _rss_mb()
         t = time.perf_counter()
-        im = Infomap(("--directed " if directed else "") + f"--two-level --silent --num-trials {trials} --seed 123")
+        im = Infomap(("--directed " if directed else "") + ("" if MULTILEVEL else "--two-level ")
+                     + f"--silent --num-trials {trials} --seed 123")
         im.read_file(str(path))
         t_read = time.perf_counter() - t
         im.run()
         wall = time.perf_counter() - t
         labels = {str(k): v for k, v in im.get_modules().items()}
-        L, k, links = im.codelength, im.num_top_modules, im.num_links
+        L, k, links = im.codelength, (f"{im.num_top_modules}/{im.max_depth}" if MULTILEVEL
+                                      else im.num_top_modules), im.num_links
     elif tool == "igraph":
         import igraph
         base = _rss_mb()
@@ -191,8 +196,8 @@ def bench(name, path, truth, tools, trials, directed, jobs, timeout, rows):
         if "error" in r:
             line = f"| {name} | {tool} | error: {r['error']} | | | | | | |"
         else:
-            dl = (f"{100 * (r['codelength'] / ref['codelength'] - 1):+.3f}%" if "codelength" in ref and tool != "infomap"
-                  else "")
+            dl = (f"{100 * (r['codelength'] / ref['codelength'] - 1):+.3f}%"
+                  if "codelength" in ref and tool != "infomap" else "")
             tr = f"{r['wall'] / ref['wall']:.2f}×" if "wall" in ref and tool != "infomap" else ""
             bpl = 1e6 * r["delta_mb"] / max(1, r["links"])
             line = (f"| {name} | {tool} | {r['codelength']:.6f} {dl} | {r['modules']} | "
@@ -219,9 +224,15 @@ def main():
     ap.add_argument("--igraph-max", type=int, default=10000, help="skip igraph above this many nodes")
     ap.add_argument("--timeout", type=int, default=900)
     ap.add_argument("--skip-shared", action="store_true")
+    ap.add_argument("--multilevel", action="store_true",
+                    help="hierarchical map equation (textmine --multilevel vs Infomap's default); no igraph")
     a = ap.parse_args()
     tools = a.tools.split(",")
-    print(f"# trials {a.trials}, jobs {a.jobs} (textmine -j, Infomap OMP_NUM_THREADS), seed 123, two-level; "
+    if a.multilevel:
+        os.environ["TEXTMINE_BENCH_MULTILEVEL"] = "1"
+        tools = [t for t in tools if t != "igraph"]
+    mode = "multilevel (modules = top/levels)" if a.multilevel else "two-level"
+    print(f"# trials {a.trials}, jobs {a.jobs} (textmine -j, Infomap OMP_NUM_THREADS), seed 123, {mode}; "
           f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
     print("| graph | tool | codelength (vs Infomap) | modules | NMI | wall (vs Infomap) | read | peak RSS | B/link |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -1097,7 +1097,8 @@ def write_result(out, result, ids, names=None, fmt="tsv", header=None):
             "relativeCodelengthSavings": result.relative_savings,
             "directed": result.flow_model.startswith("directed"),
             "flowModel": result.flow_model,
-            "nodes": [{"path": (list(result.paths[i]) if result.paths is not None else [int(mods[i]) + 1, int(rank[i])]),
+            "nodes": [{"path": (list(result.paths[i]) if result.paths is not None
+                                else [int(mods[i]) + 1, int(rank[i])]),
                        "modules": [int(mods[i]) + 1], "name": names[i],
                        "flow": float(flow[i]), "id": ids[i]} for i in order.tolist()],
             "modules": [{"path": [k + 1], "flow": float(result.module_flow[k]),
