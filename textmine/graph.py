@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from textmine._numba import njit
 from textmine.errors import TextmineError
 
 _UNSUPPORTED = ("*states", "*multilayer", "*intra", "*inter", "*bipartite", "*3grams", "*multiplex")
@@ -429,8 +430,6 @@ def as_undirected(graph):
 # ---------------------------------------------------------------------------------------------
 # byte-level link-list scanner (numba): no Python object per line
 # ---------------------------------------------------------------------------------------------
-
-from textmine._numba import njit  # noqa: E402
 
 _POW10 = np.array([10.0 ** i for i in range(23)])
 
