@@ -1,0 +1,519 @@
+import json
+import random
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import JIT_DISABLED
+from naive_infomap import (naive_aggregate, naive_best_move_gain, naive_codelength, naive_flow,
+                          naive_hierarchical_codelength, naive_optimum)
+
+from textmine.cli import cli
+from textmine.graph import graph_from_edges, read_graph
+from textmine.infomap import (_aggregate, _core_loop, _seed_state, codelength, compute_flow, hierarchical_codelength,
+                              infomap, multilevel_paths, one_level_codelength)
+from textmine.neighbors import knn_graph
+
+VARIANTS = [
+    dict(directed=False),
+    dict(directed=True),
+    dict(directed=True, recorded=True),
+    dict(directed=True, teleport_to="nodes"),
+    dict(directed=True, recorded=True, teleport_to="nodes"),
+]
+ARCS = [(1, 2), (2, 3), (3, 1), (4, 5), (5, 6), (6, 4), (3, 4)]
+
+
+def random_graph(seed, n=14, m=30, directed=False, self_loops=True):
+    rng = random.Random(seed)
+    links = {}
+    while len(links) < m:
+        a, b = rng.randrange(n), rng.randrange(n)
+        if a == b and not self_loops:
+            continue
+        key = (a, b) if directed else (min(a, b), max(a, b))
+        links[key] = float(rng.randint(1, 4))
+    return links
+
+
+def flow_dicts(fn):
+    n = fn.n_nodes
+    f = {}
+    for a in range(n):
+        for k in range(fn.out_ptr[a], fn.out_ptr[a + 1]):
+            f[(a, int(fn.out_idx[k]))] = float(fn.out_flow[k])
+    return f
+
+
+def graph_of(links, directed, n):
+    return graph_from_edges([(a, b, w) for (a, b), w in links.items()], directed=directed, nodes=range(n))
+
+
+# ------------------------------------------------------------------------------------------ flow
+
+
+@pytest.mark.parametrize("kw", VARIANTS)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_flow_matches_naive(kw, seed):
+    n = 14
+    links = random_graph(seed, n=n, directed=kw["directed"])
+    g = graph_of(links, kw["directed"], n)
+    fn = compute_flow(g, **kw)
+    # graph ids are canonical ("0".."13" numerically sorted) so node i is i
+    assert g.ids == [str(i) for i in range(n)]
+    p, f, tsrc, tw = naive_flow(n, links, directed=kw["directed"], teleport_to=kw.get("teleport_to", "links"),
+                                recorded=kw.get("recorded", False))
+    assert np.allclose(fn.node_flow, p, atol=1e-12)
+    assert fn.node_flow.sum() == pytest.approx(1.0)
+    got = flow_dicts(fn)
+    assert got.keys() == f.keys()
+    for k in f:
+        assert got[k] == pytest.approx(f[k], abs=1e-12)
+    if kw.get("recorded"):
+        assert np.allclose(fn.tele_src, tsrc) and np.allclose(fn.tele_w, tw)
+
+
+@pytest.mark.parametrize("flags, kw", [
+    ("-d", dict(directed=True)),
+    ("-d -e", dict(directed=True, recorded=True)),
+    ("-d --to-nodes", dict(directed=True, teleport_to="nodes")),
+    ("-d -e --to-nodes", dict(directed=True, recorded=True, teleport_to="nodes")),
+])
+def test_directed_flow_equals_infomap_package(shared, flags, kw):
+    im_mod = pytest.importorskip("infomap")
+    g = read_graph([str(shared("graphs", "infomap", "modular_wd.net"))], directed=True)
+    fn = compute_flow(g, **kw)
+    im = im_mod.Infomap(f"{flags} --two-level --silent --num-trials 1")
+    for a, b, w in zip(g.src.tolist(), g.dst.tolist(), g.weight.tolist()):
+        im.add_link(int(g.ids[a]), int(g.ids[b]), w)
+    im.run()
+    pos = {int(x): i for i, x in enumerate(g.ids)}
+    for node in im.get_nodes():
+        assert fn.node_flow[pos[node.node_id]] == pytest.approx(node.flow, abs=1e-9)
+    mine = flow_dicts(fn)
+    for a, b, x in im.get_links(data="flow"):
+        if a != b:
+            assert mine[(pos[a], pos[b])] == pytest.approx(x, abs=1e-9)
+
+
+# ------------------------------------------------------------------------------------------ codelength
+
+
+@pytest.mark.parametrize("kw", VARIANTS)
+def test_codelength_matches_naive_entropy_form(kw):
+    rng = np.random.default_rng(5)
+    for seed in range(3):
+        n = 14
+        links = random_graph(seed, n=n, directed=kw["directed"])
+        fn = compute_flow(graph_of(links, kw["directed"], n), **kw)
+        f = flow_dicts(fn)
+        for k in (1, 2, 3, 5, n):
+            modules = rng.integers(0, k, n)
+            L, index, module = codelength(fn, modules)
+            assert L == pytest.approx(naive_codelength(fn.node_flow.tolist(), f, modules.tolist(),
+                                                       fn.tele_src.tolist(), fn.tele_w.tolist()), abs=1e-10)
+            assert L == pytest.approx(index + module)
+        one = codelength(fn, np.zeros(n, int))[0]
+        assert one == pytest.approx(one_level_codelength(fn))
+
+
+# ------------------------------------------------------------------------------------------ kernels
+
+
+def run_core(fn, module=None, constraint=None, limit=1000, seed=1):
+    n = fn.n_nodes
+    module = np.arange(n, dtype=np.int32) if module is None else module.astype(np.int32)
+    constraint = np.zeros(n, dtype=np.int32) if constraint is None else constraint.astype(np.int32)
+    moved, L = _core_loop(fn.out_ptr, fn.out_idx, fn.out_flow, fn.in_ptr, fn.in_idx, fn.in_flow, fn.symmetric,
+                          fn.node_flow, fn.tele_src, fn.tele_w, fn.recorded, -one_level_codelength(fn),
+                          module, constraint, False, limit, 0.0, _seed_state(seed))
+    return module, moved, L
+
+
+@pytest.mark.parametrize("kw", VARIANTS)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_core_loop_bookkeeping_and_local_optimum(kw, seed):
+    n = 16
+    links = random_graph(seed + 10, n=n, m=34, directed=kw["directed"])
+    fn = compute_flow(graph_of(links, kw["directed"], n), **kw)
+    module, moved, L = run_core(fn, seed=seed)
+    assert moved > 0
+    f = flow_dicts(fn)
+    p = fn.node_flow.tolist()
+    naive = naive_codelength(p, f, module.tolist(), fn.tele_src.tolist(), fn.tele_w.tolist())
+    assert L == pytest.approx(naive, abs=1e-10)
+    assert L <= one_level_codelength(fn) + 1e-12 or module.max() > 0
+    for a in range(n):  # no single move to a neighbouring module or a new one helps
+        assert naive_best_move_gain(p, f, module.tolist(), a, fn.tele_src.tolist(), fn.tele_w.tolist()) < 1e-9
+
+
+def test_core_loop_respects_constraint():
+    n = 16
+    links = random_graph(3, n=n, m=40)
+    fn = compute_flow(graph_of(links, False, n))
+    constraint = np.array([i % 3 for i in range(n)])
+    module, _, L = run_core(fn, constraint=constraint)
+    for m in set(module.tolist()):
+        assert len({int(constraint[a]) for a in range(n) if module[a] == m}) == 1
+    assert L == pytest.approx(codelength(fn, module)[0], abs=1e-10)
+
+
+def test_core_loop_from_given_partition_never_worse():
+    n = 20
+    links = random_graph(4, n=n, m=45)
+    fn = compute_flow(graph_of(links, False, n))
+    start = np.random.default_rng(0).integers(0, 4, n)
+    before = codelength(fn, start)[0]
+    module, _, L = run_core(fn, module=start.copy())
+    assert L <= before + 1e-12
+    assert L == pytest.approx(codelength(fn, module)[0], abs=1e-10)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_aggregate_matches_naive(seed):
+    n = 30
+    rng = np.random.default_rng(seed)
+    links = random_graph(seed, n=n, m=80, directed=True, self_loops=False)
+    fn = compute_flow(graph_of(links, True, n), directed=True)
+    module = rng.integers(0, 6, n)
+    _, module = np.unique(module, return_inverse=True)
+    m = int(module.max()) + 1
+    ptr, idx, val = _aggregate(fn.out_ptr, fn.out_idx, fn.out_flow, module.astype(np.int32), m)
+    got = {}
+    for r in range(m):
+        for k in range(ptr[r], ptr[r + 1]):
+            assert (r, int(idx[k])) not in got
+            got[(r, int(idx[k]))] = float(val[k])
+    want = naive_aggregate(n, flow_dicts(fn), module.tolist())
+    assert got.keys() == want.keys()
+    for k in want:
+        assert got[k] == pytest.approx(want[k], abs=1e-15)
+
+
+# ------------------------------------------------------------------------------------------ search
+
+
+@pytest.mark.parametrize("kw", VARIANTS)
+def test_search_finds_exhaustive_optimum_on_tiny_graphs(kw):
+    # a heuristic: it may miss, but rarely (Infomap 2.16 -N 10 hits 96 of these 100 graphs x variants, we 99)
+    hits = 0
+    for seed in range(10):
+        n = 7
+        links = random_graph(seed + 20, n=n, m=10, directed=kw["directed"], self_loops=False)
+        fn = compute_flow(graph_of(links, kw["directed"], n), **kw)
+        best, _ = naive_optimum(fn.node_flow.tolist(), flow_dicts(fn), fn.tele_src.tolist(), fn.tele_w.tolist())
+        r = infomap(fn, trials=10, seed=123)
+        assert r.codelength >= best - 1e-9
+        hits += abs(r.codelength - best) < 1e-9
+    assert hits >= 9
+
+
+def karate(weighted):
+    nx = pytest.importorskip("networkx")
+    G = nx.karate_club_graph()
+    return graph_from_edges([(a, b, d["weight"] if weighted else 1) for a, b, d in G.edges(data=True)])
+
+
+# ALGORITHMS.md §4.5 (Infomap 2.16.0, -N 10 --seed 123)
+@pytest.mark.parametrize("name, kw, expected, n_modules", [
+    ("karate", {}, (4.311793, 6), 3),
+    ("karate-w", {}, (4.087423, 6), 3),
+    ("twotriangles.net", {}, (2.32073, 5), 2),
+    ("ninetriangles.net", {}, (3.51775, 5), 9),
+    ("arcs", dict(directed=True), (1.77308, 5), 2),
+    ("arcs", dict(directed=True, recorded=True), (2.14547, 5), 2),
+    ("arcs", dict(directed=True, teleport_to="nodes"), (1.74612, 5), 2),
+    ("arcs", dict(directed=True, recorded=True, teleport_to="nodes"), (2.20309, 5), 2),
+    ("arcs", {}, (2.32073, 5), 2),
+])
+def test_parity_anchors(shared, name, kw, expected, n_modules):
+    if name == "karate":
+        g = karate(False)
+    elif name == "karate-w":
+        g = karate(True)
+    elif name == "arcs":
+        g = graph_from_edges(ARCS, directed=kw.get("directed", False))
+    else:
+        g = read_graph([str(shared("graphs", "infomap", name))])
+    r = infomap(g, trials=10, seed=123, **kw)
+    assert round(r.codelength, expected[1]) == expected[0]
+    assert r.n_modules == n_modules
+
+
+def test_karate_file_one_level(shared):
+    r = infomap(read_graph([str(shared("graphs", "karate.net"))]), trials=10)
+    assert round(r.codelength, 4) == 4.0874 and r.n_modules == 3
+    assert round(r.one_level_codelength, 6) == 4.634008
+
+
+@pytest.mark.parametrize("name, directed", [("jazz.net", False), ("modular_w.net", False),
+                                            ("modular_wd.net", True), ("VII_network_incomplete_30.dat", False),
+                                            ("VII_network_complete.dat", False)])
+def test_codelength_not_worse_than_infomap_package(shared, name, directed):
+    im_mod = pytest.importorskip("infomap")
+    path = str(shared("graphs", "infomap", name))
+    g = read_graph([path], directed=directed)
+    r = infomap(g, directed=directed, trials=5, seed=123)
+    im = im_mod.Infomap(("-d " if directed else "") + "--two-level --silent --num-trials 5 --seed 123")
+    for a, b, w in zip(g.src.tolist(), g.dst.tolist(), g.weight.tolist()):
+        im.add_link(a, b, w)
+    im.run()
+    assert r.codelength <= im.codelength * 1.001
+    assert r.codelength == pytest.approx(codelength(compute_flow(g, directed=directed), r.modules)[0])
+
+
+def test_deterministic_parallel_and_relabelled(tmp_path):
+    links = random_graph(9, n=60, m=200)
+    lines = [f"n{a}\tn{b}\t{w}\n" for (a, b), w in links.items()]
+    p1 = tmp_path / "a.tsv"
+    p1.write_text("".join(lines))
+    random.Random(1).shuffle(lines)
+    p2 = tmp_path / "b.tsv"
+    p2.write_text("".join(lines))
+    g1, g2 = read_graph([str(p1)]), read_graph([str(p2)])
+    r1 = infomap(g1, trials=4, seed=7, n_jobs=1)
+    r2 = infomap(g1, trials=4, seed=7, n_jobs=2)
+    r3 = infomap(g2, trials=4, seed=7, n_jobs=1)
+    assert np.array_equal(r1.modules, r2.modules) and r1.codelength == r2.codelength
+    assert r1.trial_codelengths == r2.trial_codelengths
+    assert np.array_equal(r1.modules, r3.modules) and r1.codelength == r3.codelength
+    assert r1.codelength <= min(infomap(g1, trials=1, seed=7 + k).codelength for k in range(4)) + 1e-12
+
+
+def test_random_graph_gives_one_module_unless_preferred():
+    rng = random.Random(2)
+    edges = {(min(a, b), max(a, b)) for a, b in ((rng.randrange(40), rng.randrange(40)) for _ in range(400))
+             if a != b}
+    g = graph_from_edges(sorted(edges))
+    r = infomap(g, trials=3)
+    assert r.n_modules == 1 and r.codelength == pytest.approx(r.one_level_codelength)
+    assert r.relative_savings == pytest.approx(0.0)
+    r2 = infomap(g, trials=3, prefer_modular=True)
+    assert r2.codelength >= r.codelength - 1e-12
+    for s in range(10):  # never longer than the one-level code
+        rng = random.Random(s)
+        g = graph_from_edges([(rng.randrange(30), rng.randrange(30)) for _ in range(50)])
+        r = infomap(g, trials=2, seed=s + 1)
+        assert r.codelength <= r.one_level_codelength + 1e-12
+
+
+def test_disconnected_graph_separates_components():
+    g = graph_from_edges([(1, 2), (2, 3), (3, 1), (4, 5), (5, 6), (6, 4)])
+    r = infomap(g)
+    assert r.n_modules == 2
+    assert len(set(r.modules[:3].tolist())) == 1 and r.modules[0] != r.modules[3]
+
+
+@pytest.mark.skipif(JIT_DISABLED, reason="slow without the JIT")
+def test_lfr_planted_partition(shared):
+    nx = pytest.importorskip("networkx")
+    from sklearn.metrics import normalized_mutual_info_score
+    G = nx.read_gml(str(shared("graphs", "lfr", "mu-0.3.gml")), label="id")
+    g = graph_from_edges(list(G.edges()), nodes=G.nodes())
+    r = infomap(g, trials=2)
+    truth = {v: min(d["community"]) for v, d in G.nodes(data=True)}
+    assert normalized_mutual_info_score([truth[int(x)] for x in g.ids], r.modules) > 0.99
+
+
+# ------------------------------------------------------------------------------------------ multilevel
+
+
+@pytest.mark.parametrize("kw", [dict(directed=False), dict(directed=True)])
+def test_hierarchical_codelength_matches_naive(kw):
+    rng = random.Random(4)
+    n = 14
+    links = random_graph(7, n=n, m=32, directed=kw["directed"])
+    fn = compute_flow(graph_of(links, kw["directed"], n), **kw)
+    f = flow_dicts(fn)
+    for _ in range(5):
+        paths = [tuple(rng.randrange(2) for _ in range(rng.randrange(0, 3))) for _ in range(n)]
+        assert hierarchical_codelength(fn, [list(x) for x in paths]) == pytest.approx(
+            naive_hierarchical_codelength(fn.node_flow.tolist(), f, paths), abs=1e-10)
+    two = np.random.default_rng(1).integers(0, 3, n)
+    assert hierarchical_codelength(fn, [[int(x)] for x in two]) == pytest.approx(codelength(fn, two)[0])
+
+
+# ALGORITHMS.md §4.5 and data/README (Infomap 2.16.0, multilevel)
+@pytest.mark.parametrize("name, directed, expected, levels, top", [
+    ("ninetriangles.net", False, 3.37188, 3, 5),
+    ("modular_wd.net", True, 2.85227, 3, 2),
+    ("twotriangles.net", False, 2.32073, 2, 2),
+])
+def test_multilevel_anchors(shared, name, directed, expected, levels, top):
+    g = read_graph([str(shared("graphs", "infomap", name))], directed=directed)
+    r = infomap(g, trials=10, multilevel=True)
+    assert round(r.codelength, 5) == expected
+    assert r.levels == levels and r.n_modules == top
+    fn = compute_flow(g)
+    assert r.codelength == pytest.approx(hierarchical_codelength(fn, [p[:-1] for p in r.paths]))
+
+
+def test_multilevel_karate_stays_two_level():
+    r = infomap(karate(False), trials=10, multilevel=True)
+    assert round(r.codelength, 6) == 4.311793 and r.levels == 2 and r.n_modules == 3
+
+
+def test_multilevel_never_longer_than_two_level(shared):
+    for name in ("jazz.net", "modular_w.net"):
+        g = read_graph([str(shared("graphs", "infomap", name))])
+        two = infomap(g, trials=3)
+        ml = infomap(g, trials=3, multilevel=True)
+        assert ml.codelength <= two.codelength + 1e-9
+        fn = compute_flow(g)
+        paths, L = multilevel_paths(fn, two.modules)
+        assert L == pytest.approx(ml.codelength)
+
+
+def test_cli_multilevel_tree(shared):
+    net = str(shared("graphs", "infomap", "ninetriangles.net"))
+    res = CliRunner().invoke(cli, ["cluster", net, "--multilevel", "-N", "10", "--format", "tree"])
+    assert res.exit_code == 0, res.output
+    assert "# partitioned into 3 levels with 5 top modules\n" in res.stdout
+    assert "# codelength 3.37188 bits\n" in res.stdout
+    body = [line.split()[0] for line in res.stdout.splitlines() if not line.startswith("#")]
+    assert sum(p.count(":") == 2 for p in body) == 18 and sum(p.count(":") == 1 for p in body) == 9
+    assert "5 modules in 3 levels" in res.stderr
+
+
+# ------------------------------------------------------------------------------------------ neighbors
+
+
+def naive_knn(v, k, min_sim):
+    u = v / np.linalg.norm(v, axis=1, keepdims=True)
+    out = []
+    for i in range(len(u)):
+        sims = sorted(((float(u[i] @ u[j]), j) for j in range(len(u)) if j != i), key=lambda t: (-t[0], t[1]))
+        out += [(i, j, s) for s, j in sims[:k] if s >= min_sim]
+    return out
+
+
+@pytest.mark.parametrize("k, min_sim", [(1, 0.0), (3, 0.2), (5, -1.0), (50, 0.5)])
+def test_knn_graph_matches_naive(k, min_sim):
+    v = np.random.default_rng(k).normal(size=(40, 6)).astype(np.float32)
+    s, d, c = knn_graph(v, k=k, min_sim=min_sim, batch_size=7)
+    want = naive_knn(v.astype(np.float64), k, min_sim)
+    assert list(zip(s.tolist(), d.tolist())) == [(a, b) for a, b, _ in want]
+    assert np.allclose(c, [x for _, _, x in want], atol=1e-5)
+
+
+# ------------------------------------------------------------------------------------------ CLI
+
+
+TRI = "1 2\n1 3\n2 3\n3 4\n4 5\n4 6\n5 6\n"
+
+
+@pytest.mark.parametrize("mode", ["file", "stdin"])
+def test_cli_cluster_tsv(tmp_path, mode):
+    p = tmp_path / "g.txt"
+    p.write_text(TRI)
+    runner = CliRunner()
+    if mode == "file":
+        res = runner.invoke(cli, ["cluster", str(p)])
+    else:
+        res = runner.invoke(cli, ["cluster", "-"], input=TRI)
+    assert res.exit_code == 0, res.output
+    rows = [line.split("\t") for line in res.stdout.splitlines()]
+    assert [r[0] for r in rows] == ["3", "1", "2", "4", "5", "6"]
+    assert [r[1] for r in rows] == ["1", "1", "1", "2", "2", "2"]
+    assert float(rows[0][2]) == pytest.approx(3 / 14)
+    assert "codelength 2.320730 bits (one-level 2.556657" in res.stderr
+    assert "2 modules" in res.stderr
+
+
+@pytest.mark.parametrize("fmt", ["clu", "tree", "json"])
+def test_cli_cluster_infomap_formats(tmp_path, fmt, shared):
+    out = tmp_path / f"out.{fmt}"
+    net = str(shared("graphs", "infomap", "twotriangles.net"))
+    res = CliRunner().invoke(cli, ["cluster", net, "--format", fmt, "-o", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    assert res.stderr == ""
+    text = out.read_text()
+    if fmt == "json":
+        doc = json.loads(text)
+        assert doc["numTopModules"] == 2 and round(doc["codelength"], 5) == 2.32073
+        assert doc["nodes"][0] == {"path": [1, 1], "modules": [1], "name": "C", "flow": pytest.approx(3 / 14),
+                                   "id": "3"}
+        return
+    assert "# codelength 2.32073 bits\n" in text
+    assert "# partitioned into 2 levels with 2 top modules\n" in text
+    assert "# relative codelength savings 9.22792%\n" in text
+    body = [line for line in text.splitlines() if not line.startswith("#")]
+    if fmt == "clu":
+        assert "# node_id module flow\n" in text
+        assert body[:3] == ["3 1 0.214286", "1 1 0.142857", "2 1 0.142857"]
+    else:
+        assert body[:2] == ['1:1 0.214286 "C" 3', '1:2 0.142857 "A" 1']
+
+
+def test_cli_cluster_directed_and_trials(tmp_path):
+    p = tmp_path / "g.txt"
+    p.write_text("".join(f"{a} {b}\n" for a, b in ARCS))
+    res = CliRunner().invoke(cli, ["cluster", str(p), "-d", "-e", "--teleport-to", "nodes", "-N", "3", "-j", "2"])
+    assert res.exit_code == 0, res.output
+    assert "codelength 2.203093 bits" in res.stderr and "best of 3 trials" in res.stderr
+
+
+@pytest.mark.parametrize("text, args, code, message", [
+    ("a b -2\n", [], 1, "g.txt:1: weight '-2' must be a finite number >= 0"),
+    ("a b\nc\n", [], 1, "g.txt:2: expected 'source target [weight]'"),
+    ("", [], 1, "Error: the graph has no links"),
+    ("*Multilayer\n", [], 1, "g.txt:1: section '*Multilayer'"),
+    ("a b\n", ["--multilevel", "-2"], 2, "exclude each other"),
+    ("a b\n", ["--seed", "0"], 2, "Invalid value for '--seed'"),
+    ("a b\n", ["--format", "xml"], 2, "Invalid value for '--format'"),
+])
+def test_cli_cluster_bad_input(tmp_path, text, args, code, message):
+    p = tmp_path / "g.txt"
+    p.write_text(text)
+    out = tmp_path / "out.tsv"
+    res = CliRunner().invoke(cli, ["cluster", str(p), "-o", str(out)] + args)
+    assert res.exit_code == code
+    assert message in res.stderr
+    assert res.stderr.startswith("Error: " if code == 1 else "Usage: ")
+    assert len(res.stderr.strip().splitlines()) == 1 or code == 2
+    assert "Traceback" not in res.output
+    assert not out.exists()
+
+
+def test_cli_cluster_self_loops_and_duplicates_reported(tmp_path):
+    p = tmp_path / "g.txt"
+    p.write_text("a a 2\na b\nb a\nb c\n")
+    res = CliRunner().invoke(cli, ["cluster", str(p)])
+    assert res.exit_code == 0
+    assert "1 duplicate links summed, 1 self-loops" in res.stderr
+
+
+def test_cli_neighbors_to_cluster(tmp_path):
+    from textmine.formats import write_word2vec
+    rng = np.random.default_rng(0)
+    centers = rng.normal(size=(3, 8))
+    vecs = np.concatenate([c + 0.1 * rng.normal(size=(6, 8)) for c in centers])
+    words = [f"w{g}_{i}" for g in range(3) for i in range(6)]
+    vp = tmp_path / "v.txt"
+    write_word2vec(str(vp), words, vecs)
+    res = CliRunner().invoke(cli, ["neighbors", str(vp), "--k", "4", "--min-sim", "0.6"])
+    assert res.exit_code == 0, res.output
+    rows = [line.split("\t") for line in res.stdout.splitlines()]
+    assert len(rows) == 18 * 4
+    assert all(r[0].split("_")[0] == r[1].split("_")[0] for r in rows)
+    assert "18 words, 72 links" in res.stderr
+    res2 = CliRunner().invoke(cli, ["cluster", "--directed", "-"], input=res.stdout)
+    assert res2.exit_code == 0, res2.output
+    mods = {}
+    for line in res2.stdout.splitlines():
+        w, m, _ = line.split("\t")
+        mods.setdefault(w.split("_")[0], set()).add(m)
+    assert all(len(s) == 1 for s in mods.values()) and len({next(iter(s)) for s in mods.values()}) == 3
+
+
+def test_cli_neighbors_bad_file(tmp_path):
+    p = tmp_path / "v.txt"
+    p.write_text("2 3\na 1 2 3\nb 1 x 3\n")
+    res = CliRunner().invoke(cli, ["neighbors", str(p)])
+    assert res.exit_code == 1 and "Error:" in res.stderr and "non-numeric" in res.stderr
+
+
+@pytest.mark.parametrize("cmd", ["cluster", "neighbors"])
+def test_help(cmd):
+    res = CliRunner().invoke(cli, [cmd, "--help"])
+    assert res.exit_code == 0 and "Usage:" in res.stdout

@@ -1,0 +1,635 @@
+"""Graphs for ``textmine cluster``: link lists and Pajek files into a canonical CSR.
+
+A :class:`Graph` keeps string node ids (the tokens of the input file), optional display names
+(Pajek ``*Vertices`` labels) and one entry per distinct link as ``int32`` endpoints and ``float64``
+weights. Nodes are numbered in **sorted id order** (numerically when every id is an integer,
+by code point otherwise) and links are sorted by (source, target), so the same graph written in
+any line order, with any id relabelling that keeps the order, gives the same arrays and the same
+clustering.
+
+Handling (documented, not errors): duplicate links are summed; for undirected use ``a b`` and
+``b a`` are the same link and are summed too; self-loops are kept (they add to a node's flow as
+Infomap counts them, once); weight-0 links are dropped; nodes that only appear in ``*Vertices``
+are kept as isolated nodes. Errors (:class:`~textmine.errors.TextmineError`, with ``file:line``):
+a negative, non-finite or non-numeric weight, a line with fewer than two fields, a Pajek link
+to an undeclared vertex, an unsupported section (``*States``, ``*Multilayer``...), and a graph
+with no link.
+
+Notes
+-----
+Formats follow Infomap 2.16 ``src/io/NetworkInputParser.h`` (see ALGORITHMS.md §7.4): a file
+whose first non-comment line starts with ``*`` is Pajek, anything else is a link list
+``source target [weight]`` separated by TABs or spaces, ``#`` starting a comment line.
+``*Arcs`` does **not** imply directed flow (as in Infomap); pass ``directed=True``.
+"""
+import math
+import re
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from textmine._numba import njit
+from textmine.errors import TextmineError
+
+_UNSUPPORTED = ("*states", "*multilayer", "*intra", "*inter", "*bipartite", "*3grams", "*multiplex")
+
+
+@dataclass
+class Graph:
+    """A weighted graph with string node ids.
+
+    Attributes
+    ----------
+    ids : list of str
+        Node ids in canonical (sorted) order; node ``i`` is ``ids[i]``.
+    names : list of str
+        Display names (Pajek labels; equal to ``ids`` for link lists).
+    src, dst : ndarray of int32, shape (m,)
+        Link endpoints, sorted by (src, dst). For an undirected graph ``src <= dst``.
+    weight : ndarray of float64, shape (m,)
+        Link weights (> 0; duplicates summed).
+    directed : bool
+        Whether ``src -> dst`` direction is kept.
+    n_self_loops : int
+        Number of self-loops among the links.
+    n_duplicates : int
+        Number of input links merged into an earlier one.
+    """
+
+    ids: list
+    names: list
+    src: np.ndarray
+    dst: np.ndarray
+    weight: np.ndarray
+    directed: bool = False
+    n_self_loops: int = 0
+    n_duplicates: int = 0
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def n_nodes(self):
+        return len(self.ids)
+
+    @property
+    def n_links(self):
+        return int(self.src.shape[0])
+
+
+class _Builder:
+    """Accumulates links chunk by chunk, mapping id tokens to provisional integers."""
+
+    def __init__(self):
+        self.index = {}
+        self.ids = []
+        self.names = {}
+        self.src = []
+        self.dst = []
+        self.w = []
+
+    def node(self, token):
+        i = self.index.get(token)
+        if i is None:
+            i = self.index[token] = len(self.ids)
+            self.ids.append(token)
+        return i
+
+    def add_chunk(self, s, d, w):
+        if s:
+            self.src.append(np.asarray(s, dtype=np.int64))
+            self.dst.append(np.asarray(d, dtype=np.int64))
+            self.w.append(np.asarray(w, dtype=np.float64))
+
+
+def _parse_weight(tok, where):
+    try:
+        x = float(tok)
+    except ValueError:
+        raise TextmineError(f"{where}: weight {tok!r} is not a number") from None
+    if not math.isfinite(x) or x < 0:
+        raise TextmineError(f"{where}: weight {tok!r} must be a finite number >= 0")
+    return x
+
+
+def read_graph(paths, directed=False, encoding="utf-8"):
+    """Read one or more link-list or Pajek files into a :class:`Graph`.
+
+    Parameters
+    ----------
+    paths : sequence of str
+        Files or ``'-'`` for standard input; their links are concatenated (node ids are shared).
+    directed : bool
+        Keep link direction (``a b`` and ``b a`` stay two links). Otherwise links are undirected.
+    encoding : str
+        Input encoding.
+
+    Returns
+    -------
+    Graph
+
+    Raises
+    ------
+    TextmineError
+        With ``file:line`` for a malformed line or bad weight, and for an empty graph.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "g.tsv")
+    >>> _ = open(p, "w").write("a\\tb\\nb\\tc\\t2\\n")
+    >>> g = read_graph([p])
+    >>> g.ids, g.weight.tolist()
+    (['a', 'b', 'c'], [1.0, 2.0])
+    """
+    from textmine.corpus import display, resolve_inputs
+
+    files = resolve_inputs(list(paths) or ["-"])
+    b = _Builder()
+    for path in files:
+        _read_one(path, display(path), b, encoding)
+    return _finish(b, directed)
+
+
+def _iter_blocks(path, encoding, block_bytes=16 << 20):
+    """Yield (first line number, bytes, byte offset) blocks of whole lines from a file or stdin."""
+    from textmine.corpus import _open_binary, display
+
+    f = _open_binary(path)
+    lineno, offset, rest, first = 1, 0, b"", True
+    try:
+        while True:
+            raw = f.read(block_bytes)
+            data = rest + raw
+            if not raw:
+                cut = len(data)
+            else:
+                cut = data.rfind(b"\n") + 1
+                if cut == 0:
+                    rest = data
+                    continue
+            chunk, rest = data[:cut], data[cut:]
+            if not chunk:
+                break
+            if b"\x00" in chunk:
+                raise TextmineError(f"{display(path)}: looks like a binary file (NUL byte at offset "
+                                    f"{offset + chunk.index(0)})")
+            if first:
+                first = False
+                if chunk.startswith(b"\xef\xbb\xbf") and encoding.lower().replace("-", "").replace("_", "") in (
+                        "utf8", "utf8sig"):
+                    chunk = chunk[3:]
+            yield lineno, chunk, offset
+            lineno += chunk.count(b"\n")
+            offset += len(chunk)
+            if not raw:
+                break
+    finally:
+        if f is not getattr(sys.stdin, "buffer", None):
+            f.close()
+
+
+def _decode(chunk, shown, offset, encoding):
+    try:
+        return chunk.decode(encoding)
+    except UnicodeDecodeError as e:
+        raise TextmineError(f"{shown}: cannot decode byte 0x{chunk[e.start]:02x} at offset {offset + e.start} "
+                            f"as {encoding}; try --encoding gb18030") from None
+
+
+def _fast_links(chunk, b, vertex_ids, encoding):
+    """Parse a block of plain link lines with the byte scanner; False asks for the line-by-line parser."""
+    buf = np.frombuffer(chunk, dtype=np.uint8)
+    status, src, dst, w, wflag, wspan, uniq = _scan_links(buf, _POW10)
+    if status:
+        return False
+    try:
+        names = [chunk[a:e].decode(encoding) for a, e in uniq.tolist()]
+    except UnicodeDecodeError:
+        return False
+    if vertex_ids is not None:
+        if not vertex_ids.keys() >= set(names):
+            return False
+    else:
+        index = b.index
+        for t in names:
+            if t not in index:
+                b.node(t)
+    local = np.fromiter(map(b.index.__getitem__, names), dtype=np.int64, count=len(names))
+    flagged = np.flatnonzero(wflag)
+    if flagged.size:
+        for i, (a, e) in zip(flagged.tolist(), wspan[flagged].tolist()):
+            try:
+                x = float(chunk[a:e])
+            except ValueError:
+                return False
+            if not math.isfinite(x) or x < 0:
+                return False
+            w[i] = x
+    b.src.append(local[src])
+    b.dst.append(local[dst])
+    b.w.append(w)
+    return True
+
+
+def _read_one(path, shown, b, encoding):
+    from textmine.corpus import ReadOptions
+
+    state = {"mode": None, "vertex_ids": {}}
+    fast_ok = ReadOptions(encoding).ascii_compatible
+    for lineno, chunk, offset in _iter_blocks(path, encoding):
+        if fast_ok and state["mode"] in (None, "links", "edges") and b"*" not in chunk and b"{" not in chunk:
+            if state["mode"] is None:
+                state["mode"] = "links"
+            if _fast_links(chunk, b, state["vertex_ids"] if state["mode"] == "edges" else None, encoding):
+                continue
+        text = _decode(chunk, shown, offset, encoding)
+        if lineno == 1 and text.startswith("\ufeff"):
+            text = text[1:]
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        _read_lines_slow(enumerate(lines, lineno), shown, b, state)
+
+
+def _read_lines_slow(numbered_lines, shown, b, state):
+    mode = state["mode"]  # None: not decided; "links"; "vertices"; "edges"
+    vertex_ids = state["vertex_ids"]  # Pajek: token -> builder index
+    s, d, w = [], [], []
+    node = b.node
+    for lineno, line in numbered_lines:
+        t = line.strip(" \t\r\v\f")
+        if not t or t[0] == "#" or t[0] == "%":
+            continue
+        if t[0] == "*":
+            head = t.split(None, 1)[0].lower()
+            if head == "*vertices":
+                mode = "vertices"
+                rest = t.split()
+                if len(rest) > 1:
+                    try:
+                        int(rest[1])
+                    except ValueError:
+                        raise TextmineError(f"{shown}:{lineno}: '*Vertices' must be followed by a count, "
+                                            f"got {rest[1]!r}") from None
+            elif head in ("*edges", "*arcs", "*links"):
+                mode = "edges"
+            elif head in _UNSUPPORTED:
+                raise TextmineError(f"{shown}:{lineno}: section {t.split()[0]!r} (state/multilayer/bipartite "
+                                    "networks) is not supported; give a plain link list or *Vertices/*Edges/*Arcs")
+            else:
+                raise TextmineError(f"{shown}:{lineno}: unknown section {t.split()[0]!r}; expected *Vertices, "
+                                    "*Edges, *Arcs or *Links")
+            continue
+        if mode is None:
+            if t[0] == "{":
+                raise TextmineError(f"{shown}:{lineno}: JSON networks are not supported; give a link list "
+                                    "'source<TAB>target[<TAB>weight]' or a Pajek .net file")
+            mode = "links"
+        if mode == "vertices":
+            # id "name with spaces" [weight]  or  id name
+            parts = t.split(None, 1)
+            vid = parts[0]
+            name = vid
+            if len(parts) > 1:
+                rest = parts[1].strip()
+                if rest.startswith('"'):
+                    end = rest.find('"', 1)
+                    if end < 0:
+                        raise TextmineError(f"{shown}:{lineno}: unterminated quoted vertex name")
+                    name = rest[1:end]
+                else:
+                    name = rest.split()[0]
+            if vid in vertex_ids:
+                raise TextmineError(f"{shown}:{lineno}: vertex {vid!r} declared twice")
+            vertex_ids[vid] = node(vid)
+            b.names[vid] = name
+            continue
+        parts = _split_ascii(t)
+        if len(parts) < 2:
+            raise TextmineError(f"{shown}:{lineno}: expected 'source target [weight]', got {t[:60]!r}")
+        if mode == "edges" and vertex_ids:
+            for v in parts[:2]:
+                if v not in vertex_ids:
+                    raise TextmineError(f"{shown}:{lineno}: link to vertex {v!r} that *Vertices does not declare")
+        s.append(node(parts[0]))
+        d.append(node(parts[1]))
+        if len(parts) > 2:
+            w.append(_parse_weight(parts[2], f"{shown}:{lineno}"))
+        else:
+            w.append(1.0)
+        if len(s) >= 1 << 20:
+            b.add_chunk(s, d, w)
+            s, d, w = [], [], []
+    state["mode"] = mode
+    b.add_chunk(s, d, w)
+
+
+_ASCII_WS = re.compile(r"[ \t\r\v\f]+")
+
+
+def _split_ascii(t):
+    """Fields of a line separated by ASCII whitespace (not U+3000 and the like, which may be in ids)."""
+    return [x for x in _ASCII_WS.split(t) if x]
+
+
+def _sort_key_order(ids):
+    """Permutation putting ``ids`` in canonical order: numeric when all are integers."""
+    try:
+        nums = np.array([int(x) for x in ids], dtype=np.int64)
+        return np.argsort(nums, kind="stable")
+    except (ValueError, OverflowError):
+        return np.array(sorted(range(len(ids)), key=ids.__getitem__), dtype=np.int64)
+
+
+def _finish(b, directed):
+    n = len(b.ids)
+    if b.src:
+        src = np.concatenate(b.src)
+        dst = np.concatenate(b.dst)
+        w = np.concatenate(b.w)
+    else:
+        src = dst = np.zeros(0, np.int64)
+        w = np.zeros(0)
+    order = _sort_key_order(b.ids)
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    ids = [b.ids[i] for i in order]
+    names = [b.names.get(x, x) for x in ids]
+    src = rank[src]
+    dst = rank[dst]
+    keep = w > 0
+    src, dst, w = src[keep], dst[keep], w[keep]
+    if src.size == 0:
+        raise TextmineError("the graph has no links (empty input, or every weight is 0)")
+    if not directed:
+        lo = np.minimum(src, dst)
+        hi = np.maximum(src, dst)
+        src, dst = lo, hi
+    key = src * n + dst
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    first = np.ones(key.size, dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    starts = np.flatnonzero(first)
+    wsum = np.add.reduceat(w[order], starts)
+    ukey = key[starts]
+    src = (ukey // n).astype(np.int32)
+    dst = (ukey % n).astype(np.int32)
+    g = Graph(ids=ids, names=names, src=src, dst=dst, weight=wsum.astype(np.float64), directed=directed,
+              n_self_loops=int(np.count_nonzero(src == dst)), n_duplicates=int(key.size - starts.size))
+    return g
+
+
+def graph_from_edges(edges, directed=False, nodes=None):
+    """Build a :class:`Graph` from ``(source, target[, weight])`` tuples of ids (any hashable printed as str).
+
+    Parameters
+    ----------
+    edges : iterable of tuple
+        Links; a missing weight is 1.
+    directed : bool
+        Keep direction.
+    nodes : iterable, optional
+        Extra node ids (isolated nodes allowed).
+    """
+    b = _Builder()
+    for v in nodes or ():
+        b.node(str(v))
+    s, d, w = [], [], []
+    for e in edges:
+        s.append(b.node(str(e[0])))
+        d.append(b.node(str(e[1])))
+        x = float(e[2]) if len(e) > 2 else 1.0
+        if not math.isfinite(x) or x < 0:
+            raise TextmineError(f"link {e[0]!r} -> {e[1]!r}: weight {e[2]!r} must be a finite number >= 0")
+        w.append(x)
+    b.add_chunk(s, d, w)
+    return _finish(b, directed)
+
+
+def as_undirected(graph):
+    """The undirected version of ``graph``: ``a -> b`` and ``b -> a`` merged into one link (weights summed)."""
+    if not graph.directed:
+        return graph
+    n = graph.n_nodes
+    src = np.minimum(graph.src, graph.dst).astype(np.int64)
+    dst = np.maximum(graph.src, graph.dst).astype(np.int64)
+    key = src * n + dst
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    first = np.ones(key.size, dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    starts = np.flatnonzero(first)
+    w = np.add.reduceat(graph.weight[order], starts)
+    ukey = key[starts]
+    return Graph(ids=graph.ids, names=graph.names, src=(ukey // n).astype(np.int32),
+                 dst=(ukey % n).astype(np.int32), weight=w, directed=False,
+                 n_self_loops=graph.n_self_loops, n_duplicates=graph.n_duplicates)
+
+
+# ---------------------------------------------------------------------------------------------
+# byte-level link-list scanner (numba): no Python object per line
+# ---------------------------------------------------------------------------------------------
+
+_POW10 = np.array([10.0 ** i for i in range(23)])
+
+
+@njit
+def _is_space(c):
+    return c == 32 or c == 9 or c == 13 or c == 11 or c == 12
+
+
+@njit
+def _parse_decimal(buf, s, e, pow10):
+    """Parse ``buf[s:e]`` as a plain non-negative decimal (``12``, ``0.5``, ``3e-2``).
+
+    Returns (value, ok); ``ok`` is False when Python's ``float`` must decide (sign, nan, inf,
+    too many digits): the fast path is exact (correctly rounded) whenever it answers.
+    """
+    mant = np.int64(0)
+    nd = 0
+    exp10 = 0
+    i = s
+    seen_digit = False
+    while i < e and 48 <= buf[i] <= 57:
+        if nd < 18:
+            mant = mant * 10 + (buf[i] - 48)
+            if mant > 0:
+                nd += 1
+        else:
+            return 0.0, False
+        seen_digit = True
+        i += 1
+    if i < e and buf[i] == 46:  # '.'
+        i += 1
+        while i < e and 48 <= buf[i] <= 57:
+            if nd < 18:
+                mant = mant * 10 + (buf[i] - 48)
+                if mant > 0:
+                    nd += 1
+                exp10 -= 1
+            else:
+                return 0.0, False
+            seen_digit = True
+            i += 1
+    if not seen_digit:
+        return 0.0, False
+    if i < e and (buf[i] == 101 or buf[i] == 69):  # e/E
+        i += 1
+        neg = False
+        if i < e and (buf[i] == 45 or buf[i] == 43):
+            neg = buf[i] == 45
+            i += 1
+        if i >= e:
+            return 0.0, False
+        x = 0
+        while i < e and 48 <= buf[i] <= 57:
+            x = x * 10 + (buf[i] - 48)
+            if x > 400:
+                return 0.0, False
+            i += 1
+        exp10 += -x if neg else x
+    if i != e:
+        return 0.0, False
+    if mant == 0:
+        return 0.0, True
+    if mant >= np.int64(1) << 53:
+        return 0.0, False
+    if exp10 == 0:
+        return float(mant), True
+    if 0 < exp10 <= 22:
+        return float(mant) * pow10[exp10], True
+    if -22 <= exp10 < 0:
+        return float(mant) / pow10[-exp10], True
+    return 0.0, False
+
+
+@njit
+def _scan_links(buf, pow10):
+    """Tokenise a block of link-list lines (``source target [weight] ...``) given as bytes.
+
+    Parameters
+    ----------
+    buf : ndarray of uint8, shape (b,)
+        Whole lines; fields separated by ASCII spaces/TABs; ``#``/``%`` lines and blank lines skipped.
+    pow10 : ndarray of float64, shape (23,)
+        Exact powers of ten.
+
+    Returns
+    -------
+    status : int
+        0 if every line parsed; otherwise the 1-based line number (within the block) of the first
+        line with fewer than two fields, for the line-by-line parser to report.
+    src, dst : ndarray of int64, shape (m,)
+        Block-local ids of the two endpoints (in order of first appearance).
+    weight : ndarray of float64, shape (m,)
+    wflag : ndarray of uint8, shape (m,)
+        1 where the weight field must be parsed by Python (its span is ``wspan[i]``).
+    wspan : ndarray of int64, shape (m, 2)
+    uniq : ndarray of int64, shape (u, 2)
+        Byte span of the first occurrence of each distinct id.
+    """
+    nl = 1
+    for i in range(buf.shape[0]):
+        if buf[i] == 10:
+            nl += 1
+    src = np.empty(nl, dtype=np.int64)
+    dst = np.empty(nl, dtype=np.int64)
+    weight = np.ones(nl, dtype=np.float64)
+    wflag = np.zeros(nl, dtype=np.uint8)
+    wspan = np.zeros((nl, 2), dtype=np.int64)
+    cap = 1 << 12
+    table = np.full(cap, -1, dtype=np.int64)
+    uhash = np.empty(cap // 2, dtype=np.uint64)
+    uniq = np.empty((cap // 2, 2), dtype=np.int64)
+    nu = 0
+    m = 0
+    pos = 0
+    line = 0
+    n = buf.shape[0]
+    ts = np.empty(3, dtype=np.int64)
+    te = np.empty(3, dtype=np.int64)
+    while pos < n:
+        line += 1
+        end = pos
+        while end < n and buf[end] != 10:
+            end += 1
+        # fields
+        nf = 0
+        i = pos
+        while i < end and nf < 3:
+            while i < end and _is_space(buf[i]):
+                i += 1
+            if i >= end:
+                break
+            s = i
+            while i < end and not _is_space(buf[i]):
+                i += 1
+            ts[nf] = s
+            te[nf] = i
+            nf += 1
+        next_pos = end + 1
+        if nf == 0 or buf[ts[0]] == 35 or buf[ts[0]] == 37:  # blank, '#', '%'
+            pos = next_pos
+            continue
+        if nf < 2:
+            return line, src[:0], dst[:0], weight[:0], wflag[:0], wspan[:0], uniq[:0]
+        for f in range(2):
+            h = np.uint64(14695981039346656037)
+            for j in range(ts[f], te[f]):
+                h = (h ^ np.uint64(buf[j])) * np.uint64(1099511628211)
+            h ^= h >> np.uint64(33)
+            h *= np.uint64(0xFF51AFD7ED558CCD)
+            h ^= h >> np.uint64(33)
+            slot = np.int64(h & np.uint64(cap - 1))
+            found = -1
+            while table[slot] >= 0:
+                u = table[slot]
+                if uhash[u] == h and uniq[u, 1] - uniq[u, 0] == te[f] - ts[f]:
+                    same = True
+                    a0 = uniq[u, 0]
+                    for j in range(te[f] - ts[f]):
+                        if buf[a0 + j] != buf[ts[f] + j]:
+                            same = False
+                            break
+                    if same:
+                        found = u
+                        break
+                slot = (slot + 1) & (cap - 1)
+            if found < 0:
+                found = nu
+                table[slot] = nu
+                uhash[nu] = h
+                uniq[nu, 0] = ts[f]
+                uniq[nu, 1] = te[f]
+                nu += 1
+                if 2 * nu >= cap:  # grow and rehash
+                    cap *= 2
+                    table = np.full(cap, -1, dtype=np.int64)
+                    uh2 = np.empty(cap // 2, dtype=np.uint64)
+                    un2 = np.empty((cap // 2, 2), dtype=np.int64)
+                    for u in range(nu):
+                        uh2[u] = uhash[u]
+                        un2[u, 0] = uniq[u, 0]
+                        un2[u, 1] = uniq[u, 1]
+                        sl = np.int64(uhash[u] & np.uint64(cap - 1))
+                        while table[sl] >= 0:
+                            sl = (sl + 1) & (cap - 1)
+                        table[sl] = u
+                    uhash = uh2
+                    uniq = un2
+            if f == 0:
+                src[m] = found
+            else:
+                dst[m] = found
+        if nf >= 3:
+            x, ok = _parse_decimal(buf, ts[2], te[2], pow10)
+            if ok:
+                weight[m] = x
+            else:
+                wflag[m] = 1
+                wspan[m, 0] = ts[2]
+                wspan[m, 1] = te[2]
+        m += 1
+        pos = next_pos
+    return 0, src[:m], dst[:m], weight[:m], wflag[:m], wspan[:m], uniq[:nu]

@@ -1,0 +1,1377 @@
+"""InfoMap: community detection by minimising the map equation.
+
+The public entry points are :func:`compute_flow` (the random walk's node and link flows),
+:func:`codelength` (the two-level map equation of a partition) and :func:`infomap` (the search).
+The search follows Infomap 2.x (``src/core/InfomapBase.cpp``, ``InfomapOptimizer.h``): node moves in
+random order to the best neighbouring module, aggregation of modules into nodes, repeated; then
+alternating fine-tune and coarse-tune; ``trials`` independent trials (seeds ``seed + k``) keep the
+lowest codelength. Kernels take arrays only; the driver orchestrates levels and trials, and runs
+trials in threads (the kernels release the GIL), so results do not depend on ``n_jobs``.
+
+Notes
+-----
+Rosvall & Bergstrom, "Maps of random walks on complex networks reveal community structure",
+PNAS 105:1118 (2008); Rosvall & Bergstrom, "Multilevel compression of random walks on networks
+reveals hierarchical organization in large integrated systems", PLoS ONE 6:e18209 (2011);
+Lambiotte & Rosvall, "Ranking and clustering of nodes in networks with smart teleportation",
+PRE 85:056107 (2012). ALGORITHMS.md §4.1–4.3 gives the formulas implemented here.
+"""
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from textmine._numba import njit, njit_fast
+from textmine.errors import TextmineError
+
+ALPHA = 0.15
+CORE_LOOP_LIMIT = 10
+AGGREGATED_LOOP_LIMIT = 20
+MIN_IMPROVEMENT = 1e-10
+MIN_SINGLE_MOVE = 1e-16
+MIN_RELATIVE_TUNE = 1e-5
+MAX_TUNE_ITERATIONS = 100
+
+
+def _plogp_py(x):
+    return x * math.log2(x) if x > 0 else 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# random numbers (splitmix64), explicit state
+# ---------------------------------------------------------------------------------------------
+
+@njit
+def _rand_next(state):
+    """Advance a splitmix64 state (uint64[1]) and return the next 64-bit value."""
+    state[0] += np.uint64(0x9E3779B97F4A7C15)
+    z = state[0]
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@njit
+def _rand_below(state, n):
+    """Uniform integer in [0, n) (n >= 1) from the state."""
+    return np.int64(_rand_next(state) % np.uint64(n))
+
+
+@njit
+def _shuffle(a, n, state):
+    """Fisher–Yates shuffle of the first ``n`` entries of the int array ``a`` in place."""
+    for i in range(n - 1, 0, -1):
+        j = _rand_below(state, i + 1)
+        t = a[i]
+        a[i] = a[j]
+        a[j] = t
+
+
+def _seed_state(seed):
+    s = np.zeros(1, dtype=np.uint64)
+    s[0] = np.uint64((int(seed) * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) & 0xFFFFFFFFFFFFFFFF)
+    return s
+
+
+# ---------------------------------------------------------------------------------------------
+# flow
+# ---------------------------------------------------------------------------------------------
+
+@njit_fast
+def _plogp(x):
+    """x log2 x, 0 for x <= 0."""
+    if x > 0.0:
+        return x * np.log2(x)
+    return 0.0
+
+
+@njit
+def _pagerank(n, src, dst, trans, dangling, tele_w, alpha, max_iter, min_iter, tol):
+    """Power iteration for PageRank with teleportation.
+
+    Parameters
+    ----------
+    n : int
+        Number of nodes.
+    src, dst : ndarray of int32, shape (m,)
+        Links (self-loops allowed).
+    trans : ndarray of float64, shape (m,)
+        Transition probability of each link (weight / source out-weight).
+    dangling : ndarray of bool, shape (n,)
+        Nodes without out-links (they always teleport).
+    tele_w : ndarray of float64, shape (n,)
+        Teleportation target distribution (sums to 1).
+    alpha : float
+        Teleportation probability τ.
+    max_iter, min_iter : int
+        Iteration bounds (Infomap: 200 and 50).
+    tol : float
+        Stop when the L1 change is below ``tol`` (after ``min_iter``).
+
+    Returns
+    -------
+    ndarray of float64, shape (n,)
+        Stationary distribution (sums to 1).
+
+    Notes
+    -----
+    Infomap ``src/utils/FlowCalculator.cpp`` (``calcDirectedFlow``), ALGORITHMS.md §4.2.
+    """
+    beta = 1.0 - alpha
+    p = np.full(n, 1.0 / n)
+    tmp = np.empty(n)
+    it = 0
+    while True:
+        dr = 0.0
+        for i in range(n):
+            if dangling[i]:
+                dr += p[i]
+        tf = alpha + beta * dr
+        for i in range(n):
+            tmp[i] = tf * tele_w[i]
+        for e in range(src.shape[0]):
+            tmp[dst[e]] += beta * trans[e] * p[src[e]]
+        s = 0.0
+        for i in range(n):
+            s += tmp[i]
+        diff = 0.0
+        for i in range(n):
+            v = tmp[i] / s
+            diff += abs(v - p[i])
+            p[i] = v
+        it += 1
+        if it >= max_iter or (diff <= tol and it >= min_iter):
+            break
+    return p
+
+
+@njit
+def _build_csr(n, src, dst, flow):
+    """CSR by source of the links with ``src != dst``.
+
+    Parameters
+    ----------
+    n : int
+    src, dst : ndarray of int32, shape (m,)
+    flow : ndarray of float64, shape (m,)
+
+    Returns
+    -------
+    ptr : ndarray of int64, shape (n + 1,)
+    idx : ndarray of int32, shape (k,)
+        Targets, in input order within a row.
+    val : ndarray of float64, shape (k,)
+    """
+    cnt = np.zeros(n + 1, dtype=np.int64)
+    for e in range(src.shape[0]):
+        if src[e] != dst[e]:
+            cnt[src[e] + 1] += 1
+    for i in range(n):
+        cnt[i + 1] += cnt[i]
+    ptr = cnt.copy()
+    idx = np.empty(ptr[n], dtype=np.int32)
+    val = np.empty(ptr[n], dtype=np.float64)
+    pos = ptr[:n].copy()
+    for e in range(src.shape[0]):
+        if src[e] != dst[e]:
+            k = pos[src[e]]
+            idx[k] = dst[e]
+            val[k] = flow[e]
+            pos[src[e]] += 1
+    return ptr, idx, val
+
+
+@dataclass
+class FlowNetwork:
+    """Flow on a graph, as the optimiser sees it.
+
+    Attributes
+    ----------
+    node_flow : ndarray of float64, shape (n,)
+        Visit rates (sum to 1).
+    out_ptr, out_idx, out_flow : CSR (int64, int32, float64)
+        Link flow ``a -> b`` per step for ``a != b``; for undirected flow, each link in both rows.
+    in_ptr, in_idx, in_flow : CSR
+        The transpose (the same arrays as ``out_*`` for undirected flow).
+    tele_src : ndarray of float64, shape (n,)
+        Recorded teleportation only: flow leaving each node by teleportation (``τ p + (1-τ) d``);
+        zeros otherwise.
+    tele_w : ndarray of float64, shape (n,)
+        Recorded teleportation only: teleportation target weights; zeros otherwise.
+    model : str
+        ``undirected``, ``directed`` (+ ``recorded``, ``to-nodes`` qualifiers).
+    """
+
+    node_flow: np.ndarray
+    out_ptr: np.ndarray
+    out_idx: np.ndarray
+    out_flow: np.ndarray
+    in_ptr: np.ndarray
+    in_idx: np.ndarray
+    in_flow: np.ndarray
+    tele_src: np.ndarray
+    tele_w: np.ndarray
+    symmetric: bool
+    recorded: bool
+    model: str
+
+    @property
+    def n_nodes(self):
+        return self.node_flow.shape[0]
+
+
+def compute_flow(graph, directed=None, teleport_to="links", recorded=False, teleport_prob=ALPHA):
+    """Node and link flows of the random walk on ``graph``, as Infomap computes them.
+
+    Parameters
+    ----------
+    graph : textmine.graph.Graph
+    directed : bool, optional
+        Directed flow (PageRank); default ``graph.directed``.
+    teleport_to : {'links', 'nodes'}
+        Teleportation targets: proportional to link weight (Infomap's default: out-weight when
+        unrecorded, in-weight when recorded) or uniform over nodes (``--to-nodes``).
+    recorded : bool
+        Code teleportation steps (``-e``); otherwise one step without teleportation gives the
+        flows ("smart teleportation").
+    teleport_prob : float
+        τ (Infomap ``-p``, 0.15).
+
+    Returns
+    -------
+    FlowNetwork
+
+    Notes
+    -----
+    Infomap 2.16 ``src/utils/FlowCalculator.cpp``; ALGORITHMS.md §4.2. Undirected: node flow is
+    strength / total (a self-loop counted once, other links twice in the total), link flow
+    ``w / total`` each way. The 2008 formulation is ``recorded=True, teleport_to='nodes'``.
+    """
+    if directed is None:
+        directed = graph.directed
+    if teleport_to not in ("links", "nodes"):
+        raise TextmineError(f"teleport_to must be 'links' or 'nodes', not {teleport_to!r}")
+    if not 0 < teleport_prob < 1:
+        raise TextmineError(f"teleportation probability must be in (0, 1), got {teleport_prob}")
+    n = graph.n_nodes
+    src = np.ascontiguousarray(graph.src, dtype=np.int32)
+    dst = np.ascontiguousarray(graph.dst, dtype=np.int32)
+    w = np.ascontiguousarray(graph.weight, dtype=np.float64)
+    zeros = np.zeros(n)
+    if not directed:
+        if graph.directed:  # a directed graph given undirected flow: merge a->b with b->a
+            from textmine.graph import as_undirected
+            g2 = as_undirected(graph)
+            src, dst, w = g2.src, g2.dst, g2.weight
+        self_loop = src == dst
+        total = 2.0 * w.sum() - w[self_loop].sum()
+        node_flow = (np.bincount(src, weights=w, minlength=n) + np.bincount(dst[~self_loop], weights=w[~self_loop],
+                                                                              minlength=n)) / total
+        f = w / total
+        s2 = np.concatenate([src, dst])
+        d2 = np.concatenate([dst, src])
+        f2 = np.concatenate([f, f])
+        ptr, idx, val = _build_csr(n, s2, d2, f2)
+        del s2, d2, f2
+        return FlowNetwork(node_flow, ptr, idx, val, ptr, idx, val, zeros, zeros, True, False, "undirected")
+    if not graph.directed:  # undirected links given directed flow: each is two arcs
+        loop = src == dst
+        src, dst = np.concatenate([src, dst[~loop]]), np.concatenate([dst, src[~loop]])
+        w = np.concatenate([w, w[~loop]])
+    beta = 1.0 - teleport_prob
+    out_w = np.bincount(src, weights=w, minlength=n)
+    dangling = out_w == 0
+    if teleport_to == "nodes":
+        tele_w = np.full(n, 1.0 / n)
+    else:
+        tele_w = np.bincount(dst if recorded else src, weights=w, minlength=n) / w.sum()
+    trans = w / out_w[src]
+    p = _pagerank(n, src, dst, trans, dangling, tele_w, teleport_prob, 200, 50, 1e-15)
+    model = "directed" + (" recorded" if recorded else "") + (" to-nodes" if teleport_to == "nodes" else "")
+    if recorded:
+        link_flow = beta * trans * p[src]
+        node_flow = p
+        tele_src = teleport_prob * p + beta * np.where(dangling, p, 0.0)
+        tw = tele_w
+    else:
+        dr = p[dangling].sum()
+        s = 1.0 - dr
+        link_flow = trans * p[src] / s
+        node_flow = np.bincount(dst, weights=link_flow, minlength=n)
+        tele_src = zeros
+        tw = zeros
+    ptr, idx, val = _build_csr(n, src, dst, link_flow)
+    iptr, iidx, ival = _build_csr(n, dst, src, link_flow)
+    return FlowNetwork(node_flow, ptr, idx, val, iptr, iidx, ival, tele_src, tw, False, bool(recorded), model)
+
+
+# ---------------------------------------------------------------------------------------------
+# codelength
+# ---------------------------------------------------------------------------------------------
+
+def module_enter_exit(fn, modules):
+    """Per-module flow, enter and exit rates of a partition.
+
+    Parameters
+    ----------
+    fn : FlowNetwork
+    modules : ndarray of int, shape (n,)
+        Module of each node, values in ``[0, k)``.
+
+    Returns
+    -------
+    flow, enter, exit : ndarray of float64, shape (k,)
+    """
+    modules = np.asarray(modules, dtype=np.int64)
+    k = int(modules.max()) + 1 if modules.size else 0
+    n = fn.n_nodes
+    flow = np.bincount(modules, weights=fn.node_flow, minlength=k)
+    rows = np.repeat(np.arange(n), np.diff(fn.out_ptr))
+    ms, md = modules[rows], modules[fn.out_idx]
+    cross = ms != md
+    exit_ = np.bincount(ms[cross], weights=fn.out_flow[cross], minlength=k)
+    enter = np.bincount(md[cross], weights=fn.out_flow[cross], minlength=k)
+    if fn.recorded:
+        tsrc = np.bincount(modules, weights=fn.tele_src, minlength=k)
+        tw = np.bincount(modules, weights=fn.tele_w, minlength=k)
+        exit_ = exit_ + tsrc * (1.0 - tw)
+        enter = enter + (fn.tele_src.sum() - tsrc) * tw
+    return flow, enter, exit_
+
+
+def one_level_codelength(fn):
+    """Entropy of the node visit rates in bits: the codelength of the one-module solution."""
+    return -sum(_plogp_py(x) for x in fn.node_flow.tolist())
+
+
+def codelength(fn, modules):
+    """Two-level map equation of a partition, in bits.
+
+    Parameters
+    ----------
+    fn : FlowNetwork
+    modules : array-like of int, shape (n,)
+
+    Returns
+    -------
+    (total, index, module) : tuple of float
+        ``L = index + module`` codelengths in bits.
+
+    Notes
+    -----
+    The form of ALGORITHMS.md §4.1 (Infomap ``src/core/MapEquation.h``):
+    L = plogp(Σq↶) − Σ plogp(q↶) − Σ plogp(q↷) + Σ plogp(q↷ + p_i) − Σ plogp(p_α).
+    """
+    _, inverse = np.unique(np.asarray(modules), return_inverse=True)
+    flow, enter, exit_ = module_enter_exit(fn, inverse)
+    pl = np.vectorize(_plogp_py, otypes=[float])
+    nodes = float(pl(fn.node_flow).sum()) if fn.n_nodes else 0.0
+    index = _plogp_py(float(enter.sum())) - float(pl(enter).sum())
+    module = -float(pl(exit_).sum()) + float(pl(exit_ + flow).sum()) - nodes
+    return index + module, index, module
+
+
+# ---------------------------------------------------------------------------------------------
+# search kernels
+# ---------------------------------------------------------------------------------------------
+
+@njit
+def _node_link_sums(ptr, val):
+    """Row sums of a CSR matrix: ndarray of float64, shape (n,)."""
+    n = ptr.shape[0] - 1
+    s = np.zeros(n)
+    for i in range(n):
+        for k in range(ptr[i], ptr[i + 1]):
+            s[i] += val[k]
+    return s
+
+
+@njit
+def _mod_exit(lexit, tsrc, tw, recorded):
+    if recorded:
+        return lexit + tsrc * (1.0 - tw)
+    return lexit
+
+
+@njit
+def _mod_enter(lenter, tsrc, tw, t_total, recorded):
+    if recorded:
+        return lenter + (t_total - tsrc) * tw
+    return lenter
+
+
+@njit_fast
+def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
+               node_flow, tele_src, tele_w, recorded, nodes_plogp,
+               module, constraint, skip_first, loop_limit, min_improvement, state):
+    """Move nodes to their best neighbouring module until no move helps (Infomap's core loop).
+
+    Parameters
+    ----------
+    out_ptr, out_idx, out_flow : int64 (n+1,), int32 (k,), float64 (k,)
+        Out-link flows of the current level (no self-links).
+    in_ptr, in_idx, in_flow : same
+        In-link flows (the same arrays when ``symmetric``).
+    symmetric : bool
+        Undirected flow: the flow ``a -> M`` equals ``M -> a``.
+    node_flow, tele_src, tele_w : ndarray of float64, shape (n,)
+        Node visit rates; recorded-teleportation source flow and target weight (zeros if unused).
+    recorded : bool
+        Teleportation steps are coded (``-e``).
+    nodes_plogp : float
+        Σ plogp(p_α) over the leaf nodes (a constant of the map equation).
+    module : ndarray of int32, shape (n,)
+        Initial module of each node (values in [0, n)); updated in place.
+    constraint : ndarray of int32, shape (n,)
+        A node may only join modules whose members share its constraint value (all zeros: free).
+    skip_first : bool
+        On the first sweep, a node whose module already has other members stays.
+    loop_limit : int
+        Maximum number of sweeps.
+    min_improvement : float
+        Stop when a sweep gains less.
+    state : ndarray of uint64, shape (1,)
+        Random state (advanced).
+
+    Returns
+    -------
+    n_moved : int
+        Total number of moves.
+    L : float
+        Two-level codelength of the final partition (bits).
+
+    Notes
+    -----
+    Infomap 2.16 ``InfomapOptimizer.h::tryMoveEachNodeIntoBestModule`` and
+    ``MapEquation.h::getDeltaCodelengthOnMovingNode``; ALGORITHMS.md §4.3 step 3. Nodes are visited
+    in a fresh random order per sweep, only if dirty; candidates are the neighbours' modules and one
+    empty module, evaluated in random order; ties go to the most strongly connected module.
+    """
+    n = node_flow.shape[0]
+    mod_flow = np.zeros(n)
+    mod_lexit = np.zeros(n)
+    mod_lenter = np.zeros(n)
+    mod_tsrc = np.zeros(n)
+    mod_tw = np.zeros(n)
+    members = np.zeros(n, dtype=np.int64)
+    parent = np.zeros(n, dtype=np.int32)
+    t_total = 0.0
+    for a in range(n):
+        m = module[a]
+        mod_flow[m] += node_flow[a]
+        mod_tsrc[m] += tele_src[a]
+        mod_tw[m] += tele_w[a]
+        members[m] += 1
+        parent[m] = constraint[a]
+        t_total += tele_src[a]
+        for k in range(out_ptr[a], out_ptr[a + 1]):
+            if module[out_idx[k]] != m:
+                mod_lexit[m] += out_flow[k]
+                mod_lenter[module[out_idx[k]]] += out_flow[k]
+    node_lexit = _node_link_sums(out_ptr, out_flow)
+    if symmetric:
+        node_lenter = node_lexit
+    else:
+        node_lenter = _node_link_sums(in_ptr, in_flow)
+    empty = np.empty(n, dtype=np.int32)
+    n_empty = 0
+    for m in range(n - 1, -1, -1):
+        if members[m] == 0:
+            empty[n_empty] = m
+            n_empty += 1
+    # cached per-module enter, exit and their plogp terms
+    mod_en = np.zeros(n)
+    mod_ex = np.zeros(n)
+    mod_pen = np.zeros(n)
+    mod_pex = np.zeros(n)
+    mod_pxf = np.zeros(n)
+    sum_enter = 0.0
+    sum_plogp_enter = 0.0
+    sum_plogp_exit = 0.0
+    sum_plogp_exit_flow = 0.0
+    for m in range(n):
+        if members[m] > 0:
+            en = _mod_enter(mod_lenter[m], mod_tsrc[m], mod_tw[m], t_total, recorded)
+            ex = _mod_exit(mod_lexit[m], mod_tsrc[m], mod_tw[m], recorded)
+            mod_en[m] = en
+            mod_ex[m] = ex
+            mod_pen[m] = _plogp(en)
+            mod_pex[m] = _plogp(ex)
+            mod_pxf[m] = _plogp(ex + mod_flow[m])
+            sum_enter += en
+            sum_plogp_enter += mod_pen[m]
+            sum_plogp_exit += mod_pex[m]
+            sum_plogp_exit_flow += mod_pxf[m]
+    L = _plogp(sum_enter) - sum_plogp_enter - sum_plogp_exit + sum_plogp_exit_flow - nodes_plogp
+    same_enter_exit = symmetric and not recorded
+
+    order = np.arange(n).astype(np.int32)
+    dirty = np.ones(n, dtype=np.bool_)
+    d_out = np.zeros(n)  # flow node -> module
+    d_in = np.zeros(n)  # flow module -> node
+    mark = np.full(n, -1, dtype=np.int64)
+    cand = np.empty(n + 1, dtype=np.int32)
+    total_moved = 0
+    stamp = 0
+    for sweep in range(loop_limit):
+        L_old = L
+        _shuffle(order, n, state)
+        moved = 0
+        for oi in range(n):
+            a = order[oi]
+            if not dirty[a] and not recorded:  # teleportation links every node to every module
+                continue
+            old = module[a]
+            if skip_first and sweep == 0 and members[old] > 1:
+                continue
+            stamp += 1
+            nc = 0
+            mark[old] = stamp
+            d_out[old] = 0.0
+            d_in[old] = 0.0
+            pa = constraint[a]
+            for k in range(out_ptr[a], out_ptr[a + 1]):
+                m = module[out_idx[k]]
+                if mark[m] != stamp:
+                    mark[m] = stamp
+                    d_out[m] = 0.0
+                    d_in[m] = 0.0
+                    if parent[m] == pa:
+                        cand[nc] = m
+                        nc += 1
+                d_out[m] += out_flow[k]
+            if symmetric:
+                for i in range(nc):
+                    d_in[cand[i]] = d_out[cand[i]]
+                d_in[old] = d_out[old]
+            else:
+                for k in range(in_ptr[a], in_ptr[a + 1]):
+                    m = module[in_idx[k]]
+                    if mark[m] != stamp:
+                        mark[m] = stamp
+                        d_out[m] = 0.0
+                        d_in[m] = 0.0
+                        if parent[m] == pa:
+                            cand[nc] = m
+                            nc += 1
+                    d_in[m] += in_flow[k]
+            use_empty = -1
+            if members[old] > 1 and n_empty > 0:
+                use_empty = empty[n_empty - 1]
+                d_out[use_empty] = 0.0
+                d_in[use_empty] = 0.0
+                cand[nc] = use_empty
+                nc += 1
+            if nc == 0:
+                dirty[a] = False
+                continue
+            _shuffle(cand, nc, state)
+            # old module without a: constant terms for every candidate
+            fa = node_flow[a]
+            ta = tele_src[a]
+            wa = tele_w[a]
+            o_flow = mod_flow[old] - fa
+            o_lexit = mod_lexit[old] - node_lexit[a] + d_out[old] + d_in[old]
+            o_lenter = mod_lenter[old] - node_lenter[a] + d_out[old] + d_in[old]
+            o_tsrc = mod_tsrc[old] - ta
+            o_tw = mod_tw[old] - wa
+            en_old2 = _mod_enter(o_lenter, o_tsrc, o_tw, t_total, recorded)
+            ex_old2 = _mod_exit(o_lexit, o_tsrc, o_tw, recorded)
+            p_ex_old2 = _plogp(ex_old2)
+            p_en_old2 = p_ex_old2 if same_enter_exit else _plogp(en_old2)
+            p_xf_old2 = _plogp(ex_old2 + o_flow)
+            base_enter = sum_enter - mod_en[old] + en_old2
+            const = (-_plogp(sum_enter) - p_en_old2 + mod_pen[old] - p_ex_old2 + mod_pex[old]
+                     + p_xf_old2 - mod_pxf[old])
+            best = old
+            best_delta = 0.0
+            strongest = old
+            strongest_out = d_out[old]
+            strongest_delta = 0.0
+            nlx = node_lexit[a]
+            nle = node_lenter[a]
+            for ci in range(nc):
+                m = cand[ci]
+                if m == old:
+                    continue
+                dd = d_out[m] + d_in[m]
+                if recorded:
+                    en_new2 = _mod_enter(mod_lenter[m] + nle - dd, mod_tsrc[m] + ta, mod_tw[m] + wa, t_total, True)
+                    ex_new2 = _mod_exit(mod_lexit[m] + nlx - dd, mod_tsrc[m] + ta, mod_tw[m] + wa, True)
+                else:
+                    en_new2 = mod_lenter[m] + nle - dd
+                    ex_new2 = mod_lexit[m] + nlx - dd
+                p_ex_new2 = _plogp(ex_new2)
+                p_en_new2 = p_ex_new2 if same_enter_exit else _plogp(en_new2)
+                delta = (const + _plogp(base_enter - mod_en[m] + en_new2)
+                         - p_en_new2 + mod_pen[m] - p_ex_new2 + mod_pex[m]
+                         + _plogp(ex_new2 + mod_flow[m] + fa) - mod_pxf[m])
+                if delta < best_delta - MIN_SINGLE_MOVE:
+                    best = m
+                    best_delta = delta
+                if d_out[m] > strongest_out:
+                    strongest = m
+                    strongest_out = d_out[m]
+                    strongest_delta = delta
+            if strongest != best and strongest_delta <= best_delta + MIN_SINGLE_MOVE:
+                best = strongest
+                best_delta = strongest_delta
+            if best == old:
+                dirty[a] = False
+                continue
+            m = best
+            if m == use_empty:
+                n_empty -= 1
+                parent[m] = pa
+            dd = d_out[m] + d_in[m]
+            sum_enter -= mod_en[old] + mod_en[m]
+            sum_plogp_enter -= mod_pen[old] + mod_pen[m]
+            sum_plogp_exit -= mod_pex[old] + mod_pex[m]
+            sum_plogp_exit_flow -= mod_pxf[old] + mod_pxf[m]
+            mod_lexit[m] += nlx - dd
+            mod_lenter[m] += nle - dd
+            mod_flow[m] += fa
+            mod_tsrc[m] += ta
+            mod_tw[m] += wa
+            members[old] -= 1
+            members[m] += 1
+            if members[old] == 0:
+                empty[n_empty] = old
+                n_empty += 1
+                mod_flow[old] = 0.0
+                mod_lexit[old] = 0.0
+                mod_lenter[old] = 0.0
+                mod_tsrc[old] = 0.0
+                mod_tw[old] = 0.0
+            else:
+                mod_flow[old] = o_flow
+                mod_lexit[old] = o_lexit
+                mod_lenter[old] = o_lenter
+                mod_tsrc[old] = o_tsrc
+                mod_tw[old] = o_tw
+            for mm in (old, m):
+                if members[mm] > 0:
+                    en = _mod_enter(mod_lenter[mm], mod_tsrc[mm], mod_tw[mm], t_total, recorded)
+                    ex = _mod_exit(mod_lexit[mm], mod_tsrc[mm], mod_tw[mm], recorded)
+                    mod_en[mm] = en
+                    mod_ex[mm] = ex
+                    mod_pen[mm] = _plogp(en)
+                    mod_pex[mm] = _plogp(ex)
+                    mod_pxf[mm] = _plogp(ex + mod_flow[mm])
+                else:
+                    mod_en[mm] = 0.0
+                    mod_ex[mm] = 0.0
+                    mod_pen[mm] = 0.0
+                    mod_pex[mm] = 0.0
+                    mod_pxf[mm] = 0.0
+                sum_enter += mod_en[mm]
+                sum_plogp_enter += mod_pen[mm]
+                sum_plogp_exit += mod_pex[mm]
+                sum_plogp_exit_flow += mod_pxf[mm]
+            module[a] = m
+            moved += 1
+            dirty[a] = True
+            for k in range(out_ptr[a], out_ptr[a + 1]):
+                dirty[out_idx[k]] = True
+            if not symmetric:
+                for k in range(in_ptr[a], in_ptr[a + 1]):
+                    dirty[in_idx[k]] = True
+        total_moved += moved
+        L = _plogp(sum_enter) - sum_plogp_enter - sum_plogp_exit + sum_plogp_exit_flow - nodes_plogp
+        if moved == 0 or L_old - L < min_improvement:
+            break
+    return total_moved, L
+
+
+
+@njit
+def _aggregate(ptr, idx, val, module, m):
+    """Sum a CSR matrix over a node partition, dropping links inside a part.
+
+    Parameters
+    ----------
+    ptr, idx, val : int64 (n+1,), int32 (k,), float64 (k,)
+    module : ndarray of int32, shape (n,)
+        Part of each node, values in [0, m).
+    m : int
+
+    Returns
+    -------
+    ptr2, idx2, val2 : CSR of the m x m quotient (targets in first-seen order per row).
+    """
+    n = ptr.shape[0] - 1
+    cnt = np.zeros(m + 1, dtype=np.int64)
+    for a in range(n):
+        cnt[module[a] + 1] += 1
+    for i in range(m):
+        cnt[i + 1] += cnt[i]
+    members = np.empty(n, dtype=np.int32)
+    pos = cnt[:m].copy()
+    for a in range(n):
+        members[pos[module[a]]] = a
+        pos[module[a]] += 1
+    idx2 = np.empty(idx.shape[0], dtype=np.int32)
+    val2 = np.empty(idx.shape[0], dtype=np.float64)
+    ptr2 = np.zeros(m + 1, dtype=np.int64)
+    slot = np.full(m, -1, dtype=np.int64)
+    w = 0
+    for r in range(m):
+        start = w
+        for j in range(cnt[r], cnt[r + 1]):
+            a = members[j]
+            for k in range(ptr[a], ptr[a + 1]):
+                t = module[idx[k]]
+                if t == r:
+                    continue
+                s = slot[t]
+                if s < start:
+                    slot[t] = w
+                    idx2[w] = t
+                    val2[w] = val[k]
+                    w += 1
+                else:
+                    val2[s] += val[k]
+        ptr2[r + 1] = w
+    return ptr2, idx2[:w].copy(), val2[:w].copy()
+
+
+# ---------------------------------------------------------------------------------------------
+# driver
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class _Level:
+    out_ptr: np.ndarray
+    out_idx: np.ndarray
+    out_flow: np.ndarray
+    in_ptr: np.ndarray
+    in_idx: np.ndarray
+    in_flow: np.ndarray
+    node_flow: np.ndarray
+    tele_src: np.ndarray
+    tele_w: np.ndarray
+
+    @property
+    def n(self):
+        return self.node_flow.shape[0]
+
+
+def _leaf_level(fn):
+    return _Level(fn.out_ptr, fn.out_idx, fn.out_flow, fn.in_ptr, fn.in_idx, fn.in_flow, fn.node_flow,
+                  fn.tele_src, fn.tele_w)
+
+
+def _renumber(module):
+    """Relabel module ids to 0..m-1 in increasing order of the old id; returns (labels int32, m)."""
+    uniq, inv = np.unique(module, return_inverse=True)
+    return inv.astype(np.int32), int(uniq.shape[0])
+
+
+def _aggregate_level(lv, module, m, symmetric):
+    p, i, v = _aggregate(lv.out_ptr, lv.out_idx, lv.out_flow, module, m)
+    if symmetric:
+        ip, ii, iv = p, i, v
+    else:
+        ip, ii, iv = _aggregate(lv.in_ptr, lv.in_idx, lv.in_flow, module, m)
+    sums = lambda x: np.bincount(module, weights=x, minlength=m)  # noqa: E731
+    return _Level(p, i, v, ip, ii, iv, sums(lv.node_flow), sums(lv.tele_src), sums(lv.tele_w))
+
+
+class _Search:
+    """One trial's state: the leaf network and the search steps of Infomap's two-level partition."""
+
+    def __init__(self, fn, seed, fixed=None, nodes_plogp=None):
+        self.fn = fn
+        self.leaf = _leaf_level(fn)
+        self.sym = fn.symmetric
+        self.rec = fn.recorded
+        self.nodes_plogp = -one_level_codelength(fn) if nodes_plogp is None else nodes_plogp
+        self.state = _seed_state(seed)
+        # nodes with different values never share a module (the stand-in for the outside of a module)
+        self.fixed = np.zeros(fn.n_nodes, dtype=np.int32) if fixed is None else fixed.astype(np.int32)
+
+    def core(self, lv, module, constraint, skip_first, limit):
+        return _core_loop(lv.out_ptr, lv.out_idx, lv.out_flow, lv.in_ptr, lv.in_idx, lv.in_flow, self.sym,
+                          lv.node_flow, lv.tele_src, lv.tele_w, self.rec, self.nodes_plogp,
+                          module, constraint, skip_first, limit, MIN_IMPROVEMENT, self.state)
+
+    def merge_repeatedly(self, lv, init=None, first_limit=CORE_LOOP_LIMIT, fixed=None):
+        """Core loop and aggregation, repeated; returns (module of each node of ``lv``, L)."""
+        n = lv.n
+        to_node = np.arange(n, dtype=np.int32)
+        module = np.arange(n, dtype=np.int32) if init is None else np.asarray(init, dtype=np.int32).copy()
+        skip = init is None
+        limit = first_limit
+        free = self.fixed if fixed is None else fixed
+        L = None
+        while True:
+            moved, L = self.core(lv, module, free, skip, limit)
+            labels, m = _renumber(module)
+            to_node = labels[to_node]
+            if moved == 0 or m == 1 or m == lv.n:
+                break
+            lv = _aggregate_level(lv, labels, m, self.sym)
+            module = np.arange(m, dtype=np.int32)
+            agg = np.zeros(m, dtype=np.int32)
+            agg[labels] = free
+            free = agg
+            skip = True
+            limit = AGGREGATED_LOOP_LIMIT
+        return to_node, L
+
+    def fine_tune(self, modules):
+        return self.merge_repeatedly(self.leaf, init=modules)
+
+    def coarse_tune(self, modules):
+        leaf = self.leaf
+        sub = np.arange(leaf.n, dtype=np.int32)
+        self.core(leaf, sub, modules.astype(np.int32), True, AGGREGATED_LOOP_LIMIT)
+        sub, s = _renumber(sub)
+        subnet = _aggregate_level(leaf, sub, s, self.sym)
+        parent = np.empty(s, dtype=np.int32)
+        parent[sub] = modules
+        fixed = np.zeros(s, dtype=np.int32)
+        fixed[sub] = self.fixed
+        mods, L = self.merge_repeatedly(subnet, init=parent, first_limit=AGGREGATED_LOOP_LIMIT, fixed=fixed)
+        return mods[sub], L
+
+    def run(self):
+        modules, L = self.merge_repeatedly(self.leaf)
+        one = -self.nodes_plogp
+        do_fine = True
+        coarse_done = False
+        for _ in range(MAX_TUNE_ITERATIONS):
+            if modules.max() == 0:
+                break
+            L_prev = L
+            if do_fine:
+                modules, L = self.fine_tune(modules)
+            else:
+                modules, L = self.coarse_tune(modules)
+                coarse_done = True
+            if coarse_done and L_prev - L < max(MIN_IMPROVEMENT, MIN_RELATIVE_TUNE * one):
+                break
+            do_fine = not do_fine
+        return modules, L
+
+
+@dataclass
+class InfomapResult:
+    """Result of :func:`infomap`.
+
+    Attributes
+    ----------
+    modules : ndarray of int64, shape (n,)
+        Top module of each node, numbered 0.. by decreasing module flow.
+    codelength : float
+        Codelength in bits (two-level map equation).
+    index_codelength, module_codelength : float
+    one_level_codelength : float
+    n_modules : int
+    node_flow : ndarray of float64
+    module_flow : ndarray of float64, shape (n_modules,)
+    trial_codelengths : list of float
+    best_trial : int
+    flow_model : str
+    seed, trials : int
+    """
+
+    modules: np.ndarray
+    codelength: float
+    index_codelength: float
+    module_codelength: float
+    one_level_codelength: float
+    n_modules: int
+    node_flow: np.ndarray
+    module_flow: np.ndarray
+    trial_codelengths: list
+    best_trial: int
+    flow_model: str
+    seed: int
+    trials: int
+    module_enter: np.ndarray = None
+    module_exit: np.ndarray = None
+    elapsed: float = 0.0
+    levels: int = 2
+    paths: list = None
+
+    @property
+    def relative_savings(self):
+        return 1.0 - self.codelength / self.one_level_codelength if self.one_level_codelength > 0 else 0.0
+
+
+def _order_modules(modules, node_flow):
+    """Renumber modules 0.. by decreasing flow (ties: smallest first node)."""
+    labels, m = _renumber(modules)
+    flow = np.bincount(labels, weights=node_flow, minlength=m)
+    first = np.full(m, labels.shape[0], dtype=np.int64)
+    np.minimum.at(first, labels, np.arange(labels.shape[0]))
+    order = np.lexsort((first, -flow))
+    rank = np.empty(m, dtype=np.int64)
+    rank[order] = np.arange(m)
+    return rank[labels], flow[order]
+
+
+def _run_trial(fn, seed):
+    s = _Search(fn, seed)
+    return s.run()
+
+
+def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, teleport_prob=ALPHA,
+            trials=1, seed=123, n_jobs=1, prefer_modular=False, multilevel=False):
+    """Find the two-level partition that minimises the map equation, as Infomap does.
+
+    Parameters
+    ----------
+    graph_or_flow : textmine.graph.Graph or FlowNetwork
+    directed, teleport_to, recorded, teleport_prob
+        Flow model, see :func:`compute_flow` (ignored when a FlowNetwork is given).
+    trials : int
+        Independent trials; trial ``k`` uses seed ``seed + k``; the lowest codelength wins
+        (ties: the earliest trial).
+    seed : int
+        Base seed (the result depends on it and on nothing else).
+    n_jobs : int
+        Threads running trials in parallel; the result does not depend on it.
+    prefer_modular : bool
+        Keep the modular solution even when it is longer than the one-level code.
+    multilevel : bool
+        Grow the best two-level partition into a module tree (:func:`multilevel_paths`); the
+        codelength is then the multilevel map equation, ``modules`` the top level and ``paths``
+        each node's full module path (1-based ranks by decreasing flow, as in Infomap's ``.tree``).
+
+    Returns
+    -------
+    InfomapResult
+
+    Notes
+    -----
+    ALGORITHMS.md §4.3: core loop (up to 10 sweeps, 20 at aggregated levels), aggregation
+    repeated while nodes move, then alternate fine-tune (re-run the core loop on the leaves from
+    the current modules) and coarse-tune (split each module into the submodules a constrained core
+    loop finds, move submodules as units), stopping when a tune round after a coarse-tune gains
+    less than max(1e-10, 1e-5 L₁). A solution longer than the one-level code is replaced by one
+    module unless ``prefer_modular``.
+
+    Examples
+    --------
+    >>> from textmine.graph import graph_from_edges
+    >>> g = graph_from_edges([(1, 2), (1, 3), (2, 3), (3, 4), (4, 5), (4, 6), (5, 6)])
+    >>> r = infomap(g)
+    >>> r.n_modules, round(r.codelength, 5)
+    (2, 2.32073)
+    """
+    if trials < 1:
+        raise TextmineError(f"trials must be >= 1, got {trials}")
+    t0 = time.perf_counter()
+    if isinstance(graph_or_flow, FlowNetwork):
+        fn = graph_or_flow
+    else:
+        fn = compute_flow(graph_or_flow, directed=directed, teleport_to=teleport_to, recorded=recorded,
+                          teleport_prob=teleport_prob)
+    n = fn.n_nodes
+    if n == 0:
+        raise TextmineError("the graph has no nodes")
+    one = one_level_codelength(fn)
+    seeds = [seed + k for k in range(trials)]
+    if n_jobs > 1 and trials > 1:
+        _run_trial(fn, seed)  # compile once before threads start (cheap when cached)
+        with ThreadPoolExecutor(max_workers=min(n_jobs, trials)) as ex:
+            results = list(ex.map(lambda s: _run_trial(fn, s), seeds))
+    else:
+        results = [_run_trial(fn, s) for s in seeds]
+    lengths = [float(r[1]) for r in results]
+    best = int(np.argmin(lengths))
+    modules = results[best][0]
+    L, index, module = codelength(fn, modules)
+    if L > one and not prefer_modular:
+        modules = np.zeros(n, dtype=np.int64)
+        L, index, module = one, 0.0, one
+    paths = None
+    levels = 2
+    if multilevel and n > 1:
+        raw, L_ml = multilevel_paths(fn, modules, seed)
+        if True:  # the hierarchy only keeps changes that shorten the code
+            top = {}
+            modules = np.array([top.setdefault(p[0], len(top)) for p in raw], dtype=np.int64)
+            paths = _rank_paths(raw, fn.node_flow)
+            levels = max(len(p) for p in paths)
+            L, index = L_ml, float("nan")
+            module = float("nan")
+    ranks, mflow = _order_modules(modules, fn.node_flow)
+    _, menter, mexit = module_enter_exit(fn, ranks)
+    return InfomapResult(module_enter=menter, module_exit=mexit, elapsed=time.perf_counter() - t0,
+                         modules=ranks, codelength=L, index_codelength=index, module_codelength=module,
+                         one_level_codelength=one, n_modules=int(mflow.shape[0]), node_flow=fn.node_flow,
+                         module_flow=mflow, trial_codelengths=lengths, best_trial=best, flow_model=fn.model,
+                         seed=seed, trials=trials, levels=levels, paths=paths)
+
+
+# ---------------------------------------------------------------------------------------------
+# output in Infomap's file formats
+# ---------------------------------------------------------------------------------------------
+
+def _rank_paths(raw, node_flow):
+    """Turn module paths with arbitrary labels into Infomap's 1-based ranks by decreasing flow,
+    each ending with the node's own rank among its siblings."""
+    flow, first_node = {}, {}
+    for a, (p, f) in enumerate(zip(raw, node_flow.tolist())):
+        for d in range(1, len(p) + 1):
+            flow[tuple(p[:d])] = flow.get(tuple(p[:d]), 0.0) + f
+            first_node.setdefault(tuple(p[:d]), a)
+    children = {}
+    for a, p in enumerate(raw):
+        for d in range(len(p)):
+            children.setdefault(tuple(p[:d]), set()).add(("m", tuple(p[:d + 1])))
+        children.setdefault(tuple(p), set()).add(("n", a))
+
+    def key(item):
+        kind, x = item
+        f = flow[x] if kind == "m" else float(node_flow[x])
+        first = x if kind == "n" else first_node[x]
+        return (-f, first)
+
+    rank = {}
+    for parent, items in children.items():
+        for r, item in enumerate(sorted(items, key=key), 1):
+            rank[item] = r
+    out = []
+    for a, p in enumerate(raw):
+        out.append([rank[("m", tuple(p[:d + 1]))] for d in range(len(p))] + [rank[("n", a)]])
+    return out
+
+
+def node_order(result):
+    """Node indices in Infomap's tree order: by module, then decreasing flow, then node index."""
+    n = result.modules.shape[0]
+    if result.paths is not None:
+        return np.array(sorted(range(n), key=lambda a: result.paths[a]), dtype=np.int64)
+    return np.lexsort((np.arange(n), -result.node_flow, result.modules))
+
+
+def _fmt(x):
+    return f"{x:.6g}"
+
+
+def write_result(out, result, ids, names=None, fmt="tsv", header=None):
+    """Write a partition as textmine TSV or Infomap ``.clu`` / ``.tree`` / JSON.
+
+    Parameters
+    ----------
+    out : text file
+    result : InfomapResult
+    ids : list of str
+        Node ids (``Graph.ids``).
+    names : list of str, optional
+        Display names for ``tree`` and ``json`` (``Graph.names``); default ``ids``.
+    fmt : {'tsv', 'clu', 'tree', 'json'}
+        ``tsv``: ``node<TAB>module<TAB>flow``, no header. The others follow Infomap 2.16
+        ``src/io/Output.cpp`` (ALGORITHMS.md §7.4), with its ``#`` header lines.
+    header : list of str, optional
+        Extra lines (without ``#``) for the top of the Infomap header (version, command line).
+    """
+    import json
+
+    names = ids if names is None else names
+    order = node_order(result)
+    mods = result.modules
+    flow = result.node_flow
+    if fmt == "json":
+        rank = np.zeros(len(ids), dtype=np.int64)
+        counts = np.zeros(result.n_modules, dtype=np.int64)
+        for i in order.tolist():
+            counts[mods[i]] += 1
+            rank[i] = counts[mods[i]]
+        doc = {
+            "version": (header or ["textmine"])[0],
+            "codelength": result.codelength,
+            "indexCodelength": result.index_codelength,
+            "moduleCodelength": result.module_codelength,
+            "oneLevelCodelength": result.one_level_codelength,
+            "seed": result.seed,
+            "numTrials": result.trials,
+            "numLevels": result.levels,
+            "numTopModules": result.n_modules,
+            "relativeCodelengthSavings": result.relative_savings,
+            "directed": result.flow_model.startswith("directed"),
+            "flowModel": result.flow_model,
+            "nodes": [{"path": (list(result.paths[i]) if result.paths is not None
+                                else [int(mods[i]) + 1, int(rank[i])]),
+                       "modules": [int(mods[i]) + 1], "name": names[i],
+                       "flow": float(flow[i]), "id": ids[i]} for i in order.tolist()],
+            "modules": [{"path": [k + 1], "flow": float(result.module_flow[k]),
+                         "enterFlow": float(result.module_enter[k]), "exitFlow": float(result.module_exit[k]),
+                         "numChildren": int(counts[k])} for k in range(result.n_modules)],
+        }
+        out.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        return
+    lines = []
+    if fmt in ("clu", "tree"):
+        lines += [f"# {h}" for h in (header or [])]
+        lines += [f"# completed in {result.elapsed:.6g} s",
+                  f"# trials {result.trials} of {result.trials}",
+                  f"# seed {result.seed}",
+                  f"# partitioned into {result.levels} levels with {result.n_modules} top modules",
+                  f"# codelength {_fmt(result.codelength)} bits",
+                  f"# relative codelength savings {100 * result.relative_savings:.6g}%",
+                  f"# flow model {result.flow_model}"]
+        if fmt == "clu":
+            lines += ["# module level 1", "# node_id module flow"]
+        else:
+            lines += ["# path flow name node_id"]
+    out.write("".join(x + "\n" for x in lines))
+    chunk = []
+    if fmt == "tree":
+        prev, r = -1, 0
+        for i in order.tolist():
+            m = int(mods[i])
+            r = r + 1 if m == prev else 1
+            prev = m
+            path = ":".join(map(str, result.paths[i])) if result.paths is not None else f"{m + 1}:{r}"
+            chunk.append(f'{path} {_fmt(flow[i])} "{names[i]}" {ids[i]}\n')
+            if len(chunk) >= 8192:
+                out.write("".join(chunk))
+                chunk = []
+    else:
+        sep = "\t" if fmt == "tsv" else " "
+        ffmt = ".9g" if fmt == "tsv" else ".6g"
+        for i in order.tolist():
+            chunk.append(f"{ids[i]}{sep}{int(mods[i]) + 1}{sep}{flow[i]:{ffmt}}\n")
+            if len(chunk) >= 8192:
+                out.write("".join(chunk))
+                chunk = []
+    out.write("".join(chunk))
+
+
+# ---------------------------------------------------------------------------------------------
+# multilevel (hierarchical map equation)
+# ---------------------------------------------------------------------------------------------
+
+def _csr_rows(ptr, idx, val, rows):
+    """Entries of the CSR rows ``rows``: (row position in ``rows``, column, value)."""
+    starts = ptr[rows]
+    counts = ptr[rows + 1] - starts
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    offsets = np.cumsum(counts) - counts
+    pos = np.repeat(starts - offsets, counts) + np.arange(total)
+    return np.repeat(np.arange(rows.shape[0]), counts), idx[pos].astype(np.int64), val[pos]
+
+
+def _subnetwork(fn, leaves):
+    """The flow network of ``leaves`` plus one last node that stands for the rest of the network.
+
+    Links to and from the outside go to and from that node, and for recorded teleportation it
+    carries the outside's teleportation source and target weight, so the two-level map equation
+    of a partition of the sub-network (the outside node alone in its module) equals the
+    description length of the module split into those submodules, plus a constant.
+    """
+    k = leaves.shape[0]
+    loc = np.full(fn.n_nodes, k, dtype=np.int64)
+    loc[leaves] = np.arange(k)
+    r, c, f = _csr_rows(fn.out_ptr, fn.out_idx, fn.out_flow, leaves)
+    c = loc[c]
+    src, dst, flw = [r], [c], [f]
+    if fn.symmetric:
+        ext = c == k
+        src.append(np.full(int(ext.sum()), k, np.int64))
+        dst.append(r[ext])
+        flw.append(f[ext])
+    else:
+        ri, ci, fi = _csr_rows(fn.in_ptr, fn.in_idx, fn.in_flow, leaves)
+        ext = loc[ci] == k
+        src.append(np.full(int(ext.sum()), k, np.int64))
+        dst.append(ri[ext])
+        flw.append(fi[ext])
+    src = np.concatenate(src).astype(np.int32)
+    dst = np.concatenate(dst).astype(np.int32)
+    flw = np.concatenate(flw)
+    ptr, idx, val = _build_csr(k + 1, src, dst, flw)
+    if fn.symmetric:
+        iptr, iidx, ival = ptr, idx, val
+    else:
+        iptr, iidx, ival = _build_csr(k + 1, dst, src, flw)
+    node_flow = np.append(fn.node_flow[leaves], 0.0)
+    if fn.recorded:
+        tsrc = np.append(fn.tele_src[leaves], fn.tele_src.sum() - fn.tele_src[leaves].sum())
+        tw = np.append(fn.tele_w[leaves], 1.0 - fn.tele_w[leaves].sum())
+    else:
+        tsrc = tw = np.zeros(k + 1)
+    return FlowNetwork(node_flow, ptr, idx, val, iptr, iidx, ival, tsrc, tw, fn.symmetric, fn.recorded, fn.model)
+
+
+def _codebook_cost(rates):
+    t = float(sum(rates))
+    return _plogp_py(t) - sum(_plogp_py(x) for x in rates)
+
+
+def _split_cost(sub, labels, m):
+    """Description length of a module (the sub-network's nodes but the last) split into ``labels``.
+
+    A part with one node is no submodule: the node stays directly in the module's codebook.
+    """
+    k = labels.shape[0]
+    full = np.append(labels, m).astype(np.int64)
+    flow, enter, exit_ = module_enter_exit(sub, full)
+    _, _, whole_exit = module_enter_exit(sub, np.append(np.zeros(k, np.int64), 1))
+    size = np.bincount(labels, minlength=m)
+    rates = [float(whole_exit[0])]
+    cost = 0.0
+    p = sub.node_flow
+    for j in range(m):
+        members = np.flatnonzero(labels == j)
+        if size[j] == 1:
+            rates.append(float(p[members[0]]))
+        else:
+            rates.append(float(enter[j]))
+            cost += _codebook_cost([float(exit_[j])] + p[members].tolist())
+    return cost + _codebook_cost(rates)
+
+
+def _split_module(fn, leaves, seed, depth, max_depth=20):
+    """Recursively partition a module's leaves; returns a list of sub-paths (one list per leaf)."""
+    k = leaves.shape[0]
+    if k <= 2 or depth >= max_depth:
+        return [[] for _ in range(k)]
+    sub = _subnetwork(fn, leaves)
+    fixed = np.zeros(k + 1, dtype=np.int32)
+    fixed[k] = 1
+    mods, _ = _Search(sub, seed, fixed=fixed, nodes_plogp=0.0).run()
+    labels, m = _renumber(mods[:k])
+    if m <= 1 or m == k:
+        return [[] for _ in range(k)]
+    _, _, whole_exit = module_enter_exit(sub, np.append(np.zeros(k, np.int64), 1))
+    whole = _codebook_cost([float(whole_exit[0])] + sub.node_flow[:k].tolist())
+    if _split_cost(sub, labels, m) >= whole - MIN_IMPROVEMENT:
+        return [[] for _ in range(k)]
+    out = [None] * k
+    for j in range(m):
+        members = np.flatnonzero(labels == j)
+        if members.shape[0] == 1:
+            out[members[0]] = []
+            continue
+        deeper = _split_module(fn, leaves[members], seed, depth + 1, max_depth)
+        for i, p in zip(members.tolist(), deeper):
+            out[i] = [("s", depth, j)] + p
+    return out
+
+
+def _super_modules(fn, paths, units, seed, max_levels=20):
+    """Add levels above the top while they shorten the code; ``units`` labels each node's top item."""
+    L = hierarchical_codelength(fn, paths)
+    for level in range(max_levels):
+        k = int(units.max()) + 1
+        if k <= 2:
+            break
+        lv = _leaf_level(fn)
+        agg = _aggregate_level(lv, units.astype(np.int32), k, fn.symmetric)
+        _, enter, _ = module_enter_exit(fn, units)
+        modnet = FlowNetwork(enter, agg.out_ptr, agg.out_idx, agg.out_flow, agg.in_ptr, agg.in_idx, agg.in_flow,
+                             agg.tele_src, agg.tele_w, fn.symmetric, fn.recorded, fn.model)
+        sup, _ = _Search(modnet, seed + 1000 * (level + 1)).run()
+        sup, m = _renumber(sup)
+        if m <= 1 or m >= k:
+            break
+        size = np.bincount(sup, minlength=m)
+        new_paths = [([("S", level, int(sup[u]))] if size[sup[u]] > 1 else []) + p
+                     for u, p in zip(units.tolist(), paths)]
+        L_new = hierarchical_codelength(fn, new_paths)
+        # a super-module may cost more than it saves: dissolve those whose removal shortens the code
+        groups = sorted({p[0] for p in new_paths if p[0][0] == "S" and p[0][1] == level})
+        if len(groups) <= 64:
+            for grp in groups:
+                trial = [p[1:] if p[0] == grp else p for p in new_paths]
+                L_try = hierarchical_codelength(fn, trial)
+                if L_try < L_new - MIN_IMPROVEMENT:
+                    new_paths, L_new = trial, L_try
+        if L_new >= L - MIN_IMPROVEMENT:
+            break
+        paths, L = new_paths, L_new
+        top = {}
+        units = np.array([top.setdefault(p[0], len(top)) for p in paths], dtype=np.int64)
+    return paths, L
+
+
+def hierarchical_codelength(fn, paths):
+    """Multilevel map equation of a module tree, in bits.
+
+    Parameters
+    ----------
+    fn : FlowNetwork
+    paths : list of sequence of int
+        For each node, its module path from the top (without the node itself), e.g. ``[0, 2]``.
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    Rosvall & Bergstrom, PLoS ONE 6:e18209 (2011); ALGORITHMS.md §4.1. Every module's codebook holds its
+    exit and the enter rates of its submodules (the root: enter rates only) plus the visit rates of
+    the nodes directly in it; its cost is T log T − Σ t log t over those rates t, T = Σ t.
+    """
+    n = fn.n_nodes
+    depth = max(len(p) for p in paths)
+    terms = {}  # module prefix -> list of rates in its codebook
+    for d in range(depth + 1):
+        keys = {}
+        lab = np.empty(n, dtype=np.int64)
+        for a, p in enumerate(paths):
+            if len(p) >= d + 1:
+                lab[a] = keys.setdefault(tuple(p[:d + 1]), len(keys))
+            else:
+                lab[a] = -1
+        if not keys:
+            continue
+        extra = np.flatnonzero(lab < 0)
+        lab[extra] = len(keys) + np.arange(extra.shape[0])
+        _, enter, exit_ = module_enter_exit(fn, lab)
+        for key, i in keys.items():
+            terms.setdefault(key, []).append(float(exit_[i]))
+            terms.setdefault(key[:-1], []).append(float(enter[i]))
+    for a, p in enumerate(paths):
+        terms.setdefault(tuple(p), []).append(float(fn.node_flow[a]))
+    total = 0.0
+    for t in terms.values():
+        total += _plogp_py(sum(t)) - sum(_plogp_py(x) for x in t)
+    return total + 0.0
+
+
+def multilevel_paths(fn, top, seed=123):
+    """Grow a two-level partition into a module tree: submodules below, super-modules above.
+
+    Parameters
+    ----------
+    fn : FlowNetwork
+    top : ndarray of int, shape (n,)
+        Two-level modules (values 0..K-1).
+    seed : int
+
+    Returns
+    -------
+    paths : list of list
+        For each node its module path from the root (hashable labels, without the node itself).
+    L : float
+        Multilevel codelength (bits).
+
+    Notes
+    -----
+    ALGORITHMS.md §4.3 step 7 (Infomap ``InfomapBase::findHierarchicalSuperModules`` and the
+    recursive sub-module partition). Each module with more than two nodes is partitioned with the
+    two-level search on its sub-network, where one extra node stands for the rest of the network,
+    so the search minimises that module's true description length; the split is kept if it is
+    shorter, and parts are split recursively. Super-modules come from the two-level search on the
+    module network with enter rates as node visit rates; a level is kept while the codelength
+    shrinks. Modules with a single child are not formed (a lone node or module stays in its parent).
+    """
+    top = np.asarray(top, dtype=np.int64)
+    paths = [[("M", int(x))] for x in top.tolist()]
+    for j in range(int(top.max()) + 1):
+        leaves = np.flatnonzero(top == j)
+        for a, p in zip(leaves.tolist(), _split_module(fn, leaves, seed, 0)):
+            paths[a].extend(p)
+    return _super_modules(fn, paths, top, seed)
