@@ -1,0 +1,780 @@
+"""Minimum-entropy new-word discovery: exact n-gram cohesion, cutting, backtracking, de-redundancy.
+
+The corpus is turned into *units*: a Han character, or a whole run of Latin letters and digits
+(full-width forms folded to ASCII). Punctuation, symbols and whitespace split the text and never
+belong to an n-gram. Units become ``int32`` ids by descending frequency; units rarer than
+``min_count`` become the separator 0, because no n-gram that contains them can reach ``min_count``.
+All 1..n-gram counts are then exact: packed ``int64`` keys counted per batch by a numba sort kernel
+and merged exactly (hash-partitioned runs spilled to disk when they outgrow ``memory_limit``).
+
+Pipeline (ALGORITHMS.md §2.2 and §2.4):
+
+1. cohesion ``coh(w) = min_j ln(N #w / (#w[:j] #w[j:]))`` of every kept 2..n-gram; the set ``G``
+   holds the grams whose cohesion reaches a threshold that grows with the length;
+2. cut: a boundary between two units survives unless a gram of ``G`` spans it; pieces are counted
+   exactly and those below ``min_count`` dropped;
+3. backtrack: pieces of 3..n units must be in ``G``, longer pieces need every n-unit window in ``G``;
+4. de-redundancy: longest first, re-segment each candidate with the rest of the lexicon by unigram
+   DP; drop it (its count goes to its parts) when ``ln p(w) - sum ln p(parts)`` is below the
+   redundancy threshold.
+"""
+import math
+import os
+import re
+import shutil
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from textmine._numba import njit
+from textmine.errors import TextmineError
+
+# ---------------------------------------------------------------------------------------------
+# character classes
+CLS_OTHER, CLS_HAN, CLS_ALNUM, CLS_SPACE = 0, 1, 2, 3
+_ALNUM_RE = re.compile(r"[0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]+")
+_FOLD = {c: c - 0xFEE0 for c in list(range(0xFF10, 0xFF1A)) + list(range(0xFF21, 0xFF3B)) + list(range(0xFF41, 0xFF5B))}
+_FOLD_TABLE = str.maketrans(_FOLD)
+
+
+def fold_width(text):
+    """Fold full-width ASCII letters and digits to ASCII (one character to one character)."""
+    return text.translate(_FOLD_TABLE)
+
+
+@njit
+def _classify(cps):
+    """Character class of each code point.
+
+    Parameters
+    ----------
+    cps : ndarray of uint32, shape (n,)
+        Code points (full-width letters and digits already folded or not).
+
+    Returns
+    -------
+    ndarray of int8, shape (n,)
+        1 Han (CJK ideographs, extensions, 〇 and ○), 2 Latin letter or digit (ASCII or
+        full-width), 3 whitespace, 0 anything else (punctuation, symbols).
+    """
+    out = np.zeros(cps.shape[0], dtype=np.int8)
+    for i in range(cps.shape[0]):
+        c = cps[i]
+        if (0x4E00 <= c <= 0x9FFF or 0x3400 <= c <= 0x4DBF or 0xF900 <= c <= 0xFAFF
+                or 0x20000 <= c <= 0x2FA1F or c == 0x3007 or c == 0x25CB):
+            out[i] = 1
+        elif (48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122 or 0xFF10 <= c <= 0xFF19
+              or 0xFF21 <= c <= 0xFF3A or 0xFF41 <= c <= 0xFF5A):
+            out[i] = 2
+        elif c == 32 or c == 9 or c == 10 or c == 13 or c == 0x3000 or c == 0xA0 or 0x2000 <= c <= 0x200B:
+            out[i] = 3
+    return out
+
+
+@njit
+def _units(cps, cls, run_keys):
+    """Unit sequence of a text: Han characters by code point, Latin/digit runs by ``run_keys``.
+
+    Parameters
+    ----------
+    cps : ndarray of uint32, shape (n,)
+    cls : ndarray of int8, shape (n,)
+        From :func:`_classify`.
+    run_keys : ndarray of int64, shape (r,)
+        Key of the k-th Latin/digit run of the text, in order of appearance.
+
+    Returns
+    -------
+    ndarray of int64, shape (m,)
+        Unit keys, with ``-1`` for each split (a run of other characters); never two ``-1`` in a row.
+    """
+    out = np.empty(cps.shape[0] + 1, dtype=np.int64)
+    m = 0
+    k = 0
+    i = 0
+    n = cps.shape[0]
+    while i < n:
+        c = cls[i]
+        if c == 1:
+            out[m] = cps[i]
+            m += 1
+            i += 1
+        elif c == 2:
+            out[m] = run_keys[k]
+            k += 1
+            m += 1
+            while i < n and cls[i] == 2:
+                i += 1
+        else:
+            if m > 0 and out[m - 1] != -1:
+                out[m] = -1
+                m += 1
+            i += 1
+    if m > 0 and out[m - 1] != -1:
+        out[m] = -1
+        m += 1
+    return out[:m]
+
+
+RUN_BASE = 0x110000
+
+
+class _Encoder:
+    """Text to unit keys; Latin/digit runs get keys ``RUN_BASE + k`` in order of first appearance."""
+
+    def __init__(self):
+        self.runs = {}
+
+    def encode(self, lines):
+        text = fold_width("\n".join(lines))
+        cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        cls = _classify(cps)
+        runs = self.runs
+        keys = []
+        for r in _ALNUM_RE.findall(text):
+            k = runs.get(r)
+            if k is None:
+                k = runs[r] = RUN_BASE + len(runs)
+            keys.append(k)
+        return _units(cps, cls, np.array(keys, dtype=np.int64)), len(text) - text.count("\n")
+
+    def unit_string(self, key):
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------------------------------------
+# counting kernels
+
+@njit
+def _count_ngrams(ids, n, bits):
+    """Exact counts of the n-grams of units in one id array.
+
+    Parameters
+    ----------
+    ids : ndarray of int32, shape (m,)
+        Unit ids >= 1; 0 is a split that no n-gram crosses.
+    n : int
+        Order.
+    bits : int
+        Bits per id; ``n * bits <= 63``.
+
+    Returns
+    -------
+    keys : ndarray of int64, shape (k,)
+        Sorted distinct packed keys (first unit in the high bits).
+    counts : ndarray of int64, shape (k,)
+    """
+    m = ids.shape[0]
+    buf = np.empty(max(m - n + 1, 0), dtype=np.int64)
+    k = 0
+    for i in range(m - n + 1):
+        key = 0
+        ok = True
+        for j in range(n):
+            v = ids[i + j]
+            if v == 0:
+                ok = False
+                break
+            key = (key << bits) | v
+        if ok:
+            buf[k] = key
+            k += 1
+    return _sorted_rle(np.sort(buf[:k]), np.ones(k, dtype=np.int64))
+
+
+@njit
+def _sorted_rle(keys, weights):
+    """Sum ``weights`` over runs of equal values of sorted ``keys`` (int64 arrays of equal length)."""
+    k = keys.shape[0]
+    ukeys = np.empty(k, dtype=np.int64)
+    ucounts = np.empty(k, dtype=np.int64)
+    u = -1
+    for i in range(k):
+        if u < 0 or keys[i] != ukeys[u]:
+            u += 1
+            ukeys[u] = keys[i]
+            ucounts[u] = weights[i]
+        else:
+            ucounts[u] += weights[i]
+    return ukeys[:u + 1].copy(), ucounts[:u + 1].copy()
+
+
+def _merge_counts(parts):
+    """Exact merge of (sorted keys, counts) partials."""
+    if not parts:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    if len(parts) == 1:
+        return parts[0]
+    keys = np.concatenate([p[0] for p in parts])
+    counts = np.concatenate([p[1] for p in parts])
+    order = np.argsort(keys, kind="stable")
+    return _sorted_rle(keys[order], counts[order])
+
+
+class _OrderCounter:
+    """Accumulates exact partial counts of one order; spills hash-partitioned sorted runs to disk
+    when the partials outgrow ``limit_bytes``, and merges bucket by bucket at the end."""
+
+    N_BUCKETS = 64
+
+    def __init__(self, limit_bytes, tmpdir_factory):
+        self.parts, self.size, self.limit = [], 0, limit_bytes
+        self.tmpdir_factory, self.spilled = tmpdir_factory, 0
+
+    def add(self, keys, counts):
+        self.parts.append((keys, counts))
+        self.size += keys.nbytes + counts.nbytes
+        if self.size > self.limit:
+            self._spill()
+
+    def _spill(self):
+        keys, counts = _merge_counts(self.parts)
+        self.parts, self.size = [], 0
+        bucket = _bucket_of(keys, self.N_BUCKETS)
+        d = self.tmpdir_factory()
+        for b in range(self.N_BUCKETS):
+            sel = bucket == b
+            np.save(os.path.join(d, f"{id(self)}-{b}-{self.spilled}.npy"), np.stack([keys[sel], counts[sel]]))
+        self.spilled += 1
+
+    def result(self, min_count):
+        if not self.spilled:
+            keys, counts = _merge_counts(self.parts)
+            keep = counts >= min_count
+            return keys[keep], counts[keep]
+        self._spill()
+        d = self.tmpdir_factory()
+        out = []
+        for b in range(self.N_BUCKETS):
+            runs = []
+            for s in range(self.spilled):
+                p = os.path.join(d, f"{id(self)}-{b}-{s}.npy")
+                a = np.load(p)
+                os.unlink(p)
+                runs.append((a[0], a[1]))
+            keys, counts = _merge_counts(runs)
+            keep = counts >= min_count
+            out.append((keys[keep], counts[keep]))
+        return _merge_counts(out)
+
+
+def _bucket_of(keys, n_buckets):
+    h = (keys.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(58)
+    return (h % np.uint64(n_buckets)).astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------------------
+# cutting and pieces
+
+@njit
+def _lookup(sorted_keys, key):
+    """Index of ``key`` in sorted int64 ``sorted_keys`` or -1."""
+    i = np.searchsorted(sorted_keys, key)
+    if i < sorted_keys.shape[0] and sorted_keys[i] == key:
+        return i
+    return -1
+
+
+@njit
+def _cut(ids, max_n, bits, good_keys, good_offsets):
+    """Mark which adjacent units a cohesive gram joins.
+
+    Parameters
+    ----------
+    ids : ndarray of int32, shape (m,)
+        Unit ids, 0 = split.
+    max_n, bits : int
+    good_keys : ndarray of int64
+        Concatenated sorted keys of the cohesive grams of orders 2..max_n.
+    good_offsets : ndarray of int64, shape (max_n + 2,)
+        Order ``n`` occupies ``good_keys[good_offsets[n]:good_offsets[n + 1]]``.
+
+    Returns
+    -------
+    ndarray of bool, shape (m,)
+        ``join[i]``: units ``i`` and ``i + 1`` are in one piece.
+    """
+    m = ids.shape[0]
+    join = np.zeros(m, dtype=np.bool_)
+    for n in range(2, max_n + 1):
+        g = good_keys[good_offsets[n]:good_offsets[n + 1]]
+        if g.shape[0] == 0:
+            continue
+        for i in range(m - n + 1):
+            key = 0
+            ok = True
+            for j in range(n):
+                v = ids[i + j]
+                if v == 0:
+                    ok = False
+                    break
+                key = (key << bits) | v
+            if ok and _lookup(g, key) >= 0:
+                for j in range(n - 1):
+                    join[i + j] = True
+    return join
+
+
+@njit
+def _piece_hashes(ids, join):
+    """Pieces of a cut unit array and a 64-bit content hash of each.
+
+    Returns
+    -------
+    starts, lengths : ndarray of int64, shape (p,)
+    hashes : ndarray of int64, shape (p,)
+        Polynomial hash of the ids and the length (verified for collisions by the caller).
+    """
+    m = ids.shape[0]
+    starts = np.empty(m, dtype=np.int64)
+    lengths = np.empty(m, dtype=np.int64)
+    hashes = np.empty(m, dtype=np.int64)
+    p = 0
+    i = 0
+    while i < m:
+        if ids[i] == 0:
+            i += 1
+            continue
+        s = i
+        h = np.uint64(1469598103934665603)
+        while True:
+            h = (h ^ np.uint64(ids[i])) * np.uint64(1099511628211)
+            h = h ^ (h >> np.uint64(29))
+            i += 1
+            if not join[i - 1] or i >= m or ids[i] == 0:
+                break
+        starts[p] = s
+        lengths[p] = i - s
+        h = (h ^ np.uint64(i - s)) * np.uint64(0x9E3779B97F4A7C15)
+        hashes[p] = np.int64(h)
+        p += 1
+    return starts[:p].copy(), lengths[:p].copy(), hashes[:p].copy()
+
+
+def _count_pieces(ids, join):
+    """Exact counts of the distinct pieces of one batch: dict hash -> [ids tuple, count]."""
+    starts, lengths, hashes = _piece_hashes(ids, join)
+    uh, first, counts = np.unique(hashes, return_index=True, return_counts=True)
+    # verify: every piece equals the representative of its hash
+    order = np.argsort(hashes, kind="stable")
+    rep = starts[first][np.searchsorted(uh, hashes)]
+    if not _same_content(ids, starts, lengths, rep):
+        raise RuntimeError("64-bit piece hash collision; please report")
+    out = {}
+    for h, f, c in zip(uh.tolist(), first.tolist(), counts.tolist()):
+        s, n = int(starts[f]), int(lengths[f])
+        out[h] = [tuple(ids[s:s + n].tolist()), c]
+    del order
+    return out
+
+
+@njit
+def _same_content(ids, starts, lengths, rep):
+    for p in range(starts.shape[0]):
+        s, r = starts[p], rep[p]
+        for j in range(lengths[p]):
+            if ids[s + j] != ids[r + j]:
+                return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# the driver
+
+@dataclass
+class DiscoverResult:
+    """Lexicon and statistics of :func:`discover_words`.
+
+    ``words`` (str), ``counts`` (int), ``cohesion`` (min split PMI of the word from n-gram counts,
+    nats; NaN for a single unit), ``pmi`` (``ln p(w) - sum ln p(parts)`` against its best
+    re-segmentation without it; NaN for a single unit) and ``gain`` (``p(w) (pmi - 1)``, the
+    first-order drop of per-character entropy when the word is kept). Sorted by count descending,
+    then code point.
+    """
+
+    words: list
+    counts: list
+    cohesion: list
+    pmi: list
+    gain: list
+    stats: dict = field(default_factory=dict)
+
+
+def _parse_thresholds(value, max_n):
+    if isinstance(value, str):
+        try:
+            vals = [float(x) for x in value.split(",") if x.strip()]
+        except ValueError:
+            raise TextmineError(f"--min-pmi {value!r}: expected comma-separated numbers, e.g. 1,3,5") from None
+    elif isinstance(value, (int, float)):
+        vals = [float(value)]
+    else:
+        vals = [float(x) for x in value]
+    if not vals or any(not math.isfinite(v) for v in vals):
+        raise TextmineError(f"--min-pmi {value!r}: expected finite numbers")
+    while len(vals) < max_n - 1:  # extend by the last step
+        step = vals[-1] - vals[-2] if len(vals) >= 2 else 0.0
+        vals.append(vals[-1] + step)
+    return {n: vals[n - 2] for n in range(2, max_n + 1)}
+
+
+def _entropy_per_char(counts, lengths):
+    counts = np.asarray(counts, dtype=np.float64)
+    lengths = np.asarray(lengths, dtype=np.float64)
+    total = counts.sum()
+    if total <= 0:
+        return float("nan"), float("nan"), float("nan")
+    p = counts[counts > 0] / total
+    h = float(-(p * np.log(p)).sum())
+    ell = float((counts * lengths).sum() / total)
+    return h, ell, h / ell
+
+
+def discover_words(batches, min_count=8, max_n=4, min_pmi="1,3,5", redundancy="len-1",
+                   n_jobs=1, memory_limit=2 << 30, tmpdir=None, progress=None):
+    """Build a lexicon from raw text by minimum-entropy word discovery.
+
+    Parameters
+    ----------
+    batches : iterable of list of str
+        The corpus, as batches of lines (e.g. :func:`textmine.corpus.iter_batches`).
+    min_count : int
+        Minimum count of an n-gram and of a word (``>= 1``).
+    max_n : int
+        Longest n-gram counted (2..6); words may be longer (backtracking checks their windows).
+    min_pmi : str or sequence of float
+        Cohesion thresholds in nats for 2-, 3-, ... grams (``ln(N #w / (#a #b)) >= t``); a short
+        list is extended by its last step. Default ``1,3,5``.
+    redundancy : str or float
+        De-redundancy threshold: ``'len-1'`` (nlp-zero: drop a word when ``ln p(w) - sum ln p(parts)
+        < len(w) - 1``, length in units), ``'none'`` (no de-redundancy) or a number.
+    n_jobs : int
+        Threads for the counting and cutting kernels; the result does not depend on it.
+    memory_limit : int
+        Bytes of partial n-gram counts kept in memory per order before spilling sorted runs to disk.
+    tmpdir : str, optional
+        Where to spill (default: the system temporary directory).
+    progress : callable, optional
+        Called with the number of characters of each batch as it is encoded.
+
+    Returns
+    -------
+    DiscoverResult
+
+    Notes
+    -----
+    Su Jianlin, "最小熵原理（二）：决策成本最小化" (kexue.fm 5476, §2.2 of ALGORITHMS.md) for the
+    criterion and de-redundancy; "重新写了之前的新词发现算法" (kexue.fm 6920, ``bojone/word-discovery``,
+    §2.4) for cohesion, cutting and backtracking. Unlike the reference, every order is counted exactly.
+    """
+    if not isinstance(min_count, (int, np.integer)) or min_count < 1:
+        raise TextmineError(f"min_count must be an integer >= 1, not {min_count!r}")
+    if not 2 <= max_n <= 6:
+        raise TextmineError(f"max_n must be between 2 and 6, not {max_n!r}")
+    thr = _parse_thresholds(min_pmi, max_n)
+    if isinstance(redundancy, str) and redundancy not in ("len-1", "none"):
+        try:
+            redundancy = float(redundancy)
+        except ValueError:
+            raise TextmineError(f"redundancy threshold must be 'len-1', 'none' or a number, not {redundancy!r}") from None
+    if not isinstance(redundancy, str) and not math.isfinite(redundancy):
+        raise TextmineError(f"redundancy threshold must be finite, not {redundancy!r}")
+
+    # 1. encode every batch to unit keys (sequential: keys of Latin runs follow first appearance)
+    enc = _Encoder()
+    unit_batches, n_chars = [], 0
+    for lines in batches:
+        keys, nc = enc.encode(lines)
+        n_chars += nc
+        if keys.shape[0]:
+            unit_batches.append(keys)
+        if progress is not None:
+            progress(nc)
+    run_strings = sorted(enc.runs, key=enc.runs.get)
+    n_keys = RUN_BASE + len(run_strings)
+    unit_counts = np.zeros(n_keys, dtype=np.int64)
+    for keys in unit_batches:
+        unit_counts += np.bincount(keys[keys >= 0], minlength=n_keys)
+    n_units = int(unit_counts.sum())
+    if n_units == 0:
+        raise TextmineError("the corpus has no Chinese characters, letters or digits to discover words in")
+
+    def key_string(k):
+        return chr(k) if k < RUN_BASE else run_strings[k - RUN_BASE]
+
+    present = np.flatnonzero(unit_counts)
+    key_len = np.array([1 if k < RUN_BASE else len(run_strings[k - RUN_BASE]) for k in present.tolist()])
+    h0, l0, L0 = _entropy_per_char(unit_counts[present], key_len)
+    # ids by descending count, ties by key (code point, then Latin runs in string order)
+    run_rank = np.empty(len(run_strings), dtype=np.int64)
+    run_rank[np.argsort(np.array(run_strings, dtype=object), kind="stable")] = np.arange(len(run_strings))
+    tiebreak = np.where(present < RUN_BASE, present, RUN_BASE + run_rank[np.maximum(present - RUN_BASE, 0)])
+    order = np.lexsort((tiebreak, -unit_counts[present]))
+    frequent = present[order][unit_counts[present][order] >= min_count]
+    n_freq = int(frequent.shape[0])
+    if n_freq == 0:
+        raise TextmineError(f"no unit occurs {min_count} times; lower --min-count")
+    bits = max(1, int(n_freq).bit_length())
+    if bits * max_n > 63:
+        raise TextmineError(f"{n_freq} distinct units occur >= {min_count} times, too many to pack "
+                            f"{max_n}-grams in 64 bits; raise --min-count or lower --max-n")
+    key_to_id = np.zeros(n_keys, dtype=np.int32)
+    key_to_id[frequent] = np.arange(1, n_freq + 1, dtype=np.int32)
+    id_to_key = np.concatenate([[0], frequent]).astype(np.int64)
+    id_batches = []
+    for keys in unit_batches:
+        ids = np.where(keys >= 0, key_to_id[np.maximum(keys, 0)], 0).astype(np.int32)
+        id_batches.append(ids)
+    del unit_batches
+    id_count = np.zeros(n_freq + 1, dtype=np.int64)
+    id_count[1:] = unit_counts[frequent]
+
+    # 2. exact n-gram counts, orders 2..max_n (order 1 is id_count)
+    tmp_holder = []
+
+    def tmpdir_factory():
+        if not tmp_holder:
+            tmp_holder.append(tempfile.mkdtemp(prefix="textmine-discover-", dir=tmpdir))
+        return tmp_holder[0]
+
+    grams = {1: (np.arange(1, n_freq + 1, dtype=np.int64), id_count[1:].copy())}
+    try:
+        with ThreadPoolExecutor(max(1, n_jobs)) as pool:
+            for n in range(2, max_n + 1):
+                counter = _OrderCounter(memory_limit, tmpdir_factory)
+                for keys, counts in pool.map(lambda a: _count_ngrams(a, n, bits), id_batches):
+                    counter.add(keys, counts)
+                grams[n] = counter.result(min_count)
+    finally:
+        for d in tmp_holder:
+            shutil.rmtree(d, ignore_errors=True)
+
+    # 3. cohesion and the cohesive set G
+    total = float(n_units)
+    log_total = math.log(total)
+    coh = {}
+    for n in range(2, max_n + 1):
+        keys, counts = grams[n]
+        c = np.full(keys.shape[0], np.inf)
+        for j in range(1, n):
+            left, right = keys >> np.int64(bits * (n - j)), keys & np.int64((1 << (bits * (n - j))) - 1)
+            cl = _sub_counts(grams[j], left, total)
+            cr = _sub_counts(grams[n - j], right, total)
+            c = np.minimum(c, log_total + np.log(counts) - np.log(cl) - np.log(cr))
+        coh[n] = c
+    good = {n: grams[n][0][coh[n] >= thr[n]] for n in range(2, max_n + 1)}
+    good_offsets = np.zeros(max_n + 2, dtype=np.int64)
+    for n in range(2, max_n + 1):
+        good_offsets[n + 1] = good_offsets[n] + good[n].shape[0]
+    good_offsets[:2] = 0
+    good_offsets[2] = 0
+    good_keys = np.concatenate([good[n] for n in range(2, max_n + 1)]) if max_n >= 2 else np.empty(0, np.int64)
+
+    # 4. cut and count pieces exactly
+    def cut_count(ids):
+        return _count_pieces(ids, _cut(ids, max_n, bits, good_keys, good_offsets))
+
+    pieces = {}
+    with ThreadPoolExecutor(max(1, n_jobs)) as pool:
+        for part in pool.map(cut_count, id_batches):
+            for h, (seq, c) in part.items():
+                cur = pieces.get(h)
+                if cur is None:
+                    pieces[h] = [seq, c]
+                elif cur[0] != seq:
+                    raise RuntimeError("64-bit piece hash collision; please report")
+                else:
+                    cur[1] += c
+    n_pieces = len(pieces)
+
+    # 5. truncate and backtrack
+    def packed(seq):
+        k = 0
+        for v in seq:
+            k = (k << bits) | v
+        return k
+
+    good_sets = {n: set(good[n].tolist()) for n in range(2, max_n + 1)}
+    cands = {}
+    n_trunc = 0
+    for seq, c in pieces.values():
+        if c < min_count:
+            continue
+        n_trunc += 1
+        L = len(seq)
+        if 3 <= L <= max_n and packed(seq) not in good_sets[L]:
+            continue
+        if L > max_n and any(packed(seq[i:i + max_n]) not in good_sets[max_n] for i in range(L - max_n + 1)):
+            continue
+        cands[seq] = c
+    n_back = len(cands)
+    # every frequent unit is a candidate word (its count: how often it stood alone, at least 1)
+    for i in range(1, n_freq + 1):
+        if (i,) not in cands:
+            cands[(i,)] = 1
+
+    # 6. de-redundancy, longest first
+    removed = 0
+    if redundancy != "none":
+        cands, removed = _deredundancy(cands, redundancy)
+
+    # 7. scores and output
+    tot = float(sum(cands.values()))
+    logp = {w: math.log(c / tot) for w, c in cands.items()}
+    words, counts, cohesion, pmi, gain = [], [], [], [], []
+    strings = {}
+    for seq, c in cands.items():
+        s = "".join(key_string(int(id_to_key[v])) for v in seq)
+        strings[seq] = s
+    for seq in sorted(cands, key=lambda w: (-cands[w], strings[w])):
+        c = cands[seq]
+        words.append(strings[seq])
+        counts.append(int(c))
+        if len(seq) == 1:
+            cohesion.append(float("nan"))
+            pmi.append(float("nan"))
+            gain.append(float("nan"))
+            continue
+        if len(seq) <= max_n:
+            k = packed(seq)
+            idx = np.searchsorted(grams[len(seq)][0], k)
+            ch = float(coh[len(seq)][idx]) if idx < grams[len(seq)][0].shape[0] and grams[len(seq)][0][idx] == k else float("nan")
+        else:
+            vals = []
+            for i in range(len(seq) - max_n + 1):
+                k = packed(seq[i:i + max_n])
+                idx = np.searchsorted(grams[max_n][0], k)
+                vals.append(float(coh[max_n][idx]))
+            ch = min(vals)
+        parts_lp = _best_parts_logp(seq, logp)
+        s_w = logp[seq] - parts_lp
+        cohesion.append(ch)
+        pmi.append(s_w)
+        gain.append(math.exp(logp[seq]) * (s_w - 1.0))
+    lengths = [len(w) for w in words]
+    h1, l1, L1 = _entropy_per_char(counts, lengths)
+    stats = dict(characters=n_chars, units=n_units, distinct_units=int(present.shape[0]),
+                 frequent_units=n_freq,
+                 ngrams={n: int(grams[n][0].shape[0]) for n in range(1, max_n + 1)},
+                 cohesive={n: int(good[n].shape[0]) for n in range(2, max_n + 1)},
+                 distinct_pieces=n_pieces, after_truncation=n_trunc, after_backtracking=n_back,
+                 removed_redundant=removed, words=len(words),
+                 entropy_before=dict(H=h0, l=l0, L=L0), entropy_after=dict(H=h1, l=l1, L=L1))
+    return DiscoverResult(words, counts, cohesion, pmi, gain, stats)
+
+
+def _sub_counts(gram, keys, total):
+    gk, gc = gram
+    idx = np.searchsorted(gk, keys)
+    idx = np.minimum(idx, max(gk.shape[0] - 1, 0))
+    found = (gk.shape[0] > 0) & (gk[idx] == keys) if gk.shape[0] else np.zeros(keys.shape[0], bool)
+    out = np.full(keys.shape[0], total)
+    if gk.shape[0]:
+        out[found] = gc[idx[found]]
+    return out
+
+
+def _best_parts_logp(seq, logp, exclude_self=True):
+    """Best unigram log-probability of ``seq`` split into >= 2 lexicon words (units always allowed:
+    an absent unit scores ``ln(1 / total)``-like ``-inf`` guard replaced by the smallest logp)."""
+    L = len(seq)
+    floor = min(logp.values()) if logp else 0.0
+    best = [-math.inf] * (L + 1)
+    best[0] = 0.0
+    for i in range(1, L + 1):
+        b = -math.inf
+        for j in range(i):
+            if j == 0 and i == L and exclude_self:
+                continue
+            w = seq[j:i]
+            lp = logp.get(w)
+            if lp is None:
+                if i - j == 1:
+                    lp = floor
+                else:
+                    continue
+            v = best[j] + lp
+            if v > b:
+                b = v
+        best[i] = b
+    return best[L]
+
+
+def _best_parts(seq, cands, total):
+    """Best split of ``seq`` into >= 2 live words by unigram DP (counts in ``cands``, sum ``total``).
+
+    Returns (sum of log-probabilities, list of parts). Ties prefer the split found first (shorter
+    first part). Missing single units score ``ln(1 / total)``.
+    """
+    L = len(seq)
+    lt = math.log(total)
+    best = [-math.inf] * (L + 1)
+    back = [0] * (L + 1)
+    best[0] = 0.0
+    for i in range(1, L + 1):
+        for j in range(i):
+            if j == 0 and i == L:
+                continue
+            c = cands.get(seq[j:i])
+            if c is None:
+                if i - j != 1:
+                    continue
+                c = 1
+            v = best[j] + math.log(c) - lt
+            if v > best[i]:
+                best[i] = v
+                back[i] = j
+    parts, i = [], L
+    while i > 0:
+        parts.append(seq[back[i]:i])
+        i = back[i]
+    return best[L], parts[::-1]
+
+
+def _deredundancy(cands, redundancy):
+    """Visit multi-unit candidates longest first (ties: higher count, then ids); drop the ones whose
+    log-probability beats their best split by less than the threshold; parts inherit the count.
+
+    Mirrors nlp-zero: the candidate is removed from the live lexicon (and the total) while it is
+    scored, and restored if it stays.
+    """
+    cands = dict(cands)
+    total = float(sum(cands.values()))
+    order = sorted((w for w in cands if len(w) > 1), key=lambda w: (-len(w), -cands[w], w))
+    removed = 0
+    for w in order:
+        c = cands.pop(w)
+        total -= c
+        lp_parts, parts = _best_parts(w, cands, total)
+        s = math.log(c) - math.log(total) - lp_parts
+        thr = len(w) - 1 if redundancy == "len-1" else redundancy
+        if s < thr:
+            removed += 1
+            for p in parts:
+                cands[p] = cands.get(p, 0) + c
+                total += c
+        else:
+            cands[w] = c
+            total += c
+    return cands, removed
+
+
+def format_stats(stats):
+    """Human-readable corpus statistics (for stderr)."""
+    b0, b1 = stats["entropy_before"], stats["entropy_after"]
+    ln2 = math.log(2)
+    lines = [
+        f"characters {stats['characters']:,}; units {stats['units']:,} ({stats['distinct_units']:,} distinct, "
+        f"{stats['frequent_units']:,} frequent)",
+        "n-grams kept: " + ", ".join(f"{n}: {c:,}" for n, c in stats["ngrams"].items())
+        + "; cohesive: " + ", ".join(f"{n}: {c:,}" for n, c in stats["cohesive"].items()),
+        f"pieces {stats['distinct_pieces']:,} distinct; after truncation {stats['after_truncation']:,}; "
+        f"after backtracking {stats['after_backtracking']:,}; removed as redundant {stats['removed_redundant']:,}; "
+        f"words {stats['words']:,}",
+        f"per-character information L = H/l: before {b0['L'] / ln2:.3f} bits (H {b0['H'] / ln2:.3f} bits, "
+        f"l {b0['l']:.3f}); after {b1['L'] / ln2:.3f} bits (H {b1['H'] / ln2:.3f} bits/word, l {b1['l']:.3f} chars)",
+    ]
+    return "\n".join(lines)
