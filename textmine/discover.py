@@ -24,6 +24,7 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -35,8 +36,8 @@ from textmine.errors import TextmineError
 # ---------------------------------------------------------------------------------------------
 # character classes
 CLS_OTHER, CLS_HAN, CLS_ALNUM, CLS_SPACE = 0, 1, 2, 3
-_ALNUM_RE = re.compile(r"[0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]+")
-_FOLD = {c: c - 0xFEE0 for c in list(range(0xFF10, 0xFF1A)) + list(range(0xFF21, 0xFF3B)) + list(range(0xFF41, 0xFF5B))}
+_FOLD = {c: c - 0xFEE0 for c in [0xFF05, 0xFF0E] + list(range(0xFF10, 0xFF1A)) + list(range(0xFF21, 0xFF3B))
+         + list(range(0xFF41, 0xFF5B))}
 _FOLD_TABLE = str.maketrans(_FOLD)
 
 
@@ -71,7 +72,42 @@ def _classify(cps):
             out[i] = 2
         elif c == 32 or c == 9 or c == 10 or c == 13 or c == 0x3000 or c == 0xA0 or 0x2000 <= c <= 0x200B:
             out[i] = 3
+    # numbers stay whole: a decimal point between digits, a percent sign after a digit
+    for i in range(1, cps.shape[0]):
+        c = cps[i]
+        if out[i] == 0 and _is_digit(cps[i - 1]):
+            if (c == 0x2E or c == 0xFF0E) and i + 1 < cps.shape[0] and _is_digit(cps[i + 1]):
+                out[i] = 2
+            elif c == 0x25 or c == 0xFF05:
+                out[i] = 2
     return out
+
+
+@njit
+def _is_digit(c):
+    return 48 <= c <= 57 or 0xFF10 <= c <= 0xFF19
+
+
+@njit
+def _run_spans(cls):
+    """Start and end (int64 arrays) of each maximal run of class 2 (Latin letters and digits)."""
+    n = cls.shape[0]
+    starts = np.empty(n, dtype=np.int64)
+    ends = np.empty(n, dtype=np.int64)
+    r = 0
+    i = 0
+    while i < n:
+        if cls[i] == 2:
+            j = i
+            while j < n and cls[j] == 2:
+                j += 1
+            starts[r] = i
+            ends[r] = j
+            r += 1
+            i = j
+        else:
+            i += 1
+    return starts[:r].copy(), ends[:r].copy()
 
 
 @njit
@@ -126,31 +162,35 @@ class _Encoder:
     """Text to unit keys; Latin/digit runs get keys ``RUN_BASE + k`` in order of first appearance."""
 
     def __init__(self):
-        self.runs = {}
+        self.runs = {}  # folded run -> key
+        self.raw = {}  # run as written -> key
 
     def encode(self, lines):
-        text = fold_width("\n".join(lines))
+        text = "\n".join(lines)
         cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         cls = _classify(cps)
-        runs = self.runs
+        runs, raw = self.runs, self.raw
         keys = []
-        for r in _ALNUM_RE.findall(text):
-            k = runs.get(r)
+        rs, re_ = _run_spans(cls)
+        for a, b in zip(rs.tolist(), re_.tolist()):
+            r = text[a:b]
+            k = raw.get(r)
             if k is None:
-                k = runs[r] = RUN_BASE + len(runs)
+                f = fold_width(r)
+                k = runs.get(f)
+                if k is None:
+                    k = runs[f] = RUN_BASE + len(runs)
+                raw[r] = k
             keys.append(k)
         return _units(cps, cls, np.array(keys, dtype=np.int64)), len(text) - text.count("\n")
-
-    def unit_string(self, key):
-        raise NotImplementedError
 
 
 # ---------------------------------------------------------------------------------------------
 # counting kernels
 
 @njit
-def _count_ngrams(ids, n, bits):
-    """Exact counts of the n-grams of units in one id array.
+def _pack_ngrams(ids, n, bits):
+    """Packed keys of every n-gram of units in one id array (in text order).
 
     Parameters
     ----------
@@ -163,9 +203,8 @@ def _count_ngrams(ids, n, bits):
 
     Returns
     -------
-    keys : ndarray of int64, shape (k,)
-        Sorted distinct packed keys (first unit in the high bits).
-    counts : ndarray of int64, shape (k,)
+    ndarray of int64, shape (k,)
+        One key per n-gram occurrence, first unit in the high bits.
     """
     m = ids.shape[0]
     buf = np.empty(max(m - n + 1, 0), dtype=np.int64)
@@ -182,7 +221,13 @@ def _count_ngrams(ids, n, bits):
         if ok:
             buf[k] = key
             k += 1
-    return _sorted_rle(np.sort(buf[:k]), np.ones(k, dtype=np.int64))
+    return buf[:k].copy()
+
+
+def _count_ngrams(ids, n, bits):
+    """Exact counts of the n-grams of one id array: (sorted distinct keys, counts), int64."""
+    keys = np.sort(_pack_ngrams(ids, n, bits))
+    return _sorted_rle(keys, np.ones(keys.shape[0], dtype=np.int64))
 
 
 @njit
@@ -354,31 +399,98 @@ def _piece_hashes(ids, join):
     return starts[:p].copy(), lengths[:p].copy(), hashes[:p].copy()
 
 
+@njit
+def _piece_table(ids, starts, lengths, hashes, order):
+    """Distinct pieces of one batch, verified against hash collisions.
+
+    Parameters
+    ----------
+    ids : ndarray of int32
+    starts, lengths, hashes : ndarray of int64, shape (p,)
+        From :func:`_piece_hashes`.
+    order : ndarray of int64, shape (p,)
+        A stable argsort of ``hashes``.
+
+    Returns
+    -------
+    uhash, count : ndarray of int64, shape (u,)
+        Sorted distinct hashes and their counts.
+    content, offsets : ndarray of int32 (total length), int64 (u + 1)
+        The ids of each distinct piece (CSR).
+    ok : bool
+        False if two different pieces share a hash.
+    """
+    p = order.shape[0]
+    uhash = np.empty(p, dtype=np.int64)
+    count = np.empty(p, dtype=np.int64)
+    rep = np.empty(p, dtype=np.int64)
+    u = -1
+    ok = True
+    for q in range(p):
+        i = order[q]
+        if u < 0 or hashes[i] != uhash[u]:
+            u += 1
+            uhash[u] = hashes[i]
+            count[u] = 1
+            rep[u] = i
+        else:
+            count[u] += 1
+            r = rep[u]
+            if lengths[r] != lengths[i]:
+                ok = False
+            else:
+                for j in range(lengths[i]):
+                    if ids[starts[r] + j] != ids[starts[i] + j]:
+                        ok = False
+    u += 1
+    offsets = np.zeros(u + 1, dtype=np.int64)
+    for k in range(u):
+        offsets[k + 1] = offsets[k] + lengths[rep[k]]
+    content = np.empty(offsets[u], dtype=np.int32)
+    for k in range(u):
+        s = starts[rep[k]]
+        for j in range(lengths[rep[k]]):
+            content[offsets[k] + j] = ids[s + j]
+    return uhash[:u].copy(), count[:u].copy(), content, offsets, ok
+
+
 def _count_pieces(ids, join):
-    """Exact counts of the distinct pieces of one batch: dict hash -> [ids tuple, count]."""
+    """Exact counts of the distinct pieces of one batch: (hashes, counts, content, offsets)."""
     starts, lengths, hashes = _piece_hashes(ids, join)
-    uh, first, counts = np.unique(hashes, return_index=True, return_counts=True)
-    # verify: every piece equals the representative of its hash
     order = np.argsort(hashes, kind="stable")
-    rep = starts[first][np.searchsorted(uh, hashes)]
-    if not _same_content(ids, starts, lengths, rep):
+    uh, cnt, content, offsets, ok = _piece_table(ids, starts, lengths, hashes, order)
+    if not ok:
         raise RuntimeError("64-bit piece hash collision; please report")
-    out = {}
-    for h, f, c in zip(uh.tolist(), first.tolist(), counts.tolist()):
-        s, n = int(starts[f]), int(lengths[f])
-        out[h] = [tuple(ids[s:s + n].tolist()), c]
-    del order
-    return out
+    return uh, cnt, content, offsets
 
 
 @njit
-def _same_content(ids, starts, lengths, rep):
-    for p in range(starts.shape[0]):
-        s, r = starts[p], rep[p]
-        for j in range(lengths[p]):
-            if ids[s + j] != ids[r + j]:
-                return False
-    return True
+def _merge_pieces(hashes, counts, content, offsets, order):
+    """Sum the counts of equal pieces across batches (``order`` sorts ``hashes``); verifies that equal
+    hashes have equal content. Returns (sorted hashes, counts, representative index, ok)."""
+    p = order.shape[0]
+    uh = np.empty(p, dtype=np.int64)
+    uc = np.empty(p, dtype=np.int64)
+    rep = np.empty(p, dtype=np.int64)
+    u = -1
+    ok = True
+    for q in range(p):
+        i = order[q]
+        if u < 0 or hashes[i] != uh[u]:
+            u += 1
+            uh[u] = hashes[i]
+            uc[u] = counts[i]
+            rep[u] = i
+        else:
+            uc[u] += counts[i]
+            r = rep[u]
+            if offsets[r + 1] - offsets[r] != offsets[i + 1] - offsets[i]:
+                ok = False
+            else:
+                for j in range(offsets[i + 1] - offsets[i]):
+                    if content[offsets[r] + j] != content[offsets[i] + j]:
+                        ok = False
+    return uh[:u + 1].copy(), uc[:u + 1].copy(), rep[:u + 1].copy(), ok
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,6 +513,37 @@ class DiscoverResult:
     pmi: list
     gain: list
     stats: dict = field(default_factory=dict)
+
+
+def parse_redundancy(value):
+    """``'none'`` -> None; ``'len-1'`` -> (1.0, 0.0); ``'K*(len-1)'`` -> (K, 0.0); a number T -> (0.0, T).
+
+    The threshold of a word of ``n`` units is ``a * (n - 1) + b`` for the returned ``(a, b)``.
+    """
+    if isinstance(value, tuple):
+        return value
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise TextmineError(f"redundancy threshold must be finite, not {value!r}")
+        return (0.0, float(value))
+    text = str(value).strip().replace(" ", "")
+    if text == "none":
+        return None
+    if text == "len-1":
+        return (1.0, 0.0)
+    m = re.fullmatch(r"([0-9]*\.?[0-9]+)\*\(?len-1\)?", text)
+    if m:
+        return (float(m.group(1)), 0.0)
+    try:
+        t = float(text)
+    except ValueError:
+        raise TextmineError(f"redundancy threshold must be 'none', 'len-1', 'K*(len-1)' or a number, "
+                            f"not {value!r}") from None
+    if not math.isfinite(t):
+        raise TextmineError(f"redundancy threshold must be finite, not {value!r}")
+    return (0.0, t)
 
 
 def _parse_thresholds(value, max_n):
@@ -433,7 +576,7 @@ def _entropy_per_char(counts, lengths):
     return h, ell, h / ell
 
 
-def discover_words(batches, min_count=8, max_n=4, min_pmi="1,3,5", redundancy="len-1",
+def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3.5*(len-1)",
                    n_jobs=1, memory_limit=2 << 30, tmpdir=None, progress=None):
     """Build a lexicon from raw text by minimum-entropy word discovery.
 
@@ -449,8 +592,9 @@ def discover_words(batches, min_count=8, max_n=4, min_pmi="1,3,5", redundancy="l
         Cohesion thresholds in nats for 2-, 3-, ... grams (``ln(N #w / (#a #b)) >= t``); a short
         list is extended by its last step. Default ``1,3,5``.
     redundancy : str or float
-        De-redundancy threshold: ``'len-1'`` (nlp-zero: drop a word when ``ln p(w) - sum ln p(parts)
-        < len(w) - 1``, length in units), ``'none'`` (no de-redundancy) or a number.
+        De-redundancy threshold: a word of ``n`` units is dropped when ``ln p(w) - sum ln p(parts)``
+        is below it. ``'len-1'`` is nlp-zero's ``n - 1``; ``'K*(len-1)'`` scales it (default
+        ``3.5*(len-1)``, chosen on the PKU benchmark); a number is a constant; ``'none'`` skips the step.
     n_jobs : int
         Threads for the counting and cutting kernels; the result does not depend on it.
     memory_limit : int
@@ -475,15 +619,19 @@ def discover_words(batches, min_count=8, max_n=4, min_pmi="1,3,5", redundancy="l
     if not 2 <= max_n <= 6:
         raise TextmineError(f"max_n must be between 2 and 6, not {max_n!r}")
     thr = _parse_thresholds(min_pmi, max_n)
-    if isinstance(redundancy, str) and redundancy not in ("len-1", "none"):
-        try:
-            redundancy = float(redundancy)
-        except ValueError:
-            raise TextmineError(f"redundancy threshold must be 'len-1', 'none' or a number, not {redundancy!r}") from None
-    if not isinstance(redundancy, str) and not math.isfinite(redundancy):
-        raise TextmineError(f"redundancy threshold must be finite, not {redundancy!r}")
+    redundancy = parse_redundancy(redundancy)
+
+    clock = [time.perf_counter(), None]
+    timings = {}
+
+    def _tick(name):
+        now = time.perf_counter()
+        if clock[1] is not None:
+            timings[clock[1]] = now - clock[0]
+        clock[0], clock[1] = now, name
 
     # 1. encode every batch to unit keys (sequential: keys of Latin runs follow first appearance)
+    _tick('encode')
     enc = _Encoder()
     unit_batches, n_chars = [], 0
     for lines in batches:
@@ -533,6 +681,7 @@ def discover_words(batches, min_count=8, max_n=4, min_pmi="1,3,5", redundancy="l
     id_count[1:] = unit_counts[frequent]
 
     # 2. exact n-gram counts, orders 2..max_n (order 1 is id_count)
+    _tick('count')
     tmp_holder = []
 
     def tmpdir_factory():
@@ -553,6 +702,7 @@ def discover_words(batches, min_count=8, max_n=4, min_pmi="1,3,5", redundancy="l
             shutil.rmtree(d, ignore_errors=True)
 
     # 3. cohesion and the cohesive set G
+    _tick('cohesion')
     total = float(n_units)
     log_total = math.log(total)
     coh = {}
@@ -574,23 +724,28 @@ def discover_words(batches, min_count=8, max_n=4, min_pmi="1,3,5", redundancy="l
     good_keys = np.concatenate([good[n] for n in range(2, max_n + 1)]) if max_n >= 2 else np.empty(0, np.int64)
 
     # 4. cut and count pieces exactly
+    _tick('cut')
     def cut_count(ids):
         return _count_pieces(ids, _cut(ids, max_n, bits, good_keys, good_offsets))
 
-    pieces = {}
     with ThreadPoolExecutor(max(1, n_jobs)) as pool:
-        for part in pool.map(cut_count, id_batches):
-            for h, (seq, c) in part.items():
-                cur = pieces.get(h)
-                if cur is None:
-                    pieces[h] = [seq, c]
-                elif cur[0] != seq:
-                    raise RuntimeError("64-bit piece hash collision; please report")
-                else:
-                    cur[1] += c
-    n_pieces = len(pieces)
+        parts = list(pool.map(cut_count, id_batches))
+    hashes = np.concatenate([p[0] for p in parts])
+    pcounts = np.concatenate([p[1] for p in parts])
+    content = np.concatenate([p[2] for p in parts])
+    shift = np.cumsum([0] + [p[2].shape[0] for p in parts])
+    offsets = np.concatenate([p[3][:-1] + shift[k] for k, p in enumerate(parts)] + [shift[-1:]]).astype(np.int64)
+    del parts
+    uh, uc, rep, ok = _merge_pieces(hashes, pcounts, content, offsets, np.argsort(hashes, kind="stable"))
+    if not ok:
+        raise RuntimeError("64-bit piece hash collision; please report")
+    n_pieces = int(uh.shape[0])
+    pieces = {}
+    for r, c in zip(rep[uc >= min_count].tolist(), uc[uc >= min_count].tolist()):
+        pieces[r] = (tuple(content[offsets[r]:offsets[r + 1]].tolist()), c)
 
     # 5. truncate and backtrack
+    _tick('backtrack')
     def packed(seq):
         k = 0
         for v in seq:
@@ -601,8 +756,6 @@ def discover_words(batches, min_count=8, max_n=4, min_pmi="1,3,5", redundancy="l
     cands = {}
     n_trunc = 0
     for seq, c in pieces.values():
-        if c < min_count:
-            continue
         n_trunc += 1
         L = len(seq)
         if 3 <= L <= max_n and packed(seq) not in good_sets[L]:
@@ -617,11 +770,13 @@ def discover_words(batches, min_count=8, max_n=4, min_pmi="1,3,5", redundancy="l
             cands[(i,)] = 1
 
     # 6. de-redundancy, longest first
+    _tick('deredundancy')
     removed = 0
-    if redundancy != "none":
+    if redundancy is not None:
         cands, removed = _deredundancy(cands, redundancy)
 
     # 7. scores and output
+    _tick('output')
     tot = float(sum(cands.values()))
     logp = {w: math.log(c / tot) for w, c in cands.items()}
     words, counts, cohesion, pmi, gain = [], [], [], [], []
@@ -649,11 +804,12 @@ def discover_words(batches, min_count=8, max_n=4, min_pmi="1,3,5", redundancy="l
                 idx = np.searchsorted(grams[max_n][0], k)
                 vals.append(float(coh[max_n][idx]))
             ch = min(vals)
-        parts_lp = _best_parts_logp(seq, logp)
+        parts_lp, _ = _best_parts(seq, cands, tot)
         s_w = logp[seq] - parts_lp
         cohesion.append(ch)
         pmi.append(s_w)
         gain.append(math.exp(logp[seq]) * (s_w - 1.0))
+    _tick(None)
     lengths = [len(w) for w in words]
     h1, l1, L1 = _entropy_per_char(counts, lengths)
     stats = dict(characters=n_chars, units=n_units, distinct_units=int(present.shape[0]),
@@ -662,7 +818,8 @@ def discover_words(batches, min_count=8, max_n=4, min_pmi="1,3,5", redundancy="l
                  cohesive={n: int(good[n].shape[0]) for n in range(2, max_n + 1)},
                  distinct_pieces=n_pieces, after_truncation=n_trunc, after_backtracking=n_back,
                  removed_redundant=removed, words=len(words),
-                 entropy_before=dict(H=h0, l=l0, L=L0), entropy_after=dict(H=h1, l=l1, L=L1))
+                 entropy_before=dict(H=h0, l=l0, L=L0), entropy_after=dict(H=h1, l=l1, L=L1),
+                 seconds=timings)
     return DiscoverResult(words, counts, cohesion, pmi, gain, stats)
 
 
@@ -675,32 +832,6 @@ def _sub_counts(gram, keys, total):
     if gk.shape[0]:
         out[found] = gc[idx[found]]
     return out
-
-
-def _best_parts_logp(seq, logp, exclude_self=True):
-    """Best unigram log-probability of ``seq`` split into >= 2 lexicon words (units always allowed:
-    an absent unit scores ``ln(1 / total)``-like ``-inf`` guard replaced by the smallest logp)."""
-    L = len(seq)
-    floor = min(logp.values()) if logp else 0.0
-    best = [-math.inf] * (L + 1)
-    best[0] = 0.0
-    for i in range(1, L + 1):
-        b = -math.inf
-        for j in range(i):
-            if j == 0 and i == L and exclude_self:
-                continue
-            w = seq[j:i]
-            lp = logp.get(w)
-            if lp is None:
-                if i - j == 1:
-                    lp = floor
-                else:
-                    continue
-            v = best[j] + lp
-            if v > b:
-                b = v
-        best[i] = b
-    return best[L]
 
 
 def _best_parts(seq, cands, total):
@@ -750,7 +881,7 @@ def _deredundancy(cands, redundancy):
         total -= c
         lp_parts, parts = _best_parts(w, cands, total)
         s = math.log(c) - math.log(total) - lp_parts
-        thr = len(w) - 1 if redundancy == "len-1" else redundancy
+        thr = redundancy[0] * (len(w) - 1) + redundancy[1]
         if s < thr:
             removed += 1
             for p in parts:

@@ -18,6 +18,8 @@ from textmine.errors import TextmineError
 # name -> "module:attribute"; one module per subcommand under textmine.cli
 COMMANDS = {
     "count": "textmine.cli.count:count",
+    "discover-words": "textmine.cli.discover_words:discover_words",
+    "segment": "textmine.cli.segment:segment",
 }
 
 
