@@ -657,8 +657,9 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
     key_len = np.array([1 if k < RUN_BASE else len(run_strings[k - RUN_BASE]) for k in present.tolist()])
     h0, l0, L0 = _entropy_per_char(unit_counts[present], key_len)
     # ids by descending count, ties by key (code point, then Latin runs in string order)
-    run_rank = np.empty(len(run_strings), dtype=np.int64)
-    run_rank[np.argsort(np.array(run_strings, dtype=object), kind="stable")] = np.arange(len(run_strings))
+    run_rank = np.zeros(max(1, len(run_strings)), dtype=np.int64)
+    run_rank[np.argsort(np.array(run_strings + [""] * (not run_strings), dtype=object), kind="stable")] = \
+        np.arange(max(1, len(run_strings)))
     tiebreak = np.where(present < RUN_BASE, present, RUN_BASE + run_rank[np.maximum(present - RUN_BASE, 0)])
     order = np.lexsort((tiebreak, -unit_counts[present]))
     frequent = present[order][unit_counts[present][order] >= min_count]
@@ -770,20 +771,20 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
             cands[(i,)] = 1
 
     # 6. de-redundancy, longest first
+    strings = {}
+    for seq in cands:
+        s = "".join(key_string(int(id_to_key[v])) for v in seq)
+        strings[seq] = s
     _tick('deredundancy')
     removed = 0
     if redundancy is not None:
-        cands, removed = _deredundancy(cands, redundancy)
+        cands, removed = _deredundancy(cands, redundancy, strings)
 
     # 7. scores and output
     _tick('output')
     tot = float(sum(cands.values()))
     logp = {w: math.log(c / tot) for w, c in cands.items()}
     words, counts, cohesion, pmi, gain = [], [], [], [], []
-    strings = {}
-    for seq, c in cands.items():
-        s = "".join(key_string(int(id_to_key[v])) for v in seq)
-        strings[seq] = s
     for seq in sorted(cands, key=lambda w: (-cands[w], strings[w])):
         c = cands[seq]
         words.append(strings[seq])
@@ -865,8 +866,8 @@ def _best_parts(seq, cands, total):
     return best[L], parts[::-1]
 
 
-def _deredundancy(cands, redundancy):
-    """Visit multi-unit candidates longest first (ties: higher count, then ids); drop the ones whose
+def _deredundancy(cands, redundancy, strings):
+    """Visit multi-unit candidates longest first (ties: higher count, then code point); drop the ones whose
     log-probability beats their best split by less than the threshold; parts inherit the count.
 
     Mirrors nlp-zero: the candidate is removed from the live lexicon (and the total) while it is
@@ -874,7 +875,7 @@ def _deredundancy(cands, redundancy):
     """
     cands = dict(cands)
     total = float(sum(cands.values()))
-    order = sorted((w for w in cands if len(w) > 1), key=lambda w: (-len(w), -cands[w], w))
+    order = sorted((w for w in cands if len(w) > 1), key=lambda w: (-len(w), -cands[w], strings[w]))
     removed = 0
     for w in order:
         c = cands.pop(w)
