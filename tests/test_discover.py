@@ -85,6 +85,28 @@ def test_count_ngrams_matches_naive(n):
         assert np.all(np.diff(keys) > 0)
 
 
+def test_key_set():
+    rng = np.random.default_rng(3)
+    keys = np.unique(rng.integers(0, 1 << 40, 300))
+    table = dm._key_set(keys)
+    assert all(dm._in_set(table, int(k)) for k in keys)
+    others = set(rng.integers(0, 1 << 40, 300).tolist()) - set(keys.tolist())
+    assert not any(dm._in_set(table, k) for k in others)
+    assert not dm._in_set(dm._key_set(np.empty(0, np.int64)), 5)
+
+
+def test_piece_table_merges_weights():
+    ids = np.array([1, 2, 3, 1, 2, 4, 4], dtype=np.int32)
+    starts = np.array([0, 3, 2, 5, 6], dtype=np.int64)
+    lengths = np.array([2, 2, 1, 1, 1], dtype=np.int64)
+    hashes = np.array([10, 10, 30, 40, 40], dtype=np.int64)
+    uh, cnt, content, offs, ok = dm._piece_table(ids, starts, lengths, hashes, np.array([1, 2, 3, 4, 5]))
+    assert ok and uh.tolist() == [10, 30, 40] and cnt.tolist() == [3, 3, 9]
+    assert content.tolist() == [1, 2, 3, 4] and offs.tolist() == [0, 2, 3, 4]
+    hashes[2] = 10  # a collision between different pieces is detected
+    assert not dm._piece_table(ids, starts, lengths, hashes, np.ones(5, np.int64))[4]
+
+
 def test_merge_counts_and_spill_are_exact(tmp_path):
     rng = np.random.default_rng(5)
     parts = [dm._count_ngrams(rng.integers(0, 9, 500).astype(np.int32), 2, 4) for _ in range(7)]
@@ -109,11 +131,8 @@ def test_cut_and_pieces_match_naive():
     for trial in range(20):
         ids = rng.integers(0, 5, size=rng.integers(1, 150)).astype(np.int32)
         good = {n: set(rng.choice(naive_pack(ids.tolist(), n, bits) or [0], size=3).tolist()) for n in range(2, 5)}
-        gk = [np.array(sorted(good[n]), dtype=np.int64) for n in range(2, max_n + 1)]
-        offsets = np.zeros(max_n + 2, dtype=np.int64)
-        for n in range(2, max_n + 1):
-            offsets[n + 1] = offsets[n] + len(gk[n - 2])
-        join = dm._cut(ids, max_n, bits, np.concatenate(gk), offsets)
+        table = dm._key_set(np.array(sorted(set().union(*good.values())), dtype=np.int64))
+        join = dm._cut(ids, max_n, bits, table)
         assert join.tolist() == naive_join(ids.tolist(), max_n, bits, good)
         uh, cnt, content, offs = dm._count_pieces(ids, join)
         got = Counter({tuple(content[offs[k]:offs[k + 1]].tolist()): c for k, c in enumerate(cnt.tolist())})

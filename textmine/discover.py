@@ -315,16 +315,55 @@ def _bucket_of(keys, n_buckets):
 # cutting and pieces
 
 @njit
-def _lookup(sorted_keys, key):
-    """Index of ``key`` in sorted int64 ``sorted_keys`` or -1."""
-    i = np.searchsorted(sorted_keys, key)
-    if i < sorted_keys.shape[0] and sorted_keys[i] == key:
-        return i
-    return -1
+def _slot(key, shift):
+    return np.int64((np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(shift))
 
 
 @njit
-def _cut(ids, max_n, bits, good_keys, good_offsets):
+def _key_set(keys):
+    """Open-addressing hash set of non-negative int64 keys.
+
+    Parameters
+    ----------
+    keys : ndarray of int64, shape (k,)
+
+    Returns
+    -------
+    ndarray of int64, shape (2**b,)
+        The table, ``-1`` in empty slots; at most half full.
+    """
+    b = 4
+    while (1 << b) < 2 * keys.shape[0] + 2:
+        b += 1
+    table = np.full(1 << b, -1, dtype=np.int64)
+    mask = (1 << b) - 1
+    for key in keys:
+        s = _slot(key, 64 - b)
+        while table[s] != -1 and table[s] != key:
+            s = (s + 1) & mask
+        table[s] = key
+    return table
+
+
+@njit
+def _in_set(table, key):
+    """Whether ``key`` is in a table from :func:`_key_set`."""
+    mask = table.shape[0] - 1
+    b = 0
+    while (1 << b) < table.shape[0]:
+        b += 1
+    s = _slot(key, 64 - b)
+    while True:
+        v = table[s]
+        if v == key:
+            return True
+        if v == -1:
+            return False
+        s = (s + 1) & mask
+
+
+@njit
+def _cut(ids, max_n, bits, good):
     """Mark which adjacent units a cohesive gram joins.
 
     Parameters
@@ -332,10 +371,9 @@ def _cut(ids, max_n, bits, good_keys, good_offsets):
     ids : ndarray of int32, shape (m,)
         Unit ids, 0 = split.
     max_n, bits : int
-    good_keys : ndarray of int64
-        Concatenated sorted keys of the cohesive grams of orders 2..max_n.
-    good_offsets : ndarray of int64, shape (max_n + 2,)
-        Order ``n`` occupies ``good_keys[good_offsets[n]:good_offsets[n + 1]]``.
+    good : ndarray of int64
+        :func:`_key_set` of the packed keys of the cohesive grams of every order 2..max_n (keys of
+        different orders never collide: the first id of a gram is >= 1).
 
     Returns
     -------
@@ -344,20 +382,15 @@ def _cut(ids, max_n, bits, good_keys, good_offsets):
     """
     m = ids.shape[0]
     join = np.zeros(m, dtype=np.bool_)
-    for n in range(2, max_n + 1):
-        g = good_keys[good_offsets[n]:good_offsets[n + 1]]
-        if g.shape[0] == 0:
+    for i in range(m - 1):
+        key = np.int64(ids[i])
+        if key == 0:
             continue
-        for i in range(m - n + 1):
-            key = 0
-            ok = True
-            for j in range(n):
-                v = ids[i + j]
-                if v == 0:
-                    ok = False
-                    break
-                key = (key << bits) | v
-            if ok and _lookup(g, key) >= 0:
+        for n in range(2, max_n + 1):
+            if i + n > m or ids[i + n - 1] == 0:
+                break
+            key = (key << bits) | ids[i + n - 1]
+            if _in_set(good, key):
                 for j in range(n - 1):
                     join[i + j] = True
     return join
@@ -400,97 +433,76 @@ def _piece_hashes(ids, join):
 
 
 @njit
-def _piece_table(ids, starts, lengths, hashes, order):
-    """Distinct pieces of one batch, verified against hash collisions.
+def _piece_table(ids, starts, lengths, hashes, weights):
+    """Distinct pieces and their summed weights, by a hash table; verifies hash collisions.
 
     Parameters
     ----------
     ids : ndarray of int32
-    starts, lengths, hashes : ndarray of int64, shape (p,)
-        From :func:`_piece_hashes`.
-    order : ndarray of int64, shape (p,)
-        A stable argsort of ``hashes``.
+        Content store: piece ``i`` is ``ids[starts[i]:starts[i] + lengths[i]]``.
+    starts, lengths, hashes, weights : ndarray of int64, shape (p,)
 
     Returns
     -------
     uhash, count : ndarray of int64, shape (u,)
-        Sorted distinct hashes and their counts.
+        Distinct hashes in order of first appearance, and summed weights.
     content, offsets : ndarray of int32 (total length), int64 (u + 1)
         The ids of each distinct piece (CSR).
     ok : bool
         False if two different pieces share a hash.
     """
-    p = order.shape[0]
+    p = hashes.shape[0]
+    b = 4
+    while (1 << b) < 2 * p + 2:
+        b += 1
+    mask = (1 << b) - 1
+    table = np.full(1 << b, -1, dtype=np.int64)
     uhash = np.empty(p, dtype=np.int64)
     count = np.empty(p, dtype=np.int64)
     rep = np.empty(p, dtype=np.int64)
-    u = -1
+    u = 0
     ok = True
-    for q in range(p):
-        i = order[q]
-        if u < 0 or hashes[i] != uhash[u]:
-            u += 1
-            uhash[u] = hashes[i]
-            count[u] = 1
-            rep[u] = i
-        else:
-            count[u] += 1
-            r = rep[u]
-            if lengths[r] != lengths[i]:
-                ok = False
-            else:
-                for j in range(lengths[i]):
-                    if ids[starts[r] + j] != ids[starts[i] + j]:
-                        ok = False
-    u += 1
+    for i in range(p):
+        h = hashes[i]
+        s = _slot(h & 0x7FFFFFFFFFFFFFFF, 64 - b)
+        while True:
+            r = table[s]
+            if r == -1:
+                table[s] = u
+                uhash[u] = h
+                count[u] = weights[i]
+                rep[u] = i
+                u += 1
+                break
+            if uhash[r] == h:
+                count[r] += weights[i]
+                q = rep[r]
+                if lengths[q] != lengths[i]:
+                    ok = False
+                else:
+                    for j in range(lengths[i]):
+                        if ids[starts[q] + j] != ids[starts[i] + j]:
+                            ok = False
+                break
+            s = (s + 1) & mask
     offsets = np.zeros(u + 1, dtype=np.int64)
     for k in range(u):
         offsets[k + 1] = offsets[k] + lengths[rep[k]]
     content = np.empty(offsets[u], dtype=np.int32)
     for k in range(u):
-        s = starts[rep[k]]
+        st = starts[rep[k]]
         for j in range(lengths[rep[k]]):
-            content[offsets[k] + j] = ids[s + j]
+            content[offsets[k] + j] = ids[st + j]
     return uhash[:u].copy(), count[:u].copy(), content, offsets, ok
 
 
 def _count_pieces(ids, join):
     """Exact counts of the distinct pieces of one batch: (hashes, counts, content, offsets)."""
     starts, lengths, hashes = _piece_hashes(ids, join)
-    order = np.argsort(hashes, kind="stable")
-    uh, cnt, content, offsets, ok = _piece_table(ids, starts, lengths, hashes, order)
+    uh, cnt, content, offsets, ok = _piece_table(ids, starts, lengths, hashes, np.ones(hashes.shape[0], np.int64))
     if not ok:
         raise RuntimeError("64-bit piece hash collision; please report")
     return uh, cnt, content, offsets
-
-
-@njit
-def _merge_pieces(hashes, counts, content, offsets, order):
-    """Sum the counts of equal pieces across batches (``order`` sorts ``hashes``); verifies that equal
-    hashes have equal content. Returns (sorted hashes, counts, representative index, ok)."""
-    p = order.shape[0]
-    uh = np.empty(p, dtype=np.int64)
-    uc = np.empty(p, dtype=np.int64)
-    rep = np.empty(p, dtype=np.int64)
-    u = -1
-    ok = True
-    for q in range(p):
-        i = order[q]
-        if u < 0 or hashes[i] != uh[u]:
-            u += 1
-            uh[u] = hashes[i]
-            uc[u] = counts[i]
-            rep[u] = i
-        else:
-            uc[u] += counts[i]
-            r = rep[u]
-            if offsets[r + 1] - offsets[r] != offsets[i + 1] - offsets[i]:
-                ok = False
-            else:
-                for j in range(offsets[i + 1] - offsets[i]):
-                    if content[offsets[r] + j] != content[offsets[i] + j]:
-                        ok = False
-    return uh[:u + 1].copy(), uc[:u + 1].copy(), rep[:u + 1].copy(), ok
 
 
 # ---------------------------------------------------------------------------------------------
@@ -717,17 +729,12 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
             c = np.minimum(c, log_total + np.log(counts) - np.log(cl) - np.log(cr))
         coh[n] = c
     good = {n: grams[n][0][coh[n] >= thr[n]] for n in range(2, max_n + 1)}
-    good_offsets = np.zeros(max_n + 2, dtype=np.int64)
-    for n in range(2, max_n + 1):
-        good_offsets[n + 1] = good_offsets[n] + good[n].shape[0]
-    good_offsets[:2] = 0
-    good_offsets[2] = 0
-    good_keys = np.concatenate([good[n] for n in range(2, max_n + 1)]) if max_n >= 2 else np.empty(0, np.int64)
+    good_set = _key_set(np.concatenate([good[n] for n in range(2, max_n + 1)]))
 
     # 4. cut and count pieces exactly
     _tick('cut')
     def cut_count(ids):
-        return _count_pieces(ids, _cut(ids, max_n, bits, good_keys, good_offsets))
+        return _count_pieces(ids, _cut(ids, max_n, bits, good_set))
 
     with ThreadPoolExecutor(max(1, n_jobs)) as pool:
         parts = list(pool.map(cut_count, id_batches))
@@ -737,13 +744,13 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
     shift = np.cumsum([0] + [p[2].shape[0] for p in parts])
     offsets = np.concatenate([p[3][:-1] + shift[k] for k, p in enumerate(parts)] + [shift[-1:]]).astype(np.int64)
     del parts
-    uh, uc, rep, ok = _merge_pieces(hashes, pcounts, content, offsets, np.argsort(hashes, kind="stable"))
+    uh, uc, content, offsets, ok = _piece_table(content, offsets[:-1].copy(), np.diff(offsets), hashes, pcounts)
     if not ok:
         raise RuntimeError("64-bit piece hash collision; please report")
     n_pieces = int(uh.shape[0])
     pieces = {}
-    for r, c in zip(rep[uc >= min_count].tolist(), uc[uc >= min_count].tolist()):
-        pieces[r] = (tuple(content[offsets[r]:offsets[r + 1]].tolist()), c)
+    for r in np.flatnonzero(uc >= min_count).tolist():
+        pieces[r] = (tuple(content[offsets[r]:offsets[r + 1]].tolist()), int(uc[r]))
 
     # 5. truncate and backtrack
     _tick('backtrack')
