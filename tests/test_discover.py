@@ -168,7 +168,8 @@ def test_discover_independent_of_jobs_and_batches():
     lines, _ = make_corpus(3, n_lines=400)
     a = dm.discover_words(batches_of(lines, 13), n_jobs=1)
     b = dm.discover_words(batches_of(lines, 200), n_jobs=3)
-    assert (a.words, a.counts) == (b.words, b.counts)
+    c = dm.discover_words(batches_of(lines, 20), n_jobs=2, memory_limit=3000)  # spills and merges
+    assert (a.words, a.counts) == (b.words, b.counts) == (c.words, c.counts)
     assert np.allclose(np.nan_to_num(a.pmi, nan=-9), np.nan_to_num(b.pmi, nan=-9))
 
 

@@ -496,6 +496,22 @@ def _piece_table(ids, starts, lengths, hashes, weights):
     return uhash[:u].copy(), count[:u].copy(), content, offsets, ok
 
 
+def _merge_piece_parts(parts):
+    """Merge per-batch piece tables (hashes, counts, content, offsets) into one, exactly."""
+    if len(parts) == 1:
+        return parts[0]
+    hashes = np.concatenate([p[0] for p in parts])
+    counts = np.concatenate([p[1] for p in parts])
+    content = np.concatenate([p[2] for p in parts])
+    shift = np.cumsum([0] + [p[2].shape[0] for p in parts])
+    starts = np.concatenate([p[3][:-1] + shift[k] for k, p in enumerate(parts)]).astype(np.int64)
+    lengths = np.concatenate([np.diff(p[3]) for p in parts]).astype(np.int64)
+    uh, uc, content, offsets, ok = _piece_table(content, starts, lengths, hashes, counts)
+    if not ok:
+        raise RuntimeError("64-bit piece hash collision; please report")
+    return uh, uc, content, offsets
+
+
 def _count_pieces(ids, join):
     """Exact counts of the distinct pieces of one batch: (hashes, counts, content, offsets)."""
     starts, lengths, hashes = _piece_hashes(ids, join)
@@ -650,7 +666,7 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
         keys, nc = enc.encode(lines)
         n_chars += nc
         if keys.shape[0]:
-            unit_batches.append(keys)
+            unit_batches.append(keys.astype(np.int32))  # keys < 2**31: code points and run numbers
         if progress is not None:
             progress(nc)
     run_strings = sorted(enc.runs, key=enc.runs.get)
@@ -685,11 +701,9 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
     key_to_id = np.zeros(n_keys, dtype=np.int32)
     key_to_id[frequent] = np.arange(1, n_freq + 1, dtype=np.int32)
     id_to_key = np.concatenate([[0], frequent]).astype(np.int64)
-    id_batches = []
-    for keys in unit_batches:
-        ids = np.where(keys >= 0, key_to_id[np.maximum(keys, 0)], 0).astype(np.int32)
-        id_batches.append(ids)
-    del unit_batches
+    for k, keys in enumerate(unit_batches):  # in place, so that memory holds one copy of the corpus
+        unit_batches[k] = np.where(keys >= 0, key_to_id[np.maximum(keys, 0)], 0).astype(np.int32)
+    id_batches = unit_batches
     id_count = np.zeros(n_freq + 1, dtype=np.int64)
     id_count[1:] = unit_counts[frequent]
 
@@ -736,17 +750,15 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
     def cut_count(ids):
         return _count_pieces(ids, _cut(ids, max_n, bits, good_set))
 
+    parts, size = [], 0
     with ThreadPoolExecutor(max(1, n_jobs)) as pool:
-        parts = list(pool.map(cut_count, id_batches))
-    hashes = np.concatenate([p[0] for p in parts])
-    pcounts = np.concatenate([p[1] for p in parts])
-    content = np.concatenate([p[2] for p in parts])
-    shift = np.cumsum([0] + [p[2].shape[0] for p in parts])
-    offsets = np.concatenate([p[3][:-1] + shift[k] for k, p in enumerate(parts)] + [shift[-1:]]).astype(np.int64)
-    del parts
-    uh, uc, content, offsets, ok = _piece_table(content, offsets[:-1].copy(), np.diff(offsets), hashes, pcounts)
-    if not ok:
-        raise RuntimeError("64-bit piece hash collision; please report")
+        for part in pool.map(cut_count, id_batches):
+            parts.append(part)
+            size += part[0].shape[0]
+            if size > (memory_limit >> 5) and len(parts) > 1:  # ~32 bytes per distinct piece
+                parts = [_merge_piece_parts(parts)]
+                size = parts[0][0].shape[0]
+    uh, uc, content, offsets = _merge_piece_parts(parts)
     n_pieces = int(uh.shape[0])
     pieces = {}
     for r in np.flatnonzero(uc >= min_count).tolist():
@@ -791,6 +803,23 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
     _tick('output')
     tot = float(sum(cands.values()))
     logp = {w: math.log(c / tot) for w, c in cands.items()}
+    # cohesion of every gram needed (a word of <= max_n units, or each max_n-window of a longer one)
+    need = {n: set() for n in range(2, max_n + 1)}
+    for seq in cands:
+        if 1 < len(seq) <= max_n:
+            need[len(seq)].add(packed(seq))
+        elif len(seq) > max_n:
+            need[max_n].update(packed(seq[i:i + max_n]) for i in range(len(seq) - max_n + 1))
+    coh_of = {}
+    for n, keys in need.items():
+        if not keys:
+            continue
+        karr = np.array(sorted(keys), dtype=np.int64)
+        gk = grams[n][0]
+        idx = np.minimum(np.searchsorted(gk, karr), max(gk.shape[0] - 1, 0))
+        hit = gk[idx] == karr if gk.shape[0] else np.zeros(karr.shape[0], bool)
+        vals = np.where(hit, coh[n][idx] if gk.shape[0] else np.nan, np.nan)
+        coh_of.update(zip(((n, k) for k in karr.tolist()), vals.tolist()))
     words, counts, cohesion, pmi, gain = [], [], [], [], []
     for seq in sorted(cands, key=lambda w: (-cands[w], strings[w])):
         c = cands[seq]
@@ -802,16 +831,9 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
             gain.append(float("nan"))
             continue
         if len(seq) <= max_n:
-            k = packed(seq)
-            idx = np.searchsorted(grams[len(seq)][0], k)
-            ch = float(coh[len(seq)][idx]) if idx < grams[len(seq)][0].shape[0] and grams[len(seq)][0][idx] == k else float("nan")
+            ch = coh_of[(len(seq), packed(seq))]
         else:
-            vals = []
-            for i in range(len(seq) - max_n + 1):
-                k = packed(seq[i:i + max_n])
-                idx = np.searchsorted(grams[max_n][0], k)
-                vals.append(float(coh[max_n][idx]))
-            ch = min(vals)
+            ch = min(coh_of[(max_n, packed(seq[i:i + max_n]))] for i in range(len(seq) - max_n + 1))
         parts_lp, _ = _best_parts(seq, cands, tot)
         s_w = logp[seq] - parts_lp
         cohesion.append(ch)

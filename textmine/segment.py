@@ -47,12 +47,18 @@ _H2 = 7
 
 
 @njit
-def _table_find(k1, k2, h1, h2):
-    """Slot of (h1, h2) in the table or -1 (an empty slot has k1 == 0)."""
+def _home(h1, shift):
+    """Home slot of a hash: Fibonacci hashing, the top bits of ``h1 * 2**64 / phi``."""
+    return np.int64((h1 * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(shift))
+
+
+@njit
+def _table_find(k1, k2, h1, h2, shift):
+    """Slot of (h1, h2) in the table or -1 (an empty slot has k1 == 0); ``shift = 64 - log2(size)``."""
     mask = k1.shape[0] - 1
     key = np.int64(h1 | np.uint64(1))
     chk = np.int64(h2)
-    s = np.int64(h1 >> np.uint64(20)) & mask
+    s = _home(h1, shift)
     while True:
         if k1[s] == 0:
             return -1
@@ -62,7 +68,7 @@ def _table_find(k1, k2, h1, h2):
 
 
 @njit
-def _build_table(cps, offsets, scores, size):
+def _build_table(cps, offsets, scores, bits):
     """Hash table of words and their prefixes.
 
     Parameters
@@ -73,8 +79,8 @@ def _build_table(cps, offsets, scores, size):
         Word ``w`` is ``cps[offsets[w]:offsets[w + 1]]``.
     scores : ndarray of float64, shape (W,)
         Log-probability of each word.
-    size : int
-        Table size, a power of two larger than the number of distinct prefixes.
+    bits : int
+        log2 of the table size, which must exceed the number of distinct prefixes.
 
     Returns
     -------
@@ -83,6 +89,8 @@ def _build_table(cps, offsets, scores, size):
     val : ndarray of float64, shape (size,)
         Score of a word, ``-1e300`` for a prefix that is not a word.
     """
+    size = 1 << bits
+    shift = 64 - bits
     k1 = np.zeros(size, dtype=np.int64)
     k2 = np.zeros(size, dtype=np.int64)
     val = np.full(size, _NEG)
@@ -94,7 +102,7 @@ def _build_table(cps, offsets, scores, size):
             h1, h2 = _hash_step(h1, h2, cps[p])
             key = np.int64(h1 | np.uint64(1))
             chk = np.int64(h2)
-            s = np.int64(h1 >> np.uint64(20)) & mask
+            s = _home(h1, shift)
             while k1[s] != 0 and not (k1[s] == key and k2[s] == chk):
                 s = (s + 1) & mask
             k1[s] = key
@@ -105,7 +113,7 @@ def _build_table(cps, offsets, scores, size):
 
 
 @njit
-def _segment(cps, k1, k2, val, unknown, max_len):
+def _segment(cps, k1, k2, val, shift, unknown, max_len):
     """Segment a text into tokens.
 
     Parameters
@@ -114,6 +122,8 @@ def _segment(cps, k1, k2, val, unknown, max_len):
         Code points of the text (lines joined by ``\\n``).
     k1, k2, val : ndarray
         Dictionary table from :func:`_build_table`.
+    shift : int
+        64 minus log2 of the table size.
     unknown : float
         Score of a character or Latin/digit run that is not a word.
     max_len : int
@@ -170,7 +180,7 @@ def _segment(cps, k1, k2, val, unknown, max_len):
             lim = min(j, s + max_len)
             for e in range(s + 1, lim + 1):
                 h1, h2 = _hash_step(h1, h2, _fold(cps[e - 1]))
-                slot = _table_find(k1, k2, h1, h2)
+                slot = _table_find(k1, k2, h1, h2, shift)
                 if slot < 0:
                     break
                 if val[slot] > _NEG and (e == j or not (cls[e - 1] == 2 and cls[e] == 2)) and e >= ue:
@@ -251,14 +261,14 @@ class Segmenter:
         np.cumsum(lens, out=offsets[1:])
         cps = _codepoints("".join(folded))
         self.max_len_ = int(lens.max()) if lens.size else 1
-        size = 1 << max(4, int(2 * int(lens.sum()) + 1).bit_length())
+        bits = max(4, int(2 * int(lens.sum()) + 1).bit_length())
         scores = np.log(counts) - math.log(self.total_)
-        self._table = _build_table(cps, offsets, scores, size)
+        self._table = _build_table(cps, offsets, scores, bits) + (64 - bits,)
 
     def _spans(self, text):
         cps = _codepoints(text)
-        k1, k2, val = self._table
-        return _segment(cps, k1, k2, val, self.unknown_score, self.max_len_)
+        k1, k2, val, shift = self._table
+        return _segment(cps, k1, k2, val, shift, self.unknown_score, self.max_len_)
 
     def cut(self, line):
         """Words of one line (whitespace dropped)."""
