@@ -199,6 +199,24 @@ def segment_speed(words, lines, tmp, jobs):
     return out
 
 
+def speed_only(args):
+    """Build time and peak RSS of textmine and nlp-zero on a larger corpus (no scoring)."""
+    files = args.speed
+    n_chars = sum(len(ln) for ln in corpus_lines(files))
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    mp = args.nlpzero.split(",")[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        lex = os.path.join(tmp, "tm.tsv")
+        tm = run_child([sys.executable, "-m", "textmine", "discover-words", *files, "-j", str(args.jobs), "-o", lex,
+                        *args.textmine_args.split()], env)
+        print(tm[2].strip(), file=sys.stderr)
+        nz = run_child([sys.executable, __file__, "--child", "nlpzero", os.path.join(tmp, "nz.tsv"), mp, *files])
+    print(f"corpus: {len(files)} files, {n_chars:,} characters")
+    print(f"{'system':40} {'build s':>8} {'ratio':>6} {'Mchar/s':>8} {'RSS MB':>7}")
+    for name, (wall, rss, _) in [(f"textmine discover-words -j {args.jobs}", tm), (f"nlp-zero min_proba={mp}", nz)]:
+        print(f"{name:40} {wall:8.1f} {wall / tm[0]:6.1f} {n_chars / wall / 1e6:8.2f} {rss:7.0f}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=DATA)
@@ -207,14 +225,18 @@ def main():
     ap.add_argument("--nlpzero", default="1e-5,1e-6,1e-7", help="min_proba values for nlp-zero ('' to skip)")
     ap.add_argument("--wd-min-count", type=int, default=4)
     ap.add_argument("--textmine-args", default="", help="extra discover-words options")
+    ap.add_argument("--speed", nargs="+", metavar="FILE",
+                    help="only time textmine (-j J) and nlp-zero (first --nlpzero value) on these files")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     files = [os.path.join(args.data, "199801_raw.utf8"), os.path.join(args.data, "pku_test.utf8")]
     if args.child:
-        kind, out, param = args.child
-        {"nlpzero": child_nlpzero, "wd": child_word_discovery}[kind](files, out, float(param) if kind == "nlpzero"
-                                                                     else int(param))
+        kind, out, param, *child_files = args.child
+        {"nlpzero": child_nlpzero, "wd": child_word_discovery}[kind](child_files or files, out, float(param)
+                                                                     if kind == "nlpzero" else int(param))
         return
+    if args.speed:
+        return speed_only(args)
     for p in files:
         if not os.path.exists(p):
             raise SystemExit(f"{p} not found (../shared/data/cws)")
