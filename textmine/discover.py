@@ -521,6 +521,265 @@ def _count_pieces(ids, join):
     return uh, cnt, content, offsets
 
 
+@njit
+def _seq_hash_step(h, v):
+    """One step of the 64-bit hash of an id sequence (uint64 state)."""
+    h = (h ^ np.uint64(v)) * np.uint64(1099511628211)
+    return h ^ (h >> np.uint64(29))
+
+
+@njit
+def _seq_hash_final(h, n):
+    """The hash of a sequence of ``n`` ids from its state (int64)."""
+    return np.int64((h ^ np.uint64(n)) * np.uint64(0x9E3779B97F4A7C15))
+
+
+_SEQ_H0 = 1469598103934665603
+
+
+@njit
+def _backtrack(content, starts, lengths, max_n, bits, good):
+    """Backtracking of long pieces against the cohesive grams.
+
+    Parameters
+    ----------
+    content : ndarray of int32
+        Piece ``q`` is ``content[starts[q]:starts[q] + lengths[q]]``.
+    starts, lengths : ndarray of int64, shape (p,)
+    max_n, bits : int
+    good : ndarray of int64
+        :func:`_key_set` of the cohesive grams of orders 2..max_n.
+
+    Returns
+    -------
+    ndarray of bool, shape (p,)
+        Pieces of < 3 units are kept; of 3..max_n units kept if cohesive themselves; longer ones kept
+        if every window of ``max_n`` units is cohesive.
+    """
+    p = starts.shape[0]
+    keep = np.ones(p, dtype=np.bool_)
+    for q in range(p):
+        L = lengths[q]
+        s = starts[q]
+        if L < 3:
+            continue
+        w = min(L, max_n)
+        for i in range(L - w + 1):
+            key = np.int64(0)
+            for j in range(w):
+                key = (key << bits) | content[s + i + j]
+            if not _in_set(good, key):
+                keep[q] = False
+                break
+    return keep
+
+
+@njit
+def _gather(content, starts, lengths):
+    """CSR (content int32, offsets int64) of the slices ``content[starts[q]:starts[q] + lengths[q]]``."""
+    p = starts.shape[0]
+    offsets = np.zeros(p + 1, dtype=np.int64)
+    for q in range(p):
+        offsets[q + 1] = offsets[q] + lengths[q]
+    out = np.empty(offsets[p], dtype=np.int32)
+    for q in range(p):
+        for j in range(lengths[q]):
+            out[offsets[q] + j] = content[starts[q] + j]
+    return out, offsets
+
+
+@njit
+def _seq_table(content, offsets):
+    """Hash table of distinct id sequences (the candidate words).
+
+    Returns
+    -------
+    table : ndarray of int64, shape (2**b,)
+        Candidate index per slot, -1 when empty.
+    hashes : ndarray of int64, shape (w,)
+    ok : bool
+        False on a 64-bit hash collision between two candidates.
+    """
+    p = offsets.shape[0] - 1
+    b = 4
+    while (1 << b) < 2 * p + 2:
+        b += 1
+    mask = (1 << b) - 1
+    table = np.full(1 << b, -1, dtype=np.int64)
+    hashes = np.empty(p, dtype=np.int64)
+    ok = True
+    for k in range(p):
+        h = np.uint64(_SEQ_H0)
+        for j in range(offsets[k], offsets[k + 1]):
+            h = _seq_hash_step(h, content[j])
+        hk = _seq_hash_final(h, offsets[k + 1] - offsets[k])
+        hashes[k] = hk
+        s = _slot(hk & 0x7FFFFFFFFFFFFFFF, 64 - b)
+        while table[s] != -1:
+            if hashes[table[s]] == hk:
+                ok = False
+            s = (s + 1) & mask
+        table[s] = k
+    return table, hashes, ok
+
+
+@njit
+def _find_seq(table, hashes, content, offsets, seq, lo, hi, h):
+    """Index of the candidate equal to ``seq[lo:hi]`` (whose hash is ``h``) or -1."""
+    mask = table.shape[0] - 1
+    b = 0
+    while (1 << b) < table.shape[0]:
+        b += 1
+    s = _slot(h & 0x7FFFFFFFFFFFFFFF, 64 - b)
+    while True:
+        k = table[s]
+        if k == -1:
+            return -1
+        if hashes[k] == h and offsets[k + 1] - offsets[k] == hi - lo:
+            same = True
+            for j in range(hi - lo):
+                if content[offsets[k] + j] != seq[lo + j]:
+                    same = False
+                    break
+            if same:
+                return k
+        s = (s + 1) & mask
+
+
+@njit
+def _best_split(w, content, offsets, counts, alive, table, hashes, total, back, backk):
+    """Best unigram log-probability of candidate ``w`` split into >= 2 live candidates.
+
+    Fills ``back``/``backk`` (start and candidate of the last part ending at each position). Ties go
+    to the smallest start (the first found when scanning starts in ascending order).
+    """
+    lo = offsets[w]
+    L = offsets[w + 1] - lo
+    best = np.full(L + 1, -np.inf)
+    best[0] = 0.0
+    log_total = math.log(total)
+    for j in range(L):
+        if best[j] == -np.inf:
+            continue
+        h = np.uint64(_SEQ_H0)
+        for i in range(j + 1, L + 1):
+            h = _seq_hash_step(h, content[lo + i - 1])
+            if j == 0 and i == L:
+                continue
+            k = _find_seq(table, hashes, content, offsets, content, lo + j, lo + i, _seq_hash_final(h, i - j))
+            if k < 0 or not alive[k]:
+                continue
+            v = best[j] + math.log(counts[k]) - log_total
+            if v > best[i]:
+                best[i] = v
+                back[i] = j
+                backk[i] = k
+    return best[L]
+
+
+@njit
+def _deredundancy_kernel(content, offsets, counts, order, table, hashes, a, b):
+    """De-redundancy (kexue.fm 5476): visit ``order``; drop a word whose log-probability beats its best
+    split by less than ``a * (len - 1) + b``, giving its count to its parts.
+
+    Parameters
+    ----------
+    content, offsets : CSR of the candidates (int32, int64)
+    counts : ndarray of int64, shape (w,)
+        Updated in place.
+    order : ndarray of int64
+        Multi-unit candidates, longest first.
+    table, hashes : from :func:`_seq_table`
+    a, b : float
+
+    Returns
+    -------
+    alive : ndarray of bool, shape (w,)
+    removed : int
+    """
+    p = offsets.shape[0] - 1
+    alive = np.ones(p, dtype=np.bool_)
+    total = 0.0
+    for k in range(p):
+        total += counts[k]
+    maxlen = 1
+    for k in range(p):
+        maxlen = max(maxlen, offsets[k + 1] - offsets[k])
+    back = np.zeros(maxlen + 1, dtype=np.int64)
+    backk = np.zeros(maxlen + 1, dtype=np.int64)
+    removed = 0
+    for w in order:
+        c = counts[w]
+        L = offsets[w + 1] - offsets[w]
+        alive[w] = False
+        total -= c
+        lp = _best_split(w, content, offsets, counts, alive, table, hashes, total, back, backk)
+        s = math.log(c) - math.log(total) - lp
+        if s < a * (L - 1) + b:
+            removed += 1
+            i = L
+            while i > 0:
+                counts[backk[i]] += c
+                total += c
+                i = back[i]
+        else:
+            alive[w] = True
+            total += c
+    return alive, removed
+
+
+@njit
+def _split_scores(content, offsets, counts, alive, table, hashes):
+    """``ln p(w) - best split`` of every live multi-unit candidate (NaN elsewhere), float64 (w,)."""
+    p = offsets.shape[0] - 1
+    total = 0.0
+    maxlen = 1
+    for k in range(p):
+        if alive[k]:
+            total += counts[k]
+        maxlen = max(maxlen, offsets[k + 1] - offsets[k])
+    back = np.zeros(maxlen + 1, dtype=np.int64)
+    backk = np.zeros(maxlen + 1, dtype=np.int64)
+    out = np.full(p, np.nan)
+    for w in range(p):
+        if alive[w] and offsets[w + 1] - offsets[w] > 1:
+            lp = _best_split(w, content, offsets, counts, alive, table, hashes, total, back, backk)
+            out[w] = math.log(counts[w] / total) - lp
+    return out
+
+
+@njit
+def _word_cohesion(content, offsets, max_n, bits, gram_keys, gram_coh, gram_offsets):
+    """Cohesion of each candidate: of the word itself (<= max_n units) or the minimum over its
+    max_n-windows; NaN for one unit or a gram without a count.
+
+    ``gram_keys``/``gram_coh``: sorted keys and cohesions of orders 2..max_n concatenated, order ``n`` at
+    ``gram_offsets[n]:gram_offsets[n + 1]``.
+    """
+    p = offsets.shape[0] - 1
+    out = np.full(p, np.nan)
+    for w in range(p):
+        L = offsets[w + 1] - offsets[w]
+        if L < 2:
+            continue
+        n = min(L, max_n)
+        ks = gram_keys[gram_offsets[n]:gram_offsets[n + 1]]
+        cs = gram_coh[gram_offsets[n]:gram_offsets[n + 1]]
+        m = np.inf
+        for i in range(L - n + 1):
+            key = np.int64(0)
+            for j in range(n):
+                key = (key << bits) | content[offsets[w] + i + j]
+            idx = np.searchsorted(ks, key)
+            if idx < ks.shape[0] and ks[idx] == key:
+                m = min(m, cs[idx])
+            else:
+                m = np.nan
+                break
+        out[w] = m
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # the driver
 
@@ -760,85 +1019,63 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
                 size = parts[0][0].shape[0]
     uh, uc, content, offsets = _merge_piece_parts(parts)
     n_pieces = int(uh.shape[0])
-    pieces = {}
-    for r in np.flatnonzero(uc >= min_count).tolist():
-        pieces[r] = (tuple(content[offsets[r]:offsets[r + 1]].tolist()), int(uc[r]))
 
     # 5. truncate and backtrack
     _tick('backtrack')
-    def packed(seq):
-        k = 0
-        for v in seq:
-            k = (k << bits) | v
-        return k
-
-    good_sets = {n: set(good[n].tolist()) for n in range(2, max_n + 1)}
-    cands = {}
-    n_trunc = 0
-    for seq, c in pieces.values():
-        n_trunc += 1
-        L = len(seq)
-        if 3 <= L <= max_n and packed(seq) not in good_sets[L]:
-            continue
-        if L > max_n and any(packed(seq[i:i + max_n]) not in good_sets[max_n] for i in range(L - max_n + 1)):
-            continue
-        cands[seq] = c
-    n_back = len(cands)
+    sel = np.flatnonzero(uc >= min_count)
+    p_starts, p_lens, p_counts = offsets[:-1][sel], np.diff(offsets)[sel], uc[sel]
+    n_trunc = int(sel.shape[0])
+    keep = _backtrack(content, p_starts, p_lens, max_n, bits, good_set)
+    p_starts, p_lens, p_counts = p_starts[keep], p_lens[keep], p_counts[keep]
+    n_back = int(p_starts.shape[0])
     # every frequent unit is a candidate word (its count: how often it stood alone, at least 1)
-    for i in range(1, n_freq + 1):
-        if (i,) not in cands:
-            cands[(i,)] = 1
+    alone = content[p_starts[p_lens == 1]]
+    missing = np.setdiff1d(np.arange(1, n_freq + 1, dtype=np.int32), alone)
+    cand_content, cand_offsets = _gather(content, p_starts, p_lens)
+    cand_content = np.concatenate([cand_content, missing])
+    cand_offsets = np.concatenate([cand_offsets, cand_offsets[-1] + np.arange(1, missing.shape[0] + 1)])
+    cand_counts = np.concatenate([p_counts, np.ones(missing.shape[0], dtype=np.int64)]).astype(np.int64)
+    del content, offsets, uh, uc
+    unit_str = [""] + [key_string(int(k)) for k in id_to_key[1:].tolist()]
+    ids_list = cand_content.tolist()
+    bounds = cand_offsets.tolist()
+    strings = ["".join([unit_str[v] for v in ids_list[bounds[k]:bounds[k + 1]]]) for k in range(len(bounds) - 1)]
+    lens = np.diff(cand_offsets)
 
     # 6. de-redundancy, longest first
-    strings = {}
-    for seq in cands:
-        s = "".join(key_string(int(id_to_key[v])) for v in seq)
-        strings[seq] = s
     _tick('deredundancy')
-    removed = 0
+    table, seq_hashes, ok = _seq_table(cand_content, cand_offsets)
+    if not ok:
+        raise RuntimeError("64-bit candidate hash collision; please report")
+    multi = np.flatnonzero(lens > 1)
+    order = np.array(sorted(multi.tolist(), key=lambda k: (-bounds[k + 1] + bounds[k], -cand_counts[k], strings[k])),
+                     dtype=np.int64)
     if redundancy is not None:
-        cands, removed = _deredundancy(cands, redundancy, strings)
+        alive, removed = _deredundancy_kernel(cand_content, cand_offsets, cand_counts, order, table, seq_hashes,
+                                              float(redundancy[0]), float(redundancy[1]))
+    else:
+        alive, removed = np.ones(lens.shape[0], dtype=np.bool_), 0
 
     # 7. scores and output
     _tick('output')
-    tot = float(sum(cands.values()))
-    logp = {w: math.log(c / tot) for w, c in cands.items()}
-    # cohesion of every gram needed (a word of <= max_n units, or each max_n-window of a longer one)
-    need = {n: set() for n in range(2, max_n + 1)}
-    for seq in cands:
-        if 1 < len(seq) <= max_n:
-            need[len(seq)].add(packed(seq))
-        elif len(seq) > max_n:
-            need[max_n].update(packed(seq[i:i + max_n]) for i in range(len(seq) - max_n + 1))
-    coh_of = {}
-    for n, keys in need.items():
-        if not keys:
-            continue
-        karr = np.array(sorted(keys), dtype=np.int64)
-        gk = grams[n][0]
-        idx = np.minimum(np.searchsorted(gk, karr), max(gk.shape[0] - 1, 0))
-        hit = gk[idx] == karr if gk.shape[0] else np.zeros(karr.shape[0], bool)
-        vals = np.where(hit, coh[n][idx] if gk.shape[0] else np.nan, np.nan)
-        coh_of.update(zip(((n, k) for k in karr.tolist()), vals.tolist()))
-    words, counts, cohesion, pmi, gain = [], [], [], [], []
-    for seq in sorted(cands, key=lambda w: (-cands[w], strings[w])):
-        c = cands[seq]
-        words.append(strings[seq])
-        counts.append(int(c))
-        if len(seq) == 1:
-            cohesion.append(float("nan"))
-            pmi.append(float("nan"))
-            gain.append(float("nan"))
-            continue
-        if len(seq) <= max_n:
-            ch = coh_of[(len(seq), packed(seq))]
-        else:
-            ch = min(coh_of[(max_n, packed(seq[i:i + max_n]))] for i in range(len(seq) - max_n + 1))
-        parts_lp, _ = _best_parts(seq, cands, tot)
-        s_w = logp[seq] - parts_lp
-        cohesion.append(ch)
-        pmi.append(s_w)
-        gain.append(math.exp(logp[seq]) * (s_w - 1.0))
+    pmi_all = _split_scores(cand_content, cand_offsets, cand_counts, alive, table, seq_hashes)
+    gk = np.concatenate([grams[n][0] for n in range(2, max_n + 1)])
+    gc = np.concatenate([coh[n] for n in range(2, max_n + 1)])
+    g_off = np.zeros(max_n + 2, dtype=np.int64)
+    for n in range(2, max_n + 1):
+        g_off[n + 1] = g_off[n] + grams[n][0].shape[0]
+    coh_all = _word_cohesion(cand_content, cand_offsets, max_n, bits, gk, gc, g_off)
+    live = np.flatnonzero(alive)
+    tot = float(cand_counts[live].sum())
+    counts_list = cand_counts.tolist()
+    live = sorted(live.tolist(), key=lambda k: (-counts_list[k], strings[k]))
+    words = [strings[k] for k in live]
+    counts = [counts_list[k] for k in live]
+    live = np.array(live, dtype=np.int64)
+    pmi_arr = pmi_all[live] if live.shape[0] else np.empty(0)
+    with np.errstate(invalid="ignore"):
+        gain_arr = cand_counts[live] / tot * (pmi_arr - 1.0)
+    cohesion, pmi, gain = coh_all[live].tolist(), pmi_arr.tolist(), gain_arr.tolist()
     _tick(None)
     lengths = [len(w) for w in words]
     h1, l1, L1 = _entropy_per_char(counts, lengths)
@@ -862,65 +1099,6 @@ def _sub_counts(gram, keys, total):
     if gk.shape[0]:
         out[found] = gc[idx[found]]
     return out
-
-
-def _best_parts(seq, cands, total):
-    """Best split of ``seq`` into >= 2 live words by unigram DP (counts in ``cands``, sum ``total``).
-
-    Returns (sum of log-probabilities, list of parts). Ties prefer the split found first (shorter
-    first part). Missing single units score ``ln(1 / total)``.
-    """
-    L = len(seq)
-    lt = math.log(total)
-    best = [-math.inf] * (L + 1)
-    back = [0] * (L + 1)
-    best[0] = 0.0
-    for i in range(1, L + 1):
-        for j in range(i):
-            if j == 0 and i == L:
-                continue
-            c = cands.get(seq[j:i])
-            if c is None:
-                if i - j != 1:
-                    continue
-                c = 1
-            v = best[j] + math.log(c) - lt
-            if v > best[i]:
-                best[i] = v
-                back[i] = j
-    parts, i = [], L
-    while i > 0:
-        parts.append(seq[back[i]:i])
-        i = back[i]
-    return best[L], parts[::-1]
-
-
-def _deredundancy(cands, redundancy, strings):
-    """Visit multi-unit candidates longest first (ties: higher count, then code point); drop the ones whose
-    log-probability beats their best split by less than the threshold; parts inherit the count.
-
-    Mirrors nlp-zero: the candidate is removed from the live lexicon (and the total) while it is
-    scored, and restored if it stays.
-    """
-    cands = dict(cands)
-    total = float(sum(cands.values()))
-    order = sorted((w for w in cands if len(w) > 1), key=lambda w: (-len(w), -cands[w], strings[w]))
-    removed = 0
-    for w in order:
-        c = cands.pop(w)
-        total -= c
-        lp_parts, parts = _best_parts(w, cands, total)
-        s = math.log(c) - math.log(total) - lp_parts
-        thr = redundancy[0] * (len(w) - 1) + redundancy[1]
-        if s < thr:
-            removed += 1
-            for p in parts:
-                cands[p] = cands.get(p, 0) + c
-                total += c
-        else:
-            cands[w] = c
-            total += c
-    return cands, removed
 
 
 def format_stats(stats):
