@@ -382,15 +382,25 @@ def _cut(ids, max_n, bits, good):
     """
     m = ids.shape[0]
     join = np.zeros(m, dtype=np.bool_)
-    for i in range(m - 1):
-        key = np.int64(ids[i])
-        if key == 0:
-            continue
-        for n in range(2, max_n + 1):
-            if i + n > m or ids[i + n - 1] == 0:
-                break
-            key = (key << bits) | ids[i + n - 1]
-            if _in_set(good, key):
+    # order by order, so that a longer gram is looked up only if it could still join something
+    for n in range(2, max_n + 1):
+        for i in range(m - n + 1):
+            todo = False
+            for j in range(n - 1):
+                if not join[i + j]:
+                    todo = True
+                    break
+            if not todo:
+                continue
+            key = np.int64(0)
+            ok = True
+            for j in range(n):
+                v = ids[i + j]
+                if v == 0:
+                    ok = False
+                    break
+                key = (key << bits) | v
+            if ok and _in_set(good, key):
                 for j in range(n - 1):
                     join[i + j] = True
     return join
