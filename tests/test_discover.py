@@ -194,10 +194,12 @@ def test_latin_runs_stay_whole_and_punctuation_splits():
 
 
 def test_bad_arguments():
-    with pytest.raises(TextmineError, match="no Chinese"):
+    with pytest.raises(TextmineError, match="empty"):
         dm.discover_words([["...", "!!"]])
-    with pytest.raises(TextmineError, match="no Chinese"):
+    with pytest.raises(TextmineError, match="empty"):
         dm.discover_words([])
+    with pytest.raises(TextmineError, match="no Chinese"):
+        dm.discover_words([["hello world"] * 10])
     with pytest.raises(TextmineError, match="min_count"):
         dm.discover_words([["中国"]], min_count=0)
     with pytest.raises(TextmineError, match="max_n"):
@@ -253,8 +255,8 @@ def test_cli_jieba_format_loads_in_jieba(corpus_file, tmp_path):
     assert "".join(tk.lcut(text, HMM=False)) == text
 
 
-@pytest.mark.parametrize("content,message", [("", "no Chinese"), ("hello, world!\n... ---\n", "lower --min-count"),
-                                             ("!!! ,,, ...\n", "no Chinese")])
+@pytest.mark.parametrize("content,message", [("", "empty"), ("hello, world!\n... ---\n" * 9, "no Chinese"),
+                                             ("!!! ,,, ...\n", "empty"), ("中国\n", "lower --min-count")])
 def test_cli_bad_corpus(tmp_path, content, message):
     p = tmp_path / "c.txt"
     p.write_text(content, encoding="utf-8")
@@ -271,6 +273,12 @@ def test_cli_bad_thresholds(corpus_file, args, code):
     res = CliRunner().invoke(cli, ["discover-words", str(corpus_file), *args])
     assert res.exit_code == code
     assert res.stdout == "" and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("command", ["discover-words", "segment"])
+def test_cli_help(command):
+    res = CliRunner().invoke(cli, [command, "--help"])
+    assert res.exit_code == 0 and "Usage:" in res.stdout
 
 
 def test_pku_smoke():

@@ -945,7 +945,10 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
         unit_counts += np.bincount(keys[keys >= 0], minlength=n_keys)
     n_units = int(unit_counts.sum())
     if n_units == 0:
-        raise TextmineError("the corpus has no Chinese characters, letters or digits to discover words in")
+        raise TextmineError("the corpus is empty: no Chinese characters, letters or digits to discover words in")
+    if not unit_counts[:RUN_BASE].any():
+        raise TextmineError("the corpus has no Chinese characters; discover-words finds the words of unsegmented "
+                            "text (for space-separated text, count its tokens with textmine count)")
 
     def key_string(k):
         return chr(k) if k < RUN_BASE else run_strings[k - RUN_BASE]
