@@ -199,6 +199,24 @@ def segment_speed(words, lines, tmp, jobs):
     return out
 
 
+def in_process_seconds(files, args):
+    """Median seconds of textmine.discover.discover_words in this process (kernels loaded, no start-up)."""
+    from textmine.corpus import ReadOptions, iter_batches, make_shards
+    from textmine.discover import discover_words
+
+    def batches():
+        for shard in make_shards(files):
+            yield from iter_batches(shard, ReadOptions(), batch_chars=1 << 20)
+
+    discover_words(batches(), n_jobs=args.jobs)
+    times = []
+    for _ in range(args.repeat):
+        t = time.perf_counter()
+        discover_words(batches(), n_jobs=args.jobs)
+        times.append(time.perf_counter() - t)
+    return sorted(times)[len(times) // 2]
+
+
 def speed_only(args):
     """Build time and peak RSS of textmine and nlp-zero on a larger corpus (no scoring)."""
     files = args.speed
@@ -225,6 +243,7 @@ def main():
     ap.add_argument("--nlpzero", default="1e-5,1e-6,1e-7", help="min_proba values for nlp-zero ('' to skip)")
     ap.add_argument("--wd-min-count", type=int, default=4)
     ap.add_argument("--textmine-args", default="", help="extra discover-words options")
+    ap.add_argument("--repeat", type=int, default=3, help="timed textmine runs (median)")
     ap.add_argument("--speed", nargs="+", metavar="FILE",
                     help="only time textmine (-j J) and nlp-zero (first --nlpzero value) on these files")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -255,7 +274,11 @@ def main():
         tm_cmd = [sys.executable, "-m", "textmine", "discover-words", *files, "-j", str(args.jobs), "-o", lex,
                   *args.textmine_args.split()]
         run_child(tm_cmd, env)
-        wall, rss, err = run_child(tm_cmd, env)
+        runs = [run_child(tm_cmd, env) for _ in range(args.repeat)]
+        wall = sorted(r[0] for r in runs)[len(runs) // 2]
+        rss = max(r[1] for r in runs)
+        err = runs[0][2]
+        inproc = in_process_seconds(files, args)
         words = top_words(lex, args.top)
         sa, ta = score_jieba(words, test, gold, iv, tmp)
         sb, tb = score_textmine(words, test, gold, iv)
@@ -280,10 +303,14 @@ def main():
                      len(words), s, ts))
     print(f"corpus: {n_chars:,} characters (199801_raw + pku_test); top {args.top:,} words; "
           f"PKU test {sum(len(x) for x in test):,} characters")
-    print(f"{'system':48} {'params':16} {'build s':>8} {'x tm':>6} {'Mchar/s':>8} {'RSS MB':>7} "
+    print(f"textmine discover-words: CLI wall {tm_wall:.1f} s (median of {args.repeat}, with Python and numba "
+          f"start-up); discover_words() in process {inproc:.1f} s (median of {args.repeat})")
+    print(f"{'system':48} {'params':36} {'build s':>8} {'x tm':>6} {'Mchar/s':>8} {'RSS MB':>7} "
           f"{'words':>7} {'P':>6} {'R':>6} {'F':>6} {'OOV-R':>6} {'seg s':>6}")
     for name, params, wall, rss, nw, s, ts in rows:
-        print(f"{name:48} {params:16} {wall:8.1f} {wall / tm_wall:6.1f} {n_chars / wall / 1e6:8.2f} {rss:7.0f} "
+        if name.startswith("(c)") or name.startswith("(d)"):
+            params = f"{params} [{wall / inproc:.1f}x in-process]"
+        print(f"{name:48} {params:36} {wall:8.1f} {wall / tm_wall:6.1f} {n_chars / wall / 1e6:8.2f} {rss:7.0f} "
               f"{nw:7,} {s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f} {s.oov_recall:6.3f} {ts:6.2f}")
     print()
     print(f"segmentation speed, {n_chars:,} characters, textmine top-{args.top:,} lexicon "
