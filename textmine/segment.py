@@ -233,6 +233,14 @@ class Segmenter:
     -----
     Su Jianlin, kexue.fm 5476 and 3908 (ALGORITHMS.md §3.1); jieba's scoring of unknown and
     zero-frequency entries.
+
+    Examples
+    --------
+    >>> seg = Segmenter(["中国", "人民", "中国人"], [10, 10, 1])
+    >>> seg.cut("中国人民，AK47")
+    ['中国', '人民', '，', 'AK47']
+    >>> seg.segment_lines(["中国人民", ""])
+    [['中国', '人民'], []]
     """
 
     def __init__(self, words, counts, unknown_score=None):
