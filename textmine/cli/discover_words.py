@@ -38,11 +38,15 @@ def discover_words(paths, glob, encoding, decode_errors, jobs, output, min_count
     \b
     Output (UTF-8 TSV, no header unless --header), sorted by count descending, then code point:
       word       the word
-      count      its count in the corpus as segmented by the lexicon's construction
+      count      how often it is a piece after cutting, plus the counts of the longer words
+                 removed as redundant that it is a part of (1 for a unit never alone)
       cohesion   min over splits of ln(N·#w/(#left·#right)) from exact n-gram counts (nats;
-                 min over MAX_N-windows for longer words; empty for one character)
-      pmi        ln p(w) - Σ ln p(parts) against its best re-segmentation without it (nats)
-      gain       p(w)·(pmi - 1), the first-order drop of per-character entropy (minimum entropy)
+                 min over MAX_N-windows for longer words; empty for a single unit:
+                 one character or one Latin/digit run)
+      pmi        ln p(w) - Σ ln p(parts) against its best re-segmentation without it (nats;
+                 empty for a single unit)
+      gain       p(w)·(pmi - 1), the first-order drop of per-character entropy (minimum
+                 entropy; empty for a single unit)
 
     Steps: exact 1..MAX_N-gram counts; a boundary survives unless a cohesive gram spans it;
     pieces below --min-count are dropped; longer pieces must be cohesive in every window;
