@@ -87,3 +87,19 @@ def test_ctrl_c_exits_130_and_leaves_no_file(tmp_path):
     assert p.returncode == 130, err
     assert b"Traceback" not in err
     assert not out.exists() and not [f for f in os.listdir(tmp_path) if ".tmp" in f]
+
+
+def test_atomic_output_never_replaces_a_device(tmp_path):
+    import stat
+
+    from textmine.formats import atomic_output
+
+    with atomic_output("/dev/null") as f:
+        f.write("x")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    target = tmp_path / "o.txt"
+    with pytest.raises(RuntimeError):
+        with atomic_output(str(target)) as f:
+            f.write("partial")
+            raise RuntimeError("boom")
+    assert not target.exists() and os.listdir(tmp_path) == []

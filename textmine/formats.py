@@ -38,6 +38,16 @@ def atomic_output(path, mode="w", encoding="utf-8"):
         raise TextmineError(f"{path}: directory {directory} does not exist")
     if os.path.isdir(path):
         raise TextmineError(f"{path}: is a directory, not a file")
+    if os.path.exists(path) and not os.path.isfile(path):
+        # a device or FIFO (/dev/null, a named pipe): write to it directly, never replace it
+        kwargs = {} if binary else {"encoding": encoding, "newline": "\n"}
+        try:
+            f = open(path, mode, **kwargs)
+        except OSError as e:
+            raise TextmineError(f"{path}: cannot write ({e.strerror or e})") from None
+        with f:
+            yield f
+        return
     tmp = f"{path}.tmp{os.getpid()}"
     try:
         f = open(tmp, mode, **({} if binary else {"encoding": encoding, "newline": "\n"}))

@@ -20,6 +20,8 @@ COMMANDS = {
     "count": "textmine.cli.count:count",
     "cluster": "textmine.cli.cluster:cluster",
     "neighbors": "textmine.cli.neighbors:neighbors",
+    "discover-words": "textmine.cli.discover_words:discover_words",
+    "segment": "textmine.cli.segment:segment",
 }
 
 

@@ -1,0 +1,324 @@
+"""Benchmark: word discovery evaluated by segmentation of the SIGHAN 2005 PKU test set.
+
+Protocol (kexue.fm 6920, ALGORITHMS.md §2.6): build a lexicon from raw text, keep the top 50,000
+words, segment the PKU test set, score against ``pku_test_gold.utf8`` with
+``pku_training_words.utf8`` as the in-vocabulary list. The raw text is People's Daily 1998-01
+(``199801_raw.utf8``) plus the raw PKU test text (its gold is never read for building).
+
+Systems, all on the same corpus in the same run, each in its own child process (wall time includes
+start-up; peak RSS from ``wait4``):
+
+* textmine ``discover-words`` (CLI, ``-j J``), scored (a) with jieba, HMM off, loading the lexicon as its
+  only dictionary, and (b) with ``textmine segment --dict``;
+* (c) nlp-zero 0.1.6 ``Word_Finder`` at several ``min_proba`` (scored with jieba as in (a));
+* (d) the n-gram word-discovery algorithm of ``bojone/word-discovery`` (cohesion thresholds
+  ln 2/4/6 for 2/3/4-grams, cutting, backtracking), re-implemented here in pure Python with exact
+  counts instead of KenLM, at ``min_count`` 4 (scored with jieba as in (a)).
+
+Usage::
+
+    python bench/discover.py                       # needs ../shared/data/cws
+    python bench/discover.py --nlpzero 1e-6 -j 2   # fewer nlp-zero runs
+
+Figures go to bench/RESULTS.md (## discover).
+"""
+import argparse
+import collections
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(os.path.dirname(ROOT), "shared", "data", "cws")
+
+
+# ------------------------------------------------------------------------------------------ children
+
+def corpus_lines(files):
+    for p in files:
+        with open(p, encoding="utf-8") as f:
+            for line in f:
+                yield line.rstrip("\n")
+
+
+def child_nlpzero(files, out, min_proba):
+    import collections.abc
+
+    collections.Iterable = collections.abc.Iterable  # nlp-zero 0.1.6 on Python >= 3.10
+    import logging
+
+    logging.disable(logging.INFO)
+    import nlp_zero
+
+    class Corpus:
+        def __iter__(self):
+            return (ln.strip() for ln in corpus_lines(files))
+
+    f = nlp_zero.Word_Finder(min_proba=float(min_proba))
+    f.train(Corpus())
+    f.find(Corpus())
+    write_lexicon(out, f.words.items())
+
+
+def child_word_discovery(files, out, min_count, min_pmi=(0, 2, 4, 6), order=4):
+    """bojone/word-discovery (6920) with exact counts: n-gram cohesion, cut, count, backtrack."""
+    split = re.compile("[^\u4e00-\u9fa50-9a-zA-Z]+")
+    ngrams = [collections.Counter() for _ in range(order)]
+    texts = []
+    for line in corpus_lines(files):
+        for t in split.split(line):
+            if t:
+                texts.append(t)
+                for n in range(1, order + 1):
+                    c = ngrams[n - 1]
+                    for i in range(len(t) - n + 1):
+                        c[t[i:i + n]] += 1
+    ngrams = [{g: c for g, c in cnt.items() if c >= min_count} for cnt in ngrams]
+    total = float(sum(ngrams[0].values()))
+    good = set()
+    for i in range(order - 1, 0, -1):  # grams of length i + 1
+        for w, v in ngrams[i].items():
+            pmi = min(total * v / (ngrams[j].get(w[:j + 1], total) * ngrams[i - j - 1].get(w[j + 1:], total))
+                      for j in range(i))
+            if math.log(pmi) >= min_pmi[i]:
+                good.add(w)
+    words = collections.Counter()
+    for t in texts:
+        join = [False] * len(t)
+        for n in range(2, order + 1):
+            for i in range(len(t) - n + 1):
+                if t[i:i + n] in good:
+                    for j in range(n - 1):
+                        join[i + j] = True
+        start = 0
+        for i in range(len(t)):
+            if not join[i]:
+                words[t[start:i + 1]] += 1
+                start = i + 1
+
+    def is_real(w):
+        if len(w) >= 3:
+            for n in range(3, order + 1):
+                for j in range(len(w) - n + 1):
+                    if w[j:j + n] not in good:
+                        return False
+        return True
+
+    write_lexicon(out, ((w, c) for w, c in words.items() if c >= min_count and is_real(w)))
+
+
+def write_lexicon(out, items):
+    items = sorted(items, key=lambda kv: (-kv[1], kv[0]))
+    with open(out, "w", encoding="utf-8") as f:
+        f.write("".join(f"{w}\t{c}\n" for w, c in items if w and " " not in w))
+
+
+# ------------------------------------------------------------------------------------------ parent
+
+def run_child(argv, env=None):
+    """Run a process; return (wall seconds, peak RSS in MB)."""
+    t = time.perf_counter()
+    p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = p.stderr.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        raise SystemExit(f"{argv[:4]} failed:\n{err.decode(errors='replace')}")
+    return wall, usage.ru_maxrss / 1024, err.decode("utf-8", "replace")
+
+
+def top_words(path, top):
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            w, c = line.rstrip("\n").split("\t")[:2]
+            out.append((w, float(c)))
+            if len(out) >= top:
+                break
+    return out
+
+
+def score_jieba(words, test, gold, iv, tmp):
+    import logging
+
+    import jieba
+
+    from textmine.evaluate import score_segmentation
+
+    jieba.setLogLevel(logging.WARNING)
+    d = os.path.join(tmp, "jieba_dict.txt")
+    with open(d, "w", encoding="utf-8") as f:
+        f.write("".join(f"{w} {max(int(round(c)), 1)}\n" for w, c in words))
+    tk = jieba.Tokenizer(d)
+    tk.initialize()
+    t = time.perf_counter()
+    out = [tk.lcut(ln, HMM=False) for ln in test]
+    return score_segmentation(gold, out, iv), time.perf_counter() - t
+
+
+def score_textmine(words, test, gold, iv):
+    from textmine.evaluate import score_segmentation
+    from textmine.segment import Segmenter
+
+    seg = Segmenter([w for w, _ in words], [c for _, c in words])
+    seg.segment_lines(test[:10])  # compile / load the kernels
+    t = time.perf_counter()
+    out = seg.segment_lines(test)
+    return score_segmentation(gold, out, iv), time.perf_counter() - t
+
+
+def segment_speed(words, lines, tmp, jobs):
+    import logging
+
+    import jieba
+
+    from textmine.segment import Segmenter
+
+    seg = Segmenter([w for w, _ in words], [c for _, c in words])
+    seg.segment_lines(lines[:10])
+    out = []
+    for j in sorted({1, jobs}):
+        t = time.perf_counter()
+        n = sum(len(x) for x in seg.segment_lines(lines, n_jobs=j))
+        out.append((f"textmine Segmenter.segment_lines -j {j}", time.perf_counter() - t, n))
+    jieba.setLogLevel(logging.WARNING)
+    d = os.path.join(tmp, "speed_dict.txt")
+    with open(d, "w", encoding="utf-8") as f:
+        f.write("".join(f"{w} {max(int(round(c)), 1)}\n" for w, c in words))
+    tk = jieba.Tokenizer(d)
+    tk.initialize()
+    t = time.perf_counter()
+    n = sum(len(tk.lcut(ln, HMM=False)) for ln in lines)
+    out.append(("jieba 0.42.1 lcut(HMM=False), same lexicon", time.perf_counter() - t, n))
+    return out
+
+
+def in_process_seconds(files, args):
+    """Median seconds of textmine.discover.discover_words in this process (kernels loaded, no start-up)."""
+    from textmine.corpus import ReadOptions, iter_batches, make_shards
+    from textmine.discover import discover_words
+
+    def batches():
+        for shard in make_shards(files):
+            yield from iter_batches(shard, ReadOptions(), batch_chars=1 << 20)
+
+    discover_words(batches(), n_jobs=args.jobs)
+    times = []
+    for _ in range(args.repeat):
+        t = time.perf_counter()
+        discover_words(batches(), n_jobs=args.jobs)
+        times.append(time.perf_counter() - t)
+    return sorted(times)[len(times) // 2]
+
+
+def speed_only(args):
+    """Build time and peak RSS of textmine and nlp-zero on a larger corpus (no scoring)."""
+    files = args.speed
+    n_chars = sum(len(ln) for ln in corpus_lines(files))
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    mp = args.nlpzero.split(",")[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        lex = os.path.join(tmp, "tm.tsv")
+        tm = run_child([sys.executable, "-m", "textmine", "discover-words", *files, "-j", str(args.jobs), "-o", lex,
+                        *args.textmine_args.split()], env)
+        print(tm[2].strip(), file=sys.stderr)
+        nz = run_child([sys.executable, __file__, "--child", "nlpzero", os.path.join(tmp, "nz.tsv"), mp, *files])
+    print(f"corpus: {len(files)} files, {n_chars:,} characters")
+    print(f"{'system':40} {'build s':>8} {'ratio':>6} {'Mchar/s':>8} {'RSS MB':>7}")
+    for name, (wall, rss, _) in [(f"textmine discover-words -j {args.jobs}", tm), (f"nlp-zero min_proba={mp}", nz)]:
+        print(f"{name:40} {wall:8.1f} {wall / tm[0]:6.1f} {n_chars / wall / 1e6:8.2f} {rss:7.0f}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", default=DATA)
+    ap.add_argument("--top", type=int, default=50000)
+    ap.add_argument("-j", "--jobs", type=int, default=2)
+    ap.add_argument("--nlpzero", default="1e-5,1e-6,1e-7", help="min_proba values for nlp-zero ('' to skip)")
+    ap.add_argument("--wd-min-count", type=int, default=4)
+    ap.add_argument("--textmine-args", default="", help="extra discover-words options")
+    ap.add_argument("--repeat", type=int, default=3, help="timed textmine runs (median)")
+    ap.add_argument("--speed", nargs="+", metavar="FILE",
+                    help="only time textmine (-j J) and nlp-zero (first --nlpzero value) on these files")
+    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    files = [os.path.join(args.data, "199801_raw.utf8"), os.path.join(args.data, "pku_test.utf8")]
+    if args.child:
+        kind, out, param, *child_files = args.child
+        {"nlpzero": child_nlpzero, "wd": child_word_discovery}[kind](child_files or files, out, float(param)
+                                                                     if kind == "nlpzero" else int(param))
+        return
+    if args.speed:
+        return speed_only(args)
+    for p in files:
+        if not os.path.exists(p):
+            raise SystemExit(f"{p} not found (../shared/data/cws)")
+    sys.path.insert(0, ROOT)
+    from textmine.evaluate import read_training_words
+
+    test = [ln.rstrip("\n") for ln in open(os.path.join(args.data, "pku_test.utf8"), encoding="utf-8")]
+    gold = [ln.rstrip("\n") for ln in open(os.path.join(args.data, "pku_test_gold.utf8"), encoding="utf-8")]
+    iv = read_training_words(os.path.join(args.data, "pku_training_words.utf8"))
+    n_chars = sum(len(ln) for ln in corpus_lines(files))
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        # warm the numba cache once so that the timed run measures loading, not compiling
+        lex = os.path.join(tmp, "textmine.tsv")
+        tm_cmd = [sys.executable, "-m", "textmine", "discover-words", *files, "-j", str(args.jobs), "-o", lex,
+                  *args.textmine_args.split()]
+        run_child(tm_cmd, env)
+        runs = [run_child(tm_cmd, env) for _ in range(args.repeat)]
+        wall = sorted(r[0] for r in runs)[len(runs) // 2]
+        rss = max(r[1] for r in runs)
+        err = runs[0][2]
+        inproc = in_process_seconds(files, args)
+        words = top_words(lex, args.top)
+        sa, ta = score_jieba(words, test, gold, iv, tmp)
+        sb, tb = score_textmine(words, test, gold, iv)
+        rows.append(("(a) textmine discover-words + jieba (HMM off)", "", wall, rss, len(words), sa, ta))
+        rows.append(("(b) textmine discover-words + textmine segment", "", wall, rss, len(words), sb, tb))
+        tm_wall = wall
+        print(err.strip(), file=sys.stderr)
+        for mp in [x for x in args.nlpzero.split(",") if x.strip()]:
+            out = os.path.join(tmp, f"nlpzero-{mp}.tsv")
+            wall, rss, _ = run_child([sys.executable, __file__, "--data", args.data, "--child", "nlpzero", out, mp])
+            words = top_words(out, args.top)
+            s, ts = score_jieba(words, test, gold, iv, tmp)
+            rows.append((f"(c) nlp-zero 0.1.6 Word_Finder + jieba", f"min_proba={mp}", wall, rss, len(words), s, ts))
+        # segmentation speed on the whole raw corpus with textmine's lexicon
+        speed = segment_speed(top_words(lex, args.top), list(corpus_lines(files)), tmp, args.jobs)
+        out = os.path.join(tmp, "wd.tsv")
+        wall, rss, _ = run_child([sys.executable, __file__, "--data", args.data, "--child", "wd", out,
+                                  str(args.wd_min_count)])
+        words = top_words(out, args.top)
+        s, ts = score_jieba(words, test, gold, iv, tmp)
+        rows.append(("(d) word-discovery, exact counts + jieba", f"min_count={args.wd_min_count}", wall, rss,
+                     len(words), s, ts))
+    print(f"corpus: {n_chars:,} characters (199801_raw + pku_test); top {args.top:,} words; "
+          f"PKU test {sum(len(x) for x in test):,} characters")
+    print(f"textmine discover-words: CLI wall {tm_wall:.1f} s (median of {args.repeat}, with Python and numba "
+          f"start-up); discover_words() in process {inproc:.1f} s (median of {args.repeat})")
+    print(f"{'system':48} {'params':36} {'build s':>8} {'x tm':>6} {'Mchar/s':>8} {'RSS MB':>7} "
+          f"{'words':>7} {'P':>6} {'R':>6} {'F':>6} {'OOV-R':>6} {'seg s':>6}")
+    for name, params, wall, rss, nw, s, ts in rows:
+        if name.startswith("(c)") or name.startswith("(d)"):
+            params = f"{params} [{wall / inproc:.1f}x in-process]"
+        print(f"{name:48} {params:36} {wall:8.1f} {wall / tm_wall:6.1f} {n_chars / wall / 1e6:8.2f} {rss:7.0f} "
+              f"{nw:7,} {s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f} {s.oov_recall:6.3f} {ts:6.2f}")
+    print()
+    print(f"segmentation speed, {n_chars:,} characters, textmine top-{args.top:,} lexicon "
+          f"({n_chars * 3 / 1e6:.1f} MB as UTF-8):")
+    for name, secs, n_words in speed:
+        print(f"  {name:40} {secs:7.2f} s {n_chars * 3 / 1e6 / secs:7.2f} MB/s {n_words / secs / 1e6:6.2f} M words/s")
+    print(json.dumps({name + (" " + params if params else ""): round(s.f1, 4) for name, params, *_x, s, _t in rows}))
+
+
+if __name__ == "__main__":
+    main()

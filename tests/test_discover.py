@@ -1,0 +1,293 @@
+import math
+import random
+from collections import Counter
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from conftest import JIT_DISABLED, shared_file
+from naive_discover import (naive_class, naive_discover, naive_join, naive_pack, naive_pieces, naive_segments)
+from textmine import discover as dm
+from textmine.cli import cli
+from textmine.errors import TextmineError
+
+HAN = "的一是了我不人在他有这个上们来到时大地为子中你说生国年着就那和要她出也得里后自以会家可下而过天去能对小多然于心学么之都好看起发当没成只如事把还用第样道想作种开美总从无情己面最女但现前些所同日手又行意动方期它头经长儿回位分爱老因很给名法间斯知世什两次使身者被高已亲其进此话常与活正感"
+
+
+def make_corpus(seed, n_lines=300, vocab_size=60):
+    """Lines made of a Zipf-distributed vocabulary of 1-4 character words, with punctuation and numbers."""
+    rng = random.Random(seed)
+    vocab = []
+    while len(vocab) < vocab_size:
+        w = "".join(rng.choice(HAN) for _ in range(rng.choice([1, 2, 2, 2, 3, 3, 4])))
+        if w not in vocab:
+            vocab.append(w)
+    weights = [1.0 / (k + 1) for k in range(vocab_size)]
+    lines = []
+    for _ in range(n_lines):
+        parts = []
+        for _ in range(rng.randint(3, 15)):
+            r = rng.random()
+            if r < 0.05:
+                parts.append(rng.choice(["，", "。", "、", " ", "——"]))
+            elif r < 0.08:
+                parts.append(rng.choice(["2001年", "１９９８", "3.5％", "AK47", "ｗｗｗ"]))
+            else:
+                parts.append(rng.choices(vocab, weights)[0])
+        lines.append("".join(parts))
+    return lines, vocab
+
+
+def batches_of(lines, size=37):
+    return [lines[i:i + size] for i in range(0, len(lines), size)]
+
+
+# ------------------------------------------------------------------------------------- kernels
+
+def test_classify_matches_naive():
+    rng = random.Random(1)
+    alphabet = "的一是Aa0９ｚＺ.．%％，。 \u3000\t○〇-—…" + chr(0x20001) + "x"
+    for _ in range(50):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        got = dm._classify(cps).tolist()
+        assert got == [naive_class(text, i) for i in range(len(text))], text
+
+
+def test_units_match_naive_segments():
+    rng = random.Random(2)
+    alphabet = "的一是了AB12３４.%，。 —"
+    for _ in range(50):
+        lines = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 20))) for _ in range(3)]
+        enc = dm._Encoder()
+        keys, _ = enc.encode(lines)
+        inv = {v: k for k, v in enc.runs.items()}
+        segs, cur = [], []
+        for k in keys.tolist():
+            if k == -1:
+                segs.append(cur)
+                cur = []
+            else:
+                cur.append(chr(k) if k < dm.RUN_BASE else inv[k])
+        assert not cur
+        assert segs == [s for line in lines for s in naive_segments(line)]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
+def test_count_ngrams_matches_naive(n):
+    rng = np.random.default_rng(n)
+    for trial in range(10):
+        ids = rng.integers(0, 6, size=rng.integers(0, 200)).astype(np.int32)
+        keys, counts = dm._count_ngrams(ids, n, 3)
+        expect = Counter(naive_pack(ids.tolist(), n, 3))
+        assert dict(zip(keys.tolist(), counts.tolist())) == dict(expect)
+        assert np.all(np.diff(keys) > 0)
+
+
+def test_key_set():
+    rng = np.random.default_rng(3)
+    keys = np.unique(rng.integers(0, 1 << 40, 300))
+    table = dm._key_set(keys)
+    assert all(dm._in_set(table, int(k)) for k in keys)
+    others = set(rng.integers(0, 1 << 40, 300).tolist()) - set(keys.tolist())
+    assert not any(dm._in_set(table, k) for k in others)
+    assert not dm._in_set(dm._key_set(np.empty(0, np.int64)), 5)
+
+
+def test_piece_table_merges_weights():
+    ids = np.array([1, 2, 3, 1, 2, 4, 4], dtype=np.int32)
+    starts = np.array([0, 3, 2, 5, 6], dtype=np.int64)
+    lengths = np.array([2, 2, 1, 1, 1], dtype=np.int64)
+    hashes = np.array([10, 10, 30, 40, 40], dtype=np.int64)
+    uh, cnt, content, offs, ok = dm._piece_table(ids, starts, lengths, hashes, np.array([1, 2, 3, 4, 5]))
+    assert ok and uh.tolist() == [10, 30, 40] and cnt.tolist() == [3, 3, 9]
+    assert content.tolist() == [1, 2, 3, 4] and offs.tolist() == [0, 2, 3, 4]
+    hashes[2] = 10  # a collision between different pieces is detected
+    assert not dm._piece_table(ids, starts, lengths, hashes, np.ones(5, np.int64))[4]
+
+
+def test_merge_counts_and_spill_are_exact(tmp_path):
+    rng = np.random.default_rng(5)
+    parts = [dm._count_ngrams(rng.integers(0, 9, 500).astype(np.int32), 2, 4) for _ in range(7)]
+    expect = Counter()
+    for k, c in parts:
+        for a, b in zip(k.tolist(), c.tolist()):
+            expect[a] += b
+    keys, counts = dm._merge_counts(parts)
+    assert dict(zip(keys.tolist(), counts.tolist())) == dict(expect)
+    counter = dm._OrderCounter(limit_bytes=1000, tmpdir_factory=lambda: str(tmp_path))  # forces spills
+    for k, c in parts:
+        counter.add(k, c)
+    assert counter.spilled > 0
+    keys, counts = counter.result(min_count=3)
+    assert dict(zip(keys.tolist(), counts.tolist())) == {k: c for k, c in expect.items() if c >= 3}
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cut_and_pieces_match_naive():
+    rng = np.random.default_rng(7)
+    bits, max_n = 3, 4
+    for trial in range(20):
+        ids = rng.integers(0, 5, size=rng.integers(1, 150)).astype(np.int32)
+        good = {n: set(rng.choice(naive_pack(ids.tolist(), n, bits) or [0], size=3).tolist()) for n in range(2, 5)}
+        table = dm._key_set(np.array(sorted(set().union(*good.values())), dtype=np.int64))
+        join = dm._cut(ids, max_n, bits, table)
+        assert join.tolist() == naive_join(ids.tolist(), max_n, bits, good)
+        uh, cnt, content, offs = dm._count_pieces(ids, join)
+        got = Counter({tuple(content[offs[k]:offs[k + 1]].tolist()): c for k, c in enumerate(cnt.tolist())})
+        assert got == naive_pieces(ids.tolist(), join.tolist())
+
+
+# ------------------------------------------------------------------------------------- driver
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("max_n,min_pmi,redundancy", [(4, "1,3,5", "3.5*(len-1)"), (3, "0.5,2", "len-1"),
+                                                      (2, "1", "none"), (4, "1,2,3", "2.0")])
+def test_discover_matches_naive(seed, max_n, min_pmi, redundancy):
+    lines, _ = make_corpus(seed)
+    r = dm.discover_words(batches_of(lines), min_count=3, max_n=max_n, min_pmi=min_pmi, redundancy=redundancy)
+    thr = dm._parse_thresholds(min_pmi, max_n)
+    words, counts = naive_discover(lines, 3, max_n, thr, dm.parse_redundancy(redundancy))
+    assert r.words == words
+    assert r.counts == counts
+
+
+def test_discover_finds_the_vocabulary():
+    lines, vocab = make_corpus(12, n_lines=2000, vocab_size=300)
+    r = dm.discover_words(batches_of(lines, 200), min_count=3)
+    found = set(r.words)
+    frequent_multi = [w for w in vocab[:60] if len(w) > 1]
+    hit = sum(w in found for w in frequent_multi)
+    assert hit >= 0.75 * len(frequent_multi), (hit, frequent_multi)
+    # minimum entropy: the lexicon describes the corpus with less information per character
+    assert r.stats["entropy_after"]["L"] < r.stats["entropy_before"]["L"]
+
+
+def test_discover_independent_of_jobs_and_batches():
+    lines, _ = make_corpus(3, n_lines=400)
+    a = dm.discover_words(batches_of(lines, 13), n_jobs=1)
+    b = dm.discover_words(batches_of(lines, 200), n_jobs=3)
+    c = dm.discover_words(batches_of(lines, 20), n_jobs=2, memory_limit=3000)  # spills and merges
+    assert (a.words, a.counts) == (b.words, b.counts) == (c.words, c.counts)
+    assert np.allclose(np.nan_to_num(a.pmi, nan=-9), np.nan_to_num(b.pmi, nan=-9))
+
+
+def test_scores_are_consistent():
+    lines, _ = make_corpus(4, n_lines=500)
+    r = dm.discover_words(batches_of(lines), min_count=3)
+    total = sum(r.counts)
+    for w, c, coh, pmi, gain in zip(r.words, r.counts, r.cohesion, r.pmi, r.gain):
+        if len(naive_segments(w)[0]) == 1:  # one unit: a character or a Latin/digit run
+            assert math.isnan(coh) and math.isnan(pmi)
+        else:
+            assert math.isclose(gain, c / total * (pmi - 1), rel_tol=1e-9, abs_tol=1e-15)
+            assert coh >= 1.0 - 1e-9 or len(w) > 4  # the default 2-gram threshold is the smallest
+
+
+def test_latin_runs_stay_whole_and_punctuation_splits():
+    lines = ["AK47步枪，AK47步枪。", "用AK47步枪", "ＡＫ47步枪"] * 5
+    r = dm.discover_words([lines], min_count=2, redundancy="none")
+    assert "AK47" in r.words
+    assert not any("，" in w or "。" in w for w in r.words)
+    assert not any(w in ("A", "K", "4", "7") for w in r.words)
+
+
+def test_bad_arguments():
+    with pytest.raises(TextmineError, match="empty"):
+        dm.discover_words([["...", "!!"]])
+    with pytest.raises(TextmineError, match="empty"):
+        dm.discover_words([])
+    with pytest.raises(TextmineError, match="no Chinese"):
+        dm.discover_words([["hello world"] * 10])
+    with pytest.raises(TextmineError, match="min_count"):
+        dm.discover_words([["中国"]], min_count=0)
+    with pytest.raises(TextmineError, match="max_n"):
+        dm.discover_words([["中国"]], max_n=9)
+    with pytest.raises(TextmineError, match="min-pmi"):
+        dm.discover_words([["中国"]], min_pmi="a,b")
+    with pytest.raises(TextmineError, match="redundancy"):
+        dm.discover_words([["中国"]], redundancy="often")
+    with pytest.raises(TextmineError, match="lower --min-count"):
+        dm.discover_words([["中国"]], min_count=5)
+
+
+# ------------------------------------------------------------------------------------- CLI
+
+@pytest.fixture
+def corpus_file(tmp_path):
+    lines, _ = make_corpus(5, n_lines=600)
+    p = tmp_path / "corpus.txt"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return p
+
+
+def test_cli_tsv_and_stats(corpus_file):
+    res = CliRunner().invoke(cli, ["discover-words", str(corpus_file), "-j", "1", "--header"])
+    assert res.exit_code == 0, res.output
+    rows = res.stdout.splitlines()
+    assert rows[0] == "word\tcount\tcohesion\tpmi\tgain"
+    counts = [int(r.split("\t")[1]) for r in rows[1:]]
+    assert counts == sorted(counts, reverse=True)
+    assert all(len(r.split("\t")) == 5 for r in rows)
+    assert "L = H/l: before" in res.stderr and "after" in res.stderr
+
+
+def test_cli_jobs_identical_and_stdin(corpus_file):
+    a = CliRunner().invoke(cli, ["discover-words", str(corpus_file), "-j", "1", "-q"])
+    b = CliRunner().invoke(cli, ["discover-words", str(corpus_file), "-j", "2", "-q", "--batch-chars", "2000"])
+    c = CliRunner().invoke(cli, ["discover-words", "-", "-q"], input=corpus_file.read_text(encoding="utf-8"))
+    assert a.exit_code == b.exit_code == c.exit_code == 0
+    assert a.stdout == b.stdout == c.stdout
+    assert a.stderr == ""
+
+
+def test_cli_jieba_format_loads_in_jieba(corpus_file, tmp_path):
+    jieba = pytest.importorskip("jieba")
+    out = tmp_path / "dict.txt"
+    res = CliRunner().invoke(cli, ["discover-words", str(corpus_file), "--format", "jieba", "--top", "50",
+                                   "-o", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 50 and all(len(ln.split(" ")) == 2 for ln in lines)
+    tk = jieba.Tokenizer(str(out))
+    text = corpus_file.read_text(encoding="utf-8").splitlines()[0]
+    assert "".join(tk.lcut(text, HMM=False)) == text
+
+
+@pytest.mark.parametrize("content,message", [("", "empty"), ("hello, world!\n... ---\n" * 9, "no Chinese"),
+                                             ("!!! ,,, ...\n", "empty"), ("中国\n", "lower --min-count")])
+def test_cli_bad_corpus(tmp_path, content, message):
+    p = tmp_path / "c.txt"
+    p.write_text(content, encoding="utf-8")
+    out = tmp_path / "lex.tsv"
+    res = CliRunner().invoke(cli, ["discover-words", str(p), "-o", str(out)])
+    assert res.exit_code == 1
+    assert message in res.stderr and "Traceback" not in res.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args,code", [(["--min-pmi", "x"], 1), (["--max-n", "9"], 2), (["--min-count", "0"], 2),
+                                       (["--redundancy", "sometimes"], 1), (["--min-pmi", "nan"], 1)])
+def test_cli_bad_thresholds(corpus_file, args, code):
+    res = CliRunner().invoke(cli, ["discover-words", str(corpus_file), *args])
+    assert res.exit_code == code
+    assert res.stdout == "" and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("command", ["discover-words", "segment"])
+def test_cli_help(command):
+    res = CliRunner().invoke(cli, [command, "--help"])
+    assert res.exit_code == 0 and "Usage:" in res.stdout
+
+
+def test_pku_smoke():
+    """On the real raw text (when present): a few well-known words are found."""
+    if JIT_DISABLED:
+        pytest.skip("slow without the JIT")
+    path = shared_file("cws", "pku_test.utf8")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    r = dm.discover_words(batches_of(lines, 500), n_jobs=2)
+    top = set(r.words[:3000])
+    for w in ("中国", "经济", "发展", "世纪"):
+        assert w in top

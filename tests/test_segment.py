@@ -1,0 +1,182 @@
+import math
+import random
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import JIT_DISABLED, shared_file
+from naive_segment import naive_best_score, naive_scores, naive_segment
+from textmine.cli import cli
+from textmine.errors import TextmineError
+from textmine.segment import Segmenter, load_lexicon
+
+CHARS = "中国人民大会堂经济发展世纪新的了是"
+
+
+def random_lexicon(rng, n_words=40):
+    words, counts = [], []
+    while len(words) < n_words:
+        w = "".join(rng.choice(CHARS) for _ in range(rng.randint(1, 4)))
+        if w not in words:
+            words.append(w)
+            counts.append(rng.randint(0, 500) + rng.random())
+    words += ["AK47", "ＡＫ", "2001年", "3.5%"]
+    counts += [7, 3, 9, 4]
+    return words, counts
+
+
+def random_text(rng, n):
+    alphabet = CHARS * 3 + "AK47ＡＫ2001年3.5%，。 —…x\u3000"
+    return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_segment_matches_naive(seed):
+    rng = random.Random(seed)
+    words, counts = random_lexicon(rng)
+    unknown = None if seed % 2 else -25.0
+    seg = Segmenter(words, counts, unknown_score=unknown)
+    scores, total = naive_scores(words, counts)
+    unk = math.log(1 / total) if unknown is None else unknown
+    for _ in range(30):
+        text = random_text(rng, rng.randint(0, 60))
+        assert seg.cut(text) == naive_segment(text, scores, unk), text
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_segment_is_optimal(seed):
+    """The DP's total score equals the brute-force best over every segmentation."""
+    rng = random.Random(100 + seed)
+    words, counts = random_lexicon(rng)
+    seg = Segmenter(words, counts)
+    scores, total = naive_scores(words, counts)
+    unk = math.log(1 / total)
+    for _ in range(30):
+        text = "".join(rng.choice(CHARS + "AK47") for _ in range(rng.randint(1, 11)))
+        toks = seg.cut(text)
+        assert "".join(toks) == text
+        got = sum(scores.get(t.translate({0xFF21: "A", 0xFF2B: "K"}), unk) for t in toks)
+        assert got == pytest.approx(naive_best_score(text, scores, unk), abs=1e-9)
+
+
+def test_segment_lines_order_and_jobs():
+    rng = random.Random(9)
+    words, counts = random_lexicon(rng)
+    seg = Segmenter(words, counts)
+    lines = [random_text(rng, rng.randint(0, 30)) for _ in range(500)] + ["", "   "]
+    a = seg.segment_lines(lines)
+    b = seg.segment_lines(lines, n_jobs=3, batch_size=7)
+    assert a == b == [seg.cut(ln) for ln in lines]
+    assert len(a) == len(lines) and a[-1] == [] and a[-2] == []
+    assert seg.segment_lines([]) == []
+
+
+def test_rules():
+    seg = Segmenter(["中国", "人民", "中国人", "AK47", "１２月"], [10, 10, 1, 5, 4])
+    assert seg.cut("中国人民") == ["中国", "人民"]
+    assert seg.cut("用AK47打") == ["用", "AK47", "打"]          # a word; unknown characters alone
+    assert seg.cut("AK4712月") == ["AK4712", "月"]             # Latin/digit runs are never cut inside
+    assert seg.cut("12月，3.5%") == ["12月", "，", "3.5%"]      # full-width entry matches ASCII text
+    assert seg.cut("好——啊……  吧") == ["好", "——", "啊", "……", "吧"]
+    assert seg.cut("") == []
+
+
+def test_bad_lexicon(tmp_path):
+    p = tmp_path / "lex.tsv"
+    p.write_text("中国\t3\n人民\tmany\n", encoding="utf-8")
+    with pytest.raises(TextmineError, match=r"lex.tsv:2"):
+        load_lexicon(str(p))
+    with pytest.raises(TextmineError):
+        Segmenter([], [])
+    with pytest.raises(TextmineError):
+        Segmenter(["a"], [1], unknown_score=float("nan"))
+
+
+def test_load_jieba_and_textmine_formats(tmp_path):
+    tsv = tmp_path / "lex.tsv"
+    tsv.write_text("中国\t10\t3.2\t1\t0.1\n人民\t10\t\t\t\n", encoding="utf-8")
+    jb = tmp_path / "dict.txt"
+    jb.write_text("中国 10 ns\n人民 10\n", encoding="utf-8")
+    assert load_lexicon(str(tsv)).cut("中国人民") == load_lexicon(str(jb)).cut("中国人民") == ["中国", "人民"]
+
+
+# ------------------------------------------------------------------------------------- CLI
+
+@pytest.fixture
+def lexicon(tmp_path):
+    p = tmp_path / "lex.tsv"
+    p.write_text("中国\t10\n人民\t10\n中国人\t1\n", encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize("mode", ["argument", "stdin"])
+def test_cli_segment(lexicon, tmp_path, mode):
+    text = "中国人民，你好\n\n  中国 AK47\n"
+    if mode == "argument":
+        f = tmp_path / "in.txt"
+        f.write_text(text, encoding="utf-8")
+        res = CliRunner().invoke(cli, ["segment", "--dict", str(lexicon), str(f)])
+    else:
+        res = CliRunner().invoke(cli, ["segment", "--dict", str(lexicon), "-"], input=text)
+    assert res.exit_code == 0, res.output
+    assert res.stdout == "中国 人民 ， 你 好\n\n中国 AK47\n"
+
+
+def test_cli_segment_sep_and_jobs(lexicon, tmp_path):
+    rng = random.Random(3)
+    f = tmp_path / "in.txt"
+    f.write_text("\n".join(random_text(rng, 40) for _ in range(3000)) + "\n", encoding="utf-8")
+    a = CliRunner().invoke(cli, ["segment", "--dict", str(lexicon), str(f), "-j", "1", "--sep", "/"])
+    b = CliRunner().invoke(cli, ["segment", "--dict", str(lexicon), str(f), "-j", "3", "--sep", "/",
+                                 "--batch-lines", "10"])
+    assert a.exit_code == b.exit_code == 0
+    assert a.stdout == b.stdout
+    assert len(a.stdout.splitlines()) == 3000
+
+
+def test_cli_segment_errors(lexicon, tmp_path):
+    f = tmp_path / "in.txt"
+    f.write_text("中国\n", encoding="utf-8")
+    r = CliRunner().invoke(cli, ["segment", str(f)])
+    assert r.exit_code == 2 and "exactly one of --dict" in r.stderr
+    r = CliRunner().invoke(cli, ["segment", "--dict", str(lexicon), "--model", "m", str(f)])
+    assert r.exit_code == 2
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("中国\t1\n人民\n", encoding="utf-8")
+    r = CliRunner().invoke(cli, ["segment", "--dict", str(bad), str(f)])
+    assert r.exit_code == 1 and "bad.tsv:2" in r.stderr and "Traceback" not in r.stderr
+    r = CliRunner().invoke(cli, ["segment", "--dict", str(tmp_path / "missing.tsv"), str(f)])
+    assert r.exit_code in (1, 2) and "Traceback" not in r.stderr
+    out = tmp_path / "out.txt"
+    r = CliRunner().invoke(cli, ["segment", "--dict", str(bad), str(f), "-o", str(out)])
+    assert r.exit_code == 1 and not out.exists()
+
+
+def test_cli_segment_model_without_tagger(tmp_path):
+    pytest.importorskip("textmine")
+    try:
+        import textmine.tagger  # noqa: F401
+        pytest.skip("textmine.tagger is installed")
+    except ImportError:
+        pass
+    f = tmp_path / "in.txt"
+    f.write_text("中国\n", encoding="utf-8")
+    r = CliRunner().invoke(cli, ["segment", "--model", str(tmp_path / "m"), str(f)])
+    assert r.exit_code == 1
+    assert r.stderr.strip() == "Error: --model needs textmine.tagger (not installed)"
+
+
+def test_pku_with_gold_words():
+    """With the PKU gold's own words as the lexicon, segmentation is near perfect (sanity check)."""
+    if JIT_DISABLED:
+        pytest.skip("slow without the JIT")
+    from collections import Counter
+
+    from textmine.evaluate import score_segmentation
+
+    gold = shared_file("cws", "pku_test_gold.utf8").read_text(encoding="utf-8").splitlines()
+    test = shared_file("cws", "pku_test.utf8").read_text(encoding="utf-8").splitlines()
+    counts = Counter(w for ln in gold for w in ln.split())
+    seg = Segmenter(list(counts), list(counts.values()))
+    score = score_segmentation(gold, seg.segment_lines(test))
+    assert score.f1 > 0.97

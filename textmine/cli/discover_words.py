@@ -1,0 +1,102 @@
+"""``textmine discover-words``: build a lexicon from raw text by minimum-entropy word discovery."""
+import sys
+
+import click
+
+from textmine.cli._options import (input_options, jobs_option, output_option, quiet_option, read_options,
+                                   resolve, show_progress)
+
+
+@click.command("discover-words")
+@input_options(doc_per_file=False)
+@jobs_option
+@output_option
+@click.option("--min-count", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Minimum count of an n-gram and of a word.")
+@click.option("--max-n", type=click.IntRange(2, 6), default=4, show_default=True,
+              help="Longest n-gram counted (units); longer words need every MAX_N-window cohesive.")
+@click.option("--min-pmi", default="1,3,5", show_default=True, metavar="T2,T3,...",
+              help="Cohesion thresholds (nats) for 2-, 3-, ...-grams: min over splits of "
+                   "ln(N·#w/(#left·#right)) must reach them; a short list grows by its last step.")
+@click.option("--redundancy", default="3.5*(len-1)", show_default=True, metavar="K*(len-1)|len-1|FLOAT|none",
+              help="De-redundancy: drop a word of n units when ln p(w) - Σ ln p(parts) of its best "
+                   "re-segmentation is below K·(n-1) (len-1 is nlp-zero's K=1), below FLOAT, or never (none).")
+@click.option("--top", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Write only the TOP most frequent words (0: all).")
+@click.option("--format", "fmt", type=click.Choice(["tsv", "jieba"]), default="tsv", show_default=True,
+              help="tsv: word, count and scores; jieba: 'word freq' lines for jieba.set_dictionary.")
+@click.option("--header", is_flag=True, help="Write a column-name line first (tsv only).")
+@click.option("--memory-limit", type=click.IntRange(min=1), default=2048, show_default=True, metavar="MB",
+              help="Partial n-gram counts held in memory per order before sorted runs spill to disk.")
+@click.option("--batch-chars", type=click.IntRange(min=1000), default=1 << 20, show_default=True,
+              help="Characters per counting batch (the unit of -j parallelism).")
+@quiet_option
+def discover_words(paths, glob, encoding, decode_errors, jobs, output, min_count, max_n, min_pmi, redundancy,
+                   top, fmt, header, memory_limit, batch_chars, quiet):
+    """Discover the words of a raw-text corpus (Chinese; Latin/digit runs are kept whole).
+
+    \b
+    Output (UTF-8 TSV, no header unless --header), sorted by count descending, then code point:
+      word       the word
+      count      how often it is a piece after cutting, plus the counts of the longer words
+                 removed as redundant that it is a part of (1 for a unit never alone)
+      cohesion   min over splits of ln(N·#w/(#left·#right)) from exact n-gram counts (nats;
+                 min over MAX_N-windows for longer words; empty for a single unit:
+                 one character or one Latin/digit run)
+      pmi        ln p(w) - Σ ln p(parts) against its best re-segmentation without it (nats;
+                 empty for a single unit)
+      gain       p(w)·(pmi - 1), the first-order drop of per-character entropy (minimum
+                 entropy; empty for a single unit)
+
+    Steps: exact 1..MAX_N-gram counts; a boundary survives unless a cohesive gram spans it;
+    pieces below --min-count are dropped; longer pieces must be cohesive in every window;
+    redundant words (beaten by their own parts) are dropped, longest first.
+    Corpus statistics, including the per-character information L = H/l before and after,
+    go to stderr.
+
+    \b
+      textmine discover-words corpus/ > lex.tsv
+      textmine discover-words corpus/ --top 50000 --format jieba -o dict.txt
+    """
+    from textmine.corpus import iter_batches, make_shards
+    from textmine.discover import discover_words as run, format_stats
+    from textmine.formats import atomic_output, check_token
+
+    opts = read_options(encoding, decode_errors)
+    files = resolve(paths, glob)
+    progress = None
+    bar = None
+    if show_progress(quiet):
+        from tqdm import tqdm
+
+        bar = tqdm(unit="char", unit_scale=True, file=sys.stderr, desc="reading")
+        progress = bar.update
+
+    def batches():
+        for shard in make_shards(files):
+            yield from iter_batches(shard, opts, batch_chars=batch_chars)
+
+    try:
+        result = run(batches(), min_count=min_count, max_n=max_n, min_pmi=min_pmi, redundancy=redundancy,
+                     n_jobs=jobs, memory_limit=memory_limit << 20, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    n = len(result.words) if top == 0 else min(top, len(result.words))
+    with atomic_output(output) as out:
+        if fmt == "jieba":
+            out.write("".join(f"{check_token(w)} {c}\n" for w, c in zip(result.words[:n], result.counts[:n])))
+        else:
+            if header:
+                out.write("word\tcount\tcohesion\tpmi\tgain\n")
+            rows = []
+            for i in range(n):
+                rows.append(f"{check_token(result.words[i])}\t{result.counts[i]}\t{_num(result.cohesion[i])}\t"
+                            f"{_num(result.pmi[i])}\t{_num(result.gain[i])}\n")
+            out.write("".join(rows))
+    if not quiet:
+        click.echo(format_stats(result.stats), err=True)
+
+
+def _num(x):
+    return "" if x != x else f"{x:.4g}"

@@ -1,0 +1,66 @@
+"""``textmine segment``: write the input line for line with its words separated."""
+import sys
+
+import click
+
+from textmine.cli._options import input_options, jobs_option, output_option, read_options, resolve
+
+
+@click.command("segment")
+@input_options(doc_per_file=False)
+@click.option("--dict", "lexicon", metavar="LEXICON", type=click.Path(dir_okay=False),
+              help="Lexicon: textmine TSV (word<TAB>count...) or jieba dictionary (word freq [tag]).")
+@click.option("--model", metavar="MODEL", type=click.Path(),
+              help="A trained character tagger (textmine.tagger) instead of a lexicon.")
+@click.option("--sep", default=" ", show_default=True, help="Separator written between words.")
+@click.option("--unknown-score", type=float, default=None,
+              help="Log-score of a character that is no word (default ln(1/total); nlp-zero uses -100).")
+@click.option("--batch-lines", type=click.IntRange(min=1), default=2000, show_default=True,
+              help="Lines per batch (the unit of -j parallelism).")
+@jobs_option
+@output_option
+def segment(paths, glob, encoding, decode_errors, lexicon, model, sep, unknown_score, batch_lines, jobs, output):
+    """Segment text into words, line for line (maximum-probability DP over a lexicon).
+
+    Each output line holds the words of the input line separated by SEP; whitespace is
+    dropped, punctuation stands alone, Latin/digit runs stay whole, and a character that
+    starts no lexicon word stands alone.
+
+    \b
+      textmine discover-words corpus/ > lex.tsv
+      textmine segment --dict lex.tsv corpus/ | textmine count --tokenizer space
+    """
+    if (lexicon is None) == (model is None):
+        raise click.UsageError("give exactly one of --dict LEXICON and --model MODEL")
+    if "\n" in sep or "\r" in sep:
+        raise click.BadParameter("the separator cannot contain a line break", param_hint="--sep")
+    from textmine.corpus import iter_batches, make_shards
+    from textmine.errors import TextmineError
+    from textmine.formats import atomic_output
+
+    opts = read_options(encoding, decode_errors)
+    files = resolve(paths, glob)
+    if lexicon is not None:
+        from textmine.segment import load_lexicon
+
+        seg = load_lexicon(lexicon, unknown_score=unknown_score)
+
+        def run(lines):
+            return seg.segment_lines(lines, n_jobs=jobs, batch_size=max(1, batch_lines // max(1, jobs)))
+    else:
+        if unknown_score is not None:
+            raise click.UsageError("--unknown-score applies to --dict only")
+        try:
+            from textmine.tagger import load_model
+        except ImportError:
+            raise TextmineError("--model needs textmine.tagger (not installed)") from None
+        tagger = load_model(model)
+
+        def run(lines):
+            return tagger.segment_lines(lines)
+
+    with atomic_output(output) as out:
+        for shard in make_shards(files):
+            for lines in iter_batches(shard, opts, batch_chars=batch_lines * 100 * max(1, jobs)):
+                out.write("".join(sep.join(words) + "\n" for words in run(lines)))
+    sys.stdout.flush()

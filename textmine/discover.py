@@ -1,0 +1,1131 @@
+"""Minimum-entropy new-word discovery: exact n-gram cohesion, cutting, backtracking, de-redundancy.
+
+The corpus is turned into *units*: a Han character, or a whole run of Latin letters and digits
+(full-width forms folded to ASCII). Punctuation, symbols and whitespace split the text and never
+belong to an n-gram. Units become ``int32`` ids by descending frequency; units rarer than
+``min_count`` become the separator 0, because no n-gram that contains them can reach ``min_count``.
+All 1..n-gram counts are then exact: packed ``int64`` keys counted per batch by a numba sort kernel
+and merged exactly (hash-partitioned runs spilled to disk when they outgrow ``memory_limit``).
+
+Pipeline (ALGORITHMS.md §2.2 and §2.4):
+
+1. cohesion ``coh(w) = min_j ln(N #w / (#w[:j] #w[j:]))`` of every kept 2..n-gram; the set ``G``
+   holds the grams whose cohesion reaches a threshold that grows with the length;
+2. cut: a boundary between two units survives unless a gram of ``G`` spans it; pieces are counted
+   exactly and those below ``min_count`` dropped;
+3. backtrack: pieces of 3..n units must be in ``G``, longer pieces need every n-unit window in ``G``;
+4. de-redundancy: longest first, re-segment each candidate with the rest of the lexicon by unigram
+   DP; drop it (its count goes to its parts) when ``ln p(w) - sum ln p(parts)`` is below the
+   redundancy threshold.
+"""
+import math
+import os
+import re
+import shutil
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from textmine._numba import njit
+from textmine.errors import TextmineError
+
+# ---------------------------------------------------------------------------------------------
+# character classes
+CLS_OTHER, CLS_HAN, CLS_ALNUM, CLS_SPACE = 0, 1, 2, 3
+_FOLD = {c: c - 0xFEE0 for c in [0xFF05, 0xFF0E] + list(range(0xFF10, 0xFF1A)) + list(range(0xFF21, 0xFF3B))
+         + list(range(0xFF41, 0xFF5B))}
+_FOLD_TABLE = str.maketrans(_FOLD)
+
+
+def fold_width(text):
+    """Fold full-width ASCII letters and digits to ASCII (one character to one character)."""
+    return text.translate(_FOLD_TABLE)
+
+
+@njit
+def _classify(cps):
+    """Character class of each code point.
+
+    Parameters
+    ----------
+    cps : ndarray of uint32, shape (n,)
+        Code points (full-width letters and digits already folded or not).
+
+    Returns
+    -------
+    ndarray of int8, shape (n,)
+        1 Han (CJK ideographs, extensions, 〇 and ○), 2 Latin letter or digit (ASCII or
+        full-width), 3 whitespace, 0 anything else (punctuation, symbols).
+    """
+    out = np.zeros(cps.shape[0], dtype=np.int8)
+    for i in range(cps.shape[0]):
+        c = cps[i]
+        if (0x4E00 <= c <= 0x9FFF or 0x3400 <= c <= 0x4DBF or 0xF900 <= c <= 0xFAFF
+                or 0x20000 <= c <= 0x2FA1F or c == 0x3007 or c == 0x25CB):
+            out[i] = 1
+        elif (48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122 or 0xFF10 <= c <= 0xFF19
+              or 0xFF21 <= c <= 0xFF3A or 0xFF41 <= c <= 0xFF5A):
+            out[i] = 2
+        elif c == 32 or c == 9 or c == 10 or c == 13 or c == 0x3000 or c == 0xA0 or 0x2000 <= c <= 0x200B:
+            out[i] = 3
+    # numbers stay whole: a decimal point between digits, a percent sign after a digit
+    for i in range(1, cps.shape[0]):
+        c = cps[i]
+        if out[i] == 0 and _is_digit(cps[i - 1]):
+            if (c == 0x2E or c == 0xFF0E) and i + 1 < cps.shape[0] and _is_digit(cps[i + 1]):
+                out[i] = 2
+            elif c == 0x25 or c == 0xFF05:
+                out[i] = 2
+    return out
+
+
+@njit
+def _is_digit(c):
+    return 48 <= c <= 57 or 0xFF10 <= c <= 0xFF19
+
+
+@njit
+def _run_spans(cls):
+    """Start and end (int64 arrays) of each maximal run of class 2 (Latin letters and digits)."""
+    n = cls.shape[0]
+    starts = np.empty(n, dtype=np.int64)
+    ends = np.empty(n, dtype=np.int64)
+    r = 0
+    i = 0
+    while i < n:
+        if cls[i] == 2:
+            j = i
+            while j < n and cls[j] == 2:
+                j += 1
+            starts[r] = i
+            ends[r] = j
+            r += 1
+            i = j
+        else:
+            i += 1
+    return starts[:r].copy(), ends[:r].copy()
+
+
+@njit
+def _units(cps, cls, run_keys):
+    """Unit sequence of a text: Han characters by code point, Latin/digit runs by ``run_keys``.
+
+    Parameters
+    ----------
+    cps : ndarray of uint32, shape (n,)
+    cls : ndarray of int8, shape (n,)
+        From :func:`_classify`.
+    run_keys : ndarray of int64, shape (r,)
+        Key of the k-th Latin/digit run of the text, in order of appearance.
+
+    Returns
+    -------
+    ndarray of int64, shape (m,)
+        Unit keys, with ``-1`` for each split (a run of other characters); never two ``-1`` in a row.
+    """
+    out = np.empty(cps.shape[0] + 1, dtype=np.int64)
+    m = 0
+    k = 0
+    i = 0
+    n = cps.shape[0]
+    while i < n:
+        c = cls[i]
+        if c == 1:
+            out[m] = cps[i]
+            m += 1
+            i += 1
+        elif c == 2:
+            out[m] = run_keys[k]
+            k += 1
+            m += 1
+            while i < n and cls[i] == 2:
+                i += 1
+        else:
+            if m > 0 and out[m - 1] != -1:
+                out[m] = -1
+                m += 1
+            i += 1
+    if m > 0 and out[m - 1] != -1:
+        out[m] = -1
+        m += 1
+    return out[:m]
+
+
+RUN_BASE = 0x110000
+
+
+class _Encoder:
+    """Text to unit keys; Latin/digit runs get keys ``RUN_BASE + k`` in order of first appearance."""
+
+    def __init__(self):
+        self.runs = {}  # folded run -> key
+        self.raw = {}  # run as written -> key
+
+    def encode(self, lines):
+        text = "\n".join(lines)
+        cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        cls = _classify(cps)
+        runs, raw = self.runs, self.raw
+        keys = []
+        rs, re_ = _run_spans(cls)
+        for a, b in zip(rs.tolist(), re_.tolist()):
+            r = text[a:b]
+            k = raw.get(r)
+            if k is None:
+                f = fold_width(r)
+                k = runs.get(f)
+                if k is None:
+                    k = runs[f] = RUN_BASE + len(runs)
+                raw[r] = k
+            keys.append(k)
+        return _units(cps, cls, np.array(keys, dtype=np.int64)), len(text) - text.count("\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# counting kernels
+
+@njit
+def _pack_ngrams(ids, n, bits):
+    """Packed keys of every n-gram of units in one id array (in text order).
+
+    Parameters
+    ----------
+    ids : ndarray of int32, shape (m,)
+        Unit ids >= 1; 0 is a split that no n-gram crosses.
+    n : int
+        Order.
+    bits : int
+        Bits per id; ``n * bits <= 63``.
+
+    Returns
+    -------
+    ndarray of int64, shape (k,)
+        One key per n-gram occurrence, first unit in the high bits.
+    """
+    m = ids.shape[0]
+    buf = np.empty(max(m - n + 1, 0), dtype=np.int64)
+    k = 0
+    for i in range(m - n + 1):
+        key = 0
+        ok = True
+        for j in range(n):
+            v = ids[i + j]
+            if v == 0:
+                ok = False
+                break
+            key = (key << bits) | v
+        if ok:
+            buf[k] = key
+            k += 1
+    return buf[:k].copy()
+
+
+def _count_ngrams(ids, n, bits):
+    """Exact counts of the n-grams of one id array: (sorted distinct keys, counts), int64."""
+    keys = np.sort(_pack_ngrams(ids, n, bits))
+    return _sorted_rle(keys, np.ones(keys.shape[0], dtype=np.int64))
+
+
+@njit
+def _sorted_rle(keys, weights):
+    """Sum ``weights`` over runs of equal values of sorted ``keys`` (int64 arrays of equal length)."""
+    k = keys.shape[0]
+    ukeys = np.empty(k, dtype=np.int64)
+    ucounts = np.empty(k, dtype=np.int64)
+    u = -1
+    for i in range(k):
+        if u < 0 or keys[i] != ukeys[u]:
+            u += 1
+            ukeys[u] = keys[i]
+            ucounts[u] = weights[i]
+        else:
+            ucounts[u] += weights[i]
+    return ukeys[:u + 1].copy(), ucounts[:u + 1].copy()
+
+
+def _merge_counts(parts):
+    """Exact merge of (sorted keys, counts) partials."""
+    if not parts:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    if len(parts) == 1:
+        return parts[0]
+    keys = np.concatenate([p[0] for p in parts])
+    counts = np.concatenate([p[1] for p in parts])
+    order = np.argsort(keys, kind="stable")
+    return _sorted_rle(keys[order], counts[order])
+
+
+class _OrderCounter:
+    """Accumulates exact partial counts of one order; spills hash-partitioned sorted runs to disk
+    when the partials outgrow ``limit_bytes``, and merges bucket by bucket at the end."""
+
+    N_BUCKETS = 64
+
+    def __init__(self, limit_bytes, tmpdir_factory):
+        self.parts, self.size, self.limit = [], 0, limit_bytes
+        self.tmpdir_factory, self.spilled = tmpdir_factory, 0
+
+    def add(self, keys, counts):
+        self.parts.append((keys, counts))
+        self.size += keys.nbytes + counts.nbytes
+        if self.size > self.limit:
+            self._spill()
+
+    def _spill(self):
+        keys, counts = _merge_counts(self.parts)
+        self.parts, self.size = [], 0
+        bucket = _bucket_of(keys, self.N_BUCKETS)
+        d = self.tmpdir_factory()
+        for b in range(self.N_BUCKETS):
+            sel = bucket == b
+            np.save(os.path.join(d, f"{id(self)}-{b}-{self.spilled}.npy"), np.stack([keys[sel], counts[sel]]))
+        self.spilled += 1
+
+    def result(self, min_count):
+        if not self.spilled:
+            keys, counts = _merge_counts(self.parts)
+            keep = counts >= min_count
+            return keys[keep], counts[keep]
+        self._spill()
+        d = self.tmpdir_factory()
+        out = []
+        for b in range(self.N_BUCKETS):
+            runs = []
+            for s in range(self.spilled):
+                p = os.path.join(d, f"{id(self)}-{b}-{s}.npy")
+                a = np.load(p)
+                os.unlink(p)
+                runs.append((a[0], a[1]))
+            keys, counts = _merge_counts(runs)
+            keep = counts >= min_count
+            out.append((keys[keep], counts[keep]))
+        return _merge_counts(out)
+
+
+def _bucket_of(keys, n_buckets):
+    h = (keys.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(58)
+    return (h % np.uint64(n_buckets)).astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------------------
+# cutting and pieces
+
+@njit
+def _slot(key, shift):
+    return np.int64((np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(shift))
+
+
+@njit
+def _key_set(keys):
+    """Open-addressing hash set of non-negative int64 keys.
+
+    Parameters
+    ----------
+    keys : ndarray of int64, shape (k,)
+
+    Returns
+    -------
+    ndarray of int64, shape (2**b,)
+        The table, ``-1`` in empty slots; at most half full.
+    """
+    b = 4
+    while (1 << b) < 2 * keys.shape[0] + 2:
+        b += 1
+    table = np.full(1 << b, -1, dtype=np.int64)
+    mask = (1 << b) - 1
+    for key in keys:
+        s = _slot(key, 64 - b)
+        while table[s] != -1 and table[s] != key:
+            s = (s + 1) & mask
+        table[s] = key
+    return table
+
+
+@njit
+def _in_set(table, key):
+    """Whether ``key`` is in a table from :func:`_key_set`."""
+    mask = table.shape[0] - 1
+    b = 0
+    while (1 << b) < table.shape[0]:
+        b += 1
+    s = _slot(key, 64 - b)
+    while True:
+        v = table[s]
+        if v == key:
+            return True
+        if v == -1:
+            return False
+        s = (s + 1) & mask
+
+
+@njit
+def _cut(ids, max_n, bits, good):
+    """Mark which adjacent units a cohesive gram joins.
+
+    Parameters
+    ----------
+    ids : ndarray of int32, shape (m,)
+        Unit ids, 0 = split.
+    max_n, bits : int
+    good : ndarray of int64
+        :func:`_key_set` of the packed keys of the cohesive grams of every order 2..max_n (keys of
+        different orders never collide: the first id of a gram is >= 1).
+
+    Returns
+    -------
+    ndarray of bool, shape (m,)
+        ``join[i]``: units ``i`` and ``i + 1`` are in one piece.
+    """
+    m = ids.shape[0]
+    join = np.zeros(m, dtype=np.bool_)
+    # order by order, so that a longer gram is looked up only if it could still join something
+    for n in range(2, max_n + 1):
+        for i in range(m - n + 1):
+            todo = False
+            for j in range(n - 1):
+                if not join[i + j]:
+                    todo = True
+                    break
+            if not todo:
+                continue
+            key = np.int64(0)
+            ok = True
+            for j in range(n):
+                v = ids[i + j]
+                if v == 0:
+                    ok = False
+                    break
+                key = (key << bits) | v
+            if ok and _in_set(good, key):
+                for j in range(n - 1):
+                    join[i + j] = True
+    return join
+
+
+@njit
+def _piece_hashes(ids, join):
+    """Pieces of a cut unit array and a 64-bit content hash of each.
+
+    Returns
+    -------
+    starts, lengths : ndarray of int64, shape (p,)
+    hashes : ndarray of int64, shape (p,)
+        Polynomial hash of the ids and the length (verified for collisions by the caller).
+    """
+    m = ids.shape[0]
+    starts = np.empty(m, dtype=np.int64)
+    lengths = np.empty(m, dtype=np.int64)
+    hashes = np.empty(m, dtype=np.int64)
+    p = 0
+    i = 0
+    while i < m:
+        if ids[i] == 0:
+            i += 1
+            continue
+        s = i
+        h = np.uint64(1469598103934665603)
+        while True:
+            h = (h ^ np.uint64(ids[i])) * np.uint64(1099511628211)
+            h = h ^ (h >> np.uint64(29))
+            i += 1
+            if not join[i - 1] or i >= m or ids[i] == 0:
+                break
+        starts[p] = s
+        lengths[p] = i - s
+        h = (h ^ np.uint64(i - s)) * np.uint64(0x9E3779B97F4A7C15)
+        hashes[p] = np.int64(h)
+        p += 1
+    return starts[:p].copy(), lengths[:p].copy(), hashes[:p].copy()
+
+
+@njit
+def _piece_table(ids, starts, lengths, hashes, weights):
+    """Distinct pieces and their summed weights, by a hash table; verifies hash collisions.
+
+    Parameters
+    ----------
+    ids : ndarray of int32
+        Content store: piece ``i`` is ``ids[starts[i]:starts[i] + lengths[i]]``.
+    starts, lengths, hashes, weights : ndarray of int64, shape (p,)
+
+    Returns
+    -------
+    uhash, count : ndarray of int64, shape (u,)
+        Distinct hashes in order of first appearance, and summed weights.
+    content, offsets : ndarray of int32 (total length), int64 (u + 1)
+        The ids of each distinct piece (CSR).
+    ok : bool
+        False if two different pieces share a hash.
+    """
+    p = hashes.shape[0]
+    b = 4
+    while (1 << b) < 2 * p + 2:
+        b += 1
+    mask = (1 << b) - 1
+    table = np.full(1 << b, -1, dtype=np.int64)
+    uhash = np.empty(p, dtype=np.int64)
+    count = np.empty(p, dtype=np.int64)
+    rep = np.empty(p, dtype=np.int64)
+    u = 0
+    ok = True
+    for i in range(p):
+        h = hashes[i]
+        s = _slot(h & 0x7FFFFFFFFFFFFFFF, 64 - b)
+        while True:
+            r = table[s]
+            if r == -1:
+                table[s] = u
+                uhash[u] = h
+                count[u] = weights[i]
+                rep[u] = i
+                u += 1
+                break
+            if uhash[r] == h:
+                count[r] += weights[i]
+                q = rep[r]
+                if lengths[q] != lengths[i]:
+                    ok = False
+                else:
+                    for j in range(lengths[i]):
+                        if ids[starts[q] + j] != ids[starts[i] + j]:
+                            ok = False
+                break
+            s = (s + 1) & mask
+    offsets = np.zeros(u + 1, dtype=np.int64)
+    for k in range(u):
+        offsets[k + 1] = offsets[k] + lengths[rep[k]]
+    content = np.empty(offsets[u], dtype=np.int32)
+    for k in range(u):
+        st = starts[rep[k]]
+        for j in range(lengths[rep[k]]):
+            content[offsets[k] + j] = ids[st + j]
+    return uhash[:u].copy(), count[:u].copy(), content, offsets, ok
+
+
+def _merge_piece_parts(parts):
+    """Merge per-batch piece tables (hashes, counts, content, offsets) into one, exactly."""
+    if len(parts) == 1:
+        return parts[0]
+    hashes = np.concatenate([p[0] for p in parts])
+    counts = np.concatenate([p[1] for p in parts])
+    content = np.concatenate([p[2] for p in parts])
+    shift = np.cumsum([0] + [p[2].shape[0] for p in parts])
+    starts = np.concatenate([p[3][:-1] + shift[k] for k, p in enumerate(parts)]).astype(np.int64)
+    lengths = np.concatenate([np.diff(p[3]) for p in parts]).astype(np.int64)
+    uh, uc, content, offsets, ok = _piece_table(content, starts, lengths, hashes, counts)
+    if not ok:
+        raise RuntimeError("64-bit piece hash collision; please report")
+    return uh, uc, content, offsets
+
+
+def _count_pieces(ids, join):
+    """Exact counts of the distinct pieces of one batch: (hashes, counts, content, offsets)."""
+    starts, lengths, hashes = _piece_hashes(ids, join)
+    uh, cnt, content, offsets, ok = _piece_table(ids, starts, lengths, hashes, np.ones(hashes.shape[0], np.int64))
+    if not ok:
+        raise RuntimeError("64-bit piece hash collision; please report")
+    return uh, cnt, content, offsets
+
+
+@njit
+def _seq_hash_step(h, v):
+    """One step of the 64-bit hash of an id sequence (uint64 state)."""
+    h = (h ^ np.uint64(v)) * np.uint64(1099511628211)
+    return h ^ (h >> np.uint64(29))
+
+
+@njit
+def _seq_hash_final(h, n):
+    """The hash of a sequence of ``n`` ids from its state (int64)."""
+    return np.int64((h ^ np.uint64(n)) * np.uint64(0x9E3779B97F4A7C15))
+
+
+_SEQ_H0 = 1469598103934665603
+
+
+@njit
+def _backtrack(content, starts, lengths, max_n, bits, good):
+    """Backtracking of long pieces against the cohesive grams.
+
+    Parameters
+    ----------
+    content : ndarray of int32
+        Piece ``q`` is ``content[starts[q]:starts[q] + lengths[q]]``.
+    starts, lengths : ndarray of int64, shape (p,)
+    max_n, bits : int
+    good : ndarray of int64
+        :func:`_key_set` of the cohesive grams of orders 2..max_n.
+
+    Returns
+    -------
+    ndarray of bool, shape (p,)
+        Pieces of < 3 units are kept; of 3..max_n units kept if cohesive themselves; longer ones kept
+        if every window of ``max_n`` units is cohesive.
+    """
+    p = starts.shape[0]
+    keep = np.ones(p, dtype=np.bool_)
+    for q in range(p):
+        L = lengths[q]
+        s = starts[q]
+        if L < 3:
+            continue
+        w = min(L, max_n)
+        for i in range(L - w + 1):
+            key = np.int64(0)
+            for j in range(w):
+                key = (key << bits) | content[s + i + j]
+            if not _in_set(good, key):
+                keep[q] = False
+                break
+    return keep
+
+
+@njit
+def _gather(content, starts, lengths):
+    """CSR (content int32, offsets int64) of the slices ``content[starts[q]:starts[q] + lengths[q]]``."""
+    p = starts.shape[0]
+    offsets = np.zeros(p + 1, dtype=np.int64)
+    for q in range(p):
+        offsets[q + 1] = offsets[q] + lengths[q]
+    out = np.empty(offsets[p], dtype=np.int32)
+    for q in range(p):
+        for j in range(lengths[q]):
+            out[offsets[q] + j] = content[starts[q] + j]
+    return out, offsets
+
+
+@njit
+def _seq_table(content, offsets):
+    """Hash table of distinct id sequences (the candidate words).
+
+    Returns
+    -------
+    table : ndarray of int64, shape (2**b,)
+        Candidate index per slot, -1 when empty.
+    hashes : ndarray of int64, shape (w,)
+    ok : bool
+        False on a 64-bit hash collision between two candidates.
+    """
+    p = offsets.shape[0] - 1
+    b = 4
+    while (1 << b) < 2 * p + 2:
+        b += 1
+    mask = (1 << b) - 1
+    table = np.full(1 << b, -1, dtype=np.int64)
+    hashes = np.empty(p, dtype=np.int64)
+    ok = True
+    for k in range(p):
+        h = np.uint64(_SEQ_H0)
+        for j in range(offsets[k], offsets[k + 1]):
+            h = _seq_hash_step(h, content[j])
+        hk = _seq_hash_final(h, offsets[k + 1] - offsets[k])
+        hashes[k] = hk
+        s = _slot(hk & 0x7FFFFFFFFFFFFFFF, 64 - b)
+        while table[s] != -1:
+            if hashes[table[s]] == hk:
+                ok = False
+            s = (s + 1) & mask
+        table[s] = k
+    return table, hashes, ok
+
+
+@njit
+def _find_seq(table, hashes, content, offsets, seq, lo, hi, h):
+    """Index of the candidate equal to ``seq[lo:hi]`` (whose hash is ``h``) or -1."""
+    mask = table.shape[0] - 1
+    b = 0
+    while (1 << b) < table.shape[0]:
+        b += 1
+    s = _slot(h & 0x7FFFFFFFFFFFFFFF, 64 - b)
+    while True:
+        k = table[s]
+        if k == -1:
+            return -1
+        if hashes[k] == h and offsets[k + 1] - offsets[k] == hi - lo:
+            same = True
+            for j in range(hi - lo):
+                if content[offsets[k] + j] != seq[lo + j]:
+                    same = False
+                    break
+            if same:
+                return k
+        s = (s + 1) & mask
+
+
+@njit
+def _best_split(w, content, offsets, counts, alive, table, hashes, total, back, backk):
+    """Best unigram log-probability of candidate ``w`` split into >= 2 live candidates.
+
+    Fills ``back``/``backk`` (start and candidate of the last part ending at each position). Ties go
+    to the smallest start (the first found when scanning starts in ascending order).
+    """
+    lo = offsets[w]
+    L = offsets[w + 1] - lo
+    best = np.full(L + 1, -np.inf)
+    best[0] = 0.0
+    log_total = math.log(total)
+    for j in range(L):
+        if best[j] == -np.inf:
+            continue
+        h = np.uint64(_SEQ_H0)
+        for i in range(j + 1, L + 1):
+            h = _seq_hash_step(h, content[lo + i - 1])
+            if j == 0 and i == L:
+                continue
+            k = _find_seq(table, hashes, content, offsets, content, lo + j, lo + i, _seq_hash_final(h, i - j))
+            if k < 0 or not alive[k]:
+                continue
+            v = best[j] + math.log(counts[k]) - log_total
+            if v > best[i]:
+                best[i] = v
+                back[i] = j
+                backk[i] = k
+    return best[L]
+
+
+@njit
+def _deredundancy_kernel(content, offsets, counts, order, table, hashes, a, b):
+    """De-redundancy (kexue.fm 5476): visit ``order``; drop a word whose log-probability beats its best
+    split by less than ``a * (len - 1) + b``, giving its count to its parts.
+
+    Parameters
+    ----------
+    content, offsets : CSR of the candidates (int32, int64)
+    counts : ndarray of int64, shape (w,)
+        Updated in place.
+    order : ndarray of int64
+        Multi-unit candidates, longest first.
+    table, hashes : from :func:`_seq_table`
+    a, b : float
+
+    Returns
+    -------
+    alive : ndarray of bool, shape (w,)
+    removed : int
+    """
+    p = offsets.shape[0] - 1
+    alive = np.ones(p, dtype=np.bool_)
+    total = 0.0
+    for k in range(p):
+        total += counts[k]
+    maxlen = 1
+    for k in range(p):
+        maxlen = max(maxlen, offsets[k + 1] - offsets[k])
+    back = np.zeros(maxlen + 1, dtype=np.int64)
+    backk = np.zeros(maxlen + 1, dtype=np.int64)
+    removed = 0
+    for w in order:
+        c = counts[w]
+        L = offsets[w + 1] - offsets[w]
+        alive[w] = False
+        total -= c
+        lp = _best_split(w, content, offsets, counts, alive, table, hashes, total, back, backk)
+        s = math.log(c) - math.log(total) - lp
+        if s < a * (L - 1) + b:
+            removed += 1
+            i = L
+            while i > 0:
+                counts[backk[i]] += c
+                total += c
+                i = back[i]
+        else:
+            alive[w] = True
+            total += c
+    return alive, removed
+
+
+@njit
+def _split_scores(content, offsets, counts, alive, table, hashes):
+    """``ln p(w) - best split`` of every live multi-unit candidate (NaN elsewhere), float64 (w,)."""
+    p = offsets.shape[0] - 1
+    total = 0.0
+    maxlen = 1
+    for k in range(p):
+        if alive[k]:
+            total += counts[k]
+        maxlen = max(maxlen, offsets[k + 1] - offsets[k])
+    back = np.zeros(maxlen + 1, dtype=np.int64)
+    backk = np.zeros(maxlen + 1, dtype=np.int64)
+    out = np.full(p, np.nan)
+    for w in range(p):
+        if alive[w] and offsets[w + 1] - offsets[w] > 1:
+            lp = _best_split(w, content, offsets, counts, alive, table, hashes, total, back, backk)
+            out[w] = math.log(counts[w] / total) - lp
+    return out
+
+
+@njit
+def _word_cohesion(content, offsets, max_n, bits, gram_keys, gram_coh, gram_offsets):
+    """Cohesion of each candidate: of the word itself (<= max_n units) or the minimum over its
+    max_n-windows; NaN for one unit or a gram without a count.
+
+    ``gram_keys``/``gram_coh``: sorted keys and cohesions of orders 2..max_n concatenated, order ``n`` at
+    ``gram_offsets[n]:gram_offsets[n + 1]``.
+    """
+    p = offsets.shape[0] - 1
+    out = np.full(p, np.nan)
+    for w in range(p):
+        L = offsets[w + 1] - offsets[w]
+        if L < 2:
+            continue
+        n = min(L, max_n)
+        ks = gram_keys[gram_offsets[n]:gram_offsets[n + 1]]
+        cs = gram_coh[gram_offsets[n]:gram_offsets[n + 1]]
+        m = np.inf
+        for i in range(L - n + 1):
+            key = np.int64(0)
+            for j in range(n):
+                key = (key << bits) | content[offsets[w] + i + j]
+            idx = np.searchsorted(ks, key)
+            if idx < ks.shape[0] and ks[idx] == key:
+                m = min(m, cs[idx])
+            else:
+                m = np.nan
+                break
+        out[w] = m
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# the driver
+
+@dataclass
+class DiscoverResult:
+    """Lexicon and statistics of :func:`discover_words`.
+
+    ``words`` (str), ``counts`` (int), ``cohesion`` (min split PMI of the word from n-gram counts,
+    nats; NaN for a single unit), ``pmi`` (``ln p(w) - sum ln p(parts)`` against its best
+    re-segmentation without it; NaN for a single unit) and ``gain`` (``p(w) (pmi - 1)``, the
+    first-order drop of per-character entropy when the word is kept). Sorted by count descending,
+    then code point.
+    """
+
+    words: list
+    counts: list
+    cohesion: list
+    pmi: list
+    gain: list
+    stats: dict = field(default_factory=dict)
+
+
+def parse_redundancy(value):
+    """``'none'`` -> None; ``'len-1'`` -> (1.0, 0.0); ``'K*(len-1)'`` -> (K, 0.0); a number T -> (0.0, T).
+
+    The threshold of a word of ``n`` units is ``a * (n - 1) + b`` for the returned ``(a, b)``.
+    """
+    if isinstance(value, tuple):
+        return value
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise TextmineError(f"redundancy threshold must be finite, not {value!r}")
+        return (0.0, float(value))
+    text = str(value).strip().replace(" ", "")
+    if text == "none":
+        return None
+    if text == "len-1":
+        return (1.0, 0.0)
+    m = re.fullmatch(r"([0-9]*\.?[0-9]+)\*\(?len-1\)?", text)
+    if m:
+        return (float(m.group(1)), 0.0)
+    try:
+        t = float(text)
+    except ValueError:
+        raise TextmineError(f"redundancy threshold must be 'none', 'len-1', 'K*(len-1)' or a number, "
+                            f"not {value!r}") from None
+    if not math.isfinite(t):
+        raise TextmineError(f"redundancy threshold must be finite, not {value!r}")
+    return (0.0, t)
+
+
+def _parse_thresholds(value, max_n):
+    if isinstance(value, str):
+        try:
+            vals = [float(x) for x in value.split(",") if x.strip()]
+        except ValueError:
+            raise TextmineError(f"--min-pmi {value!r}: expected comma-separated numbers, e.g. 1,3,5") from None
+    elif isinstance(value, (int, float)):
+        vals = [float(value)]
+    else:
+        vals = [float(x) for x in value]
+    if not vals or any(not math.isfinite(v) for v in vals):
+        raise TextmineError(f"--min-pmi {value!r}: expected finite numbers")
+    while len(vals) < max_n - 1:  # extend by the last step
+        step = vals[-1] - vals[-2] if len(vals) >= 2 else 0.0
+        vals.append(vals[-1] + step)
+    return {n: vals[n - 2] for n in range(2, max_n + 1)}
+
+
+def _entropy_per_char(counts, lengths):
+    counts = np.asarray(counts, dtype=np.float64)
+    lengths = np.asarray(lengths, dtype=np.float64)
+    total = counts.sum()
+    if total <= 0:
+        return float("nan"), float("nan"), float("nan")
+    p = counts[counts > 0] / total
+    h = float(-(p * np.log(p)).sum())
+    ell = float((counts * lengths).sum() / total)
+    return h, ell, h / ell
+
+
+def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3.5*(len-1)",
+                   n_jobs=1, memory_limit=2 << 30, tmpdir=None, progress=None):
+    """Build a lexicon from raw text by minimum-entropy word discovery.
+
+    Parameters
+    ----------
+    batches : iterable of list of str
+        The corpus, as batches of lines (e.g. :func:`textmine.corpus.iter_batches`).
+    min_count : int
+        Minimum count of an n-gram and of a word (``>= 1``).
+    max_n : int
+        Longest n-gram counted (2..6); words may be longer (backtracking checks their windows).
+    min_pmi : str or sequence of float
+        Cohesion thresholds in nats for 2-, 3-, ... grams (``ln(N #w / (#a #b)) >= t``); a short
+        list is extended by its last step. Default ``1,3,5``.
+    redundancy : str or float
+        De-redundancy threshold: a word of ``n`` units is dropped when ``ln p(w) - sum ln p(parts)``
+        is below it. ``'len-1'`` is nlp-zero's ``n - 1``; ``'K*(len-1)'`` scales it (default
+        ``3.5*(len-1)``, chosen on the PKU benchmark); a number is a constant; ``'none'`` skips the step.
+    n_jobs : int
+        Threads for the counting and cutting kernels; the result does not depend on it.
+    memory_limit : int
+        Bytes of partial n-gram counts kept in memory per order before spilling sorted runs to disk.
+    tmpdir : str, optional
+        Where to spill (default: the system temporary directory).
+    progress : callable, optional
+        Called with the number of characters of each batch as it is encoded.
+
+    Returns
+    -------
+    DiscoverResult
+
+    Notes
+    -----
+    Su Jianlin, "最小熵原理（二）：决策成本最小化" (kexue.fm 5476, §2.2 of ALGORITHMS.md) for the
+    criterion and de-redundancy; "重新写了之前的新词发现算法" (kexue.fm 6920, ``bojone/word-discovery``,
+    §2.4) for cohesion, cutting and backtracking. Unlike the reference, every order is counted exactly.
+    """
+    if not isinstance(min_count, (int, np.integer)) or min_count < 1:
+        raise TextmineError(f"min_count must be an integer >= 1, not {min_count!r}")
+    if not 2 <= max_n <= 6:
+        raise TextmineError(f"max_n must be between 2 and 6, not {max_n!r}")
+    thr = _parse_thresholds(min_pmi, max_n)
+    redundancy = parse_redundancy(redundancy)
+
+    clock = [time.perf_counter(), None]
+    timings = {}
+
+    def _tick(name):
+        now = time.perf_counter()
+        if clock[1] is not None:
+            timings[clock[1]] = now - clock[0]
+        clock[0], clock[1] = now, name
+
+    # 1. encode every batch to unit keys (sequential: keys of Latin runs follow first appearance)
+    _tick('encode')
+    enc = _Encoder()
+    unit_batches, n_chars = [], 0
+    for lines in batches:
+        keys, nc = enc.encode(lines)
+        n_chars += nc
+        if keys.shape[0]:
+            unit_batches.append(keys.astype(np.int32))  # keys < 2**31: code points and run numbers
+        if progress is not None:
+            progress(nc)
+    run_strings = sorted(enc.runs, key=enc.runs.get)
+    n_keys = RUN_BASE + len(run_strings)
+    unit_counts = np.zeros(n_keys, dtype=np.int64)
+    for keys in unit_batches:
+        unit_counts += np.bincount(keys[keys >= 0], minlength=n_keys)
+    n_units = int(unit_counts.sum())
+    if n_units == 0:
+        raise TextmineError("the corpus is empty: no Chinese characters, letters or digits to discover words in")
+    if not unit_counts[:RUN_BASE].any():
+        raise TextmineError("the corpus has no Chinese characters; discover-words finds the words of unsegmented "
+                            "text (for space-separated text, count its tokens with textmine count)")
+
+    def key_string(k):
+        return chr(k) if k < RUN_BASE else run_strings[k - RUN_BASE]
+
+    present = np.flatnonzero(unit_counts)
+    key_len = np.array([1 if k < RUN_BASE else len(run_strings[k - RUN_BASE]) for k in present.tolist()])
+    h0, l0, L0 = _entropy_per_char(unit_counts[present], key_len)
+    # ids by descending count, ties by key (code point, then Latin runs in string order)
+    run_rank = np.zeros(max(1, len(run_strings)), dtype=np.int64)
+    run_rank[np.argsort(np.array(run_strings + [""] * (not run_strings), dtype=object), kind="stable")] = \
+        np.arange(max(1, len(run_strings)))
+    tiebreak = np.where(present < RUN_BASE, present, RUN_BASE + run_rank[np.maximum(present - RUN_BASE, 0)])
+    order = np.lexsort((tiebreak, -unit_counts[present]))
+    frequent = present[order][unit_counts[present][order] >= min_count]
+    n_freq = int(frequent.shape[0])
+    if n_freq == 0:
+        raise TextmineError(f"no unit occurs {min_count} times; lower --min-count")
+    bits = max(1, int(n_freq).bit_length())
+    if bits * max_n > 63:
+        raise TextmineError(f"{n_freq} distinct units occur >= {min_count} times, too many to pack "
+                            f"{max_n}-grams in 64 bits; raise --min-count or lower --max-n")
+    key_to_id = np.zeros(n_keys, dtype=np.int32)
+    key_to_id[frequent] = np.arange(1, n_freq + 1, dtype=np.int32)
+    id_to_key = np.concatenate([[0], frequent]).astype(np.int64)
+    for k, keys in enumerate(unit_batches):  # in place, so that memory holds one copy of the corpus
+        unit_batches[k] = np.where(keys >= 0, key_to_id[np.maximum(keys, 0)], 0).astype(np.int32)
+    id_batches = unit_batches
+    id_count = np.zeros(n_freq + 1, dtype=np.int64)
+    id_count[1:] = unit_counts[frequent]
+
+    # 2. exact n-gram counts, orders 2..max_n (order 1 is id_count)
+    _tick('count')
+    tmp_holder = []
+
+    def tmpdir_factory():
+        if not tmp_holder:
+            tmp_holder.append(tempfile.mkdtemp(prefix="textmine-discover-", dir=tmpdir))
+        return tmp_holder[0]
+
+    grams = {1: (np.arange(1, n_freq + 1, dtype=np.int64), id_count[1:].copy())}
+    try:
+        with ThreadPoolExecutor(max(1, n_jobs)) as pool:
+            for n in range(2, max_n + 1):
+                counter = _OrderCounter(memory_limit, tmpdir_factory)
+                for keys, counts in pool.map(lambda a: _count_ngrams(a, n, bits), id_batches):
+                    counter.add(keys, counts)
+                grams[n] = counter.result(min_count)
+    finally:
+        for d in tmp_holder:
+            shutil.rmtree(d, ignore_errors=True)
+
+    # 3. cohesion and the cohesive set G
+    _tick('cohesion')
+    total = float(n_units)
+    log_total = math.log(total)
+    coh = {}
+    for n in range(2, max_n + 1):
+        keys, counts = grams[n]
+        c = np.full(keys.shape[0], np.inf)
+        for j in range(1, n):
+            left, right = keys >> np.int64(bits * (n - j)), keys & np.int64((1 << (bits * (n - j))) - 1)
+            cl = _sub_counts(grams[j], left, total)
+            cr = _sub_counts(grams[n - j], right, total)
+            c = np.minimum(c, log_total + np.log(counts) - np.log(cl) - np.log(cr))
+        coh[n] = c
+    good = {n: grams[n][0][coh[n] >= thr[n]] for n in range(2, max_n + 1)}
+    good_set = _key_set(np.concatenate([good[n] for n in range(2, max_n + 1)]))
+
+    # 4. cut and count pieces exactly
+    _tick('cut')
+    def cut_count(ids):
+        return _count_pieces(ids, _cut(ids, max_n, bits, good_set))
+
+    parts, size = [], 0
+    with ThreadPoolExecutor(max(1, n_jobs)) as pool:
+        for part in pool.map(cut_count, id_batches):
+            parts.append(part)
+            size += part[0].shape[0]
+            if size > (memory_limit >> 5) and len(parts) > 1:  # ~32 bytes per distinct piece
+                parts = [_merge_piece_parts(parts)]
+                size = parts[0][0].shape[0]
+    uh, uc, content, offsets = _merge_piece_parts(parts)
+    n_pieces = int(uh.shape[0])
+
+    # 5. truncate and backtrack
+    _tick('backtrack')
+    sel = np.flatnonzero(uc >= min_count)
+    p_starts, p_lens, p_counts = offsets[:-1][sel], np.diff(offsets)[sel], uc[sel]
+    n_trunc = int(sel.shape[0])
+    keep = _backtrack(content, p_starts, p_lens, max_n, bits, good_set)
+    p_starts, p_lens, p_counts = p_starts[keep], p_lens[keep], p_counts[keep]
+    n_back = int(p_starts.shape[0])
+    # every frequent unit is a candidate word (its count: how often it stood alone, at least 1)
+    alone = content[p_starts[p_lens == 1]]
+    missing = np.setdiff1d(np.arange(1, n_freq + 1, dtype=np.int32), alone)
+    cand_content, cand_offsets = _gather(content, p_starts, p_lens)
+    cand_content = np.concatenate([cand_content, missing])
+    cand_offsets = np.concatenate([cand_offsets, cand_offsets[-1] + np.arange(1, missing.shape[0] + 1)])
+    cand_counts = np.concatenate([p_counts, np.ones(missing.shape[0], dtype=np.int64)]).astype(np.int64)
+    del content, offsets, uh, uc
+    unit_str = [""] + [key_string(int(k)) for k in id_to_key[1:].tolist()]
+    ids_list = cand_content.tolist()
+    bounds = cand_offsets.tolist()
+    strings = ["".join([unit_str[v] for v in ids_list[bounds[k]:bounds[k + 1]]]) for k in range(len(bounds) - 1)]
+    lens = np.diff(cand_offsets)
+
+    # 6. de-redundancy, longest first
+    _tick('deredundancy')
+    table, seq_hashes, ok = _seq_table(cand_content, cand_offsets)
+    if not ok:
+        raise RuntimeError("64-bit candidate hash collision; please report")
+    multi = np.flatnonzero(lens > 1)
+    order = np.array(sorted(multi.tolist(), key=lambda k: (-bounds[k + 1] + bounds[k], -cand_counts[k], strings[k])),
+                     dtype=np.int64)
+    if redundancy is not None:
+        alive, removed = _deredundancy_kernel(cand_content, cand_offsets, cand_counts, order, table, seq_hashes,
+                                              float(redundancy[0]), float(redundancy[1]))
+    else:
+        alive, removed = np.ones(lens.shape[0], dtype=np.bool_), 0
+
+    # 7. scores and output
+    _tick('output')
+    pmi_all = _split_scores(cand_content, cand_offsets, cand_counts, alive, table, seq_hashes)
+    gk = np.concatenate([grams[n][0] for n in range(2, max_n + 1)])
+    gc = np.concatenate([coh[n] for n in range(2, max_n + 1)])
+    g_off = np.zeros(max_n + 2, dtype=np.int64)
+    for n in range(2, max_n + 1):
+        g_off[n + 1] = g_off[n] + grams[n][0].shape[0]
+    coh_all = _word_cohesion(cand_content, cand_offsets, max_n, bits, gk, gc, g_off)
+    live = np.flatnonzero(alive)
+    tot = float(cand_counts[live].sum())
+    counts_list = cand_counts.tolist()
+    live = sorted(live.tolist(), key=lambda k: (-counts_list[k], strings[k]))
+    words = [strings[k] for k in live]
+    counts = [counts_list[k] for k in live]
+    live = np.array(live, dtype=np.int64)
+    pmi_arr = pmi_all[live] if live.shape[0] else np.empty(0)
+    with np.errstate(invalid="ignore"):
+        gain_arr = cand_counts[live] / tot * (pmi_arr - 1.0)
+    cohesion, pmi, gain = coh_all[live].tolist(), pmi_arr.tolist(), gain_arr.tolist()
+    _tick(None)
+    lengths = [len(w) for w in words]
+    h1, l1, L1 = _entropy_per_char(counts, lengths)
+    stats = dict(characters=n_chars, units=n_units, distinct_units=int(present.shape[0]),
+                 frequent_units=n_freq,
+                 ngrams={n: int(grams[n][0].shape[0]) for n in range(1, max_n + 1)},
+                 cohesive={n: int(good[n].shape[0]) for n in range(2, max_n + 1)},
+                 distinct_pieces=n_pieces, after_truncation=n_trunc, after_backtracking=n_back,
+                 removed_redundant=removed, words=len(words),
+                 entropy_before=dict(H=h0, l=l0, L=L0), entropy_after=dict(H=h1, l=l1, L=L1),
+                 seconds=timings)
+    return DiscoverResult(words, counts, cohesion, pmi, gain, stats)
+
+
+def _sub_counts(gram, keys, total):
+    gk, gc = gram
+    idx = np.searchsorted(gk, keys)
+    idx = np.minimum(idx, max(gk.shape[0] - 1, 0))
+    found = (gk.shape[0] > 0) & (gk[idx] == keys) if gk.shape[0] else np.zeros(keys.shape[0], bool)
+    out = np.full(keys.shape[0], total)
+    if gk.shape[0]:
+        out[found] = gc[idx[found]]
+    return out
+
+
+def format_stats(stats):
+    """Human-readable corpus statistics (for stderr)."""
+    b0, b1 = stats["entropy_before"], stats["entropy_after"]
+    ln2 = math.log(2)
+    lines = [
+        f"characters {stats['characters']:,}; units {stats['units']:,} ({stats['distinct_units']:,} distinct, "
+        f"{stats['frequent_units']:,} frequent)",
+        "n-grams kept: " + ", ".join(f"{n}: {c:,}" for n, c in stats["ngrams"].items())
+        + "; cohesive: " + ", ".join(f"{n}: {c:,}" for n, c in stats["cohesive"].items()),
+        f"pieces {stats['distinct_pieces']:,} distinct; after truncation {stats['after_truncation']:,}; "
+        f"after backtracking {stats['after_backtracking']:,}; removed as redundant {stats['removed_redundant']:,}; "
+        f"words {stats['words']:,}",
+        f"per-character information L = H/l: before {b0['L'] / ln2:.3f} bits (H {b0['H'] / ln2:.3f} bits, "
+        f"l {b0['l']:.3f}); after {b1['L'] / ln2:.3f} bits (H {b1['H'] / ln2:.3f} bits/word, l {b1['l']:.3f} chars)",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,319 @@
+"""Maximum-probability (unigram) segmentation with a lexicon, by dynamic programming in numba.
+
+A line is split into blocks first: whitespace is dropped, every other non-word character
+(punctuation, symbols) is a token of its own, and a run of one repeated symbol (``——``, ``……``)
+stays whole. A block of word characters (Han, Latin letters and digits) is segmented by
+
+    best(i) = max_{j < i, c[j:i] in D} best(j) + ln p(c[j:i]),   best(0) = 0,
+
+where a Latin/digit run is never cut inside and a character or run that starts no dictionary word
+stands alone with ``unknown_score`` (default ``ln(1 / total)``, jieba's choice). Full-width letters and
+digits match their ASCII forms; the output keeps the original characters.
+
+The dictionary is an open-addressing hash table of 2 × 64-bit polynomial hashes of every word and
+every prefix (a prefix that is not a word stops nothing but scores nothing), so the DP from a start
+position stops at the first string that is not a prefix of any word.
+"""
+import math
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from textmine._numba import njit
+from textmine.discover import _classify
+from textmine.errors import TextmineError
+
+_NEG = -1e300
+
+
+@njit
+def _fold(c):
+    if 0xFF10 <= c <= 0xFF19 or 0xFF21 <= c <= 0xFF3A or 0xFF41 <= c <= 0xFF5A or c == 0xFF05 or c == 0xFF0E:
+        return c - 0xFEE0
+    return c
+
+
+@njit
+def _hash_step(h1, h2, c):
+    h1 = (h1 ^ np.uint64(c)) * np.uint64(1099511628211)
+    h1 = h1 ^ (h1 >> np.uint64(31))
+    h2 = h2 * np.uint64(0x100000001B3) + np.uint64(c) + np.uint64(0x9E3779B97F4A7C15)
+    h2 = h2 ^ (h2 >> np.uint64(27))
+    return h1, h2
+
+
+_H1 = 1469598103934665603
+_H2 = 7
+
+
+@njit
+def _home(h1, shift):
+    """Home slot of a hash: Fibonacci hashing, the top bits of ``h1 * 2**64 / phi``."""
+    return np.int64((h1 * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(shift))
+
+
+@njit
+def _table_find(k1, k2, h1, h2, shift):
+    """Slot of (h1, h2) in the table or -1 (an empty slot has k1 == 0); ``shift = 64 - log2(size)``."""
+    mask = k1.shape[0] - 1
+    key = np.int64(h1 | np.uint64(1))
+    chk = np.int64(h2)
+    s = _home(h1, shift)
+    while True:
+        if k1[s] == 0:
+            return -1
+        if k1[s] == key and k2[s] == chk:
+            return s
+        s = (s + 1) & mask
+
+
+@njit
+def _build_table(cps, offsets, scores, bits):
+    """Hash table of words and their prefixes.
+
+    Parameters
+    ----------
+    cps : ndarray of uint32
+        Folded code points of all words, concatenated.
+    offsets : ndarray of int64, shape (W + 1,)
+        Word ``w`` is ``cps[offsets[w]:offsets[w + 1]]``.
+    scores : ndarray of float64, shape (W,)
+        Log-probability of each word.
+    bits : int
+        log2 of the table size, which must exceed the number of distinct prefixes.
+
+    Returns
+    -------
+    k1, k2 : ndarray of int64, shape (size,)
+        The two hashes (``k1 == 0``: empty slot).
+    val : ndarray of float64, shape (size,)
+        Score of a word, ``-1e300`` for a prefix that is not a word.
+    """
+    size = 1 << bits
+    shift = 64 - bits
+    k1 = np.zeros(size, dtype=np.int64)
+    k2 = np.zeros(size, dtype=np.int64)
+    val = np.full(size, _NEG)
+    mask = size - 1
+    for w in range(offsets.shape[0] - 1):
+        h1 = np.uint64(_H1)
+        h2 = np.uint64(_H2)
+        for p in range(offsets[w], offsets[w + 1]):
+            h1, h2 = _hash_step(h1, h2, cps[p])
+            key = np.int64(h1 | np.uint64(1))
+            chk = np.int64(h2)
+            s = _home(h1, shift)
+            while k1[s] != 0 and not (k1[s] == key and k2[s] == chk):
+                s = (s + 1) & mask
+            k1[s] = key
+            k2[s] = chk
+            if p == offsets[w + 1] - 1 and scores[w] > val[s]:
+                val[s] = scores[w]
+    return k1, k2, val
+
+
+@njit
+def _segment(cps, k1, k2, val, shift, unknown, max_len):
+    """Segment a text into tokens.
+
+    Parameters
+    ----------
+    cps : ndarray of uint32, shape (n,)
+        Code points of the text (lines joined by ``\\n``).
+    k1, k2, val : ndarray
+        Dictionary table from :func:`_build_table`.
+    shift : int
+        64 minus log2 of the table size.
+    unknown : float
+        Score of a character or Latin/digit run that is not a word.
+    max_len : int
+        Longest word in code points.
+
+    Returns
+    -------
+    starts, ends : ndarray of int64, shape (t,)
+        Token spans, in text order; whitespace belongs to no token.
+    """
+    n = cps.shape[0]
+    cls = _classify(cps)
+    starts = np.empty(n, dtype=np.int64)
+    ends = np.empty(n, dtype=np.int64)
+    t = 0
+    best = np.empty(n + 1, dtype=np.float64)
+    back = np.empty(n + 1, dtype=np.int64)
+    i = 0
+    while i < n:
+        c = cls[i]
+        if c == 3:
+            i += 1
+            continue
+        if c == 0:
+            j = i + 1
+            while j < n and cps[j] == cps[i]:
+                j += 1
+            starts[t] = i
+            ends[t] = j
+            t += 1
+            i = j
+            continue
+        j = i
+        while j < n and (cls[j] == 1 or cls[j] == 2):
+            j += 1
+        # DP over the block [i, j); best[k] refers to position i + k
+        m = j - i
+        for k in range(m + 1):
+            best[k] = -np.inf
+            back[k] = -1
+        best[0] = 0.0
+        for s in range(i, j):
+            b0 = best[s - i]
+            if b0 == -np.inf:
+                continue
+            # the unit starting at s: one Han character or a whole Latin/digit run
+            ue = s + 1
+            if cls[s] == 2:
+                while ue < j and cls[ue] == 2:
+                    ue += 1
+            h1 = np.uint64(_H1)
+            h2 = np.uint64(_H2)
+            unit_scored = False
+            lim = min(j, s + max_len)
+            for e in range(s + 1, lim + 1):
+                h1, h2 = _hash_step(h1, h2, _fold(cps[e - 1]))
+                slot = _table_find(k1, k2, h1, h2, shift)
+                if slot < 0:
+                    break
+                if val[slot] > _NEG and (e == j or not (cls[e - 1] == 2 and cls[e] == 2)) and e >= ue:
+                    v = b0 + val[slot]
+                    if e == ue:
+                        unit_scored = True
+                    if v > best[e - i]:
+                        best[e - i] = v
+                        back[e - i] = s
+            if not unit_scored:
+                v = b0 + unknown
+                if v > best[ue - i]:
+                    best[ue - i] = v
+                    back[ue - i] = s
+        # backtrack, then emit in order
+        k = m
+        cnt = 0
+        while k > 0:
+            k = back[k] - i
+            cnt += 1
+        k = m
+        pos = t + cnt - 1
+        while k > 0:
+            s = back[k]
+            starts[pos] = s
+            ends[pos] = i + k
+            pos -= 1
+            k = s - i
+        t += cnt
+        i = j
+    return starts[:t].copy(), ends[:t].copy()
+
+
+def _codepoints(text):
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+class Segmenter:
+    """Unigram maximum-probability segmenter over a word list with counts.
+
+    Parameters
+    ----------
+    words : sequence of str
+    counts : sequence of float
+        Frequencies (``> 0``; a zero counts as 1, as in jieba).
+    unknown_score : float, optional
+        Log-score of a character (or Latin/digit run) that is no word; default ``ln(1 / total)``.
+
+    Notes
+    -----
+    Su Jianlin, kexue.fm 5476 and 3908 (ALGORITHMS.md §3.1); jieba's scoring of unknown and
+    zero-frequency entries.
+
+    Examples
+    --------
+    >>> seg = Segmenter(["中国", "人民", "中国人"], [10, 10, 1])
+    >>> seg.cut("中国人民，AK47")
+    ['中国', '人民', '，', 'AK47']
+    >>> seg.segment_lines(["中国人民", ""])
+    [['中国', '人民'], []]
+    """
+
+    def __init__(self, words, counts, unknown_score=None):
+        words = list(words)
+        counts = np.asarray(counts, dtype=np.float64)
+        if len(words) != counts.shape[0]:
+            raise TextmineError(f"{len(words)} words but {counts.shape[0]} counts")
+        if not words:
+            raise TextmineError("the lexicon is empty")
+        if not np.all(np.isfinite(counts)) or np.any(counts < 0):
+            raise TextmineError("lexicon counts must be finite and >= 0")
+        counts = np.maximum(counts, 1.0)
+        keep = [i for i, w in enumerate(words) if w and not any(ch.isspace() for ch in w)]
+        words = [words[i] for i in keep]
+        counts = counts[keep]
+        self.words_ = words
+        self.total_ = float(counts.sum())
+        self.unknown_score = float(math.log(1.0 / self.total_) if unknown_score is None else unknown_score)
+        if not math.isfinite(self.unknown_score):
+            raise TextmineError(f"unknown score must be finite, not {unknown_score!r}")
+        from textmine.discover import fold_width
+
+        folded = [fold_width(w) for w in words]
+        lens = np.array([len(w) for w in folded], dtype=np.int64)
+        offsets = np.zeros(len(folded) + 1, dtype=np.int64)
+        np.cumsum(lens, out=offsets[1:])
+        cps = _codepoints("".join(folded))
+        self.max_len_ = int(lens.max()) if lens.size else 1
+        bits = max(4, int(2 * int(lens.sum()) + 1).bit_length())
+        scores = np.log(counts) - math.log(self.total_)
+        self._table = _build_table(cps, offsets, scores, bits) + (64 - bits,)
+
+    def _spans(self, text):
+        cps = _codepoints(text)
+        k1, k2, val, shift = self._table
+        return _segment(cps, k1, k2, val, shift, self.unknown_score, self.max_len_)
+
+    def cut(self, line):
+        """Words of one line (whitespace dropped)."""
+        starts, ends = self._spans(line)
+        return [line[s:e] for s, e in zip(starts.tolist(), ends.tolist())]
+
+    def segment_lines(self, lines, n_jobs=1, batch_size=2000):
+        """Words of each line: a list of lists, in input order (the same for any ``n_jobs``)."""
+        lines = list(lines)
+        if not lines:
+            return []
+        chunks = [lines[i:i + batch_size] for i in range(0, len(lines), batch_size)]
+        if n_jobs > 1 and len(chunks) > 1:
+            with ThreadPoolExecutor(n_jobs) as pool:
+                parts = list(pool.map(self._segment_chunk, chunks))
+        else:
+            parts = [self._segment_chunk(c) for c in chunks]
+        return [words for part in parts for words in part]
+
+    def _segment_chunk(self, lines):
+        text = "\n".join(lines)
+        starts, ends = self._spans(text)
+        line_start = np.zeros(len(lines) + 1, dtype=np.int64)
+        np.cumsum(np.array([len(ln) + 1 for ln in lines], dtype=np.int64), out=line_start[1:])
+        which = np.searchsorted(line_start, starts, side="right") - 1
+        bounds = np.searchsorted(which, np.arange(len(lines) + 1))
+        toks = [text[s:e] for s, e in zip(starts.tolist(), ends.tolist())]
+        b = bounds.tolist()
+        return [toks[b[k]:b[k + 1]] for k in range(len(lines))]
+
+
+def load_lexicon(path, encoding="utf-8", unknown_score=None):
+    """A :class:`Segmenter` from a textmine lexicon TSV or a jieba dictionary.
+
+    Raises :class:`TextmineError` with ``file:line`` on a malformed line.
+    """
+    from textmine.formats import read_word_counts
+
+    words, counts = read_word_counts(path, encoding=encoding)
+    return Segmenter(words, counts, unknown_score=unknown_score)
