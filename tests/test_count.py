@@ -247,3 +247,26 @@ def test_char_classes_equal_str_methods():
     alnum = np.fromiter(map(str.isalnum, chars), dtype=bool, count=0x110000)
     space = np.fromiter(map(str.isspace, chars), dtype=bool, count=0x110000)
     assert np.array_equal(cls == 1, alnum) and np.array_equal(cls == 2, space)
+
+
+def test_partitioned_table_matches_counter_and_partition_function():
+    rng = np.random.default_rng(8)
+    codes = rng.integers(0x4E00, 0x4E30, 4000).astype(np.uint32)
+    ustart = np.arange(4000, dtype=np.int64)
+    goff = np.array([0, 2500, 4000], np.int64)
+    t = st.PartitionedTable(16)
+    for _ in range(2):  # two batches into the same tables
+        t.count_ngrams(codes, ustart, ustart + 1, goff, 2, 4)
+    text = "".join(map(chr, codes))
+    ref = {}
+    for a, b in ((0, 2500), (2500, 4000)):
+        for n in range(2, 5):
+            for i in range(a, b - n + 1):
+                ref[text[i:i + n]] = ref.get(text[i:i + n], 0) + 2
+    c, o, n, h, parts = t.extract()
+    keys = ["".join(map(chr, c[o[k]:o[k + 1]])) for k in range(len(n))]
+    assert dict(zip(keys, n.tolist())) == ref
+    for p in range(16):
+        for k in range(parts[p], parts[p + 1]):
+            assert st.partition_of(h[k], 16) == p
+            assert h[k] == st.hash_span(c, o[k], o[k + 1])

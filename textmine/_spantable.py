@@ -170,6 +170,77 @@ def add_entries(codes, offsets, counts, hashes, k0, rows, arena, meta):
 
 
 @njit
+def ngram_descriptors(codes, ustart, uend, goff, min_n, max_n, n_parts):
+    """Every n-gram of a batch as ``(hash, start, end)``, grouped by hash partition.
+
+    Units and groups as in :func:`count_ngrams`. Returns ``hashes uint64[N]``, ``starts int64[N]``,
+    ``ends int64[N]`` (partition by partition) and ``part_offsets int64[n_parts + 1]``. Counting a
+    batch one partition at a time keeps each partition's table in cache.
+    """
+    total = 0
+    for g in range(goff.shape[0] - 1):
+        m = goff[g + 1] - goff[g]
+        for k in range(min_n, max_n + 1):
+            if m >= k:
+                total += m - k + 1
+    h_all = np.empty(total, np.uint64)
+    s_all = np.empty(total, np.int64)
+    e_all = np.empty(total, np.int64)
+    part = np.zeros(n_parts + 1, np.int64)
+    q = 0
+    for g in range(goff.shape[0] - 1):
+        a, b = goff[g], goff[g + 1]
+        for i in range(a, b):
+            h = np.uint64(0xCBF29CE484222325)
+            s = ustart[i]
+            pos = s
+            top = i + max_n
+            if top > b:
+                top = b
+            for j in range(i, top):
+                e = uend[j]
+                while pos < e:
+                    h = _fnv_step(h, codes[pos])
+                    pos += 1
+                if j - i + 1 >= min_n:
+                    hm = _mix(h)
+                    h_all[q] = hm
+                    s_all[q] = s
+                    e_all[q] = e
+                    part[partition_of(hm, n_parts) + 1] += 1
+                    q += 1
+    for p in range(n_parts):
+        part[p + 1] += part[p]
+    nxt = part[:n_parts].copy()
+    hs = np.empty(total, np.uint64)
+    ss = np.empty(total, np.int64)
+    es = np.empty(total, np.int64)
+    for r in range(total):
+        p = partition_of(h_all[r], n_parts)
+        d = nxt[p]
+        nxt[p] = d + 1
+        hs[d] = h_all[r]
+        ss[d] = s_all[r]
+        es[d] = e_all[r]
+    return hs, ss, es, part
+
+
+@njit
+def add_spans(codes, hashes, starts, ends, k0, k1, rows, arena, meta):
+    """Count spans ``k0..k1`` (each ``codes[starts[k]:ends[k]]`` with hash ``hashes[k]``) once each.
+
+    Returns the first span not added (the table needs growing when it is below ``k1``).
+    """
+    limit = rows.shape[0] // 2
+    for k in range(k0, k1):
+        s, e = starts[k], ends[k]
+        if meta[0] + 1 > limit or meta[1] + (e - s) > arena.shape[0]:
+            return k
+        _find_or_add(codes, s, e, hashes[k], 1, rows, arena, meta)
+    return k1
+
+
+@njit
 def rehash(new_rows, rows):
     """Insert every row of ``rows`` into the empty table ``new_rows``."""
     mask = new_rows.shape[0] - 1
@@ -612,3 +683,53 @@ class SpanTable:
     def extract(self, n_parts=1, min_count=1):
         """The entries as a partial ``(codes, offsets, counts, hashes, part_offsets)``."""
         return extract(self.rows, self.arena, n_parts, min_count)
+
+
+    def add_spans(self, codes, hashes, starts, ends, k0, k1):
+        """Count the spans ``k0..k1`` of a descriptor list (see :func:`ngram_descriptors`)."""
+        k = k0
+        while k < k1:
+            k = add_spans(codes, hashes, starts, ends, k, k1, *self.arrays())
+            if k < k1:
+                more = int(np.sum(ends[k:k1] - starts[k:k1]))
+                self.grow(max(k1 - k, self.n_entries), max(more, int(self.meta[1])))
+
+
+class PartitionedTable:
+    """One :class:`SpanTable` per hash partition; a batch is counted partition by partition so
+    each table stays small enough for the cache ("batched local counting")."""
+
+    def __init__(self, n_parts):
+        self.tables = [SpanTable(entries=1 << 10, arena=1 << 12) for _ in range(n_parts)]
+
+    @property
+    def n_entries(self):
+        return sum(t.n_entries for t in self.tables)
+
+    @property
+    def nbytes(self):
+        return sum(t.nbytes for t in self.tables)
+
+    def count_ngrams(self, codes, ustart, uend, goff, min_n=1, max_n=1):
+        hs, ss, es, part = ngram_descriptors(codes, ustart, uend, goff, min_n, max_n, len(self.tables))
+        for p, t in enumerate(self.tables):
+            a, b = int(part[p]), int(part[p + 1])
+            if b > a:
+                t.add_spans(codes, hs, ss, es, a, b)
+
+    def extract(self, n_parts=None, min_count=1):
+        """All partitions as one partial ``(codes, offsets, counts, hashes, part_offsets)``."""
+        pieces = [t.extract(1, min_count) for t in self.tables]
+        codes = np.concatenate([x[0] for x in pieces])
+        counts = np.concatenate([x[2] for x in pieces])
+        hashes = np.concatenate([x[3] for x in pieces])
+        part = np.zeros(len(pieces) + 1, np.int64)
+        part[1:] = np.cumsum([x[2].shape[0] for x in pieces])
+        offsets = np.empty(counts.shape[0] + 1, np.int64)
+        offsets[0] = 0
+        base, k = 0, 0
+        for c, o, n, _, _ in pieces:
+            offsets[k + 1:k + 1 + n.shape[0]] = o[1:] + base
+            base += c.shape[0]
+            k += n.shape[0]
+        return codes, offsets, counts, hashes, part

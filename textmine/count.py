@@ -40,7 +40,7 @@ class CountConfig:
     max_n: int = 1
     n_parts: int = 8
     table_bytes: int = 256 << 20
-    batch_chars: int = 1 << 20
+    batch_chars: int = 1 << 18
     read: ReadOptions = field(default_factory=ReadOptions)
     doc_per_file: bool = False
 
@@ -76,7 +76,7 @@ def _map_task(task):
     """Map one shard (``Shard``) or batch of lines (``list``) to partials."""
     source, cfg = task
     tok = _tokenizer(cfg.tokenizer)
-    table = st.SpanTable()
+    table = st.PartitionedTable(cfg.n_parts)
     partials = []
     lines = chars = 0
     if isinstance(source, Shard):
@@ -94,7 +94,7 @@ def _map_task(task):
         chars += count_batch(batch, tok, table, cfg.min_n, cfg.max_n)
         if table.nbytes > cfg.table_bytes:
             partials.append(table.extract(cfg.n_parts))
-            table = st.SpanTable()
+            table = st.PartitionedTable(cfg.n_parts)
     if table.n_entries:
         partials.append(table.extract(cfg.n_parts))
     return MapResult(partials, lines, chars, nbytes)
@@ -340,9 +340,9 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
     read.check()
     make_tokenizer(tokenizer)  # validate early, in the parent
     memory_limit = memory_limit or default_memory_limit()
-    n_parts = max(8, 4 * n_jobs)
+    n_parts = 64 * max(1, (n_jobs + 3) // 4)
     cfg = CountConfig(tokenizer, min_n, max_n, n_parts, max(1 << 20, memory_limit // (4 * n_jobs)),
-                      1 << 20, read, doc_per_file)
+                      1 << 18, read, doc_per_file)
     t0 = time.perf_counter()
     files = [p for p in paths if p != STDIN]
     total = sum(os.path.getsize(p) for p in files if splittable(p))
