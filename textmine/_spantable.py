@@ -648,7 +648,7 @@ class SpanTable:
         if 2 * want > self.rows.shape[0]:
             n_rows = self.rows.shape[0]
             while n_rows < 2 * want + 2:
-                n_rows *= 2
+                n_rows *= 4  # fewer rehashes while a table grows fast
             new = np.zeros((n_rows, 4), np.int64)
             rehash(new, self.rows)
             self.rows = new
@@ -700,7 +700,7 @@ class PartitionedTable:
     each table stays small enough for the cache ("batched local counting")."""
 
     def __init__(self, n_parts):
-        self.tables = [SpanTable(entries=1 << 10, arena=1 << 12) for _ in range(n_parts)]
+        self.tables = [SpanTable(entries=1 << 12, arena=1 << 14) for _ in range(n_parts)]
 
     @property
     def n_entries(self):
