@@ -86,20 +86,27 @@ def dict_features(x, words, unk, cont=None, maxw=16, cap=8):
     return lb, le, lm, tags_of(lengths)
 
 
+NUMERALS = {ord(c) for c in "0〇○零一二三四五六七八九十百千万亿两"}
+NUM = 0x110003
+
+
 def features(x, lb, le, lm, dp, with_dict, nbits):
-    """Bucket lists per character, templates written out one by one."""
+    """Bucket lists per character, templates written out one by one (numerals folded to NUM)."""
     mask = (1 << nbits) - 1
     n = len(x)
+    x = [NUM if c in NUMERALS else c for c in x]
     out = []
     for i in range(n):
         c = {k: (x[i + k] if 0 <= i + k < n else (LEFT_PAD if i + k < 0 else RIGHT_PAD)) for k in (-2, -1, 0, 1, 2)}
         keys = [(0, 0, 0, 0), (1, c[-2], 0, 0), (2, c[-1], 0, 0), (3, c[0], 0, 0), (4, c[1], 0, 0),
                 (5, c[2], 0, 0), (6, c[-2], c[-1], 0), (7, c[-1], c[0], 0), (8, c[0], c[1], 0),
                 (9, c[1], c[2], 0), (10, c[-1], c[1], 0), (11, c[-1], c[0], c[1])]
-        if with_dict:
-            b, e, m, t = lb[i], le[i], lm[i], dp[i]
-            keys += [(12, b, 0, 0), (13, e, 0, 0), (14, m, 0, 0), (15, b, e, m), (16, t, 0, 0),
-                     (17, t, c[0], 0), (18, t, b, e), (19, b, c[0], 0), (20, e, c[0], 0)]
+        b, e, m, t = lb[i], le[i], lm[i], dp[i]
+        if with_dict in ("match", "dict", True):
+            keys += [(12, b, 0, 0), (13, e, 0, 0), (14, m, 0, 0), (15, b, e, m), (16, b, c[0], 0),
+                     (17, e, c[0], 0)]
+        if with_dict in ("dict", True):
+            keys += [(18, t, 0, 0), (19, t, c[0], 0), (20, t, b, e)]
         out.append([fhash(*k) & mask for k in keys])
     return out
 

@@ -96,12 +96,13 @@ def test_dict_features_ambiguity():
     assert lb.tolist()[3] == 2 and le.tolist()[5] == 2
 
 
-@pytest.mark.parametrize("with_dict", [False, True])
+@pytest.mark.parametrize("with_dict", ["ngram", "match", "dict"])
 def test_features_match_naive(with_dict):
     rng = np.random.default_rng(3)
     x = rng.integers(0x4E00, 0x4E20, 7).astype(np.int32)
+    x[2], x[3] = ord("一"), ord("0")  # numerals are folded into one symbol
     lb, le, lm, dp = (rng.integers(0, 5, 7).astype(np.int8) for _ in range(4))
-    nf = tagger.N_NGRAM + (tagger.N_DICT if with_dict else 0)
+    nf = {"ngram": tagger.N_NGRAM, "match": tagger.N_NGRAM + tagger.N_MATCH, "dict": tagger.N_NGRAM + tagger.N_DICT}[with_dict]
     out = np.zeros((7, nf), np.int64)
     tagger._features(x, 0, 7, lb, le, lm, dp, nf, 16, out)
     want = naive.features(x.tolist(), lb.tolist(), le.tolist(), lm.tolist(), dp.tolist(), with_dict, 16)

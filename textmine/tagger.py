@@ -48,7 +48,9 @@ CAP = 8            # dictionary match lengths are capped at CAP in the features
 MAXLEN = 48        # longest synthetic sample (characters)
 MAXWORDS = 16      # words per synthetic sample: uniform on 1..MAXWORDS
 N_NGRAM = 12       # feature templates 0..11 are character n-grams
-N_DICT = 9         # templates 12..20 use the dictionary
+N_MATCH = 6        # templates 12..17: dictionary match lengths
+N_DICT = 9         # templates 12..20 use the dictionary (match lengths, then the DP tag)
+FEATURE_SETS = {"ngram": N_NGRAM, "ngram+match": N_NGRAM + N_MATCH, "ngram+dict": N_NGRAM + N_DICT}
 LEFT_PAD = 0x110001
 RIGHT_PAD = 0x110002
 PREFIX = 1.0       # value of a table entry that is only a prefix (log-probabilities are <= 0)
@@ -316,6 +318,25 @@ def _dict_features(x, s, e, keys, vals, unk, cont, c0, lb, le, lm, dp, best, bac
         j = i
 
 
+NUMERALS = np.array(sorted(ord(c) for c in "0〇○零一二三四五六七八九十百千万亿两"), dtype=np.int32)
+NUM = 0x110003
+
+
+@njit
+def _fold(c):
+    """The n-gram features see every numeral (digits, 〇一二…十百千万亿两) as one symbol ``NUM``."""
+    lo, hi = 0, NUMERALS.shape[0]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if NUMERALS[mid] < c:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < NUMERALS.shape[0] and NUMERALS[lo] == c:
+        return NUM
+    return c
+
+
 @njit
 def _features(x, s, e, lb, le, lm, dp, n_feat, nbits, out):
     """Hashed feature buckets of the piece ``x[s:e]``.
@@ -330,17 +351,18 @@ def _features(x, s, e, lb, le, lm, dp, n_feat, nbits, out):
     Notes
     -----
     Templates: 0 bias; 1-5 unigrams c-2..c+2; 6-9 bigrams c-2c-1, c-1c0, c0c+1, c+1c+2; 10 c-1c+1;
-    11 c-1c0c+1; 12 begin length; 13 end length; 14 inner length; 15 (begin, end, inner);
-    16 DP tag; 17 (DP tag, c0); 18 (DP tag, begin, end); 19 (begin, c0); 20 (end, c0).
+    11 c-1c0c+1; then with ``n_feat > N_NGRAM`` the match lengths: 12 begin; 13 end; 14 inner;
+    15 (begin, end, inner); 16 (begin, c0); 17 (end, c0); and with ``n_feat > N_NGRAM + N_MATCH``
+    the DP tag: 18 tag; 19 (tag, c0); 20 (tag, begin, end). Numerals are folded by :func:`_fold`.
     """
     n = e - s
     mask = np.uint64((1 << nbits) - 1)
     for i in range(n):
-        cm2 = x[s + i - 2] if i >= 2 else LEFT_PAD
-        cm1 = x[s + i - 1] if i >= 1 else LEFT_PAD
-        c0 = x[s + i]
-        cp1 = x[s + i + 1] if i + 1 < n else RIGHT_PAD
-        cp2 = x[s + i + 2] if i + 2 < n else RIGHT_PAD
+        cm2 = _fold(x[s + i - 2]) if i >= 2 else LEFT_PAD
+        cm1 = _fold(x[s + i - 1]) if i >= 1 else LEFT_PAD
+        c0 = _fold(x[s + i])
+        cp1 = _fold(x[s + i + 1]) if i + 1 < n else RIGHT_PAD
+        cp2 = _fold(x[s + i + 2]) if i + 2 < n else RIGHT_PAD
         out[i, 0] = np.int64(_fhash(0, 0, 0, 0) & mask)
         out[i, 1] = np.int64(_fhash(1, cm2, 0, 0) & mask)
         out[i, 2] = np.int64(_fhash(2, cm1, 0, 0) & mask)
@@ -359,11 +381,12 @@ def _features(x, s, e, lb, le, lm, dp, n_feat, nbits, out):
             out[i, 13] = np.int64(_fhash(13, en, 0, 0) & mask)
             out[i, 14] = np.int64(_fhash(14, m, 0, 0) & mask)
             out[i, 15] = np.int64(_fhash(15, b, en, m) & mask)
-            out[i, 16] = np.int64(_fhash(16, t, 0, 0) & mask)
-            out[i, 17] = np.int64(_fhash(17, t, c0, 0) & mask)
-            out[i, 18] = np.int64(_fhash(18, t, b, en) & mask)
-            out[i, 19] = np.int64(_fhash(19, b, c0, 0) & mask)
-            out[i, 20] = np.int64(_fhash(20, en, c0, 0) & mask)
+            out[i, 16] = np.int64(_fhash(16, b, c0, 0) & mask)
+            out[i, 17] = np.int64(_fhash(17, en, c0, 0) & mask)
+        if n_feat > N_NGRAM + N_MATCH:
+            out[i, 18] = np.int64(_fhash(18, t, 0, 0) & mask)
+            out[i, 19] = np.int64(_fhash(19, t, c0, 0) & mask)
+            out[i, 20] = np.int64(_fhash(20, t, b, en) & mask)
 
 
 @njit
@@ -694,7 +717,7 @@ class SegmenterModel:
         self.n_jobs = n_jobs
         codes, off, _ = _pack(self.words_)
         self._keys, self._vals = build_table(codes, off, self.logp_)
-        self._n_feat = N_NGRAM + N_DICT if features == "ngram+dict" else N_NGRAM
+        self._n_feat = FEATURE_SETS[features]
 
     # -- segmentation -------------------------------------------------------------------------
     def _tag(self, text, mode="model"):
@@ -861,7 +884,7 @@ def load_model(path, n_jobs=1):
         nbits = int(meta["nbits"])
         features = meta["features"]
         rows, w = arrays["rows"], arrays["weights"]
-        if features not in ("ngram", "ngram+dict") or not 8 <= nbits <= 30 or w.shape != (len(rows), 4) \
+        if features not in FEATURE_SETS or not 8 <= nbits <= 30 or w.shape != (len(rows), 4) \
                 or arrays["trans"].shape != (4, 4) or (len(rows) and (rows.min() < 0 or rows.max() >= 1 << nbits)):
             raise ValueError("inconsistent arrays")
         weights = np.zeros((1 << nbits, 4), dtype=np.float32)
@@ -886,7 +909,8 @@ def train_segmenter(words, counts, epochs=5, n_samples=400_000, dropout=0.15, fe
     n_samples : int, samples drawn per pass (those longer than 48 characters are dropped).
     dropout : float in [0, 1), share of dictionary words hidden from the dictionary features in
         each pass (a fresh draw per pass), so that the tagger learns to find unknown words.
-    features : ``"ngram+dict"`` (n-grams plus dictionary features; default) or ``"ngram"``.
+    features : ``"ngram+dict"`` (n-grams, dictionary match lengths and the dictionary-DP tag;
+        default), ``"ngram+match"`` (n-grams and match lengths) or ``"ngram"`` (n-grams only).
     nbits : int, the hashed weight table has ``2**nbits`` rows.
     random_state : int seed; the model depends only on it and the other parameters, not on
         ``n_jobs``.
@@ -910,8 +934,8 @@ def train_segmenter(words, counts, epochs=5, n_samples=400_000, dropout=0.15, fe
     """
     import time
 
-    if features not in ("ngram", "ngram+dict"):
-        raise TextmineError(f"features must be 'ngram' or 'ngram+dict', not {features!r}")
+    if features not in FEATURE_SETS:
+        raise TextmineError(f"features must be one of {', '.join(FEATURE_SETS)}, not {features!r}")
     if not 0 <= dropout < 1:
         raise TextmineError(f"dropout must be in [0, 1), got {dropout}")
     if epochs < 1 or n_samples < 1:
@@ -924,7 +948,7 @@ def train_segmenter(words, counts, epochs=5, n_samples=400_000, dropout=0.15, fe
     logp, unk = _logp(norm_counts)
     codes, woff, _ = _pack(norm_words)
     rng = np.random.default_rng(random_state)
-    n_feat = N_NGRAM + N_DICT if features == "ngram+dict" else N_NGRAM
+    n_feat = FEATURE_SETS[features]
     W = np.zeros((1 << nbits, 4), dtype=np.int32)
     U = np.zeros((1 << nbits, 4), dtype=np.int64)
     trans = np.zeros((4, 4), dtype=np.int32)

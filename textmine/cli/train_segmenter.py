@@ -18,9 +18,11 @@ from textmine.cli._options import jobs_option, quiet_option, seed_option, show_p
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.15, show_default=True,
               help="Share of dictionary words hidden from the dictionary features in each pass, so the "
                    "model learns to find unknown words.")
-@click.option("--features", type=click.Choice(["ngram+dict", "ngram"]), default="ngram+dict", show_default=True,
+@click.option("--features", type=click.Choice(["ngram+dict", "ngram+match", "ngram"]), default="ngram+dict",
+              show_default=True,
               help="ngram+dict: character n-grams plus dictionary-match and dictionary-DP features (hybrid); "
-                   "ngram: character n-grams only (the plain tagger of kexue.fm 4245).")
+                   "ngram+match: n-grams plus match lengths only; ngram: character n-grams only (the plain "
+                   "tagger of kexue.fm 4245, finer-grained).")
 @click.option("--bits", type=click.IntRange(12, 26), default=22, show_default=True,
               help="log2 of the number of hashed feature rows.")
 @seed_option
