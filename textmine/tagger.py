@@ -5,17 +5,20 @@ sample, samples longer than 48 characters dropped), each character is labelled `
 and an averaged structured perceptron over hashed character n-gram features learns to tag it.
 Decoding is first-order Viterbi over the allowed tag pairs (be, bm, eb, es, me, mm, sb, ss).
 
-Besides character n-grams the tagger sees *dictionary features*: the longest dictionary word that
-begins, ends or strictly covers the character, and the character's tag in the unigram
-maximum-probability segmentation (ALGORITHMS.md §3.1). While training, a random share of the
-dictionary (``dropout``) is hidden from these features, so the model also learns to find words
-the dictionary lacks from their characters. This is the "hybrid" of the issue learnt rather than
-hand-wired: where the dictionary is unambiguous the model follows it, and elsewhere it relies on
-the n-grams. ``features="ngram"`` trains the plain character tagger of the post.
+With ``features="ngram+dict"`` (the hybrid mode) the tagger also sees *dictionary features*: the
+longest dictionary word that begins, ends or strictly covers the character, and the character's
+tag in the unigram maximum-probability segmentation (ALGORITHMS.md §3.1). While training, a random
+share of the dictionary (``dropout``) is hidden from these features, so the model also learns to
+find words the dictionary lacks from their characters: the "hybrid" of the issue, learnt rather
+than hand-wired. The default, ``features="ngram"``, is the plain character tagger of the post; it
+cannot memorise long dictionary entries, so it segments finer (better on PKU with jieba's coarse
+dictionary; the hybrid is better with a dictionary of the target's own standard, see
+bench/RESULTS.md).
 
-Input handling: characters are folded for features (full-width ASCII to ASCII, every digit to
-``0``, every Latin letter to ``A``), so a model trained on People's Daily (full-width) segments
-ASCII text. Whitespace runs and punctuation are words of their own (a run of one repeated
+Input handling: characters are folded (full-width ASCII to ASCII, every digit to ``0``, every
+Latin letter to ``A``), so a model trained on People's Daily (full-width) segments ASCII text; the
+n-gram features also see every numeral (digits and 〇一二…十百千万亿两) as one symbol, so that
+``一九九八年`` in a dictionary teaches ``1998年``. Whitespace runs and punctuation are words of their own (a run of one repeated
 punctuation mark, e.g. ``——``, is one word). A run of digits/Latin letters is never split.
 
 The model file is a zip archive in ``.npz`` layout: ``meta.json`` (format, version, parameters)
@@ -703,7 +706,7 @@ class SegmenterModel:
     ``segment_lines`` segment text.
     """
 
-    def __init__(self, weights, trans, words, logp, unk, features="ngram+dict", nbits=22,
+    def __init__(self, weights, trans, words, logp, unk, features="ngram", nbits=22,
                  params=None, stats=None, n_jobs=1):
         self.weights_ = np.ascontiguousarray(weights, dtype=np.float32)
         self.trans_ = np.ascontiguousarray(trans, dtype=np.float32)
@@ -898,7 +901,7 @@ def load_model(path, n_jobs=1):
         raise TextmineError(f"{path}: corrupt model file ({e})") from None
 
 
-def train_segmenter(words, counts, epochs=5, n_samples=400_000, dropout=0.15, features="ngram+dict",
+def train_segmenter(words, counts, epochs=5, n_samples=400_000, dropout=0.15, features="ngram",
                     nbits=22, random_state=1, n_jobs=1, progress=None):
     """Train a segmenter from a word-frequency dictionary alone.
 
@@ -909,8 +912,11 @@ def train_segmenter(words, counts, epochs=5, n_samples=400_000, dropout=0.15, fe
     n_samples : int, samples drawn per pass (those longer than 48 characters are dropped).
     dropout : float in [0, 1), share of dictionary words hidden from the dictionary features in
         each pass (a fresh draw per pass), so that the tagger learns to find unknown words.
-    features : ``"ngram+dict"`` (n-grams, dictionary match lengths and the dictionary-DP tag;
-        default), ``"ngram+match"`` (n-grams and match lengths) or ``"ngram"`` (n-grams only).
+    features : ``"ngram"`` (character n-grams only; default), ``"ngram+dict"`` (the hybrid:
+        n-grams, dictionary match lengths and the dictionary-DP tag) or ``"ngram+match"``
+        (n-grams and match lengths). The hybrid follows the dictionary's own word boundaries
+        more closely (best when the dictionary shares the target's segmentation standard); the
+        n-gram tagger cannot memorise long dictionary entries and segments finer.
     nbits : int, the hashed weight table has ``2**nbits`` rows.
     random_state : int seed; the model depends only on it and the other parameters, not on
         ``n_jobs``.

@@ -16,13 +16,14 @@ from textmine.cli._options import jobs_option, quiet_option, seed_option, show_p
 @click.option("--samples", type=click.IntRange(min=1), default=400_000, show_default=True,
               help="Synthetic samples (1-16 words, at most 48 characters) drawn per pass.")
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.15, show_default=True,
-              help="Share of dictionary words hidden from the dictionary features in each pass, so the "
-                   "model learns to find unknown words.")
-@click.option("--features", type=click.Choice(["ngram+dict", "ngram+match", "ngram"]), default="ngram+dict",
+              help="With ngram+dict/ngram+match: share of dictionary words hidden from the dictionary "
+                   "features in each pass, so the model learns to find unknown words.")
+@click.option("--features", type=click.Choice(["ngram", "ngram+dict", "ngram+match"]), default="ngram",
               show_default=True,
-              help="ngram+dict: character n-grams plus dictionary-match and dictionary-DP features (hybrid); "
-                   "ngram+match: n-grams plus match lengths only; ngram: character n-grams only (the plain "
-                   "tagger of kexue.fm 4245, finer-grained).")
+              help="ngram: character n-grams only (the tagger of kexue.fm 4245; segments finer); "
+                   "ngram+dict: the hybrid, n-grams plus dictionary-match and dictionary-DP features (follows "
+                   "the dictionary's word boundaries; best when it shares the target's standard); "
+                   "ngram+match: n-grams plus match lengths.")
 @click.option("--bits", type=click.IntRange(12, 26), default=22, show_default=True,
               help="log2 of the number of hashed feature rows.")
 @seed_option
