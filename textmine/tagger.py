@@ -18,11 +18,22 @@ bench/RESULTS.md).
 Input handling: characters are folded (full-width ASCII to ASCII, every digit to ``0``, every
 Latin letter to ``A``), so a model trained on People's Daily (full-width) segments ASCII text; the
 n-gram features also see every numeral (digits and 〇一二…十百千万亿两) as one symbol, so that
-``一九九八年`` in a dictionary teaches ``1998年``. Whitespace runs and punctuation are words of their own (a run of one repeated
-punctuation mark, e.g. ``——``, is one word). A run of digits/Latin letters is never split.
+``一九九八年`` in a dictionary teaches ``1998年``. Whitespace runs and punctuation are words of
+their own (a run of one repeated punctuation mark, e.g. ``——``, is one word). A run of
+digits/Latin letters is never split.
 
-The model file is a zip archive in ``.npz`` layout: ``meta.json`` (format, version, parameters)
-plus ``.npy`` arrays, loaded with ``allow_pickle=False``. Never a pickle.
+Model file: a zip archive in ``.npz`` layout (``numpy.load(path, allow_pickle=False)`` reads the
+arrays), never a pickle. Members:
+
+* ``meta.json``: ``format`` (``"textmine-segmenter"``), ``format_version`` (1), ``textmine_version``,
+  ``tags`` (``"BMES"``), ``features``, ``nbits``, ``unk_logp``, ``n_words``, ``maxw``, ``cap``,
+  ``params`` (training parameters and seed), ``stats`` (per-pass samples and error rates) and
+  ``arrays`` (dtype and shape of each member below);
+* ``rows.npy`` int64 (k,) and ``weights.npy`` float32 (k, 4): the nonzero rows of the
+  ``2**nbits``-row hashed weight table (columns B, M, E, S; buckets by :func:`_fhash`);
+* ``trans.npy`` float32 (4, 4): transition weights, row = previous tag;
+* ``dict_text.npy`` uint8: the normalised dictionary words, UTF-8, joined by ``\n``;
+  ``dict_logp.npy`` float64 (n_words,): their log-probabilities.
 
 Notes
 -----
