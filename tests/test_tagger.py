@@ -392,3 +392,23 @@ def test_load_model_missing(tmp_path):
         tagger.load_model(str(tmp_path / "missing.model"))
     with pytest.raises(TextmineError, match="is a directory"):
         tagger.load_model(str(tmp_path))
+
+
+@needs_jit
+def test_pku_quality_from_199801_counts():
+    """A quick model from People's Daily word counts segments the PKU test well, and finds far
+    more out-of-vocabulary words than dictionary lookup (the full-size figures are in the bench)."""
+    from textmine.evaluate import read_training_words, score_segmentation
+    from textmine.formats import read_word_counts
+
+    from conftest import shared_file
+
+    words, counts = read_word_counts(str(shared_file("cws", "199801_words.tsv")))
+    test = shared_file("cws", "pku_test.utf8").read_text(encoding="utf-8").split("\n")
+    gold = shared_file("cws", "pku_test_gold.utf8").read_text(encoding="utf-8").split("\n")
+    iv = read_training_words(shared_file("cws", "pku_training_words.utf8"))
+    m = tagger.train_segmenter(words, counts, epochs=1, n_samples=100_000, nbits=20, random_state=1, n_jobs=2)
+    tagged = score_segmentation(gold, m.segment_lines(test), iv)
+    lookup = score_segmentation(gold, m.segment_lines(test, mode="dict"), iv)
+    assert tagged.f1 >= 0.89 and tagged.oov_recall >= 0.65
+    assert lookup.f1 >= 0.92 and lookup.oov_recall < tagged.oov_recall - 0.2
