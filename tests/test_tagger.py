@@ -246,6 +246,10 @@ def test_words_concatenate_back():
     for line, words in zip(lines, out):
         assert "".join(words) == line and all(words)
     assert m.segment_lines([]) == []
+    assert m.segment_lines([""]) == [[]] and m.segment_lines(["", ""]) == [[], []]
+    nul = m.segment_lines(["中国\x00人民", "和"])  # the slow path, for text that contains NUL
+    assert "".join(nul[0]) == "中国\x00人民" and nul[1] == ["和"]
+    assert "".join(m.segment_text("中国\n人民")) == "中国\n人民" and "\n" in m.segment_text("中国\n人民")
     with pytest.raises(TextmineError):
         m.segment_lines(["a\nb"])
 

@@ -735,7 +735,7 @@ class SegmenterModel:
 
     # -- segmentation -------------------------------------------------------------------------
     def _tag(self, text, mode="model"):
-        """Token-start mask (bool, one per character) and character kinds of ``text``."""
+        """Token-start mask (bool, one per character), character kinds and code points of ``text``."""
         raw = _codes(text)
         x = normalize_codes(raw)
         kind, cont = _classify(raw, x)
@@ -755,7 +755,7 @@ class SegmenterModel:
             self._decode_csr(x, starts, ends, cont, tags, mode)
             t = tags[text_k]
             brk[text_k] = (t == B) | (t == S)
-        return brk, kind
+        return brk, kind, raw
 
     def _decode_csr(self, x, starts, ends, cont, tags, mode):
         # build a compact copy of the pieces so the kernel sees a plain CSR list
@@ -780,10 +780,8 @@ class SegmenterModel:
         """Tokens of ``text`` (a string, newlines allowed); they concatenate back to ``text``."""
         if not text:
             return []
-        brk, _ = self._tag(text, mode)
-        starts = np.flatnonzero(brk).tolist()
-        starts.append(len(text))
-        return [text[a:b] for a, b in zip(starts[:-1], starts[1:])]
+        brk, _, raw = self._tag(text, mode)
+        return _split_tokens(text, raw, np.flatnonzero(brk))
 
     def segment_lines(self, lines, mode="model"):
         """Segment each line; returns one word list per line (the words concatenate to the line).
@@ -799,14 +797,13 @@ class SegmenterModel:
             raise TextmineError("segment_lines: a line contains a newline character")
         if mode not in ("model", "dict"):
             raise TextmineError(f"unknown mode {mode!r}; use 'model' or 'dict'")
-        brk, kind = self._tag(text, mode)
+        if not text:
+            return [[] for _ in lines]
+        brk, kind, raw = self._tag(text, mode)
         starts = np.flatnonzero(brk)
-        nl_tok = kind[starts] == _KIND_NEWLINE
-        bounds = starts.tolist()
-        bounds.append(len(text))
-        toks = [text[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        toks = _split_tokens(text, raw, starts)
         out, prev = [], 0
-        for k in np.flatnonzero(nl_tok).tolist():
+        for k in np.flatnonzero(kind[starts] == _KIND_NEWLINE).tolist():
             out.append(toks[prev:k])
             prev = k + 1
         out.append(toks[prev:])
@@ -844,6 +841,19 @@ class SegmenterModel:
                     with z.open(_member(k + ".npy"), "w", force_zip64=True) as m:
                         np.lib.format.write_array(m, np.ascontiguousarray(v), allow_pickle=False)
         return path
+
+
+def _split_tokens(text, raw, starts):
+    """``text`` cut before each index in ``starts`` (sorted, ``starts[0] == 0``).
+
+    Fast path: a NUL is inserted before each token and the string is split in C; a text that itself
+    contains NUL is sliced in Python instead.
+    """
+    if "\x00" in text:
+        bounds = starts.tolist() + [len(text)]
+        return [text[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    buf = np.insert(raw, starts[1:], np.uint32(0))
+    return buf.tobytes().decode("utf-32-le", "surrogatepass").split("\x00")
 
 
 def _member(name):
