@@ -345,6 +345,10 @@ def test_cli_missing_dictionary_and_usage(tmp_path):
     assert r.exit_code == 1 and "Error:" in r.stderr and "Traceback" not in r.stderr
     r = CliRunner().invoke(cli, ["train-segmenter", "-o", str(tmp_path / "m")])
     assert r.exit_code == 2
+    d = _write(tmp_path / "dict.txt", "中国 3\n")
+    for bad in ("-", str(tmp_path / "no" / "such" / "m.model")):
+        r = CliRunner().invoke(cli, ["train-segmenter", "--dict", d, "-o", bad])
+        assert r.exit_code == 2 and "-o/--output" in r.stderr and "Traceback" not in r.stderr
     r = CliRunner().invoke(cli, ["train-segmenter", "--help"])
     assert r.exit_code == 0 and "--dict" in r.stdout
 

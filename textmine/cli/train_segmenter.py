@@ -1,4 +1,5 @@
 """``textmine train-segmenter``: train a segmenter from a word-frequency dictionary alone."""
+import os
 import sys
 
 import click
@@ -41,6 +42,11 @@ def train_segmenter(dict_path, output, epochs, samples, dropout, features, bits,
       textmine train-segmenter --dict dict.txt -o seg.model
       textmine segment --model seg.model corpus.txt > corpus.seg
     """
+    if output == "-":
+        raise click.BadParameter("the model is a binary file; give a file name", param_hint="-o/--output")
+    out_dir = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(out_dir):  # fail before training, not after
+        raise click.BadParameter(f"directory {out_dir} does not exist", param_hint="-o/--output")
     from textmine.formats import read_word_counts
     from textmine.tagger import train_segmenter as train
 
