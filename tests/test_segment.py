@@ -152,18 +152,27 @@ def test_cli_segment_errors(lexicon, tmp_path):
     assert r.exit_code == 1 and not out.exists()
 
 
-def test_cli_segment_model_without_tagger(tmp_path):
-    pytest.importorskip("textmine")
-    try:
-        import textmine.tagger  # noqa: F401
-        pytest.skip("textmine.tagger is installed")
-    except ImportError:
-        pass
+def test_cli_segment_model_matches_library_and_dict_layout(tmp_path):
+    from textmine.tagger import load_model
+
+    d = tmp_path / "dict.txt"
+    d.write_text("中国 100\n人民 80\n中国人民 30\n银行 50\n人 60\n民 10\n在 90\n的 200\n\n", encoding="utf-8")
+    model = tmp_path / "m.npz"
+    r = CliRunner().invoke(cli, ["train-segmenter", "--dict", str(d), "-o", str(model), "--samples", "2000",
+                                 "--epochs", "2", "-q"])
+    assert r.exit_code == 0, r.output
     f = tmp_path / "in.txt"
-    f.write_text("中国\n", encoding="utf-8")
-    r = CliRunner().invoke(cli, ["segment", "--model", str(tmp_path / "m"), str(f)])
-    assert r.exit_code == 1
-    assert r.stderr.strip() == "Error: --model needs textmine.tagger (not installed)"
+    lines = ["中国人民银行 在 中国", "", "人民的银行，ABC 123"]
+    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    r = CliRunner().invoke(cli, ["segment", "--model", str(model), str(f)])
+    assert r.exit_code == 0, r.output
+    want = [" ".join(w for w in ws if not w.isspace()) for ws in load_model(str(model)).segment_lines(lines)]
+    assert r.stdout.splitlines() == want
+    r2 = CliRunner().invoke(cli, ["segment", "--dict", str(d), str(f)])
+    assert len(r2.stdout.splitlines()) == len(want) == 3
+    assert [ln.replace(" ", "") for ln in r.stdout.splitlines()] == [ln.replace(" ", "") for ln in r2.stdout.splitlines()]
+    r = CliRunner().invoke(cli, ["segment", "--model", str(tmp_path / "missing.npz"), str(f)])
+    assert r.exit_code == 1 and "Traceback" not in r.stderr
 
 
 def test_pku_with_gold_words():

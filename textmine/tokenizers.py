@@ -106,10 +106,8 @@ class LexiconTokenizer:
 
     def _impl(self):
         if self._seg is None:
-            try:
-                from textmine.segment import load_lexicon
-            except ImportError:
-                raise TextmineError("--tokenizer lexicon:FILE needs textmine.segment (not installed)") from None
+            from textmine.segment import load_lexicon
+
             self._seg = load_lexicon(self.path)
         return self._seg
 

@@ -22,6 +22,7 @@ COMMANDS = {
     "neighbors": "textmine.cli.neighbors:neighbors",
     "discover-words": "textmine.cli.discover_words:discover_words",
     "segment": "textmine.cli.segment:segment",
+    "train-segmenter": "textmine.cli.train_segmenter:train_segmenter",
 }
 
 

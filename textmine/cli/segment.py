@@ -20,7 +20,8 @@ from textmine.cli._options import input_options, jobs_option, output_option, rea
 @jobs_option
 @output_option
 def segment(paths, glob, encoding, decode_errors, lexicon, model, sep, unknown_score, batch_lines, jobs, output):
-    """Segment text into words, line for line (maximum-probability DP over a lexicon).
+    """Segment text into words, line for line: maximum-probability DP over a lexicon (--dict),
+    or a character tagger trained from a dictionary (--model, see train-segmenter).
 
     Each output line holds the words of the input line separated by SEP; whitespace is
     dropped, punctuation stands alone, Latin/digit runs stay whole, and a character that
@@ -35,7 +36,6 @@ def segment(paths, glob, encoding, decode_errors, lexicon, model, sep, unknown_s
     if "\n" in sep or "\r" in sep:
         raise click.BadParameter("the separator cannot contain a line break", param_hint="--sep")
     from textmine.corpus import iter_batches, make_shards
-    from textmine.errors import TextmineError
     from textmine.formats import atomic_output
 
     opts = read_options(encoding, decode_errors)
@@ -50,14 +50,12 @@ def segment(paths, glob, encoding, decode_errors, lexicon, model, sep, unknown_s
     else:
         if unknown_score is not None:
             raise click.UsageError("--unknown-score applies to --dict only")
-        try:
-            from textmine.tagger import load_model
-        except ImportError:
-            raise TextmineError("--model needs textmine.tagger (not installed)") from None
-        tagger = load_model(model)
+        from textmine.tagger import load_model
 
-        def run(lines):
-            return tagger.segment_lines(lines)
+        tagger = load_model(model, n_jobs=jobs)
+
+        def run(lines):  # the tagger keeps whitespace runs as tokens; --dict drops them
+            return [[w for w in words if not w.isspace()] for words in tagger.segment_lines(lines)]
 
     with atomic_output(output) as out:
         for shard in make_shards(files):

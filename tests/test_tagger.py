@@ -1,0 +1,422 @@
+"""Tests of the dictionary-trained segmenter (textmine.tagger, textmine train-segmenter)."""
+import json
+import math
+import os
+import zipfile
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import naive_tagger as naive
+from conftest import JIT_DISABLED
+from textmine import tagger
+from textmine.cli import cli
+from textmine.errors import TextmineError
+
+CHARS = "中国人民银行的和尚未结婚"
+rng0 = np.random.default_rng(0)
+
+
+def random_dictionary(rng, n_words, alphabet=CHARS, maxlen=4):
+    words = {}
+    while len(words) < n_words:
+        ln = int(rng.integers(1, maxlen + 1))
+        w = "".join(alphabet[int(i)] for i in rng.integers(0, len(alphabet), ln))
+        words[w] = float(rng.integers(1, 50))
+    return list(words), list(words.values())
+
+
+def table_of(words, logp):
+    codes, off, _ = tagger._pack(words)
+    return tagger.build_table(codes, off, np.asarray(logp, dtype=np.float64))
+
+
+# ---------------------------------------------------------------------------------------------
+# character handling
+
+
+def test_normalize_matches_naive():
+    text = "２００１年ＷＴＯ和abc，Ｚ９z中　a"
+    got = tagger.normalize_codes(tagger._codes(text)).tolist()
+    assert got == naive.normalize(text)
+
+
+def test_classify_kinds_and_continuation():
+    text = "在3.5％和WTO，——好"
+    raw = tagger._codes(text)
+    x = tagger.normalize_codes(raw)
+    kind, cont = tagger._classify(raw, x)
+    # '.' and '％' next to digits stay in the text; '，' and '—' are punctuation
+    assert kind.tolist() == [0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 0]
+    assert cont.tolist() == [False, False, True, True, False, False, False, True, True, False, False, False, False]
+
+
+# ---------------------------------------------------------------------------------------------
+# kernels against their naive twins
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_dict_features_match_naive(seed):
+    rng = np.random.default_rng(seed)
+    words, counts = random_dictionary(rng, 12)
+    logp = list(np.log(np.asarray(counts) / sum(counts)) + rng.random(len(counts)) * 1e-3)  # no ties
+    keys, vals = table_of(words, logp)
+    unk = -9.5
+    wdict = {tuple(naive.normalize(w)): lp for w, lp in zip(words, logp)}
+    for trial in range(8):
+        n = int(rng.integers(1, 9))
+        text = "".join(CHARS[int(i)] for i in rng.integers(0, len(CHARS), n))
+        if trial % 3 == 2:  # a digit/Latin run in the middle
+            k = int(rng.integers(0, n))
+            text = text[:k] + "12a" + text[k:]
+        raw = tagger._codes(text)
+        x = tagger.normalize_codes(raw)
+        _, cont = tagger._classify(raw, x)
+        n = len(x)
+        lb, le, lm, dp = (np.zeros(n, np.int8) for _ in range(4))
+        best, back = np.zeros(n + 1), np.zeros(n + 1, np.int64)
+        tagger._dict_features(x, 0, n, keys, vals, unk, cont, 0, lb, le, lm, dp, best, back)
+        want = naive.dict_features(x.tolist(), wdict, unk, cont.tolist())
+        assert [lb.tolist(), le.tolist(), lm.tolist(), dp.tolist()] == [list(v) for v in want], text
+
+
+def test_dict_features_ambiguity():
+    # 结婚的和尚未结婚的: the frequencies decide between 和尚/未 and 和/尚未
+    words = ["结婚", "的", "和尚", "和", "尚未", "未", "尚"]
+    counts = np.array([100, 1000, 10, 500, 80, 50, 5], dtype=float)
+    keys, vals = table_of(words, np.log(counts / counts.sum()))
+    text = "结婚的和尚未结婚的"
+    x = tagger.normalize_codes(tagger._codes(text))
+    n = len(x)
+    lb, le, lm, dp = (np.zeros(n, np.int8) for _ in range(4))
+    tagger._dict_features(x, 0, n, keys, vals, -20.0, np.zeros(n, bool), 0, lb, le, lm, dp,
+                          np.zeros(n + 1), np.zeros(n + 1, np.int64))
+    assert "".join("BMES"[t] for t in dp) == "BESSBEBES"  # 结婚/的/和/尚未/结婚/的
+    assert lb.tolist()[3] == 2 and le.tolist()[5] == 2
+
+
+@pytest.mark.parametrize("with_dict", ["ngram", "match", "dict"])
+def test_features_match_naive(with_dict):
+    rng = np.random.default_rng(3)
+    x = rng.integers(0x4E00, 0x4E20, 7).astype(np.int32)
+    x[2], x[3] = ord("一"), ord("0")  # numerals are folded into one symbol
+    lb, le, lm, dp = (rng.integers(0, 5, 7).astype(np.int8) for _ in range(4))
+    nf = {"ngram": tagger.N_NGRAM, "match": tagger.N_NGRAM + tagger.N_MATCH, "dict": tagger.N_NGRAM + tagger.N_DICT}[with_dict]
+    out = np.zeros((7, nf), np.int64)
+    tagger._features(x, 0, 7, lb, le, lm, dp, nf, 16, out)
+    want = naive.features(x.tolist(), lb.tolist(), le.tolist(), lm.tolist(), dp.tolist(), with_dict, 16)
+    assert out.tolist() == want
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_viterbi_matches_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    nb = 64
+    W = rng.normal(size=(nb, 4)).astype(np.float32)
+    trans = rng.normal(size=(4, 4)).astype(np.float32)
+    for n in (1, 2, 3, 5, 6):
+        feats = rng.integers(0, nb, (n, 5)).astype(np.int64)
+        cont = rng.random(n) < 0.3
+        for c in (np.zeros(n, bool), cont):
+            tags = np.zeros(n, np.int8)
+            tagger._viterbi(feats, n, W, trans, c, 0, np.zeros((n, 4)), np.zeros((n, 4), np.int8), tags)
+            want = naive.brute_viterbi(feats.tolist(), W.astype(float).tolist(), trans.astype(float).tolist(),
+                                       c.tolist())
+            assert tags.tolist() == want
+
+
+def test_train_pass_matches_naive():
+    rng = np.random.default_rng(5)
+    words, counts = random_dictionary(rng, 10)
+    x, gold, off = tagger.synthesize(words, np.asarray(counts), 40, rng, maxlen=12, maxwords=4)
+    n = len(x)
+    lb, le, lm, dp = (rng.integers(0, 3, n).astype(np.int8) for _ in range(4))
+    nbits = 10
+    nf = tagger.N_NGRAM + tagger.N_DICT
+    W = np.zeros((1 << nbits, 4), np.int32)
+    U = np.zeros((1 << nbits, 4), np.int64)
+    T = np.zeros((4, 4), np.int32)
+    TU = np.zeros((4, 4), np.int64)
+    step, mistakes = tagger._train_pass(x, off, gold, lb, le, lm, dp, nf, nbits, W, U, T, TU, 0)
+    step, mistakes = tagger._train_pass(x, off, gold, lb, le, lm, dp, nf, nbits, W, U, T, TU, step)
+
+    nW = [[0] * 4 for _ in range(1 << nbits)]
+    nU = [[0] * 4 for _ in range(1 << nbits)]
+    nT, nTU = [[0] * 4 for _ in range(4)], [[0] * 4 for _ in range(4)]
+    samples = [(a, b) for a, b in zip(off[:-1], off[1:])]
+
+    def feats_of(ab):
+        a, b = ab
+        return naive.features(x[a:b].tolist(), lb[a:b].tolist(), le[a:b].tolist(), lm[a:b].tolist(),
+                              dp[a:b].tolist(), True, nbits)
+
+    golds = [gold[a:b].tolist() for a, b in samples]
+    s2, m1 = naive.train_pass(samples, golds, feats_of, 1 << nbits, nW, nU, nT, nTU, 0)
+    s2, m2 = naive.train_pass(samples, golds, feats_of, 1 << nbits, nW, nU, nT, nTU, s2)
+    assert step == s2 and mistakes == m2 and m1 > 0
+    assert W.tolist() == nW and U.tolist() == nU and T.tolist() == nT and TU.tolist() == nTU
+
+
+def test_synthesize_stream_is_consistent():
+    rng = np.random.default_rng(7)
+    words, counts = random_dictionary(rng, 30, maxlen=6)
+    x, gold, off = tagger.synthesize(words, np.asarray(counts), 500, rng)
+    assert len(off) - 1 > 0 and np.diff(off).max() <= tagger.MAXLEN
+    wset = {tuple(naive.normalize(w)) for w in words}
+    for a, b in zip(off[:-1], off[1:]):
+        tags = gold[a:b].tolist()
+        assert naive.valid_tags(tags)
+        # the words marked by the tags are dictionary words
+        start = a
+        for i in range(a, b):
+            if gold[i] in (tagger.E, tagger.S):
+                assert tuple(x[start:i + 1].tolist()) in wset
+                start = i + 1
+    # sampling follows the frequencies: the most frequent word is drawn most often
+    big = tagger.synthesize(words, np.asarray(counts), 4000, np.random.default_rng(1))
+    seqs = {}
+    for a, b in zip(big[2][:-1], big[2][1:]):
+        start = a
+        for i in range(a, b):
+            if big[1][i] in (tagger.E, tagger.S):
+                k = tuple(big[0][start:i + 1].tolist())
+                seqs[k] = seqs.get(k, 0) + 1
+                start = i + 1
+    top = max(zip(counts, words))[1]
+    assert max(seqs, key=seqs.get) == tuple(naive.normalize(top))
+
+
+def test_parallel_decode_equals_serial():
+    m = _small_model()
+    lines = ["中国人民银行的和尚未结婚", "结婚的和尚", "人民的银行2001年", ""] * 30
+    m.n_jobs = 1
+    a = m.segment_lines(lines)
+    m.n_jobs = 2
+    assert m.segment_lines(lines) == a
+
+
+# ---------------------------------------------------------------------------------------------
+# end to end
+
+_WORDS = ["中国", "人民", "银行", "中国人民银行", "的", "和尚", "和", "尚未", "未", "结婚", "年", "我们",
+          "喜欢", "吃", "苹果", "香蕉", "今天", "天气", "很", "好", "北京", "大学", "北京大学", "学生"]
+_COUNTS = [900, 800, 300, 50, 5000, 20, 2000, 300, 100, 400, 700, 900, 300, 400, 100, 80, 600, 300, 2000,
+           1500, 600, 500, 100, 400]
+
+
+# without the JIT (coverage job) the kernels run as Python: train on fewer samples there, and skip
+# the tests that need a well-trained model
+_SAMPLES = 150 if JIT_DISABLED else 3000
+needs_jit = pytest.mark.skipif(JIT_DISABLED, reason="needs a well-trained model; slow without the JIT")
+
+
+def _small_model(seed=1, n_jobs=1, features="ngram+dict", epochs=2):
+    return tagger.train_segmenter(_WORDS, _COUNTS, epochs=epochs, n_samples=_SAMPLES, nbits=16,
+                                  random_state=seed, n_jobs=n_jobs, features=features)
+
+
+@needs_jit
+def test_train_and_segment_small_dictionary():
+    m = _small_model()
+    assert m.cut("我们喜欢吃苹果和香蕉") == ["我们", "喜欢", "吃", "苹果", "和", "香蕉"]
+    assert m.cut("结婚的和尚未结婚的") == ["结婚", "的", "和", "尚未", "结婚", "的"]
+    out = m.segment_lines(["今天天气很好。", "", "  北京大学的学生，2001年ＷＴＯ"])
+    assert out[0] == ["今天", "天气", "很", "好", "。"]
+    assert out[1] == []
+    assert out[2][:1] == ["  "] and "".join(out[2]) == "  北京大学的学生，2001年ＷＴＯ"
+    assert "2001" in "".join(out[2]) and all("20" != w for w in out[2])  # digit runs stay whole
+    assert "ＷＴＯ" in out[2]
+
+
+@needs_jit
+def test_ngram_only_model_trains():
+    m = _small_model(features="ngram", epochs=3)
+    assert m.cut("我们喜欢吃苹果") == ["我们", "喜欢", "吃", "苹果"]
+
+
+def test_words_concatenate_back():
+    m = _small_model()
+    rng = np.random.default_rng(2)
+    alphabet = "中国人民的和尚未结婚年我们 ，。a1Ｂ２—·"
+    lines = ["".join(alphabet[int(i)] for i in rng.integers(0, len(alphabet), int(rng.integers(0, 30))))
+             for _ in range(50)]
+    out = m.segment_lines(lines)
+    assert len(out) == len(lines)
+    for line, words in zip(lines, out):
+        assert "".join(words) == line and all(words)
+    assert m.segment_lines([]) == []
+    assert m.segment_lines([""]) == [[]] and m.segment_lines(["", ""]) == [[], []]
+    nul = m.segment_lines(["中国\x00人民", "和"])  # the slow path, for text that contains NUL
+    assert "".join(nul[0]) == "中国\x00人民" and nul[1] == ["和"]
+    assert "".join(m.segment_text("中国\n人民")) == "中国\n人民" and "\n" in m.segment_text("中国\n人民")
+    with pytest.raises(TextmineError):
+        m.segment_lines(["a\nb"])
+
+
+def test_training_is_deterministic_and_independent_of_jobs(tmp_path):
+    a = _small_model(seed=3, n_jobs=1)
+    b = _small_model(seed=3, n_jobs=2)
+    c = _small_model(seed=4, n_jobs=1)
+    assert np.array_equal(a.weights_, b.weights_) and np.array_equal(a.trans_, b.trans_)
+    assert not np.array_equal(a.weights_, c.weights_)
+    a.save(tmp_path / "a.model")
+    b.save(tmp_path / "b.model")
+    assert (tmp_path / "a.model").read_bytes() == (tmp_path / "b.model").read_bytes()
+
+
+def test_save_load_roundtrip(tmp_path):
+    m = _small_model()
+    p = str(tmp_path / "m.model")
+    m.save(p)
+    with zipfile.ZipFile(p) as z:
+        names = set(z.namelist())
+        meta = json.loads(z.read("meta.json"))
+    assert "meta.json" in names and all(n.endswith(".npy") for n in names - {"meta.json"})
+    assert meta["format"] == tagger.FORMAT and meta["format_version"] == tagger.FORMAT_VERSION
+    arrays = np.load(p, allow_pickle=False)  # an ordinary npz reader sees the arrays
+    assert arrays["trans"].shape == (4, 4)
+    m2 = tagger.load_model(p)
+    assert np.array_equal(m2.weights_, m.weights_) and m2.words_ == m.words_
+    lines = ["中国人民银行的和尚未结婚", "今天天气很好"]
+    assert m2.segment_lines(lines) == m.segment_lines(lines)
+
+
+def test_prepare_dictionary_errors():
+    with pytest.raises(TextmineError, match="empty"):
+        tagger.train_segmenter([], [])
+    with pytest.raises(TextmineError, match="no usable word"):
+        tagger.train_segmenter(["，", " "], [1, 2])
+    with pytest.raises(TextmineError, match="frequency"):
+        tagger.train_segmenter(["中国"], [0])
+    words, counts = tagger.prepare_dictionary(["１９９８年", "2001年", "中国"], [2, 3, 1])
+    assert dict(zip(words, counts)) == {"0000年": 5.0, "中国": 1.0}
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI
+
+
+def _write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_cli_train_and_load(tmp_path):
+    d = _write(tmp_path / "dict.txt", "".join(f"{w} {c} n\n" for w, c in zip(_WORDS, _COUNTS)))
+    out = str(tmp_path / "seg.model")
+    r = CliRunner().invoke(cli, ["train-segmenter", "--dict", d, "-o", out, "--epochs", "2",
+                                 "--samples", str(_SAMPLES), "--bits", "16", "-j", "1"])
+    assert r.exit_code == 0, r.output
+    assert r.stdout == ""
+    assert "epoch 2/2" in r.stderr and "model written" in r.stderr
+    m = tagger.load_model(out)
+    assert "".join(m.cut("我们喜欢吃苹果")) == "我们喜欢吃苹果"
+    if not JIT_DISABLED:
+        assert m.cut("我们喜欢吃苹果") == ["我们", "喜欢", "吃", "苹果"]
+    # a textmine lexicon (TSV) works too, and -q silences stderr
+    t = _write(tmp_path / "lex.tsv", "".join(f"{w}\t{c}\n" for w, c in zip(_WORDS, _COUNTS)))
+    out2 = str(tmp_path / "seg2.model")
+    r = CliRunner().invoke(cli, ["train-segmenter", "--dict", t, "-o", out2, "--epochs", "2",
+                                 "--samples", str(_SAMPLES), "--bits", "16", "-j", "2", "-q"])
+    assert r.exit_code == 0 and r.stderr == ""
+    assert open(out, "rb").read() == open(out2, "rb").read()
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "dictionary is empty"),
+    ("# only a comment\n\n", "dictionary is empty"),
+    ("中国 12\n人民 many\n", "dict.txt:2: frequency 'many' of '人民' is not a number"),
+    ("中国\n", "dict.txt:1: expected"),
+])
+def test_cli_bad_dictionary(tmp_path, content, message):
+    d = _write(tmp_path / "dict.txt", content)
+    out = tmp_path / "seg.model"
+    r = CliRunner().invoke(cli, ["train-segmenter", "--dict", d, "-o", str(out)])
+    assert r.exit_code == 1
+    assert r.stderr.startswith("Error: ") and message in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not out.exists() and os.listdir(tmp_path) == ["dict.txt"]
+
+
+def test_cli_missing_dictionary_and_usage(tmp_path):
+    r = CliRunner().invoke(cli, ["train-segmenter", "--dict", str(tmp_path / "nope.txt"), "-o",
+                                 str(tmp_path / "m")])
+    assert r.exit_code == 1 and "Error:" in r.stderr and "Traceback" not in r.stderr
+    r = CliRunner().invoke(cli, ["train-segmenter", "-o", str(tmp_path / "m")])
+    assert r.exit_code == 2
+    d = _write(tmp_path / "dict.txt", "中国 3\n")
+    for bad in ("-", str(tmp_path / "no" / "such" / "m.model")):
+        r = CliRunner().invoke(cli, ["train-segmenter", "--dict", d, "-o", bad])
+        assert r.exit_code == 2 and "-o/--output" in r.stderr and "Traceback" not in r.stderr
+    r = CliRunner().invoke(cli, ["train-segmenter", "--help"])
+    assert r.exit_code == 0 and "--dict" in r.stdout
+
+
+def _bad_model(tmp_path, kind):
+    p = tmp_path / f"{kind}.model"
+    if kind == "garbage":
+        p.write_bytes(b"this is not a zip file")
+    elif kind == "truncated":
+        m = _small_model()
+        m.save(str(p))
+        data = p.read_bytes()
+        p.write_bytes(data[: len(data) // 2])
+    elif kind == "foreign":
+        with zipfile.ZipFile(p, "w") as z:
+            z.writestr("meta.json", json.dumps({"format": "something-else"}))
+    elif kind == "npz":
+        np.savez(p, a=np.zeros(3))
+        os.replace(str(p) + ".npz", p)
+    elif kind == "version":
+        m = _small_model()
+        m.save(str(p))
+        with zipfile.ZipFile(p) as z:
+            items = {n: z.read(n) for n in z.namelist()}
+        meta = json.loads(items["meta.json"])
+        meta["format_version"] = 99
+        items["meta.json"] = json.dumps(meta).encode()
+        with zipfile.ZipFile(p, "w") as z:
+            for n, b in items.items():
+                z.writestr(n, b)
+    return str(p)
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("garbage", "corrupt or unreadable model file"),
+    ("truncated", "corrupt or unreadable model file"),
+    ("foreign", "not a textmine segmenter model"),
+    ("npz", "not a textmine segmenter model"),
+    ("version", "model format version 99"),
+])
+def test_load_model_errors(tmp_path, kind, message):
+    p = _bad_model(tmp_path, kind)
+    with pytest.raises(TextmineError, match=message):
+        tagger.load_model(p)
+
+
+def test_load_model_missing(tmp_path):
+    with pytest.raises(TextmineError, match="does not exist"):
+        tagger.load_model(str(tmp_path / "missing.model"))
+    with pytest.raises(TextmineError, match="is a directory"):
+        tagger.load_model(str(tmp_path))
+
+
+@needs_jit
+def test_pku_quality_from_199801_counts():
+    """A quick model from People's Daily word counts segments the PKU test well, and finds far
+    more out-of-vocabulary words than dictionary lookup (the full-size figures are in the bench)."""
+    from textmine.evaluate import read_training_words, score_segmentation
+    from textmine.formats import read_word_counts
+
+    from conftest import shared_file
+
+    words, counts = read_word_counts(str(shared_file("cws", "199801_words.tsv")))
+    test = shared_file("cws", "pku_test.utf8").read_text(encoding="utf-8").split("\n")
+    gold = shared_file("cws", "pku_test_gold.utf8").read_text(encoding="utf-8").split("\n")
+    iv = read_training_words(shared_file("cws", "pku_training_words.utf8"))
+    m = tagger.train_segmenter(words, counts, epochs=1, n_samples=100_000, nbits=20, random_state=1, n_jobs=2)
+    tagged = score_segmentation(gold, m.segment_lines(test), iv)
+    lookup = score_segmentation(gold, m.segment_lines(test, mode="dict"), iv)
+    assert tagged.f1 >= 0.89 and tagged.oov_recall >= 0.65
+    assert lookup.f1 >= 0.92 and lookup.oov_recall < tagged.oov_recall - 0.2

@@ -1,0 +1,1020 @@
+"""A word segmenter trained from a word-frequency dictionary alone (kexue.fm 4245).
+
+Training text is synthesised by drawing words in proportion to their frequency (1-16 words per
+sample, samples longer than 48 characters dropped), each character is labelled ``B``/``M``/``E``/``S``
+and an averaged structured perceptron over hashed character n-gram features learns to tag it.
+Decoding is first-order Viterbi over the allowed tag pairs (be, bm, eb, es, me, mm, sb, ss).
+
+With ``features="ngram+dict"`` (the hybrid mode) the tagger also sees *dictionary features*: the
+longest dictionary word that begins, ends or strictly covers the character, and the character's
+tag in the unigram maximum-probability segmentation (ALGORITHMS.md §3.1). While training, a random
+share of the dictionary (``dropout``) is hidden from these features, so the model also learns to
+find words the dictionary lacks from their characters: the "hybrid" of the issue, learnt rather
+than hand-wired. The default, ``features="ngram"``, is the plain character tagger of the post; it
+cannot memorise long dictionary entries, so it segments finer (better on PKU with jieba's coarse
+dictionary; the hybrid is better with a dictionary of the target's own standard, see
+bench/RESULTS.md).
+
+Input handling: characters are folded (full-width ASCII to ASCII, every digit to ``0``, every
+Latin letter to ``A``), so a model trained on People's Daily (full-width) segments ASCII text; the
+n-gram features also see every numeral (digits and 〇一二…十百千万亿两) as one symbol, so that
+``一九九八年`` in a dictionary teaches ``1998年``. Whitespace runs and punctuation are words of
+their own (a run of one repeated punctuation mark, e.g. ``——``, is one word). A run of
+digits/Latin letters is never split.
+
+Model file: a zip archive in ``.npz`` layout (``numpy.load(path, allow_pickle=False)`` reads the
+arrays), never a pickle. Members:
+
+* ``meta.json``: ``format`` (``"textmine-segmenter"``), ``format_version`` (1), ``textmine_version``,
+  ``tags`` (``"BMES"``), ``features``, ``nbits``, ``unk_logp``, ``n_words``, ``maxw``, ``cap``,
+  ``params`` (training parameters and seed), ``stats`` (per-pass samples and error rates) and
+  ``arrays`` (dtype and shape of each member below);
+* ``rows.npy`` int64 (k,) and ``weights.npy`` float32 (k, 4): the nonzero rows of the
+  ``2**nbits``-row hashed weight table (columns B, M, E, S; buckets by :func:`_fhash`);
+* ``trans.npy`` float32 (4, 4): transition weights, row = previous tag;
+* ``dict_text.npy`` uint8: the normalised dictionary words, UTF-8, joined by ``\n``;
+  ``dict_logp.npy`` float64 (n_words,): their log-probabilities.
+
+Notes
+-----
+Su Jianlin, "中文分词系列：7. 深度学习分词？只需一个词典！", kexue.fm/archives/4245 (§3.2 of
+ALGORITHMS.md); the averaged structured perceptron is Collins (2002), "Discriminative training
+methods for hidden Markov models"; §3.1 of ALGORITHMS.md for the dictionary DP.
+"""
+import json
+import math
+import os
+import unicodedata
+import zipfile
+
+import numpy as np
+
+from textmine import __version__
+from textmine._numba import njit, njit_parallel, prange, set_num_threads
+from textmine.errors import TextmineError
+
+FORMAT = "textmine-segmenter"
+FORMAT_VERSION = 1
+TAGS = "BMES"
+B, M, E, S = 0, 1, 2, 3
+MAXW = 16          # longest dictionary word used by the DP and the features
+CAP = 8            # dictionary match lengths are capped at CAP in the features
+MAXLEN = 48        # longest synthetic sample (characters)
+MAXWORDS = 16      # words per synthetic sample: uniform on 1..MAXWORDS
+N_NGRAM = 12       # feature templates 0..11 are character n-grams
+N_MATCH = 6        # templates 12..17: dictionary match lengths
+N_DICT = 9         # templates 12..20 use the dictionary (match lengths, then the DP tag)
+FEATURE_SETS = {"ngram": N_NGRAM, "ngram+match": N_NGRAM + N_MATCH, "ngram+dict": N_NGRAM + N_DICT}
+LEFT_PAD = 0x110001
+RIGHT_PAD = 0x110002
+PREFIX = 1.0       # value of a table entry that is only a prefix (log-probabilities are <= 0)
+
+# transitions allowed in BMES: row = previous tag, column = next tag
+ALLOWED = np.array([[0, 1, 1, 0],   # B -> M, E
+                    [0, 1, 1, 0],   # M -> M, E
+                    [1, 0, 0, 1],   # E -> B, S
+                    [1, 0, 0, 1]],  # S -> B, S
+                   dtype=np.bool_)
+
+# characters kept inside tagger pieces although they are punctuation or symbols
+_ALWAYS_GLUE = "·○〇"
+_NUMBER_GLUE = ".．%％－-/／℃‰:：+＋"
+_KIND_TEXT, _KIND_SPACE, _KIND_PUNCT, _KIND_NEWLINE, _KIND_GLUE = 0, 1, 2, 3, 4
+
+_TABLE_CACHE = {}
+
+
+# ----------------------------------------------------------------------------------------------
+# character classes
+
+
+def _char_kinds():
+    """uint8[0x10000]: kind of each BMP code point (0 text, 1 space, 2 punct, 3 newline, 4 glue)."""
+    if "kinds" not in _TABLE_CACHE:
+        kinds = np.zeros(0x10000, dtype=np.uint8)
+        for cp in range(0x10000):
+            ch = chr(cp)
+            cat = unicodedata.category(ch)
+            if ch.isspace():
+                kinds[cp] = _KIND_SPACE
+            elif cat[0] in "PS":
+                kinds[cp] = _KIND_PUNCT
+        for ch in _ALWAYS_GLUE:
+            kinds[ord(ch)] = _KIND_TEXT
+        for ch in _NUMBER_GLUE:
+            kinds[ord(ch)] = _KIND_GLUE
+        kinds[ord("\n")] = _KIND_NEWLINE
+        _TABLE_CACHE["kinds"] = kinds
+    return _TABLE_CACHE["kinds"]
+
+
+def normalize_codes(raw):
+    """Fold code points for the features: full-width ASCII to ASCII, digits to ``0``, Latin to ``A``.
+
+    Parameters
+    ----------
+    raw : ndarray of uint32 or int, shape (n,)
+        Unicode code points.
+
+    Returns
+    -------
+    ndarray of int32, shape (n,)
+    """
+    x = np.asarray(raw).astype(np.int32, copy=True)
+    fw = (x >= 0xFF01) & (x <= 0xFF5E)
+    x[fw] -= 0xFEE0
+    x[x == 0x3000] = 0x20
+    x[(x >= 0x30) & (x <= 0x39)] = 0x30
+    x[((x >= 0x41) & (x <= 0x5A)) | ((x >= 0x61) & (x <= 0x7A))] = 0x41
+    return x
+
+
+def _codes(text):
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _classify(raw, x):
+    """Kinds (uint8, glue resolved) and the continuation mask (bool: no word boundary before i)."""
+    kinds_bmp = _char_kinds()
+    kind = np.zeros(len(raw), dtype=np.uint8)
+    bmp = raw < 0x10000
+    kind[bmp] = kinds_bmp[raw[bmp]]
+    alnum = (x == 0x30) | (x == 0x41)
+    glue = kind == _KIND_GLUE
+    if glue.any():
+        near = np.zeros(len(raw), dtype=bool)
+        near[1:] |= alnum[:-1]
+        near[:-1] |= alnum[1:]
+        kind[glue & near] = _KIND_TEXT
+        kind[glue & ~near] = _KIND_PUNCT
+    cont = np.zeros(len(raw), dtype=np.bool_)
+    if len(raw) > 1:
+        cont[1:] = alnum[1:] & alnum[:-1]
+        # 3.5 / ３．５: a decimal point between digits
+        dot = (x[1:-1] == 0x2E) & (x[:-2] == 0x30) & (x[2:] == 0x30)
+        cont[1:-1] |= dot
+        cont[2:] |= dot
+    return kind, cont
+
+
+# ----------------------------------------------------------------------------------------------
+# hashing
+
+
+@njit
+def _mix(z):
+    """splitmix64 finaliser of a uint64."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@njit
+def _fhash(t, a, b, c):
+    """Hash of feature template ``t`` with values ``a, b, c`` (non-negative ints) as uint64."""
+    h = _mix(np.uint64(t) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(a))
+    h = _mix(h ^ (np.uint64(b) * np.uint64(0xD6E8FEB86659FD93)))
+    return _mix(h ^ (np.uint64(c) + np.uint64(0x2545F4914F6CDD1D)))
+
+
+@njit
+def _step(h, c):
+    """Extend the hash ``h`` of a code-point sequence by one code point ``c`` (FNV-1a style)."""
+    return _mix((h ^ np.uint64(c)) * np.uint64(0x100000001B3) + np.uint64(0x2545F4914F6CDD1D))
+
+
+H0 = np.uint64(0xCBF29CE484222325)
+
+
+@njit
+def _lookup(keys, h):
+    """Slot of key ``h`` in the open-addressing table ``keys`` (uint64, 0 = empty), or -1."""
+    mask = np.uint64(keys.shape[0] - 1)
+    k = h | np.uint64(1)
+    i = k & mask
+    while True:
+        cur = keys[i]
+        if cur == k:
+            return np.int64(i)
+        if cur == np.uint64(0):
+            return np.int64(-1)
+        i = (i + np.uint64(1)) & mask
+
+
+@njit
+def _build_table(codes, offsets, logp, keys, vals):
+    """Insert every word and every prefix of it into the hash table.
+
+    Parameters
+    ----------
+    codes : int32 (total,) normalised code points of the words, concatenated.
+    offsets : int64 (n_words + 1,) CSR offsets into ``codes``.
+    logp : float64 (n_words,) log-probability of each word (<= 0).
+    keys : uint64 (size,) zeroed, size a power of two >= 2 * entries; filled in place.
+    vals : float64 (size,) filled in place: the word's log-probability, or ``PREFIX`` (1.0) for
+        a sequence that is only a prefix of longer words.
+    """
+    mask = np.uint64(keys.shape[0] - 1)
+    for w in range(offsets.shape[0] - 1):
+        s, e = offsets[w], offsets[w + 1]
+        if e - s > MAXW or e == s:
+            continue
+        h = H0
+        for j in range(s, e):
+            h = _step(h, codes[j])
+            k = h | np.uint64(1)
+            i = k & mask
+            while keys[i] != np.uint64(0) and keys[i] != k:
+                i = (i + np.uint64(1)) & mask
+            if keys[i] == np.uint64(0):
+                keys[i] = k
+                vals[i] = PREFIX
+            if j == e - 1:
+                if vals[i] == PREFIX or logp[w] > vals[i]:
+                    vals[i] = logp[w]
+
+
+def build_table(words_codes, offsets, logp):
+    """Hash table of a normalised dictionary (see :func:`_build_table`); returns ``(keys, vals)``."""
+    entries = int(np.minimum(np.diff(offsets), MAXW).sum()) + 1
+    size = 1 << max(4, int(math.ceil(math.log2(2 * entries))))
+    keys = np.zeros(size, dtype=np.uint64)
+    vals = np.zeros(size, dtype=np.float64)
+    _build_table(words_codes, offsets, logp, keys, vals)
+    return keys, vals
+
+
+# ----------------------------------------------------------------------------------------------
+# dictionary features and the unigram DP
+
+
+@njit
+def _dict_features(x, s, e, keys, vals, unk, cont, c0, lb, le, lm, dp, best, back):
+    """Dictionary features of the piece ``x[s:e]``.
+
+    Parameters
+    ----------
+    x : int32 (n,) normalised code points.
+    s, e : int, the piece is ``x[s:e]``.
+    keys, vals : the dictionary hash table (:func:`build_table`).
+    unk : float, log-probability of a character that is not a dictionary word.
+    cont : bool (N,), ``cont[c0 + i]`` True when no word may start at character i (inside a run
+        of digits/Latin letters). Such a run that is no dictionary word is one unknown word.
+    c0 : int, offset of the piece in ``cont``.
+    lb, le, lm : int8 (>= e - s,) output: length (capped at ``CAP``) of the longest dictionary word
+        that begins at / ends at / strictly covers each character; 0 if none.
+    dp : int8 (>= e - s,) output: the B/M/E/S tag of each character in the maximum-probability
+        segmentation, ties going to the first word found scanning starts then ends left to right.
+    best : float64 (>= e - s + 1,), back : int64 (>= e - s + 1,) scratch.
+
+    Notes
+    -----
+    kexue.fm 5476/3908 (ALGORITHMS.md §3.1): best(j) = max_i best(i) + ln p(x[i:j]).
+    """
+    n = e - s
+    for i in range(n):
+        lb[i] = 0
+        le[i] = 0
+        lm[i] = 0
+    best[0] = 0.0
+    for j in range(1, n + 1):
+        best[j] = -np.inf
+        back[j] = j - 1
+    for i in range(n):
+        if i > 0 and cont[c0 + i]:
+            continue  # not a word boundary
+        # the next boundary after i: an unknown character, or a whole digit/Latin run
+        nxt = i + 1
+        while nxt < n and cont[c0 + nxt]:
+            nxt += 1
+        h = H0
+        single = False
+        for j in range(i, min(n, i + MAXW)):
+            h = _step(h, x[s + j])
+            slot = _lookup(keys, h)
+            if slot < 0:
+                break
+            v = vals[slot]
+            if v == PREFIX:
+                continue
+            ln = j - i + 1
+            c = ln if ln < CAP else CAP
+            if c > lb[i]:
+                lb[i] = c
+            if c > le[j]:
+                le[j] = c
+            for k in range(i + 1, j):
+                if c > lm[k]:
+                    lm[k] = c
+            if j + 1 < n and cont[c0 + j + 1]:
+                continue  # would split a digit/Latin run
+            if j + 1 == nxt:
+                single = True
+            sc = best[i] + v
+            if sc > best[j + 1]:
+                best[j + 1] = sc
+                back[j + 1] = i
+        if not single:
+            sc = best[i] + unk
+            if sc > best[nxt]:
+                best[nxt] = sc
+                back[nxt] = i
+    j = n
+    while j > 0:
+        i = back[j]
+        if j - i == 1:
+            dp[i] = S
+        else:
+            dp[i] = B
+            for k in range(i + 1, j - 1):
+                dp[k] = M
+            dp[j - 1] = E
+        j = i
+
+
+NUMERALS = np.array(sorted(ord(c) for c in "0〇○零一二三四五六七八九十百千万亿两"), dtype=np.int32)
+NUM = 0x110003
+
+
+@njit
+def _fold(c):
+    """The n-gram features see every numeral (digits, 〇一二…十百千万亿两) as one symbol ``NUM``."""
+    lo, hi = 0, NUMERALS.shape[0]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if NUMERALS[mid] < c:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < NUMERALS.shape[0] and NUMERALS[lo] == c:
+        return NUM
+    return c
+
+
+@njit
+def _features(x, s, e, lb, le, lm, dp, n_feat, nbits, out):
+    """Hashed feature buckets of the piece ``x[s:e]``.
+
+    Parameters
+    ----------
+    x : int32 (n,) normalised code points; lb, le, lm, dp : int8 piece-local dictionary features.
+    n_feat : int, ``N_NGRAM`` (n-grams only) or ``N_NGRAM + N_DICT``.
+    nbits : int, the weight table has ``2**nbits`` rows.
+    out : int64 (>= e - s, n_feat) output bucket indices.
+
+    Notes
+    -----
+    Templates: 0 bias; 1-5 unigrams c-2..c+2; 6-9 bigrams c-2c-1, c-1c0, c0c+1, c+1c+2; 10 c-1c+1;
+    11 c-1c0c+1; then with ``n_feat > N_NGRAM`` the match lengths: 12 begin; 13 end; 14 inner;
+    15 (begin, end, inner); 16 (begin, c0); 17 (end, c0); and with ``n_feat > N_NGRAM + N_MATCH``
+    the DP tag: 18 tag; 19 (tag, c0); 20 (tag, begin, end). Numerals are folded by :func:`_fold`.
+    """
+    n = e - s
+    mask = np.uint64((1 << nbits) - 1)
+    for i in range(n):
+        cm2 = _fold(x[s + i - 2]) if i >= 2 else LEFT_PAD
+        cm1 = _fold(x[s + i - 1]) if i >= 1 else LEFT_PAD
+        c0 = _fold(x[s + i])
+        cp1 = _fold(x[s + i + 1]) if i + 1 < n else RIGHT_PAD
+        cp2 = _fold(x[s + i + 2]) if i + 2 < n else RIGHT_PAD
+        out[i, 0] = np.int64(_fhash(0, 0, 0, 0) & mask)
+        out[i, 1] = np.int64(_fhash(1, cm2, 0, 0) & mask)
+        out[i, 2] = np.int64(_fhash(2, cm1, 0, 0) & mask)
+        out[i, 3] = np.int64(_fhash(3, c0, 0, 0) & mask)
+        out[i, 4] = np.int64(_fhash(4, cp1, 0, 0) & mask)
+        out[i, 5] = np.int64(_fhash(5, cp2, 0, 0) & mask)
+        out[i, 6] = np.int64(_fhash(6, cm2, cm1, 0) & mask)
+        out[i, 7] = np.int64(_fhash(7, cm1, c0, 0) & mask)
+        out[i, 8] = np.int64(_fhash(8, c0, cp1, 0) & mask)
+        out[i, 9] = np.int64(_fhash(9, cp1, cp2, 0) & mask)
+        out[i, 10] = np.int64(_fhash(10, cm1, cp1, 0) & mask)
+        out[i, 11] = np.int64(_fhash(11, cm1, c0, cp1) & mask)
+        if n_feat > N_NGRAM:
+            b, en, m, t = lb[i], le[i], lm[i], dp[i]
+            out[i, 12] = np.int64(_fhash(12, b, 0, 0) & mask)
+            out[i, 13] = np.int64(_fhash(13, en, 0, 0) & mask)
+            out[i, 14] = np.int64(_fhash(14, m, 0, 0) & mask)
+            out[i, 15] = np.int64(_fhash(15, b, en, m) & mask)
+            out[i, 16] = np.int64(_fhash(16, b, c0, 0) & mask)
+            out[i, 17] = np.int64(_fhash(17, en, c0, 0) & mask)
+        if n_feat > N_NGRAM + N_MATCH:
+            out[i, 18] = np.int64(_fhash(18, t, 0, 0) & mask)
+            out[i, 19] = np.int64(_fhash(19, t, c0, 0) & mask)
+            out[i, 20] = np.int64(_fhash(20, t, b, en) & mask)
+
+
+@njit
+def _viterbi(feats, n, W, trans, cont, c0, score, back, tags):
+    """First-order Viterbi over B/M/E/S.
+
+    Parameters
+    ----------
+    feats : int64 (>= n, n_feat) feature buckets; n : int, piece length.
+    W : float (n_buckets, 4) weights; trans : float (4, 4) transition weights (prev, next).
+    cont : bool (N,) with ``cont[c0 + i]`` True when character i may not start a word (it must be
+        tagged M or E); ignored at i = 0. Pass an all-False array to disable.
+    c0 : int, offset of the piece in ``cont``.
+    score : float64 (>= n, 4), back : int8 (>= n, 4) scratch; tags : int8 (>= n,) output.
+
+    Notes
+    -----
+    Allowed pairs: be, bm, eb, es, me, mm, sb, ss; the first tag is B or S, the last E or S.
+    Ties go to the lowest tag index.
+    """
+    nf = feats.shape[1]
+    for i in range(n):
+        for t in range(4):
+            acc = 0.0
+            for k in range(nf):
+                acc += W[feats[i, k], t]
+            if i == 0:
+                score[i, t] = acc if (t == B or t == S) else -np.inf
+                back[i, t] = -1
+            else:
+                if cont[c0 + i] and (t == B or t == S):
+                    score[i, t] = -np.inf
+                    back[i, t] = 0
+                    continue
+                bs = -np.inf
+                bp = 0
+                for p in range(4):
+                    if ALLOWED[p, t]:
+                        v = score[i - 1, p] + trans[p, t]
+                        if v > bs:
+                            bs = v
+                            bp = p
+                score[i, t] = bs + acc
+                back[i, t] = bp
+    t = E if score[n - 1, E] > score[n - 1, S] else S
+    for i in range(n - 1, -1, -1):
+        tags[i] = t
+        t = back[i, t]
+
+
+# ----------------------------------------------------------------------------------------------
+# training
+
+
+@njit
+def _sample_stream(word_codes, word_off, idx, starts, x, gold):
+    """Concatenate sampled words into one code stream with B/M/E/S gold tags.
+
+    Parameters
+    ----------
+    word_codes : int32 (total,), word_off : int64 (n_words + 1,) the normalised words (CSR).
+    idx : int64 (n_tokens,) sampled word ids, in order; starts : int64 (n_tokens,) where each
+        token starts in ``x``.
+    x : int32 (n_chars,), gold : int8 (n_chars,) outputs.
+    """
+    for t in range(idx.shape[0]):
+        w = idx[t]
+        s, e = word_off[w], word_off[w + 1]
+        p = starts[t]
+        ln = e - s
+        for j in range(ln):
+            x[p + j] = word_codes[s + j]
+            if ln == 1:
+                gold[p + j] = S
+            elif j == 0:
+                gold[p + j] = B
+            elif j == ln - 1:
+                gold[p + j] = E
+            else:
+                gold[p + j] = M
+
+
+def _dict_features_all_impl(x, offsets, keys, vals, unk, lb, le, lm, dp):
+    cont = np.zeros(x.shape[0] + 1, dtype=np.bool_)
+    for q in prange(offsets.shape[0] - 1):
+        s, e = offsets[q], offsets[q + 1]
+        n = e - s
+        best = np.empty(n + 1, dtype=np.float64)
+        back = np.empty(n + 1, dtype=np.int64)
+        _dict_features(x, s, e, keys, vals, unk, cont, s, lb[s:e], le[s:e], lm[s:e], dp[s:e], best, back)
+
+
+_dict_features_all = njit(_dict_features_all_impl)
+_dict_features_all_par = njit_parallel(_dict_features_all_impl)
+_dict_features_all.__doc__ = _dict_features_all_par.__doc__ = """Dictionary features of every piece
+``x[offsets[q]:offsets[q+1]]`` into the int8 (n,) arrays lb, le, lm, dp (see :func:`_dict_features`)."""
+
+
+@njit
+def _train_pass(x, offsets, gold, lb, le, lm, dp, n_feat, nbits, W, U, trans, transU, step):
+    """One averaged-perceptron pass over the samples ``x[offsets[q]:offsets[q+1]]``, in order.
+
+    Parameters
+    ----------
+    x : int32 (n,), gold : int8 (n,) gold tags; lb, le, lm, dp : int8 (n,) dictionary features.
+    offsets : int64 (n_samples + 1,).
+    n_feat, nbits : see :func:`_features`.
+    W : int32 (2**nbits, 4), trans : int32 (4, 4) current weights, updated in place.
+    U : int64 (2**nbits, 4), transU : int64 (4, 4) step-weighted update sums (averaging trick).
+    step : int64, the number of samples seen before this pass.
+
+    Returns
+    -------
+    (step, mistakes) : int64, the new step count and the number of samples decoded wrongly.
+
+    Notes
+    -----
+    Collins (2002) structured perceptron; averaged weights are ``W - U / step`` (Daumé's trick).
+    """
+    maxn = 0
+    for q in range(offsets.shape[0] - 1):
+        maxn = max(maxn, offsets[q + 1] - offsets[q])
+    feats = np.empty((maxn, n_feat), dtype=np.int64)
+    score = np.empty((maxn, 4), dtype=np.float64)
+    back = np.empty((maxn, 4), dtype=np.int8)
+    tags = np.empty(maxn, dtype=np.int8)
+    cont_any = np.zeros(maxn + 1, dtype=np.bool_)
+    mistakes = 0
+    for q in range(offsets.shape[0] - 1):
+        s, e = offsets[q], offsets[q + 1]
+        n = e - s
+        step += 1
+        if n == 0:
+            continue
+        _features(x, s, e, lb[s:e], le[s:e], lm[s:e], dp[s:e], n_feat, nbits, feats)
+        _viterbi(feats, n, W, trans, cont_any, 0, score, back, tags)
+        wrong = False
+        for i in range(n):
+            g = gold[s + i]
+            p = tags[i]
+            if g != p:
+                wrong = True
+                for k in range(n_feat):
+                    f = feats[i, k]
+                    W[f, g] += 1
+                    W[f, p] -= 1
+                    U[f, g] += step
+                    U[f, p] -= step
+            if i > 0:
+                g0 = gold[s + i - 1]
+                p0 = tags[i - 1]
+                if g0 != p0 or g != p:
+                    trans[g0, g] += 1
+                    trans[p0, p] -= 1
+                    transU[g0, g] += step
+                    transU[p0, p] -= step
+        if wrong:
+            mistakes += 1
+    return step, mistakes
+
+
+# ----------------------------------------------------------------------------------------------
+# decoding
+
+
+def _decode_impl(x, offsets, cont, keys, vals, unk, n_feat, nbits, W, trans, tags):
+    for q in prange(offsets.shape[0] - 1):
+        s, e = offsets[q], offsets[q + 1]
+        n = e - s
+        if n == 0:
+            continue
+        lb = np.empty(n, dtype=np.int8)
+        le = np.empty(n, dtype=np.int8)
+        lm = np.empty(n, dtype=np.int8)
+        dp = np.empty(n, dtype=np.int8)
+        if n_feat > N_NGRAM:
+            best = np.empty(n + 1, dtype=np.float64)
+            back = np.empty(n + 1, dtype=np.int64)
+            _dict_features(x, s, e, keys, vals, unk, cont, s, lb, le, lm, dp, best, back)
+        feats = np.empty((n, n_feat), dtype=np.int64)
+        _features(x, s, e, lb, le, lm, dp, n_feat, nbits, feats)
+        score = np.empty((n, 4), dtype=np.float64)
+        bk = np.empty((n, 4), dtype=np.int8)
+        _viterbi(feats, n, W, trans, cont, s, score, bk, tags[s:e])
+
+
+_decode = njit(_decode_impl)
+_decode_par = njit_parallel(_decode_impl)
+_decode.__doc__ = _decode_par.__doc__ = """Tag every piece ``x[offsets[q]:offsets[q+1]]`` into the int8
+(n,) array ``tags`` with the dictionary features, the hashed n-grams and Viterbi (``cont`` as in
+:func:`_viterbi`, indexed globally). The parallel build gives the same tags: each piece writes
+only its own slice."""
+
+
+def _dp_impl(x, offsets, cont, keys, vals, unk, tags):
+    for q in prange(offsets.shape[0] - 1):
+        s, e = offsets[q], offsets[q + 1]
+        n = e - s
+        if n == 0:
+            continue
+        lb = np.empty(n, dtype=np.int8)
+        le = np.empty(n, dtype=np.int8)
+        lm = np.empty(n, dtype=np.int8)
+        best = np.empty(n + 1, dtype=np.float64)
+        back = np.empty(n + 1, dtype=np.int64)
+        _dict_features(x, s, e, keys, vals, unk, cont, s, lb, le, lm, tags[s:e], best, back)
+
+
+_dp = njit(_dp_impl)
+_dp_par = njit_parallel(_dp_impl)
+_dp.__doc__ = _dp_par.__doc__ = """Dictionary-only (unigram DP) tags of every piece, for comparison."""
+
+
+# ----------------------------------------------------------------------------------------------
+# dictionaries
+
+
+def _pack(words):
+    """Normalised code points of ``words`` as CSR ``(codes int32, offsets int64)``."""
+    lens = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
+    offsets = np.zeros(len(words) + 1, dtype=np.int64)
+    np.cumsum(lens, out=offsets[1:])
+    raw = _codes("".join(words))
+    return normalize_codes(raw), offsets, raw
+
+
+def prepare_dictionary(words, counts):
+    """Clean and normalise a word-frequency dictionary for training.
+
+    Words with whitespace or punctuation (which the segmenter never tags) are dropped; words that
+    fold to the same normalised form (``１９９８年`` and ``2001年`` -> ``0000年``) are merged,
+    adding their counts. Returns ``(norm_words, counts)`` sorted by normalised word.
+    """
+    if len(words) == 0:
+        raise TextmineError("the dictionary is empty")
+    codes, offsets, raw = _pack(list(words))
+    kinds = np.zeros(len(raw), dtype=np.uint8)
+    bmp = raw < 0x10000
+    kinds[bmp] = _char_kinds()[raw[bmp]]
+    bad_char = (kinds == _KIND_SPACE) | (kinds == _KIND_PUNCT) | (kinds == _KIND_NEWLINE)
+    bad_word = np.zeros(len(words), dtype=bool)
+    if bad_char.any():
+        owner = np.searchsorted(offsets, np.flatnonzero(bad_char), side="right") - 1
+        bad_word[owner] = True
+    norm_text = codes.astype(np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
+    merged = {}
+    for w, (a, b), c, bad in zip(words, zip(offsets[:-1], offsets[1:]), counts, bad_word):
+        if bad or a == b:
+            continue
+        key = norm_text[a:b]
+        merged[key] = merged.get(key, 0.0) + float(c)
+    if not merged:
+        raise TextmineError("the dictionary has no usable word (every entry is punctuation or whitespace)")
+    keys = sorted(merged)
+    vals = np.array([merged[k] for k in keys], dtype=np.float64)
+    if not (vals > 0).any():
+        raise TextmineError("every frequency in the dictionary is 0; a frequency dictionary is needed")
+    return keys, vals
+
+
+def _logp(counts):
+    pos = counts[counts > 0]
+    total = float(counts.sum())
+    floor = float(pos.min())
+    logp = np.log(np.maximum(counts, floor) / total)
+    return logp, math.log(floor / total)
+
+
+def synthesize(words, counts, n_samples, rng, maxlen=MAXLEN, maxwords=MAXWORDS):
+    """Draw synthetic training text from a dictionary (kexue.fm 4245).
+
+    Parameters
+    ----------
+    words : list of str (normalised); counts : float64 (n_words,) sampling weights.
+    n_samples : int, samples to draw before dropping those longer than ``maxlen``.
+    rng : numpy.random.Generator.
+
+    Returns
+    -------
+    (x, gold, offsets) : int32 (n,) codes, int8 (n,) B/M/E/S tags, int64 (n_kept + 1,) sample offsets.
+    """
+    codes, woff, _ = _pack(words)
+    wlen = np.diff(woff)
+    cum = np.cumsum(counts, dtype=np.float64)
+    nw = rng.integers(1, maxwords + 1, size=n_samples)
+    total = int(nw.sum())
+    idx = np.searchsorted(cum, rng.random(total) * cum[-1], side="right")
+    idx = np.minimum(idx, len(words) - 1).astype(np.int64)
+    sample_of = np.repeat(np.arange(n_samples), nw)
+    slen = np.bincount(sample_of, weights=wlen[idx], minlength=n_samples).astype(np.int64)
+    keep = slen <= maxlen
+    tok_keep = keep[sample_of]
+    idx = idx[tok_keep]
+    slen = slen[keep]
+    starts = np.zeros(len(idx), dtype=np.int64)
+    if len(idx):
+        np.cumsum(wlen[idx][:-1], out=starts[1:])
+    offsets = np.zeros(len(slen) + 1, dtype=np.int64)
+    np.cumsum(slen, out=offsets[1:])
+    x = np.empty(int(offsets[-1]), dtype=np.int32)
+    gold = np.empty(int(offsets[-1]), dtype=np.int8)
+    _sample_stream(codes, woff, idx, starts, x, gold)
+    return x, gold, offsets
+
+
+# ----------------------------------------------------------------------------------------------
+# the model
+
+
+class SegmenterModel:
+    """A trained dictionary-only segmenter: weights, transitions and the (normalised) dictionary.
+
+    Use :func:`train_segmenter` to make one and :func:`load_model` to read one; ``cut`` and
+    ``segment_lines`` segment text.
+    """
+
+    def __init__(self, weights, trans, words, logp, unk, features="ngram", nbits=22,
+                 params=None, stats=None, n_jobs=1):
+        self.weights_ = np.ascontiguousarray(weights, dtype=np.float32)
+        self.trans_ = np.ascontiguousarray(trans, dtype=np.float32)
+        self.words_ = list(words)
+        self.logp_ = np.ascontiguousarray(logp, dtype=np.float64)
+        self.unk_ = float(unk)
+        self.features = features
+        self.nbits = int(nbits)
+        self.params = dict(params or {})
+        self.stats = dict(stats or {})
+        self.n_jobs = n_jobs
+        codes, off, _ = _pack(self.words_)
+        self._keys, self._vals = build_table(codes, off, self.logp_)
+        self._n_feat = FEATURE_SETS[features]
+
+    # -- segmentation -------------------------------------------------------------------------
+    def _tag(self, text, mode="model"):
+        """Token-start mask (bool, one per character), character kinds and code points of ``text``."""
+        raw = _codes(text)
+        x = normalize_codes(raw)
+        kind, cont = _classify(raw, x)
+        n = len(raw)
+        brk = np.ones(n, dtype=bool)
+        if n > 1:
+            # whitespace runs and runs of one repeated punctuation mark are single tokens
+            k0, k1 = kind[:-1], kind[1:]
+            brk[1:] = (k1 != k0) | (k1 == _KIND_NEWLINE) | ((k1 == _KIND_PUNCT) & (raw[1:] != raw[:-1]))
+        text_k = kind == _KIND_TEXT
+        if text_k.any():
+            prev_text = np.concatenate(([False], text_k[:-1]))
+            next_text = np.concatenate((text_k[1:], [False]))
+            starts = np.flatnonzero(text_k & ~prev_text)
+            ends = np.flatnonzero(text_k & ~next_text) + 1
+            tags = np.full(n, S, dtype=np.int8)
+            self._decode_csr(x, starts, ends, cont, tags, mode)
+            t = tags[text_k]
+            brk[text_k] = (t == B) | (t == S)
+        return brk, kind, raw
+
+    def _decode_csr(self, x, starts, ends, cont, tags, mode):
+        # build a compact copy of the pieces so the kernel sees a plain CSR list
+        lens = ends - starts
+        off = np.zeros(len(starts) + 1, dtype=np.int64)
+        np.cumsum(lens, out=off[1:])
+        sel = np.repeat(starts - off[:-1], lens) + np.arange(off[-1], dtype=np.int64)
+        px = np.ascontiguousarray(x[sel])
+        pc = np.ascontiguousarray(cont[sel])
+        pt = np.empty(len(px), dtype=np.int8)
+        parallel = self.n_jobs > 1 and len(starts) > 1
+        if parallel:
+            set_num_threads(self.n_jobs)
+        if mode == "dict":
+            (_dp_par if parallel else _dp)(px, off, pc, self._keys, self._vals, self.unk_, pt)
+        else:
+            (_decode_par if parallel else _decode)(px, off, pc, self._keys, self._vals, self.unk_,
+                                                   self._n_feat, self.nbits, self.weights_, self.trans_, pt)
+        tags[sel] = pt
+
+    def segment_text(self, text, mode="model"):
+        """Tokens of ``text`` (a string, newlines allowed); they concatenate back to ``text``."""
+        if not text:
+            return []
+        brk, _, raw = self._tag(text, mode)
+        return _split_tokens(text, raw, np.flatnonzero(brk))
+
+    def segment_lines(self, lines, mode="model"):
+        """Segment each line; returns one word list per line (the words concatenate to the line).
+
+        Whitespace runs are returned as tokens of their own (as jieba does); a line must not contain
+        a newline. ``mode="dict"`` uses the dictionary DP alone (for comparison).
+        """
+        lines = list(lines)
+        if not lines:
+            return []
+        text = "\n".join(lines)
+        if text.count("\n") != len(lines) - 1:
+            raise TextmineError("segment_lines: a line contains a newline character")
+        if mode not in ("model", "dict"):
+            raise TextmineError(f"unknown mode {mode!r}; use 'model' or 'dict'")
+        if not text:
+            return [[] for _ in lines]
+        brk, kind, raw = self._tag(text, mode)
+        starts = np.flatnonzero(brk)
+        toks = _split_tokens(text, raw, starts)
+        out, prev = [], 0
+        for k in np.flatnonzero(kind[starts] == _KIND_NEWLINE).tolist():
+            out.append(toks[prev:k])
+            prev = k + 1
+        out.append(toks[prev:])
+        return out
+
+    def cut(self, line):
+        """Words of one line (list of str)."""
+        return self.segment_text(line)
+
+    # -- persistence --------------------------------------------------------------------------
+    def save(self, path):
+        """Write the model as a zip archive in ``.npz`` layout with a ``meta.json`` member."""
+        from textmine.formats import atomic_output
+
+        rows = np.flatnonzero(np.any(self.weights_ != 0, axis=1)).astype(np.int64)
+        arrays = {
+            "rows": rows,
+            "weights": self.weights_[rows],
+            "trans": self.trans_,
+            "dict_text": np.frombuffer("\n".join(self.words_).encode("utf-8"), dtype=np.uint8),
+            "dict_logp": self.logp_,
+        }
+        meta = {
+            "format": FORMAT, "format_version": FORMAT_VERSION, "textmine_version": __version__,
+            "tags": TAGS, "features": self.features, "nbits": self.nbits, "unk_logp": self.unk_,
+            "n_words": len(self.words_), "maxw": MAXW, "cap": CAP,
+            "params": self.params, "stats": _strip_timings(self.stats),
+            "arrays": {k: [str(v.dtype), list(v.shape)] for k, v in arrays.items()},
+        }
+        with atomic_output(path, "wb") as f:
+            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as z:
+                # fixed member dates, so that the same training gives the same bytes
+                z.writestr(_member("meta.json"), json.dumps(meta, ensure_ascii=False, indent=1))
+                for k, v in arrays.items():
+                    with z.open(_member(k + ".npy"), "w", force_zip64=True) as m:
+                        np.lib.format.write_array(m, np.ascontiguousarray(v), allow_pickle=False)
+        return path
+
+
+def _split_tokens(text, raw, starts):
+    """``text`` cut before each index in ``starts`` (sorted, ``starts[0] == 0``).
+
+    Fast path: a NUL is inserted before each token and the string is split in C; a text that itself
+    contains NUL is sliced in Python instead.
+    """
+    if "\x00" in text:
+        bounds = starts.tolist() + [len(text)]
+        return [text[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    buf = np.insert(raw, starts[1:], np.uint32(0))
+    return buf.tobytes().decode("utf-32-le", "surrogatepass").split("\x00")
+
+
+def _member(name):
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def _strip_timings(stats):
+    """Statistics without wall-clock times (which would make saved models differ run to run)."""
+    if isinstance(stats, dict):
+        return {k: _strip_timings(v) for k, v in stats.items() if "seconds" not in k}
+    if isinstance(stats, list):
+        return [_strip_timings(v) for v in stats]
+    return stats
+
+
+def load_model(path, n_jobs=1):
+    """Read a model written by :meth:`SegmenterModel.save`.
+
+    Raises :class:`TextmineError` for a missing, corrupt or foreign file and for a model of
+    another format version.
+    """
+    if not os.path.exists(path):
+        raise TextmineError(f"{path}: model file does not exist")
+    if os.path.isdir(path):
+        raise TextmineError(f"{path}: is a directory, not a model file")
+    try:
+        with zipfile.ZipFile(path) as z:
+            try:
+                meta = json.loads(z.read("meta.json").decode("utf-8"))
+            except KeyError:
+                raise TextmineError(f"{path}: not a textmine segmenter model (no meta.json)") from None
+            if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+                raise TextmineError(f"{path}: not a textmine segmenter model")
+            if meta.get("format_version") != FORMAT_VERSION:
+                raise TextmineError(
+                    f"{path}: model format version {meta.get('format_version')} (textmine "
+                    f"{meta.get('textmine_version')}); this textmine reads version {FORMAT_VERSION}: "
+                    "retrain it with 'textmine train-segmenter'")
+            arrays = {}
+            for k in ("rows", "weights", "trans", "dict_text", "dict_logp"):
+                with z.open(k + ".npy") as m:
+                    arrays[k] = np.lib.format.read_array(m, allow_pickle=False)
+    except TextmineError:
+        raise
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, UnicodeDecodeError,
+            json.JSONDecodeError) as e:
+        raise TextmineError(f"{path}: corrupt or unreadable model file ({type(e).__name__}: {e})") from None
+    try:
+        nbits = int(meta["nbits"])
+        features = meta["features"]
+        rows, w = arrays["rows"], arrays["weights"]
+        if features not in FEATURE_SETS or not 8 <= nbits <= 30 or w.shape != (len(rows), 4) \
+                or arrays["trans"].shape != (4, 4) or (len(rows) and (rows.min() < 0 or rows.max() >= 1 << nbits)):
+            raise ValueError("inconsistent arrays")
+        weights = np.zeros((1 << nbits, 4), dtype=np.float32)
+        weights[rows] = w
+        words = arrays["dict_text"].tobytes().decode("utf-8").split("\n")
+        if len(words) != len(arrays["dict_logp"]) or len(words) != meta["n_words"]:
+            raise ValueError("dictionary size mismatch")
+        return SegmenterModel(weights, arrays["trans"], words, arrays["dict_logp"], meta["unk_logp"],
+                              features, nbits, meta.get("params"), meta.get("stats"), n_jobs=n_jobs)
+    except (KeyError, ValueError, TypeError, UnicodeDecodeError) as e:
+        raise TextmineError(f"{path}: corrupt model file ({e})") from None
+
+
+def train_segmenter(words, counts, epochs=5, n_samples=400_000, dropout=0.15, features="ngram",
+                    nbits=22, random_state=1, n_jobs=1, progress=None):
+    """Train a segmenter from a word-frequency dictionary alone.
+
+    Parameters
+    ----------
+    words : list of str; counts : sequence of float, the frequencies (at least one > 0).
+    epochs : int, passes; each pass draws ``n_samples`` fresh synthetic samples.
+    n_samples : int, samples drawn per pass (those longer than 48 characters are dropped).
+    dropout : float in [0, 1), share of dictionary words hidden from the dictionary features in
+        each pass (a fresh draw per pass), so that the tagger learns to find unknown words.
+    features : ``"ngram"`` (character n-grams only; default), ``"ngram+dict"`` (the hybrid:
+        n-grams, dictionary match lengths and the dictionary-DP tag) or ``"ngram+match"``
+        (n-grams and match lengths). The hybrid follows the dictionary's own word boundaries
+        more closely (best when the dictionary shares the target's segmentation standard); the
+        n-gram tagger cannot memorise long dictionary entries and segments finer.
+    nbits : int, the hashed weight table has ``2**nbits`` rows.
+    random_state : int seed; the model depends only on it and the other parameters, not on
+        ``n_jobs``.
+    n_jobs : int, threads for the dictionary features (the perceptron pass is serial).
+    progress : callable(epoch, stats) or None.
+
+    Returns
+    -------
+    SegmenterModel
+
+    Notes
+    -----
+    kexue.fm 4245 (ALGORITHMS.md §3.2) for the synthesis; averaged structured perceptron
+    (Collins 2002) instead of the post's BiLSTM, so that training runs on a CPU in minutes.
+
+    Examples
+    --------
+    >>> m = train_segmenter(["中国", "人民", "的"], [5, 3, 8], epochs=1, n_samples=500, nbits=12)
+    >>> m.cut("中国人民的")
+    ['中国', '人民', '的']
+    """
+    import time
+
+    if features not in FEATURE_SETS:
+        raise TextmineError(f"features must be one of {', '.join(FEATURE_SETS)}, not {features!r}")
+    if not 0 <= dropout < 1:
+        raise TextmineError(f"dropout must be in [0, 1), got {dropout}")
+    if epochs < 1 or n_samples < 1:
+        raise TextmineError("epochs and the number of samples must be >= 1")
+    if not 8 <= nbits <= 30:
+        raise TextmineError("nbits must be between 8 and 30")
+    if len(words) != len(counts):
+        raise TextmineError("words and counts differ in length")
+    norm_words, norm_counts = prepare_dictionary(words, np.asarray(counts, dtype=np.float64))
+    logp, unk = _logp(norm_counts)
+    codes, woff, _ = _pack(norm_words)
+    rng = np.random.default_rng(random_state)
+    n_feat = FEATURE_SETS[features]
+    W = np.zeros((1 << nbits, 4), dtype=np.int32)
+    U = np.zeros((1 << nbits, 4), dtype=np.int64)
+    trans = np.zeros((4, 4), dtype=np.int32)
+    transU = np.zeros((4, 4), dtype=np.int64)
+    step = 0
+    parallel = n_jobs > 1
+    if parallel:
+        set_num_threads(n_jobs)
+    stats = {"epochs": []}
+    t_start = time.perf_counter()
+    for ep in range(epochs):
+        t0 = time.perf_counter()
+        x, gold, off = synthesize(norm_words, norm_counts, n_samples, rng)
+        n = len(x)
+        lb = np.zeros(n, dtype=np.int8)
+        le = np.zeros(n, dtype=np.int8)
+        lm = np.zeros(n, dtype=np.int8)
+        dp = np.zeros(n, dtype=np.int8)
+        if n_feat > N_NGRAM:
+            drop = rng.random(len(norm_words)) < dropout
+            lp = logp.copy()
+            keep = ~drop
+            sub_logp = lp[keep]
+            sub_logp = np.log(np.exp(sub_logp) / np.exp(sub_logp).sum()) if keep.any() else sub_logp
+            kcodes, koff, _ = _pack([w for w, k in zip(norm_words, keep) if k])
+            keys, vals = build_table(kcodes, koff, sub_logp)
+            kd = norm_counts[keep]
+            sub_unk = math.log(float(kd[kd > 0].min()) / float(kd.sum())) if (kd > 0).any() else unk
+            (_dict_features_all_par if parallel else _dict_features_all)(
+                x, off, keys, vals, sub_unk, lb, le, lm, dp)
+        step, mistakes = _train_pass(x, off, gold, lb, le, lm, dp, n_feat, nbits, W, U, trans, transU, step)
+        info = {"epoch": ep + 1, "samples": len(off) - 1, "chars": n, "sample_error_rate": mistakes / max(1, len(off) - 1),
+                "seconds": round(time.perf_counter() - t0, 2)}
+        stats["epochs"].append(info)
+        if progress is not None:
+            progress(ep + 1, info)
+    avg = (W - U / float(max(step, 1))).astype(np.float32)
+    avg_trans = (trans - transU / float(max(step, 1))).astype(np.float32)
+    stats["train_seconds"] = round(time.perf_counter() - t_start, 2)
+    params = {"epochs": epochs, "n_samples": n_samples, "dropout": dropout, "features": features,
+              "nbits": nbits, "seed": random_state, "maxlen": MAXLEN, "maxwords": MAXWORDS}
+    return SegmenterModel(avg, avg_trans, norm_words, logp, unk, features, nbits, params, stats, n_jobs=n_jobs)
