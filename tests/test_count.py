@@ -270,3 +270,17 @@ def test_partitioned_table_matches_counter_and_partition_function():
         for k in range(parts[p], parts[p + 1]):
             assert st.partition_of(h[k], 16) == p
             assert h[k] == st.hash_span(c, o[k], o[k + 1])
+
+
+def test_lexicon_tokenizer_equals_segment_then_space_count(tmp_path):
+    lex = tmp_path / "lex.tsv"
+    lex.write_text("中国\t100\n人民\t80\n银行\t50\n的\t200\n", encoding="utf-8")
+    lines = ["中国人民银行的人民", "", "ABC 中国 123，人民"]
+    path = write(tmp_path, "c.txt", lines)
+    from textmine.segment import load_lexicon
+
+    words = [w for ws in load_lexicon(str(lex)).segment_lines(lines) for w in ws]
+    ref = sorted_items(count_naive([" ".join(words)], "space"))
+    assert list(count([path], tokenizer=f"lexicon:{lex}").items()) == ref
+    r = CliRunner().invoke(cli, ["count", "-q", "-t", "lexicon:" + str(tmp_path / "none.tsv"), path])
+    assert r.exit_code == 1 and "none.tsv: no such file or directory" in r.stderr
