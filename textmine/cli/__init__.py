@@ -18,6 +18,7 @@ from textmine.errors import TextmineError
 # name -> "module:attribute"; one module per subcommand under textmine.cli
 COMMANDS = {
     "count": "textmine.cli.count:count",
+    "hsic": "textmine.cli.hsic:hsic",
 }
 
 
