@@ -245,16 +245,17 @@ def _permutation(n, state, perm):
     state : uint64
         The advanced state.
     """
+    st = np.uint64(state)
     for i in range(n):
         perm[i] = i
     for i in range(n - 1, 0, -1):
-        state, z = _splitmix64(state)
+        st, z = _splitmix64(st)
         u = float(z >> _S11) * _TWO_M53
         j = int(u * (i + 1))
         t = perm[i]
         perm[i] = perm[j]
         perm[j] = t
-    return state
+    return st
 
 
 @njit
