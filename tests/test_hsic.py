@@ -27,32 +27,43 @@ def rel(a, b):
     return abs(a - b) / max(1e-300, abs(b))
 
 
+BUILDS = ["parallel", "serial"]
+
+
+def build(name, which):
+    """The parallel or the serial build of a kernel."""
+    return H._KERNELS[name][BUILDS.index(which)]
+
+
 # ---------------------------------------------------------------- kernels vs naive twins
 
-def test_gaussian_gram_matches_naive():
+@pytest.mark.parametrize("which", BUILDS)
+def test_gaussian_gram_matches_naive(which):
     x, _ = data(n=25, p=3)
     k = np.empty((25, 25))
-    H._gaussian_gram(x, 1.0 / (2 * 0.7 ** 2), k)
+    build("_gaussian_gram", which)(x, 1.0 / (2 * 0.7 ** 2), k)
     np.testing.assert_allclose(k, naive.gaussian_gram(x, 0.7), rtol=1e-13, atol=1e-15)
     assert np.array_equal(k, k.T) and np.all(np.diag(k) == 1.0)
 
 
+@pytest.mark.parametrize("which", BUILDS)
 @pytest.mark.parametrize("unbiased", [False, True])
-def test_centre_matches_naive(unbiased):
+def test_centre_matches_naive(unbiased, which):
     x, _ = data(n=17, p=2, seed=3)
     k = naive.gaussian_gram(x, 1.3)
     c = k.copy()
-    rows, total, trace = H._centre(c, unbiased)
+    rows, total, trace = build("_centre", which)(c, unbiased)
     want = naive.u_centre(k) if unbiased else naive.h_centre(k)
     np.testing.assert_allclose(c, want, rtol=1e-11, atol=1e-13)
     np.testing.assert_allclose(rows, k.sum(axis=1), rtol=1e-13)
     assert math.isclose(total, k.sum(), rel_tol=1e-13) and math.isclose(trace, np.trace(k), rel_tol=1e-13)
 
 
-def test_frob_and_pair_sqdists():
+@pytest.mark.parametrize("which", BUILDS)
+def test_frob_and_pair_sqdists(which):
     rng = np.random.default_rng(4)
     a, b = rng.normal(size=(2, 13, 13))
-    dot, sq = H._frob(a, b)
+    dot, sq = build("_frob", which)(a, b)
     assert math.isclose(dot, np.sum(a * b), rel_tol=1e-12)
     off = (a * b) ** 2
     assert math.isclose(sq, off.sum() - np.trace(off), rel_tol=1e-12)
@@ -72,24 +83,28 @@ def test_splitmix_and_permutation_match_python_twin():
         assert sorted(perm.tolist()) == list(range(31))
 
 
-def test_permutation_null_matches_naive():
+@pytest.mark.parametrize("which", BUILDS)
+def test_permutation_null_matches_naive(which):
     x, y = data(n=14, p=1, q=1, seed=5)
     a = naive.h_centre(naive.gaussian_gram(x, 1.0))
     b = naive.h_centre(naive.gaussian_gram(y, 1.2))
     out = np.empty(25)
     with np.errstate(over="ignore"):
-        H._permutation_null(a, b, 7, out)
+        build("_permutation_null", which)(a, b, 7, out)
     np.testing.assert_allclose(out, naive.permutation_null(a, b, 7, 25), rtol=1e-10, atol=1e-12)
 
 
-def test_block_hsic_matches_naive():
+@pytest.mark.parametrize("which", BUILDS)
+def test_block_hsic_matches_naive(which):
     x, y = data(n=60, p=2, q=1, seed=6)
     out = np.empty(3)
-    H._block_hsic(x, y, 1 / (2 * 0.9 ** 2), 1 / (2 * 1.1 ** 2), 20, out)
+    build("_block_hsic", which)(x, y, 1 / (2 * 0.9 ** 2), 1 / (2 * 1.1 ** 2), 20, out)
     np.testing.assert_allclose(out, naive.block_hsic(x, y, 0.9, 1.1, 20), rtol=1e-10, atol=1e-14)
 
 
-def test_rff_matches_naive():
+@pytest.mark.parametrize("which", BUILDS)
+def test_rff_matches_naive(which, monkeypatch):
+    monkeypatch.setattr(H, "PARALLEL_WORK", 0 if which == "parallel" else 10 ** 18)
     x, y = data(n=300, p=2, q=1, seed=8)
     stat, p = H._rff_test(x, y, "gaussian", 0.8, 1.1, 20, 3)
     rng = np.random.default_rng(3)

@@ -26,6 +26,7 @@ Stat. Comput. 28:113, 2018 (block HSIC and random Fourier features); Su Jianlin,
 import dataclasses
 import math
 import os
+import types
 
 import numpy as np
 
@@ -44,7 +45,6 @@ _CHUNK = 8192               # rows per chunk in the random-feature accumulation
 
 # --------------------------------------------------------------------------- kernels (numba)
 
-@njit_parallel
 def _gaussian_gram(x, inv_two_sigma2, out):
     """Gaussian Gram matrix ``out[i, j] = exp(-||x_i - x_j||^2 * inv_two_sigma2)``.
 
@@ -88,7 +88,6 @@ def _pair_sqdists(x, out):
             t += 1
 
 
-@njit_parallel
 def _centre(k, unbiased):
     """Centre a symmetric Gram matrix in place; return its row sums, total and trace.
 
@@ -149,7 +148,6 @@ def _centre(k, unbiased):
     return rows, total, trace
 
 
-@njit_parallel
 def _frob(a, b):
     """Frobenius inner product and the off-diagonal sum of squared products.
 
@@ -298,7 +296,6 @@ def _permuted_dot(a, b, perm):
     return diag + 2.0 * off
 
 
-@njit_parallel
 def _permutation_null(a, b, seed, out):
     """Permutation null of ``T(pi) = sum_ij a_ij b_{pi(i) pi(j)}``.
 
@@ -323,7 +320,6 @@ def _permutation_null(a, b, seed, out):
         out[t] = _permuted_dot(a, b, perm)
 
 
-@njit_parallel
 def _block_hsic(x, y, gx, gy, block, out):
     """Unbiased HSIC of each block of ``block`` consecutive rows.
 
@@ -434,7 +430,6 @@ def _feature_rows(a, w, b, lo, hi, out):
             out[r, f] = norm * math.cos(z)
 
 
-@njit_parallel
 def _feature_moments(x, wx, bx, y, wy, by, chunk, mx, my, cxy, cxx, cyy):
     """Per-chunk sums of the features and of their outer products.
 
@@ -478,6 +473,30 @@ def _feature_moments(x, wx, bx, y, wy, by, chunk, mx, my, cxy, cxx, cyy):
                 my[t, a] += u
                 for c in range(a, dy):
                     cyy[t, a, c] += u * fy[r, c]
+
+
+def _serial_twin(py_func):
+    """A copy of ``py_func`` under the name ``<name>_serial`` (so numba caches the two builds apart)."""
+    f = types.FunctionType(py_func.__code__, py_func.__globals__, py_func.__name__ + "_serial",
+                           py_func.__defaults__, py_func.__closure__)
+    f.__qualname__ = py_func.__qualname__ + "_serial"
+    f.__doc__ = py_func.__doc__
+    return f
+
+
+# Both builds of every parallel kernel, made once at import; the driver picks one (see _build).
+# Serial: prange runs as range. Small inputs run serially because waking threads costs more than
+# the work, especially on a loaded machine; the result is the same either way.
+_KERNELS = {f.__name__: (njit_parallel(f), njit(_serial_twin(f)))
+            for f in (_gaussian_gram, _centre, _frob, _permutation_null, _block_hsic, _feature_moments)}
+PARALLEL_WORK = 2_000_000   # estimated inner-loop steps from which the parallel build is used
+
+
+def _build(name, work):
+    """The parallel build of kernel ``name`` when ``work`` is large and more than one thread is set."""
+    import numba
+    par, ser = _KERNELS[name]
+    return par if work >= PARALLEL_WORK and numba.get_num_threads() > 1 else ser
 
 
 # --------------------------------------------------------------------------- special functions
@@ -703,9 +722,14 @@ def _gram(a, kernel, sigma, unbiased):
         k = 0.5 * (k + k.T)    # exactly symmetric
     else:
         k = np.empty((n, n))
-        _gaussian_gram(a, 1.0 / (2.0 * sigma * sigma), k)
-    rows, total, trace = _centre(k, unbiased)
+        _build("_gaussian_gram", n * n * (a.shape[1] + 8))(a, 1.0 / (2.0 * sigma * sigma), k)
+    rows, total, trace = _build("_centre", 2 * n * n)(k, unbiased)
     return _Gram(k, (total - trace) / (n * (n - 1)), trace / n, unbiased)
+
+
+def _frob_any(a, b):
+    """:func:`_frob` with the build chosen by size."""
+    return _build("_frob", a.size)(a, b)
 
 
 def _scale(estimator, n, gx, gy):
@@ -716,8 +740,8 @@ def _scale(estimator, n, gx, gy):
         return 1.0 / ((n - 1) * (n - 1))
     if estimator == "unbiased":
         return 1.0 / (n * (n - 3))
-    vx = _frob(gx.c, gx.c)[0]
-    vy = _frob(gy.c, gy.c)[0]
+    vx = _frob_any(gx.c, gx.c)[0]
+    vy = _frob_any(gy.c, gy.c)[0]
     if vx <= 0 or vy <= 0:
         return 0.0
     return 1.0 / math.sqrt(vx * vy)
@@ -805,7 +829,7 @@ def hsic(x, y, kernel="gaussian", bandwidth="median", estimator="biased"):
     unb = estimator in ("unbiased", "normalized")
     gx = _gram(x, kernel, sx, unb)
     gy = _gram(y, kernel, sy, unb)
-    return _scale(estimator, x.shape[0], gx, gy) * _frob(gx.c, gy.c)[0]
+    return _scale(estimator, x.shape[0], gx, gy) * _frob_any(gx.c, gy.c)[0]
 
 
 def _gamma_pvalue(gx, gy, dot, sq, n):
@@ -829,7 +853,7 @@ def _gamma_pvalue(gx, gy, dot, sq, n):
 
 def _exact_test(gx, gy, n, estimator, method, n_permutations, seed, return_null):
     """Test on prepared Gram matrices; returns (statistic, pvalue, null)."""
-    dot, sq = _frob(gx.c, gy.c)
+    dot, sq = _frob_any(gx.c, gy.c)
     scale = _scale(estimator, n, gx, gy)
     stat = scale * dot
     null = None
@@ -840,9 +864,9 @@ def _exact_test(gx, gy, n, estimator, method, n_permutations, seed, return_null)
     else:
         raw = np.empty(n_permutations)
         with np.errstate(over="ignore"):
-            _permutation_null(gx.c, gy.c, seed, raw)
+            _build("_permutation_null", n * n * n_permutations // 2)(gx.c, gy.c, seed, raw)
         # identity-like permutations give the observed value up to rounding
-        tol = 1e-12 * math.sqrt(_frob(gx.c, gx.c)[0] * _frob(gy.c, gy.c)[0])
+        tol = 1e-12 * math.sqrt(_frob_any(gx.c, gx.c)[0] * _frob_any(gy.c, gy.c)[0])
         p = (1.0 + np.count_nonzero(raw >= dot - tol)) / (1.0 + n_permutations)
         if return_null:
             null = scale * raw
@@ -880,7 +904,7 @@ def _rff_test(x, y, kernel, sx, sy, n_features, seed):
     cxy = np.zeros((nch, dx, dy))
     cxx = np.zeros((nch, dx, dx))
     cyy = np.zeros((nch, dy, dy))
-    _feature_moments(x, wx, bx, y, wy, by, _CHUNK, mx, my, cxy, cxx, cyy)
+    _build("_feature_moments", n * (dx + dy) ** 2)(x, wx, bx, y, wy, by, _CHUNK, mx, my, cxy, cxx, cyy)
     mx = mx.sum(axis=0) / n
     my = my.sum(axis=0) / n
     cxy = cxy.sum(axis=0) / n - np.outer(mx, my)
@@ -914,7 +938,7 @@ def _block_test(x, y, kernel, sx, sy, block, seed):
     gx = -1.0 if kernel == "linear" else 1.0 / (2.0 * sx * sx)
     gy = -1.0 if kernel == "linear" else 1.0 / (2.0 * sy * sy)
     out = np.empty(nb)
-    _block_hsic(xs, ys, gx, gy, block, out)
+    _build("_block_hsic", n * block * 4)(xs, ys, gx, gy, block, out)
     mean = float(np.mean(out))
     sd = float(np.std(out, ddof=1))
     if sd == 0.0:
