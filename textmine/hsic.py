@@ -1112,7 +1112,8 @@ def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", band
     else:
         y = _as_data(y, "y")
         if y.shape[0] != x.shape[0]:
-            raise TextmineError(f"x has {x.shape[0]} rows but y has {y.shape[0]}; the samples must be paired row by row")
+            raise TextmineError(f"x has {x.shape[0]} rows but y has {y.shape[0]}; "
+                                "the samples must be paired row by row")
         cols_y = [y[:, [j]] for j in range(y.shape[1])]
         names_y = list(names_y) if names_y is not None else [str(j + 1) for j in range(len(cols_y))]
         cols, names = cols_x + cols_y, names_x + names_y
@@ -1123,7 +1124,7 @@ def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", band
         raise TextmineError(f"HSIC needs at least 4 samples (the unbiased estimator divides by n(n-3)), got {n}")
     est, meth = _resolve_method(method, estimator, n, kernel)
     _check_method_args(meth, n_permutations, n_features, block_size, seed)
-    if meth in ("rff", "block") or bandwidth == "hyppo":
+    if meth in ("rff", "block") or (isinstance(bandwidth, str) and bandwidth == "hyppo"):
         out = []
         for i, j in pairs:
             r = hsic_test(cols[i], cols[j], kernel=kernel, bandwidth=bandwidth, estimator=estimator,
@@ -1175,8 +1176,9 @@ def _parse_cells(path, lines, delimiter, first_line):
             try:
                 v = float(cell)
             except ValueError:
+                hint = "; is the first line a header? use --column-names" if not rows else ""
                 raise TextmineError(f"{path}:{lineno}: column {c}: cannot read {cell.strip()!r} as a number"
-                                    + ("; is the first line a header? use --column-names" if not rows else "")) from None
+                                    + hint) from None
             if not math.isfinite(v):
                 raise TextmineError(f"{path}:{lineno}: column {c}: {cell.strip()!r} is not a finite number; "
                                     "drop or impute missing values first")
@@ -1294,7 +1296,8 @@ def select_columns(data, names, spec, path="input"):
             if part in names:
                 idx.append(names.index(part))
                 continue
-            raise TextmineError(f"{path}: no column {part!r}; give 1-based numbers, ranges (2-4) or header names") from None
+            raise TextmineError(f"{path}: no column {part!r}; give 1-based numbers, ranges (2-4) "
+                                "or header names") from None
         if not (1 <= a <= b <= len(names)):
             raise TextmineError(f"{path}: column range {part!r} is outside 1-{len(names)}")
         idx.extend(range(a - 1, b))

@@ -70,7 +70,8 @@ def _parse_bandwidth(ctx, param, value):
 @output_option
 @quiet_option
 def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwidth, estimator, method,
-         permutations, features, block_size, pairwise, as_json, null_path, encoding, seed, jobs, output, quiet, column_names):
+         permutations, features, block_size, pairwise, as_json, null_path, encoding, seed, jobs, output, quiet,
+         column_names):
     """Hilbert-Schmidt independence test between x and y (n x p and n x q).
 
     X and Y are TSV, CSV or .npy tables (- is stdin), rows paired by position. With one table,
@@ -81,7 +82,8 @@ def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwi
     \b
       statistic estimator pvalue method bandwidth_x bandwidth_y n permutations seed
 
-    ('-' where a field does not apply) or, with --json, one JSON object with the same keys.
+    ('-' where a field does not apply; permutations is B, or the features per variable for rff,
+    or the block size for block) or, with --json, one JSON object with the same keys.
     --pvalue gamma reproduces Gretton's hsicTestGamma.m (with --bandwidth-rule gretton);
     --estimator normalized --pvalue chi2 --bandwidth-rule hyppo reproduces hyppo's Hsic.
 
