@@ -460,19 +460,65 @@ def _feature_moments(x, wx, bx, y, wy, by, chunk, mx, my, cxy, cxx, cyy):
         fy = np.empty((hi - lo, dy))
         _feature_rows(x, wx, bx, lo, hi, fx)
         _feature_rows(y, wy, by, lo, hi, fy)
-        for r in range(hi - lo):
-            for a in range(dx):
-                u = fx[r, a]
-                mx[t, a] += u
-                for c in range(dy):
-                    cxy[t, a, c] += u * fy[r, c]
-                for c in range(a, dx):
-                    cxx[t, a, c] += u * fx[r, c]
-            for a in range(dy):
-                u = fy[r, a]
-                my[t, a] += u
-                for c in range(a, dy):
-                    cyy[t, a, c] += u * fy[r, c]
+        _outer_sums(fx, fy, mx[t], my[t], cxy[t], cxx[t], cyy[t])
+
+
+@njit
+def _outer_sums(fx, fy, sx, sy, axy, axx, ayy):
+    """Add the column sums and the outer-product sums of one chunk of features.
+
+    Parameters
+    ----------
+    fx : float64[m, Dx]; fy : float64[m, Dy]
+    sx : float64[Dx]; sy : float64[Dy]
+        Column sums, added to.
+    axy : float64[Dx, Dy]; axx : float64[Dx, Dx]; ayy : float64[Dy, Dy]
+        ``fx^T fy``, ``fx^T fx`` and ``fy^T fy`` (the last two: upper triangle only), added to.
+
+    Notes
+    -----
+    Rows are taken four at a time, so each accumulator entry is loaded and stored once per four
+    rows; the inner loops run over contiguous memory and vectorise without reassociation.
+    """
+    m = fx.shape[0]
+    dx = fx.shape[1]
+    dy = fy.shape[1]
+    r = 0
+    while r < m:
+        k = min(4, m - r)
+        x0 = fx[r]
+        y0 = fy[r]
+        x1 = fx[r + 1] if k > 1 else x0
+        y1 = fy[r + 1] if k > 1 else y0
+        x2 = fx[r + 2] if k > 2 else x0
+        y2 = fy[r + 2] if k > 2 else y0
+        x3 = fx[r + 3] if k > 3 else x0
+        y3 = fy[r + 3] if k > 3 else y0
+        w1 = 1.0 if k > 1 else 0.0
+        w2 = 1.0 if k > 2 else 0.0
+        w3 = 1.0 if k > 3 else 0.0
+        for a in range(dx):
+            u0 = x0[a]
+            u1 = w1 * x1[a]
+            u2 = w2 * x2[a]
+            u3 = w3 * x3[a]
+            sx[a] += ((u0 + u1) + u2) + u3
+            row = axy[a]
+            for c in range(dy):
+                row[c] += ((u0 * y0[c] + u1 * y1[c]) + u2 * y2[c]) + u3 * y3[c]
+            row = axx[a]
+            for c in range(a, dx):
+                row[c] += ((u0 * x0[c] + u1 * x1[c]) + u2 * x2[c]) + u3 * x3[c]
+        for a in range(dy):
+            u0 = y0[a]
+            u1 = w1 * y1[a]
+            u2 = w2 * y2[a]
+            u3 = w3 * y3[a]
+            sy[a] += ((u0 + u1) + u2) + u3
+            row = ayy[a]
+            for c in range(a, dy):
+                row[c] += ((u0 * y0[c] + u1 * y1[c]) + u2 * y2[c]) + u3 * y3[c]
+        r += k
 
 
 def _serial_twin(py_func):
