@@ -219,6 +219,27 @@ def test_permutation_pvalue_definition_and_threads():
     assert r4.statistic == r.statistic
 
 
+def test_float32_pass_gives_the_float64_pvalue(monkeypatch):
+    rng = np.random.default_rng(24)
+    for t in range(6):
+        x = rng.normal(size=(45, 1))
+        y = rng.normal(size=(45, 1)) + (t % 3) * 0.3 * x
+        gx = H._gram(x, "gaussian", 1.0, t % 2 == 1)
+        gy = H._gram(y, "gaussian", 1.0, t % 2 == 1)
+        dot = H._frob_any(gx.c, gy.c)[0]
+        exact = H._permutation_values(gx.c, gy.c, dot, t, 300, exact=True)
+        fast = H._permutation_values(gx.c, gy.c, dot, t, 300)
+        assert np.count_nonzero(fast >= dot) == np.count_nonzero(exact >= dot)
+        assert np.max(np.abs(fast - exact)) <= 1e-6 * np.sqrt(np.sum(gx.c ** 2) * np.sum(gy.c ** 2))
+        # a margin wide enough to recompute everything gives the float64 values exactly
+        monkeypatch.setattr(H, "F32_MARGIN", 1e9)
+        assert np.array_equal(H._permutation_values(gx.c, gy.c, dot, t, 300), exact)
+        monkeypatch.setattr(H, "F32_MARGIN", 1e-6)
+        # the observed value itself is in the null (identity-like draws) to rounding: recomputed
+        at = H._permutation_values(gx.c, gy.c, exact[7], t, 300)
+        assert at[7] == exact[7]
+
+
 def test_permutation_strong_dependence_hits_the_floor():
     x, _ = data(n=50, p=1, q=1, seed=17)
     for est in ("biased", "unbiased", "normalized"):

@@ -301,8 +301,8 @@ def _permutation_null(a, b, seed, out):
 
     Parameters
     ----------
-    a, b : float64[n, n]
-        Symmetric centred Gram matrices (centred once, before the permutations).
+    a, b : float64[n, n] or float32[n, n]
+        Symmetric centred Gram matrices (centred once, before the permutations); sums are float64.
     seed : int
         Non-negative; permutation ``t`` uses its own stream ``_stream_state(seed, t)``, so the
         result does not depend on the number of threads.
@@ -318,6 +318,24 @@ def _permutation_null(a, b, seed, out):
         perm = np.empty(n, dtype=np.int64)
         _permutation(n, _stream_state(seed, t), perm)
         out[t] = _permuted_dot(a, b, perm)
+
+
+@njit
+def _permutation_null_at(a, b, seed, idx, out):
+    """``T(pi_t)`` for the permutations ``t`` in ``idx`` only (serial; see :func:`_permutation_null`).
+
+    Parameters
+    ----------
+    a, b : float64[n, n]
+    seed : int
+    idx : int64[m]
+    out : float64[m]
+    """
+    n = a.shape[0]
+    perm = np.empty(n, dtype=np.int64)
+    for k in range(idx.shape[0]):
+        _permutation(n, _stream_state(seed, idx[k]), perm)
+        out[k] = _permuted_dot(a, b, perm)
 
 
 def _block_hsic(x, y, gx, gy, block, out):
@@ -897,6 +915,35 @@ def _gamma_pvalue(gx, gy, dot, sq, n):
     return _gamma_sf(stat, shape, scale)
 
 
+F32_MARGIN = 1e-6   # relative bound on the float32 pass's error, times ||A||_F ||B||_F
+
+
+def _permutation_values(a, b, observed, seed, n_permutations, exact=False):
+    """Null statistics ``T(pi_t)``, ``t = 0..B-1``, of the centred matrices ``a`` and ``b``.
+
+    A first pass reads float32 copies (half the memory traffic; sums in float64). Every
+    permutation whose value lies within ``F32_MARGIN ||a||_F ||b||_F`` of ``observed`` -- a bound
+    well above the float32 pass's error -- is recomputed in float64, so the count
+    ``#{T_b >= T}``, hence the p-value, is the one the float64 computation gives. ``exact=True``
+    computes every value in float64 (for the returned null sample).
+    """
+    n = a.shape[0]
+    raw = np.empty(n_permutations)
+    kernel = _build("_permutation_null", n * n * n_permutations // 2)
+    with np.errstate(over="ignore"):
+        if exact:
+            kernel(a, b, seed, raw)
+            return raw
+        kernel(a.astype(np.float32), b.astype(np.float32), seed, raw)
+        margin = F32_MARGIN * math.sqrt(_frob_any(a, a)[0] * _frob_any(b, b)[0])
+        near = np.flatnonzero(np.abs(raw - observed) <= margin)
+        if near.size:
+            fix = np.empty(near.size)
+            _permutation_null_at(a, b, seed, near.astype(np.int64), fix)
+            raw[near] = fix
+    return raw
+
+
 def _exact_test(gx, gy, n, estimator, method, n_permutations, seed, return_null):
     """Test on prepared Gram matrices; returns (statistic, pvalue, null)."""
     dot, sq = _frob_any(gx.c, gy.c)
@@ -908,9 +955,7 @@ def _exact_test(gx, gy, n, estimator, method, n_permutations, seed, return_null)
     elif method == "chi2":
         p = _chi2_1_sf(n * stat + 1.0)
     else:
-        raw = np.empty(n_permutations)
-        with np.errstate(over="ignore"):
-            _build("_permutation_null", n * n * n_permutations // 2)(gx.c, gy.c, seed, raw)
+        raw = _permutation_values(gx.c, gy.c, dot, seed, n_permutations, exact=return_null)
         # identity-like permutations give the observed value up to rounding
         tol = 1e-12 * math.sqrt(_frob_any(gx.c, gx.c)[0] * _frob_any(gy.c, gy.c)[0])
         p = (1.0 + np.count_nonzero(raw >= dot - tol)) / (1.0 + n_permutations)
