@@ -23,6 +23,7 @@ COMMANDS = {
     "discover-words": "textmine.cli.discover_words:discover_words",
     "segment": "textmine.cli.segment:segment",
     "train-segmenter": "textmine.cli.train_segmenter:train_segmenter",
+    "hsic": "textmine.cli.hsic:hsic",
 }
 
 

@@ -1,0 +1,317 @@
+"""Benchmark ``textmine.hsic`` against hyppo 0.5.2 (``Hsic``) and a plain numpy reference, side by side.
+
+    PYTHONPATH=. python bench/hsic.py                 # everything (about 15 minutes on 2 shared cores)
+    PYTHONPATH=. python bench/hsic.py --only speed    # one part: correctness, calibration, power, speed
+
+Parts
+-----
+correctness  statistics vs the textbook formulas (O(n^3) numpy ``trace(KHLH)``, Song's unbiased form,
+             Gretton's ``hsicTestGamma.m``) and vs hyppo under hyppo's conventions.
+calibration  rejection rate at alpha = 0.05 under independence over ``--trials`` (2000) trials, for every
+             p-value method (the permutation test with B = 200 per trial).
+power        rejection rate at alpha = 0.05 on linear, quadratic, sinusoidal and circular dependence
+             (hyppo's ``indep_sim`` with noise), textmine's default test vs hyppo's default test.
+speed        permutation test n = 500, B = 1000 (hyppo timed with B = 100 and scaled x10); gamma test
+             vs numpy and hyppo's chi2 at n = 1000/2000/5000; the linear-time tests at n = 10^6.
+"""
+import argparse
+import math
+import os
+import statistics
+import sys
+import time
+import warnings
+
+import numpy as np
+from scipy import stats
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+
+from textmine.hsic import hsic, hsic_test, median_bandwidth  # noqa: E402
+
+warnings.filterwarnings("ignore")
+
+
+# ----------------------------------------------------------------- plain numpy reference (O(n^3), as in the papers)
+
+def np_gram(x, sigma):
+    x = x.reshape(len(x), -1)
+    g = np.sum(x * x, axis=1)
+    d2 = np.maximum(g[:, None] + g[None, :] - 2 * x @ x.T, 0)
+    return np.exp(-d2 / (2 * sigma * sigma))
+
+
+def np_gretton_sigma(x):
+    x = x.reshape(len(x), -1)[:100]
+    g = np.sum(x * x, axis=1)
+    d = g[:, None] + g[None, :] - 2 * x @ x.T
+    d = d - np.tril(d)
+    d = d.ravel()
+    return math.sqrt(0.5 * np.median(d[d > 0]))
+
+
+def np_hsic_biased(k, l):
+    n = len(k)
+    h = np.eye(n) - 1.0 / n
+    return np.trace(k @ h @ l @ h) / n ** 2
+
+
+def np_hsic_unbiased(k, l):
+    n = len(k)
+    kt = k - np.diag(np.diag(k))
+    lt = l - np.diag(np.diag(l))
+    one = np.ones(n)
+    return (np.trace(kt @ lt) + (one @ kt @ one) * (one @ lt @ one) / ((n - 1) * (n - 2))
+            - 2.0 / (n - 2) * (one @ kt @ lt @ one)) / (n * (n - 3))
+
+
+def np_gamma_test(x, y):
+    """Gretton's hsicTestGamma.m in numpy: bandwidths, statistic n*HSIC_b, gamma p-value."""
+    m = len(x)
+    k = np_gram(x, np_gretton_sigma(x))
+    l = np_gram(y, np_gretton_sigma(y))
+    h = np.eye(m) - 1.0 / m
+    kc = h @ k @ h
+    lc = h @ l @ h
+    stat = np.sum(kc.T * lc) / m
+    v = (kc * lc / 6) ** 2
+    v = (v.sum() - np.trace(v)) / m / (m - 1)
+    v = 72 * (m - 4) * (m - 5) / m / (m - 1) / (m - 2) / (m - 3) * v
+    mux = (k.sum() - np.trace(k)) / m / (m - 1)
+    muy = (l.sum() - np.trace(l)) / m / (m - 1)
+    mean = (1 + mux * muy - mux - muy) / m
+    return stat, stats.gamma.sf(stat, mean ** 2 / v, scale=v * m / mean)
+
+
+# ----------------------------------------------------------------- helpers
+
+def timed(f, repeat=1):
+    ts = []
+    out = None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = f()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts), out
+
+
+def table(header, rows):
+    w = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(header)]
+    line = "| " + " | ".join(str(h).ljust(w[i]) for i, h in enumerate(header)) + " |"
+    print(line)
+    print("|" + "|".join("-" * (x + 2) for x in w) + "|")
+    for r in rows:
+        print("| " + " | ".join(str(v).ljust(w[i]) for i, v in enumerate(r)) + " |")
+    print(flush=True)
+
+
+def rel(a, b):
+    return abs(a - b) / max(abs(b), 1e-300)
+
+
+def sample(kind, n, rng):
+    x = rng.normal(size=n)
+    if kind == "independent":
+        return x, rng.normal(size=n)
+    if kind == "linear":
+        return x, x + 0.1 * rng.normal(size=n)
+    return x, x ** 2 + 0.5 * rng.normal(size=n)
+
+
+# ----------------------------------------------------------------- parts
+
+def correctness(args):
+    from hyppo.independence import Hsic
+    print("## Correctness (n = 500, 1-D, seed 0; reference values of ALGORITHMS.md 5.6)\n")
+    rng = np.random.default_rng(0)
+    rows = []
+    worst = 0.0
+    for kind in ("independent", "linear", "quadratic"):
+        x, y = sample(kind, 500, rng)
+        sx, sy = np_gretton_sigma(x), np_gretton_sigma(y)
+        k, l = np_gram(x, sx), np_gram(y, sy)
+        ref_b, ref_u = np_hsic_biased(k, l), np_hsic_unbiased(k, l)
+        ref_stat, ref_p = np_gamma_test(x, y)
+        tb = hsic(x, y, bandwidth="gretton")
+        tu = hsic(x, y, bandwidth="gretton", estimator="unbiased")
+        tg = hsic_test(x, y, bandwidth="gretton", method="gamma")
+        hy_stat, hy_p = Hsic().test(x, y)
+        tn = hsic_test(x, y, bandwidth="hyppo", estimator="normalized", method="chi2")
+        err = max(rel(tb, ref_b), rel(tu, ref_u), rel(500 * tg.statistic, ref_stat), rel(tn.statistic, hy_stat))
+        worst = max(worst, err)
+        rows.append((kind, f"{tb:.5f}", f"{tu:.5f}", f"{tg.pvalue:.3g}", f"{ref_p:.3g}", f"{tn.statistic:.4f}",
+                     f"{hy_stat:.4f}", f"{tn.pvalue:.3g}", f"{hy_p:.3g}", f"{err:.1e}"))
+    table(["data", "HSIC_b", "HSIC_u", "gamma p", "numpy gamma p", "normalized", "hyppo stat", "chi2 p",
+           "hyppo p", "max rel. err"], rows)
+
+    print("Estimators against the textbook formulas (O(n^3) numpy), 20 seeded data sets, n = 200, "
+          "p = 2, q = 3, per-variable sigma:\n")
+    errs = {e: 0.0 for e in ("biased", "unbiased", "normalized", "gamma p")}
+    herrs = {"stat": 0.0, "pvalue": 0.0, "stat_fixed_sigma": 0.0}
+    for s in range(20):
+        r = np.random.default_rng(100 + s)
+        x = r.normal(size=(200, 2))
+        y = r.normal(size=(200, 3)) * 3
+        y[:, 0] += np.sin(3 * x[:, 0]) * (s % 2)
+        sx, sy = median_bandwidth(x), median_bandwidth(y)
+        k, l = np_gram(x, sx), np_gram(y, sy)
+        errs["biased"] = max(errs["biased"], rel(hsic(x, y), np_hsic_biased(k, l)))
+        errs["unbiased"] = max(errs["unbiased"], rel(hsic(x, y, estimator="unbiased"), np_hsic_unbiased(k, l)))
+        nz = np_hsic_unbiased(k, l) / math.sqrt(np_hsic_unbiased(k, k) * np_hsic_unbiased(l, l))
+        errs["normalized"] = max(errs["normalized"], rel(hsic(x, y, estimator="normalized"), nz))
+        g = hsic_test(x, y, bandwidth="gretton", method="gamma")
+        errs["gamma p"] = max(errs["gamma p"], rel(g.pvalue, np_gamma_test(x, y)[1]))
+        hs, hp = Hsic().test(x, y)
+        t = hsic_test(x, y, bandwidth="hyppo", estimator="normalized", method="chi2")
+        herrs["stat"] = max(herrs["stat"], rel(t.statistic, hs))
+        herrs["pvalue"] = max(herrs["pvalue"], rel(t.pvalue, hp))
+        herrs["stat_fixed_sigma"] = max(herrs["stat_fixed_sigma"],
+                                        rel(hsic(x, y, bandwidth=1.0, estimator="normalized"),
+                                            Hsic(gamma=0.5).statistic(x, y)))
+    table(["quantity", "max relative error"], [(k, f"{v:.1e}") for k, v in errs.items()])
+    print("hyppo's `Hsic` (unbiased dcorr of D = 1 - K/max K; sigma = median distance of x, reused for y) "
+          "= textmine `--estimator normalized --pvalue chi2 --bandwidth-rule hyppo`:\n")
+    table(["quantity", "max relative error"], [(k, f"{v:.1e}") for k, v in herrs.items()])
+    r = np.random.default_rng(7)
+    x = r.normal(size=300)
+    y = 10 * (x + r.normal(size=300))
+    print("Shared vs per-variable bandwidth (x ~ N(0,1), y = 10 (x + e), n = 300): "
+          f"hyppo rule sigma_x = sigma_y = {median_bandwidth(x, 'hyppo'):.3f}; median rule sigma_x = "
+          f"{median_bandwidth(x):.3f}, sigma_y = {median_bandwidth(y):.3f}; normalized statistic "
+          f"{hsic(x, y, bandwidth='hyppo', estimator='normalized'):.4f} (hyppo's) vs "
+          f"{hsic(x, y, estimator='normalized'):.4f} (per variable).\n")
+    return worst
+
+
+def calibration(args):
+    from hyppo.independence import Hsic
+    trials = args.trials
+    print(f"## Calibration under independence: rejection rate at alpha = 0.05 over {trials} trials "
+          "(x, y ~ N(0, 1) independent, 1-D; target [0.035, 0.065])\n")
+    specs = [
+        ("textmine gamma (biased)", 200, dict(method="gamma")),
+        ("textmine gamma, Gretton sigma", 200, dict(method="gamma", bandwidth="gretton")),
+        ("textmine permutation (biased, B = 200)", 200, dict(method="permutation", n_permutations=200)),
+        ("textmine permutation (unbiased, B = 200)", 200,
+         dict(method="permutation", estimator="unbiased", n_permutations=200)),
+        ("textmine chi2 (normalized)", 200, dict(method="chi2")),
+        ("textmine rff (D = 100)", 2000, dict(method="rff")),
+        ("textmine block (B = 50)", 10000, dict(method="block")),
+        ("hyppo Hsic chi2 (default)", 200, None),
+    ]
+    rows = []
+    for name, n, kw in specs:
+        rng = np.random.default_rng(2026)
+        rej = 0
+        t0 = time.perf_counter()
+        for t in range(trials):
+            x = rng.normal(size=n)
+            y = rng.normal(size=n)
+            p = Hsic().test(x, y)[1] if kw is None else hsic_test(x, y, seed=t, **kw).pvalue
+            rej += p < 0.05
+        rate = rej / trials
+        se = math.sqrt(0.05 * 0.95 / trials)
+        ok = "yes" if 0.035 <= rate <= 0.065 else "NO"
+        rows.append((name, n, f"{rate:.4f}", f"{se:.4f}", ok, f"{time.perf_counter() - t0:.1f}"))
+        print(f"  {name}: {rate:.4f}", file=sys.stderr, flush=True)
+    table(["method", "n", "rejection rate", "s.e. under exact 0.05", "in [0.035, 0.065]", "seconds"], rows)
+
+
+def power(args):
+    from hyppo.independence import Hsic
+    from hyppo.tools import indep_sim
+    shapes = ("linear", "quadratic", "sin_four_pi", "circle")
+    ns = (50, 100, 200, 500, 1000)
+    print(f"## Power at alpha = 0.05 ({args.power_trials} trials per cell; hyppo `indep_sim(shape, n, 1, "
+          "noise=True)`; the same data for both; textmine default = gamma test, per-variable median sigma; "
+          "hyppo default = `Hsic().test` (chi2))\n")
+    rows = []
+    for shape in shapes:
+        for n in ns:
+            np.random.seed(1000 + n)
+            tm = hy = tp = 0
+            trials = args.power_trials
+            for t in range(trials):
+                x, y = indep_sim(shape, n, 1, noise=True)
+                tm += hsic_test(x, y).pvalue < 0.05
+                hy += Hsic().test(x, y)[1] < 0.05
+                if n <= 200:
+                    tp += hsic_test(x, y, method="permutation", n_permutations=200, seed=t).pvalue < 0.05
+            rows.append((shape, n, f"{tm / trials:.3f}", f"{tp / trials:.3f}" if n <= 200 else "",
+                         f"{hy / trials:.3f}", "yes" if tm >= hy else "no"))
+            print(f"  {shape} {n}: {tm / trials:.3f} vs {hy / trials:.3f}", file=sys.stderr, flush=True)
+    table(["shape", "n", "textmine gamma", "textmine perm. B=200", "hyppo chi2", "textmine >= hyppo"], rows)
+
+
+def speed(args):
+    from hyppo.independence import Hsic
+    import numba
+    print(f"## Speed (numba threads: {numba.get_num_threads()}; os.cpu_count() = {os.cpu_count()}; "
+          "medians of 3 runs after a warm-up)\n")
+    rng = np.random.default_rng(3)
+    x, y = sample("quadratic", 500, rng)
+    hsic_test(x[:50], y[:50], method="permutation", n_permutations=10)      # compile
+    t_tm, r = timed(lambda: hsic_test(x, y, method="permutation", n_permutations=1000, seed=1), 3)
+    t_tm1, _ = timed(lambda: hsic_test(x, y, method="permutation", n_permutations=1000, seed=1, n_jobs=1), 3)
+    Hsic().test(x[:30], y[:30], reps=10, auto=False)                          # compile hyppo
+    reps = args.hyppo_reps
+    t_hy, _ = timed(lambda: Hsic().test(x, y, reps=reps, workers=1, auto=False), 1)
+    t_hy_full = t_hy * 1000 / reps
+    print(f"Permutation test, n = 500, B = 1000 (quadratic dependence; textmine p = {r.pvalue:.4g}):\n")
+    table(["implementation", "seconds", "ratio vs textmine -j 2"],
+          [("textmine -j 2", f"{t_tm:.3f}", "1"),
+           ("textmine -j 1", f"{t_tm1:.3f}", f"{t_tm1 / t_tm:.2f}"),
+           (f"hyppo Hsic.test(auto=False, workers=1), measured with reps={reps}, x{1000 // reps}",
+            f"{t_hy_full:.1f}", f"{t_hy_full / t_tm:.0f}x")])
+
+    rows = []
+    for n in args.gamma_ns:
+        x, y = sample("quadratic", n, np.random.default_rng(n))
+        t_tm, r = timed(lambda: hsic_test(x, y, bandwidth="gretton", method="gamma"), 3)
+        t_np, ref = timed(lambda: np_gamma_test(x, y), 1 if n > 2000 else 3)
+        t_hy, _ = timed(lambda: Hsic().test(x, y), 1 if n > 2000 else 3)
+        rows.append((n, f"{t_tm:.3f}", f"{t_np:.3f}", f"{t_hy:.3f}", f"{t_np / t_tm:.1f}x", f"{t_hy / t_tm:.1f}x",
+                     f"{rel(r.pvalue, ref[1]) if ref[1] > 0 else 0:.1e}"))
+    print("Gamma test (textmine, Gretton sigma) vs the numpy transcription of hsicTestGamma.m and hyppo's "
+          "default chi2 test:\n")
+    table(["n", "textmine s", "numpy s", "hyppo chi2 s", "numpy / textmine", "hyppo / textmine",
+           "p-value rel. diff vs numpy"], rows)
+
+    n = args.large_n
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=n)
+    y = np.cos(2 * x) + 0.8 * rng.normal(size=n)
+    yi = rng.normal(size=n)
+    hsic_test(x[:20000], y[:20000], method="rff")
+    hsic_test(x[:20000], y[:20000], method="block")
+    rows = []
+    for meth in ("rff", "block"):
+        t, r = timed(lambda: hsic_test(x, y, method=meth), 1)
+        t1, _ = timed(lambda: hsic_test(x, y, method=meth, n_jobs=1), 1)
+        ri = hsic_test(x, yi, method=meth)
+        rows.append((meth, f"{n:,}", f"{t:.2f}", f"{t1:.2f}", f"{r.pvalue:.3g}", f"{ri.pvalue:.3g}"))
+    print(f"Linear-time tests at n = {n:,} (y = cos 2x + 0.8 e; and an independent y; one run each, "
+          "bandwidths included):\n")
+    table(["method", "n", "seconds -j 2", "seconds -j 1", "p (dependent)", "p (independent)"], rows)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", choices=["correctness", "calibration", "power", "speed"], action="append")
+    ap.add_argument("--trials", type=int, default=2000)
+    ap.add_argument("--power-trials", type=int, default=200)
+    ap.add_argument("--hyppo-reps", type=int, default=100)
+    ap.add_argument("--gamma-ns", type=int, nargs="+", default=[1000, 2000, 5000])
+    ap.add_argument("--large-n", type=int, default=1_000_000)
+    args = ap.parse_args()
+    parts = args.only or ["correctness", "calibration", "power", "speed"]
+    print(f"textmine bench/hsic.py; python {sys.version.split()[0]}, numpy {np.__version__}; "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}\n")
+    for part in parts:
+        t = time.perf_counter()
+        globals()[part](args)
+        print(f"({part}: {time.perf_counter() - t:.0f} s)\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()

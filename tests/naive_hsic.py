@@ -1,0 +1,168 @@
+"""Slow, obviously correct twins of the HSIC kernels in textmine/hsic.py (written from the formulas)."""
+import math
+
+import numpy as np
+from scipy import stats
+
+M64 = (1 << 64) - 1
+
+
+def gaussian_gram(x, sigma):
+    x = np.asarray(x, dtype=float).reshape(len(x), -1)
+    n = len(x)
+    k = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            k[i, j] = math.exp(-sum((x[i] - x[j]) ** 2) / (2 * sigma * sigma))
+    return k
+
+
+def linear_gram(x):
+    x = np.asarray(x, dtype=float).reshape(len(x), -1)
+    return x @ x.T
+
+
+def centring(n):
+    return np.eye(n) - np.ones((n, n)) / n
+
+
+def h_centre(k):
+    h = centring(len(k))
+    return h @ k @ h
+
+
+def u_centre(k):
+    """Szekely & Rizzo (2014) U-centring, zero diagonal, written out entry by entry."""
+    n = len(k)
+    kz = k - np.diag(np.diag(k))
+    out = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            if i != j:
+                out[i, j] = (kz[i, j] - kz[i].sum() / (n - 2) - kz[:, j].sum() / (n - 2)
+                             + kz.sum() / ((n - 1) * (n - 2)))
+    return out
+
+
+def hsic_biased(k, l):
+    n = len(k)
+    h = centring(n)
+    return np.trace(k @ h @ l @ h) / n ** 2
+
+
+def hsic_gretton2005(k, l):
+    n = len(k)
+    h = centring(n)
+    return np.trace(k @ h @ l @ h) / (n - 1) ** 2
+
+
+def hsic_unbiased(k, l):
+    """Song et al. (2012), Theorem 2, with zeroed diagonals."""
+    n = len(k)
+    kt = k - np.diag(np.diag(k))
+    lt = l - np.diag(np.diag(l))
+    one = np.ones(n)
+    return (np.trace(kt @ lt) + (one @ kt @ one) * (one @ lt @ one) / ((n - 1) * (n - 2))
+            - 2.0 / (n - 2) * (one @ kt @ lt @ one)) / (n * (n - 3))
+
+
+def hsic_normalized(k, l):
+    vx = hsic_unbiased(k, k)
+    vy = hsic_unbiased(l, l)
+    if vx <= 0 or vy <= 0:
+        return 0.0
+    return hsic_unbiased(k, l) / math.sqrt(vx * vy)
+
+
+def gretton_sigma(x):
+    """``hsicTestGamma.m``'s bandwidth: sqrt(0.5 median(dists(dists>0))) over the first 100 rows."""
+    x = np.asarray(x, dtype=float).reshape(len(x), -1)[:100]
+    d = [sum((x[i] - x[j]) ** 2) for i in range(len(x)) for j in range(i + 1, len(x))]
+    d = [v for v in d if v > 0]
+    return math.sqrt(0.5 * float(np.median(d)))
+
+
+def median_sigma(x):
+    x = np.asarray(x, dtype=float).reshape(len(x), -1)
+    d = [math.sqrt(sum((x[i] - x[j]) ** 2)) for i in range(len(x)) for j in range(i + 1, len(x))]
+    return float(np.median(d))
+
+
+def gamma_test(k, l):
+    """Transcription of Gretton's ``hsicTestGamma.m`` (test statistic and p-value)."""
+    m = len(k)
+    h = centring(m)
+    kc = h @ k @ h
+    lc = h @ l @ h
+    stat = 1.0 / m * np.sum(kc.T * lc)
+    var = (1.0 / 6 * kc * lc) ** 2
+    var = 1.0 / m / (m - 1) * (var.sum() - np.trace(var))
+    var = 72 * (m - 4) * (m - 5) / m / (m - 1) / (m - 2) / (m - 3) * var
+    k0 = k - np.diag(np.diag(k))
+    l0 = l - np.diag(np.diag(l))
+    one = np.ones(m)
+    mux = 1.0 / m / (m - 1) * (one @ k0 @ one)
+    muy = 1.0 / m / (m - 1) * (one @ l0 @ one)
+    mean = 1.0 / m * (1 + mux * muy - mux - muy)
+    al = mean ** 2 / var
+    bet = var * m / mean
+    return stat, stats.gamma.sf(stat, al, scale=bet)
+
+
+def splitmix64(state):
+    state = (state + 0x9E3779B97F4A7C15) & M64
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return state, z ^ (z >> 31)
+
+
+def stream_state(seed, stream):
+    _, z1 = splitmix64(seed & M64)
+    s2 = z1 ^ ((stream * 0x94D049BB133111EB) & M64)
+    _, z2 = splitmix64(s2)
+    return z2
+
+
+def permutation(n, state):
+    perm = list(range(n))
+    for i in range(n - 1, 0, -1):
+        state, z = splitmix64(state)
+        j = int((z >> 11) / 2.0 ** 53 * (i + 1))
+        perm[i], perm[j] = perm[j], perm[i]
+    return perm
+
+
+def permutation_null(a, b, seed, n_perm):
+    out = []
+    for t in range(n_perm):
+        p = permutation(len(a), stream_state(seed, t))
+        out.append(np.sum(a * b[np.ix_(p, p)]))
+    return np.array(out)
+
+
+def block_hsic(x, y, sx, sy, block):
+    """Song's unbiased HSIC on consecutive blocks of Gaussian Gram matrices."""
+    out = []
+    for t in range(len(x) // block):
+        xs = x[t * block:(t + 1) * block]
+        ys = y[t * block:(t + 1) * block]
+        out.append(hsic_unbiased(gaussian_gram(xs, sx), gaussian_gram(ys, sy)))
+    return np.array(out)
+
+
+def rff_hsic(x, y, omega_x, b_x, omega_y, b_y):
+    """Biased HSIC of the random-feature kernel: ||(1/n) Phi_x^T H Phi_y||_F^2 and the gamma p-value."""
+    n = len(x)
+    px = math.sqrt(2.0 / omega_x.shape[1]) * np.cos(x @ omega_x + b_x)
+    py = math.sqrt(2.0 / omega_y.shape[1]) * np.cos(y @ omega_y + b_y)
+    h = centring(n)
+    cxy = px.T @ h @ py / n
+    cxx = px.T @ h @ px / n
+    cyy = py.T @ h @ py / n
+    stat = np.sum(cxy ** 2)
+    lx = np.linalg.eigvalsh(cxx)
+    ly = np.linalg.eigvalsh(cyy)
+    w = np.outer(lx, ly).ravel()          # null: sum w z^2
+    mean, var = w.sum(), 2 * (w ** 2).sum()
+    return stat, stats.gamma.sf(n * stat, mean ** 2 / var, scale=var / mean)

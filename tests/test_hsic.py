@@ -1,0 +1,486 @@
+"""HSIC: kernels against their naive twins, estimators against the formulas, tests against the references."""
+import json
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import naive_hsic as naive
+from conftest import JIT_DISABLED
+from textmine import hsic as H
+from textmine.cli import cli
+from textmine.errors import TextmineError
+from textmine.hsic import hsic, hsic_pairwise, hsic_test, median_bandwidth, read_table
+
+
+def data(n=40, p=2, q=3, seed=0, dep=True):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, p))
+    y = rng.normal(size=(n, q))
+    if dep:
+        y[:, 0] += x[:, 0] ** 2
+    return x, y
+
+
+def rel(a, b):
+    return abs(a - b) / max(1e-300, abs(b))
+
+
+BUILDS = ["parallel", "serial"]
+
+
+def build(name, which):
+    """The parallel or the serial build of a kernel."""
+    return H._KERNELS[name][BUILDS.index(which)]
+
+
+# ---------------------------------------------------------------- kernels vs naive twins
+
+@pytest.mark.parametrize("which", BUILDS)
+def test_gaussian_gram_matches_naive(which):
+    x, _ = data(n=25, p=3)
+    k = np.empty((25, 25))
+    build("_gaussian_gram", which)(x, 1.0 / (2 * 0.7 ** 2), k)
+    np.testing.assert_allclose(k, naive.gaussian_gram(x, 0.7), rtol=1e-13, atol=1e-15)
+    assert np.array_equal(k, k.T) and np.all(np.diag(k) == 1.0)
+
+
+@pytest.mark.parametrize("which", BUILDS)
+@pytest.mark.parametrize("unbiased", [False, True])
+def test_centre_matches_naive(unbiased, which):
+    x, _ = data(n=17, p=2, seed=3)
+    k = naive.gaussian_gram(x, 1.3)
+    c = k.copy()
+    rows, total, trace = build("_centre", which)(c, unbiased)
+    want = naive.u_centre(k) if unbiased else naive.h_centre(k)
+    np.testing.assert_allclose(c, want, rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(rows, k.sum(axis=1), rtol=1e-13)
+    assert math.isclose(total, k.sum(), rel_tol=1e-13) and math.isclose(trace, np.trace(k), rel_tol=1e-13)
+
+
+@pytest.mark.parametrize("which", BUILDS)
+def test_frob_and_pair_sqdists(which):
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(size=(2, 13, 13))
+    dot, sq = build("_frob", which)(a, b)
+    assert math.isclose(dot, np.sum(a * b), rel_tol=1e-12)
+    off = (a * b) ** 2
+    assert math.isclose(sq, off.sum() - np.trace(off), rel_tol=1e-12)
+    x = rng.normal(size=(9, 3))
+    want = [np.sum((x[i] - x[j]) ** 2) for i in range(9) for j in range(i + 1, 9)]
+    np.testing.assert_allclose(H._sqdists(x), want, rtol=1e-14)
+
+
+def test_splitmix_and_permutation_match_python_twin():
+    for seed, stream in [(0, 0), (1, 5), (2 ** 40 + 7, 999)]:
+        with np.errstate(over="ignore"):      # uint64 arithmetic wraps (NUMBA_DISABLE_JIT runs numpy scalars)
+            s = H._stream_state(seed, stream)
+        assert int(s) == naive.stream_state(seed, stream)
+        perm = np.empty(31, dtype=np.int64)
+        with np.errstate(over="ignore"):
+            H._permutation(31, np.uint64(s), perm)
+        assert perm.tolist() == naive.permutation(31, int(s))
+        assert sorted(perm.tolist()) == list(range(31))
+
+
+@pytest.mark.parametrize("which", BUILDS)
+def test_permutation_null_matches_naive(which):
+    x, y = data(n=14, p=1, q=1, seed=5)
+    a = naive.h_centre(naive.gaussian_gram(x, 1.0))
+    b = naive.h_centre(naive.gaussian_gram(y, 1.2))
+    out = np.empty(25)
+    with np.errstate(over="ignore"):
+        build("_permutation_null", which)(a, b, 7, out)
+    np.testing.assert_allclose(out, naive.permutation_null(a, b, 7, 25), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("which", BUILDS)
+def test_block_hsic_matches_naive(which):
+    x, y = data(n=60, p=2, q=1, seed=6)
+    out = np.empty(3)
+    build("_block_hsic", which)(x, y, 1 / (2 * 0.9 ** 2), 1 / (2 * 1.1 ** 2), 20, out)
+    np.testing.assert_allclose(out, naive.block_hsic(x, y, 0.9, 1.1, 20), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("which", BUILDS)
+def test_rff_matches_naive(which, monkeypatch):
+    monkeypatch.setattr(H, "PARALLEL_WORK", 0 if which == "parallel" else 10 ** 18)
+    x, y = data(n=300, p=2, q=1, seed=8)
+    stat, p = H._rff_test(x, y, "gaussian", 0.8, 1.1, 20, 3)
+    rng = np.random.default_rng(3)
+    wx, bx = H._features(x, "gaussian", 0.8, 20, rng)
+    wy, by = H._features(y, "gaussian", 1.1, 20, rng)
+    want_stat, want_p = naive.rff_hsic(x, y, wx, bx, wy, by)
+    assert rel(stat, want_stat) < 1e-10 and rel(p, want_p) < 1e-8
+
+
+def test_rff_linear_kernel_is_exact_biased_hsic():
+    x, y = data(n=200, p=3, q=2, seed=9)
+    stat, _ = H._rff_test(x, y, "linear", None, None, 100, 0)
+    assert rel(stat, naive.hsic_biased(naive.linear_gram(x), naive.linear_gram(y))) < 1e-10
+
+
+def test_rff_chunks_do_not_change_the_result(monkeypatch):
+    x, y = data(n=700, p=1, q=1, seed=10)
+    a = H._rff_test(x, y, "gaussian", 1.0, 1.0, 30, 1)
+    monkeypatch.setattr(H, "_CHUNK", 64)
+    b = H._rff_test(x, y, "gaussian", 1.0, 1.0, 30, 1)
+    assert rel(a[0], b[0]) < 1e-12 and rel(a[1], b[1]) < 1e-9
+
+
+def test_gamma_sf_matches_scipy():
+    stats = pytest.importorskip("scipy.stats")
+    for a in (0.3, 1.0, 2.5, 17.0, 400.0):
+        for z in (1e-3, 0.5, 1.0, 3.0, 20.0, 150.0, 900.0, 5000.0):
+            want = stats.gamma.sf(z, a)
+            got = H._gamma_sf(z, a, 1.0)
+            assert abs(got - want) <= 1e-12 + 1e-9 * want, (a, z, got, want)
+    assert H._gamma_sf(-1.0, 2.0, 1.0) == 1.0
+
+
+# ---------------------------------------------------------------- estimators vs formulas
+
+@pytest.mark.parametrize("kernel", ["gaussian", "linear", "precomputed"])
+@pytest.mark.parametrize("estimator,formula", [("biased", naive.hsic_biased), ("unbiased", naive.hsic_unbiased),
+                                               ("gretton2005", naive.hsic_gretton2005),
+                                               ("normalized", naive.hsic_normalized)])
+def test_estimators_match_formulas(kernel, estimator, formula):
+    x, y = data(n=30, seed=11)
+    if kernel == "gaussian":
+        k, l = naive.gaussian_gram(x, 1.1), naive.gaussian_gram(y, 0.9)
+        got = hsic(x, y, bandwidth=(1.1, 0.9), estimator=estimator)
+    elif kernel == "linear":
+        k, l = naive.linear_gram(x), naive.linear_gram(y)
+        got = hsic(x, y, kernel="linear", estimator=estimator)
+    else:
+        k, l = naive.gaussian_gram(x, 0.5), naive.linear_gram(y)
+        got = hsic(k, l, kernel="precomputed", estimator=estimator)
+    assert rel(got, formula(k, l)) < 1e-10
+
+
+def test_default_bandwidth_is_per_variable_median():
+    x, y = data(n=50, p=1, q=2, seed=12)
+    y *= 10
+    r = hsic_test(x, y)
+    assert rel(r.bandwidth_x, naive.median_sigma(x)) < 1e-12
+    assert rel(r.bandwidth_y, naive.median_sigma(y)) < 1e-12
+    want = naive.hsic_biased(naive.gaussian_gram(x, r.bandwidth_x), naive.gaussian_gram(y, r.bandwidth_y))
+    assert rel(r.statistic, want) < 1e-10
+
+
+def test_bandwidth_rules():
+    x, _ = data(n=150, p=2, seed=13)
+    assert rel(median_bandwidth(x, "gretton"), naive.gretton_sigma(x)) < 1e-12
+    assert median_bandwidth([0.0, 1.0, 3.0]) == 2.0
+    # median over ties falls back to positive distances; hyppo's rule gives 1 for a zero median
+    assert median_bandwidth([0, 0, 0, 0, 0, 1.0]) == 1.0
+    assert median_bandwidth([0, 0, 0, 0, 0, 2.0], "hyppo") == 1.0
+    big = np.arange(5000.0)
+    assert abs(median_bandwidth(big) / naive.median_sigma(big[::10]) - 1) < 0.05
+
+
+def test_gamma_test_reproduces_hsicTestGamma():
+    x, y = data(n=80, p=1, q=1, seed=14)
+    y = 0.3 * y + np.sin(2 * x)
+    r = hsic_test(x, y, bandwidth="gretton", method="gamma")
+    k = naive.gaussian_gram(x, naive.gretton_sigma(x))
+    l = naive.gaussian_gram(y, naive.gretton_sigma(y))
+    stat, p = naive.gamma_test(k, l)
+    assert rel(r.statistic * 80, stat) < 1e-10
+    assert rel(r.pvalue, p) < 1e-8 and r.estimator == "biased"
+
+
+def test_normalized_chi2_reproduces_hyppo():
+    hyppo = pytest.importorskip("hyppo.independence")
+    x, y = data(n=60, p=1, q=1, seed=15)
+    y = y + x
+    r = hsic_test(x, y, bandwidth="hyppo", estimator="normalized", method="chi2")
+    stat, p = hyppo.Hsic().test(x, y)
+    assert rel(r.statistic, stat) < 1e-10 and rel(r.pvalue, p) < 1e-8
+    # with an explicit shared sigma the statistic is the same too
+    s = 0.7
+    assert rel(hsic(x, y, bandwidth=s, estimator="normalized"),
+               hyppo.Hsic(gamma=1 / (2 * s * s)).statistic(x, y)) < 1e-10
+
+
+# ---------------------------------------------------------------- p-values
+
+def test_permutation_pvalue_definition_and_threads():
+    x, y = data(n=40, p=1, q=1, seed=16, dep=False)
+    r = hsic_test(x, y, method="permutation", n_permutations=99, seed=3, return_null=True)
+    count = np.count_nonzero(r.null >= r.statistic - 1e-15)
+    assert r.pvalue == pytest.approx((1 + count) / 100)
+    if not JIT_DISABLED:
+        r2 = hsic_test(x, y, method="permutation", n_permutations=99, seed=3, n_jobs=1)
+        r3 = hsic_test(x, y, method="permutation", n_permutations=99, seed=3, n_jobs=2)
+        assert r.pvalue == r2.pvalue == r3.pvalue
+    r4 = hsic_test(x, y, method="permutation", n_permutations=99, seed=4)
+    assert r4.statistic == r.statistic
+
+
+def test_float32_pass_gives_the_float64_pvalue(monkeypatch):
+    rng = np.random.default_rng(24)
+    for t in range(6):
+        x = rng.normal(size=(45, 1))
+        y = rng.normal(size=(45, 1)) + (t % 3) * 0.3 * x
+        gx = H._gram(x, "gaussian", 1.0, t % 2 == 1)
+        gy = H._gram(y, "gaussian", 1.0, t % 2 == 1)
+        dot = H._frob_any(gx.c, gy.c)[0]
+        exact = H._permutation_values(gx.c, gy.c, dot, t, 300, exact=True)
+        fast = H._permutation_values(gx.c, gy.c, dot, t, 300)
+        assert np.count_nonzero(fast >= dot) == np.count_nonzero(exact >= dot)
+        assert np.max(np.abs(fast - exact)) <= 1e-6 * np.sqrt(np.sum(gx.c ** 2) * np.sum(gy.c ** 2))
+        # a margin wide enough to recompute everything gives the float64 values exactly
+        monkeypatch.setattr(H, "F32_MARGIN", 1e9)
+        assert np.array_equal(H._permutation_values(gx.c, gy.c, dot, t, 300), exact)
+        monkeypatch.setattr(H, "F32_MARGIN", 1e-6)
+        # the observed value itself is in the null (identity-like draws) to rounding: recomputed
+        at = H._permutation_values(gx.c, gy.c, exact[7], t, 300)
+        assert at[7] == exact[7]
+
+
+def test_permutation_strong_dependence_hits_the_floor():
+    x, _ = data(n=50, p=1, q=1, seed=17)
+    for est in ("biased", "unbiased", "normalized"):
+        r = hsic_test(x, x + 0.05 * np.cos(7 * x), estimator=est, method="permutation", n_permutations=49)
+        assert r.pvalue == pytest.approx(1 / 50)
+
+
+def test_pvalues_are_roughly_uniform_under_independence():
+    # a cheap sanity check (the 2000-trial calibration is in bench/hsic.py)
+    rng = np.random.default_rng(18)
+    ps = {m: [] for m in ("gamma", "chi2", "permutation")}
+    for t in range(60):
+        x = rng.normal(size=40)
+        y = rng.normal(size=40)
+        for m in ps:
+            ps[m].append(hsic_test(x, y, method=m, n_permutations=50, seed=t).pvalue)
+    for m, v in ps.items():
+        v = np.array(v)
+        assert 0.25 < v.mean() < 0.75 and (v < 0.05).mean() < 0.2, m
+
+
+@pytest.mark.skipif(JIT_DISABLED, reason="n = 12000 is too slow without the JIT")
+def test_large_n_methods_detect_dependence_and_accept_independence():
+    rng = np.random.default_rng(19)
+    n = 12000
+    x = rng.normal(size=n)
+    y = rng.normal(size=n)
+    z = np.cos(2 * x) + 0.5 * y
+    r = hsic_test(x, z)
+    assert r.method == "rff" and r.estimator == "rff" and r.pvalue < 1e-6 and r.n_permutations == 100
+    assert hsic_test(x, y).pvalue > 1e-3
+    b = hsic_test(x, z, method="block")
+    assert b.pvalue < 1e-6 and b.n_permutations == 50
+    assert hsic_test(x, y, method="block").pvalue > 1e-3
+    if not JIT_DISABLED:
+        r1 = hsic_test(x, z, n_jobs=1)
+        r2 = hsic_test(x, z, n_jobs=2)
+        assert (r1.statistic, r1.pvalue) == (r2.statistic, r2.pvalue)
+
+
+def test_method_estimator_combinations():
+    x, y = data(n=30, seed=20)
+    assert hsic_test(x, y).method == "gamma"
+    assert hsic_test(x, y, estimator="normalized").method == "chi2"
+    assert hsic_test(x, y, estimator="unbiased", n_permutations=9).method == "permutation"
+    assert hsic_test(x, y, method="chi2").estimator == "normalized"
+    with pytest.raises(TextmineError, match="gamma approximation"):
+        hsic_test(x, y, estimator="unbiased", method="gamma")
+    with pytest.raises(TextmineError, match="chi-square"):
+        hsic_test(x, y, estimator="biased", method="chi2")
+    with pytest.raises(TextmineError, match="own statistic"):
+        hsic_test(x, y, estimator="biased", method="rff")
+
+
+# ---------------------------------------------------------------- bad input (library)
+
+@pytest.mark.parametrize("x,y,msg", [
+    (np.zeros((10, 1)) + np.arange(10)[:, None], np.arange(9.0), "x has 10 rows but y has 9"),
+    (np.arange(3.0), np.arange(3.0), "at least 4 samples"),
+    (np.r_[np.arange(9.0), np.nan], np.arange(10.0), "non-finite value.*row 10"),
+    (np.arange(10.0), np.r_[np.arange(9.0), np.inf], "non-finite"),
+    (np.ones(10), np.arange(10.0), "x is constant"),
+    (np.arange(10.0), np.full(10, 2.5), "y is constant"),
+    (np.array(list("abcdefghij")), np.arange(10.0), "numeric"),
+])
+def test_bad_input_errors(x, y, msg):
+    with pytest.raises(TextmineError, match=msg):
+        hsic_test(x, y)
+
+
+def test_bad_precomputed_kernel():
+    with pytest.raises(TextmineError, match="square"):
+        hsic(np.ones((5, 4)), np.ones((5, 4)), kernel="precomputed")
+    k = np.arange(25.0).reshape(5, 5)
+    with pytest.raises(TextmineError, match="symmetric"):
+        hsic(k, k, kernel="precomputed")
+
+
+def test_pairwise_equals_single_tests():
+    x, y = data(n=35, p=3, q=1, seed=21)
+    table = np.c_[x, y]
+    rows = hsic_pairwise(table, names_x=list("abcd"))
+    assert [(a, b) for a, b, _ in rows] == [("a", "b"), ("a", "c"), ("a", "d"), ("b", "c"), ("b", "d"), ("c", "d")]
+    for a, b, r in rows:
+        single = hsic_test(table[:, "abcd".index(a)], table[:, "abcd".index(b)])
+        assert (r.statistic, r.pvalue) == (single.statistic, single.pvalue)
+    rows = hsic_pairwise(x, y, method="permutation", n_permutations=19)
+    assert len(rows) == 3
+    assert rows[0][2].pvalue == hsic_test(x[:, 0], y[:, 0], method="permutation", n_permutations=19).pvalue
+
+
+# ---------------------------------------------------------------- reading tables
+
+def test_read_table_formats(tmp_path):
+    a = np.arange(12.0).reshape(6, 2) ** 1.5
+    (tmp_path / "t.tsv").write_text("".join(f"{float(r[0])!r}\t{float(r[1])!r}\n" for r in a))
+    (tmp_path / "t.csv").write_text("u,v\r\n" + "".join(f"{float(r[0])!r},{float(r[1])!r}\r\n" for r in a))
+    np.save(tmp_path / "t.npy", a)
+    for name, header in (("t.tsv", False), ("t.csv", True), ("t.npy", False)):
+        got, names = read_table(str(tmp_path / name), header=header)
+        assert np.array_equal(got, a)
+        assert names == (["u", "v"] if header else ["1", "2"])
+
+
+@pytest.mark.parametrize("text,msg", [
+    ("1\t2\n3\tx\n", r"t.tsv:2: column 2: cannot read 'x' as a number"),
+    ("a\tb\n1\t2\n", r"t.tsv:1: column 1: cannot read 'a'.*--column-names"),
+    ("1\t2\n3\tnan\n", r"t.tsv:2: column 2: 'nan' is not a finite number"),
+    ("1\t2\n3\n", r"t.tsv:2: 1 columns, expected 2"),
+    ("\n\n", r"t.tsv: no data rows"),
+])
+def test_read_table_errors(tmp_path, text, msg):
+    (tmp_path / "t.tsv").write_text(text)
+    with pytest.raises(TextmineError, match=msg):
+        read_table(str(tmp_path / "t.tsv"))
+
+
+# ---------------------------------------------------------------- CLI
+
+@pytest.fixture
+def table(tmp_path):
+    rng = np.random.default_rng(22)
+    x = rng.normal(size=60)
+    t = np.c_[x, x ** 2 + 0.3 * rng.normal(size=60), rng.normal(size=60)]
+    path = tmp_path / "t.tsv"
+    path.write_text("".join("\t".join(repr(float(v)) for v in r) + "\n" for r in t))
+    return path, t
+
+
+def run(args, **kw):
+    return CliRunner().invoke(cli, ["hsic", *args], catch_exceptions=False, **kw)
+
+
+def test_cli_tsv_row_and_json(table):
+    path, t = table
+    res = run([str(path), "--x-cols", "1", "--y-cols", "2"])
+    assert res.exit_code == 0, res.stderr
+    fields = res.stdout.rstrip("\n").split("\t")
+    r = hsic_test(t[:, 0], t[:, 1])
+    assert fields == [repr(r.statistic), "biased", repr(r.pvalue), "gamma", repr(r.bandwidth_x),
+                      repr(r.bandwidth_y), "60", "-", "-"]
+    res = run([str(path), "--x-cols", "1", "--y-cols", "2", "--json", "--pvalue", "permutation", "-B", "99",
+               "--seed", "5"])
+    d = json.loads(res.stdout)
+    assert list(d) == ["statistic", "estimator", "pvalue", "method", "bandwidth_x", "bandwidth_y", "n",
+                       "permutations", "seed"]
+    assert d["permutations"] == 99 and d["seed"] == 5 and d["method"] == "permutation"
+    assert d["pvalue"] == hsic_test(t[:, 0], t[:, 1], method="permutation", n_permutations=99, seed=5).pvalue
+
+
+@pytest.mark.parametrize("mode", ["two files", "npy", "stdin", "csv header", "rest columns"])
+def test_cli_input_modes(table, tmp_path, mode):
+    path, t = table
+    want = hsic_test(t[:, 0], t[:, 2]).statistic
+    if mode == "two files":
+        np.savetxt(tmp_path / "a.tsv", t[:, 0])
+        np.savetxt(tmp_path / "b.tsv", t[:, 2])
+        res = run([str(tmp_path / "a.tsv"), str(tmp_path / "b.tsv"), "--json"])
+    elif mode == "npy":
+        np.save(tmp_path / "a.npy", t[:, [0, 2]])
+        res = run([str(tmp_path / "a.npy"), "--json"])
+    elif mode == "stdin":
+        res = run(["-", "--x-cols", "1", "--y-cols", "3", "--json"], input=path.read_text())
+    elif mode == "csv header":
+        (tmp_path / "a.csv").write_text("p,q,r\n" + "".join(",".join(repr(float(v)) for v in r) + "\n" for r in t))
+        res = run([str(tmp_path / "a.csv"), "--column-names", "--x-cols", "p", "--y-cols", "r", "--json"])
+    else:
+        res = run([str(path), "--x-cols", "2", "--json"])
+        want = hsic_test(t[:, 1], t[:, [0, 2]]).statistic
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["statistic"] == want
+
+
+def test_cli_pairwise_and_jobs(table, tmp_path):
+    path, t = table
+    res = run([str(path), "--pairwise", "--header", "-j", "1"])
+    assert res.exit_code == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0] == "x\ty\tstatistic\tpvalue" and [ln.split("\t")[:2] for ln in lines[1:]] == [
+        ["1", "2"], ["1", "3"], ["2", "3"]]
+    assert float(lines[1].split("\t")[3]) < 1e-4 < float(lines[3].split("\t")[3])
+    a = run([str(path), "--pairwise", "--pvalue", "permutation", "-B", "49", "-j", "1"]).stdout
+    b = run([str(path), "--pairwise", "--pvalue", "permutation", "-B", "49", "-j", "2"]).stdout
+    assert a == b
+
+
+def test_cli_output_file_and_null(table, tmp_path):
+    path, t = table
+    out = tmp_path / "r.tsv"
+    res = run([str(path), "--x-cols", "1", "--y-cols", "3", "--pvalue", "permutation", "-B", "20",
+               "--null", str(tmp_path / "null.npy"), "-o", str(out)])
+    assert res.exit_code == 0 and res.stdout == ""
+    assert np.load(tmp_path / "null.npy").shape == (20,) and out.read_text().count("\t") == 8
+
+
+def test_cli_precomputed(tmp_path):
+    x, y = data(n=20, p=1, q=1, seed=23)
+    k, l = naive.gaussian_gram(x, 1.0), naive.gaussian_gram(y, 1.0)
+    np.save(tmp_path / "k.npy", k)
+    np.save(tmp_path / "l.npy", l)
+    res = run([str(tmp_path / "k.npy"), str(tmp_path / "l.npy"), "--kernel", "precomputed", "--json"])
+    d = json.loads(res.stdout)
+    assert rel(d["statistic"], naive.hsic_biased(k, l)) < 1e-10 and d["bandwidth_x"] is None
+
+
+@pytest.mark.parametrize("content,args,msg", [
+    ("1\t2\n2\t3\n3\t5\n4\tx\n5\t1\n", [], "t.tsv:4: column 2: cannot read 'x' as a number"),
+    ("1\t2\n2\t3\n3\t5\n4\tnan\n5\t1\n", [], "t.tsv:4: column 2: 'nan' is not a finite number"),
+    ("1\t2\n2\t3\n3\t5\n4\tinf\n5\t1\n", [], "t.tsv:4: column 2: 'inf' is not a finite number"),
+    ("1\t2\n2\t2\n3\t2\n4\t2\n5\t2\n", [], "y is constant"),
+    ("1\t2\n2\t3\n3\t5\n", [], "at least 4 samples"),
+    ("1\t2\n2\t3\n3\t5\n4\t1\n5\t1\n", ["--pvalue", "gamma", "--estimator", "unbiased"], "gamma approximation"),
+])
+def test_cli_bad_input(tmp_path, content, args, msg):
+    path = tmp_path / "t.tsv"
+    path.write_text(content)
+    out = tmp_path / "out.tsv"
+    res = run([str(path), "-o", str(out), *args])
+    assert res.exit_code == 1
+    assert res.stderr.count("\n") == 1 and res.stderr.startswith("Error: ") and msg in res.stderr
+    assert "Traceback" not in res.stderr and not out.exists() and res.stdout == ""
+
+
+def test_cli_mismatched_files_and_usage_errors(tmp_path):
+    (tmp_path / "a.tsv").write_text("1\n2\n3\n4\n5\n")
+    (tmp_path / "b.tsv").write_text("1\n2\n3\n4\n")
+    (tmp_path / "c.tsv").write_text("1\t2\t3\n2\t3\t1\n3\t1\t2\n4\t4\t4\n5\t0\t1\n")
+    res = run([str(tmp_path / "a.tsv"), str(tmp_path / "b.tsv")])
+    assert res.exit_code == 1 and "has 5 rows but" in res.stderr and "has 4" in res.stderr
+    res = run([str(tmp_path / "c.tsv")])
+    assert res.exit_code == 2 and "--x-cols" in res.stderr
+    res = run([str(tmp_path / "c.tsv"), "--x-cols", "9", "--y-cols", "1"])
+    assert res.exit_code == 1 and "outside 1-3" in res.stderr
+    res = run([str(tmp_path / "c.tsv"), "--pairwise", "--bandwidth", "-1"])
+    assert res.exit_code == 2
+    res = run([str(tmp_path / "c.tsv"), "--pairwise", "--bandwidth-rule", "fixed"])
+    assert res.exit_code == 2 and "needs --bandwidth" in res.stderr
+    res = run([str(tmp_path / "nope.tsv"), str(tmp_path / "a.tsv")])
+    assert res.exit_code == 1 and "cannot read" in res.stderr
+
+
+def test_cli_help():
+    res = run(["--help"])
+    assert res.exit_code == 0 and "--pairwise" in res.stdout and "hsicTestGamma" in res.stdout

@@ -1,0 +1,1397 @@
+"""Hilbert-Schmidt independence criterion (HSIC): statistics and independence tests.
+
+Public API
+----------
+* :func:`hsic` -- the statistic alone (biased, Gretton-2005, unbiased or normalised estimator).
+* :func:`hsic_test` -- statistic and p-value (gamma, permutation, chi-square, random Fourier
+  features, block HSIC); returns an :class:`HsicResult`.
+* :func:`hsic_pairwise` -- all-pairs dependence over the columns of a table.
+* :func:`median_bandwidth` -- the bandwidth rules (``median``, ``gretton``, ``hyppo``).
+* :func:`read_table` -- TSV / CSV / ``.npy`` reader with ``file:line`` errors.
+
+Every exact statistic costs O(n^2) time and memory: the Gram matrices are centred in place from
+their row means (``K~_ij = K_ij - r_i - r_j + m``), never by the O(n^3) product ``HKH``.
+The permutation test centres once and then permutes the index of the second matrix, so each
+permutation is an O(n^2) sum; permutations run in parallel, each with its own seeded
+random stream, so the p-value does not depend on the number of threads.
+
+Notes
+-----
+ALGORITHMS.md section 5. Gretton, Bousquet, Smola & Schoelkopf, ALT 2005 (definition);
+Gretton et al., NIPS 2007 / ``hsicTestGamma.m`` (gamma approximation); Song et al., JMLR 13,
+2012, Theorem 2 (unbiased estimator); Shen, Panda & Vogelstein, "The chi-square test of distance
+correlation", JCGS 2022 (hyppo's chi-square test); Zhang, Filippi, Gretton & Sejdinovic,
+Stat. Comput. 28:113, 2018 (block HSIC and random Fourier features); Su Jianlin, post 6910.
+"""
+import dataclasses
+import math
+import os
+import types
+
+import numpy as np
+
+from textmine._numba import njit, njit_parallel, prange, set_num_threads
+from textmine.errors import TextmineError
+
+ESTIMATORS = ("biased", "unbiased", "gretton2005", "normalized")
+METHODS = ("auto", "gamma", "permutation", "chi2", "rff", "block")
+BANDWIDTH_RULES = ("median", "gretton", "hyppo")
+KERNELS = ("gaussian", "linear", "precomputed")
+LARGE_N = 10_000            # method="auto" switches to the linear-time test from here
+MEDIAN_SUBSAMPLE = 1000     # rows used by the "median" rule (evenly strided) when n is larger
+GRETTON_SUBSAMPLE = 100     # hsicTestGamma.m uses the first 100 rows
+_CHUNK = 8192               # rows per chunk in the random-feature accumulation
+
+
+# --------------------------------------------------------------------------- kernels (numba)
+
+def _gaussian_gram(x, inv_two_sigma2, out):
+    """Gaussian Gram matrix ``out[i, j] = exp(-||x_i - x_j||^2 * inv_two_sigma2)``.
+
+    Parameters
+    ----------
+    x : float64[n, p], C-contiguous
+    inv_two_sigma2 : float
+        ``1 / (2 sigma^2)``.
+    out : float64[n, n]
+        Written in full; exactly symmetric, with ones on the diagonal.
+    """
+    n, p = x.shape
+    for i in prange(n):
+        for j in range(n):
+            d = 0.0
+            for k in range(p):
+                t = x[i, k] - x[j, k]
+                d += t * t
+            out[i, j] = math.exp(-d * inv_two_sigma2)
+
+
+@njit
+def _pair_sqdists(x, out):
+    """Condensed squared Euclidean distances ``||x_i - x_j||^2`` for ``i < j``.
+
+    Parameters
+    ----------
+    x : float64[m, p]
+    out : float64[m (m - 1) / 2]
+        Row-major over the upper triangle (the order of ``scipy.spatial.distance.pdist``).
+    """
+    m, p = x.shape
+    t = 0
+    for i in range(m):
+        for j in range(i + 1, m):
+            d = 0.0
+            for k in range(p):
+                u = x[i, k] - x[j, k]
+                d += u * u
+            out[t] = d
+            t += 1
+
+
+def _centre(k, unbiased):
+    """Centre a symmetric Gram matrix in place; return its row sums, total and trace.
+
+    Parameters
+    ----------
+    k : float64[n, n]
+        Symmetric; overwritten with ``H K H`` (``unbiased=False``) or with the U-centred matrix
+        of Szekely & Rizzo (2014), zero diagonal (``unbiased=True``; needs n > 3).
+    unbiased : bool
+
+    Returns
+    -------
+    rows : float64[n]
+        Row sums of the original matrix (diagonal included).
+    total, trace : float
+        Sum of all entries and of the diagonal of the original matrix.
+
+    Notes
+    -----
+    O(n^2): ``K~_ij = K_ij - r_i - r_j + m`` with row means ``r`` and grand mean ``m``
+    (ALGORITHMS.md 5.1, "Cost"). U-centring: for ``i != j``,
+    ``K_ij - R_i/(n-2) - R_j/(n-2) + S/((n-1)(n-2))`` with ``R``, ``S`` the row sums and total
+    of ``K`` with its diagonal zeroed.
+    """
+    n = k.shape[0]
+    rows = np.empty(n)
+    diag = np.empty(n)
+    for i in prange(n):
+        s = 0.0
+        for j in range(n):
+            s += k[i, j]
+        rows[i] = s
+        diag[i] = k[i, i]
+    total = 0.0
+    trace = 0.0
+    for i in range(n):
+        total += rows[i]
+        trace += diag[i]
+    if unbiased:
+        a = np.empty(n)
+        for i in range(n):
+            a[i] = (rows[i] - diag[i]) / (n - 2)
+        c = (total - trace) / ((n - 1) * (n - 2))
+        for i in prange(n):
+            for j in range(n):
+                if i == j:
+                    k[i, j] = 0.0
+                else:
+                    k[i, j] = k[i, j] - a[i] - a[j] + c
+    else:
+        a = np.empty(n)
+        for i in range(n):
+            a[i] = rows[i] / n
+        c = total / (n * n)
+        for i in prange(n):
+            for j in range(n):
+                k[i, j] = k[i, j] - a[i] - a[j] + c
+    return rows, total, trace
+
+
+def _frob(a, b):
+    """Frobenius inner product and the off-diagonal sum of squared products.
+
+    Parameters
+    ----------
+    a, b : float64[n, n]
+
+    Returns
+    -------
+    dot : float
+        ``sum_ij a_ij b_ij``.
+    sq_offdiag : float
+        ``sum_{i != j} (a_ij b_ij)^2`` (the variance term of the gamma test).
+
+    Notes
+    -----
+    Per-row partial sums in parallel, then a serial sum: the result does not depend on the
+    number of threads.
+    """
+    n = a.shape[0]
+    r1 = np.empty(n)
+    r2 = np.empty(n)
+    for i in prange(n):
+        s1 = 0.0
+        s2 = 0.0
+        for j in range(n):
+            t = a[i, j] * b[i, j]
+            s1 += t
+            if j != i:
+                s2 += t * t
+        r1[i] = s1
+        r2[i] = s2
+    dot = 0.0
+    sq = 0.0
+    for i in range(n):
+        dot += r1[i]
+        sq += r2[i]
+    return dot, sq
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_S30 = np.uint64(30)
+_S27 = np.uint64(27)
+_S31 = np.uint64(31)
+_S11 = np.uint64(11)
+_TWO_M53 = 1.0 / 9007199254740992.0
+
+
+@njit
+def _splitmix64(state):
+    """One step of SplitMix64 (Steele, Lea & Flood 2014).
+
+    Parameters
+    ----------
+    state : uint64
+
+    Returns
+    -------
+    state, value : uint64, uint64
+    """
+    state = state + _GOLDEN
+    z = state
+    z = (z ^ (z >> _S30)) * _MIX1
+    z = (z ^ (z >> _S27)) * _MIX2
+    return state, z ^ (z >> _S31)
+
+
+@njit
+def _stream_state(seed, stream):
+    """Initial uint64 state of random stream ``stream`` (a permutation index) under ``seed``."""
+    s = np.uint64(seed)
+    s, z1 = _splitmix64(s)
+    s2 = z1 ^ (np.uint64(stream) * _MIX2)
+    s2, z2 = _splitmix64(s2)
+    return z2
+
+
+@njit
+def _permutation(n, state, perm):
+    """Fisher-Yates shuffle of ``perm = 0..n-1`` driven by SplitMix64.
+
+    Parameters
+    ----------
+    n : int
+    state : uint64
+    perm : int64[n]
+        Overwritten with the permutation.
+
+    Returns
+    -------
+    state : uint64
+        The advanced state.
+    """
+    st = np.uint64(state)
+    for i in range(n):
+        perm[i] = i
+    for i in range(n - 1, 0, -1):
+        st, z = _splitmix64(st)
+        u = float(z >> _S11) * _TWO_M53
+        j = int(u * (i + 1))
+        t = perm[i]
+        perm[i] = perm[j]
+        perm[j] = t
+    return st
+
+
+@njit
+def _permuted_dot(a, b, perm):
+    """``sum_ij a_ij b_{perm[i], perm[j]}`` for symmetric ``a`` and ``b`` (upper triangle, doubled).
+
+    Parameters
+    ----------
+    a, b : float64[n, n], symmetric
+    perm : int64[n]
+
+    Notes
+    -----
+    Four interleaved accumulators per row break the floating-point add chain; the order of
+    the sum is fixed, so the result is deterministic.
+    """
+    n = a.shape[0]
+    diag = 0.0
+    off = 0.0
+    for i in range(n):
+        pi = perm[i]
+        arow = a[i]
+        brow = b[pi]
+        diag += arow[i] * brow[pi]
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        j = i + 1
+        while j + 3 < n:
+            s0 += arow[j] * brow[perm[j]]
+            s1 += arow[j + 1] * brow[perm[j + 1]]
+            s2 += arow[j + 2] * brow[perm[j + 2]]
+            s3 += arow[j + 3] * brow[perm[j + 3]]
+            j += 4
+        while j < n:
+            s0 += arow[j] * brow[perm[j]]
+            j += 1
+        off += (s0 + s1) + (s2 + s3)
+    return diag + 2.0 * off
+
+
+def _permutation_null(a, b, seed, out):
+    """Permutation null of ``T(pi) = sum_ij a_ij b_{pi(i) pi(j)}``.
+
+    Parameters
+    ----------
+    a, b : float64[n, n] or float32[n, n]
+        Symmetric centred Gram matrices (centred once, before the permutations); sums are float64.
+    seed : int
+        Non-negative; permutation ``t`` uses its own stream ``_stream_state(seed, t)``, so the
+        result does not depend on the number of threads.
+    out : float64[B]
+        Receives ``T(pi_t)`` for ``t = 0..B-1``.
+
+    Notes
+    -----
+    ALGORITHMS.md 5.3: centre once, permute the y index, O(n^2) per permutation.
+    """
+    n = a.shape[0]
+    for t in prange(out.shape[0]):
+        perm = np.empty(n, dtype=np.int64)
+        _permutation(n, _stream_state(seed, t), perm)
+        out[t] = _permuted_dot(a, b, perm)
+
+
+@njit
+def _permutation_null_at(a, b, seed, idx, out):
+    """``T(pi_t)`` for the permutations ``t`` in ``idx`` only (serial; see :func:`_permutation_null`).
+
+    Parameters
+    ----------
+    a, b : float64[n, n]
+    seed : int
+    idx : int64[m]
+    out : float64[m]
+    """
+    n = a.shape[0]
+    perm = np.empty(n, dtype=np.int64)
+    for k in range(idx.shape[0]):
+        _permutation(n, _stream_state(seed, idx[k]), perm)
+        out[k] = _permuted_dot(a, b, perm)
+
+
+def _block_hsic(x, y, gx, gy, block, out):
+    """Unbiased HSIC of each block of ``block`` consecutive rows.
+
+    Parameters
+    ----------
+    x : float64[n, p]
+    y : float64[n, q]
+    gx, gy : float
+        ``1 / (2 sigma^2)`` of a Gaussian kernel, or a negative number for the linear kernel.
+    block : int
+        Block size B >= 4; ``out.shape[0] * block <= n`` rows are used.
+    out : float64[n_blocks]
+        Song et al.'s unbiased HSIC of each block.
+
+    Notes
+    -----
+    Block HSIC (Zhang, Filippi, Gretton & Sejdinovic, Stat. Comput. 2018); O(n B).
+    """
+    p = x.shape[1]
+    q = y.shape[1]
+    for t in prange(out.shape[0]):
+        o = t * block
+        k = np.empty((block, block))
+        l = np.empty((block, block))
+        for i in range(block):
+            for j in range(block):
+                if i == j:
+                    k[i, j] = 0.0
+                    l[i, j] = 0.0
+                    continue
+                d = 0.0
+                for c in range(p):
+                    if gx < 0:
+                        d += x[o + i, c] * x[o + j, c]
+                    else:
+                        u = x[o + i, c] - x[o + j, c]
+                        d += u * u
+                k[i, j] = d if gx < 0 else math.exp(-d * gx)
+                d = 0.0
+                for c in range(q):
+                    if gy < 0:
+                        d += y[o + i, c] * y[o + j, c]
+                    else:
+                        u = y[o + i, c] - y[o + j, c]
+                        d += u * u
+                l[i, j] = d if gy < 0 else math.exp(-d * gy)
+        out[t] = _song_unbiased(k, l)
+
+
+@njit
+def _song_unbiased(k, l):
+    """Song et al. (2012) unbiased HSIC of Gram matrices with zeroed diagonals.
+
+    Parameters
+    ----------
+    k, l : float64[n, n]
+        Symmetric, zero diagonal, n > 3.
+    """
+    n = k.shape[0]
+    tr = 0.0
+    sk = 0.0
+    sl = 0.0
+    cross = 0.0
+    for i in range(n):
+        rk = 0.0
+        rl = 0.0
+        for j in range(n):
+            tr += k[i, j] * l[i, j]
+            rk += k[i, j]
+            rl += l[i, j]
+        sk += rk
+        sl += rl
+        cross += rk * rl
+    return (tr + sk * sl / ((n - 1) * (n - 2)) - 2.0 * cross / (n - 2)) / (n * (n - 3))
+
+
+@njit
+def _feature_rows(a, w, b, lo, hi, out):
+    """Feature rows ``lo..hi-1`` of one variable into ``out[:hi-lo]``.
+
+    Parameters
+    ----------
+    a : float64[n, p]
+    w : float64[p, D]
+        Random frequencies (``omega``); with ``D == 0`` the features are the data (linear kernel).
+    b : float64[D]
+        Random phases.
+    lo, hi : int
+    out : float64[rows, D or p]
+
+    Notes
+    -----
+    ``phi(x) = sqrt(2/D) cos(omega^T x + b)`` (Rahimi & Recht 2007), ALGORITHMS.md 5.4.
+    """
+    p = a.shape[1]
+    d = w.shape[1]
+    if d == 0:
+        for r in range(hi - lo):
+            for c in range(p):
+                out[r, c] = a[lo + r, c]
+        return
+    norm = math.sqrt(2.0 / d)
+    for r in range(hi - lo):
+        for f in range(d):
+            z = b[f]
+            for c in range(p):
+                z += a[lo + r, c] * w[c, f]
+            out[r, f] = norm * math.cos(z)
+
+
+def _feature_moments(x, wx, bx, y, wy, by, chunk, mx, my, cxy, cxx, cyy):
+    """Per-chunk sums of the features and of their outer products.
+
+    Parameters
+    ----------
+    x : float64[n, p]; y : float64[n, q]
+    wx, bx, wy, by
+        Random Fourier frequencies and phases (see :func:`_feature_rows`).
+    chunk : int
+        Rows per chunk; chunk ``t`` covers rows ``t*chunk .. (t+1)*chunk - 1``.
+    mx : float64[n_chunks, Dx]; my : float64[n_chunks, Dy]
+        Receive the feature sums of each chunk.
+    cxy : float64[n_chunks, Dx, Dy]; cxx : float64[n_chunks, Dx, Dx]; cyy : float64[n_chunks, Dy, Dy]
+        Receive ``sum_r phi_x phi_y^T`` etc. of each chunk (cxx, cyy: upper triangle only).
+
+    Notes
+    -----
+    Each chunk is summed in a fixed order and owns its output slices, so the caller's serial sum
+    over chunks gives the same result for any number of threads. O(n (Dx + Dy)^2).
+    """
+    n = x.shape[0]
+    dx = mx.shape[1]
+    dy = my.shape[1]
+    for t in prange(mx.shape[0]):
+        lo = t * chunk
+        hi = min(n, lo + chunk)
+        fx = np.empty((hi - lo, dx))
+        fy = np.empty((hi - lo, dy))
+        _feature_rows(x, wx, bx, lo, hi, fx)
+        _feature_rows(y, wy, by, lo, hi, fy)
+        _outer_sums(fx, fy, mx[t], my[t], cxy[t], cxx[t], cyy[t])
+
+
+@njit
+def _outer_sums(fx, fy, sx, sy, axy, axx, ayy):
+    """Add the column sums and the outer-product sums of one chunk of features.
+
+    Parameters
+    ----------
+    fx : float64[m, Dx]; fy : float64[m, Dy]
+    sx : float64[Dx]; sy : float64[Dy]
+        Column sums, added to.
+    axy : float64[Dx, Dy]; axx : float64[Dx, Dx]; ayy : float64[Dy, Dy]
+        ``fx^T fy``, ``fx^T fx`` and ``fy^T fy`` (the last two: upper triangle only), added to.
+
+    Notes
+    -----
+    Rows are taken four at a time, so each accumulator entry is loaded and stored once per four
+    rows; the inner loops run over contiguous memory and vectorise without reassociation.
+    """
+    m = fx.shape[0]
+    dx = fx.shape[1]
+    dy = fy.shape[1]
+    r = 0
+    while r < m:
+        k = min(4, m - r)
+        x0 = fx[r]
+        y0 = fy[r]
+        x1 = fx[r + 1] if k > 1 else x0
+        y1 = fy[r + 1] if k > 1 else y0
+        x2 = fx[r + 2] if k > 2 else x0
+        y2 = fy[r + 2] if k > 2 else y0
+        x3 = fx[r + 3] if k > 3 else x0
+        y3 = fy[r + 3] if k > 3 else y0
+        w1 = 1.0 if k > 1 else 0.0
+        w2 = 1.0 if k > 2 else 0.0
+        w3 = 1.0 if k > 3 else 0.0
+        for a in range(dx):
+            u0 = x0[a]
+            u1 = w1 * x1[a]
+            u2 = w2 * x2[a]
+            u3 = w3 * x3[a]
+            sx[a] += ((u0 + u1) + u2) + u3
+            row = axy[a]
+            for c in range(dy):
+                row[c] += ((u0 * y0[c] + u1 * y1[c]) + u2 * y2[c]) + u3 * y3[c]
+            row = axx[a]
+            for c in range(a, dx):
+                row[c] += ((u0 * x0[c] + u1 * x1[c]) + u2 * x2[c]) + u3 * x3[c]
+        for a in range(dy):
+            u0 = y0[a]
+            u1 = w1 * y1[a]
+            u2 = w2 * y2[a]
+            u3 = w3 * y3[a]
+            sy[a] += ((u0 + u1) + u2) + u3
+            row = ayy[a]
+            for c in range(a, dy):
+                row[c] += ((u0 * y0[c] + u1 * y1[c]) + u2 * y2[c]) + u3 * y3[c]
+        r += k
+
+
+def _serial_twin(py_func):
+    """A copy of ``py_func`` under the name ``<name>_serial`` (so numba caches the two builds apart)."""
+    f = types.FunctionType(py_func.__code__, py_func.__globals__, py_func.__name__ + "_serial",
+                           py_func.__defaults__, py_func.__closure__)
+    f.__qualname__ = py_func.__qualname__ + "_serial"
+    f.__doc__ = py_func.__doc__
+    return f
+
+
+# Both builds of every parallel kernel, made once at import; the driver picks one (see _build).
+# Serial: prange runs as range. Small inputs run serially because waking threads costs more than
+# the work, especially on a loaded machine; the result is the same either way.
+_KERNELS = {f.__name__: (njit_parallel(f), njit(_serial_twin(f)))
+            for f in (_gaussian_gram, _centre, _frob, _permutation_null, _block_hsic, _feature_moments)}
+PARALLEL_WORK = 2_000_000   # estimated inner-loop steps from which the parallel build is used
+
+
+def _build(name, work):
+    """The parallel build of kernel ``name`` when ``work`` is large and more than one thread is set."""
+    import numba
+    par, ser = _KERNELS[name]
+    return par if work >= PARALLEL_WORK and numba.get_num_threads() > 1 else ser
+
+
+# --------------------------------------------------------------------------- special functions
+
+def _gamma_sf(x, shape, scale):
+    """Survival function of the gamma distribution, ``1 - F(x; shape, scale)``.
+
+    Regularised upper incomplete gamma ``Q(a, x/scale)``: series for ``x < a + 1``, modified
+    Lentz continued fraction otherwise (Numerical Recipes, section 6.2), in log space so that
+    p-values down to 1e-300 keep their digits.
+    """
+    a = float(shape)
+    z = float(x) / float(scale)
+    if not (a > 0 and math.isfinite(a)) or not math.isfinite(z):
+        return float("nan")
+    if z <= 0:
+        return 1.0
+    log_front = -z + a * math.log(z) - math.lgamma(a)
+    if z < a + 1:
+        ap = a
+        term = total = 1.0 / a
+        for _ in range(1_000_000):
+            ap += 1.0
+            term *= z / ap
+            total += term
+            if abs(term) < abs(total) * 1e-17:
+                break
+        return max(0.0, 1.0 - math.exp(log_front) * total)
+    tiny = 1e-300
+    b = z + 1.0 - a
+    c = 1.0 / tiny
+    d = 1.0 / b
+    h = d
+    for i in range(1, 1_000_000):
+        an = -i * (i - a)
+        b += 2.0
+        d = an * d + b
+        if abs(d) < tiny:
+            d = tiny
+        c = b + an / c
+        if abs(c) < tiny:
+            c = tiny
+        d = 1.0 / d
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < 1e-16:
+            break
+    return min(1.0, math.exp(log_front + math.log(h)))
+
+
+def _chi2_1_sf(x):
+    """Survival function of chi-square with one degree of freedom."""
+    return 1.0 if x <= 0 else math.erfc(math.sqrt(x / 2.0))
+
+
+def _normal_sf(z):
+    """Survival function of the standard normal."""
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+# --------------------------------------------------------------------------- input checks
+
+def _as_data(a, name):
+    a = np.asarray(a)
+    if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        raise TextmineError(f"{name} must be numeric, got dtype {a.dtype}")
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    if a.ndim == 1:
+        a = a.reshape(-1, 1)
+    if a.ndim != 2:
+        raise TextmineError(f"{name} must be an n x p matrix (or a vector), got {a.ndim} dimensions")
+    if a.shape[1] == 0:
+        raise TextmineError(f"{name} has no columns")
+    bad = ~np.isfinite(a)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise TextmineError(f"{name} has a non-finite value ({a[i, j]}) at row {i + 1}, column {j + 1}; "
+                            "drop or impute missing values first")
+    return a
+
+
+def _check_pair(x, y, kernel):
+    if kernel not in KERNELS:
+        raise TextmineError(f"unknown kernel {kernel!r}; choose one of {', '.join(KERNELS)}")
+    x = _as_data(x, "x")
+    y = _as_data(y, "y")
+    if x.shape[0] != y.shape[0]:
+        raise TextmineError(f"x has {x.shape[0]} rows but y has {y.shape[0]}; the samples must be paired row by row")
+    n = x.shape[0]
+    if n < 4:
+        raise TextmineError(f"HSIC needs at least 4 samples (the unbiased estimator divides by n(n-3)), got {n}")
+    if kernel == "precomputed":
+        for a, name in ((x, "x"), (y, "y")):
+            if a.shape[0] != a.shape[1]:
+                raise TextmineError(f"precomputed kernel {name} must be square n x n, got {a.shape[0]} x {a.shape[1]}")
+            if not np.allclose(a, a.T, rtol=1e-10, atol=1e-12 * max(1.0, float(np.abs(a).max()))):
+                raise TextmineError(f"precomputed kernel {name} is not symmetric")
+    return x, y
+
+
+def _estimator(estimator):
+    if estimator not in ESTIMATORS:
+        raise TextmineError(f"unknown estimator {estimator!r}; choose one of {', '.join(ESTIMATORS)}")
+    return estimator
+
+
+# --------------------------------------------------------------------------- bandwidths
+
+def _subsample(a, m):
+    n = a.shape[0]
+    if n <= m:
+        return a
+    idx = np.linspace(0, n - 1, m).round().astype(np.int64)
+    return np.ascontiguousarray(a[idx])
+
+
+def _sqdists(a):
+    m = a.shape[0]
+    out = np.empty(m * (m - 1) // 2)
+    _pair_sqdists(np.ascontiguousarray(a, dtype=np.float64), out)
+    return out
+
+
+def median_bandwidth(a, rule="median", name="x"):
+    """Gaussian bandwidth sigma of one variable by a median rule.
+
+    Parameters
+    ----------
+    a : array (n,) or (n, p)
+    rule : {"median", "gretton", "hyppo"}
+        ``median`` (textmine's default): the median Euclidean distance over the pairs ``i < j``
+        (over an evenly strided subsample of 1000 rows when n is larger; positive distances
+        only if more than half the pairs are ties). ``gretton``: ``sqrt(0.5 median d^2)`` over the
+        positive squared distances among the first 100 rows (``hsicTestGamma.m``). ``hyppo``: the
+        median of all off-diagonal distances, 1 when that is 0 (``hyppo.tools.compute_kern``;
+        hyppo uses x's value for y as well, see :func:`hsic`).
+    name : str
+        Used in error messages.
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    ALGORITHMS.md 5.2. The kernel is ``exp(-||x - x'||^2 / (2 sigma^2))``.
+
+    Examples
+    --------
+    >>> median_bandwidth([0.0, 1.0, 3.0])
+    2.0
+    """
+    a = _as_data(a, name)
+    if rule == "hyppo":
+        d = np.sqrt(_sqdists(a))
+        med = float(np.median(d)) if d.size else 0.0
+        return med if med else 1.0
+    if rule == "gretton":
+        d2 = _sqdists(a[:GRETTON_SUBSAMPLE])
+        d2 = d2[d2 > 0]
+        if not d2.size:
+            raise TextmineError(_constant_msg(name))
+        return math.sqrt(0.5 * float(np.median(d2)))
+    if rule != "median":
+        raise TextmineError(f"unknown bandwidth rule {rule!r}; choose one of {', '.join(BANDWIDTH_RULES)} "
+                            "or give a number")
+    d = np.sqrt(_sqdists(_subsample(a, MEDIAN_SUBSAMPLE)))
+    med = float(np.median(d)) if d.size else 0.0
+    if med == 0.0:
+        d = d[d > 0]
+        if not d.size:
+            raise TextmineError(_constant_msg(name))
+        med = float(np.median(d))
+    return med
+
+
+def _constant_msg(name):
+    return (f"{name} is constant (all rows equal): the median bandwidth is zero and HSIC is 0 "
+            "whatever the other variable; drop it")
+
+
+def _bandwidths(x, y, kernel, bandwidth, names=("x", "y")):
+    """Resolve ``bandwidth`` (rule or numbers) into (sigma_x, sigma_y); None for non-Gaussian kernels."""
+    if kernel != "gaussian":
+        return None, None
+    if isinstance(bandwidth, str):
+        if bandwidth == "hyppo":
+            s = median_bandwidth(x, "hyppo", names[0])
+            for a, nm in ((x, names[0]), (y, names[1])):
+                if np.all(a == a[0]):
+                    raise TextmineError(_constant_msg(nm))
+            return s, s
+        return median_bandwidth(x, bandwidth, names[0]), median_bandwidth(y, bandwidth, names[1])
+    if np.ndim(bandwidth) == 0:
+        sx = sy = bandwidth
+    else:
+        if len(bandwidth) != 2:
+            raise TextmineError("bandwidth must be a rule, one number or a pair (sigma_x, sigma_y)")
+        sx, sy = bandwidth
+    sx, sy = float(sx), float(sy)
+    if not (sx > 0 and sy > 0 and math.isfinite(sx) and math.isfinite(sy)):
+        raise TextmineError(f"bandwidths must be positive and finite, got {sx}, {sy}")
+    return sx, sy
+
+
+# --------------------------------------------------------------------------- exact path
+
+@dataclasses.dataclass
+class _Gram:
+    """A centred Gram matrix and the moments of the uncentred one."""
+    c: np.ndarray          # centred (H or U) matrix
+    mu: float              # mean off-diagonal entry of the uncentred matrix
+    diag: float            # mean diagonal entry of the uncentred matrix
+    unbiased: bool
+
+
+def _gram(a, kernel, sigma, unbiased):
+    n = a.shape[0]
+    if kernel == "precomputed":
+        k = np.array(a, dtype=np.float64, order="C", copy=True)
+    elif kernel == "linear":
+        k = np.ascontiguousarray(a @ a.T)
+        k = 0.5 * (k + k.T)    # exactly symmetric
+    else:
+        k = np.empty((n, n))
+        _build("_gaussian_gram", n * n * (a.shape[1] + 8))(a, 1.0 / (2.0 * sigma * sigma), k)
+    rows, total, trace = _build("_centre", 2 * n * n)(k, unbiased)
+    return _Gram(k, (total - trace) / (n * (n - 1)), trace / n, unbiased)
+
+
+def _frob_any(a, b):
+    """:func:`_frob` with the build chosen by size."""
+    return _build("_frob", a.size)(a, b)
+
+
+def _scale(estimator, n, gx, gy):
+    """Map the raw inner product of the centred matrices to the estimator's statistic."""
+    if estimator == "biased":
+        return 1.0 / (n * n)
+    if estimator == "gretton2005":
+        return 1.0 / ((n - 1) * (n - 1))
+    if estimator == "unbiased":
+        return 1.0 / (n * (n - 3))
+    vx = _frob_any(gx.c, gx.c)[0]
+    vy = _frob_any(gy.c, gy.c)[0]
+    if vx <= 0 or vy <= 0:
+        return 0.0
+    return 1.0 / math.sqrt(vx * vy)
+
+
+@dataclasses.dataclass
+class HsicResult:
+    """Result of :func:`hsic_test`.
+
+    Attributes
+    ----------
+    statistic : float
+        The estimator's value (for ``rff`` the biased HSIC of the approximate kernel, for
+        ``block`` the mean unbiased HSIC over blocks).
+    pvalue : float
+    estimator, method : str
+    bandwidth_x, bandwidth_y : float or None
+        Gaussian sigma of each variable (None for linear or precomputed kernels).
+    n : int
+    n_permutations : int or None
+        Permutations (``permutation``), random features per variable (``rff``) or the block
+        size (``block``); None for the analytic tests.
+    seed : int or None
+        Seed of the random method, None for the analytic ones.
+    null : ndarray or None
+        Null statistics of the permutation test, when asked for.
+    """
+    statistic: float
+    pvalue: float
+    estimator: str
+    method: str
+    bandwidth_x: object
+    bandwidth_y: object
+    n: int
+    n_permutations: object = None
+    seed: object = None
+    null: object = dataclasses.field(default=None, repr=False)
+
+    def to_dict(self):
+        """The result as a JSON-ready dict (without the null sample)."""
+        d = dataclasses.asdict(self)
+        d.pop("null")
+        d["permutations"] = d.pop("n_permutations")
+        return d
+
+
+def hsic(x, y, kernel="gaussian", bandwidth="median", estimator="biased"):
+    """HSIC statistic of paired samples, in O(n^2) time and memory.
+
+    Parameters
+    ----------
+    x : array (n,) or (n, p)
+    y : array (n,) or (n, q)
+        With ``kernel="precomputed"``, x and y are n x n kernel matrices.
+    kernel : {"gaussian", "linear", "precomputed"}
+    bandwidth : {"median", "gretton", "hyppo"}, float or (float, float)
+        Gaussian sigma: a rule applied to each variable (see :func:`median_bandwidth`; ``hyppo``
+        reuses x's sigma for y, as hyppo does), one sigma for both, or a pair.
+    estimator : {"biased", "unbiased", "gretton2005", "normalized"}
+        ``biased``: V-statistic ``tr(KHLH)/n^2``; ``gretton2005``: ``tr(KHLH)/(n-1)^2`` (post
+        6910's estimator, still O(1/n)-biased); ``unbiased``: Song et al. (2012), may be negative;
+        ``normalized``: ``HSIC_u(K,L) / sqrt(HSIC_u(K,K) HSIC_u(L,L))``, 0 when a variance is
+        not positive -- hyppo's ``Hsic`` statistic (see Notes).
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    ALGORITHMS.md 5.1. hyppo 0.5.2 computes the unbiased distance correlation of
+    ``D = 1 - K/max K``; U-centring removes the constant, so that equals the ``normalized``
+    estimator with hyppo's shared bandwidth (``bandwidth="hyppo"``).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=200)
+    >>> round(hsic(x, x + 0.1 * rng.normal(size=200), estimator="normalized"), 2)
+    0.98
+    """
+    x, y = _check_pair(x, y, kernel)
+    estimator = _estimator(estimator)
+    sx, sy = _bandwidths(x, y, kernel, bandwidth)
+    unb = estimator in ("unbiased", "normalized")
+    gx = _gram(x, kernel, sx, unb)
+    gy = _gram(y, kernel, sy, unb)
+    return _scale(estimator, x.shape[0], gx, gy) * _frob_any(gx.c, gy.c)[0]
+
+
+def _gamma_pvalue(gx, gy, dot, sq, n):
+    """Gretton's gamma approximation of the null of ``n HSIC_b`` (``hsicTestGamma.m``).
+
+    The mean is written for any kernel, ``(dk - mu_x)(dl - mu_y)/n`` with ``dk``, ``dl`` the mean
+    diagonal entries; with unit diagonals (Gaussian) it is Gretton's ``(1 + mu_x mu_y - mu_x - mu_y)/n``.
+    """
+    if n < 6:
+        raise TextmineError(f"the gamma approximation needs n >= 6 (its variance has a factor (n-4)(n-5)), got {n}; "
+                            "use the permutation test")
+    stat = dot / n
+    mean = (gx.diag - gx.mu) * (gy.diag - gy.mu) / n
+    var = 2.0 * (n - 4) * (n - 5) / (n * (n - 1) * (n - 2) * (n - 3)) * sq / (n * (n - 1))
+    if not (mean > 0 and var > 0):
+        return 1.0
+    shape = mean * mean / var
+    scale = n * var / mean
+    return _gamma_sf(stat, shape, scale)
+
+
+F32_MARGIN = 1e-6   # relative bound on the float32 pass's error, times ||A||_F ||B||_F
+
+
+def _permutation_values(a, b, observed, seed, n_permutations, exact=False):
+    """Null statistics ``T(pi_t)``, ``t = 0..B-1``, of the centred matrices ``a`` and ``b``.
+
+    A first pass reads float32 copies (half the memory traffic; sums in float64). Every
+    permutation whose value lies within ``F32_MARGIN ||a||_F ||b||_F`` of ``observed`` -- a bound
+    well above the float32 pass's error -- is recomputed in float64, so the count
+    ``#{T_b >= T}``, hence the p-value, is the one the float64 computation gives. ``exact=True``
+    computes every value in float64 (for the returned null sample).
+    """
+    n = a.shape[0]
+    raw = np.empty(n_permutations)
+    kernel = _build("_permutation_null", n * n * n_permutations // 2)
+    with np.errstate(over="ignore"):
+        if exact:
+            kernel(a, b, seed, raw)
+            return raw
+        kernel(a.astype(np.float32), b.astype(np.float32), seed, raw)
+        margin = F32_MARGIN * math.sqrt(_frob_any(a, a)[0] * _frob_any(b, b)[0])
+        near = np.flatnonzero(np.abs(raw - observed) <= margin)
+        if near.size:
+            fix = np.empty(near.size)
+            _permutation_null_at(a, b, seed, near.astype(np.int64), fix)
+            raw[near] = fix
+    return raw
+
+
+def _exact_test(gx, gy, n, estimator, method, n_permutations, seed, return_null):
+    """Test on prepared Gram matrices; returns (statistic, pvalue, null)."""
+    dot, sq = _frob_any(gx.c, gy.c)
+    scale = _scale(estimator, n, gx, gy)
+    stat = scale * dot
+    null = None
+    if method == "gamma":
+        p = _gamma_pvalue(gx, gy, dot, sq, n)
+    elif method == "chi2":
+        p = _chi2_1_sf(n * stat + 1.0)
+    else:
+        raw = _permutation_values(gx.c, gy.c, dot, seed, n_permutations, exact=return_null)
+        # identity-like permutations give the observed value up to rounding
+        tol = 1e-12 * math.sqrt(_frob_any(gx.c, gx.c)[0] * _frob_any(gy.c, gy.c)[0])
+        p = (1.0 + np.count_nonzero(raw >= dot - tol)) / (1.0 + n_permutations)
+        if return_null:
+            null = scale * raw
+    return stat, float(p), null
+
+
+# --------------------------------------------------------------------------- large n
+
+def _features(a, kernel, sigma, n_features, rng):
+    """Random Fourier frequencies and phases of one variable; empty for the linear kernel."""
+    if kernel == "linear":
+        return np.empty((a.shape[1], 0)), np.empty(0)
+    omega = rng.standard_normal((a.shape[1], n_features)) / sigma
+    shift = rng.uniform(0.0, 2.0 * math.pi, n_features)
+    return omega, shift
+
+
+def _rff_test(x, y, kernel, sx, sy, n_features, seed):
+    """Random-Fourier-feature HSIC, ``||C_xy||_F^2``, with a moment-matched gamma null.
+
+    Under independence ``n ||C_xy||^2`` tends to ``sum_ij lambda_i eta_j z_ij^2`` with ``lambda``,
+    ``eta`` the eigenvalues of the feature covariances; its mean is ``tr C_xx tr C_yy`` and its
+    variance ``2 ||C_xx||_F^2 ||C_yy||_F^2`` (Zhang et al. 2018, section 3.2). For the linear
+    kernel the features are the data and the statistic is the exact biased HSIC.
+    """
+    n = x.shape[0]
+    rng = np.random.default_rng(seed)
+    wx, bx = _features(x, kernel, sx, n_features, rng)
+    wy, by = _features(y, kernel, sy, n_features, rng)
+    dx = wx.shape[1] or x.shape[1]
+    dy = wy.shape[1] or y.shape[1]
+    nch = -(-n // _CHUNK)
+    mx = np.zeros((nch, dx))
+    my = np.zeros((nch, dy))
+    cxy = np.zeros((nch, dx, dy))
+    cxx = np.zeros((nch, dx, dx))
+    cyy = np.zeros((nch, dy, dy))
+    _build("_feature_moments", n * (dx + dy) ** 2)(x, wx, bx, y, wy, by, _CHUNK, mx, my, cxy, cxx, cyy)
+    mx = mx.sum(axis=0) / n
+    my = my.sum(axis=0) / n
+    cxy = cxy.sum(axis=0) / n - np.outer(mx, my)
+    cxx = np.triu(cxx.sum(axis=0))
+    cxx = (cxx + np.triu(cxx, 1).T) / n - np.outer(mx, mx)
+    cyy = np.triu(cyy.sum(axis=0))
+    cyy = (cyy + np.triu(cyy, 1).T) / n - np.outer(my, my)
+    stat = float(np.sum(cxy * cxy))
+    mean = float(np.trace(cxx) * np.trace(cyy))
+    var = 2.0 * float(np.sum(cxx * cxx)) * float(np.sum(cyy * cyy))
+    if not (mean > 0 and var > 0):
+        return stat, 1.0
+    return stat, _gamma_sf(n * stat, mean * mean / var, var / mean)
+
+
+def _block_test(x, y, kernel, sx, sy, block, seed):
+    """Block HSIC with a normal null: ``Z = mean / sqrt(var / n_blocks)`` over the block statistics.
+
+    Rows are shuffled (seeded) first, so sorted input does not make blocks of similar rows.
+    The block statistics are unbiased (mean 0 under independence); their sample variance
+    estimates the variance of the mean, as in the B-test (Zaremba, Gretton & Blaschko 2013).
+    """
+    n = x.shape[0]
+    nb = n // block
+    if nb < 2:
+        raise TextmineError(f"block HSIC needs at least two blocks of {block} rows, got n = {n}; "
+                            "use a smaller --block-size or an exact test")
+    order = np.random.default_rng(seed).permutation(n)
+    xs = np.ascontiguousarray(x[order])
+    ys = np.ascontiguousarray(y[order])
+    gx = -1.0 if kernel == "linear" else 1.0 / (2.0 * sx * sx)
+    gy = -1.0 if kernel == "linear" else 1.0 / (2.0 * sy * sy)
+    out = np.empty(nb)
+    _build("_block_hsic", n * block * 4)(xs, ys, gx, gy, block, out)
+    mean = float(np.mean(out))
+    sd = float(np.std(out, ddof=1))
+    if sd == 0.0:
+        return mean, 1.0
+    return mean, _normal_sf(mean / (sd / math.sqrt(nb)))
+
+
+# --------------------------------------------------------------------------- public tests
+
+def _resolve_method(method, estimator, n, kernel):
+    if method not in METHODS:
+        raise TextmineError(f"unknown p-value method {method!r}; choose one of {', '.join(METHODS)}")
+    if method in ("rff", "block"):
+        if estimator is not None:
+            raise TextmineError(f"the {method} test has its own statistic; do not give an estimator with it")
+        if kernel == "precomputed":
+            raise TextmineError(f"the {method} test needs the data, not a precomputed kernel matrix")
+        return method, method
+    if method == "auto":
+        if estimator is None and n >= LARGE_N and kernel != "precomputed":
+            return "rff", "rff"
+        estimator = estimator or "biased"
+        method = {"biased": "gamma", "gretton2005": "gamma", "normalized": "chi2",
+                  "unbiased": "permutation"}[_estimator(estimator)]
+        return estimator, method
+    estimator = _estimator(estimator or {"chi2": "normalized"}.get(method, "biased"))
+    if method == "gamma" and estimator not in ("biased", "gretton2005"):
+        raise TextmineError(f"the gamma approximation is for the biased statistic n*HSIC_b, not {estimator}; "
+                            "use --estimator biased or --pvalue permutation")
+    if method == "chi2" and estimator != "normalized":
+        raise TextmineError(f"the chi-square test (hyppo) is for the normalized statistic, not {estimator}; "
+                            "use --estimator normalized or --pvalue permutation")
+    return estimator, method
+
+
+def _check_method_args(method, n_permutations, n_features, block_size, seed):
+    if method == "permutation" and (int(n_permutations) < 1):
+        raise TextmineError(f"n_permutations must be at least 1, got {n_permutations}")
+    if method == "rff" and int(n_features) < 1:
+        raise TextmineError(f"n_features must be at least 1, got {n_features}")
+    if method == "block" and int(block_size) < 4:
+        raise TextmineError(f"block_size must be at least 4 (unbiased HSIC per block), got {block_size}")
+    if int(seed) < 0:
+        raise TextmineError(f"seed must be non-negative, got {seed}")
+
+
+class _Threads:
+    """Run with ``n_jobs`` numba threads, restoring the previous count afterwards."""
+
+    def __init__(self, n_jobs):
+        self.n_jobs = n_jobs
+
+    def __enter__(self):
+        import numba
+        self.old = numba.get_num_threads()
+        if self.n_jobs is not None:
+            set_num_threads(self.n_jobs)
+
+    def __exit__(self, *exc):
+        import numba
+        numba.set_num_threads(self.old)
+
+
+def hsic_test(x, y, kernel="gaussian", bandwidth="median", estimator=None, method="auto",
+              n_permutations=1000, seed=1, n_jobs=None, n_features=100, block_size=50,
+              return_null=False):
+    """HSIC independence test of paired samples x (n x p) and y (n x q).
+
+    Parameters
+    ----------
+    x, y, kernel, bandwidth
+        As in :func:`hsic`.
+    estimator : {"biased", "unbiased", "gretton2005", "normalized"} or None
+        None picks the method's own (``biased`` for gamma and permutation, ``normalized`` for
+        chi2); rff and block have their own statistics and take no estimator.
+    method : {"auto", "gamma", "permutation", "chi2", "rff", "block"}
+        ``gamma``: Gretton's gamma approximation of ``n HSIC_b``; ``permutation``:
+        ``p = (1 + #{T_b >= T}) / (1 + B)``; ``chi2``: hyppo's ``1 - F_chi2_1(n stat + 1)``;
+        ``rff``: linear-time test on random Fourier features (the data itself for the linear
+        kernel); ``block``: linear-time block HSIC. ``auto``: ``rff`` from n = 10^4 when no
+        estimator is given, else the estimator's natural test.
+    n_permutations : int
+        B for the permutation test.
+    seed : int
+        Seeds the permutations, the random features or the block shuffle; the result does not
+        depend on ``n_jobs``.
+    n_jobs : int or None
+        Numba threads (None: numba's current setting).
+    n_features : int
+        Random Fourier features per variable (``rff``).
+    block_size : int
+        Rows per block (``block``; kerpy's default 50).
+    return_null : bool
+        Keep the permutation null statistics in ``result.null``.
+
+    Returns
+    -------
+    HsicResult
+
+    Notes
+    -----
+    ALGORITHMS.md 5.3-5.4. ``estimator="biased", method="gamma", bandwidth="gretton"``
+    reproduces ``hsicTestGamma.m``; ``estimator="normalized", method="chi2",
+    bandwidth="hyppo"`` reproduces ``hyppo.independence.Hsic().test``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=300)
+    >>> r = hsic_test(x, x ** 2 + 0.5 * rng.normal(size=300))
+    >>> r.method, r.pvalue < 1e-6
+    ('gamma', True)
+    """
+    x, y = _check_pair(x, y, kernel)
+    n = x.shape[0]
+    estimator, method = _resolve_method(method, estimator, n, kernel)
+    _check_method_args(method, n_permutations, n_features, block_size, seed)
+    sx, sy = _bandwidths(x, y, kernel, bandwidth)
+    random_method = method in ("permutation", "rff", "block")
+    with _Threads(n_jobs):
+        if method == "rff":
+            stat, p = _rff_test(x, y, kernel, sx, sy, int(n_features), int(seed))
+            null, reps = None, (x.shape[1] if kernel == "linear" else int(n_features))
+        elif method == "block":
+            stat, p = _block_test(x, y, kernel, sx, sy, int(block_size), int(seed))
+            null, reps = None, int(block_size)
+        else:
+            unb = estimator in ("unbiased", "normalized")
+            gx = _gram(x, kernel, sx, unb)
+            gy = _gram(y, kernel, sy, unb)
+            stat, p, null = _exact_test(gx, gy, n, estimator, method, int(n_permutations), int(seed),
+                                        return_null)
+            reps = int(n_permutations) if method == "permutation" else None
+    return HsicResult(float(stat), float(p), estimator, method, sx, sy, n, reps,
+                      int(seed) if random_method else None, null)
+
+
+def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", bandwidth="median",
+                  estimator=None, method="auto", n_permutations=1000, seed=1, n_jobs=None,
+                  n_features=100, block_size=50, memory_limit=2 ** 30):
+    """HSIC test between every pair of columns.
+
+    Parameters
+    ----------
+    x : array (n, p)
+    y : array (n, q) or None
+        None: every pair ``i < j`` of x's columns; else every x column against every y column.
+    names_x, names_y : list of str or None
+        Column names (default ``"1"``, ``"2"``, ...).
+    memory_limit : int
+        Bytes of cached centred Gram matrices (one per column) in the exact tests; beyond it
+        they are rebuilt per pair.
+    Other parameters
+        As in :func:`hsic_test`; each pair is tested with the same seed.
+
+    Returns
+    -------
+    list of (str, str, HsicResult)
+    """
+    if kernel == "precomputed":
+        raise TextmineError("pairwise tests need data columns, not precomputed kernel matrices")
+    x = _as_data(x, "x")
+    cols_x = [x[:, [j]] for j in range(x.shape[1])]
+    names_x = list(names_x) if names_x is not None else [str(j + 1) for j in range(len(cols_x))]
+    if y is None:
+        if len(cols_x) < 2:
+            raise TextmineError("pairwise needs at least two columns")
+        pairs = [(i, j) for i in range(len(cols_x)) for j in range(i + 1, len(cols_x))]
+        cols, names = cols_x, names_x
+        index_y = 0
+    else:
+        y = _as_data(y, "y")
+        if y.shape[0] != x.shape[0]:
+            raise TextmineError(f"x has {x.shape[0]} rows but y has {y.shape[0]}; "
+                                "the samples must be paired row by row")
+        cols_y = [y[:, [j]] for j in range(y.shape[1])]
+        names_y = list(names_y) if names_y is not None else [str(j + 1) for j in range(len(cols_y))]
+        cols, names = cols_x + cols_y, names_x + names_y
+        index_y = len(cols_x)
+        pairs = [(i, index_y + j) for i in range(len(cols_x)) for j in range(len(cols_y))]
+    n = x.shape[0]
+    if n < 4:
+        raise TextmineError(f"HSIC needs at least 4 samples (the unbiased estimator divides by n(n-3)), got {n}")
+    est, meth = _resolve_method(method, estimator, n, kernel)
+    _check_method_args(meth, n_permutations, n_features, block_size, seed)
+    if meth in ("rff", "block") or (isinstance(bandwidth, str) and bandwidth == "hyppo"):
+        out = []
+        for i, j in pairs:
+            r = hsic_test(cols[i], cols[j], kernel=kernel, bandwidth=bandwidth, estimator=estimator,
+                          method=method, n_permutations=n_permutations, seed=seed, n_jobs=n_jobs,
+                          n_features=n_features, block_size=block_size)
+            out.append((names[i], names[j], r))
+        return out
+    sigmas = [_bandwidths(c, c, kernel, bandwidth, (nm, nm))[0] for c, nm in zip(cols, names)]
+    unb = est in ("unbiased", "normalized")
+    cache = {}
+    cache_ok = len(cols) * n * n * 8 <= memory_limit
+    out = []
+    with _Threads(n_jobs):
+        for i, j in pairs:
+            grams = []
+            for c in (i, j):
+                g = cache.get(c)
+                if g is None:
+                    g = _gram(cols[c], kernel, sigmas[c], unb)
+                    if cache_ok:
+                        cache[c] = g
+                grams.append(g)
+            stat, p, _ = _exact_test(grams[0], grams[1], n, est, meth, int(n_permutations), int(seed), False)
+            reps = int(n_permutations) if meth == "permutation" else None
+            out.append((names[i], names[j],
+                        HsicResult(float(stat), float(p), est, meth, sigmas[i], sigmas[j], n, reps,
+                                   int(seed) if meth == "permutation" else None)))
+    return out
+
+
+# --------------------------------------------------------------------------- reading tables
+
+def _parse_cells(path, lines, delimiter, first_line):
+    """Parse text lines into a float matrix; errors name ``file:line``."""
+    rows = []
+    width = None
+    for k, line in enumerate(lines):
+        lineno = first_line + k
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            continue
+        cells = line.split(delimiter) if delimiter else line.split()
+        if width is None:
+            width = len(cells)
+        elif len(cells) != width:
+            raise TextmineError(f"{path}:{lineno}: {len(cells)} columns, expected {width} as on the first data line")
+        row = []
+        for c, cell in enumerate(cells, 1):
+            try:
+                v = float(cell)
+            except ValueError:
+                hint = "; is the first line a header? use --column-names" if not rows else ""
+                raise TextmineError(f"{path}:{lineno}: column {c}: cannot read {cell.strip()!r} as a number"
+                                    + hint) from None
+            if not math.isfinite(v):
+                raise TextmineError(f"{path}:{lineno}: column {c}: {cell.strip()!r} is not a finite number; "
+                                    "drop or impute missing values first")
+            row.append(v)
+        rows.append(row)
+    if not rows:
+        raise TextmineError(f"{path}: no data rows")
+    return np.array(rows, dtype=np.float64)
+
+
+def read_table(path, delimiter=None, header=False, encoding="utf-8"):
+    """Read a numeric table: TSV (default), CSV (``.csv``) or NumPy ``.npy``; ``-`` is stdin.
+
+    Parameters
+    ----------
+    path : str
+    delimiter : str or None
+        None: ``,`` for ``.csv`` files, TAB otherwise (``"ws"`` splits on any whitespace).
+    header : bool
+        The first line holds column names.
+    encoding : str
+
+    Returns
+    -------
+    data : float64[n, p]
+    names : list of str
+        Column names (header) or ``"1"``, ``"2"``, ...
+
+    Raises
+    ------
+    TextmineError
+        With ``file:line`` and the column for a cell that is not a finite number, a ragged row,
+        an unreadable file or an empty table.
+    """
+    import sys
+    if path != "-" and path.endswith(".npy"):
+        try:
+            a = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise TextmineError(f"{path}: cannot read as .npy ({e})") from None
+        if a.ndim == 1:
+            a = a.reshape(-1, 1)
+        if a.ndim != 2:
+            raise TextmineError(f"{path}: expected a 1-D or 2-D array, got shape {a.shape}")
+        if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+            raise TextmineError(f"{path}: array of dtype {a.dtype} is not numeric")
+        a = np.ascontiguousarray(a, dtype=np.float64)
+        bad = ~np.isfinite(a)
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            raise TextmineError(f"{path}: row {i + 1}, column {j + 1}: {a[i, j]} is not a finite number; "
+                                "drop or impute missing values first")
+        return a, [str(j + 1) for j in range(a.shape[1])]
+    if delimiter is None:
+        delimiter = "," if path.lower().endswith(".csv") else "\t"
+    if delimiter == "ws":
+        delimiter = None
+    try:
+        if path == "-":
+            raw = sys.stdin.buffer.read()
+        else:
+            if os.path.isdir(path):
+                raise TextmineError(f"{path}: is a directory, not a table")
+            with open(path, "rb") as f:
+                raw = f.read()
+    except OSError as e:
+        raise TextmineError(f"{path}: cannot read ({e.strerror or e})") from None
+    name = "<stdin>" if path == "-" else path
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as e:
+        raise TextmineError(f"{name}: cannot decode byte offset {e.start} as {encoding}") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    lines = text.splitlines()
+    names = None
+    first = 1
+    if header:
+        while lines and not lines[0].strip():
+            lines.pop(0)
+            first += 1
+        if not lines:
+            raise TextmineError(f"{name}: empty file, expected a header line")
+        names = [c.strip() for c in (lines[0].split(delimiter) if delimiter else lines[0].split())]
+        lines = lines[1:]
+        first += 1
+    data = _parse_cells(name, lines, delimiter, first)
+    if names is None:
+        names = [str(j + 1) for j in range(data.shape[1])]
+    elif len(names) != data.shape[1]:
+        raise TextmineError(f"{name}: the header has {len(names)} names but the rows have {data.shape[1]} columns")
+    return data, names
+
+
+def select_columns(data, names, spec, path="input"):
+    """Pick columns by a spec like ``"1,3-5"`` (1-based) or header names ``"age,income"``.
+
+    Returns
+    -------
+    data : float64[n, k], names : list of str
+    """
+    idx = []
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if part in names and not part.isdigit():
+            idx.append(names.index(part))
+            continue
+        lo, sep, hi = part.partition("-")
+        try:
+            a = int(lo)
+            b = int(hi) if sep else a
+        except ValueError:
+            if part in names:
+                idx.append(names.index(part))
+                continue
+            raise TextmineError(f"{path}: no column {part!r}; give 1-based numbers, ranges (2-4) "
+                                "or header names") from None
+        if not (1 <= a <= b <= len(names)):
+            raise TextmineError(f"{path}: column range {part!r} is outside 1-{len(names)}")
+        idx.extend(range(a - 1, b))
+    if not idx:
+        raise TextmineError(f"{path}: empty column selection {spec!r}")
+    return np.ascontiguousarray(data[:, idx]), [names[i] for i in idx]
