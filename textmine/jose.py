@@ -494,7 +494,7 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, table, window, negative, margin,
 # Both builds once, at import (compiled lazily on first call; cached on disk).
 _jose_epoch_serial = njit_fast(_jose_epoch)
 _jose_epoch_parallel = njit_parallel(_jose_epoch)
-_jose_infer_serial = njit_fast(_jose_infer)
+_jose_infer_serial = njit(_jose_infer)  # no fastmath: the same numbers as the parallel build
 _jose_infer_parallel = njit_parallel(_jose_infer)
 
 

@@ -18,6 +18,8 @@ from textmine.errors import TextmineError
 # name -> "module:attribute"; one module per subcommand under textmine.cli
 COMMANDS = {
     "count": "textmine.cli.count:count",
+    "embed": "textmine.cli.embed:embed",
+    "similar": "textmine.cli.similar:similar",
 }
 
 
