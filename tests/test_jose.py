@@ -12,6 +12,7 @@ from textmine import jose
 from textmine.cli import cli
 from textmine.errors import TextmineError
 
+pytestmark = pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 slow_without_jit = pytest.mark.skipif(JIT_DISABLED, reason="too slow without the JIT")
 
 
@@ -160,7 +161,7 @@ def test_infer_kernel_matches_naive(update, loss):
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_fit_learns_topics_and_keeps_unit_norm(jobs):
     docs = topic_docs()
-    m = jose.JoSE(dim=20, min_count=1, n_iter=5, n_jobs=jobs, random_state=0).fit(docs)
+    m = jose.JoSE(dim=20, min_count=1, n_iter=5, n_jobs=jobs, random_state=0, update="reference").fit(docs)
     assert np.allclose(np.linalg.norm(m.word_vectors_, axis=1), 1, atol=1e-5)
     assert np.allclose(np.linalg.norm(m.context_vectors_, axis=1), 1, atol=1e-5)
     assert np.allclose(np.linalg.norm(m.doc_vectors_, axis=1), 1, atol=1e-5)

@@ -12,8 +12,11 @@ Two choices of ALGORITHMS.md §6.1–6.2:
   ``loss="joint"``: the paper's single hinge
   ``max(0, m - cos(v, u) - cos(u, d) + cos(v, u') + cos(u', d))`` per (centre ``u``, context ``v``,
   negative ``u'``).
-* ``update="reference"`` (default): ``jose.c``'s step multipliers (``1 - cos`` for positives,
-  ``2 cos(u', v)`` for a negative). ``update="paper"``: ``1 + x·∇f / ||∇f||`` for every vector.
+* ``update="paper"`` (default): the paper's step multiplier ``1 + x·∇f / ||∇f||`` for every vector.
+  ``update="reference"``: ``jose.c``'s multipliers (``1 - cos`` for positives, ``2 cos(u', v)`` for a
+  negative, which turns into a step *towards* ``v`` when ``cos(u', v) < 0``). On Brown the reference
+  rule reproduces ``jose.c``'s near-zero WordSim-353 ρ (0.07 here, 0.085 published in
+  ``shared/data/README``); the paper rule reaches 0.40 (bench/RESULTS.md).
 
 The corpus is integer-coded once (``int32`` ids, ``int64`` CSR offsets per document), then numba
 kernels run the epochs. Randomness is a 64-bit LCG (word2vec's ``next_random``) whose state the
@@ -704,8 +707,8 @@ class JoSE:
         Hogwild threads; 1 is deterministic for a given ``random_state``.
     random_state : int
         Seed.
-    update : {"reference", "paper"}
-        Step multipliers of ``jose.c`` or of the paper.
+    update : {"paper", "reference"}
+        Step multipliers of the paper (default) or of ``jose.c``.
     loss : {"split", "joint"}
         ``jose.c``'s two hinges or the paper's single joint hinge.
     lowercase : bool
@@ -743,7 +746,7 @@ class JoSE:
     """
 
     def __init__(self, dim=100, window=5, negative=2, margin=0.15, alpha=0.04, n_iter=10, min_count=5,
-                 sample=1e-3, n_jobs=1, random_state=1, update="reference", loss="split", lowercase=False):
+                 sample=1e-3, n_jobs=1, random_state=1, update="paper", loss="split", lowercase=False):
         self.dim = dim
         self.window = window
         self.negative = negative

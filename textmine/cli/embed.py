@@ -49,8 +49,8 @@ def _check_writable(path, option):
               help="Drop words rarer than this.")
 @click.option("--sample", type=click.FloatRange(min=0), default=1e-3, show_default=True,
               help="Sub-sampling threshold of frequent words (0: off).")
-@click.option("--update", type=click.Choice(["reference", "paper"]), default="reference", show_default=True,
-              help="Step multipliers of jose.c (reference) or of the paper.")
+@click.option("--update", type=click.Choice(["paper", "reference"]), default="paper", show_default=True,
+              help="Riemannian step multipliers of the paper, or of jose.c (reference; weaker on small corpora).")
 @click.option("--loss", type=click.Choice(["split", "joint"]), default="split", show_default=True,
               help="jose.c's separate word and document hinges (split) or the paper's joint hinge.")
 @click.option("--lowercase", is_flag=True, help="Lowercase the input first.")
