@@ -75,7 +75,7 @@ def spearman(index, vectors, pairs):
     return rho, len(model), len(pairs)
 
 
-def run_textmine(lines, args, update="reference", loss="split"):
+def run_textmine(lines, args, update="paper", loss="split"):
     from textmine.jose import JoSE
 
     JoSE(dim=8, min_count=1, n_iter=1, n_jobs=args.jobs).fit(["warm up the kernels", "warm up"])  # compile/load
@@ -108,7 +108,7 @@ def bench_corpus(name, lines, sets, args):
           f"min-count {args.min_count}, -j {args.jobs}\n", flush=True)
     runs = [("textmine JoSE", lambda: run_textmine(lines, args))]
     if args.variants:
-        runs += [("textmine JoSE --update paper", lambda: run_textmine(lines, args, update="paper")),
+        runs += [("textmine JoSE --update reference (jose.c)", lambda: run_textmine(lines, args, update="reference")),
                  ("textmine JoSE --loss joint", lambda: run_textmine(lines, args, loss="joint"))]
     runs.append(("gensim Word2Vec sg", lambda: run_gensim(lines, args)))
     results = []
@@ -183,7 +183,7 @@ def main():
     p.add_argument("--iter", type=int, default=10)
     p.add_argument("--min-count", type=int, default=5)
     p.add_argument("--jobs", type=int, default=1)
-    p.add_argument("--variants", action="store_true", help="also --update paper and --loss joint")
+    p.add_argument("--variants", action="store_true", help="also --update reference and --loss joint")
     p.add_argument("--memory-only", action="store_true")
     p.add_argument("--no-memory", action="store_true")
     p.add_argument("--_memory-child", dest="memory_child", help=argparse.SUPPRESS)
