@@ -124,10 +124,9 @@ def _sphere_step(x, g, eta, paper, negative_term):
     else:
         k = 1.0 + xg
     step = np.float32(eta * k)
-    nn = np.float32(0.0)
     for c in range(d):
         x[c] -= step * (g[c] - xg * x[c])
-        nn += x[c] * x[c]
+    nn = _dot(x, x)
     if nn > 0.0:
         inv = np.float32(1.0 / math.sqrt(nn))
         for c in range(d):
@@ -206,10 +205,9 @@ def _split_pair(u, v, un, f, alpha, margin, paper, gv):
     h = _dot(un, v)
     if f - h >= margin:
         return 0.0
-    gg = np.float32(0.0)
     for c in range(u.shape[0]):
         gv[c] = un[c] - u[c]
-        gg += gv[c] * gv[c]
+    gg = _dot(gv, gv)  # a separate pass: a store and a reduction in one loop do not vectorise
     _retract_step(u, v, -1.0, -f, 1.0, alpha, paper, False)
     _retract_step(un, v, 1.0, h, 1.0, alpha, paper, True)
     _retract_step(v, gv, 1.0, h - f, gg, alpha, paper, False)
