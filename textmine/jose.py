@@ -30,6 +30,7 @@ import logging
 import math
 import os
 import time
+import types
 from array import array
 
 import numpy as np
@@ -492,11 +493,25 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, table, window, negative, margin,
                             _sphere_step(d, gv, alpha, paper, False)
 
 
-# Both builds once, at import (compiled lazily on first call; cached on disk).
-_jose_epoch_serial = njit_fast(_jose_epoch)
-_jose_epoch_parallel = njit_parallel(_jose_epoch)
-_jose_infer_serial = njit(_jose_infer)  # no fastmath: the same numbers as the parallel build
-_jose_infer_parallel = njit_parallel(_jose_infer)
+def _renamed(f, name):
+    """A copy of function ``f`` under another name.
+
+    numba's on-disk cache is keyed by the function's qualified name and line, not by the ``parallel``
+    or ``fastmath`` flags: wrapping one Python function twice would make both builds load whichever
+    was compiled first (the "parallel" kernel then silently runs on one thread).
+    """
+    g = types.FunctionType(f.__code__, f.__globals__, name, f.__defaults__, f.__closure__)
+    g.__qualname__ = name
+    g.__doc__ = f.__doc__
+    return g
+
+
+# Both builds once, at import (compiled lazily on first call; cached on disk under distinct names).
+_jose_epoch_serial = njit_fast(_renamed(_jose_epoch, "_jose_epoch_serial"))
+_jose_epoch_parallel = njit_parallel(_renamed(_jose_epoch, "_jose_epoch_parallel"))
+# no fastmath for the serial inference: the same numbers as the parallel build
+_jose_infer_serial = njit(_renamed(_jose_infer, "_jose_infer_serial"))
+_jose_infer_parallel = njit_parallel(_renamed(_jose_infer, "_jose_infer_parallel"))
 
 
 # --------------------------------------------------------------------------------------------
