@@ -120,6 +120,15 @@ def test_epoch_kernel_matches_naive(update, loss, seed):
     assert sum(want_loss) > 0  # the hinge was active: updates were exercised
 
 
+@pytest.mark.skipif(JIT_DISABLED, reason="no numba dispatchers without the JIT")
+def test_builds_have_distinct_cache_names():
+    # numba's disk cache is keyed by qualified name: one name for two builds makes both load one of them
+    builds = (jose._jose_epoch_serial, jose._jose_epoch_parallel, jose._jose_infer_serial, jose._jose_infer_parallel)
+    assert len({b.py_func.__qualname__ for b in builds}) == 4
+    assert jose._jose_epoch_parallel.targetoptions.get("parallel") and not jose._jose_epoch_serial.targetoptions.get(
+        "parallel")
+
+
 def test_parallel_epoch_kernel_matches_serial_on_one_chunk():
     docs, counts, ids, offsets, tables = random_corpus(5, n_docs=10)
     keep = jose.keep_probabilities(counts, 0.0)
