@@ -1,6 +1,5 @@
 """JoSE: kernels against their naive twins, model invariants, persistence and the CLI."""
 import json
-import os
 
 import numpy as np
 import pytest
