@@ -24,6 +24,8 @@ COMMANDS = {
     "segment": "textmine.cli.segment:segment",
     "train-segmenter": "textmine.cli.train_segmenter:train_segmenter",
     "hsic": "textmine.cli.hsic:hsic",
+    "embed": "textmine.cli.embed:embed",
+    "similar": "textmine.cli.similar:similar",
 }
 
 

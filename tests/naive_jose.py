@@ -1,0 +1,180 @@
+"""Slow, obviously correct twins of the JoSE kernels in textmine/jose.py.
+
+Plain Python loops over numpy float64 rows; the random stream (word2vec's 64-bit LCG) is consumed
+in exactly the kernel's order, so a seeded run must give the same vectors up to float32 rounding.
+"""
+import math
+
+import numpy as np
+
+MASK = (1 << 64) - 1
+
+
+def lcg(s):
+    return (s * 25214903917 + 11) & MASK
+
+
+def uniform(s):
+    return (s >> 11) / 9007199254740992.0
+
+
+def draw(s, table):
+    return int(table[(s >> 16) % len(table)])
+
+
+def step(x, g, eta, paper, negative, xg=None):
+    """Riemannian step + retraction: x <- normalise(x - eta k (g - (x.g) x)); x.g may be given (old value)."""
+    if xg is None:
+        xg = float(x @ g)
+    if paper:
+        gn = float(np.linalg.norm(g))
+        if gn == 0:
+            return x
+        k = 1 + xg / gn
+    else:
+        k = 2 * xg if negative else 1 + xg
+    y = x - eta * k * (g - xg * x)
+    return y / np.linalg.norm(y)
+
+
+def split_hinge(U, i, V, j, ti, alpha, margin, paper):
+    """max(0, m - U[i].V[j] + U[ti].V[j]); all gradients at the old values; u, u', v in order."""
+    u, v, un = U[i].copy(), V[j].copy(), U[ti].copy()
+    f, h = float(u @ v), float(un @ v)
+    if f - h >= margin:
+        return 0.0
+    U[i] = step(U[i], -v, alpha, paper, False, xg=-f)
+    U[ti] = step(U[ti], v, alpha, paper, True, xg=h)
+    V[j] = step(V[j], un - u, alpha, paper, False, xg=h - f)
+    return margin - (f - h)
+
+
+def joint_hinge(U, i, V, j, D, k, ti, alpha, margin, paper, update_words=True):
+    """The paper's joint hinge over (u=U[i], v=V[j], d=D[k], u'=U[ti])."""
+    u, v, d, un = U[i].copy(), V[j].copy(), D[k].copy(), U[ti].copy()
+    gap = u @ v + u @ d - un @ v - un @ d
+    if gap >= margin:
+        return 0.0
+    if update_words:
+        if paper:
+            U[i] = step(U[i], -(v + d), alpha, True, False)
+            U[ti] = step(U[ti], v + d, alpha, True, True)
+        else:
+            U[i] = step(U[i], -v, alpha, False, False)
+            U[ti] = step(U[ti], v, alpha, False, True)
+            U[i] = step(U[i], -d, alpha, False, False)
+            U[ti] = step(U[ti], d, alpha, False, True)
+        V[j] = step(V[j], un - u, alpha, paper, False)
+    D[k] = step(D[k], un - u, alpha, paper, False)
+    return margin - gap
+
+
+def subsample(doc, keep, s):
+    sen = []
+    for w in doc:
+        if keep[w] < 1.0:
+            s = lcg(s)
+            if keep[w] < uniform(s):
+                continue
+        sen.append(int(w))
+    return sen, s
+
+
+def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, table, window, negative, margin, alpha0,
+               words_before, total_words, seeds, paper, joint):
+    """One epoch, chunks one after the other; returns the float64 tables and the hinge per chunk."""
+    U, V, D = (np.array(x, dtype=np.float64) for x in (syn0, syn1, syndoc))
+    n_chunks = len(bounds) - 1
+    losses = []
+    for ch in range(n_chunks):
+        s = int(seeds[ch])
+        done, hinge = 0, 0.0
+        for doc in range(bounds[ch], bounds[ch + 1]):
+            sen, s = subsample(docs[doc], keep, s)
+            for pos, word in enumerate(sen):
+                alpha = max(alpha0 * (1 - (words_before + (done + pos) * n_chunks) / (total_words + 1.0)),
+                            alpha0 * 1e-4)
+                s = lcg(s)
+                half = window - (s >> 16) % window
+                for cpos in range(max(0, pos - half), min(len(sen), pos + half + 1)):
+                    if cpos == pos:
+                        continue
+                    for _ in range(negative):
+                        s = lcg(s)
+                        t = draw(s, table)
+                        if t == word:
+                            continue
+                        if joint:
+                            hinge += joint_hinge(U, word, V, sen[cpos], D, doc, t, alpha, margin, paper)
+                        else:
+                            hinge += split_hinge(U, sen[cpos], V, word, t, alpha, margin, paper)
+                if not joint:
+                    for _ in range(negative):
+                        s = lcg(s)
+                        t = draw(s, table)
+                        if t == word:
+                            continue
+                        hinge += split_hinge(U, word, D, doc, t, alpha, margin, paper)
+            done += len(docs[doc])
+        losses.append(hinge)
+    return U, V, D, losses
+
+
+def jose_infer(syn0, syn1, docs, keep, table, window, negative, margin, alpha0, n_iter, seeds, paper, joint):
+    """Document vectors with u, v frozen, one document at a time."""
+    U, V = np.array(syn0, dtype=np.float64), np.array(syn1, dtype=np.float64)
+    dim = U.shape[1]
+    out = np.zeros((len(docs), dim))
+    for k, doc in enumerate(docs):
+        if len(doc) == 0:
+            continue
+        s = int(seeds[k])
+        d = np.empty(dim)
+        for c in range(dim):
+            s = lcg(s)
+            d[c] = (uniform(s) - 0.5) / dim
+        D = (d / np.linalg.norm(d))[None, :].copy()
+        total = n_iter * len(doc) + 1.0
+        for it in range(n_iter):
+            sen, s = subsample(doc, keep, s)
+            for pos, word in enumerate(sen):
+                alpha = max(alpha0 * (1 - (it * len(doc) + pos) / total), alpha0 * 1e-4)
+                if joint:
+                    s = lcg(s)
+                    half = window - (s >> 16) % window
+                    for cpos in range(max(0, pos - half), min(len(sen), pos + half + 1)):
+                        if cpos == pos:
+                            continue
+                        for _ in range(negative):
+                            s = lcg(s)
+                            t = draw(s, table)
+                            if t == word:
+                                continue
+                            joint_hinge(U, word, V, sen[cpos], D, 0, t, alpha, margin, paper, update_words=False)
+                else:
+                    for _ in range(negative):
+                        s = lcg(s)
+                        t = draw(s, table)
+                        if t == word:
+                            continue
+                        u, un = U[word], U[t]
+                        if u @ D[0] - un @ D[0] < margin:
+                            D[0] = step(D[0], un - u, alpha, paper, False)
+        out[k] = D[0]
+    return out
+
+
+def keep_probabilities(counts, sample):
+    n = sum(counts)
+    if sample <= 0:
+        return [2.0] * len(counts)
+    return [(math.sqrt(c / (sample * n)) + 1) * (sample * n) / c for c in counts]
+
+
+def encode(documents, min_count):
+    """Vocabulary by (count desc, word) and the id lists of each document (unknown words dropped)."""
+    from collections import Counter
+    cnt = Counter(w for d in documents for w in d.split())
+    words = sorted((w for w in cnt if cnt[w] >= min_count), key=lambda w: (-cnt[w], w))
+    index = {w: i for i, w in enumerate(words)}
+    return words, [cnt[w] for w in words], [[index[w] for w in d.split() if w in index] for d in documents]

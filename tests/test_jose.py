@@ -1,0 +1,367 @@
+"""JoSE: kernels against their naive twins, model invariants, persistence and the CLI."""
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import naive_jose as nj
+from conftest import JIT_DISABLED
+from textmine import jose
+from textmine.cli import cli
+from textmine.errors import TextmineError
+
+pytestmark = pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+slow_without_jit = pytest.mark.skipif(JIT_DISABLED, reason="too slow without the JIT")
+
+
+def topic_docs(n=300, seed=0, length=30):
+    """Two topics (words a*, b*) plus shared filler c*; even documents are topic a."""
+    rng = np.random.default_rng(seed)
+    docs = []
+    for i in range(n):
+        t = "ab"[i % 2]
+        words = [f"{t}{rng.integers(20)}" for _ in range(length)] + [f"c{rng.integers(10)}" for _ in range(5)]
+        rng.shuffle(words)
+        docs.append(" ".join(words))
+    return docs
+
+
+def random_corpus(seed, n_docs=6, vocab=9, dim=6):
+    rng = np.random.default_rng(seed)
+    docs = [list(rng.integers(0, vocab, size=rng.integers(0, 12))) for _ in range(n_docs)]
+    counts = np.bincount(np.concatenate([np.asarray(d, dtype=np.int64) for d in docs] + [np.arange(vocab)]),
+                         minlength=vocab)
+    offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(d) for d in docs])
+    ids = np.array([w for d in docs for w in d], dtype=np.int32)
+    tables = [jose.random_unit_rows(k, dim, rng) for k in (vocab, vocab, n_docs)]
+    return docs, counts, ids, offsets, tables
+
+
+# ---------------------------------------------------------------- primitives
+
+def test_lcg_uniform_draw_match_naive():
+    table = jose.negative_table(np.array([5, 3, 1, 1]), size=64)
+    s, t = np.uint64(12345), 12345
+    for _ in range(200):
+        s, t = np.uint64(jose._lcg(s)), nj.lcg(t)  # from Python numba returns an int: keep it uint64
+        assert int(s) == t
+        assert jose._uniform(s) == nj.uniform(t)
+        assert jose._draw(s, table) == nj.draw(t, table)
+
+
+def test_negative_table_follows_unigram_power():
+    counts = np.array([1000, 100, 10, 1, 1])
+    table = jose.negative_table(counts, size=1 << 16)
+    assert len(table) == 1 << 16 and table.dtype == np.int32
+    p = counts ** 0.75 / (counts ** 0.75).sum()
+    freq = np.bincount(table, minlength=len(counts)) / len(table)
+    assert np.all(np.abs(freq - p) <= 1.0 / len(table) + 1e-12)
+    assert jose.negative_table(np.ones(3)).size == 1 << 16
+    with pytest.raises(ValueError):
+        jose.negative_table(counts, size=1000)
+
+
+def test_keep_probabilities_match_naive():
+    counts = [5000, 300, 20, 1]
+    for sample in (0.0, 1e-3, 1e-2):
+        assert np.allclose(jose.keep_probabilities(counts, sample), nj.keep_probabilities(counts, sample))
+
+
+def test_encode_corpus_matches_naive():
+    docs = ["the cat sat on the mat", "", "the dog", "zz the cat", "   ", "dog dog cat"]
+    c = jose.encode_corpus(iter(docs), min_count=2)
+    words, counts, enc = nj.encode(docs, 2)
+    assert c.words == words and list(c.counts) == counts
+    assert [list(c.ids[c.offsets[i]:c.offsets[i + 1]]) for i in range(len(docs))] == enc
+    assert c.n_docs == len(docs) and c.n_raw_tokens == sum(len(d.split()) for d in docs)
+    low = jose.encode_corpus(["The THE the"], min_count=3, lowercase=True)
+    assert low.words == ["the"] and list(low.counts) == [3]
+
+
+def test_encode_corpus_errors():
+    with pytest.raises(TextmineError, match="empty"):
+        jose.encode_corpus(["", "  ", ""])
+    with pytest.raises(TextmineError, match="lower --min-count"):
+        jose.encode_corpus(["a b c a"], min_count=3)
+
+
+def test_chunk_bounds_cover_all_documents():
+    offsets = np.array([0, 5, 5, 9, 30, 31, 40], dtype=np.int64)
+    for k in (1, 2, 3, 6, 10):
+        b = jose.chunk_bounds(offsets, k)
+        assert b[0] == 0 and b[-1] == 6 and np.all(np.diff(b) >= 0)
+    assert list(jose.chunk_bounds(np.array([0]), 4)) == [0, 0]
+
+
+# ---------------------------------------------------------------- kernels vs naive twins
+
+@pytest.mark.parametrize("update", ["reference", "paper"])
+@pytest.mark.parametrize("loss", ["split", "joint"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_epoch_kernel_matches_naive(update, loss, seed):
+    docs, counts, ids, offsets, (u, v, d) = random_corpus(seed)
+    keep = jose.keep_probabilities(counts, 0.05 if seed else 0.0)
+    table = jose.negative_table(counts, size=256)
+    n_chunks = 1 + seed % 2
+    bounds = jose.chunk_bounds(offsets, n_chunks)
+    seeds = np.array([jose.splitmix64(seed, c) for c in range(len(bounds) - 1)], dtype=np.uint64)
+    paper, joint = update == "paper", loss == "joint"
+    args = (ids, offsets, bounds, keep, table, 3, 2, 0.15, 0.05, 7, 3 * len(ids), seeds, paper, joint)
+    want_u, want_v, want_d, want_loss = nj.jose_epoch(u, v, d, docs, bounds, *args[3:])
+    loss_out = np.zeros(len(bounds) - 1)
+    jose._jose_epoch_serial(u, v, d, *args, loss_out)
+    np.testing.assert_allclose(u, want_u, atol=2e-5)
+    np.testing.assert_allclose(v, want_v, atol=2e-5)
+    np.testing.assert_allclose(d, want_d, atol=2e-5)
+    np.testing.assert_allclose(loss_out, want_loss, atol=1e-4)
+    assert sum(want_loss) > 0  # the hinge was active: updates were exercised
+
+
+@pytest.mark.skipif(JIT_DISABLED, reason="no numba dispatchers without the JIT")
+def test_builds_have_distinct_cache_names():
+    # numba's disk cache is keyed by qualified name: one name for two builds makes both load one of them
+    builds = (jose._jose_epoch_serial, jose._jose_epoch_parallel, jose._jose_infer_serial, jose._jose_infer_parallel)
+    assert len({b.py_func.__qualname__ for b in builds}) == 4
+    assert jose._jose_epoch_parallel.targetoptions.get("parallel") and not jose._jose_epoch_serial.targetoptions.get(
+        "parallel")
+
+
+def test_parallel_epoch_kernel_matches_serial_on_one_chunk():
+    docs, counts, ids, offsets, tables = random_corpus(5, n_docs=10)
+    keep = jose.keep_probabilities(counts, 0.0)
+    table = jose.negative_table(counts, size=256)
+    bounds = jose.chunk_bounds(offsets, 1)
+    seeds = np.array([99], dtype=np.uint64)
+    outs = []
+    for kernel in (jose._jose_epoch_serial, jose._jose_epoch_parallel):
+        u, v, d = (t.copy() for t in tables)
+        loss = np.zeros(1)
+        kernel(u, v, d, ids, offsets, bounds, keep, table, 2, 2, 0.15, 0.04, 0, len(ids) + 1, seeds, False, False,
+               loss)
+        outs.append((u, v, d, loss))
+    for a, b in zip(*outs):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("update", ["reference", "paper"])
+@pytest.mark.parametrize("loss", ["split", "joint"])
+def test_infer_kernel_matches_naive(update, loss):
+    docs, counts, ids, offsets, (u, v, _) = random_corpus(3, n_docs=8)
+    keep = jose.keep_probabilities(counts, 0.05)
+    table = jose.negative_table(counts, size=128)
+    seeds = np.array([jose.splitmix64(7, i) for i in range(len(docs))], dtype=np.uint64)
+    paper, joint = update == "paper", loss == "joint"
+    want = nj.jose_infer(u, v, docs, keep, table, 3, 2, 0.15, 0.05, 3, seeds, paper, joint)
+    u0, v0 = u.copy(), v.copy()
+    for kernel in (jose._jose_infer_serial, jose._jose_infer_parallel):
+        out = np.full((len(docs), u.shape[1]), np.nan, dtype=np.float32)
+        kernel(u, v, ids, offsets, keep, table, 3, 2, 0.15, 0.05, 3, seeds, paper, joint, out)
+        np.testing.assert_allclose(out, want, atol=2e-5)
+    assert np.array_equal(u, u0) and np.array_equal(v, v0)  # frozen
+    assert any(len(x) == 0 for x in docs) and np.all(want[[len(x) == 0 for x in docs]] == 0)
+
+
+# ---------------------------------------------------------------- model
+
+@slow_without_jit
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_fit_learns_topics_and_keeps_unit_norm(jobs):
+    docs = topic_docs()
+    m = jose.JoSE(dim=20, min_count=1, n_iter=5, n_jobs=jobs, random_state=0, update="reference").fit(docs)
+    assert np.allclose(np.linalg.norm(m.word_vectors_, axis=1), 1, atol=1e-5)
+    assert np.allclose(np.linalg.norm(m.context_vectors_, axis=1), 1, atol=1e-5)
+    assert np.allclose(np.linalg.norm(m.doc_vectors_, axis=1), 1, atol=1e-5)
+    a = [i for i, w in enumerate(m.words_) if w[0] == "a"]
+    b = [i for i, w in enumerate(m.words_) if w[0] == "b"]
+    s = m.word_vectors_ @ m.word_vectors_.T
+    within, across = s[np.ix_(a, a)][~np.eye(len(a), dtype=bool)].mean(), s[np.ix_(a, b)].mean()
+    assert within > across + 0.5
+    dv = m.doc_vectors_
+    ds = dv @ dv.T
+    assert ds[0::2, 0::2].mean() > ds[0::2, 1::2].mean() + 0.1
+    assert m.epoch_loss_[-1] < m.epoch_loss_[0]
+
+
+@slow_without_jit
+@pytest.mark.parametrize("update,loss", [("paper", "split"), ("reference", "joint"), ("paper", "joint")])
+def test_other_variants_learn_topics(update, loss):
+    m = jose.JoSE(dim=20, min_count=1, n_iter=5, n_jobs=1, random_state=0, update=update, loss=loss).fit(topic_docs())
+    a = [i for i, w in enumerate(m.words_) if w[0] == "a"]
+    b = [i for i, w in enumerate(m.words_) if w[0] == "b"]
+    s = m.word_vectors_ @ m.word_vectors_.T
+    assert s[np.ix_(a, a)].mean() > s[np.ix_(a, b)].mean() + 0.1
+
+
+@slow_without_jit
+def test_seeded_serial_runs_repeat():
+    docs = topic_docs(80)
+    kw = dict(dim=10, min_count=1, n_iter=2, n_jobs=1)
+    m1 = jose.JoSE(random_state=3, **kw).fit(docs)
+    m2 = jose.JoSE(random_state=3, **kw).fit(iter(docs))
+    m3 = jose.JoSE(random_state=4, **kw).fit(docs)
+    assert np.array_equal(m1.word_vectors_, m2.word_vectors_)
+    assert np.array_equal(m1.doc_vectors_, m2.doc_vectors_)
+    assert not np.allclose(m1.word_vectors_, m3.word_vectors_)
+
+
+@slow_without_jit
+def test_empty_and_unknown_lines_get_zero_vectors():
+    docs = topic_docs(60) + ["", "   ", "neverseen words only"]
+    m = jose.JoSE(dim=8, min_count=2, n_iter=2, n_jobs=1).fit(docs)
+    assert m.n_docs_ == 63
+    assert np.all(m.doc_vectors_[-3:] == 0)
+    assert np.allclose(np.linalg.norm(m.doc_vectors_[:-3], axis=1), 1, atol=1e-5)
+    inf = m.infer(["", "neverseen", docs[0]])
+    assert np.all(inf[:2] == 0) and abs(np.linalg.norm(inf[2]) - 1) < 1e-5
+
+
+@slow_without_jit
+def test_infer_places_new_documents_near_their_topic(tmp_path):
+    m = jose.JoSE(dim=20, min_count=1, n_iter=5, n_jobs=1, random_state=0).fit(topic_docs())
+    new = topic_docs(40, seed=9)
+    d1 = m.infer(new, n_jobs=1)
+    d2 = m.infer(new, n_jobs=2)
+    assert np.array_equal(d1, d2)  # documents are independent: -j does not matter
+    dv = m.doc_vectors_
+    same = np.array([(d1[i] @ dv[i % 2::2].T).mean() for i in range(len(new))])
+    other = np.array([(d1[i] @ dv[1 - i % 2::2].T).mean() for i in range(len(new))])
+    assert np.mean(same > other) >= 0.9
+    # persistence: .npz + .json, no pickle; the loaded model infers the same vectors
+    path = str(tmp_path / "m.npz")
+    m.save(path)
+    meta = json.load(open(tmp_path / "m.json", encoding="utf-8"))
+    assert meta["format"] == "textmine-jose" and meta["params"]["dim"] == 20 and len(meta["words"]) == len(m.words_)
+    m2 = jose.JoSE.load(path)
+    assert m2.words_ == m.words_ and np.array_equal(m2.word_vectors_, m.word_vectors_)
+    assert np.array_equal(m2.infer(new), d1)
+
+
+def test_bad_parameters():
+    for kw in ({"dim": 0}, {"window": 0}, {"negative": 0}, {"n_iter": 0}, {"min_count": 0}, {"margin": 0},
+               {"alpha": float("nan")}, {"sample": -1}, {"update": "x"}, {"loss": "y"}):
+        with pytest.raises(TextmineError):
+            jose.JoSE(**kw).fit(["a b"])
+    with pytest.raises(TextmineError, match="not trained"):
+        jose.JoSE().infer(["a"])
+
+
+def test_load_rejects_other_files(tmp_path):
+    with pytest.raises(TextmineError, match="no such file"):
+        jose.JoSE.load(str(tmp_path / "none.npz"))
+    np.savez(tmp_path / "x.npz", a=np.zeros(2))
+    (tmp_path / "x.json").write_text('{"format": "other"}')
+    with pytest.raises(TextmineError, match="not a textmine JoSE"):
+        jose.JoSE.load(str(tmp_path / "x.npz"))
+
+
+def test_most_similar_matches_brute_force():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 5))
+    x[7] = 0
+    words = [f"w{i}" for i in range(30)]
+    got = jose.most_similar(words, x, "w3", k=5)
+    n = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-300)
+    sims = [(float(n[i] @ n[3]), words[i]) for i in range(30) if i != 3]
+    want = sorted(sims, key=lambda p: -p[0])[:5]
+    assert [w for w, _ in got] == [w for _, w in want]
+    assert np.allclose([s for _, s in got], [s for s, _ in want])
+    with pytest.raises(TextmineError, match="not in the vocabulary"):
+        jose.most_similar(words, x, "nope")
+
+
+# ---------------------------------------------------------------- CLI
+
+def run(args, input=None):
+    return CliRunner().invoke(cli, args, input=input)
+
+
+@pytest.fixture(scope="module")
+def corpus_file(tmp_path_factory):
+    p = tmp_path_factory.mktemp("jose") / "corpus.txt"
+    p.write_text("\n".join(topic_docs(120)) + "\n", encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize("cmd", ["embed", "similar"])
+def test_help(cmd):
+    r = run([cmd, "--help"])
+    assert r.exit_code == 0 and "Usage" in r.stdout
+
+
+@slow_without_jit
+@pytest.mark.parametrize("mode", ["file", "stdin"])
+def test_cli_embed_similar_infer(tmp_path, corpus_file, mode):
+    out, docs, model = tmp_path / "w.vec", tmp_path / "d.vec", tmp_path / "m.npz"
+    base = ["embed", "-o", str(out), "--doc-output", str(docs), "--save-model", str(model), "--dim", "16",
+            "--iter", "3", "--min-count", "2", "-j", "1", "--seed", "5"]
+    if mode == "file":
+        r = run(base + [str(corpus_file)])
+    else:
+        r = run(base + ["-"], input=corpus_file.read_text(encoding="utf-8"))
+    assert r.exit_code == 0, r.output
+    assert "120 documents" in r.stderr and r.stdout == ""
+    head = out.read_text().split("\n", 1)[0]
+    assert head == "50 16"
+    assert docs.read_text().split("\n", 2)[:2][0] == "120 16"
+    gensim = pytest.importorskip("gensim")
+    kv = gensim.models.KeyedVectors.load_word2vec_format(str(out))
+    assert len(kv) == 50 and kv.vector_size == 16
+    assert np.allclose(np.linalg.norm(kv.vectors, axis=1), 1, atol=1e-4)
+    r = run(["similar", str(out), "a3", "-k", "5"])
+    assert r.exit_code == 0
+    lines = [line.split("\t") for line in r.stdout.splitlines()]
+    assert len(lines) == 5 and all(len(x) == 2 for x in lines)
+    assert [w for w, _ in lines] == [w for w, _ in kv.most_similar("a3", topn=5)]
+    assert sum(w.startswith("a") for w, _ in lines) >= 4
+    new = tmp_path / "new.txt"
+    new.write_text("\n".join(topic_docs(6, seed=3)) + "\n\nunknown words\n", encoding="utf-8")
+    inf = tmp_path / "inf.vec"
+    r = run(["embed", "--infer", str(model), str(new), "-o", str(inf), "-j", "2"])
+    assert r.exit_code == 0, r.output
+    rows = inf.read_text().splitlines()
+    assert rows[0] == "8 16" and rows[1].startswith("0 ") and rows[8].startswith("7 ")
+    r2 = run(["embed", "--infer", str(model), str(new), "-o", "-", "-j", "1", "-q"])
+    assert r2.exit_code == 0 and r2.stdout == inf.read_text()
+
+
+def test_cli_bad_input(tmp_path, corpus_file):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n  \n")
+    out = tmp_path / "w.vec"
+    r = run(["embed", str(empty), "-o", str(out)])
+    assert r.exit_code == 1 and r.stderr == "Error: the corpus is empty: no tokens in the input\n"
+    assert not out.exists()
+    r = run(["embed", str(corpus_file), "-o", str(out), "--min-count", "100000"])
+    assert r.exit_code == 1 and "lower --min-count" in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists()
+    r = run(["embed", str(corpus_file), "-o", str(out), "--dim", "0"])
+    assert r.exit_code == 2 and "--dim" in r.stderr
+    r = run(["embed", str(corpus_file), "-o", str(tmp_path / "no" / "w.vec")])
+    assert r.exit_code == 1 and "does not exist" in r.stderr
+    r = run(["embed", str(corpus_file), "-o", str(out), "--doc-output", str(tmp_path)])
+    assert r.exit_code == 1 and "is a directory" in r.stderr
+    r = run(["embed", str(tmp_path / "missing.txt"), "-o", str(out)])
+    assert r.exit_code == 1 and "no such file" in r.stderr
+    r = run(["embed", "--infer", str(tmp_path / "m.npz"), str(corpus_file), "--dim", "5"])
+    assert r.exit_code == 2 and "--dim cannot be used with --infer" in r.stderr
+    r = run(["embed", "--infer", str(tmp_path / "m.npz"), str(corpus_file), "-o", str(out)])
+    assert r.exit_code == 1 and "no such file" in r.stderr
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if ".tmp" in p.name] == []
+
+
+def test_cli_similar_errors(tmp_path):
+    vec = tmp_path / "v.vec"
+    vec.write_text("2 2\na 1 0\nb 0 1\n")
+    r = run(["similar", str(vec), "zzz"])
+    assert r.exit_code == 1 and r.stderr == "Error: 'zzz' is not in the vocabulary (2 words)\n"
+    r = run(["similar", str(vec), "a", "--header"])
+    assert r.exit_code == 0 and r.stdout == "word\tcosine\nb\t0.000000\n"
+    r = run(["similar", str(tmp_path / "nope.vec"), "a"])
+    assert r.exit_code == 1 and "no such file" in r.stderr
+    bad = tmp_path / "bad.vec"
+    bad.write_text("x y\n")
+    r = run(["similar", str(bad), "a"])
+    assert r.exit_code == 1 and "header" in r.stderr

@@ -1,0 +1,149 @@
+"""``textmine embed``: JoSE spherical word and document embeddings (word2vec text output)."""
+import os
+import sys
+
+import click
+
+from textmine.cli._options import input_options, quiet_option, read_options, resolve, seed_option, show_progress
+
+_TRAIN_ONLY = ("doc_output", "context_output", "save_model", "dim", "window", "negative", "margin", "min_count",
+               "sample", "update", "loss", "lowercase")
+
+
+def _check_writable(path, option):
+    """Fail before training, not after it, when an output cannot be written."""
+    from textmine.errors import TextmineError
+
+    if path in (None, "-"):
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise TextmineError(f"{option} {path}: is a directory, not a file")
+    if not os.path.isdir(directory):
+        raise TextmineError(f"{option} {path}: directory {directory} does not exist")
+    if not os.access(directory, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise TextmineError(f"{option} {path}: permission denied")
+
+
+@click.command("embed")
+@input_options(doc_per_file=True)
+@click.option("-o", "--output", default="-", show_default=True, type=click.Path(allow_dash=True),
+              help="Word vectors u (with --infer: the document vectors), word2vec text format; - is stdout.")
+@click.option("--doc-output", type=click.Path(), metavar="PATH",
+              help="Also write one vector per input document (token = 0-based document number).")
+@click.option("--context-output", type=click.Path(), metavar="PATH", help="Also write the context vectors v.")
+@click.option("--save-model", type=click.Path(), metavar="MODEL.npz",
+              help="Save the model (MODEL.npz arrays + MODEL.json sidecar, no pickle) for --infer.")
+@click.option("--infer", "infer_model", type=click.Path(), metavar="MODEL.npz",
+              help="Embed the input documents with a saved model: u and v frozen, only d optimised.")
+@click.option("--dim", type=click.IntRange(min=1), default=100, show_default=True, help="Dimension.")
+@click.option("--window", type=click.IntRange(min=1), default=5, show_default=True, help="Maximum context distance.")
+@click.option("--negative", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Negative samples per positive pair.")
+@click.option("--margin", type=click.FloatRange(min=0, min_open=True), default=0.15, show_default=True,
+              help="Hinge margin on cosines.")
+@click.option("--alpha", type=click.FloatRange(min=0, min_open=True), default=0.04, show_default=True,
+              help="Starting learning rate (linear decay).")
+@click.option("--iter", "n_iter", type=click.IntRange(min=1), default=10, show_default=True, help="Epochs.")
+@click.option("--min-count", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Drop words rarer than this.")
+@click.option("--sample", type=click.FloatRange(min=0), default=1e-3, show_default=True,
+              help="Sub-sampling threshold of frequent words (0: off).")
+@click.option("--update", type=click.Choice(["paper", "reference"]), default="paper", show_default=True,
+              help="Riemannian step multipliers of the paper, or of jose.c (reference; weaker on small corpora).")
+@click.option("--loss", type=click.Choice(["split", "joint"]), default="split", show_default=True,
+              help="jose.c's separate word and document hinges (split) or the paper's joint hinge.")
+@click.option("--lowercase", is_flag=True, help="Lowercase the input first.")
+@click.option("--binary", is_flag=True, help="Write binary word2vec files instead of text.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1, envvar="TEXTMINE_JOBS",
+              show_default="number of CPUs",
+              help="Hogwild training threads. Only -j 1 is reproducible; --infer is reproducible for any -j.")
+@seed_option
+@quiet_option
+@click.pass_context
+def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, output, doc_output, context_output, save_model,
+          infer_model, dim, window, negative, margin, alpha, n_iter, min_count, sample, update, loss, lowercase,
+          binary, jobs, seed, quiet):
+    """Train JoSE spherical embeddings on PATHS (one document per line, whitespace-tokenised).
+
+    Words, contexts and documents are unit vectors trained with a max-margin loss on cosines
+    (Meng et al., NeurIPS 2019). Output is word2vec text (a 'V D' header, then 'token x1 .. xD'),
+    loadable by gensim's KeyedVectors.load_word2vec_format. Chinese must be segmented first:
+
+    \b
+      textmine segment corpus.txt | textmine embed - -o words.vec
+      textmine embed corpus.txt -o words.vec --save-model m.npz
+      textmine embed --infer m.npz new_docs.txt -o new_docs.vec
+    """
+    from click.core import ParameterSource
+
+    from textmine.formats import write_word2vec
+    from textmine.jose import JoSE
+
+    def given(name):
+        return ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)
+
+    if infer_model is not None:
+        bad = [n for n in _TRAIN_ONLY if given(n)]
+        if bad:
+            raise click.UsageError(f"--{bad[0].replace('_', '-')} cannot be used with --infer "
+                                   "(the model fixes it)")
+    _check_writable(output, "-o")
+    for path, name in ((doc_output, "--doc-output"), (context_output, "--context-output"),
+                       (save_model, "--save-model")):
+        _check_writable(path, name)
+    opts = read_options(encoding, decode_errors)
+    files = resolve(paths, glob)
+    from textmine.corpus import iter_documents
+    docs = iter_documents(files, opts, doc_per_file)
+
+    if infer_model is not None:
+        model = JoSE.load(infer_model)
+        vecs = model.infer(docs, n_iter=n_iter if given("n_iter") else None, alpha=alpha if given("alpha") else None,
+                           random_state=seed if given("seed") else None, n_jobs=jobs)
+        write_word2vec(output, [str(i) for i in range(len(vecs))], vecs, binary=binary)
+        if not quiet:
+            click.echo(f"textmine embed --infer: {len(vecs)} documents, {model.infer_known_tokens_} of "
+                       f"{model.infer_raw_tokens_} tokens in the vocabulary", err=True)
+        return
+
+    bar = None
+    if show_progress(quiet):
+        from tqdm import tqdm
+        bar = tqdm(total=n_iter, unit="epoch", file=sys.stderr, desc="embed")
+
+    def progress(done, total):
+        if bar is not None:
+            bar.update(1)
+
+    model = JoSE(dim=dim, window=window, negative=negative, margin=margin, alpha=alpha, n_iter=n_iter,
+                 min_count=min_count, sample=sample, n_jobs=jobs, random_state=seed, update=update, loss=loss,
+                 lowercase=lowercase)
+    try:
+        model.fit(docs, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    written = []
+    try:
+        write_word2vec(output, model.words_, model.word_vectors_, binary=binary)
+        written.append(output)
+        if context_output:
+            write_word2vec(context_output, model.words_, model.context_vectors_, binary=binary)
+            written.append(context_output)
+        if doc_output:
+            write_word2vec(doc_output, [str(i) for i in range(model.n_docs_)], model.doc_vectors_, binary=binary)
+            written.append(doc_output)
+        if save_model:
+            model.save(save_model)
+    except BaseException:
+        for p in written:
+            if p != "-" and os.path.exists(p):
+                os.unlink(p)
+        raise
+    if not quiet:
+        wps = model.n_tokens_ * n_iter / max(model.train_seconds_, 1e-9) / jobs
+        click.echo(f"textmine embed: {model.n_docs_} documents, {model.n_raw_tokens_} tokens, "
+                   f"{len(model.words_)} words (--min-count {min_count}), dim {dim}, {n_iter} epochs, -j {jobs}: "
+                   f"{model.train_seconds_:.1f} s, {wps:,.0f} words/s/thread, final hinge "
+                   f"{model.epoch_loss_[-1]:.4f}", err=True)

@@ -1,0 +1,1018 @@
+"""JoSE: joint spherical embedding of words, contexts and documents.
+
+Words (``u``, ``syn0``), contexts (``v``, ``syn1``) and documents (``d``) live on the unit sphere
+and are trained with a max-margin loss on cosines, Riemannian SGD and the retraction
+``R_x(z) = (x + z) / ||x + z||`` (Meng et al., "Spherical Text Embedding", NeurIPS 2019; post 7063).
+
+Two choices of ALGORITHMS.md §6.1–6.2:
+
+* ``loss="split"`` (default, the reference ``jose.c``): one hinge ``max(0, m - cos(u, v) + cos(u', v))``
+  per (window word ``u``, current word ``v``, negative ``u'``), and separately
+  ``max(0, m - cos(u, d) + cos(u', d))`` per (current word ``u``, document ``d``, negative ``u'``).
+  ``loss="joint"``: the paper's single hinge
+  ``max(0, m - cos(v, u) - cos(u, d) + cos(v, u') + cos(u', d))`` per (centre ``u``, context ``v``,
+  negative ``u'``).
+* ``update="paper"`` (default): the paper's step multiplier ``1 + x·∇f / ||∇f||`` for every vector.
+  ``update="reference"``: ``jose.c``'s multipliers (``1 - cos`` for positives, ``2 cos(u', v)`` for a
+  negative, which turns into a step *towards* ``v`` when ``cos(u', v) < 0``). On Brown the reference
+  rule reproduces ``jose.c``'s near-zero WordSim-353 ρ (0.07 here, 0.085 published in
+  ``shared/data/README``); the paper rule reaches 0.40 (bench/RESULTS.md).
+
+The corpus is integer-coded once (``int32`` ids, ``int64`` CSR offsets per document), then numba
+kernels run the epochs. Randomness is a 64-bit LCG (word2vec's ``next_random``) whose state the
+driver seeds per epoch and per chunk, so ``n_jobs=1`` with a seed is deterministic. ``n_jobs > 1``
+runs Hogwild threads over contiguous document chunks (lock-free, races tolerated as in ``jose.c``),
+so it is not reproducible bit for bit. Inference (:meth:`JoSE.infer`) freezes ``u`` and ``v``
+and optimises each new document on its own: it is deterministic for any ``n_jobs``.
+"""
+import json
+import logging
+import math
+import os
+import time
+import types
+from array import array
+
+import numpy as np
+
+from textmine._numba import njit, njit_fast, njit_parallel, prange, set_num_threads
+from textmine.errors import TextmineError
+
+log = logging.getLogger(__name__)
+
+UPDATES = ("reference", "paper")
+LOSSES = ("split", "joint")
+MODEL_FORMAT = "textmine-jose"
+MODEL_VERSION = 1
+
+_LCG_A = np.uint64(25214903917)
+_LCG_C = np.uint64(11)
+_U11 = np.uint64(11)
+_U16 = np.uint64(16)
+_MASK64 = (1 << 64) - 1
+
+
+# --------------------------------------------------------------------------------------------
+# kernels
+# --------------------------------------------------------------------------------------------
+
+@njit(inline="always")
+def _lcg(s):
+    """Advance the 64-bit LCG state ``s`` (uint64): ``s * 25214903917 + 11 mod 2**64``."""
+    return s * _LCG_A + _LCG_C
+
+
+@njit(inline="always")
+def _uniform(s):
+    """A float64 in [0, 1) from the top 53 bits of the uint64 state ``s``."""
+    return np.float64(s >> _U11) * (1.0 / 9007199254740992.0)
+
+
+@njit(inline="always")
+def _draw(s, table):
+    """Draw a negative word id: ``table[(s >> 16) mod T]``.
+
+    ``table`` (int32, shape (T,), T a power of two) holds each word id in proportion to ``count ** 0.75``
+    (word2vec's unigram table; see :func:`negative_table`).
+    """
+    return table[np.int64((s >> _U16) & np.uint64(table.shape[0] - 1))]
+
+
+@njit_fast(inline="always")
+def _dot(x, y):
+    """Dot product of two float32 vectors of shape (D,), accumulated in float32."""
+    acc = np.float32(0.0)
+    for c in range(x.shape[0]):
+        acc += x[c] * y[c]
+    return acc
+
+
+@njit_fast(inline="always")
+def _sphere_step(x, g, eta, paper, negative_term):
+    """One Riemannian SGD step on the unit sphere, in place, then the retraction.
+
+    Parameters
+    ----------
+    x : ndarray, float32, shape (D,)
+        A unit vector (a row of a table); overwritten with the updated unit vector.
+    g : ndarray, float32, shape (D,)
+        Euclidean gradient ``∇f`` of the loss at ``x``.
+    eta : float
+        Learning rate.
+    paper : bool
+        Step multiplier ``1 + xᵀ∇f / ||∇f||`` (paper, eq. of §6.1); otherwise ``jose.c``'s
+        ``1 + xᵀ∇f`` for a positive term and ``2 xᵀ∇f`` for a negative one.
+    negative_term : bool
+        Whether ``x`` is a negative sample (only matters when ``paper`` is false).
+
+    Notes
+    -----
+    ``x ← (x - η k (∇f - (xᵀ∇f) x)) / ||·||`` with the multiplier ``k`` above; ALGORITHMS.md §6.1
+    and the table of §6.2 (Meng et al. 2019, §4.3).
+    """
+    d = x.shape[0]
+    xg = np.float32(0.0)
+    gg = np.float32(0.0)
+    for c in range(d):
+        xg += x[c] * g[c]
+        gg += g[c] * g[c]
+    if paper:
+        if gg <= 0.0:
+            return
+        k = 1.0 + xg / math.sqrt(gg)
+    elif negative_term:
+        k = 2.0 * xg
+    else:
+        k = 1.0 + xg
+    step = np.float32(eta * k)
+    for c in range(d):
+        x[c] -= step * (g[c] - xg * x[c])
+    nn = _dot(x, x)
+    if nn > 0.0:
+        inv = np.float32(1.0 / math.sqrt(nn))
+        for c in range(d):
+            x[c] *= inv
+
+
+@njit_fast(inline="always")
+def _retract_step(x, g, sgn, xg, gg, eta, paper, negative_term):
+    """One Riemannian SGD step and retraction for a unit ``x``, with ``xᵀ∇f`` already known.
+
+    Parameters
+    ----------
+    x : ndarray, float32, shape (D,)
+        Unit vector, overwritten.
+    g : ndarray, float32, shape (D,)
+        ``sgn * g`` is the Euclidean gradient ``∇f``.
+    sgn : float
+        +1 or -1.
+    xg, gg : float
+        ``xᵀ∇f`` and ``||∇f||²``, known to the caller.
+    eta : float
+    paper, negative_term : bool
+        As in :func:`_sphere_step`.
+
+    Notes
+    -----
+    With ``s = η k``: ``x ← (1 + s xᵀ∇f) x - s ∇f``, then ``x ← x / ||x||`` (the retraction).
+    Same step as :func:`_sphere_step`, without copying the gradient into a buffer.
+    """
+    if paper:
+        if gg <= 0.0:
+            return
+        k = 1.0 + xg / math.sqrt(gg)
+    elif negative_term:
+        k = 2.0 * xg
+    else:
+        k = 1.0 + xg
+    st = eta * k
+    a = np.float32(1.0 + st * xg)
+    b = np.float32(st * sgn)
+    for c in range(x.shape[0]):
+        x[c] = a * x[c] - b * g[c]
+    nn = _dot(x, x)
+    if nn > 0.0:
+        inv = np.float32(1.0 / math.sqrt(nn))
+        for c in range(x.shape[0]):
+            x[c] *= inv
+
+
+@njit_fast(inline="always")
+def _split_pair(u, v, un, f, alpha, margin, paper, gv):
+    """The reference hinge ``max(0, m - cos(u, v) + cos(u', v))`` and its updates of u, u', v.
+
+    Parameters
+    ----------
+    u, v, un : ndarray, float32, shape (D,)
+        Unit rows: positive ``u`` (syn0), target ``v`` (syn1 row or document), negative ``u'``
+        (syn0); updated in place when the hinge is active.
+    f : float
+        ``u · v`` (the caller keeps it across negatives while ``u`` and ``v`` do not move).
+    alpha, margin : float
+    paper : bool
+    gv : ndarray, float32, shape (D,)
+        Scratch buffer.
+
+    Returns
+    -------
+    float
+        The hinge value before the update (> 0 exactly when ``u`` and ``v`` moved).
+
+    Notes
+    -----
+    Gradients ``∇u = -v``, ``∇u' = v``, ``∇v = -(u - u')``, all taken at the old values (as
+    ``jose.c`` does), then ``u``, ``u'``, ``v`` are stepped in this order (ALGORITHMS.md §6.2).
+    """
+    h = _dot(un, v)
+    if f - h >= margin:
+        return 0.0
+    for c in range(u.shape[0]):
+        gv[c] = un[c] - u[c]
+    gg = _dot(gv, gv)  # a separate pass: a store and a reduction in one loop do not vectorise
+    _retract_step(u, v, -1.0, -f, 1.0, alpha, paper, False)
+    _retract_step(un, v, 1.0, h, 1.0, alpha, paper, True)
+    _retract_step(v, gv, 1.0, h - f, gg, alpha, paper, False)
+    return margin - (f - h)
+
+
+@njit_fast(inline="always")
+def _joint_pair(u, v, d, un, alpha, margin, paper, update_doc, gu, gn, gv):
+    """The paper's joint hinge ``max(0, m - cos(v,u) - cos(u,d) + cos(v,u') + cos(u',d))``.
+
+    Parameters
+    ----------
+    u, v, d, un : ndarray, float32, shape (D,)
+        Centre word (syn0), context (syn1), document, negative centre word (syn0).
+    alpha, margin : float
+    paper : bool
+        Paper multiplier on the summed gradient; otherwise ``jose.c``'s multipliers, one step
+        per term (``-v`` then ``-d`` for ``u``; ``v`` then ``d`` for ``u'``).
+    update_doc : bool
+        False during inference only: then ``u``, ``v``, ``u'`` are frozen and only ``d`` moves.
+    gu, gn, gv : ndarray, float32, shape (D,)
+        Scratch buffers.
+
+    Returns
+    -------
+    float
+        The hinge value before the update.
+
+    Notes
+    -----
+    ``∇u = -(v + d)``, ``∇u' = v + d``, ``∇v = ∇d = -(u - u')`` (Meng et al. 2019, eq. 4; §6.1).
+    """
+    fv = _dot(u, v)
+    fd = _dot(u, d)
+    hv = _dot(un, v)
+    hd = _dot(un, d)
+    gap = fv + fd - hv - hd
+    if gap >= margin:
+        return 0.0
+    n = u.shape[0]
+    for c in range(n):
+        gv[c] = un[c] - u[c]
+    if update_doc:
+        if paper:
+            for c in range(n):
+                gu[c] = -(v[c] + d[c])
+                gn[c] = v[c] + d[c]
+            _sphere_step(u, gu, alpha, True, False)
+            _sphere_step(un, gn, alpha, True, True)
+        else:
+            for c in range(n):
+                gu[c] = -v[c]
+                gn[c] = v[c]
+            _sphere_step(u, gu, alpha, False, False)
+            _sphere_step(un, gn, alpha, False, True)
+            for c in range(n):
+                gu[c] = -d[c]
+                gn[c] = d[c]
+            _sphere_step(u, gu, alpha, False, False)
+            _sphere_step(un, gn, alpha, False, True)
+        _sphere_step(v, gv, alpha, paper, False)
+    _sphere_step(d, gv, alpha, paper, False)
+    return margin - gap
+
+
+def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, table, window, negative, margin,
+                alpha0, words_before, total_words, seeds, paper, joint, loss_out):
+    """One training epoch over every document (serial, or Hogwild over chunks when parallel).
+
+    Parameters
+    ----------
+    syn0, syn1 : ndarray, float32, shape (V, D)
+        Word (``u``) and context (``v``) tables, unit rows; updated in place.
+    syndoc : ndarray, float32, shape (N, D)
+        Document table, unit rows (zero rows for documents with no known word).
+    ids : ndarray, int32, shape (T,)
+        Word ids of all documents, concatenated.
+    offsets : ndarray, int64, shape (N + 1,)
+        Document ``i`` is ``ids[offsets[i]:offsets[i+1]]``.
+    bounds : ndarray, int64, shape (C + 1,)
+        Chunk ``c`` is documents ``bounds[c]:bounds[c+1]``; chunks run in parallel.
+    keep : ndarray, float64, shape (V,)
+        Sub-sampling keep probability of each word (>= 1: always kept).
+    table : ndarray, int32, shape (T,)
+        Unigram^0.75 table for negative sampling.
+    window, negative : int
+    margin, alpha0 : float
+    words_before, total_words : int
+        Words trained before this epoch and ``n_iter * T`` (for the linear learning-rate decay).
+    seeds : ndarray, uint64, shape (C,)
+        LCG state of each chunk.
+    paper, joint : bool
+        Update rule and loss (see the module docstring).
+    loss_out : ndarray, float64, shape (C,)
+        Receives the summed hinge of each chunk.
+
+    Notes
+    -----
+    Per position: draw a window shrink ``b`` in ``[0, window)``; for each context position within
+    ``window - b`` and each of ``negative`` draws (a draw equal to the current word is skipped) apply
+    the word hinge; then (split loss) the document hinge with ``negative`` fresh draws. The learning
+    rate decays linearly to ``1e-4 * alpha0`` (ALGORITHMS.md §6.2).
+    """
+    n_chunks = bounds.shape[0] - 1
+    dim = syn0.shape[1]
+    floor = alpha0 * 1e-4
+    for ch in prange(n_chunks):
+        s = seeds[ch]
+        lo = bounds[ch]
+        hi = bounds[ch + 1]
+        maxlen = 0
+        for doc in range(lo, hi):
+            ln = offsets[doc + 1] - offsets[doc]
+            if ln > maxlen:
+                maxlen = ln
+        sen = np.empty(maxlen, np.int32)
+        gu = np.empty(dim, np.float32)
+        gn = np.empty(dim, np.float32)
+        gv = np.empty(dim, np.float32)
+        done = 0
+        hinge = 0.0
+        for doc in range(lo, hi):
+            a0 = offsets[doc]
+            a1 = offsets[doc + 1]
+            n = 0
+            for k in range(a0, a1):
+                w = ids[k]
+                if keep[w] < 1.0:
+                    s = _lcg(s)
+                    if keep[w] < _uniform(s):
+                        continue
+                sen[n] = w
+                n += 1
+            dvec = syndoc[doc]
+            for pos in range(n):
+                progress = (words_before + (done + pos) * n_chunks) / (total_words + 1.0)
+                alpha = alpha0 * (1.0 - progress)
+                if alpha < floor:
+                    alpha = floor
+                word = sen[pos]
+                s = _lcg(s)
+                half = window - np.int64((s >> _U16) % np.uint64(window))
+                c0 = max(0, pos - half)
+                c1 = min(n, pos + half + 1)
+                for cpos in range(c0, c1):
+                    if cpos == pos:
+                        continue
+                    ctx = sen[cpos]
+                    if joint:
+                        for _ in range(negative):
+                            s = _lcg(s)
+                            t = _draw(s, table)
+                            if t == word:
+                                continue
+                            hinge += _joint_pair(syn0[word], syn1[ctx], dvec, syn0[t], alpha, margin, paper,
+                                                 True, gu, gn, gv)
+                    else:
+                        u = syn0[ctx]
+                        v = syn1[word]
+                        f = _dot(u, v)
+                        for _ in range(negative):
+                            s = _lcg(s)
+                            t = _draw(s, table)
+                            if t == word:
+                                continue
+                            e = _split_pair(u, v, syn0[t], f, alpha, margin, paper, gv)
+                            if e > 0.0:
+                                hinge += e
+                                f = _dot(u, v)
+                if not joint:
+                    u = syn0[word]
+                    f = _dot(u, dvec)
+                    for _ in range(negative):
+                        s = _lcg(s)
+                        t = _draw(s, table)
+                        if t == word:
+                            continue
+                        e = _split_pair(u, dvec, syn0[t], f, alpha, margin, paper, gv)
+                        if e > 0.0:
+                            hinge += e
+                            f = _dot(u, dvec)
+            done += a1 - a0
+        loss_out[ch] = hinge
+
+
+def _jose_infer(syn0, syn1, ids, offsets, keep, table, window, negative, margin, alpha0, n_iter,
+                seeds, paper, joint, out):
+    """Optimise one vector per new document with the word tables frozen.
+
+    Parameters
+    ----------
+    syn0, syn1 : ndarray, float32, shape (V, D)
+        Trained word and context tables (read only).
+    ids : ndarray, int32, shape (T,)
+    offsets : ndarray, int64, shape (N + 1,)
+    keep : ndarray, float64, shape (V,)
+    table : ndarray, int32, shape (T,)
+    window, negative : int
+    margin, alpha0 : float
+    n_iter : int
+        Passes over each document; the rate decays linearly over ``n_iter * len(doc)``.
+    seeds : ndarray, uint64, shape (N,)
+        LCG state of each document (documents are independent, so any thread count gives the
+        same result).
+    paper, joint : bool
+    out : ndarray, float32, shape (N, D)
+        Receives unit document vectors (a zero row for a document with no known word).
+
+    Notes
+    -----
+    The training hinge of the chosen loss with only ``d`` free: split loss
+    ``max(0, m - cos(u, d) + cos(u', d))``; joint loss the full hinge (ALGORITHMS.md §6.2,
+    "infer"; Spherical-Text-Embedding#4). ``d`` starts uniform in ``(-0.5/D, 0.5/D)``, normalised.
+    """
+    n_docs = offsets.shape[0] - 1
+    dim = syn0.shape[1]
+    floor = alpha0 * 1e-4
+    for doc in prange(n_docs):
+        s = seeds[doc]
+        a0 = offsets[doc]
+        a1 = offsets[doc + 1]
+        d = out[doc]
+        if a1 == a0:
+            for c in range(dim):
+                d[c] = 0.0
+            continue
+        nn = 0.0
+        for c in range(dim):
+            s = _lcg(s)
+            d[c] = (_uniform(s) - 0.5) / dim
+            nn += d[c] * d[c]
+        inv = 1.0 / math.sqrt(nn)
+        for c in range(dim):
+            d[c] *= inv
+        sen = np.empty(a1 - a0, np.int32)
+        gu = np.empty(dim, np.float32)
+        gn = np.empty(dim, np.float32)
+        gv = np.empty(dim, np.float32)
+        total = n_iter * (a1 - a0) + 1.0
+        for it in range(n_iter):
+            n = 0
+            for k in range(a0, a1):
+                w = ids[k]
+                if keep[w] < 1.0:
+                    s = _lcg(s)
+                    if keep[w] < _uniform(s):
+                        continue
+                sen[n] = w
+                n += 1
+            for pos in range(n):
+                alpha = alpha0 * (1.0 - (it * (a1 - a0) + pos) / total)
+                if alpha < floor:
+                    alpha = floor
+                word = sen[pos]
+                u = syn0[word]
+                if joint:
+                    s = _lcg(s)
+                    half = window - np.int64((s >> _U16) % np.uint64(window))
+                    c0 = max(0, pos - half)
+                    c1 = min(n, pos + half + 1)
+                    for cpos in range(c0, c1):
+                        if cpos == pos:
+                            continue
+                        for _ in range(negative):
+                            s = _lcg(s)
+                            t = _draw(s, table)
+                            if t == word:
+                                continue
+                            _joint_pair(u, syn1[sen[cpos]], d, syn0[t], alpha, margin, paper, False, gu, gn, gv)
+                else:
+                    for _ in range(negative):
+                        s = _lcg(s)
+                        t = _draw(s, table)
+                        if t == word:
+                            continue
+                        un = syn0[t]
+                        f = _dot(u, d)
+                        h = _dot(un, d)
+                        if f - h < margin:
+                            for c in range(dim):
+                                gv[c] = un[c] - u[c]
+                            _sphere_step(d, gv, alpha, paper, False)
+
+
+def _renamed(f, name):
+    """A copy of function ``f`` under another name.
+
+    numba's on-disk cache is keyed by the function's qualified name and line, not by the ``parallel``
+    or ``fastmath`` flags: wrapping one Python function twice would make both builds load whichever
+    was compiled first (the "parallel" kernel then silently runs on one thread).
+    """
+    g = types.FunctionType(f.__code__, f.__globals__, name, f.__defaults__, f.__closure__)
+    g.__qualname__ = name
+    g.__doc__ = f.__doc__
+    return g
+
+
+# Both builds once, at import (compiled lazily on first call; cached on disk under distinct names).
+_jose_epoch_serial = njit_fast(_renamed(_jose_epoch, "_jose_epoch_serial"))
+# fastmath on both training builds: without it the float32 dot products inlined into the kernel do not vectorise
+_jose_epoch_parallel = njit_fast(parallel=True)(_renamed(_jose_epoch, "_jose_epoch_parallel"))
+# no fastmath for the serial inference: the same numbers as the parallel build
+_jose_infer_serial = njit(_renamed(_jose_infer, "_jose_infer_serial"))
+_jose_infer_parallel = njit_parallel(_renamed(_jose_infer, "_jose_infer_parallel"))
+
+
+# --------------------------------------------------------------------------------------------
+# driver helpers
+# --------------------------------------------------------------------------------------------
+
+def splitmix64(*keys):
+    """A well-mixed uint64 (as a Python int) from integer keys: the per-chunk LCG seeds."""
+    z = 0x9E3779B97F4A7C15
+    for k in keys:
+        z = (z + (int(k) & _MASK64) + 0x9E3779B97F4A7C15) & _MASK64
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+        z ^= z >> 31
+    return z
+
+
+def keep_probabilities(counts, sample):
+    """word2vec sub-sampling: keep a word of count ``f`` with ``(sqrt(f/(sN)) + 1) sN / f``.
+
+    ``N = sum(counts)``; ``sample <= 0`` keeps everything (probability 2).
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    if sample <= 0 or counts.size == 0:
+        return np.full(counts.shape, 2.0)
+    sn = sample * counts.sum()
+    return (np.sqrt(counts / sn) + 1.0) * sn / counts
+
+
+def negative_table(counts, power=0.75, size=None):
+    """word2vec's unigram table: word ids in proportion to ``counts ** power``.
+
+    Parameters
+    ----------
+    counts : array of int, shape (V,)
+    power : float
+    size : int, optional
+        Table length, a power of two; default the least one ``>= 16 V``, within ``[2**16, 2**27]``.
+
+    Returns
+    -------
+    ndarray, int32, shape (size,)
+        Slot ``j`` holds the word whose cumulative-probability interval contains ``(j + 0.5) / size``.
+    """
+    w = np.asarray(counts, dtype=np.float64) ** power
+    if size is None:
+        size = 1 << int(min(max(math.ceil(math.log2(16 * len(w))), 16), 27))
+    if size & (size - 1):
+        raise ValueError(f"table size {size} is not a power of two")
+    cdf = np.cumsum(w / w.sum())
+    cdf[-1] = 1.0
+    pos = (np.arange(size, dtype=np.float64) + 0.5) / size
+    return np.searchsorted(cdf, pos, side="right").astype(np.int32)
+
+
+def chunk_bounds(offsets, n_chunks):
+    """Cut documents into ``n_chunks`` contiguous ranges of about equal token counts (int64)."""
+    n_docs = len(offsets) - 1
+    n_chunks = max(1, min(int(n_chunks), max(n_docs, 1)))
+    targets = np.linspace(0, offsets[-1], n_chunks + 1)
+    b = np.searchsorted(offsets, targets, side="left").astype(np.int64)
+    b[0], b[-1] = 0, n_docs
+    return np.maximum.accumulate(np.clip(b, 0, n_docs))
+
+
+def random_unit_rows(n, dim, rng):
+    """``n`` float32 unit rows drawn uniform in ``(-0.5/dim, 0.5/dim)`` and normalised (jose.c)."""
+    x = ((rng.random((n, dim), dtype=np.float32) - np.float32(0.5)) / np.float32(dim))
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    x /= norms
+    return x
+
+
+def normalize_rows(x):
+    """Scale the rows of ``x`` (float32, shape (n, D)) to unit norm in place; zero rows stay zero."""
+    for start in range(0, x.shape[0], 65536):
+        block = x[start:start + 65536]
+        norms = np.sqrt(np.einsum("ij,ij->i", block, block, dtype=np.float64))
+        norms[norms == 0] = 1.0
+        block /= norms[:, None].astype(np.float32)
+    return x
+
+
+class EncodedCorpus:
+    """A corpus as ``int32`` word ids with ``int64`` CSR document offsets.
+
+    Attributes
+    ----------
+    words : list of str
+        The vocabulary, by count descending, then code point.
+    counts : ndarray, int64, shape (V,)
+    ids : ndarray, int32, shape (T,)
+    offsets : ndarray, int64, shape (N + 1,)
+    n_raw_tokens : int
+        Tokens read, out-of-vocabulary ones included.
+    """
+
+    def __init__(self, words, counts, ids, offsets, n_raw_tokens):
+        self.words, self.counts, self.ids, self.offsets = words, counts, ids, offsets
+        self.n_raw_tokens = n_raw_tokens
+
+    @property
+    def n_docs(self):
+        return len(self.offsets) - 1
+
+
+def _read_ids(documents, lowercase, lookup=None):
+    """Stream documents into provisional ids; ``lookup`` fixed (inference) or grown (training)."""
+    ids = array("i")
+    offsets = array("q", [0])
+    raw = 0
+    if lookup is None:
+        index = {}
+        setdefault = index.setdefault
+        for doc in documents:
+            if lowercase:
+                doc = doc.lower()
+            toks = doc.split()
+            raw += len(toks)
+            ids.extend([setdefault(w, len(index)) for w in toks])
+            offsets.append(len(ids))
+        return index, ids, offsets, raw
+    get = lookup.get
+    for doc in documents:
+        if lowercase:
+            doc = doc.lower()
+        toks = doc.split()
+        raw += len(toks)
+        ids.extend([i for i in (get(w, -1) for w in toks) if i >= 0])
+        offsets.append(len(ids))
+    return lookup, ids, offsets, raw
+
+
+def encode_corpus(documents, min_count=5, lowercase=False):
+    """Build the vocabulary and integer-code a stream of documents in one pass.
+
+    Parameters
+    ----------
+    documents : iterable of str
+        One document per item, whitespace-tokenised. Read once (stdin works).
+    min_count : int
+        Drop words that occur fewer times.
+    lowercase : bool
+        Lowercase every document first.
+
+    Returns
+    -------
+    EncodedCorpus
+
+    Raises
+    ------
+    TextmineError
+        No token at all, or no word reaching ``min_count``.
+    """
+    index, ids, offsets, raw = _read_ids(documents, lowercase)
+    if raw == 0:
+        raise TextmineError("the corpus is empty: no tokens in the input")
+    ids = np.frombuffer(ids, dtype=np.int32)
+    offsets = np.frombuffer(offsets, dtype=np.int64)
+    words = list(index)
+    del index
+    counts = np.bincount(ids, minlength=len(words)).astype(np.int64)
+    kept = np.flatnonzero(counts >= min_count)
+    if kept.size == 0:
+        raise TextmineError(
+            f"the vocabulary is empty: no word occurs {min_count} times (the most frequent occurs "
+            f"{int(counts.max())} times); lower --min-count")
+    order = sorted(kept.tolist(), key=lambda i: (-counts[i], words[i]))
+    remap = np.full(len(words), -1, dtype=np.int32)
+    remap[order] = np.arange(len(order), dtype=np.int32)
+    new = remap[ids]
+    mask = new >= 0
+    cm = np.zeros(len(new) + 1, dtype=np.int64)
+    np.cumsum(mask, out=cm[1:])
+    return EncodedCorpus([words[i] for i in order], counts[order], np.ascontiguousarray(new[mask]),
+                         cm[offsets], raw)
+
+
+# --------------------------------------------------------------------------------------------
+# model
+# --------------------------------------------------------------------------------------------
+
+class JoSE:
+    """Joint spherical embedding of words and documents (JoSE).
+
+    Parameters
+    ----------
+    dim : int
+        Dimension ``p`` of the sphere ``S^{p-1}``.
+    window : int
+        Maximum context distance (shrunk at random per position, as in word2vec).
+    negative : int
+        Negative samples per positive pair (>= 1).
+    margin : float
+        Hinge margin ``m``.
+    alpha : float
+        Starting learning rate; decays linearly to ``1e-4 * alpha``.
+    n_iter : int
+        Epochs.
+    min_count : int
+        Words rarer than this are dropped.
+    sample : float
+        Sub-sampling threshold (0 disables).
+    n_jobs : int
+        Hogwild threads; 1 is deterministic for a given ``random_state``.
+    random_state : int
+        Seed.
+    update : {"paper", "reference"}
+        Step multipliers of the paper (default) or of ``jose.c``.
+    loss : {"split", "joint"}
+        ``jose.c``'s two hinges or the paper's single joint hinge.
+    lowercase : bool
+        Lowercase documents before tokenising (also applied by :meth:`infer`).
+
+    Attributes
+    ----------
+    words_ : list of str
+    counts_ : ndarray, int64, shape (V,)
+    word_vectors_ : ndarray, float32, shape (V, D)
+        ``u`` (``syn0``), unit rows: the vectors to use for word similarity.
+    context_vectors_ : ndarray, float32, shape (V, D)
+        ``v`` (``syn1neg``), unit rows.
+    doc_vectors_ : ndarray, float32, shape (N, D)
+        ``d``, unit rows; a zero row for a document without a known word.
+    n_tokens_ : int
+        In-vocabulary tokens of the training corpus.
+    train_seconds_, train_cpu_seconds_ : float
+        Wall and CPU (all threads) time of the epochs alone.
+    epoch_loss_ : list of float
+        Mean hinge per trained (position, negative) draw in each epoch.
+
+    Notes
+    -----
+    Meng et al., "Spherical Text Embedding", NeurIPS 2019, §3–4 (model, Riemannian update,
+    retraction); ``yumeng5/Spherical-Text-Embedding`` ``src/jose.c`` for the reference behaviour;
+    Su, kexue.fm 7063. See ALGORITHMS.md §6.
+
+    Examples
+    --------
+    >>> docs = ["a b c a b c"] * 20 + ["x y z x y z"] * 20
+    >>> m = JoSE(dim=8, min_count=1, n_iter=2, n_jobs=1, random_state=0).fit(docs)
+    >>> m.word_vectors_.shape, m.doc_vectors_.shape
+    ((6, 8), (40, 8))
+    """
+
+    def __init__(self, dim=100, window=5, negative=2, margin=0.15, alpha=0.04, n_iter=10, min_count=5,
+                 sample=1e-3, n_jobs=1, random_state=1, update="paper", loss="split", lowercase=False):
+        self.dim = dim
+        self.window = window
+        self.negative = negative
+        self.margin = margin
+        self.alpha = alpha
+        self.n_iter = n_iter
+        self.min_count = min_count
+        self.sample = sample
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.update = update
+        self.loss = loss
+        self.lowercase = lowercase
+
+    def get_params(self):
+        return {k: getattr(self, k) for k in ("dim", "window", "negative", "margin", "alpha", "n_iter",
+                                               "min_count", "sample", "n_jobs", "random_state", "update",
+                                               "loss", "lowercase")}
+
+    def _check(self):
+        def need(ok, msg):
+            if not ok:
+                raise TextmineError(msg)
+        need(int(self.dim) >= 1, f"--dim must be at least 1, not {self.dim}")
+        need(int(self.window) >= 1, f"--window must be at least 1, not {self.window}")
+        need(int(self.negative) >= 1, f"--negative must be at least 1, not {self.negative}")
+        need(int(self.n_iter) >= 1, f"--iter must be at least 1, not {self.n_iter}")
+        need(int(self.min_count) >= 1, f"--min-count must be at least 1, not {self.min_count}")
+        need(int(self.n_jobs) >= 1, f"-j must be at least 1, not {self.n_jobs}")
+        need(math.isfinite(self.margin) and self.margin > 0, f"--margin must be > 0, not {self.margin}")
+        need(math.isfinite(self.alpha) and self.alpha > 0, f"--alpha must be > 0, not {self.alpha}")
+        need(math.isfinite(self.sample) and self.sample >= 0, f"--sample must be >= 0, not {self.sample}")
+        need(self.update in UPDATES, f"update must be one of {UPDATES}, not {self.update!r}")
+        need(self.loss in LOSSES, f"loss must be one of {LOSSES}, not {self.loss!r}")
+
+    def fit(self, documents, progress=None):
+        """Train on an iterable of documents (one string per document, whitespace-tokenised).
+
+        Parameters
+        ----------
+        documents : iterable of str
+            Read once; empty and all-unknown documents are allowed (they get zero vectors).
+        progress : callable, optional
+            ``progress(epoch_done, n_iter)`` after every epoch.
+
+        Returns
+        -------
+        self
+        """
+        self._check()
+        corpus = documents if isinstance(documents, EncodedCorpus) else encode_corpus(
+            documents, int(self.min_count), bool(self.lowercase))
+        return self._fit_encoded(corpus, progress)
+
+    def _fit_encoded(self, corpus, progress=None):
+        self._check()
+        dim, n_iter = int(self.dim), int(self.n_iter)
+        v, n_docs = len(corpus.words), corpus.n_docs
+        rng = np.random.default_rng(int(self.random_state))
+        syn0 = random_unit_rows(v, dim, rng)
+        syn1 = random_unit_rows(v, dim, rng)
+        syndoc = random_unit_rows(n_docs, dim, rng)
+        syndoc[np.diff(corpus.offsets) == 0] = 0.0
+        keep = keep_probabilities(corpus.counts, float(self.sample))
+        table = negative_table(corpus.counts)
+        jobs = int(self.n_jobs)
+        bounds = chunk_bounds(corpus.offsets, jobs)
+        n_chunks = len(bounds) - 1
+        total = n_iter * int(corpus.offsets[-1])
+        if jobs > 1:
+            set_num_threads(jobs)
+            kernel = _jose_epoch_parallel
+        else:
+            kernel = _jose_epoch_serial
+        self.epoch_loss_ = []
+        seconds = cpu = 0.0
+        for epoch in range(n_iter):
+            seeds = np.array([splitmix64(self.random_state, epoch, c) for c in range(n_chunks)], dtype=np.uint64)
+            loss = np.zeros(n_chunks)
+            t0, c0 = time.perf_counter(), time.process_time()
+            with np.errstate(over="ignore"):
+                kernel(syn0, syn1, syndoc, corpus.ids, corpus.offsets, bounds, keep, table, int(self.window),
+                       int(self.negative), float(self.margin), float(self.alpha), epoch * int(corpus.offsets[-1]),
+                       total, seeds, self.update == "paper", self.loss == "joint", loss)
+            for table_ in (syn0, syn1, syndoc):
+                normalize_rows(table_)
+            seconds += time.perf_counter() - t0
+            cpu += time.process_time() - c0
+            pairs = max(1, int(corpus.offsets[-1]) * int(self.negative) * (int(self.window) + 1))
+            self.epoch_loss_.append(float(loss.sum()) / pairs)
+            log.info("epoch %d/%d: hinge %.5f", epoch + 1, n_iter, self.epoch_loss_[-1])
+            if progress is not None:
+                progress(epoch + 1, n_iter)
+        self.words_ = corpus.words
+        self.counts_ = corpus.counts
+        self.word_vectors_ = syn0
+        self.context_vectors_ = syn1
+        self.doc_vectors_ = syndoc
+        self.n_tokens_ = int(corpus.offsets[-1])
+        self.n_raw_tokens_ = corpus.n_raw_tokens
+        self.n_docs_ = n_docs
+        self.train_seconds_ = seconds
+        self.train_cpu_seconds_ = cpu
+        return self
+
+    def infer(self, documents, n_iter=None, alpha=None, random_state=None, n_jobs=None):
+        """Vectors for unseen documents, with the trained word tables frozen.
+
+        Parameters
+        ----------
+        documents : iterable of str
+        n_iter, alpha, random_state, n_jobs : optional
+            Override the training values.
+
+        Returns
+        -------
+        ndarray, float32, shape (N, D)
+            Unit rows; a zero row for a document with no known word.
+        """
+        if not hasattr(self, "word_vectors_"):
+            raise TextmineError("the model is not trained")
+        n_iter = int(self.n_iter if n_iter is None else n_iter)
+        alpha = float(self.alpha if alpha is None else alpha)
+        seed = int(self.random_state if random_state is None else random_state)
+        jobs = int(self.n_jobs if n_jobs is None else n_jobs)
+        if n_iter < 1:
+            raise TextmineError(f"--iter must be at least 1, not {n_iter}")
+        if not (math.isfinite(alpha) and alpha > 0):
+            raise TextmineError(f"--alpha must be > 0, not {alpha}")
+        lookup = {w: i for i, w in enumerate(self.words_)}
+        _, ids, offsets, raw = _read_ids(documents, bool(self.lowercase), lookup)
+        ids = np.frombuffer(ids, dtype=np.int32) if len(ids) else np.zeros(0, np.int32)
+        offsets = np.frombuffer(offsets, dtype=np.int64)
+        n_docs = len(offsets) - 1
+        self.infer_raw_tokens_, self.infer_known_tokens_ = raw, int(offsets[-1])
+        out = np.zeros((n_docs, self.word_vectors_.shape[1]), dtype=np.float32)
+        if n_docs == 0:
+            return out
+        seeds = np.array([splitmix64(seed, 0x1F, i) for i in range(n_docs)], dtype=np.uint64)
+        keep = keep_probabilities(self.counts_, float(self.sample))
+        table = negative_table(self.counts_)
+        if jobs > 1:
+            set_num_threads(jobs)
+            kernel = _jose_infer_parallel
+        else:
+            kernel = _jose_infer_serial
+        with np.errstate(over="ignore"):
+            kernel(self.word_vectors_, self.context_vectors_, ids, offsets, keep, table, int(self.window),
+                   int(self.negative), float(self.margin), alpha, n_iter, seeds, self.update == "paper",
+                   self.loss == "joint", out)
+        return out
+
+    # ---- persistence: .npz arrays + .json sidecar, no pickles ----
+
+    def save(self, path):
+        """Save the trained model: ``path`` (``.npz``: u, v, counts) and its ``.json`` sidecar
+        (format, version, parameters, vocabulary). Both are written atomically."""
+        from textmine import __version__
+        from textmine.formats import atomic_output
+
+        if not hasattr(self, "word_vectors_"):
+            raise TextmineError("the model is not trained")
+        side = sidecar_path(path)
+        meta = {"format": MODEL_FORMAT, "version": MODEL_VERSION, "textmine": __version__,
+                "params": self.get_params(), "n_tokens": self.n_tokens_, "words": list(self.words_)}
+        with atomic_output(path, "wb") as f:
+            np.savez(f, word_vectors=self.word_vectors_, context_vectors=self.context_vectors_,
+                     counts=self.counts_)
+        try:
+            with atomic_output(side, "w") as f:
+                json.dump(meta, f, ensure_ascii=False)
+                f.write("\n")
+        except BaseException:
+            os.unlink(path)
+            raise
+        return self
+
+    @classmethod
+    def load(cls, path):
+        """Load a model written by :meth:`save` (``path`` is the ``.npz``)."""
+        side = sidecar_path(path)
+        for p in (path, side):
+            if not os.path.exists(p):
+                raise TextmineError(f"{p}: no such file (a model is the .npz and .json written by --save-model)")
+        try:
+            with open(side, encoding="utf-8") as f:
+                meta = json.load(f)
+        except (OSError, ValueError) as e:
+            raise TextmineError(f"{side}: not a textmine JoSE model sidecar ({e})") from None
+        if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
+            raise TextmineError(f"{side}: not a textmine JoSE model sidecar")
+        if meta.get("version") != MODEL_VERSION:
+            raise TextmineError(f"{side}: model version {meta.get('version')} is not supported")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                u, v, counts = z["word_vectors"], z["context_vectors"], z["counts"]
+        except (OSError, ValueError, KeyError) as e:
+            raise TextmineError(f"{path}: not a textmine JoSE model ({e})") from None
+        words = meta["words"]
+        if not (u.shape == v.shape and u.ndim == 2 and len(words) == u.shape[0] == counts.shape[0]):
+            raise TextmineError(f"{path}: arrays do not match the vocabulary of {side}")
+        params = {k: val for k, val in meta["params"].items() if k in cls().get_params()}
+        m = cls(**params)
+        m.words_, m.counts_ = words, counts.astype(np.int64)
+        m.word_vectors_ = np.ascontiguousarray(u, dtype=np.float32)
+        m.context_vectors_ = np.ascontiguousarray(v, dtype=np.float32)
+        m.n_tokens_ = meta.get("n_tokens")
+        return m
+
+
+def sidecar_path(path):
+    """The JSON sidecar of a model file: ``model.npz`` -> ``model.json``."""
+    root, ext = os.path.splitext(path)
+    return (root if ext == ".npz" else path) + ".json"
+
+
+def train_jose(documents, **params):
+    """Function API: ``JoSE(**params).fit(documents)``."""
+    return JoSE(**params).fit(documents)
+
+
+def most_similar(words, vectors, query, k=10):
+    """The ``k`` nearest words to ``query`` by cosine.
+
+    Parameters
+    ----------
+    words : list of str
+    vectors : ndarray, shape (V, D)
+    query : str
+    k : int
+
+    Returns
+    -------
+    list of (str, float)
+        Best first, the query itself excluded; ties by vocabulary order.
+
+    Examples
+    --------
+    >>> most_similar(["a", "b", "c"], np.array([[1, 0], [0.9, 0.1], [0, 1.0]]), "a", k=1)
+    [('b', 0.9938837346736189)]
+    """
+    try:
+        qi = words.index(query)
+    except ValueError:
+        raise TextmineError(f"{query!r} is not in the vocabulary ({len(words)} words)") from None
+    if k < 1:
+        raise TextmineError(f"-k must be at least 1, not {k}")
+    x = np.asarray(vectors, dtype=np.float64)
+    norms = np.linalg.norm(x, axis=1)
+    norms[norms == 0] = 1.0
+    sims = (x @ x[qi]) / (norms * norms[qi])
+    sims[qi] = -np.inf
+    k = min(k, len(words) - 1)
+    order = np.argsort(-sims, kind="stable")[:k]
+    return [(words[i], float(sims[i])) for i in order]
