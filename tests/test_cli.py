@@ -18,7 +18,7 @@ def test_every_subcommand_help_is_light():
                        env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert p.returncode == 0, p.stderr
     for name in COMMANDS:
-        assert f"Usage: " in p.stdout and name in p.stdout
+        assert "Usage: " in p.stdout and name in p.stdout
 
 
 def test_every_command_is_documented_in_the_readme():

@@ -11,7 +11,6 @@ from conftest import ROOT, SAMPLE, shared_file
 from naive_count import as_tsv, count_naive, sorted_items
 from textmine import _spantable as st
 from textmine.cli import cli
-from textmine.corpus import ReadOptions
 from textmine.count import count
 
 ALPHABET = list("的一是了我不人在他有这个上们来到时大地为子中你说生国年着就那和要她出也得里后自以会") + \
@@ -93,7 +92,8 @@ def test_span_table_growth_and_add_match_counter():
     uend = ustart + 1
     goff = np.array([0, 1000, 1000, 5000], np.int64)
     t = st.SpanTable(entries=16, arena=64)
-    t.count_ngrams(codes, ustart, uend, goff, 1, 5)
+    hs, ss, es, part = st.ngram_descriptors(codes, ustart, uend, goff, 1, 5, 1)
+    t.add_spans(codes, hs, ss, es, 0, len(hs))
     text = "".join(map(chr, codes))
     ref = {}
     for a, b in ((0, 1000), (1000, 5000)):

@@ -1,6 +1,5 @@
 """Tests of the dictionary-trained segmenter (textmine.tagger, textmine train-segmenter)."""
 import json
-import math
 import os
 import zipfile
 

@@ -14,8 +14,6 @@ import numpy as np
 
 from textmine._numba import njit
 
-_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME = np.uint64(0x100000001B3)
 
 
 @njit(inline="always")
@@ -105,55 +103,6 @@ def _find_or_add(codes, s, e, h, w, rows, arena, meta):
 
 
 @njit
-def need_for_group(ustart, uend, goff, g, min_n, max_n):
-    """Keys and arena cells group ``g`` may add at most (for growing the table)."""
-    a, b = goff[g], goff[g + 1]
-    if b <= a:
-        return 0, 0
-    orders = max_n - min_n + 1
-    # each code point lies in at most max_n windows of each order
-    return (b - a) * orders, (uend[b - 1] - ustart[a]) * orders * max_n
-
-
-@njit
-def count_ngrams(codes, ustart, uend, goff, g0, min_n, max_n, rows, arena, meta):
-    """Count n-grams of consecutive units within groups, resuming at group ``g0``.
-
-    A unit is a span ``codes[ustart[u]:uend[u]]`` (a character, or a token in an array where tokens
-    are joined by single spaces); group ``g`` holds units ``goff[g]:goff[g+1]`` (a run of word
-    characters, or a line). The n-gram of units ``i..j`` is the contiguous span
-    ``codes[ustart[i]:uend[j]]``, for ``min_n <= j - i + 1 <= max_n``.
-
-    Returns the first group not yet counted: below ``len(goff) - 1`` means the table is about to
-    fill (keys over half the rows, or the arena full) and must be grown first.
-    """
-    n_groups = goff.shape[0] - 1
-    limit = rows.shape[0] // 2
-    for g in range(g0, n_groups):
-        a, b = goff[g], goff[g + 1]
-        if b <= a:
-            continue
-        need_entries, need_arena = need_for_group(ustart, uend, goff, g, min_n, max_n)
-        if meta[0] + need_entries > limit or meta[1] + need_arena > arena.shape[0]:
-            return g
-        for i in range(a, b):
-            h = np.uint64(0xCBF29CE484222325)
-            s = ustart[i]
-            pos = s
-            top = i + max_n
-            if top > b:
-                top = b
-            for j in range(i, top):
-                e = uend[j]
-                while pos < e:
-                    h = _fnv_step(h, codes[pos])
-                    pos += 1
-                if j - i + 1 >= min_n:
-                    _find_or_add(codes, s, e, _mix(h), 1, rows, arena, meta)
-    return n_groups
-
-
-@njit
 def add_entries(codes, offsets, counts, hashes, k0, rows, arena, meta):
     """Add already-hashed keys with counts (a partial) to the table, resuming at entry ``k0``.
 
@@ -173,7 +122,10 @@ def add_entries(codes, offsets, counts, hashes, k0, rows, arena, meta):
 def ngram_descriptors(codes, ustart, uend, goff, min_n, max_n, n_parts):
     """Every n-gram of a batch as ``(hash, start, end)``, grouped by hash partition.
 
-    Units and groups as in :func:`count_ngrams`. Returns ``hashes uint64[N]``, ``starts int64[N]``,
+    A unit is a span ``codes[ustart[u]:uend[u]]`` (a character, or a token in an array where tokens
+    are joined by single spaces); group ``g`` holds units ``goff[g]:goff[g+1]`` (a run of word
+    characters, or a line). The n-gram of units ``i..j`` is the contiguous span
+    ``codes[ustart[i]:uend[j]]``, for ``min_n <= j - i + 1 <= max_n``. Returns ``hashes uint64[N]``, ``starts int64[N]``,
     ``ends int64[N]`` (partition by partition) and ``part_offsets int64[n_parts + 1]``. Counting a
     batch one partition at a time keeps each partition's table in cache.
     """
@@ -643,12 +595,12 @@ class SpanTable:
         return self.rows, self.arena, self.meta
 
     def grow(self, more_entries, more_arena):
-        """Make room for ``more_entries`` keys and ``more_arena`` code points."""
+        """Make room for ``more_entries`` keys and ``more_arena`` code points (doubling)."""
         want = self.n_entries + more_entries
         if 2 * want > self.rows.shape[0]:
             n_rows = self.rows.shape[0]
             while n_rows < 2 * want + 2:
-                n_rows *= 4  # fewer rehashes while a table grows fast
+                n_rows *= 2
             new = np.zeros((n_rows, 4), np.int64)
             rehash(new, self.rows)
             self.rows = new
@@ -661,15 +613,10 @@ class SpanTable:
             new[:used] = self.arena[:used]
             self.arena = new
 
-    def count_ngrams(self, codes, ustart, uend, goff, min_n=1, max_n=1):
-        """Count the n-grams of units (see :func:`count_ngrams`), growing as needed."""
-        g = 0
-        n_groups = goff.shape[0] - 1
-        while g < n_groups:
-            g = count_ngrams(codes, ustart, uend, goff, g, min_n, max_n, *self.arrays())
-            if g < n_groups:
-                e, a = need_for_group(ustart, uend, goff, g, min_n, max_n)
-                self.grow(max(int(e), self.n_entries), max(int(a), int(self.meta[1])))
+    def _room_for(self, n_codes):
+        # called when a kernel stopped: the rows or the arena are full
+        rows_full = self.n_entries + 1 > self.rows.shape[0] // 2
+        self.grow(max(1, self.n_entries // 2) if rows_full else 0, n_codes)  # rows x2
 
     def add(self, codes, offsets, counts, hashes):
         """Add a partial's keys with their counts."""
@@ -678,7 +625,7 @@ class SpanTable:
         while k < n:
             k = add_entries(codes, offsets, counts, hashes, k, *self.arrays())
             if k < n:
-                self.grow(max(n - k, self.n_entries), max(int(offsets[n] - offsets[k]), int(self.meta[1])))
+                self._room_for(int(offsets[k + 1] - offsets[k]))
 
     def extract(self, n_parts=1, min_count=1):
         """The entries as a partial ``(codes, offsets, counts, hashes, part_offsets)``."""
@@ -691,8 +638,7 @@ class SpanTable:
         while k < k1:
             k = add_spans(codes, hashes, starts, ends, k, k1, *self.arrays())
             if k < k1:
-                more = int(np.sum(ends[k:k1] - starts[k:k1]))
-                self.grow(max(k1 - k, self.n_entries), max(more, int(self.meta[1])))
+                self._room_for(int(ends[k] - starts[k]))
 
 
 class PartitionedTable:

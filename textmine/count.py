@@ -340,7 +340,7 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
     read.check()
     make_tokenizer(tokenizer)  # validate early, in the parent
     memory_limit = memory_limit or default_memory_limit()
-    n_parts = 64 * max(1, (n_jobs + 3) // 4)
+    n_parts = 256 * max(1, (n_jobs + 3) // 4)
     cfg = CountConfig(tokenizer, min_n, max_n, n_parts, max(1 << 20, memory_limit // (4 * n_jobs)),
                       1 << 18, read, doc_per_file)
     t0 = time.perf_counter()

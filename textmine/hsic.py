@@ -26,11 +26,10 @@ Stat. Comput. 28:113, 2018 (block HSIC and random Fourier features); Su Jianlin,
 import dataclasses
 import math
 import os
-import types
 
 import numpy as np
 
-from textmine._numba import njit, njit_parallel, prange, set_num_threads
+from textmine._numba import njit, prange, serial_and_parallel, set_num_threads
 from textmine.errors import TextmineError
 
 ESTIMATORS = ("biased", "unbiased", "gretton2005", "normalized")
@@ -539,19 +538,10 @@ def _outer_sums(fx, fy, sx, sy, axy, axx, ayy):
         r += k
 
 
-def _serial_twin(py_func):
-    """A copy of ``py_func`` under the name ``<name>_serial`` (so numba caches the two builds apart)."""
-    f = types.FunctionType(py_func.__code__, py_func.__globals__, py_func.__name__ + "_serial",
-                           py_func.__defaults__, py_func.__closure__)
-    f.__qualname__ = py_func.__qualname__ + "_serial"
-    f.__doc__ = py_func.__doc__
-    return f
-
-
 # Both builds of every parallel kernel, made once at import; the driver picks one (see _build).
 # Serial: prange runs as range. Small inputs run serially because waking threads costs more than
 # the work, especially on a loaded machine; the result is the same either way.
-_KERNELS = {f.__name__: (njit_parallel(f), njit(_serial_twin(f)))
+_KERNELS = {f.__name__: serial_and_parallel(f)[::-1]
             for f in (_gaussian_gram, _centre, _frob, _permutation_null, _block_hsic, _feature_moments)}
 PARALLEL_WORK = 2_000_000   # estimated inner-loop steps from which the parallel build is used
 

@@ -30,12 +30,11 @@ import logging
 import math
 import os
 import time
-import types
 from array import array
 
 import numpy as np
 
-from textmine._numba import njit, njit_fast, njit_parallel, prange, set_num_threads
+from textmine._numba import njit, njit_fast, prange, serial_and_parallel, set_num_threads
 from textmine.errors import TextmineError
 
 log = logging.getLogger(__name__)
@@ -493,26 +492,11 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, table, window, negative, margin,
                             _sphere_step(d, gv, alpha, paper, False)
 
 
-def _renamed(f, name):
-    """A copy of function ``f`` under another name.
-
-    numba's on-disk cache is keyed by the function's qualified name and line, not by the ``parallel``
-    or ``fastmath`` flags: wrapping one Python function twice would make both builds load whichever
-    was compiled first (the "parallel" kernel then silently runs on one thread).
-    """
-    g = types.FunctionType(f.__code__, f.__globals__, name, f.__defaults__, f.__closure__)
-    g.__qualname__ = name
-    g.__doc__ = f.__doc__
-    return g
-
-
 # Both builds once, at import (compiled lazily on first call; cached on disk under distinct names).
-_jose_epoch_serial = njit_fast(_renamed(_jose_epoch, "_jose_epoch_serial"))
-# fastmath on both training builds: without it the float32 dot products inlined into the kernel do not vectorise
-_jose_epoch_parallel = njit_fast(parallel=True)(_renamed(_jose_epoch, "_jose_epoch_parallel"))
-# no fastmath for the serial inference: the same numbers as the parallel build
-_jose_infer_serial = njit(_renamed(_jose_infer, "_jose_infer_serial"))
-_jose_infer_parallel = njit_parallel(_renamed(_jose_infer, "_jose_infer_parallel"))
+# fastmath on both training builds: without it the float32 dot products inlined into the kernel do
+# not vectorise; no fastmath for inference, so that serial and parallel give the same numbers.
+_jose_epoch_serial, _jose_epoch_parallel = serial_and_parallel(_jose_epoch, fast=True)
+_jose_infer_serial, _jose_infer_parallel = serial_and_parallel(_jose_infer)
 
 
 # --------------------------------------------------------------------------------------------

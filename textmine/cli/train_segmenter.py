@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from textmine.cli._options import jobs_option, quiet_option, seed_option, show_progress
+from textmine.cli._options import jobs_option, quiet_option, seed_option
 
 
 @click.command("train-segmenter")
