@@ -263,7 +263,9 @@ def test_partitioned_table_matches_counter_and_partition_function():
         for n in range(2, 5):
             for i in range(a, b - n + 1):
                 ref[text[i:i + n]] = ref.get(text[i:i + n], 0) + 2
-    c, o, n, h, parts = t.extract()
+    from textmine.count import _concat_pieces
+
+    c, o, n, h, parts = _concat_pieces(t.pieces())
     keys = ["".join(map(chr, c[o[k]:o[k + 1]])) for k in range(len(n))]
     assert dict(zip(keys, n.tolist())) == ref
     for p in range(16):

@@ -279,7 +279,7 @@ def filter_min_count(codes, offsets, counts, min_count):
     return nc, no, nn
 
 
-@njit
+@njit(inline="always")
 def _less(a, b, counts, offsets, codes):
     """Output order: count descending, then code points ascending (``LC_ALL=C sort``)."""
     if counts[a] != counts[b]:
@@ -333,13 +333,19 @@ def fix_ties(order, counts, pref, pref2, offsets, codes):
         i = j
 
 
-def sort_order(counts, offsets, codes):
-    """Indices of the entries in output order: count descending, then code points ascending."""
+def sort_keys(counts, offsets, codes):
+    """Indices of the entries in output order (count descending, then code points ascending),
+    and the packed first and second three code points of every entry."""
     pref = prefix_keys(offsets, codes, 0)
     pref2 = prefix_keys(offsets, codes, 3)
     order = np.lexsort((pref2, pref, -counts))
     fix_ties(order, counts, pref, pref2, offsets, codes)
-    return order
+    return order, pref, pref2
+
+
+def sort_order(counts, offsets, codes):
+    """Indices of the entries in output order: count descending, then code points ascending."""
+    return sort_keys(counts, offsets, codes)[0]
 
 
 @njit
@@ -387,10 +393,16 @@ def _utf8(c, buf, o):
     return o + 4
 
 
-@njit
-def _heap_less(x, y, heads, counts, offsets, codes):
-    # compare the current heads of runs x and y; ties (equal keys) by run index
+@njit(inline="always")
+def _heap_less(x, y, heads, counts, pref, pref2, offsets, codes):
+    # compare the current heads of runs x and y: count, packed prefixes, then all code points
     a, b = heads[x], heads[y]
+    if counts[a] != counts[b]:
+        return counts[a] > counts[b]
+    if pref[a] != pref[b]:
+        return pref[a] < pref[b]
+    if pref2[a] != pref2[b]:
+        return pref2[a] < pref2[b]
     if _less(a, b, counts, offsets, codes):
         return True
     if _less(b, a, counts, offsets, codes):
@@ -398,17 +410,17 @@ def _heap_less(x, y, heads, counts, offsets, codes):
     return x < y
 
 
-@njit
-def _sift_down(heap, n, i, heads, counts, offsets, codes):
+@njit(inline="always")
+def _sift_down(heap, n, i, heads, counts, pref, pref2, offsets, codes):
     while True:
         left = 2 * i + 1
         if left >= n:
             return
         m = left
         r = left + 1
-        if r < n and _heap_less(heap[r], heap[left], heads, counts, offsets, codes):
+        if r < n and _heap_less(heap[r], heap[left], heads, counts, pref, pref2, offsets, codes):
             m = r
-        if _heap_less(heap[m], heap[i], heads, counts, offsets, codes):
+        if _heap_less(heap[m], heap[i], heads, counts, pref, pref2, offsets, codes):
             heap[m], heap[i] = heap[i], heap[m]
             i = m
         else:
@@ -416,10 +428,11 @@ def _sift_down(heap, n, i, heads, counts, offsets, codes):
 
 
 @njit
-def heap_init(heads, run_ends, counts, offsets, codes):
+def heap_init(heads, run_ends, counts, pref, pref2, offsets, codes):
     """A heap of the non-empty sorted runs by their current heads.
 
-    Run ``r`` holds entries ``heads[r]:run_ends[r]`` of the concatenated arrays.
+    Run ``r`` holds entries ``heads[r]:run_ends[r]`` of the concatenated arrays; ``pref`` and
+    ``pref2`` are the packed code points 0-2 and 3-5 of every entry (see :func:`prefix_keys`).
     """
     n_runs = heads.shape[0]
     heap = np.empty(n_runs, np.int64)
@@ -429,12 +442,12 @@ def heap_init(heads, run_ends, counts, offsets, codes):
             heap[n] = r
             n += 1
     for i in range(n // 2 - 1, -1, -1):
-        _sift_down(heap, n, i, heads, counts, offsets, codes)
+        _sift_down(heap, n, i, heads, counts, pref, pref2, offsets, codes)
     return heap, n
 
 
 @njit
-def merge_emit(heap, n_heap, heads, run_ends, counts, offsets, codes, buf, max_lines):
+def merge_emit(heap, n_heap, heads, run_ends, counts, pref, pref2, offsets, codes, buf, max_lines):
     """k-way merge of sorted runs, writing ``token<TAB>count<LF>`` lines as UTF-8 into ``buf``.
 
     Stops before ``buf`` could overflow or after ``max_lines`` lines. Returns
@@ -472,7 +485,7 @@ def merge_emit(heap, n_heap, heads, run_ends, counts, offsets, codes, buf, max_l
         if heads[r] >= run_ends[r]:
             n_heap -= 1
             heap[0] = heap[n_heap]
-        _sift_down(heap, n_heap, 0, heads, counts, offsets, codes)
+        _sift_down(heap, n_heap, 0, heads, counts, pref, pref2, offsets, codes)
     return o, lines, n_heap
 
 
@@ -663,19 +676,6 @@ class PartitionedTable:
             if b > a:
                 t.add_spans(codes, hs, ss, es, a, b)
 
-    def extract(self, n_parts=None, min_count=1):
-        """All partitions as one partial ``(codes, offsets, counts, hashes, part_offsets)``."""
-        pieces = [t.extract(1, min_count) for t in self.tables]
-        codes = np.concatenate([x[0] for x in pieces])
-        counts = np.concatenate([x[2] for x in pieces])
-        hashes = np.concatenate([x[3] for x in pieces])
-        part = np.zeros(len(pieces) + 1, np.int64)
-        part[1:] = np.cumsum([x[2].shape[0] for x in pieces])
-        offsets = np.empty(counts.shape[0] + 1, np.int64)
-        offsets[0] = 0
-        base, k = 0, 0
-        for c, o, n, _, _ in pieces:
-            offsets[k + 1:k + 1 + n.shape[0]] = o[1:] + base
-            base += c.shape[0]
-            k += n.shape[0]
-        return codes, offsets, counts, hashes, part
+    def pieces(self, min_count=1):
+        """The partitions' keys: a list of ``(codes, offsets, counts, hashes)``, one per partition."""
+        return [t.extract(1, min_count)[:4] for t in self.tables]

@@ -93,15 +93,19 @@ def _map_task(task):
         lines += len(batch)
         chars += count_batch(batch, tok, table, cfg.min_n, cfg.max_n)
         if table.nbytes > cfg.table_bytes:
-            partials.append(table.extract(cfg.n_parts))
+            partials.append(table.pieces())
             table = st.PartitionedTable(cfg.n_parts)
     if table.n_entries:
-        partials.append(table.extract(cfg.n_parts))
+        partials.append(table.pieces())
     return MapResult(partials, lines, chars, nbytes)
 
 
 class PartialStore:
-    """Partials from the map phase: in memory up to ``budget`` bytes, then spilled to disk."""
+    """Partials from the map phase: in memory up to ``budget`` bytes, then spilled to disk.
+
+    An in-memory partial is a list of per-partition pieces ``(codes, offsets, counts, hashes)``;
+    a spilled one is a directory of ``.npy`` files read back by memory map.
+    """
 
     def __init__(self, budget, tmpdir=None):
         self.budget = budget
@@ -111,38 +115,45 @@ class PartialStore:
         self._dir = None
         self.spilled = 0
 
-    def add(self, partial):
-        size = sum(a.nbytes for a in partial)
+    def add(self, pieces):
+        size = sum(a.nbytes for piece in pieces for a in piece)
         if self.in_memory + size <= self.budget:
-            self.items.append(partial)
+            self.items.append(pieces)
             self.in_memory += size
             return
         if self._dir is None:
             self._dir = tempfile.mkdtemp(prefix="textmine-count-", dir=self._tmpdir)
         d = os.path.join(self._dir, f"p{len(self.items)}")
         os.mkdir(d)
-        for name, a in zip(("codes", "offsets", "counts", "hashes", "parts"), partial):
+        for name, a in zip(("codes", "offsets", "counts", "hashes", "parts"), _concat_pieces(pieces)):
             np.save(os.path.join(d, name + ".npy"), a)
         self.items.append(d)
         self.spilled += size
 
     def refs(self, p0, p1):
-        """References to the slices of partitions ``[p0, p1)`` of every partial (small to pickle
-        for spilled partials: the reader maps the file)."""
-        out = []
-        for item in self.items:
-            if isinstance(item, str):
-                out.append((item, p0, p1))
-            else:
-                sl = _slice(item, p0, p1)
-                if sl[2].shape[0]:
-                    out.append(sl)
-        return out
+        """What a reduce task over partitions ``[p0, p1)`` needs from every partial: the pieces
+        themselves, or (for a spilled partial) its directory and the range, small to pickle."""
+        return [(item, p0, p1) if isinstance(item, str) else item[p0:p1] for item in self.items]
 
     def close(self):
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
+
+
+def _concat_pieces(pieces):
+    """Per-partition pieces as one partial ``(codes, offsets, counts, hashes, part_offsets)``."""
+    codes = np.concatenate([x[0] for x in pieces])
+    counts = np.concatenate([x[2] for x in pieces])
+    hashes = np.concatenate([x[3] for x in pieces])
+    parts = np.zeros(len(pieces) + 1, np.int64)
+    parts[1:] = np.cumsum([x[2].shape[0] for x in pieces])
+    offsets = np.zeros(counts.shape[0] + 1, np.int64)
+    base = 0
+    for p, (c, o, _, _) in enumerate(pieces):
+        offsets[parts[p] + 1:parts[p + 1] + 1] = o[1:] + base
+        base += c.shape[0]
+    return codes, offsets, counts, hashes, parts
 
 
 def _slice(partial, p0, p1):
@@ -152,32 +163,46 @@ def _slice(partial, p0, p1):
     return codes[c0:c1], offsets[k0:k1 + 1] - c0, counts[k0:k1], hashes[k0:k1]
 
 
-def _load_ref(ref):
-    if isinstance(ref[0], str):
+def _pieces(ref):
+    """The per-partition pieces a reduce task asked for, from memory or from a spilled partial."""
+    if isinstance(ref, tuple) and isinstance(ref[0], str):
         d, p0, p1 = ref
         arrays = [np.load(os.path.join(d, n + ".npy"), mmap_mode="r")
                   for n in ("codes", "offsets", "counts", "hashes", "parts")]
-        return _slice(arrays, p0, p1)
+        return [[np.ascontiguousarray(a) for a in _slice(arrays, p, p + 1)] for p in range(p0, p1)]
     return ref
 
 
+def _merge_partition(pieces, min_count):
+    """Exact counts of one hash partition from its pieces in every partial."""
+    pieces = [x for x in pieces if x[2].shape[0]]
+    if not pieces:
+        return None
+    if len(pieces) == 1:  # keys of one partial are already distinct
+        codes, offsets, counts, _ = pieces[0]
+        return st.filter_min_count(codes, offsets, counts, min_count)
+    table = st.SpanTable(entries=max(x[2].shape[0] for x in pieces))
+    for codes, offsets, counts, hashes in pieces:
+        table.add(codes, offsets, counts, hashes)
+    return table.extract(1, min_count)[:3]
+
+
 def _reduce_task(task):
-    """Merge one partition's slices; returns a sorted run ``(codes, offsets, counts)``."""
+    """Merge a group of hash partitions; returns one sorted run per partition:
+    ``(codes, offsets, counts, pref, pref2)`` (``pref*``: packed code points, for fast merging)."""
     refs, min_count, top = task
-    slices = [_load_ref(r) for r in refs]
-    slices = [[np.ascontiguousarray(a) for a in sl] for sl in slices if sl[2].shape[0]]
-    if len(slices) == 1:  # keys of one partial are already distinct
-        codes, offsets, counts, _ = slices[0]
-        codes, offsets, counts = st.filter_min_count(codes, offsets, counts, min_count)
-    else:
-        table = st.SpanTable(entries=max([sl[2].shape[0] for sl in slices] + [16]))
-        for codes, offsets, counts, hashes in slices:
-            table.add(codes, offsets, counts, hashes)
-        codes, offsets, counts, _, _ = table.extract(1, min_count)
-    order = st.sort_order(counts, offsets, codes)
-    if top is not None:
-        order = order[:top]
-    return st.gather(order, codes, offsets, counts)
+    per_partial = [_pieces(r) for r in refs]
+    runs = []
+    for pieces in zip(*per_partial):
+        m = _merge_partition(pieces, min_count)
+        if m is None or not m[2].shape[0]:
+            continue
+        codes, offsets, counts = m
+        order, pref, pref2 = st.sort_keys(counts, offsets, codes)
+        if top is not None:
+            order = order[:top]
+        runs.append(st.gather(order, codes, offsets, counts) + (pref[order], pref2[order]))
+    return runs
 
 
 @dataclass
@@ -207,15 +232,18 @@ class CountResult:
         if not runs:
             return 0
         codes, offsets, counts, run_starts = _concat_runs(runs, self._tmp)
+        pref = np.concatenate([r[3] for r in runs])
+        pref2 = np.concatenate([r[4] for r in runs])
         heads = run_starts[:-1].copy()
         run_ends = run_starts[1:].copy()
-        heap, n_heap = st.heap_init(heads, run_ends, counts, offsets, codes)
+        keys = (counts, pref, pref2, offsets, codes)
+        heap, n_heap = st.heap_init(heads, run_ends, *keys)
         longest = int(np.max(np.diff(offsets)))
         buf = np.empty(max(chunk_bytes, 4 * longest + 64), np.uint8)
         remaining = self.top if self.top is not None else 1 << 62
         written = 0
         while n_heap > 0 and remaining > 0:
-            nb, nl, n_heap = st.merge_emit(heap, n_heap, heads, run_ends, counts, offsets, codes, buf, remaining)
+            nb, nl, n_heap = st.merge_emit(heap, n_heap, heads, run_ends, *keys, buf, remaining)
             out.write(memoryview(buf)[:nb])
             remaining -= nl
             written += nl
@@ -252,7 +280,7 @@ def _concat_runs(runs, tmpdir):
     run_starts = np.zeros(len(runs) + 1, np.int64)
     k = c = 0
     offsets[0] = 0
-    for i, (rc, ro, rn) in enumerate(runs):
+    for i, (rc, ro, rn) in enumerate(r[:3] for r in runs):
         m = rn.shape[0]
         codes[c:c + rc.shape[0]] = rc
         offsets[k + 1:k + m + 1] = np.asarray(ro[1:]) + c
@@ -341,6 +369,7 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
     make_tokenizer(tokenizer)  # validate early, in the parent
     memory_limit = memory_limit or default_memory_limit()
     n_parts = 256 * max(1, (n_jobs + 3) // 4)
+    n_groups = 4 * n_jobs
     cfg = CountConfig(tokenizer, min_n, max_n, n_parts, max(1 << 20, memory_limit // (4 * n_jobs)),
                       1 << 18, read, doc_per_file)
     t0 = time.perf_counter()
@@ -360,7 +389,7 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
     if hasattr(tok, "warmup"):
         tok.warmup()
     warm = _map_task((["预热 ab 1"], cfg))
-    _reduce_task(([_slice(warm.partials[0], 0, n_parts)], 1, None))
+    _reduce_task(([warm.partials[0]], 1, None))
 
     from textmine.mapreduce import make_engine
 
@@ -384,18 +413,20 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
             if chars == 0:
                 where = ", ".join(paths[:3]) + (" ..." if len(paths) > 3 else "")
                 raise TextmineError(f"no text to count in {where} (empty input)")
-            red_tasks = [(store.refs(p, p + 1), min_count, top) for p in range(n_parts)]
+            # reduce tasks over contiguous groups of partitions: one sorted run each
+            bounds = np.linspace(0, n_parts, n_groups + 1).astype(int)
+            red_tasks = [(store.refs(int(a), int(b)), min_count, top) for a, b in zip(bounds[:-1], bounds[1:])]
             runs = []
             result_tmp = None
             kept = 0
-            for run in eng.map_unordered(_reduce_task, red_tasks):
+            for run in (r for group in eng.map_unordered(_reduce_task, red_tasks) for r in group):
                 size = sum(a.nbytes for a in run)
                 if kept + size > memory_limit // 2:
                     if result_tmp is None:
                         result_tmp = tempfile.mkdtemp(prefix="textmine-runs-", dir=tmpdir)
                     base = os.path.join(result_tmp, f"r{len(runs)}")
                     loaded = []
-                    for name, a in zip(("c", "o", "n"), run):
+                    for name, a in zip(("c", "o", "n", "p", "q"), run):
                         np.save(f"{base}{name}.npy", a)
                         loaded.append(np.load(f"{base}{name}.npy", mmap_mode="r").view(np.ndarray))
                     run = tuple(loaded)
