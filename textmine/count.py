@@ -1,17 +1,20 @@
 """Token and n-gram counting with a map-reduce layer (post 7031, "when can a multi-process
 speed-up exceed 1?").
 
-Map: each task reads its own shard (a byte range of a file, or a batch of stdin lines), tokenises
-it batch by batch and counts into a small local :class:`~textmine._spantable.SpanTable`; when the
-table passes its memory budget it is flushed as a compact *partial* (arrays, split into hash
-partitions) and a fresh table starts. Reduce: each hash partition is merged separately from the
-slices of every partial, filtered by ``min_count``, sorted, and returned as a sorted *run*. The runs
-are k-way merged straight into UTF-8 output. No step goes through one ever-growing dict.
+Map: each task reads its own shard (a byte range of a file, or a batch of stdin lines) and
+tokenises it batch by batch. The n-grams of a batch are bucketed by hash partition and each bucket
+is counted into that partition's small local table
+(:class:`~textmine._spantable.PartitionedTable`), so the table being updated fits in cache. When
+the tables pass their memory budget they are flushed as a compact *partial* (per-partition arrays)
+and fresh tables start. Reduce: tasks over groups of partitions merge each partition's pieces of
+every partial exactly, filter by ``min_count`` and sort, returning one sorted *run* per partition.
+The runs are k-way merged straight into UTF-8 output. No step goes through one ever-growing dict.
 
 Memory: partials held by the parent beyond half of ``memory_limit`` are spilled to a temporary
-directory and read back by memory map; each worker's table is flushed at
+directory and read back by memory map; a worker's tables are flushed at
 ``memory_limit / (4 * n_jobs)``. What still grows is the distinct keys of one hash partition
-during its reduce (about ``distinct / n_parts``), and the output itself.
+during its reduce (about ``distinct / n_parts``), and the output itself (sorted runs beyond half of
+``memory_limit`` are kept on disk too).
 
 Output order is count descending, then code point ascending (``LC_ALL=C sort``), so the result
 does not depend on ``n_jobs``, the shard size or the engine: ``-j 1`` and ``-j N`` are byte-identical.
@@ -38,7 +41,7 @@ class CountConfig:
     tokenizer: str = "jieba"
     min_n: int = 1
     max_n: int = 1
-    n_parts: int = 8
+    n_parts: int = 256
     table_bytes: int = 256 << 20
     batch_chars: int = 1 << 18
     read: ReadOptions = field(default_factory=ReadOptions)

@@ -35,6 +35,9 @@ def discover_words(paths, glob, encoding, decode_errors, jobs, output, min_count
                    top, fmt, header, memory_limit, batch_chars, quiet):
     """Discover the words of a raw-text corpus (Chinese; Latin/digit runs are kept whole).
 
+    Memory: n-gram counts beyond --memory-limit spill to disk as sorted runs; what stays in
+    memory grows with the distinct candidate pieces and the lexicon.
+
     \b
     Output (UTF-8 TSV, no header unless --header), sorted by count descending, then code point:
       word       the word

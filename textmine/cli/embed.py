@@ -68,7 +68,10 @@ def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, output, doc_o
 
     Words, contexts and documents are unit vectors trained with a max-margin loss on cosines
     (Meng et al., NeurIPS 2019). Output is word2vec text (a 'V D' header, then 'token x1 .. xD'),
-    loadable by gensim's KeyedVectors.load_word2vec_format. Chinese must be segmented first:
+    loadable by gensim's KeyedVectors.load_word2vec_format.
+
+    Memory: 4 bytes per corpus token (the integer-coded corpus), 2 x dim float32 per vocabulary
+    word (word and context vectors) and dim float32 per document. Chinese must be segmented first:
 
     \b
       textmine segment corpus.txt | textmine embed - -o words.vec

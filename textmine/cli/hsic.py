@@ -79,6 +79,9 @@ def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwi
 
     Output: one TSV row (--header adds a line of names)
 
+    Memory: the exact tests hold n x n kernel matrices (8 bytes per entry, O(n^2)); the rff and
+    block tests grow linearly with n.
+
     \b
       statistic estimator pvalue method bandwidth_x bandwidth_y n permutations seed
 

@@ -20,6 +20,8 @@ def neighbors(vectors, k, min_sim, top, output, quiet):
     VECTORS is a word2vec file (text or binary, e.g. from `textmine embed` or gensim). Output
     columns: word, neighbour, cosine; one line per directed link, by word then decreasing cosine.
 
+    Memory: the vectors of the words kept (V x D float32) and up to K links per word.
+
     \b
       textmine neighbors vectors.txt --top 10000 --k 50 --min-sim 0.6 | textmine cluster --directed
     """

@@ -27,6 +27,9 @@ def segment(paths, glob, encoding, decode_errors, lexicon, model, sep, unknown_s
     dropped, punctuation stands alone, Latin/digit runs stay whole, and a character that
     starts no lexicon word stands alone.
 
+    Memory: the lexicon or model, plus one batch of lines per job (--batch-lines); it does not
+    grow with the corpus.
+
     \b
       textmine discover-words corpus/ > lex.tsv
       textmine segment --dict lex.tsv corpus/ | textmine count --tokenizer space

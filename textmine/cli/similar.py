@@ -13,6 +13,8 @@ def similar(vectors, word, k, header):
 
     Output: 'word<TAB>cosine' lines, best first, WORD itself left out.
 
+    Memory: the whole vector file (V x D float32).
+
     \b
       textmine embed corpus.txt -o words.vec && textmine similar words.vec king -k 5
     """

@@ -38,6 +38,9 @@ def train_segmenter(dict_path, output, epochs, samples, dropout, features, bits,
     --model MODEL` then decodes with Viterbi. The model depends on --seed and the options, not on -j.
     Training statistics go to stderr.
 
+    Memory: grows with the dictionary, the synthetic training text (--samples) and the hashed
+    weight table (2^--bits rows of 4 tags, with its averaging copy).
+
     \b
       textmine train-segmenter --dict dict.txt -o seg.model
       textmine segment --model seg.model corpus.txt > corpus.seg
