@@ -286,3 +286,16 @@ def test_lexicon_tokenizer_equals_segment_then_space_count(tmp_path):
     assert list(count([path], tokenizer=f"lexicon:{lex}").items()) == ref
     r = CliRunner().invoke(cli, ["count", "-q", "-t", "lexicon:" + str(tmp_path / "none.tsv"), path])
     assert r.exit_code == 1 and "none.tsv: no such file or directory" in r.stderr
+
+
+@pytest.mark.parametrize("tokenizer", ["ngram", "space", "char", "jieba"])
+def test_high_orders_and_inputs_without_such_ngrams(tmp_path, tokenizer):
+    path = write(tmp_path, "s.txt", ["中 文", "ab"])
+    r = CliRunner().invoke(cli, ["count", "-q", "-t", tokenizer, "--n", "5", "--min-n", "5", path])
+    assert r.exit_code == 0, r.output
+    assert r.stdout == ""
+    lines = random_lines(random.Random(3), 50)
+    path = write(tmp_path, "r.txt", lines)
+    if tokenizer != "jieba":
+        got = list(count([path], tokenizer=tokenizer, min_n=3, max_n=5).items())
+        assert got == sorted_items(count_naive(lines, tokenizer, 3, 5))

@@ -391,8 +391,10 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
     tok = _tokenizer(tokenizer)
     if hasattr(tok, "warmup"):
         tok.warmup()
-    warm = _map_task((["预热 ab 1"], cfg))
-    _reduce_task(([warm.partials[0]], 1, None))
+    k = max_n + 1
+    warm = _map_task((["预热文本" * k, " ".join(["预热"] * k) + " ab 1"], cfg))
+    if warm.partials:
+        _reduce_task(([warm.partials[0]], 1, None))
 
     from textmine.mapreduce import make_engine
 
