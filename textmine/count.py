@@ -19,6 +19,7 @@ during its reduce (about ``distinct / n_parts``), and the output itself (sorted 
 Output order is count descending, then code point ascending (``LC_ALL=C sort``), so the result
 does not depend on ``n_jobs``, the shard size or the engine: ``-j 1`` and ``-j N`` are byte-identical.
 """
+import dataclasses
 import os
 import shutil
 import sys
@@ -46,6 +47,7 @@ class CountConfig:
     batch_chars: int = 1 << 18
     read: ReadOptions = field(default_factory=ReadOptions)
     doc_per_file: bool = False
+    spool_dir: object = None  # workers write partials and runs here instead of pickling them back
 
 
 @dataclass
@@ -100,48 +102,59 @@ def _map_task(task):
             table = st.PartitionedTable(cfg.n_parts)
     if table.n_entries:
         partials.append(table.pieces())
+    if cfg.spool_dir is not None:
+        partials = [_save_partial(p, cfg.spool_dir) for p in partials]
     return MapResult(partials, lines, chars, nbytes)
 
 
+_PARTIAL_NAMES = ("codes", "offsets", "counts", "hashes", "parts")
+
+
+def _save_partial(pieces, directory):
+    """Write a partial's pieces as ``.npy`` files in a new subdirectory; returns its path."""
+    d = tempfile.mkdtemp(prefix="p", dir=directory)
+    for name, a in zip(_PARTIAL_NAMES, _concat_pieces(pieces)):
+        np.save(os.path.join(d, name + ".npy"), a)
+    return d
+
+
 class PartialStore:
-    """Partials from the map phase: in memory up to ``budget`` bytes, then spilled to disk.
+    """Partials from the map phase: in memory up to ``budget`` bytes, then spilled to ``directory``.
 
     An in-memory partial is a list of per-partition pieces ``(codes, offsets, counts, hashes)``;
-    a spilled one is a directory of ``.npy`` files read back by memory map.
+    one on disk is a directory of ``.npy`` files (written here, or by a worker), read back by
+    memory map.
     """
 
-    def __init__(self, budget, tmpdir=None):
+    def __init__(self, budget, directory):
         self.budget = budget
         self.items = []
         self.in_memory = 0
-        self._tmpdir = tmpdir
-        self._dir = None
+        self._dir = directory
         self.spilled = 0
 
     def add(self, pieces):
+        if isinstance(pieces, str):  # already on disk (written by a worker)
+            self.items.append(pieces)
+            return
         size = sum(a.nbytes for piece in pieces for a in piece)
         if self.in_memory + size <= self.budget:
             self.items.append(pieces)
             self.in_memory += size
             return
-        if self._dir is None:
-            self._dir = tempfile.mkdtemp(prefix="textmine-count-", dir=self._tmpdir)
-        d = os.path.join(self._dir, f"p{len(self.items)}")
-        os.mkdir(d)
-        for name, a in zip(("codes", "offsets", "counts", "hashes", "parts"), _concat_pieces(pieces)):
-            np.save(os.path.join(d, name + ".npy"), a)
-        self.items.append(d)
+        self.items.append(_save_partial(pieces, self._dir))
         self.spilled += size
 
     def refs(self, p0, p1):
         """What a reduce task over partitions ``[p0, p1)`` needs from every partial: the pieces
-        themselves, or (for a spilled partial) its directory and the range, small to pickle."""
+        themselves, or (for a partial on disk) its directory and the range, small to pickle."""
         return [(item, p0, p1) if isinstance(item, str) else item[p0:p1] for item in self.items]
 
     def close(self):
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
+        for item in self.items:
+            if isinstance(item, str):
+                shutil.rmtree(item, ignore_errors=True)
+        self.items = []
 
 
 def _concat_pieces(pieces):
@@ -170,8 +183,7 @@ def _pieces(ref):
     """The per-partition pieces a reduce task asked for, from memory or from a spilled partial."""
     if isinstance(ref, tuple) and isinstance(ref[0], str):
         d, p0, p1 = ref
-        arrays = [np.load(os.path.join(d, n + ".npy"), mmap_mode="r")
-                  for n in ("codes", "offsets", "counts", "hashes", "parts")]
+        arrays = [np.load(os.path.join(d, n + ".npy"), mmap_mode="r") for n in _PARTIAL_NAMES]
         return [[np.ascontiguousarray(a) for a in _slice(arrays, p, p + 1)] for p in range(p0, p1)]
     return ref
 
@@ -193,7 +205,7 @@ def _merge_partition(pieces, min_count):
 def _reduce_task(task):
     """Merge a group of hash partitions; returns one sorted run per partition:
     ``(codes, offsets, counts, pref, pref2)`` (``pref*``: packed code points, for fast merging)."""
-    refs, min_count, top = task
+    refs, min_count, top, spool_dir = task
     per_partial = [_pieces(r) for r in refs]
     runs = []
     for pieces in zip(*per_partial):
@@ -205,7 +217,23 @@ def _reduce_task(task):
         if top is not None:
             order = order[:top]
         runs.append(st.gather(order, codes, offsets, counts) + (pref[order], pref2[order]))
+    if spool_dir is not None:
+        return [_save_run(run, spool_dir) for run in runs]
     return runs
+
+
+_RUN_NAMES = ("c", "o", "n", "p", "q")
+
+
+def _save_run(run, directory):
+    d = tempfile.mkdtemp(prefix="r", dir=directory)
+    for name, a in zip(_RUN_NAMES, run):
+        np.save(os.path.join(d, name + ".npy"), a)
+    return d
+
+
+def _load_run(d):
+    return tuple(np.load(os.path.join(d, n + ".npy"), mmap_mode="r").view(np.ndarray) for n in _RUN_NAMES)
 
 
 @dataclass
@@ -220,6 +248,7 @@ class CountResult:
     spilled_bytes: int = 0
     top: object = None
     _tmp: object = None
+    runs_spilled: bool = False
 
     @property
     def n_keys(self):
@@ -234,7 +263,7 @@ class CountResult:
         runs = [r for r in self.runs if r[2].shape[0]]
         if not runs:
             return 0
-        codes, offsets, counts, run_starts = _concat_runs(runs, self._tmp)
+        codes, offsets, counts, run_starts = _concat_runs(runs, self._tmp if self.runs_spilled else None)
         pref = np.concatenate([r[3] for r in runs])
         pref2 = np.concatenate([r[4] for r in runs])
         heads = run_starts[:-1].copy()
@@ -378,8 +407,9 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
     t0 = time.perf_counter()
     files = [p for p in paths if p != STDIN]
     total = sum(os.path.getsize(p) for p in files if splittable(p))
-    if shard_bytes is None:  # one job: whole files (the table flushes itself when full)
-        shard_bytes = 1 << 40 if n_jobs == 1 else int(min(16 << 20, max(1 << 20, total // (4 * n_jobs) + 1)))
+    if shard_bytes is None:  # one job: whole files (the table flushes itself when full); else two
+        # shards per job: each extra partial costs a merge of its keys in the reduce
+        shard_bytes = 1 << 40 if n_jobs == 1 else int(min(64 << 20, max(1 << 20, total // (2 * n_jobs) + 1)))
     shards = make_shards(files, 1 << 62 if doc_per_file else shard_bytes)
     tasks = [(s, cfg) for s in shards]
     if STDIN in paths:
@@ -394,7 +424,7 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
     k = max_n + 1
     warm = _map_task((["预热文本" * k, " ".join(["预热"] * k) + " ab 1"], cfg))
     if warm.partials:
-        _reduce_task(([warm.partials[0]], 1, None))
+        _reduce_task(([warm.partials[0]], 1, None, None))
 
     from textmine.mapreduce import make_engine
 
@@ -403,8 +433,16 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
         from tqdm import tqdm
 
         bar = tqdm(total=total or None, unit="B", unit_scale=True, file=sys.stderr, desc="count")
-    store = PartialStore(memory_limit // 2, tmpdir)
+    # one working directory: spilled partials, worker spools (local processes write their results
+    # there instead of pickling them back) and the sorted runs until the output is written
+    work = tempfile.mkdtemp(prefix="textmine-count-", dir=tmpdir)
+    spool = work if engine == "local" and n_jobs > 1 else None
+    if spool is not None:
+        cfg = dataclasses.replace(cfg, spool_dir=spool)
+        tasks = ((source, cfg) for source, _ in tasks)
+    store = PartialStore(memory_limit // 2, work)
     lines = chars = nbytes = 0
+    runs = []
     try:
         with make_engine(engine, n_jobs, scheduler) as eng:
             for res in eng.map_unordered(_map_task, tasks):
@@ -418,29 +456,29 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
             if chars == 0:
                 where = ", ".join(paths[:3]) + (" ..." if len(paths) > 3 else "")
                 raise TextmineError(f"no text to count in {where} (empty input)")
-            # reduce tasks over contiguous groups of partitions: one sorted run each
+            # reduce tasks over contiguous groups of partitions: one sorted run per partition
             bounds = np.linspace(0, n_parts, n_groups + 1).astype(int)
-            red_tasks = [(store.refs(int(a), int(b)), min_count, top) for a, b in zip(bounds[:-1], bounds[1:])]
-            runs = []
-            result_tmp = None
+            red_tasks = [(store.refs(int(a), int(b)), min_count, top, spool)
+                         for a, b in zip(bounds[:-1], bounds[1:])]
             kept = 0
+            runs_spilled = False
             for run in (r for group in eng.map_unordered(_reduce_task, red_tasks) for r in group):
-                size = sum(a.nbytes for a in run)
-                if kept + size > memory_limit // 2:
-                    if result_tmp is None:
-                        result_tmp = tempfile.mkdtemp(prefix="textmine-runs-", dir=tmpdir)
-                    base = os.path.join(result_tmp, f"r{len(runs)}")
-                    loaded = []
-                    for name, a in zip(("c", "o", "n", "p", "q"), run):
-                        np.save(f"{base}{name}.npy", a)
-                        loaded.append(np.load(f"{base}{name}.npy", mmap_mode="r").view(np.ndarray))
-                    run = tuple(loaded)
+                if isinstance(run, str):
+                    run = _load_run(run)
                 else:
-                    kept += size
+                    size = sum(a.nbytes for a in run)
+                    if kept + size > memory_limit // 2:
+                        run = _load_run(_save_run(run, work))
+                        runs_spilled = True
+                    else:
+                        kept += size
                 runs.append(run)
-    finally:
         spilled = store.spilled
         store.close()
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    finally:
         if bar is not None:
             bar.close()
-    return CountResult(runs, lines, chars, nbytes, time.perf_counter() - t0, spilled, top, result_tmp)
+    return CountResult(runs, lines, chars, nbytes, time.perf_counter() - t0, spilled, top, work, runs_spilled)
