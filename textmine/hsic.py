@@ -54,15 +54,22 @@ def _gaussian_gram(x, inv_two_sigma2, out):
         ``1 / (2 sigma^2)``.
     out : float64[n, n]
         Written in full; exactly symmetric, with ones on the diagonal.
+
+    Notes
+    -----
+    Each pair is computed once (``j >= i``) and written to both halves: ``(x_i - x_j)^2`` and
+    ``(x_j - x_i)^2`` are the same floats, so this equals the entry-by-entry matrix.
     """
     n, p = x.shape
     for i in prange(n):
-        for j in range(n):
+        for j in range(i, n):
             d = 0.0
             for k in range(p):
                 t = x[i, k] - x[j, k]
                 d += t * t
-            out[i, j] = math.exp(-d * inv_two_sigma2)
+            v = math.exp(-d * inv_two_sigma2)
+            out[i, j] = v
+            out[j, i] = v
 
 
 @njit
@@ -618,8 +625,8 @@ def _outer_sums(fx, fy, sx, sy, axy, axx, ayy):
 # Serial: prange runs as range. Small inputs run serially because waking threads costs more than
 # the work, especially on a loaded machine; the result is the same either way.
 _KERNELS = {f.__name__: serial_and_parallel(f)[::-1]
-            for f in (_gaussian_gram, _centre, _frob, _permutation_null, _lowrank_null, _residual_norms, _block_hsic,
-                      _feature_moments)}
+            for f in (_gaussian_gram, _centre, _frob, _permutation_null, _lowrank_null, _residual_norms,
+                      _block_hsic, _feature_moments)}
 PARALLEL_WORK = 2_000_000   # estimated inner-loop steps from which the parallel build is used
 
 
@@ -984,6 +991,7 @@ def _gamma_pvalue(gx, gy, dot, sq, n):
 
 F32_MARGIN = 1e-6   # relative bound on the float32 pass's error, times ||A||_F ||B||_F
 LOWRANK_TOL = 1e-6         # pivoted Cholesky stops at a residual trace below this times ||A||_F
+LOWRANK_TRUNC = 1e-5       # then the factor is compressed, dropping at most this times ||A||_F
 LOWRANK_MAX_BOUND = 1e-4   # low-rank pass only when its error bound is below this times ||A||_F ||B||_F
 LOWRANK_MAX_RANK = 64      # rank cap per matrix; and ra * rb <= n (else the direct pass is cheaper)
 
@@ -1019,6 +1027,22 @@ def _pivoted_cholesky(a, rmax, tol):
     return g
 
 
+def _compress(g, tol):
+    """Fewer columns for ``G G^T``: rotate ``G`` onto the eigenvectors of ``G^T G`` and drop the
+    weakest columns while the dropped part ``sqrt(sum w_k^2)`` stays at most ``tol``.
+
+    The rotated columns are orthogonal, so ``G G^T = sum_k u_k u_k^T`` with
+    ``||u_k u_k^T||_F = w_k``: the truncated SVD of the factor, which needs fewer columns than
+    the pivoted Cholesky factor for the same error.
+    """
+    if g.shape[1] < 2:
+        return g
+    w, v = np.linalg.eigh(g.T @ g)              # ascending
+    drop = np.sqrt(np.cumsum(np.maximum(w, 0.0) ** 2))
+    k = int(np.searchsorted(drop, tol, side="right"))
+    return g @ v[:, k:][:, ::-1]
+
+
 def _lowrank_factors(a, b, norm_a, norm_b):
     """Low-rank factors of ``a`` and ``b`` with a rigorous bound on ``|T(pi) - T_r(pi)|``.
 
@@ -1034,6 +1058,8 @@ def _lowrank_factors(a, b, norm_a, norm_b):
     ga = _pivoted_cholesky(a, min(n, LOWRANK_MAX_RANK), LOWRANK_TOL * norm_a)
     ra = max(ga.shape[1], 1)
     gb = _pivoted_cholesky(b, min(n // ra, LOWRANK_MAX_RANK), LOWRANK_TOL * norm_b)
+    ga = _compress(ga, LOWRANK_TRUNC * norm_a)
+    gb = _compress(gb, LOWRANK_TRUNC * norm_b)
     if ga.shape[1] == 0 or gb.shape[1] == 0 or ga.shape[1] * gb.shape[1] > n:
         return None
     gat = np.ascontiguousarray(ga.T)
@@ -1056,7 +1082,7 @@ def _lowrank_factors(a, b, norm_a, norm_b):
     return gat, np.ascontiguousarray(gb), bound
 
 
-def _permutation_values(a, b, observed, seed, n_permutations, exact=False, unbiased=False):
+def _permutation_values(a, b, observed, seed, n_permutations, exact=False, unbiased=False, norms=None):
     """Null statistics ``T(pi_t)``, ``t = 0..B-1``, of the centred matrices ``a`` and ``b``.
 
     A first pass gives every value to within a known margin; every permutation whose value lies
@@ -1067,6 +1093,7 @@ def _permutation_values(a, b, observed, seed, n_permutations, exact=False, unbia
     copies (half the memory traffic; sums in float64; margin ``F32_MARGIN ||a||_F ||b||_F``, well
     above its error). ``exact=True`` computes every value in float64 (for the returned null sample).
     U-centred matrices (``unbiased``) have a zero diagonal and no useful pivoted Cholesky factor.
+    ``norms``: ``(||a||_F, ||b||_F)`` when the caller has them.
     """
     n = a.shape[0]
     raw = np.empty(n_permutations)
@@ -1074,8 +1101,8 @@ def _permutation_values(a, b, observed, seed, n_permutations, exact=False, unbia
         if exact:
             _build("_permutation_null", n * n * n_permutations // 2)(a, b, seed, raw)
             return raw
-        norm_a = math.sqrt(_frob_any(a, a)[0])
-        norm_b = math.sqrt(_frob_any(b, b)[0])
+        norm_a, norm_b = norms if norms is not None else (math.sqrt(_frob_any(a, a)[0]),
+                                                           math.sqrt(_frob_any(b, b)[0]))
         low = None if unbiased else _lowrank_factors(a, b, norm_a, norm_b)
         if low is not None:
             gat, gb, margin = low
@@ -1103,10 +1130,11 @@ def _exact_test(gx, gy, n, estimator, method, n_permutations, seed, return_null)
     elif method == "chi2":
         p = _chi2_1_sf(n * stat + 1.0)
     else:
+        norms = (math.sqrt(_frob_any(gx.c, gx.c)[0]), math.sqrt(_frob_any(gy.c, gy.c)[0]))
         raw = _permutation_values(gx.c, gy.c, dot, seed, n_permutations, exact=return_null,
-                                  unbiased=gx.unbiased)
+                                  unbiased=gx.unbiased, norms=norms)
         # identity-like permutations give the observed value up to rounding
-        tol = 1e-12 * math.sqrt(_frob_any(gx.c, gx.c)[0] * _frob_any(gy.c, gy.c)[0])
+        tol = 1e-12 * norms[0] * norms[1]
         p = (1.0 + np.count_nonzero(raw >= dot - tol)) / (1.0 + n_permutations)
         if return_null:
             null = scale * raw
