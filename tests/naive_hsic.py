@@ -168,13 +168,13 @@ def rff_hsic(x, y, omega_x, b_x, omega_y, b_y):
     return stat, stats.gamma.sf(n * stat, mean ** 2 / var, scale=var / mean)
 
 
-def lowrank_null(gat, gb, seed, n_perm):
-    """``||Ga^T Gb[pi_t]||_F^2`` = ``sum_ij (Ga Ga^T)_ij (Gb Gb^T)_{pi(i) pi(j)}`` for each permutation."""
+def lowrank_null(gat, gb, seed, idx):
+    """``||Ga^T Gb[pi_t]||_F^2`` = ``sum_ij (Ga Ga^T)_ij (Gb Gb^T)_{pi(i) pi(j)}`` for each t in idx."""
     a = gat.T @ gat
     b = gb @ gb.T
     out = []
-    for t in range(n_perm):
-        p = permutation(len(a), stream_state(seed, t))
+    for t in idx:
+        p = permutation(len(a), stream_state(seed, int(t)))
         out.append(np.sum(a * b[np.ix_(p, p)]))
     return np.array(out)
 

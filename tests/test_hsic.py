@@ -246,10 +246,11 @@ def test_lowrank_null_matches_naive(which):
     rng = np.random.default_rng(30)
     gat = rng.normal(size=(3, 17))
     gb = rng.normal(size=(17, 5))
-    out = np.empty(20)
+    idx = np.array([0, 1, 2, 19, 7, 7, 400], dtype=np.int64)
+    out = np.empty(idx.size)
     with np.errstate(over="ignore"):
-        build("_lowrank_null", which)(gat, gb, 9, out)
-    np.testing.assert_allclose(out, naive.lowrank_null(gat, gb, 9, 20), rtol=1e-11)
+        build("_lowrank_null", which)(gat, gb, 9, idx, out)
+    np.testing.assert_allclose(out, naive.lowrank_null(gat, gb, 9, idx), rtol=1e-11)
 
 
 @pytest.mark.parametrize("which", BUILDS)
@@ -273,6 +274,18 @@ def test_pivoted_cholesky_recovers_a_low_rank_matrix():
     assert H._pivoted_cholesky(np.zeros((5, 5)), 5, 0.0).shape[1] == 0
 
 
+def test_compress_drops_only_what_the_tolerance_allows():
+    rng = np.random.default_rng(37)
+    g = rng.normal(size=(40, 6)) * np.array([3.0, 2.0, 1.0, 1e-3, 1e-4, 1e-5])
+    full = g @ g.T
+    for tol in (0.0, 1e-6, 1e-4, 1e-2, 10.0):
+        c = H._compress(g, tol)
+        assert np.sqrt(np.sum((c @ c.T - full) ** 2)) <= tol + 1e-12
+    assert H._compress(g, 0.0).shape[1] == 6
+    assert H._compress(g, 1e-6).shape[1] == 4       # the two weakest directions go (w ~ 4e-7, 4e-9)
+    assert H._compress(g, 1e-4).shape[1] < H._compress(g, 1e-9).shape[1]
+
+
 @pytest.mark.parametrize("tol", [1e-6, 1e-3, 3e-2])
 def test_lowrank_bound_holds(tol, monkeypatch):
     # whatever the truncation, every low-rank value is within the bound of the float64 value
@@ -292,11 +305,19 @@ def test_lowrank_bound_holds(tol, monkeypatch):
         gat, gb, bound = low
         approx = np.empty(200)
         with np.errstate(over="ignore"):
-            build("_lowrank_null", "serial")(gat, gb, 5, approx)
+            build("_lowrank_null", "serial")(gat, gb, 5, np.arange(200), approx)
         exact = H._permutation_values(gx.c, gy.c, 0.0, 5, 200, exact=True)
         assert np.max(np.abs(approx - exact)) <= bound
         if tol >= 1e-3:
             assert np.max(np.abs(approx - exact)) > 1e-3 * bound       # the bound is not vacuous
+        # any factor gets a valid bound: here the leading half of the columns
+        cgat = np.ascontiguousarray(gat[:(gat.shape[0] + 1) // 2])
+        cgb = np.ascontiguousarray(gb[:, :(gb.shape[1] + 1) // 2])
+        cbound = H._lowrank_bound(gx.c, gy.c, cgat, cgb, na, nb)
+        with np.errstate(over="ignore"):
+            build("_lowrank_null", "parallel")(cgat, cgb, 5, np.arange(200), approx)
+        assert np.max(np.abs(approx - exact)) <= cbound
+        assert cbound >= bound
 
 
 def test_lowrank_pass_gives_the_float64_pvalue():

@@ -344,8 +344,8 @@ def _permutation_null_at(a, b, seed, idx, out):
         out[k] = _permuted_dot(a, b, perm)
 
 
-def _lowrank_null(gat, gb, seed, out):
-    """Low-rank null ``T_r(pi_t) = ||Ga^T Gb[pi_t]||_F^2`` for ``t = 0..B-1``.
+def _lowrank_null(gat, gb, seed, idx, out):
+    """Low-rank null ``T_r(pi_t) = ||Ga^T Gb[pi_t]||_F^2`` for the permutations ``t`` in ``idx``.
 
     Parameters
     ----------
@@ -355,8 +355,10 @@ def _lowrank_null(gat, gb, seed, out):
         Factor of ``B_r = Gb Gb^T``.
     seed : int
         As in :func:`_permutation_null` (the same permutations).
-    out : float64[B]
-        Receives ``sum_ij (A_r)_ij (B_r)_{pi(i) pi(j)}``.
+    idx : int64[m]
+        Permutation numbers ``t``.
+    out : float64[m]
+        Receives ``sum_ij (A_r)_ij (B_r)_{pi_t(i) pi_t(j)}`` for each ``t`` in ``idx``.
 
     Notes
     -----
@@ -366,9 +368,9 @@ def _lowrank_null(gat, gb, seed, out):
     """
     ra, n = gat.shape
     rb = gb.shape[1]
-    for t in prange(out.shape[0]):
+    for k in prange(idx.shape[0]):
         perm = np.empty(n, dtype=np.int64)
-        _permutation(n, _stream_state(seed, t), perm)
+        _permutation(n, _stream_state(seed, idx[k]), perm)
         hp = np.empty((n, rb))
         for i in range(n):
             src = gb[perm[i]]
@@ -387,7 +389,7 @@ def _lowrank_null(gat, gb, seed, out):
                     acc[c] += u * row[c]
             for c in range(rb):
                 s += acc[c] * acc[c]
-        out[t] = s
+        out[k] = s
 
 
 def _residual_norms(a, gt, rows):
@@ -1063,23 +1065,29 @@ def _lowrank_factors(a, b, norm_a, norm_b):
     if ga.shape[1] == 0 or gb.shape[1] == 0 or ga.shape[1] * gb.shape[1] > n:
         return None
     gat = np.ascontiguousarray(ga.T)
-    gbt = np.ascontiguousarray(gb.T)
+    gb = np.ascontiguousarray(gb)
+    bound = _lowrank_bound(a, b, gat, gb, norm_a, norm_b)
+    if bound > LOWRANK_MAX_BOUND * norm_a * norm_b:
+        return None
+    return gat, gb, bound
+
+
+def _lowrank_bound(a, b, gat, gb, norm_a, norm_b):
+    """Bound on ``|T(pi) - ||Ga^T Gb[pi]||_F^2|`` as computed (see :func:`_lowrank_factors`)."""
+    n = a.shape[0]
     rows = np.empty((n, 2))
     _build("_residual_norms", n * n)(a, gat, rows)
     err_a = math.sqrt(float(np.sum(rows[:, 0])))
     norm_ar = math.sqrt(float(np.sum(rows[:, 1])))
-    _build("_residual_norms", n * n)(b, gbt, rows)
+    _build("_residual_norms", n * n)(b, np.ascontiguousarray(gb.T), rows)
     err_b = math.sqrt(float(np.sum(rows[:, 0])))
     bound = err_a * norm_b + norm_ar * err_b
     # rounding: of the residual norms (relative ~1e-13) and of the float64 sums of both passes
     eps = np.finfo(np.float64).eps
-    trace_a = float(np.sum(ga * ga))
+    trace_a = float(np.sum(gat * gat))
     trace_b = float(np.sum(gb * gb))
-    bound = (1.0 + 1e-8) * bound + 8.0 * (n + 2) * eps * ga.shape[1] * gb.shape[1] * trace_a * trace_b \
+    return (1.0 + 1e-8) * bound + 8.0 * (n + 2) * eps * gat.shape[0] * gb.shape[1] * trace_a * trace_b \
         + 1e-9 * norm_a * norm_b
-    if bound > LOWRANK_MAX_BOUND * norm_a * norm_b:
-        return None
-    return gat, np.ascontiguousarray(gb), bound
 
 
 def _permutation_values(a, b, observed, seed, n_permutations, exact=False, unbiased=False, norms=None):
@@ -1106,7 +1114,8 @@ def _permutation_values(a, b, observed, seed, n_permutations, exact=False, unbia
         low = None if unbiased else _lowrank_factors(a, b, norm_a, norm_b)
         if low is not None:
             gat, gb, margin = low
-            _build("_lowrank_null", n * gat.shape[0] * gb.shape[1] * n_permutations)(gat, gb, seed, raw)
+            _build("_lowrank_null", n * gat.shape[0] * gb.shape[1] * n_permutations)(
+                gat, gb, seed, np.arange(n_permutations, dtype=np.int64), raw)
         else:
             _build("_permutation_null", n * n * n_permutations // 2)(
                 a.astype(np.float32), b.astype(np.float32), seed, raw)
