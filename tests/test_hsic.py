@@ -292,6 +292,7 @@ def test_lowrank_bound_holds(tol, monkeypatch):
     monkeypatch.setattr(H, "LOWRANK_TOL", tol)
     monkeypatch.setattr(H, "LOWRANK_MAX_BOUND", 1.0)
     rng = np.random.default_rng(33)
+    nperm = 40 if JIT_DISABLED else 200              # plain Python is slow
     for kind in range(3):
         n = 150
         x = rng.normal(size=(n, 1 + kind % 2))
@@ -303,10 +304,10 @@ def test_lowrank_bound_holds(tol, monkeypatch):
         low = H._lowrank_factors(gx.c, gy.c, na, nb)
         assert low is not None
         gat, gb, bound = low
-        approx = np.empty(200)
+        approx = np.empty(nperm)
         with np.errstate(over="ignore"):
-            build("_lowrank_null", "serial")(gat, gb, 5, np.arange(200), approx)
-        exact = H._permutation_values(gx.c, gy.c, 0.0, 5, 200, exact=True)
+            build("_lowrank_null", "serial")(gat, gb, 5, np.arange(nperm), approx)
+        exact = H._permutation_values(gx.c, gy.c, 0.0, 5, nperm, exact=True)
         assert np.max(np.abs(approx - exact)) <= bound
         if tol >= 1e-3:
             assert np.max(np.abs(approx - exact)) > 1e-3 * bound       # the bound is not vacuous
@@ -315,14 +316,15 @@ def test_lowrank_bound_holds(tol, monkeypatch):
         cgb = np.ascontiguousarray(gb[:, :(gb.shape[1] + 1) // 2])
         cbound = H._lowrank_bound(gx.c, gy.c, cgat, cgb, na, nb)
         with np.errstate(over="ignore"):
-            build("_lowrank_null", "parallel")(cgat, cgb, 5, np.arange(200), approx)
+            build("_lowrank_null", "parallel")(cgat, cgb, 5, np.arange(nperm), approx)
         assert np.max(np.abs(approx - exact)) <= cbound
         assert cbound >= bound
 
 
 def test_lowrank_pass_gives_the_float64_pvalue():
     rng = np.random.default_rng(34)
-    for t in range(6):
+    nperm = 100 if JIT_DISABLED else 300             # plain Python is slow
+    for t in range(2 if JIT_DISABLED else 6):
         n = 200
         x = rng.normal(size=(n, 1))
         y = rng.normal(size=(n, 1)) + (t % 3) * 0.2 * np.sin(3 * x)
@@ -331,12 +333,12 @@ def test_lowrank_pass_gives_the_float64_pvalue():
         assert H._lowrank_factors(gx.c, gy.c, math.sqrt(np.sum(gx.c ** 2)),
                                   math.sqrt(np.sum(gy.c ** 2))) is not None
         dot = H._frob_any(gx.c, gy.c)[0]
-        exact = H._permutation_values(gx.c, gy.c, dot, t, 300, exact=True)
-        fast = H._permutation_values(gx.c, gy.c, dot, t, 300)
+        exact = H._permutation_values(gx.c, gy.c, dot, t, nperm, exact=True)
+        fast = H._permutation_values(gx.c, gy.c, dot, t, nperm)
         assert np.count_nonzero(fast >= dot) == np.count_nonzero(exact >= dot)
         # an observed value taken from the null itself is recomputed in float64
-        for k in (7, int(np.argsort(exact)[150])):
-            at = H._permutation_values(gx.c, gy.c, exact[k], t, 300)
+        for k in (7, int(np.argsort(exact)[nperm // 2])):
+            at = H._permutation_values(gx.c, gy.c, exact[k], t, nperm)
             assert at[k] == exact[k]
             assert np.count_nonzero(at >= exact[k]) == np.count_nonzero(exact >= exact[k])
 

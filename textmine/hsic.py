@@ -12,8 +12,11 @@ Public API
 Every exact statistic costs O(n^2) time and memory: the Gram matrices are centred in place from
 their row means (``K~_ij = K_ij - r_i - r_j + m``), never by the O(n^3) product ``HKH``.
 The permutation test centres once and then permutes the index of the second matrix, so each
-permutation is an O(n^2) sum; permutations run in parallel, each with its own seeded
-random stream, so the p-value does not depend on the number of threads.
+permutation is an O(n^2) sum -- or O(n r_x r_y) with low-rank factors of the centred matrices
+(smooth kernels on low-dimensional data), with a rigorous error bound and a float64 recomputation
+of every permutation within the bound of the observed value, so the p-value is the exact one;
+permutations run in parallel, each with its own seeded random stream, so the p-value does not
+depend on the number of threads.
 
 Notes
 -----
@@ -21,7 +24,8 @@ ALGORITHMS.md section 5. Gretton, Bousquet, Smola & Schoelkopf, ALT 2005 (defini
 Gretton et al., NIPS 2007 / ``hsicTestGamma.m`` (gamma approximation); Song et al., JMLR 13,
 2012, Theorem 2 (unbiased estimator); Shen, Panda & Vogelstein, "The chi-square test of distance
 correlation", JCGS 2022 (hyppo's chi-square test); Zhang, Filippi, Gretton & Sejdinovic,
-Stat. Comput. 28:113, 2018 (block HSIC and random Fourier features); Su Jianlin, post 6910.
+Stat. Comput. 28:113, 2018 (block HSIC and random Fourier features); Harbrecht, Peters &
+Schneider, Appl. Numer. Math. 62, 2012 (pivoted Cholesky); Su Jianlin, post 6910.
 """
 import dataclasses
 import math
