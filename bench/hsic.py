@@ -250,7 +250,7 @@ def speed(args):
     from hyppo.independence import Hsic
     import numba
     print(f"## Speed (numba threads: {numba.get_num_threads()}; os.cpu_count() = {os.cpu_count()}; "
-          "medians of 3 runs after a warm-up)\n")
+          "medians after a warm-up)\n")
     rng = np.random.default_rng(3)
     x, y = sample("quadratic", 500, rng)
     hsic_test(x[:50], y[:50], method="permutation", n_permutations=10)      # compile
