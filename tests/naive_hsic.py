@@ -166,3 +166,20 @@ def rff_hsic(x, y, omega_x, b_x, omega_y, b_y):
     w = np.outer(lx, ly).ravel()          # null: sum w z^2
     mean, var = w.sum(), 2 * (w ** 2).sum()
     return stat, stats.gamma.sf(n * stat, mean ** 2 / var, scale=var / mean)
+
+
+def lowrank_null(gat, gb, seed, idx):
+    """``||Ga^T Gb[pi_t]||_F^2`` = ``sum_ij (Ga Ga^T)_ij (Gb Gb^T)_{pi(i) pi(j)}`` for each t in idx."""
+    a = gat.T @ gat
+    b = gb @ gb.T
+    out = []
+    for t in idx:
+        p = permutation(len(a), stream_state(seed, int(t)))
+        out.append(np.sum(a * b[np.ix_(p, p)]))
+    return np.array(out)
+
+
+def residual_norms(a, gt):
+    """Row sums of ``(A - G G^T)^2`` and of ``(G G^T)^2``."""
+    low = gt.T @ gt
+    return np.stack([np.sum((a - low) ** 2, axis=1), np.sum(low ** 2, axis=1)], axis=1)

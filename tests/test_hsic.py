@@ -220,6 +220,7 @@ def test_permutation_pvalue_definition_and_threads():
 
 
 def test_float32_pass_gives_the_float64_pvalue(monkeypatch):
+    monkeypatch.setattr(H, "LOWRANK_MAX_BOUND", -1.0)     # the direct float32 pass only
     rng = np.random.default_rng(24)
     for t in range(6):
         x = rng.normal(size=(45, 1))
@@ -238,6 +239,134 @@ def test_float32_pass_gives_the_float64_pvalue(monkeypatch):
         # the observed value itself is in the null (identity-like draws) to rounding: recomputed
         at = H._permutation_values(gx.c, gy.c, exact[7], t, 300)
         assert at[7] == exact[7]
+
+
+@pytest.mark.parametrize("which", BUILDS)
+def test_lowrank_null_matches_naive(which):
+    rng = np.random.default_rng(30)
+    gat = rng.normal(size=(3, 17))
+    gb = rng.normal(size=(17, 5))
+    idx = np.array([0, 1, 2, 19, 7, 7, 400], dtype=np.int64)
+    out = np.empty(idx.size)
+    with np.errstate(over="ignore"):
+        build("_lowrank_null", which)(gat, gb, 9, idx, out)
+    np.testing.assert_allclose(out, naive.lowrank_null(gat, gb, 9, idx), rtol=1e-11)
+
+
+@pytest.mark.parametrize("which", BUILDS)
+def test_residual_norms_matches_naive(which):
+    rng = np.random.default_rng(31)
+    a = rng.normal(size=(19, 19))
+    gt = rng.normal(size=(4, 19))
+    rows = np.empty((19, 2))
+    build("_residual_norms", which)(a, gt, rows)
+    np.testing.assert_allclose(rows, naive.residual_norms(a, gt), rtol=1e-12)
+
+
+def test_pivoted_cholesky_recovers_a_low_rank_matrix():
+    rng = np.random.default_rng(32)
+    g = rng.normal(size=(30, 4))
+    a = g @ g.T
+    f = H._pivoted_cholesky(a, 30, 1e-9)
+    assert f.shape[1] == 4
+    np.testing.assert_allclose(f @ f.T, a, atol=1e-10)
+    assert H._pivoted_cholesky(a, 2, 0.0).shape[1] == 2            # the rank cap
+    assert H._pivoted_cholesky(np.zeros((5, 5)), 5, 0.0).shape[1] == 0
+
+
+def test_compress_drops_only_what_the_tolerance_allows():
+    rng = np.random.default_rng(37)
+    g = rng.normal(size=(40, 6)) * np.array([3.0, 2.0, 1.0, 1e-3, 1e-4, 1e-5])
+    full = g @ g.T
+    for tol in (0.0, 1e-6, 1e-4, 1e-2, 10.0):
+        c = H._compress(g, tol)
+        assert np.sqrt(np.sum((c @ c.T - full) ** 2)) <= tol + 1e-12
+    assert H._compress(g, 0.0).shape[1] == 6
+    assert H._compress(g, 1e-6).shape[1] == 4       # the two weakest directions go (w ~ 4e-7, 4e-9)
+    assert H._compress(g, 1e-4).shape[1] < H._compress(g, 1e-9).shape[1]
+
+
+@pytest.mark.parametrize("tol", [1e-6, 1e-3, 3e-2])
+def test_lowrank_bound_holds(tol, monkeypatch):
+    # whatever the truncation, every low-rank value is within the bound of the float64 value
+    monkeypatch.setattr(H, "LOWRANK_TOL", tol)
+    monkeypatch.setattr(H, "LOWRANK_MAX_BOUND", 1.0)
+    rng = np.random.default_rng(33)
+    nperm = 40 if JIT_DISABLED else 200              # plain Python is slow
+    for kind in range(3):
+        n = 150
+        x = rng.normal(size=(n, 1 + kind % 2))
+        y = rng.normal(size=(n, 1)) + (kind == 2) * x[:, :1] ** 2
+        gx = H._gram(x, "gaussian", 1.0, False)
+        gy = H._gram(y, "gaussian", 0.8, False)
+        na = math.sqrt(np.sum(gx.c ** 2))
+        nb = math.sqrt(np.sum(gy.c ** 2))
+        low = H._lowrank_factors(gx.c, gy.c, na, nb)
+        assert low is not None
+        gat, gb, bound = low
+        approx = np.empty(nperm)
+        with np.errstate(over="ignore"):
+            build("_lowrank_null", "serial")(gat, gb, 5, np.arange(nperm), approx)
+        exact = H._permutation_values(gx.c, gy.c, 0.0, 5, nperm, exact=True)
+        assert np.max(np.abs(approx - exact)) <= bound
+        if tol >= 1e-3:
+            assert np.max(np.abs(approx - exact)) > 1e-3 * bound       # the bound is not vacuous
+        # any factor gets a valid bound: here the leading half of the columns
+        cgat = np.ascontiguousarray(gat[:(gat.shape[0] + 1) // 2])
+        cgb = np.ascontiguousarray(gb[:, :(gb.shape[1] + 1) // 2])
+        cbound = H._lowrank_bound(gx.c, gy.c, cgat, cgb, na, nb)
+        with np.errstate(over="ignore"):
+            build("_lowrank_null", "parallel")(cgat, cgb, 5, np.arange(nperm), approx)
+        assert np.max(np.abs(approx - exact)) <= cbound
+        assert cbound >= bound
+
+
+def test_lowrank_pass_gives_the_float64_pvalue():
+    rng = np.random.default_rng(34)
+    nperm = 100 if JIT_DISABLED else 300             # plain Python is slow
+    for t in range(2 if JIT_DISABLED else 6):
+        n = 200
+        x = rng.normal(size=(n, 1))
+        y = rng.normal(size=(n, 1)) + (t % 3) * 0.2 * np.sin(3 * x)
+        gx = H._gram(x, "gaussian", H.median_bandwidth(x), False)
+        gy = H._gram(y, "gaussian", H.median_bandwidth(y), False)
+        assert H._lowrank_factors(gx.c, gy.c, math.sqrt(np.sum(gx.c ** 2)),
+                                  math.sqrt(np.sum(gy.c ** 2))) is not None
+        dot = H._frob_any(gx.c, gy.c)[0]
+        exact = H._permutation_values(gx.c, gy.c, dot, t, nperm, exact=True)
+        fast = H._permutation_values(gx.c, gy.c, dot, t, nperm)
+        assert np.count_nonzero(fast >= dot) == np.count_nonzero(exact >= dot)
+        # an observed value taken from the null itself is recomputed in float64
+        for k in (7, int(np.argsort(exact)[nperm // 2])):
+            at = H._permutation_values(gx.c, gy.c, exact[k], t, nperm)
+            assert at[k] == exact[k]
+            assert np.count_nonzero(at >= exact[k]) == np.count_nonzero(exact >= exact[k])
+
+
+def test_lowrank_pass_falls_back_when_it_does_not_pay():
+    rng = np.random.default_rng(35)
+    x = rng.normal(size=(60, 8))                    # high rank: the direct pass is cheaper
+    gx = H._gram(x, "gaussian", 1.0, False)
+    assert H._lowrank_factors(gx.c, gx.c, 1.0, 1.0) is None
+    zero = np.zeros((10, 10))
+    assert H._lowrank_factors(zero, zero, 0.0, 0.0) is None
+
+
+@pytest.mark.skipif(JIT_DISABLED, reason="thread counts need the JIT")
+def test_permutation_pvalue_is_the_same_on_every_path(monkeypatch):
+    x, y = data(n=300, p=1, q=1, seed=36, dep=False)
+    y[:, 0] += 0.15 * np.cos(2 * x[:, 0])
+    want = hsic_test(x, y, method="permutation", n_permutations=400, seed=2, return_null=True)
+    count = np.count_nonzero(want.null >= want.statistic * (1 - 1e-12))
+    assert want.pvalue == (1 + count) / 401
+    assert 0.01 < want.pvalue < 0.99                # a case where the count matters
+    for work in (0, 10 ** 18):                      # parallel builds / serial builds
+        monkeypatch.setattr(H, "PARALLEL_WORK", work)
+        for jobs in (1, 2):
+            for max_bound in (1e-4, -1.0):          # low-rank pass / float32 pass
+                monkeypatch.setattr(H, "LOWRANK_MAX_BOUND", max_bound)
+                r = hsic_test(x, y, method="permutation", n_permutations=400, seed=2, n_jobs=jobs)
+                assert r.pvalue == want.pvalue
 
 
 def test_permutation_strong_dependence_hits_the_floor():

@@ -12,8 +12,11 @@ Public API
 Every exact statistic costs O(n^2) time and memory: the Gram matrices are centred in place from
 their row means (``K~_ij = K_ij - r_i - r_j + m``), never by the O(n^3) product ``HKH``.
 The permutation test centres once and then permutes the index of the second matrix, so each
-permutation is an O(n^2) sum; permutations run in parallel, each with its own seeded
-random stream, so the p-value does not depend on the number of threads.
+permutation is an O(n^2) sum -- or O(n r_x r_y) with low-rank factors of the centred matrices
+(smooth kernels on low-dimensional data), with a rigorous error bound and a float64 recomputation
+of every permutation within the bound of the observed value, so the p-value is the exact one;
+permutations run in parallel, each with its own seeded random stream, so the p-value does not
+depend on the number of threads.
 
 Notes
 -----
@@ -21,7 +24,8 @@ ALGORITHMS.md section 5. Gretton, Bousquet, Smola & Schoelkopf, ALT 2005 (defini
 Gretton et al., NIPS 2007 / ``hsicTestGamma.m`` (gamma approximation); Song et al., JMLR 13,
 2012, Theorem 2 (unbiased estimator); Shen, Panda & Vogelstein, "The chi-square test of distance
 correlation", JCGS 2022 (hyppo's chi-square test); Zhang, Filippi, Gretton & Sejdinovic,
-Stat. Comput. 28:113, 2018 (block HSIC and random Fourier features); Su Jianlin, post 6910.
+Stat. Comput. 28:113, 2018 (block HSIC and random Fourier features); Harbrecht, Peters &
+Schneider, Appl. Numer. Math. 62, 2012 (pivoted Cholesky); Su Jianlin, post 6910.
 """
 import dataclasses
 import math
@@ -54,15 +58,22 @@ def _gaussian_gram(x, inv_two_sigma2, out):
         ``1 / (2 sigma^2)``.
     out : float64[n, n]
         Written in full; exactly symmetric, with ones on the diagonal.
+
+    Notes
+    -----
+    Each pair is computed once (``j >= i``) and written to both halves: ``(x_i - x_j)^2`` and
+    ``(x_j - x_i)^2`` are the same floats, so this equals the entry-by-entry matrix.
     """
     n, p = x.shape
     for i in prange(n):
-        for j in range(n):
+        for j in range(i, n):
             d = 0.0
             for k in range(p):
                 t = x[i, k] - x[j, k]
                 d += t * t
-            out[i, j] = math.exp(-d * inv_two_sigma2)
+            v = math.exp(-d * inv_two_sigma2)
+            out[i, j] = v
+            out[j, i] = v
 
 
 @njit
@@ -337,6 +348,93 @@ def _permutation_null_at(a, b, seed, idx, out):
         out[k] = _permuted_dot(a, b, perm)
 
 
+def _lowrank_null(gat, gb, seed, idx, out):
+    """Low-rank null ``T_r(pi_t) = ||Ga^T Gb[pi_t]||_F^2`` for the permutations ``t`` in ``idx``.
+
+    Parameters
+    ----------
+    gat : float64[ra, n]
+        Transposed factor of ``A_r = Ga Ga^T``.
+    gb : float64[n, rb]
+        Factor of ``B_r = Gb Gb^T``.
+    seed : int
+        As in :func:`_permutation_null` (the same permutations).
+    idx : int64[m]
+        Permutation numbers ``t``.
+    out : float64[m]
+        Receives ``sum_ij (A_r)_ij (B_r)_{pi_t(i) pi_t(j)}`` for each ``t`` in ``idx``.
+
+    Notes
+    -----
+    ``tr(A_r P B_r P^T) = ||Ga^T P Gb||_F^2``: O(n ra rb) per permutation on contiguous rows
+    instead of O(n^2) gathered reads. The rows of ``Gb`` are gathered once per permutation into
+    a transposed buffer, so every entry of ``Ga^T P Gb`` is a dot product of two contiguous
+    vectors, computed two by two (fastmath build: SIMD lanes). Each permutation is summed by the
+    same code whatever the threads; the caller's error bound covers any summation order.
+    """
+    ra, n = gat.shape
+    rb = gb.shape[1]
+    rb2 = rb + (rb & 1)
+    for k in prange(idx.shape[0]):
+        perm = np.empty(n, dtype=np.int64)
+        _permutation(n, _stream_state(seed, idx[k]), perm)
+        hpt = np.zeros((rb2, n))        # an odd last column is paired with a zero column
+        for i in range(n):
+            src = gb[perm[i]]
+            for c in range(rb):
+                hpt[c, i] = src[c]
+        s = 0.0
+        for r in range(0, ra, 2):
+            r1 = min(r + 1, ra - 1)     # an odd last row is paired with itself, counted once
+            w = 1.0 if r1 != r else 0.0
+            g0 = gat[r]
+            g1 = gat[r1]
+            for c in range(0, rb2, 2):
+                h0 = hpt[c]
+                h1 = hpt[c + 1]
+                d00 = 0.0
+                d01 = 0.0
+                d10 = 0.0
+                d11 = 0.0
+                for i in range(n):
+                    d00 += g0[i] * h0[i]
+                    d01 += g0[i] * h1[i]
+                    d10 += g1[i] * h0[i]
+                    d11 += g1[i] * h1[i]
+                s += (d00 * d00 + d01 * d01) + w * (d10 * d10 + d11 * d11)
+        out[k] = s
+
+
+def _residual_norms(a, gt, rows):
+    """Per-row squared norms of ``A - G G^T`` and of ``G G^T``.
+
+    Parameters
+    ----------
+    a : float64[n, n]
+    gt : float64[r, n]
+        The transposed factor ``G^T``.
+    rows : float64[n, 2]
+        Receives ``sum_j (a_ij - (G G^T)_ij)^2`` and ``sum_j (G G^T)_ij^2`` of each row ``i``;
+        the caller sums them serially, so the totals do not depend on the threads.
+    """
+    r, n = gt.shape
+    for i in prange(n):
+        low = np.zeros(n)
+        for k in range(r):
+            u = gt[k, i]
+            g = gt[k]
+            for j in range(n):
+                low[j] += u * g[j]
+        s_res = 0.0
+        s_low = 0.0
+        for j in range(n):
+            e = a[i, j] - low[j]
+            s_res += e * e
+            s_low += low[j] * low[j]
+        rows[i, 0] = s_res
+        rows[i, 1] = s_low
+
+
 def _block_hsic(x, y, gx, gy, block, out):
     """Unbiased HSIC of each block of ``block`` consecutive rows.
 
@@ -542,7 +640,9 @@ def _outer_sums(fx, fy, sx, sy, axy, axx, ayy):
 # Serial: prange runs as range. Small inputs run serially because waking threads costs more than
 # the work, especially on a loaded machine; the result is the same either way.
 _KERNELS = {f.__name__: serial_and_parallel(f)[::-1]
-            for f in (_gaussian_gram, _centre, _frob, _permutation_null, _block_hsic, _feature_moments)}
+            for f in (_gaussian_gram, _centre, _frob, _permutation_null, _residual_norms, _block_hsic,
+                      _feature_moments)}
+_KERNELS["_lowrank_null"] = serial_and_parallel(_lowrank_null, fast=True)[::-1]
 PARALLEL_WORK = 2_000_000   # estimated inner-loop steps from which the parallel build is used
 
 
@@ -906,26 +1006,134 @@ def _gamma_pvalue(gx, gy, dot, sq, n):
 
 
 F32_MARGIN = 1e-6   # relative bound on the float32 pass's error, times ||A||_F ||B||_F
+LOWRANK_TOL = 1e-6         # pivoted Cholesky stops at a residual trace below this times ||A||_F
+LOWRANK_TRUNC = 1e-5       # then the factor is compressed, dropping at most this times ||A||_F
+LOWRANK_MAX_BOUND = 1e-4   # low-rank pass only when its error bound is below this times ||A||_F ||B||_F
+LOWRANK_MAX_RANK = 64      # rank cap per matrix; and ra * rb <= n (else the direct pass is cheaper)
 
 
-def _permutation_values(a, b, observed, seed, n_permutations, exact=False):
+def _pivoted_cholesky(a, rmax, tol):
+    """Greedy pivoted Cholesky factor ``G`` (n x r, r <= rmax) with ``a ~ G G^T``.
+
+    Each step takes the largest remaining diagonal entry of the residual as pivot; it stops when
+    the residual's trace is at most ``tol``, the largest residual diagonal entry is not positive,
+    or ``rmax`` columns are made. O(n r^2). For a positive semi-definite ``a`` (an H-centred Gram
+    matrix) the residual is PSD, so its trace bounds its Frobenius norm; the caller measures the
+    residual exactly anyway, so the factor need not be exact or ``a`` PSD.
+
+    Notes
+    -----
+    Harbrecht, Peters & Schneider, "On the low-rank approximation by the pivoted Cholesky
+    decomposition", Appl. Numer. Math. 62, 2012 (Algorithm 1).
+    """
+    n = a.shape[0]
+    d = np.diag(a).copy()
+    g = np.zeros((n, rmax))
+    for r in range(rmax):
+        if d.sum() <= tol:
+            return g[:, :r]
+        piv = int(np.argmax(d))
+        if not d[piv] > 0:
+            return g[:, :r]
+        col = a[:, piv] - g[:, :r] @ g[piv, :r]
+        col /= math.sqrt(d[piv])
+        g[:, r] = col
+        d -= col * col
+        d[piv] = 0.0
+    return g
+
+
+def _compress(g, tol):
+    """Fewer columns for ``G G^T``: rotate ``G`` onto the eigenvectors of ``G^T G`` and drop the
+    weakest columns while the dropped part ``sqrt(sum w_k^2)`` stays at most ``tol``.
+
+    The rotated columns are orthogonal, so ``G G^T = sum_k u_k u_k^T`` with
+    ``||u_k u_k^T||_F = w_k``: the truncated SVD of the factor, which needs fewer columns than
+    the pivoted Cholesky factor for the same error.
+    """
+    if g.shape[1] < 2:
+        return g
+    w, v = np.linalg.eigh(g.T @ g)              # ascending
+    drop = np.sqrt(np.cumsum(np.maximum(w, 0.0) ** 2))
+    k = int(np.searchsorted(drop, tol, side="right"))
+    return g @ v[:, k:][:, ::-1]
+
+
+def _lowrank_factors(a, b, norm_a, norm_b):
+    """Low-rank factors of ``a`` and ``b`` with a rigorous bound on ``|T(pi) - T_r(pi)|``.
+
+    Returns ``(Ga^T, Gb, bound)``, or None when the ranks or the bound are too large to pay off.
+    ``T(pi) - T_r(pi) = tr(E_a P B P^T) + tr(A_r P E_b P^T)`` with ``E = A - A_r``, so by
+    Cauchy-Schwarz (a permutation keeps Frobenius norms) it is at most
+    ``||E_a|| ||B|| + ||A_r|| ||E_b||``; the residual norms are measured on the explicit
+    residual matrices, and a term for the rounding of the low-rank sums is added.
+    """
+    n = a.shape[0]
+    if not (norm_a > 0 and norm_b > 0):
+        return None
+    ga = _pivoted_cholesky(a, min(n, LOWRANK_MAX_RANK), LOWRANK_TOL * norm_a)
+    ra = max(ga.shape[1], 1)
+    gb = _pivoted_cholesky(b, min(n // ra, LOWRANK_MAX_RANK), LOWRANK_TOL * norm_b)
+    ga = _compress(ga, LOWRANK_TRUNC * norm_a)
+    gb = _compress(gb, LOWRANK_TRUNC * norm_b)
+    if ga.shape[1] == 0 or gb.shape[1] == 0 or ga.shape[1] * gb.shape[1] > n:
+        return None
+    gat = np.ascontiguousarray(ga.T)
+    gb = np.ascontiguousarray(gb)
+    bound = _lowrank_bound(a, b, gat, gb, norm_a, norm_b)
+    if bound > LOWRANK_MAX_BOUND * norm_a * norm_b:
+        return None
+    return gat, gb, bound
+
+
+def _lowrank_bound(a, b, gat, gb, norm_a, norm_b):
+    """Bound on ``|T(pi) - ||Ga^T Gb[pi]||_F^2|`` as computed (see :func:`_lowrank_factors`)."""
+    n = a.shape[0]
+    rows = np.empty((n, 2))
+    _build("_residual_norms", n * n)(a, gat, rows)
+    err_a = math.sqrt(float(np.sum(rows[:, 0])))
+    norm_ar = math.sqrt(float(np.sum(rows[:, 1])))
+    _build("_residual_norms", n * n)(b, np.ascontiguousarray(gb.T), rows)
+    err_b = math.sqrt(float(np.sum(rows[:, 0])))
+    bound = err_a * norm_b + norm_ar * err_b
+    # rounding: of the residual norms (relative ~1e-13) and of the float64 sums of both passes
+    eps = np.finfo(np.float64).eps
+    trace_a = float(np.sum(gat * gat))
+    trace_b = float(np.sum(gb * gb))
+    return (1.0 + 1e-8) * bound + 8.0 * (n + 2) * eps * gat.shape[0] * gb.shape[1] * trace_a * trace_b \
+        + 1e-9 * norm_a * norm_b
+
+
+def _permutation_values(a, b, observed, seed, n_permutations, exact=False, unbiased=False, norms=None):
     """Null statistics ``T(pi_t)``, ``t = 0..B-1``, of the centred matrices ``a`` and ``b``.
 
-    A first pass reads float32 copies (half the memory traffic; sums in float64). Every
-    permutation whose value lies within ``F32_MARGIN ||a||_F ||b||_F`` of ``observed`` -- a bound
-    well above the float32 pass's error -- is recomputed in float64, so the count
-    ``#{T_b >= T}``, hence the p-value, is the one the float64 computation gives. ``exact=True``
-    computes every value in float64 (for the returned null sample).
+    A first pass gives every value to within a known margin; every permutation whose value lies
+    within that margin of ``observed`` is recomputed in float64, so the count ``#{T_b >= T}``,
+    hence the p-value, is the one the float64 computation gives. The first pass is the low-rank
+    pass (:func:`_lowrank_factors`, :func:`_lowrank_null`) when the H-centred matrices have a
+    small numerical rank (smooth kernels on low-dimensional data), else a direct pass on float32
+    copies (half the memory traffic; sums in float64; margin ``F32_MARGIN ||a||_F ||b||_F``, well
+    above its error). ``exact=True`` computes every value in float64 (for the returned null sample).
+    U-centred matrices (``unbiased``) have a zero diagonal and no useful pivoted Cholesky factor.
+    ``norms``: ``(||a||_F, ||b||_F)`` when the caller has them.
     """
     n = a.shape[0]
     raw = np.empty(n_permutations)
-    kernel = _build("_permutation_null", n * n * n_permutations // 2)
     with np.errstate(over="ignore"):
         if exact:
-            kernel(a, b, seed, raw)
+            _build("_permutation_null", n * n * n_permutations // 2)(a, b, seed, raw)
             return raw
-        kernel(a.astype(np.float32), b.astype(np.float32), seed, raw)
-        margin = F32_MARGIN * math.sqrt(_frob_any(a, a)[0] * _frob_any(b, b)[0])
+        norm_a, norm_b = norms if norms is not None else (math.sqrt(_frob_any(a, a)[0]),
+                                                           math.sqrt(_frob_any(b, b)[0]))
+        low = None if unbiased else _lowrank_factors(a, b, norm_a, norm_b)
+        if low is not None:
+            gat, gb, margin = low
+            _build("_lowrank_null", n * gat.shape[0] * gb.shape[1] * n_permutations)(
+                gat, gb, seed, np.arange(n_permutations, dtype=np.int64), raw)
+        else:
+            _build("_permutation_null", n * n * n_permutations // 2)(
+                a.astype(np.float32), b.astype(np.float32), seed, raw)
+            margin = F32_MARGIN * norm_a * norm_b
         near = np.flatnonzero(np.abs(raw - observed) <= margin)
         if near.size:
             fix = np.empty(near.size)
@@ -945,9 +1153,11 @@ def _exact_test(gx, gy, n, estimator, method, n_permutations, seed, return_null)
     elif method == "chi2":
         p = _chi2_1_sf(n * stat + 1.0)
     else:
-        raw = _permutation_values(gx.c, gy.c, dot, seed, n_permutations, exact=return_null)
+        norms = (math.sqrt(_frob_any(gx.c, gx.c)[0]), math.sqrt(_frob_any(gy.c, gy.c)[0]))
+        raw = _permutation_values(gx.c, gy.c, dot, seed, n_permutations, exact=return_null,
+                                  unbiased=gx.unbiased, norms=norms)
         # identity-like permutations give the observed value up to rounding
-        tol = 1e-12 * math.sqrt(_frob_any(gx.c, gx.c)[0] * _frob_any(gy.c, gy.c)[0])
+        tol = 1e-12 * norms[0] * norms[1]
         p = (1.0 + np.count_nonzero(raw >= dot - tol)) / (1.0 + n_permutations)
         if return_null:
             null = scale * raw
