@@ -394,15 +394,12 @@ def _utf8(c, buf, o):
 
 
 @njit(inline="always")
-def _heap_less(x, y, heads, counts, pref, pref2, offsets, codes):
-    # compare the current heads of runs x and y: count, packed prefixes, then all code points
+def _heap_less(x, y, hkey, heads, counts, offsets, codes):
+    # compare the heads of runs x and y: the cached (-count, prefix, prefix2) keys, then all code points
+    for c in range(3):
+        if hkey[x, c] != hkey[y, c]:
+            return hkey[x, c] < hkey[y, c]
     a, b = heads[x], heads[y]
-    if counts[a] != counts[b]:
-        return counts[a] > counts[b]
-    if pref[a] != pref[b]:
-        return pref[a] < pref[b]
-    if pref2[a] != pref2[b]:
-        return pref2[a] < pref2[b]
     if _less(a, b, counts, offsets, codes):
         return True
     if _less(b, a, counts, offsets, codes):
@@ -411,20 +408,27 @@ def _heap_less(x, y, heads, counts, pref, pref2, offsets, codes):
 
 
 @njit(inline="always")
-def _sift_down(heap, n, i, heads, counts, pref, pref2, offsets, codes):
+def _sift_down(heap, n, i, hkey, heads, counts, offsets, codes):
     while True:
         left = 2 * i + 1
         if left >= n:
             return
         m = left
         r = left + 1
-        if r < n and _heap_less(heap[r], heap[left], heads, counts, pref, pref2, offsets, codes):
+        if r < n and _heap_less(heap[r], heap[left], hkey, heads, counts, offsets, codes):
             m = r
-        if _heap_less(heap[m], heap[i], heads, counts, pref, pref2, offsets, codes):
+        if _heap_less(heap[m], heap[i], hkey, heads, counts, offsets, codes):
             heap[m], heap[i] = heap[i], heap[m]
             i = m
         else:
             return
+
+
+@njit(inline="always")
+def _load_head(hkey, r, k, counts, pref, pref2):
+    hkey[r, 0] = -counts[k]
+    hkey[r, 1] = pref[k]
+    hkey[r, 2] = pref2[k]
 
 
 @njit
@@ -433,21 +437,24 @@ def heap_init(heads, run_ends, counts, pref, pref2, offsets, codes):
 
     Run ``r`` holds entries ``heads[r]:run_ends[r]`` of the concatenated arrays; ``pref`` and
     ``pref2`` are the packed code points 0-2 and 3-5 of every entry (see :func:`prefix_keys`).
+    Returns the heap, its size and the cached head keys ``int64[n_runs, 3]``.
     """
     n_runs = heads.shape[0]
     heap = np.empty(n_runs, np.int64)
+    hkey = np.zeros((n_runs, 3), np.int64)
     n = 0
     for r in range(n_runs):
         if heads[r] < run_ends[r]:
+            _load_head(hkey, r, heads[r], counts, pref, pref2)
             heap[n] = r
             n += 1
     for i in range(n // 2 - 1, -1, -1):
-        _sift_down(heap, n, i, heads, counts, pref, pref2, offsets, codes)
-    return heap, n
+        _sift_down(heap, n, i, hkey, heads, counts, offsets, codes)
+    return heap, n, hkey
 
 
 @njit
-def merge_emit(heap, n_heap, heads, run_ends, counts, pref, pref2, offsets, codes, buf, max_lines):
+def merge_emit(heap, n_heap, hkey, heads, run_ends, counts, pref, pref2, offsets, codes, buf, max_lines):
     """k-way merge of sorted runs, writing ``token<TAB>count<LF>`` lines as UTF-8 into ``buf``.
 
     Stops before ``buf`` could overflow or after ``max_lines`` lines. Returns
@@ -485,7 +492,9 @@ def merge_emit(heap, n_heap, heads, run_ends, counts, pref, pref2, offsets, code
         if heads[r] >= run_ends[r]:
             n_heap -= 1
             heap[0] = heap[n_heap]
-        _sift_down(heap, n_heap, 0, heads, counts, pref, pref2, offsets, codes)
+        else:
+            _load_head(hkey, r, k + 1, counts, pref, pref2)
+        _sift_down(heap, n_heap, 0, hkey, heads, counts, offsets, codes)
     return o, lines, n_heap
 
 

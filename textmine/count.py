@@ -269,13 +269,13 @@ class CountResult:
         heads = run_starts[:-1].copy()
         run_ends = run_starts[1:].copy()
         keys = (counts, pref, pref2, offsets, codes)
-        heap, n_heap = st.heap_init(heads, run_ends, *keys)
+        heap, n_heap, hkey = st.heap_init(heads, run_ends, *keys)
         longest = int(np.max(np.diff(offsets)))
         buf = np.empty(max(chunk_bytes, 4 * longest + 64), np.uint8)
         remaining = self.top if self.top is not None else 1 << 62
         written = 0
         while n_heap > 0 and remaining > 0:
-            nb, nl, n_heap = st.merge_emit(heap, n_heap, heads, run_ends, *keys, buf, remaining)
+            nb, nl, n_heap = st.merge_emit(heap, n_heap, hkey, heads, run_ends, *keys, buf, remaining)
             out.write(memoryview(buf)[:nb])
             remaining -= nl
             written += nl
