@@ -196,7 +196,9 @@ def _merge_partition(pieces, min_count):
     if len(pieces) == 1:  # keys of one partial are already distinct
         codes, offsets, counts, _ = pieces[0]
         return st.filter_min_count(codes, offsets, counts, min_count)
-    table = st.SpanTable(entries=max(x[2].shape[0] for x in pieces))
+    # sized for the sum of the pieces (an upper bound on the distinct keys): no rehash while merging
+    table = st.SpanTable(entries=sum(x[2].shape[0] for x in pieces),
+                         arena=sum(x[0].shape[0] for x in pieces) + 64)
     for codes, offsets, counts, hashes in pieces:
         table.add(codes, offsets, counts, hashes)
     return table.extract(1, min_count)[:3]
