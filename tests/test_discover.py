@@ -85,6 +85,18 @@ def test_count_ngrams_matches_naive(n):
         assert np.all(np.diff(keys) > 0)
 
 
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_count_whole_matches_naive(n):
+    rng = np.random.default_rng(10 + n)
+    for trial in range(10):
+        ids = rng.integers(0, 6, size=rng.integers(0, 300)).astype(np.int32)
+        min_count = int(rng.integers(1, 4))
+        keys, counts = dm._count_whole(ids, n, 3, min_count)
+        expect = {k: c for k, c in Counter(naive_pack(ids.tolist(), n, 3)).items() if c >= min_count}
+        assert dict(zip(keys.tolist(), counts.tolist())) == expect
+        assert np.all(np.diff(keys) > 0)
+
+
 def test_key_set():
     rng = np.random.default_rng(3)
     keys = np.unique(rng.integers(0, 1 << 40, 300))
@@ -137,6 +149,33 @@ def test_cut_and_pieces_match_naive():
         uh, cnt, content, offs = dm._count_pieces(ids, join)
         got = Counter({tuple(content[offs[k]:offs[k + 1]].tolist()): c for k, c in enumerate(cnt.tolist())})
         assert got == naive_pieces(ids.tolist(), join.tolist())
+
+
+@pytest.mark.parametrize("bits,max_n", [(3, 4), (20, 3)])  # 20 bits: pieces of > 3 units are long (hashed)
+def test_piece_keys_and_whole_count_match_naive(bits, max_n):
+    rng = np.random.default_rng(bits)
+    for trial in range(20):
+        batches = [rng.integers(0, 5, size=rng.integers(1, 150)).astype(np.int32) for _ in range(3)]
+        for b in batches:
+            b[-1] = 0  # a batch ends with a split, as the encoder makes it
+        good = {n: set(rng.choice(sum((naive_pack(b.tolist(), n, bits) for b in batches), []) or [0],
+                                  size=4).tolist()) for n in range(2, max_n + 1)}
+        table = dm._key_set(np.array(sorted(set().union(*good.values())), dtype=np.int64))
+        expect = Counter()
+        for b in batches:
+            expect.update(naive_pieces(b.tolist(), naive_join(b.tolist(), max_n, bits, good)))
+        # the short pieces unpack to themselves, the long ones come out as spans
+        ids = batches[0]
+        keys, starts, lengths, _ = dm._piece_keys(ids, dm._cut(ids, max_n, bits, table), bits, 63 // bits)
+        content, offs = dm._unpack_keys(keys, bits)
+        short = [tuple(content[offs[k]:offs[k + 1]].tolist()) for k in range(keys.shape[0])]
+        long = [tuple(ids[a:a + n].tolist()) for a, n in zip(starts.tolist(), lengths.tolist())]
+        assert all(len(p) <= 63 // bits for p in short) and all(len(p) > 63 // bits for p in long)
+        assert Counter(short + long) == naive_pieces(ids.tolist(), dm._cut(ids, max_n, bits, table).tolist())
+        for jobs in (1, 2):
+            n, cnt, content, offs = dm._count_pieces_whole(batches, max_n, bits, table, jobs)
+            got = Counter({tuple(content[offs[k]:offs[k + 1]].tolist()): c for k, c in enumerate(cnt.tolist())})
+            assert n == len(got) == cnt.shape[0] and got == expect
 
 
 # ------------------------------------------------------------------------------------- driver
