@@ -1237,8 +1237,11 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
     if not ok:
         raise RuntimeError("64-bit candidate hash collision; please report")
     multi = np.flatnonzero(lens > 1)
-    order = np.array(sorted(multi.tolist(), key=lambda k: (-bounds[k + 1] + bounds[k], -cand_counts[k], strings[k])),
-                     dtype=np.int64)
+    # code-point order of the strings (distinct candidates have distinct strings), as one rank
+    str_rank = np.empty(len(strings), dtype=np.int64)
+    str_rank[np.array(sorted(range(len(strings)), key=strings.__getitem__), dtype=np.int64)] = \
+        np.arange(len(strings))
+    order = multi[np.lexsort((str_rank[multi], -cand_counts[multi], -lens[multi]))].astype(np.int64)
     if redundancy is not None:
         alive, removed = _deredundancy_kernel(cand_content, cand_offsets, cand_counts, order, table, seq_hashes,
                                               float(redundancy[0]), float(redundancy[1]))
@@ -1256,11 +1259,9 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
     coh_all = _word_cohesion(cand_content, cand_offsets, max_n, bits, gk, gc, g_off)
     live = np.flatnonzero(alive)
     tot = float(cand_counts[live].sum())
-    counts_list = cand_counts.tolist()
-    live = sorted(live.tolist(), key=lambda k: (-counts_list[k], strings[k]))
-    words = [strings[k] for k in live]
-    counts = [counts_list[k] for k in live]
-    live = np.array(live, dtype=np.int64)
+    live = live[np.lexsort((str_rank[live], -cand_counts[live]))]
+    words = [strings[k] for k in live.tolist()]
+    counts = cand_counts[live].tolist()
     pmi_arr = pmi_all[live] if live.shape[0] else np.empty(0)
     with np.errstate(invalid="ignore"):
         gain_arr = cand_counts[live] / tot * (pmi_arr - 1.0)
