@@ -146,6 +146,9 @@ def test_cut_and_pieces_match_naive():
         table = dm._key_set(np.array(sorted(set().union(*good.values())), dtype=np.int64))
         join = dm._cut(ids, max_n, bits, table)
         assert join.tolist() == naive_join(ids.tolist(), max_n, bits, good)
+        for side in (1, 3, 8):  # the pair bitmap covers no, some or all 2-grams
+            pairs = dm._pair_bitmap(np.array(sorted(good[2]), dtype=np.int64), bits, side)
+            assert dm._cut_bm(ids, max_n, bits, table, pairs, side).tolist() == join.tolist()
         uh, cnt, content, offs = dm._count_pieces(ids, join)
         got = Counter({tuple(content[offs[k]:offs[k + 1]].tolist()): c for k, c in enumerate(cnt.tolist())})
         assert got == naive_pieces(ids.tolist(), join.tolist())

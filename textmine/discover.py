@@ -155,6 +155,7 @@ def _units(cps, cls, run_keys):
 
 
 RUN_BASE = 0x110000
+PAIR_SIDE = 2048  # 2-grams of the 2048 most frequent units are looked up in a 512 kB bitmap
 
 
 class _Encoder:
@@ -424,8 +425,40 @@ def _in_set_s(table, shift, key):
         s = (s + 1) & mask
 
 
-@njit
 def _cut(ids, max_n, bits, good):
+    """:func:`_cut_bm` without a pair bitmap (every lookup goes to the hash set)."""
+    return _cut_bm(ids, max_n, bits, good, np.zeros(0, dtype=np.uint8), 0)
+
+
+@njit
+def _pair_bitmap(keys2, bits, side):
+    """Dense bitmap of the cohesive 2-grams of frequent units.
+
+    Parameters
+    ----------
+    keys2 : ndarray of int64, shape (k,)
+        Packed keys of the cohesive 2-grams.
+    bits, side : int
+        Bits per id; pairs ``(a, b)`` with ``a, b < side`` go in the bitmap.
+
+    Returns
+    -------
+    ndarray of uint8, shape (ceil(side * side / 8),)
+        Bit ``a * side + b`` is set when the 2-gram ``(a, b)`` is in ``keys2``.
+    """
+    bm = np.zeros((side * side + 7) // 8, dtype=np.uint8)
+    mask = (np.int64(1) << bits) - 1
+    for k in keys2:
+        a = k >> bits
+        b = k & mask
+        if a < side and b < side:
+            idx = a * side + b
+            bm[idx >> 3] |= np.uint8(1 << (idx & 7))
+    return bm
+
+
+@njit
+def _cut_bm(ids, max_n, bits, good, pairs, side):
     """Mark which adjacent units a cohesive gram joins.
 
     Parameters
@@ -436,6 +469,9 @@ def _cut(ids, max_n, bits, good):
     good : ndarray of int64
         :func:`_key_set` of the packed keys of the cohesive grams of every order 2..max_n (keys of
         different orders never collide: the first id of a gram is >= 1).
+    pairs, side : ndarray of uint8, int
+        :func:`_pair_bitmap` of the cohesive 2-grams (answers for pairs of ids ``< side`` without a
+        hash probe; ``side`` 0: none).
 
     Returns
     -------
@@ -463,7 +499,14 @@ def _cut(ids, max_n, bits, good):
                     ok = False
                     break
                 key = (key << bits) | v
-            if ok and _in_set_s(good, shift, key):
+            if not ok:
+                continue
+            if n == 2 and ids[i] < side and ids[i + 1] < side:
+                idx = np.int64(ids[i]) * side + ids[i + 1]
+                hit = (pairs[idx >> 3] >> (idx & 7)) & 1 == 1
+            else:
+                hit = _in_set_s(good, shift, key)
+            if hit:
                 for j in range(n - 1):
                     join[i + j] = True
     return join
@@ -682,13 +725,14 @@ def _unpack_keys(keys, bits):
     return out, offsets
 
 
-def _count_pieces_whole(id_batches, max_n, bits, good_set, n_jobs):
+def _count_pieces_whole(id_batches, max_n, bits, good_set, n_jobs, pairs=None, side=0):
     """Exact counts of the pieces of every batch: short pieces by one sort of packed keys, long ones
     by hash tables. Returns (number of distinct pieces, counts, content, offsets)."""
     max_len = 63 // bits
 
     def cut_keys(ids):
-        keys, starts, lengths, hashes = _piece_keys(ids, _cut(ids, max_n, bits, good_set), bits, max_len)
+        join = _cut_bm(ids, max_n, bits, good_set, pairs, side) if side else _cut(ids, max_n, bits, good_set)
+        keys, starts, lengths, hashes = _piece_keys(ids, join, bits, max_len)
         long = _piece_table(ids, starts, lengths, hashes, np.ones(hashes.shape[0], np.int64))
         if not long[4]:
             raise RuntimeError("64-bit piece hash collision; please report")
@@ -1192,7 +1236,9 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
     # 4. cut and count pieces exactly
     _tick('cut')
     if n_ids * 12 <= memory_limit:
-        n_pieces, uc, content, offsets = _count_pieces_whole(id_batches, max_n, bits, good_set, n_jobs)
+        side = min(n_freq + 1, PAIR_SIDE)
+        pairs = _pair_bitmap(good[2], bits, side)
+        n_pieces, uc, content, offsets = _count_pieces_whole(id_batches, max_n, bits, good_set, n_jobs, pairs, side)
     else:
         def cut_count(ids):
             return _count_pieces(ids, _cut(ids, max_n, bits, good_set))
