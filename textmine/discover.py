@@ -208,20 +208,22 @@ def _pack_ngrams(ids, n, bits):
     """
     m = ids.shape[0]
     buf = np.empty(max(m - n + 1, 0), dtype=np.int64)
+    mask = (np.int64(1) << (bits * n)) - 1
     k = 0
-    for i in range(m - n + 1):
-        key = 0
-        ok = True
-        for j in range(n):
-            v = ids[i + j]
-            if v == 0:
-                ok = False
-                break
-            key = (key << bits) | v
-        if ok:
+    key = np.int64(0)
+    run = 0  # units since the last split
+    for i in range(m):  # rolling key of the last n units
+        v = ids[i]
+        if v == 0:
+            run = 0
+            key = 0
+            continue
+        key = ((key << bits) | v) & mask
+        run += 1
+        if run >= n:
             buf[k] = key
             k += 1
-    return buf[:k].copy()
+    return buf[:k]  # a view: no copy of a corpus-sized array
 
 
 def _count_ngrams(ids, n, bits):
@@ -700,7 +702,7 @@ def _piece_keys(ids, join, bits, max_len):
         lengths[n_long] = i - s
         hashes[n_long] = _seq_hash_final(h, i - s)
         n_long += 1
-    return keys[:k].copy(), starts[:n_long].copy(), lengths[:n_long].copy(), hashes[:n_long].copy()
+    return keys[:k], starts[:n_long].copy(), lengths[:n_long].copy(), hashes[:n_long].copy()
 
 
 @njit
