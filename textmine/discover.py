@@ -1274,9 +1274,13 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
     cand_counts = np.concatenate([p_counts, np.ones(missing.shape[0], dtype=np.int64)]).astype(np.int64)
     del content, offsets, uc
     unit_str = [""] + [key_string(int(k)) for k in id_to_key[1:].tolist()]
-    ids_list = cand_content.tolist()
-    bounds = cand_offsets.tolist()
-    strings = ["".join([unit_str[v] for v in ids_list[bounds[k]:bounds[k + 1]]]) for k in range(len(bounds) - 1)]
+    # one join of every unit string, then one slice per candidate (character offsets from unit lengths)
+    unit_len = np.array([len(u) for u in unit_str], dtype=np.int64)
+    char_end = np.cumsum(unit_len[cand_content])
+    char_off = np.concatenate([[0], char_end])[cand_offsets].tolist()
+    text = "".join([unit_str[v] for v in cand_content.tolist()])
+    strings = [text[char_off[k]:char_off[k + 1]] for k in range(len(char_off) - 1)]
+    del text
     lens = np.diff(cand_offsets)
 
     # 6. de-redundancy, longest first
