@@ -97,6 +97,21 @@ def test_count_whole_matches_naive(n):
         assert np.all(np.diff(keys) > 0)
 
 
+def test_key_filter_has_no_false_negatives():
+    rng = np.random.default_rng(4)
+    for n in (0, 1, 100, 5000):
+        keys = rng.integers(0, 1 << 60, n)
+        filt = dm._key_filter(keys)
+        shift = dm._table_shift(filt) - 3
+        bit = [dm._bloom_bit(int(k), shift) for k in keys]
+        assert all((filt[i >> 3] >> (i & 7)) & 1 for i in bit)
+        assert filt.shape[0] >= 1024 and (filt.shape[0] & (filt.shape[0] - 1)) == 0
+    others = rng.integers(0, 1 << 60, 2000)
+    shift = dm._table_shift(filt) - 3
+    rejected = sum(not (filt[i >> 3] >> (i & 7)) & 1 for i in (dm._bloom_bit(int(k), shift) for k in others))
+    assert rejected > 1500  # about 16 bits per key: most absent keys are rejected
+
+
 def test_key_set():
     rng = np.random.default_rng(3)
     keys = np.unique(rng.integers(0, 1 << 40, 300))
@@ -148,7 +163,9 @@ def test_cut_and_pieces_match_naive():
         assert join.tolist() == naive_join(ids.tolist(), max_n, bits, good)
         for side in (1, 3, 8):  # the pair bitmap covers no, some or all 2-grams
             pairs = dm._pair_bitmap(np.array(sorted(good[2]), dtype=np.int64), bits, side)
-            assert dm._cut_bm(ids, max_n, bits, table, pairs, side).tolist() == join.tolist()
+            keys = np.array(sorted(set().union(*good.values())), dtype=np.int64)
+            for filt in (np.zeros(0, np.uint8), dm._key_filter(keys), np.full(1024, 255, np.uint8)):
+                assert dm._cut_bm(ids, max_n, bits, table, pairs, side, filt).tolist() == join.tolist()
         uh, cnt, content, offs = dm._count_pieces(ids, join)
         got = Counter({tuple(content[offs[k]:offs[k + 1]].tolist()): c for k, c in enumerate(cnt.tolist())})
         assert got == naive_pieces(ids.tolist(), join.tolist())

@@ -428,8 +428,32 @@ def _in_set_s(table, shift, key):
 
 
 def _cut(ids, max_n, bits, good):
-    """:func:`_cut_bm` without a pair bitmap (every lookup goes to the hash set)."""
-    return _cut_bm(ids, max_n, bits, good, np.zeros(0, dtype=np.uint8), 0)
+    """:func:`_cut_bm` without a pair bitmap or filter (every lookup goes to the hash set)."""
+    return _cut_bm(ids, max_n, bits, good, np.zeros(0, dtype=np.uint8), 0, np.zeros(0, dtype=np.uint8))
+
+
+@njit
+def _bloom_bit(key, shift):
+    return np.int64((np.uint64(key) * np.uint64(0xC2B2AE3D27D4EB4F)) >> np.uint64(shift))
+
+
+@njit
+def _key_filter(keys):
+    """One-hash Bloom filter of int64 keys: about 16 bits per key (a power of two, 1 kB to 2 MB).
+
+    Returns
+    -------
+    ndarray of uint8
+        Bit :func:`_bloom_bit` of every key is set; a clear bit proves a key absent.
+    """
+    b = 13
+    while (1 << b) < 16 * keys.shape[0] and b < 24:
+        b += 1
+    out = np.zeros((1 << b) >> 3, dtype=np.uint8)
+    for k in keys:
+        i = _bloom_bit(k, 64 - b)
+        out[i >> 3] |= np.uint8(1 << (i & 7))
+    return out
 
 
 @njit
@@ -460,7 +484,7 @@ def _pair_bitmap(keys2, bits, side):
 
 
 @njit
-def _cut_bm(ids, max_n, bits, good, pairs, side):
+def _cut_bm(ids, max_n, bits, good, pairs, side, filt):
     """Mark which adjacent units a cohesive gram joins.
 
     Parameters
@@ -474,6 +498,9 @@ def _cut_bm(ids, max_n, bits, good, pairs, side):
     pairs, side : ndarray of uint8, int
         :func:`_pair_bitmap` of the cohesive 2-grams (answers for pairs of ids ``< side`` without a
         hash probe; ``side`` 0: none).
+    filt : ndarray of uint8
+        :func:`_key_filter` of the keys of ``good`` (most absent grams are rejected there, in a
+        small array, before the hash probe); empty: none.
 
     Returns
     -------
@@ -483,6 +510,8 @@ def _cut_bm(ids, max_n, bits, good, pairs, side):
     m = ids.shape[0]
     join = np.zeros(m, dtype=np.bool_)
     shift = _table_shift(good)
+    fshift = _table_shift(filt) - 3  # the filter has 8 bits per byte
+    use_filt = filt.shape[0] > 0
     # order by order, so that a longer gram is looked up only if it could still join something
     for n in range(2, max_n + 1):
         for i in range(m - n + 1):
@@ -506,6 +535,9 @@ def _cut_bm(ids, max_n, bits, good, pairs, side):
             if n == 2 and ids[i] < side and ids[i + 1] < side:
                 idx = np.int64(ids[i]) * side + ids[i + 1]
                 hit = (pairs[idx >> 3] >> (idx & 7)) & 1 == 1
+            elif use_filt:
+                f = _bloom_bit(key, fshift)
+                hit = (filt[f >> 3] >> (f & 7)) & 1 == 1 and _in_set_s(good, shift, key)
             else:
                 hit = _in_set_s(good, shift, key)
             if hit:
@@ -727,13 +759,13 @@ def _unpack_keys(keys, bits):
     return out, offsets
 
 
-def _count_pieces_whole(id_batches, max_n, bits, good_set, n_jobs, pairs=None, side=0):
+def _count_pieces_whole(id_batches, max_n, bits, good_set, n_jobs, pairs=None, side=0, filt=None):
     """Exact counts of the pieces of every batch: short pieces by one sort of packed keys, long ones
     by hash tables. Returns (number of distinct pieces, counts, content, offsets)."""
     max_len = 63 // bits
 
     def cut_keys(ids):
-        join = _cut_bm(ids, max_n, bits, good_set, pairs, side) if side else _cut(ids, max_n, bits, good_set)
+        join = _cut_bm(ids, max_n, bits, good_set, pairs, side, filt) if side else _cut(ids, max_n, bits, good_set)
         keys, starts, lengths, hashes = _piece_keys(ids, join, bits, max_len)
         long = _piece_table(ids, starts, lengths, hashes, np.ones(hashes.shape[0], np.int64))
         if not long[4]:
@@ -1233,14 +1265,17 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
             c = np.minimum(c, log_total + np.log(counts) - np.log(cl) - np.log(cr))
         coh[n] = c
     good = {n: grams[n][0][coh[n] >= thr[n]] for n in range(2, max_n + 1)}
-    good_set = _key_set(np.concatenate([good[n] for n in range(2, max_n + 1)]))
+    good_keys = np.concatenate([good[n] for n in range(2, max_n + 1)])
+    good_set = _key_set(good_keys)
 
     # 4. cut and count pieces exactly
     _tick('cut')
     if n_ids * 12 <= memory_limit:
         side = min(n_freq + 1, PAIR_SIDE)
         pairs = _pair_bitmap(good[2], bits, side)
-        n_pieces, uc, content, offsets = _count_pieces_whole(id_batches, max_n, bits, good_set, n_jobs, pairs, side)
+        filt = _key_filter(good_keys)
+        n_pieces, uc, content, offsets = _count_pieces_whole(id_batches, max_n, bits, good_set, n_jobs, pairs, side,
+                                                             filt)
     else:
         def cut_count(ids):
             return _count_pieces(ids, _cut(ids, max_n, bits, good_set))
