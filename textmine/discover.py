@@ -4,8 +4,11 @@ The corpus is turned into *units*: a Han character, or a whole run of Latin lett
 (full-width forms folded to ASCII). Punctuation, symbols and whitespace split the text and never
 belong to an n-gram. Units become ``int32`` ids by descending frequency; units rarer than
 ``min_count`` become the separator 0, because no n-gram that contains them can reach ``min_count``.
-All 1..n-gram counts are then exact: packed ``int64`` keys counted per batch by a numba sort kernel
-and merged exactly (hash-partitioned runs spilled to disk when they outgrow ``memory_limit``).
+All 1..n-gram counts are then exact: the packed ``int64`` keys of every n-gram of the corpus are
+sorted in place (numpy's SIMD sort) and run-length counted, one order per thread; the cut pieces
+are counted the same way (long pieces by a hash table). A corpus whose ids outgrow
+``memory_limit / 12`` bytes is counted batch by batch instead, with exact merges of sorted runs
+(hash-partitioned and spilled to disk when they outgrow ``memory_limit``).
 
 Pipeline (ALGORITHMS.md §2.2 and §2.4):
 
