@@ -85,6 +85,33 @@ def test_count_ngrams_matches_naive(n):
         assert np.all(np.diff(keys) > 0)
 
 
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_count_whole_matches_naive(n):
+    rng = np.random.default_rng(10 + n)
+    for trial in range(10):
+        ids = rng.integers(0, 6, size=rng.integers(0, 300)).astype(np.int32)
+        min_count = int(rng.integers(1, 4))
+        keys, counts = dm._count_whole(ids, n, 3, min_count)
+        expect = {k: c for k, c in Counter(naive_pack(ids.tolist(), n, 3)).items() if c >= min_count}
+        assert dict(zip(keys.tolist(), counts.tolist())) == expect
+        assert np.all(np.diff(keys) > 0)
+
+
+def test_key_filter_has_no_false_negatives():
+    rng = np.random.default_rng(4)
+    for n in (0, 1, 100, 5000):
+        keys = rng.integers(0, 1 << 60, n)
+        filt = dm._key_filter(keys)
+        shift = dm._table_shift(filt) - 3
+        bit = [dm._bloom_bit(int(k), shift) for k in keys]
+        assert all((filt[i >> 3] >> (i & 7)) & 1 for i in bit)
+        assert filt.shape[0] >= 1024 and (filt.shape[0] & (filt.shape[0] - 1)) == 0
+    others = rng.integers(0, 1 << 60, 2000)
+    shift = dm._table_shift(filt) - 3
+    rejected = sum(not (filt[i >> 3] >> (i & 7)) & 1 for i in (dm._bloom_bit(int(k), shift) for k in others))
+    assert rejected > 1500  # about 16 bits per key: most absent keys are rejected
+
+
 def test_key_set():
     rng = np.random.default_rng(3)
     keys = np.unique(rng.integers(0, 1 << 40, 300))
@@ -134,9 +161,41 @@ def test_cut_and_pieces_match_naive():
         table = dm._key_set(np.array(sorted(set().union(*good.values())), dtype=np.int64))
         join = dm._cut(ids, max_n, bits, table)
         assert join.tolist() == naive_join(ids.tolist(), max_n, bits, good)
+        for side in (1, 3, 8):  # the pair bitmap covers no, some or all 2-grams
+            pairs = dm._pair_bitmap(np.array(sorted(good[2]), dtype=np.int64), bits, side)
+            keys = np.array(sorted(set().union(*good.values())), dtype=np.int64)
+            for filt in (np.zeros(0, np.uint8), dm._key_filter(keys), np.full(1024, 255, np.uint8)):
+                assert dm._cut_bm(ids, max_n, bits, table, pairs, side, filt).tolist() == join.tolist()
         uh, cnt, content, offs = dm._count_pieces(ids, join)
         got = Counter({tuple(content[offs[k]:offs[k + 1]].tolist()): c for k, c in enumerate(cnt.tolist())})
         assert got == naive_pieces(ids.tolist(), join.tolist())
+
+
+@pytest.mark.parametrize("bits,max_n", [(3, 4), (20, 3)])  # 20 bits: pieces of > 3 units are long (hashed)
+def test_piece_keys_and_whole_count_match_naive(bits, max_n):
+    rng = np.random.default_rng(bits)
+    for trial in range(20):
+        batches = [rng.integers(0, 5, size=rng.integers(1, 150)).astype(np.int32) for _ in range(3)]
+        for b in batches:
+            b[-1] = 0  # a batch ends with a split, as the encoder makes it
+        good = {n: set(rng.choice(sum((naive_pack(b.tolist(), n, bits) for b in batches), []) or [0],
+                                  size=4).tolist()) for n in range(2, max_n + 1)}
+        table = dm._key_set(np.array(sorted(set().union(*good.values())), dtype=np.int64))
+        expect = Counter()
+        for b in batches:
+            expect.update(naive_pieces(b.tolist(), naive_join(b.tolist(), max_n, bits, good)))
+        # the short pieces unpack to themselves, the long ones come out as spans
+        ids = batches[0]
+        keys, starts, lengths, _ = dm._piece_keys(ids, dm._cut(ids, max_n, bits, table), bits, 63 // bits)
+        content, offs = dm._unpack_keys(keys, bits)
+        short = [tuple(content[offs[k]:offs[k + 1]].tolist()) for k in range(keys.shape[0])]
+        long = [tuple(ids[a:a + n].tolist()) for a, n in zip(starts.tolist(), lengths.tolist())]
+        assert all(len(p) <= 63 // bits for p in short) and all(len(p) > 63 // bits for p in long)
+        assert Counter(short + long) == naive_pieces(ids.tolist(), dm._cut(ids, max_n, bits, table).tolist())
+        for jobs in (1, 2):
+            n, cnt, content, offs = dm._count_pieces_whole(batches, max_n, bits, table, jobs)
+            got = Counter({tuple(content[offs[k]:offs[k + 1]].tolist()): c for k, c in enumerate(cnt.tolist())})
+            assert n == len(got) == cnt.shape[0] and got == expect
 
 
 # ------------------------------------------------------------------------------------- driver

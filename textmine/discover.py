@@ -4,8 +4,11 @@ The corpus is turned into *units*: a Han character, or a whole run of Latin lett
 (full-width forms folded to ASCII). Punctuation, symbols and whitespace split the text and never
 belong to an n-gram. Units become ``int32`` ids by descending frequency; units rarer than
 ``min_count`` become the separator 0, because no n-gram that contains them can reach ``min_count``.
-All 1..n-gram counts are then exact: packed ``int64`` keys counted per batch by a numba sort kernel
-and merged exactly (hash-partitioned runs spilled to disk when they outgrow ``memory_limit``).
+All 1..n-gram counts are then exact: the packed ``int64`` keys of every n-gram of the corpus are
+sorted in place (numpy's SIMD sort) and run-length counted, one order per thread; the cut pieces
+are counted the same way (long pieces by a hash table). A corpus whose ids outgrow
+``memory_limit / 12`` bytes is counted batch by batch instead, with exact merges of sorted runs
+(hash-partitioned and spilled to disk when they outgrow ``memory_limit``).
 
 Pipeline (ALGORITHMS.md §2.2 and §2.4):
 
@@ -155,6 +158,7 @@ def _units(cps, cls, run_keys):
 
 
 RUN_BASE = 0x110000
+PAIR_SIDE = 2048  # 2-grams of the 2048 most frequent units are looked up in a 512 kB bitmap
 
 
 class _Encoder:
@@ -207,20 +211,22 @@ def _pack_ngrams(ids, n, bits):
     """
     m = ids.shape[0]
     buf = np.empty(max(m - n + 1, 0), dtype=np.int64)
+    mask = (np.int64(1) << (bits * n)) - 1
     k = 0
-    for i in range(m - n + 1):
-        key = 0
-        ok = True
-        for j in range(n):
-            v = ids[i + j]
-            if v == 0:
-                ok = False
-                break
-            key = (key << bits) | v
-        if ok:
+    key = np.int64(0)
+    run = 0  # units since the last split
+    for i in range(m):  # rolling key of the last n units
+        v = ids[i]
+        if v == 0:
+            run = 0
+            key = 0
+            continue
+        key = ((key << bits) | v) & mask
+        run += 1
+        if run >= n:
             buf[k] = key
             k += 1
-    return buf[:k].copy()
+    return buf[:k]  # a view: no copy of a corpus-sized array
 
 
 def _count_ngrams(ids, n, bits):
@@ -246,6 +252,27 @@ def _sorted_rle(keys, weights):
     return ukeys[:u + 1].copy(), ucounts[:u + 1].copy()
 
 
+@njit
+def _sorted_runs(keys, min_count):
+    """Distinct values of sorted int64 ``keys`` occurring at least ``min_count`` times, and their
+    counts: (keys, counts), int64 arrays."""
+    k = keys.shape[0]
+    ukeys = np.empty(k, dtype=np.int64)
+    ucounts = np.empty(k, dtype=np.int64)
+    u = 0
+    i = 0
+    while i < k:
+        j = i + 1
+        while j < k and keys[j] == keys[i]:
+            j += 1
+        if j - i >= min_count:
+            ukeys[u] = keys[i]
+            ucounts[u] = j - i
+            u += 1
+        i = j
+    return ukeys[:u].copy(), ucounts[:u].copy()
+
+
 def _merge_counts(parts):
     """Exact merge of (sorted keys, counts) partials."""
     if not parts:
@@ -254,7 +281,7 @@ def _merge_counts(parts):
         return parts[0]
     keys = np.concatenate([p[0] for p in parts])
     counts = np.concatenate([p[1] for p in parts])
-    order = np.argsort(keys, kind="stable")
+    order = np.argsort(keys)  # sums of equal keys do not depend on their order
     return _sorted_rle(keys[order], counts[order])
 
 
@@ -305,6 +332,36 @@ class _OrderCounter:
         return _merge_counts(out)
 
 
+def _count_whole(ids, n, bits, min_count):
+    """Exact counts of the n-grams of ``ids`` kept at ``min_count``: (sorted keys, counts), int64."""
+    keys = _pack_ngrams(ids, n, bits)
+    keys.sort()  # in place; numpy's SIMD sort, no GIL
+    return _sorted_runs(keys, min_count)
+
+
+def _count_batches(id_batches, max_n, bits, min_count, n_jobs, memory_limit, tmpdir):
+    """Exact n-gram counts of orders 2..max_n batch by batch, spilling sorted runs beyond ``memory_limit``."""
+    tmp_holder = []
+
+    def tmpdir_factory():
+        if not tmp_holder:
+            tmp_holder.append(tempfile.mkdtemp(prefix="textmine-discover-", dir=tmpdir))
+        return tmp_holder[0]
+
+    grams = {}
+    try:
+        with ThreadPoolExecutor(max(1, n_jobs)) as pool:
+            for n in range(2, max_n + 1):
+                counter = _OrderCounter(memory_limit, tmpdir_factory)
+                for keys, counts in pool.map(lambda a: _count_ngrams(a, n, bits), id_batches):
+                    counter.add(keys, counts)
+                grams[n] = counter.result(min_count)
+    finally:
+        for d in tmp_holder:
+            shutil.rmtree(d, ignore_errors=True)
+    return grams
+
+
 def _bucket_of(keys, n_buckets):
     h = (keys.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(58)
     return (h % np.uint64(n_buckets)).astype(np.int64)
@@ -345,13 +402,25 @@ def _key_set(keys):
 
 
 @njit
-def _in_set(table, key):
-    """Whether ``key`` is in a table from :func:`_key_set`."""
-    mask = table.shape[0] - 1
+def _table_shift(table):
+    """``64 - log2(len(table))``: the hash shift of a power-of-two table (computed once per kernel)."""
     b = 0
     while (1 << b) < table.shape[0]:
         b += 1
-    s = _slot(key, 64 - b)
+    return 64 - b
+
+
+@njit
+def _in_set(table, key):
+    """Whether ``key`` is in a table from :func:`_key_set`."""
+    return _in_set_s(table, _table_shift(table), key)
+
+
+@njit
+def _in_set_s(table, shift, key):
+    """:func:`_in_set` with the table's :func:`_table_shift` precomputed."""
+    mask = table.shape[0] - 1
+    s = _slot(key, shift)
     while True:
         v = table[s]
         if v == key:
@@ -361,8 +430,64 @@ def _in_set(table, key):
         s = (s + 1) & mask
 
 
-@njit
 def _cut(ids, max_n, bits, good):
+    """:func:`_cut_bm` without a pair bitmap or filter (every lookup goes to the hash set)."""
+    return _cut_bm(ids, max_n, bits, good, np.zeros(0, dtype=np.uint8), 0, np.zeros(0, dtype=np.uint8))
+
+
+@njit
+def _bloom_bit(key, shift):
+    return np.int64((np.uint64(key) * np.uint64(0xC2B2AE3D27D4EB4F)) >> np.uint64(shift))
+
+
+@njit
+def _key_filter(keys):
+    """One-hash Bloom filter of int64 keys: about 16 bits per key (a power of two, 1 kB to 2 MB).
+
+    Returns
+    -------
+    ndarray of uint8
+        Bit :func:`_bloom_bit` of every key is set; a clear bit proves a key absent.
+    """
+    b = 13
+    while (1 << b) < 16 * keys.shape[0] and b < 24:
+        b += 1
+    out = np.zeros((1 << b) >> 3, dtype=np.uint8)
+    for k in keys:
+        i = _bloom_bit(k, 64 - b)
+        out[i >> 3] |= np.uint8(1 << (i & 7))
+    return out
+
+
+@njit
+def _pair_bitmap(keys2, bits, side):
+    """Dense bitmap of the cohesive 2-grams of frequent units.
+
+    Parameters
+    ----------
+    keys2 : ndarray of int64, shape (k,)
+        Packed keys of the cohesive 2-grams.
+    bits, side : int
+        Bits per id; pairs ``(a, b)`` with ``a, b < side`` go in the bitmap.
+
+    Returns
+    -------
+    ndarray of uint8, shape (ceil(side * side / 8),)
+        Bit ``a * side + b`` is set when the 2-gram ``(a, b)`` is in ``keys2``.
+    """
+    bm = np.zeros((side * side + 7) // 8, dtype=np.uint8)
+    mask = (np.int64(1) << bits) - 1
+    for k in keys2:
+        a = k >> bits
+        b = k & mask
+        if a < side and b < side:
+            idx = a * side + b
+            bm[idx >> 3] |= np.uint8(1 << (idx & 7))
+    return bm
+
+
+@njit
+def _cut_bm(ids, max_n, bits, good, pairs, side, filt):
     """Mark which adjacent units a cohesive gram joins.
 
     Parameters
@@ -373,6 +498,12 @@ def _cut(ids, max_n, bits, good):
     good : ndarray of int64
         :func:`_key_set` of the packed keys of the cohesive grams of every order 2..max_n (keys of
         different orders never collide: the first id of a gram is >= 1).
+    pairs, side : ndarray of uint8, int
+        :func:`_pair_bitmap` of the cohesive 2-grams (answers for pairs of ids ``< side`` without a
+        hash probe; ``side`` 0: none).
+    filt : ndarray of uint8
+        :func:`_key_filter` of the keys of ``good`` (most absent grams are rejected there, in a
+        small array, before the hash probe); empty: none.
 
     Returns
     -------
@@ -381,6 +512,9 @@ def _cut(ids, max_n, bits, good):
     """
     m = ids.shape[0]
     join = np.zeros(m, dtype=np.bool_)
+    shift = _table_shift(good)
+    fshift = _table_shift(filt) - 3  # the filter has 8 bits per byte
+    use_filt = filt.shape[0] > 0
     # order by order, so that a longer gram is looked up only if it could still join something
     for n in range(2, max_n + 1):
         for i in range(m - n + 1):
@@ -399,7 +533,17 @@ def _cut(ids, max_n, bits, good):
                     ok = False
                     break
                 key = (key << bits) | v
-            if ok and _in_set(good, key):
+            if not ok:
+                continue
+            if n == 2 and ids[i] < side and ids[i + 1] < side:
+                idx = np.int64(ids[i]) * side + ids[i + 1]
+                hit = (pairs[idx >> 3] >> (idx & 7)) & 1 == 1
+            elif use_filt:
+                f = _bloom_bit(key, fshift)
+                hit = (filt[f >> 3] >> (f & 7)) & 1 == 1 and _in_set_s(good, shift, key)
+            else:
+                hit = _in_set_s(good, shift, key)
+            if hit:
                 for j in range(n - 1):
                     join[i + j] = True
     return join
@@ -531,6 +675,120 @@ def _count_pieces(ids, join):
 
 
 @njit
+def _piece_keys(ids, join, bits, max_len):
+    """Pieces of a cut unit array: packed keys of the short ones, spans and hashes of the long ones.
+
+    Parameters
+    ----------
+    ids : ndarray of int32, shape (m,)
+        Unit ids, 0 = split.
+    join : ndarray of bool, shape (m,)
+        From :func:`_cut`.
+    bits, max_len : int
+        Bits per id; pieces of at most ``max_len`` units (``max_len * bits <= 63``) are packed.
+
+    Returns
+    -------
+    keys : ndarray of int64, shape (s,)
+        Packed key of each short piece (first unit in the high bits; the length is the key's
+        bit length rounded up to ``bits``, since ids are >= 1), in text order.
+    starts, lengths, hashes : ndarray of int64, shape (l,)
+        The long pieces, as :func:`_piece_hashes` gives them.
+    """
+    m = ids.shape[0]
+    keys = np.empty(m, dtype=np.int64)
+    starts = np.empty(0, dtype=np.int64)
+    lengths = np.empty(0, dtype=np.int64)
+    hashes = np.empty(0, dtype=np.int64)
+    n_long = 0
+    k = 0
+    i = 0
+    while i < m:
+        if ids[i] == 0:
+            i += 1
+            continue
+        s = i
+        key = np.int64(0)
+        while True:
+            key = (key << bits) | ids[i]
+            i += 1
+            if not join[i - 1] or i >= m or ids[i] == 0 or i - s > max_len:
+                break
+        if i - s <= max_len and (i >= m or not join[i - 1] or ids[i] == 0):
+            keys[k] = key
+            k += 1
+            continue
+        # a long piece: finish it and hash it
+        while i < m and join[i - 1] and ids[i] != 0:
+            i += 1
+        if n_long == starts.shape[0]:
+            cap = max(16, 2 * n_long)
+            st2 = np.empty(cap, dtype=np.int64)
+            ln2 = np.empty(cap, dtype=np.int64)
+            hs2 = np.empty(cap, dtype=np.int64)
+            st2[:n_long] = starts[:n_long]
+            ln2[:n_long] = lengths[:n_long]
+            hs2[:n_long] = hashes[:n_long]
+            starts, lengths, hashes = st2, ln2, hs2
+        h = np.uint64(_SEQ_H0)
+        for j in range(s, i):
+            h = _seq_hash_step(h, ids[j])
+        starts[n_long] = s
+        lengths[n_long] = i - s
+        hashes[n_long] = _seq_hash_final(h, i - s)
+        n_long += 1
+    return keys[:k], starts[:n_long].copy(), lengths[:n_long].copy(), hashes[:n_long].copy()
+
+
+@njit
+def _unpack_keys(keys, bits):
+    """CSR (content int32, offsets int64) of the id sequences packed in ``keys`` (ids >= 1)."""
+    p = keys.shape[0]
+    offsets = np.zeros(p + 1, dtype=np.int64)
+    mask = (np.int64(1) << bits) - 1
+    for q in range(p):
+        n = 0
+        v = keys[q]
+        while v > 0:
+            v >>= bits
+            n += 1
+        offsets[q + 1] = offsets[q] + n
+    out = np.empty(offsets[p], dtype=np.int32)
+    for q in range(p):
+        v = keys[q]
+        for j in range(offsets[q + 1] - 1, offsets[q] - 1, -1):
+            out[j] = v & mask
+            v >>= bits
+    return out, offsets
+
+
+def _count_pieces_whole(id_batches, max_n, bits, good_set, n_jobs, pairs=None, side=0, filt=None):
+    """Exact counts of the pieces of every batch: short pieces by one sort of packed keys, long ones
+    by hash tables. Returns (number of distinct pieces, counts, content, offsets)."""
+    max_len = 63 // bits
+
+    def cut_keys(ids):
+        join = _cut_bm(ids, max_n, bits, good_set, pairs, side, filt) if side else _cut(ids, max_n, bits, good_set)
+        keys, starts, lengths, hashes = _piece_keys(ids, join, bits, max_len)
+        long = _piece_table(ids, starts, lengths, hashes, np.ones(hashes.shape[0], np.int64))
+        if not long[4]:
+            raise RuntimeError("64-bit piece hash collision; please report")
+        return keys, long[:4]
+
+    with ThreadPoolExecutor(max(1, n_jobs)) as pool:
+        out = list(pool.map(cut_keys, id_batches))
+    keys = np.concatenate([o[0] for o in out]) if len(out) != 1 else out[0][0]
+    keys.sort()
+    ukeys, ucounts = _sorted_runs(keys, 1)
+    del keys
+    content, offsets = _unpack_keys(ukeys, bits)
+    _, lc, lcontent, loffsets = _merge_piece_parts([o[1] for o in out])
+    n = ukeys.shape[0] + lc.shape[0]
+    return (n, np.concatenate([ucounts, lc]), np.concatenate([content, lcontent]),
+            np.concatenate([offsets, offsets[-1] + loffsets[1:]]))
+
+
+@njit
 def _seq_hash_step(h, v):
     """One step of the 64-bit hash of an id sequence (uint64 state)."""
     h = (h ^ np.uint64(v)) * np.uint64(1099511628211)
@@ -567,6 +825,7 @@ def _backtrack(content, starts, lengths, max_n, bits, good):
     """
     p = starts.shape[0]
     keep = np.ones(p, dtype=np.bool_)
+    shift = _table_shift(good)
     for q in range(p):
         L = lengths[q]
         s = starts[q]
@@ -577,7 +836,7 @@ def _backtrack(content, starts, lengths, max_n, bits, good):
             key = np.int64(0)
             for j in range(w):
                 key = (key << bits) | content[s + i + j]
-            if not _in_set(good, key):
+            if not _in_set_s(good, shift, key):
                 keep[q] = False
                 break
     return keep
@@ -633,13 +892,11 @@ def _seq_table(content, offsets):
 
 
 @njit
-def _find_seq(table, hashes, content, offsets, seq, lo, hi, h):
-    """Index of the candidate equal to ``seq[lo:hi]`` (whose hash is ``h``) or -1."""
+def _find_seq(table, shift, hashes, content, offsets, seq, lo, hi, h):
+    """Index of the candidate equal to ``seq[lo:hi]`` (whose hash is ``h``) or -1; ``shift`` is
+    :func:`_table_shift` of ``table``."""
     mask = table.shape[0] - 1
-    b = 0
-    while (1 << b) < table.shape[0]:
-        b += 1
-    s = _slot(h & 0x7FFFFFFFFFFFFFFF, 64 - b)
+    s = _slot(h & 0x7FFFFFFFFFFFFFFF, shift)
     while True:
         k = table[s]
         if k == -1:
@@ -667,6 +924,7 @@ def _best_split(w, content, offsets, counts, alive, table, hashes, total, back, 
     best = np.full(L + 1, -np.inf)
     best[0] = 0.0
     log_total = math.log(total)
+    shift = _table_shift(table)
     for j in range(L):
         if best[j] == -np.inf:
             continue
@@ -675,7 +933,7 @@ def _best_split(w, content, offsets, counts, alive, table, hashes, total, back, 
             h = _seq_hash_step(h, content[lo + i - 1])
             if j == 0 and i == L:
                 continue
-            k = _find_seq(table, hashes, content, offsets, content, lo + j, lo + i, _seq_hash_final(h, i - j))
+            k = _find_seq(table, shift, hashes, content, offsets, content, lo + j, lo + i, _seq_hash_final(h, i - j))
             if k < 0 or not alive[k]:
                 continue
             v = best[j] + math.log(counts[k]) - log_total
@@ -980,24 +1238,20 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
 
     # 2. exact n-gram counts, orders 2..max_n (order 1 is id_count)
     _tick('count')
-    tmp_holder = []
-
-    def tmpdir_factory():
-        if not tmp_holder:
-            tmp_holder.append(tempfile.mkdtemp(prefix="textmine-discover-", dir=tmpdir))
-        return tmp_holder[0]
-
     grams = {1: (np.arange(1, n_freq + 1, dtype=np.int64), id_count[1:].copy())}
-    try:
-        with ThreadPoolExecutor(max(1, n_jobs)) as pool:
-            for n in range(2, max_n + 1):
-                counter = _OrderCounter(memory_limit, tmpdir_factory)
-                for keys, counts in pool.map(lambda a: _count_ngrams(a, n, bits), id_batches):
-                    counter.add(keys, counts)
-                grams[n] = counter.result(min_count)
-    finally:
-        for d in tmp_holder:
-            shutil.rmtree(d, ignore_errors=True)
+    n_ids = sum(a.shape[0] for a in id_batches)
+    if n_ids * 12 <= memory_limit:
+        # the whole corpus at once: one pack, one in-place sort and one run-length pass per order
+        # (a batch ends with a split, so no gram crosses batches); orders run side by side
+        whole = np.concatenate(id_batches) if len(id_batches) != 1 else id_batches[0]
+        n_par = max(1, min(n_jobs, max_n - 1, memory_limit // max(1, n_ids * 8)))
+        with ThreadPoolExecutor(n_par) as pool:
+            for n, kc in zip(range(2, max_n + 1),
+                             pool.map(lambda n: _count_whole(whole, n, bits, min_count), range(2, max_n + 1))):
+                grams[n] = kc
+        del whole
+    else:
+        grams.update(_count_batches(id_batches, max_n, bits, min_count, n_jobs, memory_limit, tmpdir))
 
     # 3. cohesion and the cohesive set G
     _tick('cohesion')
@@ -1014,23 +1268,32 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
             c = np.minimum(c, log_total + np.log(counts) - np.log(cl) - np.log(cr))
         coh[n] = c
     good = {n: grams[n][0][coh[n] >= thr[n]] for n in range(2, max_n + 1)}
-    good_set = _key_set(np.concatenate([good[n] for n in range(2, max_n + 1)]))
+    good_keys = np.concatenate([good[n] for n in range(2, max_n + 1)])
+    good_set = _key_set(good_keys)
 
     # 4. cut and count pieces exactly
     _tick('cut')
-    def cut_count(ids):
-        return _count_pieces(ids, _cut(ids, max_n, bits, good_set))
+    if n_ids * 12 <= memory_limit:
+        side = min(n_freq + 1, PAIR_SIDE)
+        pairs = _pair_bitmap(good[2], bits, side)
+        filt = _key_filter(good_keys)
+        n_pieces, uc, content, offsets = _count_pieces_whole(id_batches, max_n, bits, good_set, n_jobs, pairs, side,
+                                                             filt)
+    else:
+        def cut_count(ids):
+            return _count_pieces(ids, _cut(ids, max_n, bits, good_set))
 
-    parts, size = [], 0
-    with ThreadPoolExecutor(max(1, n_jobs)) as pool:
-        for part in pool.map(cut_count, id_batches):
-            parts.append(part)
-            size += part[0].shape[0]
-            if size > (memory_limit >> 5) and len(parts) > 1:  # ~32 bytes per distinct piece
-                parts = [_merge_piece_parts(parts)]
-                size = parts[0][0].shape[0]
-    uh, uc, content, offsets = _merge_piece_parts(parts)
-    n_pieces = int(uh.shape[0])
+        parts, size = [], 0
+        with ThreadPoolExecutor(max(1, n_jobs)) as pool:
+            for part in pool.map(cut_count, id_batches):
+                parts.append(part)
+                size += part[0].shape[0]
+                if size > (memory_limit >> 5) and len(parts) > 1:  # ~32 bytes per distinct piece
+                    parts = [_merge_piece_parts(parts)]
+                    size = parts[0][0].shape[0]
+        uh, uc, content, offsets = _merge_piece_parts(parts)
+        n_pieces = int(uh.shape[0])
+        del uh
 
     # 5. truncate and backtrack
     _tick('backtrack')
@@ -1047,11 +1310,15 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
     cand_content = np.concatenate([cand_content, missing])
     cand_offsets = np.concatenate([cand_offsets, cand_offsets[-1] + np.arange(1, missing.shape[0] + 1)])
     cand_counts = np.concatenate([p_counts, np.ones(missing.shape[0], dtype=np.int64)]).astype(np.int64)
-    del content, offsets, uh, uc
+    del content, offsets, uc
     unit_str = [""] + [key_string(int(k)) for k in id_to_key[1:].tolist()]
-    ids_list = cand_content.tolist()
-    bounds = cand_offsets.tolist()
-    strings = ["".join([unit_str[v] for v in ids_list[bounds[k]:bounds[k + 1]]]) for k in range(len(bounds) - 1)]
+    # one join of every unit string, then one slice per candidate (character offsets from unit lengths)
+    unit_len = np.array([len(u) for u in unit_str], dtype=np.int64)
+    char_end = np.cumsum(unit_len[cand_content])
+    char_off = np.concatenate([[0], char_end])[cand_offsets].tolist()
+    text = "".join([unit_str[v] for v in cand_content.tolist()])
+    strings = [text[char_off[k]:char_off[k + 1]] for k in range(len(char_off) - 1)]
+    del text
     lens = np.diff(cand_offsets)
 
     # 6. de-redundancy, longest first
@@ -1060,8 +1327,11 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
     if not ok:
         raise RuntimeError("64-bit candidate hash collision; please report")
     multi = np.flatnonzero(lens > 1)
-    order = np.array(sorted(multi.tolist(), key=lambda k: (-bounds[k + 1] + bounds[k], -cand_counts[k], strings[k])),
-                     dtype=np.int64)
+    # code-point order of the strings (distinct candidates have distinct strings), as one rank
+    str_rank = np.empty(len(strings), dtype=np.int64)
+    str_rank[np.array(sorted(range(len(strings)), key=strings.__getitem__), dtype=np.int64)] = \
+        np.arange(len(strings))
+    order = multi[np.lexsort((str_rank[multi], -cand_counts[multi], -lens[multi]))].astype(np.int64)
     if redundancy is not None:
         alive, removed = _deredundancy_kernel(cand_content, cand_offsets, cand_counts, order, table, seq_hashes,
                                               float(redundancy[0]), float(redundancy[1]))
@@ -1079,11 +1349,9 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
     coh_all = _word_cohesion(cand_content, cand_offsets, max_n, bits, gk, gc, g_off)
     live = np.flatnonzero(alive)
     tot = float(cand_counts[live].sum())
-    counts_list = cand_counts.tolist()
-    live = sorted(live.tolist(), key=lambda k: (-counts_list[k], strings[k]))
-    words = [strings[k] for k in live]
-    counts = [counts_list[k] for k in live]
-    live = np.array(live, dtype=np.int64)
+    live = live[np.lexsort((str_rank[live], -cand_counts[live]))]
+    words = [strings[k] for k in live.tolist()]
+    counts = cand_counts[live].tolist()
     pmi_arr = pmi_all[live] if live.shape[0] else np.empty(0)
     with np.errstate(invalid="ignore"):
         gain_arr = cand_counts[live] / tot * (pmi_arr - 1.0)

@@ -92,14 +92,10 @@ def discover_words(paths, glob, encoding, decode_errors, jobs, output, min_count
         else:
             if header:
                 out.write("word\tcount\tcohesion\tpmi\tgain\n")
-            rows = []
-            for i in range(n):
-                rows.append(f"{check_token(result.words[i])}\t{result.counts[i]}\t{_num(result.cohesion[i])}\t"
-                            f"{_num(result.pmi[i])}\t{_num(result.gain[i])}\n")
-            out.write("".join(rows))
+            words = [check_token(w) for w in result.words[:n]]
+            cols = [[format(x, ".4g") if x == x else "" for x in col[:n]]
+                    for col in (result.cohesion, result.pmi, result.gain)]
+            out.write("".join([f"{w}\t{c}\t{a}\t{b}\t{g}\n"
+                               for w, c, a, b, g in zip(words, result.counts[:n], *cols)]))
     if not quiet:
         click.echo(format_stats(result.stats), err=True)
-
-
-def _num(x):
-    return "" if x != x else f"{x:.4g}"
