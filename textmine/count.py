@@ -159,17 +159,8 @@ class PartialStore:
 
 def _concat_pieces(pieces):
     """Per-partition pieces as one partial ``(codes, offsets, counts, hashes, part_offsets)``."""
-    codes = np.concatenate([x[0] for x in pieces])
-    counts = np.concatenate([x[2] for x in pieces])
-    hashes = np.concatenate([x[3] for x in pieces])
-    parts = np.zeros(len(pieces) + 1, np.int64)
-    parts[1:] = np.cumsum([x[2].shape[0] for x in pieces])
-    offsets = np.zeros(counts.shape[0] + 1, np.int64)
-    base = 0
-    for p, (c, o, _, _) in enumerate(pieces):
-        offsets[parts[p] + 1:parts[p + 1] + 1] = o[1:] + base
-        base += c.shape[0]
-    return codes, offsets, counts, hashes, parts
+    codes, offsets, counts, parts = _concat_runs([p[:3] for p in pieces], None)
+    return codes, offsets, counts, np.concatenate([p[3] for p in pieces]), parts
 
 
 def _slice(partial, p0, p1):

@@ -215,6 +215,26 @@ def _split_pair(u, v, un, f, alpha, margin, paper, gv):
 
 
 @njit_fast(inline="always")
+def _split_negatives(u, v, word, syn0, table, negative, s, hinge, alpha, margin, paper, gv):
+    """Every negative of one split hinge of ``u`` against target ``v`` (a context row or a
+    document): draws ``negative`` words (skipping ``word``) and applies :func:`_split_pair`.
+
+    Returns the hinge total (``hinge`` plus the active hinges, in order) and the RNG state.
+    """
+    f = _dot(u, v)
+    for _ in range(negative):
+        s = _lcg(s)
+        t = _draw(s, table)
+        if t == word:
+            continue
+        e = _split_pair(u, v, syn0[t], f, alpha, margin, paper, gv)
+        if e > 0.0:
+            hinge += e
+            f = _dot(u, v)
+    return hinge, s
+
+
+@njit_fast(inline="always")
 def _joint_pair(u, v, d, un, alpha, margin, paper, update_doc, gu, gn, gv):
     """The paper's joint hinge ``max(0, m - cos(v,u) - cos(u,d) + cos(v,u') + cos(u',d))``.
 
@@ -365,30 +385,11 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, table, window, n
                             hinge += _joint_pair(syn0[word], syn1[ctx], dvec, syn0[t], alpha, margin, paper,
                                                  True, gu, gn, gv)
                     else:
-                        u = syn0[ctx]
-                        v = syn1[word]
-                        f = _dot(u, v)
-                        for _ in range(negative):
-                            s = _lcg(s)
-                            t = _draw(s, table)
-                            if t == word:
-                                continue
-                            e = _split_pair(u, v, syn0[t], f, alpha, margin, paper, gv)
-                            if e > 0.0:
-                                hinge += e
-                                f = _dot(u, v)
+                        hinge, s = _split_negatives(syn0[ctx], syn1[word], word, syn0, table, negative, s,
+                                                    hinge, alpha, margin, paper, gv)
                 if not joint:
-                    u = syn0[word]
-                    f = _dot(u, dvec)
-                    for _ in range(negative):
-                        s = _lcg(s)
-                        t = _draw(s, table)
-                        if t == word:
-                            continue
-                        e = _split_pair(u, dvec, syn0[t], f, alpha, margin, paper, gv)
-                        if e > 0.0:
-                            hinge += e
-                            f = _dot(u, dvec)
+                    hinge, s = _split_negatives(syn0[word], dvec, word, syn0, table, negative, s,
+                                                hinge, alpha, margin, paper, gv)
             done += a1 - a0
         loss_out[ch] = hinge
 
