@@ -52,3 +52,34 @@ def sorted_items(counter, min_count=1, top=None):
 
 def as_tsv(items):
     return "".join(f"{t}\t{n}\n" for t, n in items)
+
+
+def packable(s):
+    """Whether a string goes to the packed path: 1..4 code points, each in 1..0xFFFF."""
+    return 1 <= len(s) <= 4 and all(0 < ord(ch) < 0x10000 for ch in s)
+
+
+def unpack(key):
+    """The string of a packed key (16-bit slots, first code point in the top slot)."""
+    key = int(key)
+    return "".join(chr((key >> (48 - 16 * j)) & 0xFFFF) for j in range(4) if (key >> (48 - 16 * j)) & 0xFFFF)
+
+
+def run_lengths_naive(sorted_keys):
+    c = Counter(int(k) for k in sorted_keys)
+    ks = sorted(c)
+    return ks, [c[k] for k in ks]
+
+
+def merge_counts_naive(k1, c1, k2, c2):
+    d = Counter()
+    for k, c in list(zip(k1, c1)) + list(zip(k2, c2)):
+        d[int(k)] += int(c)
+    ks = sorted(d)
+    return ks, [d[k] for k in ks]
+
+
+def count_sort_naive(keys, counts):
+    """Stable sort by count descending."""
+    pairs = sorted(zip((int(k) for k in keys), (int(c) for c in counts)), key=lambda p: -p[1])
+    return [k for k, _ in pairs], [c for _, c in pairs]

@@ -9,7 +9,8 @@ import time
 import pytest
 
 from conftest import ROOT
-from textmine.corpus import ReadOptions, Shard, iter_batches, iter_documents, iter_lines, make_shards, resolve_inputs
+from textmine.corpus import (ReadOptions, Shard, iter_batches, iter_documents, iter_line_blocks, iter_lines, make_shards,
+                             resolve_inputs)
 from textmine.errors import TextmineError
 
 
@@ -24,6 +25,60 @@ def test_shards_cover_every_line_exactly_once(tmp_path):
         shards = make_shards([str(p)], size)
         got = [ln for s in shards for ln in iter_lines(s)]
         assert got == lines, size
+
+
+def naive_lines(data):
+    """The reference: split after each b"\\n" as readline does, decode, drop one BOM and the line end."""
+    out = []
+    for i, raw in enumerate(_readlines(data)):
+        line = raw.decode("utf-8")
+        if i == 0 and line.startswith("\ufeff"):
+            line = line[1:]
+        if line.endswith("\r\n"):
+            line = line[:-2]
+        elif line.endswith("\n") or line.endswith("\r"):
+            line = line[:-1]
+        out.append(line)
+    return out
+
+
+def _readlines(data):
+    lines, start = [], 0
+    while start < len(data):
+        j = data.find(b"\n", start)
+        end = len(data) if j < 0 else j + 1
+        lines.append(data[start:end])
+        start = end
+    return lines
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_block_reader_equals_line_reader_on_random_bytes(tmp_path, seed):
+    rng = random.Random(seed)
+    parts = ["a", "中", "\r", "\n", "\r\n", " ", "\U00020000", "é"]
+    text = ("\ufeff" if seed % 2 else "") + "".join(rng.choice(parts) for _ in range(rng.randint(0, 3000)))
+    data = text.encode()
+    p = tmp_path / "r.txt"
+    p.write_bytes(data)
+    ref = naive_lines(data)
+    for block in (1, 5, 64, 1 << 20):
+        assert [x for b in iter_line_blocks(Shard(str(p)), block_bytes=block) for x in b] == ref, block
+        for size in (3, 50, 700):
+            got = [x for s in make_shards([str(p)], size) for b in iter_line_blocks(s, block_bytes=block) for x in b]
+            assert got == ref, (block, size)
+
+
+def test_block_reader_reports_nul_and_decode_offsets(tmp_path):
+    p = tmp_path / "n.txt"
+    p.write_bytes(b"abc\n" * 50 + b"x\x00y\n")
+    for block in (4, 7, 1 << 20):
+        with pytest.raises(TextmineError, match="NUL byte at offset 201"):
+            list(iter_line_blocks(Shard(str(p)), block_bytes=block))
+    q = tmp_path / "d.txt"
+    q.write_bytes("好\n".encode() * 10 + b"ab\xffcd\n")
+    for block in (3, 8, 1 << 20):
+        with pytest.raises(TextmineError, match="offset 42"):
+            list(iter_line_blocks(Shard(str(q)), block_bytes=block))
 
 
 def test_batches_and_documents(tmp_path):

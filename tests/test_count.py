@@ -8,7 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import ROOT, SAMPLE, shared_file
-from naive_count import as_tsv, count_naive, sorted_items
+from naive_count import (as_tsv, count_naive, count_sort_naive, merge_counts_naive, packable, run_lengths_naive,
+                         sorted_items, unpack)
+from textmine import _packed as pk
 from textmine import _spantable as st
 from textmine.cli import cli
 from textmine.count import count
@@ -92,7 +94,8 @@ def test_span_table_growth_and_add_match_counter():
     uend = ustart + 1
     goff = np.array([0, 1000, 1000, 5000], np.int64)
     t = st.SpanTable(entries=16, arena=64)
-    hs, ss, es, part = st.ngram_descriptors(codes, ustart, uend, goff, 1, 5, 1)
+    hs, ss, es, part, packed = st.ngram_descriptors(codes, ustart, uend, goff, 1, 5, 1, False)
+    assert packed.shape[0] == 0
     t.add_spans(codes, hs, ss, es, 0, len(hs))
     text = "".join(map(chr, codes))
     ref = {}
@@ -299,3 +302,63 @@ def test_high_orders_and_inputs_without_such_ngrams(tmp_path, tokenizer):
     if tokenizer != "jieba":
         got = list(count([path], tokenizer=tokenizer, min_n=3, max_n=5).items())
         assert got == sorted_items(count_naive(lines, tokenizer, 3, 5))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_packed_kernels_match_naive(seed):
+    rng = np.random.default_rng(seed)
+    keys = np.sort(rng.integers(1, 50, rng.integers(0, 400)).astype(np.uint64) << np.uint64(40))
+    u, c = pk.run_lengths(keys)
+    assert (u.tolist(), c.tolist()) == run_lengths_naive(keys)
+    k2 = np.unique(rng.integers(1, 80, 60).astype(np.uint64))
+    c2 = rng.integers(1, 5, k2.shape[0]).astype(np.int64)
+    m = pk.merge_counts(u, c, k2, c2)
+    assert (m[0].tolist(), m[1].tolist()) == merge_counts_naive(u, c, k2, c2)
+    # counts on both sides of the counting sort's cap (2**16), with ties
+    counts = rng.choice([1, 2, 3, 65535, 65536, 65537, 10 ** 6], 500).astype(np.int64)
+    kk = np.sort(rng.integers(0, 1 << 60, 500).astype(np.uint64))
+    ok, oc = np.empty_like(kk), np.empty_like(counts)
+    pk.count_sort(kk, counts, ok, oc)
+    assert (ok.tolist(), oc.tolist()) == count_sort_naive(kk, counts)
+
+
+@pytest.mark.parametrize("capacity", [1, 7, 1000])
+def test_packed_counter_matches_counter(capacity):
+    rng = np.random.default_rng(capacity)
+    pc = pk.PackedCounter(capacity)
+    ref = {}
+    for _ in range(20):
+        keys = rng.integers(1, 300, rng.integers(0, 200)).astype(np.uint64)
+        pc.add(keys)
+        for k in keys.tolist():
+            ref[k] = ref.get(k, 0) + 1
+    u, c = pc.result()
+    assert dict(zip(u.tolist(), c.tolist())) == ref and np.all(np.diff(u.astype(np.float64)) > 0)
+    assert pc.result()[0].shape[0] == 0  # empty after result()
+
+
+def test_ngram_descriptors_split_packable_spans():
+    rng = np.random.default_rng(8)
+    alphabet = np.array([0x61, 0x4E2D, 0xFFFF, 0x10000, 0x20000, 0xDC80, 0x3000], np.uint32)
+    codes = rng.choice(alphabet, 3000).astype(np.uint32)
+    ustart = np.arange(3000, dtype=np.int64)
+    uend = ustart + 1
+    goff = np.array([0, 1000, 1000, 2999, 3000], np.int64)
+    text = "".join(map(chr, codes))
+    for min_n, max_n in ((1, 4), (2, 6), (5, 5)):
+        hs, ss, es, part, packed = st.ngram_descriptors(codes, ustart, uend, goff, min_n, max_n, 4, True)
+        spans = [text[i:i + n] for a, b in zip(goff[:-1], goff[1:]) for n in range(min_n, max_n + 1)
+                 for i in range(a, b - n + 1)]
+        assert sorted(unpack(k) for k in packed) == sorted(x for x in spans if packable(x))
+        assert sorted(text[s:e] for s, e in zip(ss, es)) == sorted(x for x in spans if not packable(x))
+        assert all(st.hash_span(codes, s, e) == h for s, e, h in zip(ss, es, hs))
+        assert part[-1] == len(hs)
+
+
+def test_packed_and_table_strings_interleave_in_output_order(tmp_path):
+    # "ab" (packed) and "ab\U00020000" (a table key) tie on count; prefixes and ties across both paths
+    lines = ["ab\U00020000", "ab", "abcde", "abcd", "\U00020000", "abcd"]
+    path = write(tmp_path, "mix.txt", lines)
+    for j in (1, 2):
+        got = list(count([path], tokenizer="space", n_jobs=j, shard_bytes=8).items())
+        assert got == sorted_items(count_naive(lines, "space")), j

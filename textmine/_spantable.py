@@ -12,7 +12,9 @@ Partials (what a map task returns) are compact arrays sorted by partition:
 """
 import numpy as np
 
+from textmine import _packed
 from textmine._numba import njit
+from textmine._packed import PackedCounter, slot
 
 
 
@@ -118,16 +120,25 @@ def add_entries(codes, offsets, counts, hashes, k0, rows, arena, meta):
     return n
 
 
+# A packed key: a string of 1..4 code points, each in 1..0xFFFF, left-aligned in 16-bit slots of a
+# uint64 (first code point in the top slot, missing ones 0). Since no code point is 0, the length is
+# implicit and unsigned order of packed keys is the code-point (``LC_ALL=C``) order of the strings.
+PACK16_MAX = 4
+
+
 @njit
-def ngram_descriptors(codes, ustart, uend, goff, min_n, max_n, n_parts):
-    """Every n-gram of a batch as ``(hash, start, end)``, grouped by hash partition.
+def ngram_descriptors(codes, ustart, uend, goff, min_n, max_n, n_parts, pack):
+    """Every n-gram of a batch, as a packed key or as ``(hash, start, end)`` grouped by partition.
 
     A unit is a span ``codes[ustart[u]:uend[u]]`` (a character, or a token in an array where tokens
     are joined by single spaces); group ``g`` holds units ``goff[g]:goff[g+1]`` (a run of word
     characters, or a line). The n-gram of units ``i..j`` is the contiguous span
-    ``codes[ustart[i]:uend[j]]``, for ``min_n <= j - i + 1 <= max_n``. Returns ``hashes uint64[N]``, ``starts int64[N]``,
-    ``ends int64[N]`` (partition by partition) and ``part_offsets int64[n_parts + 1]``. Counting a
-    batch one partition at a time keeps each partition's table in cache.
+    ``codes[ustart[i]:uend[j]]``, for ``min_n <= j - i + 1 <= max_n``. With ``pack``, a span of
+    at most 4 code points in 1..0xFFFF goes to ``packed uint64[M]`` as a packed key (see
+    ``PACK16_MAX``); every other span gets a descriptor. Returns ``hashes uint64[N]``,
+    ``starts int64[N]``, ``ends int64[N]`` (partition by partition),
+    ``part_offsets int64[n_parts + 1]`` and ``packed``. Counting a batch one partition at a time
+    keeps each partition's table in cache.
     """
     total = 0
     for g in range(goff.shape[0] - 1):
@@ -138,12 +149,16 @@ def ngram_descriptors(codes, ustart, uend, goff, min_n, max_n, n_parts):
     h_all = np.empty(total, np.uint64)
     s_all = np.empty(total, np.int64)
     e_all = np.empty(total, np.int64)
+    packed = np.empty(total if pack else 0, np.uint64)
     part = np.zeros(n_parts + 1, np.int64)
     q = 0
+    npk = 0
     for g in range(goff.shape[0] - 1):
         a, b = goff[g], goff[g + 1]
         for i in range(a, b):
             h = np.uint64(0xCBF29CE484222325)
+            pk = np.uint64(0)
+            ok = pack
             s = ustart[i]
             pos = s
             top = i + max_n
@@ -152,29 +167,39 @@ def ngram_descriptors(codes, ustart, uend, goff, min_n, max_n, n_parts):
             for j in range(i, top):
                 e = uend[j]
                 while pos < e:
-                    h = _fnv_step(h, codes[pos])
+                    c = codes[pos]
+                    h = _fnv_step(h, c)
+                    if ok:
+                        if pos - s < PACK16_MAX and 0 < c < 0x10000:
+                            pk |= np.uint64(c) << np.uint64(48 - 16 * (pos - s))
+                        else:
+                            ok = False
                     pos += 1
                 if j - i + 1 >= min_n:
-                    hm = _mix(h)
-                    h_all[q] = hm
-                    s_all[q] = s
-                    e_all[q] = e
-                    part[partition_of(hm, n_parts) + 1] += 1
-                    q += 1
+                    if ok:
+                        packed[npk] = pk
+                        npk += 1
+                    else:
+                        hm = _mix(h)
+                        h_all[q] = hm
+                        s_all[q] = s
+                        e_all[q] = e
+                        part[partition_of(hm, n_parts) + 1] += 1
+                        q += 1
     for p in range(n_parts):
         part[p + 1] += part[p]
     nxt = part[:n_parts].copy()
-    hs = np.empty(total, np.uint64)
-    ss = np.empty(total, np.int64)
-    es = np.empty(total, np.int64)
-    for r in range(total):
+    hs = np.empty(q, np.uint64)
+    ss = np.empty(q, np.int64)
+    es = np.empty(q, np.int64)
+    for r in range(q):
         p = partition_of(h_all[r], n_parts)
         d = nxt[p]
         nxt[p] = d + 1
         hs[d] = h_all[r]
         ss[d] = s_all[r]
         es[d] = e_all[r]
-    return hs, ss, es, part
+    return hs, ss, es, part, packed[:npk]
 
 
 @njit
@@ -453,18 +478,79 @@ def heap_init(heads, run_ends, counts, pref, pref2, offsets, codes):
     return heap, n, hkey
 
 
-@njit
-def merge_emit(heap, n_heap, hkey, heads, run_ends, counts, pref, pref2, offsets, codes, buf, max_lines):
-    """k-way merge of sorted runs, writing ``token<TAB>count<LF>`` lines as UTF-8 into ``buf``.
+@njit(inline="always")
+def _packed_first(key, cnt, k, counts, offsets, codes):
+    """Whether the packed key ``key`` (count ``cnt``) comes before entry ``k`` in output order.
 
+    The two strings differ: a packable string is never counted in the tables.
+    """
+    if cnt != counts[k]:
+        return cnt > counts[k]
+    s, e = offsets[k], offsets[k + 1]
+    for j in range(PACK16_MAX):
+        c = slot(key, j)
+        if c == 0:
+            return True  # the packed string ended first (a prefix of the other)
+        if s + j >= e:
+            return False
+        d = np.int64(codes[s + j])
+        if c != d:
+            return c < d
+    return True
+
+
+@njit(inline="always")
+def _emit_count(c, buf, o, digits):
+    """``<TAB>count<LF>`` at ``buf[o:]``; returns the new end."""
+    buf[o] = 9
+    o += 1
+    nd = 0
+    while True:
+        digits[nd] = 48 + c % 10
+        nd += 1
+        c //= 10
+        if c == 0:
+            break
+    for j in range(nd - 1, -1, -1):
+        buf[o] = digits[j]
+        o += 1
+    buf[o] = 10
+    return o + 1
+
+
+@njit
+def merge_emit(heap, n_heap, hkey, heads, run_ends, counts, pref, pref2, offsets, codes,
+               pkeys, pcounts, pnext, buf, max_lines):
+    """Merge the sorted runs and the packed entries, writing ``token<TAB>count<LF>`` lines as
+    UTF-8 into ``buf``.
+
+    The runs (in the heap) hold the strings counted in tables; ``pkeys uint64[m]`` and
+    ``pcounts int64[m]`` hold the packed strings, already in output order, from ``pnext[0]`` on.
     Stops before ``buf`` could overflow or after ``max_lines`` lines. Returns
-    ``(bytes written, lines written, heap size)``; call again while the heap size is positive.
+    ``(bytes written, lines written, heap size)``; ``pnext[0]`` advances. Call again while the
+    heap is not empty or packed entries remain.
     """
     o = 0
     lines = 0
     digits = np.empty(20, np.uint8)
     cap = buf.shape[0]
-    while n_heap > 0 and lines < max_lines:
+    pi = pnext[0]
+    npk = pkeys.shape[0]
+    while (n_heap > 0 or pi < npk) and lines < max_lines:
+        if pi < npk and (n_heap == 0 or _packed_first(pkeys[pi], pcounts[pi], heads[heap[0]],
+                                                      counts, offsets, codes)):
+            if o + 4 * PACK16_MAX + 24 > cap:
+                break
+            key = pkeys[pi]
+            for j in range(PACK16_MAX):
+                c = slot(key, j)
+                if c == 0:
+                    break
+                o = _utf8(c, buf, o)
+            o = _emit_count(pcounts[pi], buf, o, digits)
+            pi += 1
+            lines += 1
+            continue
         r = heap[0]
         k = heads[r]
         s, e = offsets[k], offsets[k + 1]
@@ -472,21 +558,7 @@ def merge_emit(heap, n_heap, hkey, heads, run_ends, counts, pref, pref2, offsets
             break
         for j in range(s, e):
             o = _utf8(codes[j], buf, o)
-        buf[o] = 9
-        o += 1
-        c = counts[k]
-        nd = 0
-        while True:
-            digits[nd] = 48 + c % 10
-            nd += 1
-            c //= 10
-            if c == 0:
-                break
-        for j in range(nd - 1, -1, -1):
-            buf[o] = digits[j]
-            o += 1
-        buf[o] = 10
-        o += 1
+        o = _emit_count(counts[k], buf, o, digits)
         lines += 1
         heads[r] = k + 1
         if heads[r] >= run_ends[r]:
@@ -495,6 +567,7 @@ def merge_emit(heap, n_heap, hkey, heads, run_ends, counts, pref, pref2, offsets
         else:
             _load_head(hkey, r, k + 1, counts, pref, pref2)
         _sift_down(heap, n_heap, 0, hkey, heads, counts, offsets, codes)
+    pnext[0] = pi
     return o, lines, n_heap
 
 
@@ -665,21 +738,29 @@ class SpanTable:
 
 class PartitionedTable:
     """One :class:`SpanTable` per hash partition; a batch is counted partition by partition so
-    each table stays small enough for the cache ("batched local counting")."""
+    each table stays small enough for the cache ("batched local counting"). With ``pack_capacity``,
+    short keys that pack into a ``uint64`` skip the tables and go to a
+    :class:`~textmine._packed.PackedCounter` with a buffer of that many keys."""
 
-    def __init__(self, n_parts):
+    def __init__(self, n_parts, pack_capacity=None):
         self.tables = [SpanTable(entries=1 << 12, arena=1 << 14) for _ in range(n_parts)]
+        self.packed = PackedCounter(pack_capacity) if pack_capacity else None
 
     @property
     def n_entries(self):
-        return sum(t.n_entries for t in self.tables)
+        n = sum(t.n_entries for t in self.tables)
+        return n + (self.packed.n_entries if self.packed is not None else 0)
 
     @property
     def nbytes(self):
-        return sum(t.nbytes for t in self.tables)
+        n = sum(t.nbytes for t in self.tables)
+        return n + (self.packed.nbytes if self.packed is not None else 0)
 
     def count_ngrams(self, codes, ustart, uend, goff, min_n=1, max_n=1):
-        hs, ss, es, part = ngram_descriptors(codes, ustart, uend, goff, min_n, max_n, len(self.tables))
+        hs, ss, es, part, packed = ngram_descriptors(codes, ustart, uend, goff, min_n, max_n,
+                                                     len(self.tables), self.packed is not None)
+        if packed.shape[0]:
+            self.packed.add(packed)
         for p, t in enumerate(self.tables):
             a, b = int(part[p]), int(part[p + 1])
             if b > a:
@@ -688,3 +769,7 @@ class PartitionedTable:
     def pieces(self, min_count=1):
         """The partitions' keys: a list of ``(codes, offsets, counts, hashes)``, one per partition."""
         return [t.extract(1, min_count)[:4] for t in self.tables]
+
+    def packed_run(self):
+        """The packed keys counted so far, as one sorted run ``(keys, counts)``."""
+        return self.packed.result() if self.packed is not None else _packed._EMPTY

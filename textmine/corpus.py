@@ -158,8 +158,18 @@ def iter_lines(shard, opts=ReadOptions()):
     A BOM at the start of a file is dropped (for UTF-8 and UTF-8-SIG alike), ``\\r\\n`` and
     ``\\n`` both end a line, and a NUL byte means a binary file (an error).
     """
+    for lines in iter_line_blocks(shard, opts):
+        yield from lines
+
+
+def iter_line_blocks(shard, opts=ReadOptions(), block_bytes=1 << 20):
+    """Yield the lines of a shard in lists, one list per block of about ``block_bytes`` bytes.
+
+    The same lines as :func:`iter_lines`; a shard owns the lines that start in its byte range.
+    Each block is read, checked for NUL bytes and decoded at once.
+    """
     if not opts.ascii_compatible:
-        yield from _iter_lines_wide(shard, opts)
+        yield list(_iter_lines_wide(shard, opts))
         return
     path = shard.path
     f = _open_binary(path)
@@ -172,31 +182,34 @@ def iter_lines(shard, opts=ReadOptions()):
         end = shard.end
         enc, errs = opts.encoding, opts.errors
         first = pos == 0
+        read = getattr(f, "read1", f.read)  # a pipe: what has arrived, not a full block
         while end is None or pos < end:
             try:
-                raw = f.readline()
+                raw = read(block_bytes if end is None else min(block_bytes, end - pos))
+                if raw and not raw.endswith(b"\n"):
+                    raw += f.readline()  # complete the last line: it starts inside the range
             except OSError as e:
                 raise TextmineError(f"{display(path)}: {e}") from None
             if not raw:
                 break
-            if b"\x00" in raw:
-                raise TextmineError(
-                    f"{display(path)}: looks like a binary file (NUL byte at offset {pos + raw.index(0)})"
-                )
+            nul = raw.find(b"\x00")
+            if nul >= 0:
+                raise TextmineError(f"{display(path)}: looks like a binary file (NUL byte at offset {pos + nul})")
             try:
-                line = raw.decode(enc, errs)
+                text = raw.decode(enc, errs)
             except UnicodeDecodeError as e:
                 raise _decode_error(path, pos + e.start, raw[e.start], opts) from None
             if first:
                 first = False
-                if line.startswith("\ufeff"):
-                    line = line[1:]
+                if text.startswith("\ufeff"):
+                    text = text[1:]
             pos += len(raw)
-            if line.endswith("\n"):
-                line = line[:-2] if line.endswith("\r\n") else line[:-1]
-            elif line.endswith("\r"):
-                line = line[:-1]
-            yield line
+            lines = text.split("\n")
+            if not lines[-1]:  # else the file's last line has no line end
+                lines.pop()
+            if "\r" in text:
+                lines = [x[:-1] if x.endswith("\r") else x for x in lines]
+            yield lines
     finally:
         if f is not sys.stdin.buffer:
             f.close()
@@ -238,9 +251,9 @@ def iter_batches(shard, opts=ReadOptions(), batch_chars=1 << 20, doc_per_file=Fa
         yield ["\n".join(iter_lines(shard, opts))]
         return
     batch, size = [], 0
-    for line in iter_lines(shard, opts):
-        batch.append(line)
-        size += len(line) + 1
+    for lines in iter_line_blocks(shard, opts, max(1 << 12, min(batch_chars, 1 << 20))):
+        batch.extend(lines)
+        size += sum(map(len, lines)) + len(lines)
         if size >= batch_chars:
             yield batch
             batch, size = [], 0

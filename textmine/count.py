@@ -2,13 +2,18 @@
 speed-up exceed 1?").
 
 Map: each task reads its own shard (a byte range of a file, or a batch of stdin lines) and
-tokenises it batch by batch. The n-grams of a batch are bucketed by hash partition and each bucket
-is counted into that partition's small local table
-(:class:`~textmine._spantable.PartitionedTable`), so the table being updated fits in cache. When
-the tables pass their memory budget they are flushed as a compact *partial* (per-partition arrays)
-and fresh tables start. Reduce: tasks over groups of partitions merge each partition's pieces of
-every partial exactly, filter by ``min_count`` and sort, returning one sorted *run* per partition.
-The runs are k-way merged straight into UTF-8 output. No step goes through one ever-growing dict.
+tokenises it batch by batch. A key (token or n-gram) of at most 4 code points of the Basic
+Multilingual Plane, which is most keys of Chinese text, is packed into a ``uint64``
+(:mod:`textmine._packed`): packed keys are buffered, sorted and run-length coded into sorted runs,
+with no hash table at all. Longer keys are bucketed by hash partition and each bucket is counted
+into that partition's small local table (:class:`~textmine._spantable.PartitionedTable`), so the
+table being updated fits in cache. When the buffer, runs and tables pass their memory budget they
+are flushed as a compact *partial* (per-partition arrays and one sorted packed run) and fresh ones
+start. Reduce: tasks over groups of partitions and ranges of packed keys merge the pieces of every
+partial exactly and filter by ``min_count``; table keys are sorted into one *run* per partition;
+the packed ranges, concatenated in key order, are put in output order by one counting sort on the
+count. The runs and the packed keys are merged straight into UTF-8 output. No step goes through
+one ever-growing dict.
 
 Memory: partials held by the parent beyond half of ``memory_limit`` are spilled to a temporary
 directory and read back by memory map; a worker's tables are flushed at
@@ -29,6 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from textmine import _packed as pk
 from textmine import _spantable as st
 from textmine.corpus import ReadOptions, Shard, STDIN, iter_batches, iter_lines, make_shards, splittable
 from textmine.errors import TextmineError
@@ -48,6 +54,7 @@ class CountConfig:
     read: ReadOptions = field(default_factory=ReadOptions)
     doc_per_file: bool = False
     spool_dir: object = None  # workers write partials and runs here instead of pickling them back
+    pack_capacity: int = 1 << 24  # packed keys buffered before a sort (8 bytes each)
 
 
 @dataclass
@@ -81,7 +88,7 @@ def _map_task(task):
     """Map one shard (``Shard``) or batch of lines (``list``) to partials."""
     source, cfg = task
     tok = _tokenizer(cfg.tokenizer)
-    table = st.PartitionedTable(cfg.n_parts)
+    table = st.PartitionedTable(cfg.n_parts, cfg.pack_capacity)
     partials = []
     lines = chars = 0
     if isinstance(source, Shard):
@@ -98,32 +105,50 @@ def _map_task(task):
         lines += len(batch)
         chars += count_batch(batch, tok, table, cfg.min_n, cfg.max_n)
         if table.nbytes > cfg.table_bytes:
-            partials.append(table.pieces())
-            table = st.PartitionedTable(cfg.n_parts)
+            partials.append(_partial(table))
+            table = st.PartitionedTable(cfg.n_parts, cfg.pack_capacity)
     if table.n_entries:
-        partials.append(table.pieces())
+        partials.append(_partial(table))
     if cfg.spool_dir is not None:
         partials = [_save_partial(p, cfg.spool_dir) for p in partials]
     return MapResult(partials, lines, chars, nbytes)
 
 
+def _partial(table):
+    """A map task's partial: ``(pieces, keys, counts)``, the per-partition pieces of the tables
+    and one sorted run of the packed keys."""
+    return (table.pieces(),) + tuple(table.packed_run())
+
+
 _PARTIAL_NAMES = ("codes", "offsets", "counts", "hashes", "parts")
+_PACKED_NAMES = ("pkeys", "pcounts")
 
 
-def _save_partial(pieces, directory):
-    """Write a partial's pieces as ``.npy`` files in a new subdirectory; returns its path."""
+def _save_partial(partial, directory):
+    """Write a partial as ``.npy`` files in a new subdirectory; returns its path."""
     d = tempfile.mkdtemp(prefix="p", dir=directory)
-    for name, a in zip(_PARTIAL_NAMES, _concat_pieces(pieces)):
+    for name, a in zip(_PARTIAL_NAMES + _PACKED_NAMES, _concat_pieces(partial[0]) + tuple(partial[1:])):
         np.save(os.path.join(d, name + ".npy"), a)
     return d
+
+
+def _load(d, name):
+    return np.load(os.path.join(d, name + ".npy"), mmap_mode="r")
+
+
+def _key_slice(keys, counts, lo, hi):
+    """The entries of a sorted run with ``lo <= key < hi`` (``None``: unbounded)."""
+    a = 0 if lo is None else int(np.searchsorted(keys, np.uint64(lo)))
+    b = keys.shape[0] if hi is None else int(np.searchsorted(keys, np.uint64(hi)))
+    return keys[a:b], counts[a:b]
 
 
 class PartialStore:
     """Partials from the map phase: in memory up to ``budget`` bytes, then spilled to ``directory``.
 
-    An in-memory partial is a list of per-partition pieces ``(codes, offsets, counts, hashes)``;
-    one on disk is a directory of ``.npy`` files (written here, or by a worker), read back by
-    memory map.
+    An in-memory partial is ``(pieces, keys, counts)``: a list of per-partition pieces
+    ``(codes, offsets, counts, hashes)`` and a sorted run of packed keys; one on disk is a
+    directory of ``.npy`` files (written here, or by a worker), read back by memory map.
     """
 
     def __init__(self, budget, directory):
@@ -133,22 +158,38 @@ class PartialStore:
         self._dir = directory
         self.spilled = 0
 
-    def add(self, pieces):
-        if isinstance(pieces, str):  # already on disk (written by a worker)
-            self.items.append(pieces)
+    def add(self, partial):
+        if isinstance(partial, str):  # already on disk (written by a worker)
+            self.items.append(partial)
             return
-        size = sum(a.nbytes for piece in pieces for a in piece)
+        size = sum(a.nbytes for piece in partial[0] for a in piece) + partial[1].nbytes + partial[2].nbytes
         if self.in_memory + size <= self.budget:
-            self.items.append(pieces)
+            self.items.append(partial)
             self.in_memory += size
             return
-        self.items.append(_save_partial(pieces, self._dir))
+        self.items.append(_save_partial(partial, self._dir))
         self.spilled += size
 
-    def refs(self, p0, p1):
-        """What a reduce task over partitions ``[p0, p1)`` needs from every partial: the pieces
-        themselves, or (for a partial on disk) its directory and the range, small to pickle."""
-        return [(item, p0, p1) if isinstance(item, str) else item[p0:p1] for item in self.items]
+    def refs(self, p0, p1, lo, hi):
+        """What a reduce task over partitions ``[p0, p1)`` and packed keys ``[lo, hi)`` needs from
+        every partial: the slices themselves, or (for a partial on disk) its directory and the
+        ranges, small to pickle."""
+        return [(item, p0, p1, lo, hi) if isinstance(item, str)
+                else (item[0][p0:p1],) + _key_slice(item[1], item[2], lo, hi) for item in self.items]
+
+    def key_bounds(self, n_groups, samples=64):
+        """``n_groups + 1`` packed-key bounds (``None`` at both ends) splitting the keys of all
+        partials into ranges of about equal size, from evenly spaced samples of each."""
+        picks = []
+        for item in self.items:
+            keys = _load(item, "pkeys") if isinstance(item, str) else item[1]
+            if keys.shape[0]:
+                idx = np.linspace(0, keys.shape[0] - 1, min(keys.shape[0], samples * n_groups)).astype(np.int64)
+                picks.append(np.asarray(keys[idx]))
+        if not picks:  # no packed keys anywhere: every range is empty
+            return [None] * (n_groups + 1)
+        allk = np.sort(np.concatenate(picks))
+        return [None] + [int(allk[len(allk) * g // n_groups]) for g in range(1, n_groups)] + [None]
 
     def close(self):
         for item in self.items:
@@ -171,11 +212,14 @@ def _slice(partial, p0, p1):
 
 
 def _pieces(ref):
-    """The per-partition pieces a reduce task asked for, from memory or from a spilled partial."""
-    if isinstance(ref, tuple) and isinstance(ref[0], str):
-        d, p0, p1 = ref
-        arrays = [np.load(os.path.join(d, n + ".npy"), mmap_mode="r") for n in _PARTIAL_NAMES]
-        return [[np.ascontiguousarray(a) for a in _slice(arrays, p, p + 1)] for p in range(p0, p1)]
+    """``(pieces, keys, counts)``: what a reduce task asked for of one partial (see
+    :meth:`PartialStore.refs`), from memory or from a spilled partial."""
+    if isinstance(ref[0], str):
+        d, p0, p1, lo, hi = ref
+        arrays = [_load(d, n) for n in _PARTIAL_NAMES]
+        pieces = [[np.ascontiguousarray(a) for a in _slice(arrays, p, p + 1)] for p in range(p0, p1)]
+        keys, counts = _key_slice(_load(d, "pkeys"), _load(d, "pcounts"), lo, hi)
+        return pieces, np.ascontiguousarray(keys), np.ascontiguousarray(counts)
     return ref
 
 
@@ -196,12 +240,22 @@ def _merge_partition(pieces, min_count):
 
 
 def _reduce_task(task):
-    """Merge a group of hash partitions; returns one sorted run per partition:
-    ``(codes, offsets, counts, pref, pref2)`` (``pref*``: packed code points, for fast merging)."""
-    refs, min_count, top, spool_dir = task
+    """Merge a group of hash partitions and a range of packed keys.
+
+    Returns ``(group, runs, packed)``: one sorted run per partition,
+    ``(codes, offsets, counts, pref, pref2)`` (``pref*``: packed code points, for fast merging),
+    and the packed keys of the range with their counts, in key order (a directory on disk when
+    ``spool_dir`` is set).
+    """
+    group, refs, min_count, top, spool_dir = task
     per_partial = [_pieces(r) for r in refs]
+    keys, counts = pk.merge_runs([p[1:] for p in per_partial])
+    if min_count > 1:
+        keep = counts >= min_count
+        keys, counts = keys[keep], counts[keep]
+    packed = (keys, counts)
     runs = []
-    for pieces in zip(*per_partial):
+    for pieces in zip(*(p[0] for p in per_partial)):
         m = _merge_partition(pieces, min_count)
         if m is None or not m[2].shape[0]:
             continue
@@ -211,29 +265,40 @@ def _reduce_task(task):
             order = order[:top]
         runs.append(st.gather(order, codes, offsets, counts) + (pref[order], pref2[order]))
     if spool_dir is not None:
-        return [_save_run(run, spool_dir) for run in runs]
-    return runs
+        return group, [_save_run(run, spool_dir) for run in runs], _save_arrays(packed, _PACKED_NAMES, spool_dir)
+    return group, runs, packed
 
 
 _RUN_NAMES = ("c", "o", "n", "p", "q")
 
 
-def _save_run(run, directory):
+def _save_arrays(arrays, names, directory):
     d = tempfile.mkdtemp(prefix="r", dir=directory)
-    for name, a in zip(_RUN_NAMES, run):
+    for name, a in zip(names, arrays):
         np.save(os.path.join(d, name + ".npy"), a)
     return d
 
 
+def _load_arrays(d, names):
+    return tuple(_load(d, n).view(np.ndarray) for n in names)
+
+
+def _save_run(run, directory):
+    return _save_arrays(run, _RUN_NAMES, directory)
+
+
 def _load_run(d):
-    return tuple(np.load(os.path.join(d, n + ".npy"), mmap_mode="r").view(np.ndarray) for n in _RUN_NAMES)
+    return _load_arrays(d, _RUN_NAMES)
 
 
 @dataclass
 class CountResult:
-    """Sorted runs (one per hash partition) plus corpus statistics; iterate or :meth:`write`."""
+    """Sorted runs (one per hash partition) and the packed keys in output order, plus corpus
+    statistics; iterate or :meth:`write`."""
 
     runs: list
+    pkeys: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))
+    pcounts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     lines: int = 0
     chars: int = 0
     nbytes: int = 0
@@ -245,7 +310,7 @@ class CountResult:
 
     @property
     def n_keys(self):
-        n = sum(int(r[2].shape[0]) for r in self.runs)
+        n = sum(int(r[2].shape[0]) for r in self.runs) + int(self.pkeys.shape[0])
         return n if self.top is None else min(n, self.top)
 
     def write(self, out, chunk_bytes=1 << 22):
@@ -254,21 +319,24 @@ class CountResult:
         Returns the number of lines written.
         """
         runs = [r for r in self.runs if r[2].shape[0]]
-        if not runs:
+        n_packed = int(self.pkeys.shape[0])
+        if not runs and not n_packed:
             return 0
         codes, offsets, counts, run_starts = _concat_runs(runs, self._tmp if self.runs_spilled else None)
-        pref = np.concatenate([r[3] for r in runs])
-        pref2 = np.concatenate([r[4] for r in runs])
+        pref = np.concatenate([r[3] for r in runs] or [np.empty(0, np.int64)])
+        pref2 = np.concatenate([r[4] for r in runs] or [np.empty(0, np.int64)])
         heads = run_starts[:-1].copy()
         run_ends = run_starts[1:].copy()
         keys = (counts, pref, pref2, offsets, codes)
         heap, n_heap, hkey = st.heap_init(heads, run_ends, *keys)
-        longest = int(np.max(np.diff(offsets)))
+        longest = int(np.max(np.diff(offsets))) if runs else 0
         buf = np.empty(max(chunk_bytes, 4 * longest + 64), np.uint8)
         remaining = self.top if self.top is not None else 1 << 62
         written = 0
-        while n_heap > 0 and remaining > 0:
-            nb, nl, n_heap = st.merge_emit(heap, n_heap, hkey, heads, run_ends, *keys, buf, remaining)
+        pnext = np.zeros(1, np.int64)
+        while (n_heap > 0 or pnext[0] < n_packed) and remaining > 0:
+            nb, nl, n_heap = st.merge_emit(heap, n_heap, hkey, heads, run_ends, *keys, self.pkeys,
+                                           self.pcounts, pnext, buf, remaining)
             out.write(memoryview(buf)[:nb])
             remaining -= nl
             written += nl
@@ -314,6 +382,37 @@ def _concat_runs(runs, tmpdir):
         c += rc.shape[0]
         run_starts[i + 1] = k
     return codes, offsets, counts, run_starts
+
+
+def _array(n, dtype, path):
+    """An empty array of ``n`` items: in memory, or a ``.npy`` memory map at ``path``."""
+    if path is None:
+        return np.empty(n, dtype)
+    from numpy.lib.format import open_memmap
+
+    return open_memmap(path, "w+", dtype, (n,)).view(np.ndarray)
+
+
+def _order_packed(parts, top, directory, budget):
+    """The packed keys of all key ranges (``parts``, in key order) put in output order: count
+    descending, then key. Kept in memory up to ``budget`` bytes, else memory-mapped in
+    ``directory``."""
+    n = sum(int(p[0].shape[0]) for p in parts)
+    on_disk = 32 * n > budget
+    keys = _array(n, np.uint64, os.path.join(directory, "pk_by_key.npy") if on_disk else None)
+    counts = _array(n, np.int64, os.path.join(directory, "pc_by_key.npy") if on_disk else None)
+    k = 0
+    for pk_, pc_ in parts:
+        keys[k:k + pk_.shape[0]] = pk_
+        counts[k:k + pk_.shape[0]] = pc_
+        k += pk_.shape[0]
+    out_k = _array(n, np.uint64, os.path.join(directory, "pk.npy") if on_disk else None)
+    out_c = _array(n, np.int64, os.path.join(directory, "pc.npy") if on_disk else None)
+    pk.count_sort(keys, counts, out_k, out_c)
+    del keys, counts
+    if top is not None:
+        out_k, out_c = out_k[:top], out_c[:top]
+    return out_k, out_c
 
 
 def default_memory_limit():
@@ -395,8 +494,9 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
     memory_limit = memory_limit or default_memory_limit()
     n_parts = 256 * max(1, (n_jobs + 3) // 4)
     n_groups = 4 * n_jobs
-    cfg = CountConfig(tokenizer, min_n, max_n, n_parts, max(1 << 20, memory_limit // (4 * n_jobs)),
-                      1 << 18, read, doc_per_file)
+    table_bytes = max(1 << 20, memory_limit // (4 * n_jobs))
+    cfg = CountConfig(tokenizer, min_n, max_n, n_parts, table_bytes, 1 << 18, read, doc_per_file,
+                      pack_capacity=int(min(1 << 26, max(1 << 12, table_bytes // 32))))
     t0 = time.perf_counter()
     files = [p for p in paths if p != STDIN]
     total = sum(os.path.getsize(p) for p in files if splittable(p))
@@ -415,9 +515,10 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
     if hasattr(tok, "warmup"):
         tok.warmup()
     k = max_n + 1
-    warm = _map_task((["预热文本" * k, " ".join(["预热"] * k) + " ab 1"], cfg))
-    if warm.partials:
-        _reduce_task(([warm.partials[0]], 1, None, None))
+    warm = _map_task((["预热文本" * k + "\U00020000文本", " ".join(["预热"] * k) + " ab 1"], cfg))
+    if warm.partials:  # two copies of one partial: both merges compile
+        ref = (warm.partials[0][0],) + tuple(warm.partials[0][1:])
+        _reduce_task((0, [ref, ref], 1, None, None))
 
     from textmine.mapreduce import make_engine
 
@@ -449,23 +550,29 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
             if chars == 0:
                 where = ", ".join(paths[:3]) + (" ..." if len(paths) > 3 else "")
                 raise TextmineError(f"no text to count in {where} (empty input)")
-            # reduce tasks over contiguous groups of partitions: one sorted run per partition
+            # reduce tasks over contiguous groups of partitions and ranges of packed keys: one
+            # sorted run per partition, and the packed keys of the range in key order
             bounds = np.linspace(0, n_parts, n_groups + 1).astype(int)
-            red_tasks = [(store.refs(int(a), int(b)), min_count, top, spool)
-                         for a, b in zip(bounds[:-1], bounds[1:])]
+            kb = store.key_bounds(n_groups)
+            red_tasks = [(g, store.refs(int(bounds[g]), int(bounds[g + 1]), kb[g], kb[g + 1]), min_count, top, spool)
+                         for g in range(n_groups)]
             kept = 0
             runs_spilled = False
-            for run in (r for group in eng.map_unordered(_reduce_task, red_tasks) for r in group):
-                if isinstance(run, str):
-                    run = _load_run(run)
-                else:
-                    size = sum(a.nbytes for a in run)
-                    if kept + size > memory_limit // 2:
-                        run = _load_run(_save_run(run, work))
-                        runs_spilled = True
+            packed_parts = [None] * n_groups
+            for g, group_runs, packed in eng.map_unordered(_reduce_task, red_tasks):
+                packed_parts[g] = _load_arrays(packed, _PACKED_NAMES) if isinstance(packed, str) else packed
+                for run in group_runs:
+                    if isinstance(run, str):
+                        run = _load_run(run)
                     else:
-                        kept += size
-                runs.append(run)
+                        size = sum(a.nbytes for a in run)
+                        if kept + size > memory_limit // 2:
+                            run = _load_run(_save_run(run, work))
+                            runs_spilled = True
+                        else:
+                            kept += size
+                    runs.append(run)
+            pkeys, pcounts = _order_packed(packed_parts, top, work, max(0, memory_limit // 2 - kept))
         spilled = store.spilled
         store.close()
     except BaseException:
@@ -474,4 +581,5 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
     finally:
         if bar is not None:
             bar.close()
-    return CountResult(runs, lines, chars, nbytes, time.perf_counter() - t0, spilled, top, work, runs_spilled)
+    return CountResult(runs, pkeys, pcounts, lines, chars, nbytes, time.perf_counter() - t0, spilled, top, work,
+                       runs_spilled)

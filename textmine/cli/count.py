@@ -54,10 +54,13 @@ def count(paths, glob, encoding, decode_errors, doc_per_file, tokenizer, no_hmm,
     with no PATH stdin is read. Lines are sorted by count descending, then by code point
     (the order of LC_ALL=C sort), so the output is the same for any -j and any engine.
 
-    Work is a map-reduce: each worker counts its own byte range of the input into a small
-    local table and returns compact arrays; the merge runs per hash partition. Memory grows
-    with the number of distinct keys of one partition and is otherwise bounded by
-    --memory-limit (partials spill to disk). Whitespace tokens are never counted.
+    Work is a map-reduce: each worker counts its own byte range of the input and returns
+    compact sorted arrays. Keys of at most 4 characters (of the Basic Multilingual Plane) are
+    packed into 64-bit integers and counted by sorting; longer ones go to small per-partition
+    hash tables. The merge runs per key range and hash partition. Memory grows with the number
+    of distinct keys of one partition or range (plus 8 bytes per distinct packed key for the
+    final ordering) and is otherwise bounded by --memory-limit (partials and the output spill
+    to disk). Whitespace tokens are never counted.
 
     \b
     Examples:

@@ -1,0 +1,200 @@
+"""Counting short strings as packed integer keys: sort, run-length code, merge.
+
+Most n-grams a user counts are short: a string of 1..4 code points, each in 1..0xFFFF (the Basic
+Multilingual Plane, which holds nearly all Chinese text), is packed left-aligned into the 16-bit
+slots of a ``uint64`` (see :data:`textmine._spantable.PACK16_MAX`). Such keys are counted without
+a hash table: a map task buffers them, sorts each full buffer in place (numpy's vectorised sort)
+and run-length codes it into a sorted *run* ``(keys uint64[n], counts int64[n])``; runs merge
+linearly. Packed order is the code-point order of the strings, so runs split by key range for the
+reduce, and the output order (count descending, then code points) is one stable counting sort of
+a key-sorted array by count.
+"""
+import numpy as np
+
+from textmine._numba import njit
+
+_EMPTY = (np.empty(0, np.uint64), np.empty(0, np.int64))
+
+
+@njit
+def run_lengths(keys):
+    """The distinct values of the sorted ``keys uint64[n]`` and how often each occurs.
+
+    Returns ``(distinct uint64[m], counts int64[m])``, both in key order.
+    """
+    n = keys.shape[0]
+    out = np.empty(n, np.uint64)
+    cnt = np.empty(n, np.int64)
+    m = 0
+    i = 0
+    while i < n:
+        k = keys[i]
+        j = i + 1
+        while j < n and keys[j] == k:
+            j += 1
+        out[m] = k
+        cnt[m] = j - i
+        m += 1
+        i = j
+    return out[:m].copy(), cnt[:m].copy()
+
+
+@njit
+def merge_counts(k1, c1, k2, c2):
+    """Merge two runs (sorted distinct keys with counts); the counts of a key in both add up.
+
+    Returns ``(keys uint64[m], counts int64[m])``, sorted, ``m <= len(k1) + len(k2)``.
+    """
+    n1, n2 = k1.shape[0], k2.shape[0]
+    keys = np.empty(n1 + n2, np.uint64)
+    cnt = np.empty(n1 + n2, np.int64)
+    i = j = m = 0
+    while i < n1 and j < n2:
+        a, b = k1[i], k2[j]
+        if a < b:
+            keys[m] = a
+            cnt[m] = c1[i]
+            i += 1
+        elif b < a:
+            keys[m] = b
+            cnt[m] = c2[j]
+            j += 1
+        else:
+            keys[m] = a
+            cnt[m] = c1[i] + c2[j]
+            i += 1
+            j += 1
+        m += 1
+    while i < n1:
+        keys[m] = k1[i]
+        cnt[m] = c1[i]
+        i += 1
+        m += 1
+    while j < n2:
+        keys[m] = k2[j]
+        cnt[m] = c2[j]
+        j += 1
+        m += 1
+    return keys[:m].copy(), cnt[:m].copy()
+
+
+@njit
+def count_sort(keys, counts, out_keys, out_counts):
+    """Write ``keys`` and ``counts`` (``uint64[n]``, ``int64[n]``) into ``out_keys`` and
+    ``out_counts`` ordered by count descending; entries of equal count keep their order.
+
+    A counting sort over ``min(count, 2**16)`` (one pass to count, one to scatter); the few counts
+    of 2**16 and more come first and are then ordered exactly by a stable merge sort.
+    """
+    n = counts.shape[0]
+    cap = 1 << 16
+    hist = np.zeros(cap + 1, np.int64)
+    for i in range(n):
+        c = counts[i]
+        hist[c if c < cap else cap] += 1
+    start = np.empty(cap + 1, np.int64)
+    acc = 0
+    for b in range(cap, -1, -1):
+        start[b] = acc
+        acc += hist[b]
+    for i in range(n):
+        c = counts[i]
+        b = c if c < cap else cap
+        d = start[b]
+        out_keys[d] = keys[i]
+        out_counts[d] = c
+        start[b] = d + 1
+    nbig = hist[cap]
+    if nbig > 1:
+        bk = out_keys[:nbig].copy()
+        bc = out_counts[:nbig].copy()
+        sub = np.argsort(-bc, kind="mergesort")
+        for r in range(nbig):
+            out_keys[r] = bk[sub[r]]
+            out_counts[r] = bc[sub[r]]
+
+
+@njit(inline="always")
+def slot(key, j):
+    """Code point ``j`` (0-based) of a packed key, 0 past its end."""
+    return np.int64((key >> np.uint64(48 - 16 * j)) & np.uint64(0xFFFF))
+
+
+def merge_runs(runs):
+    """Merge a list of runs into one (pairwise, smallest first)."""
+    runs = [r for r in runs if r[0].shape[0]]
+    if not runs:
+        return _EMPTY
+    while len(runs) > 1:
+        runs.sort(key=lambda r: r[0].shape[0])
+        a, b = runs.pop(0), runs.pop(0)
+        runs.append(merge_counts(a[0], a[1], b[0], b[1]))
+    return runs[0]
+
+
+def pack(strings):
+    """Packed keys of strings that can be packed (tests and small inputs)."""
+    out = []
+    for s in strings:
+        k = 0
+        for j, ch in enumerate(s):
+            k |= ord(ch) << (48 - 16 * j)
+        out.append(k)
+    return np.array(out, np.uint64)
+
+
+class PackedCounter:
+    """Counts of packed keys, in a buffer of at most ``capacity`` keys and a few sorted runs.
+
+    Memory: 8 bytes per buffered key, and 16 bytes per distinct key seen since the last
+    :meth:`result` (the runs).
+    """
+
+    def __init__(self, capacity=1 << 24):
+        self.capacity = max(1, int(capacity))
+        self.buf = np.empty(0, np.uint64)
+        self.fill = 0
+        self.runs = []
+
+    @property
+    def nbytes(self):
+        """Bytes in use: the buffered keys and the runs (the buffer is reserved at full size at
+        the first key, but its pages are only touched as it fills)."""
+        return 8 * self.fill + sum(k.nbytes + c.nbytes for k, c in self.runs)
+
+    @property
+    def n_entries(self):
+        return self.fill + sum(k.shape[0] for k, _ in self.runs)
+
+    def add(self, keys):
+        """Count every key of ``keys uint64[n]`` once."""
+        if self.buf.shape[0] < self.capacity:
+            self.buf = np.empty(self.capacity, np.uint64)
+        i, n = 0, keys.shape[0]
+        while i < n:
+            if self.fill == self.capacity:
+                self._compact()
+            take = min(self.capacity - self.fill, n - i)
+            self.buf[self.fill:self.fill + take] = keys[i:i + take]
+            self.fill += take
+            i += take
+
+    def _compact(self):
+        if not self.fill:
+            return
+        chunk = self.buf[:self.fill]
+        chunk.sort()
+        self.runs.append(run_lengths(chunk))
+        self.fill = 0
+        # merge while the newest run is at least half the size of the one before: O(log) runs
+        while len(self.runs) > 1 and 2 * self.runs[-1][0].shape[0] >= self.runs[-2][0].shape[0]:
+            b, a = self.runs.pop(), self.runs.pop()
+            self.runs.append(merge_counts(a[0], a[1], b[0], b[1]))
+
+    def result(self):
+        """All counts as one run ``(keys, counts)``; the counter is empty afterwards."""
+        self._compact()
+        out = merge_runs(self.runs)
+        self.runs = []
+        self.buf = np.empty(0, np.uint64)
+        return out
