@@ -318,7 +318,7 @@ def test_packed_kernels_match_naive(seed):
     counts = rng.choice([1, 2, 3, 65535, 65536, 65537, 10 ** 6], 500).astype(np.int64)
     kk = np.sort(rng.integers(0, 1 << 60, 500).astype(np.uint64))
     ok, oc = np.empty_like(kk), np.empty_like(counts)
-    pk.count_sort(kk, counts, ok, oc)
+    pk.count_sort([(kk[:0], counts[:0]), (kk[:123], counts[:123]), (kk[123:], counts[123:])], ok, oc)
     assert (ok.tolist(), oc.tolist()) == count_sort_naive(kk, counts)
 
 

@@ -78,40 +78,55 @@ def merge_counts(k1, c1, k2, c2):
     return keys[:m].copy(), cnt[:m].copy()
 
 
-@njit
-def count_sort(keys, counts, out_keys, out_counts):
-    """Write ``keys`` and ``counts`` (``uint64[n]``, ``int64[n]``) into ``out_keys`` and
-    ``out_counts`` ordered by count descending; entries of equal count keep their order.
+_CAP = 1 << 16  # counts from here on share the first bucket of the counting sort
 
-    A counting sort over ``min(count, 2**16)`` (one pass to count, one to scatter); the few counts
-    of 2**16 and more come first and are then ordered exactly by a stable merge sort.
-    """
-    n = counts.shape[0]
-    cap = 1 << 16
-    hist = np.zeros(cap + 1, np.int64)
-    for i in range(n):
+
+@njit
+def count_histogram(counts, hist):
+    """Add the bucket sizes of ``counts int64[n]`` to ``hist int64[2**16 + 1]`` (bucket
+    ``min(count, 2**16)``)."""
+    cap = hist.shape[0] - 1
+    for i in range(counts.shape[0]):
         c = counts[i]
         hist[c if c < cap else cap] += 1
-    start = np.empty(cap + 1, np.int64)
-    acc = 0
-    for b in range(cap, -1, -1):
-        start[b] = acc
-        acc += hist[b]
-    for i in range(n):
+
+
+@njit
+def count_scatter(keys, counts, start, out_keys, out_counts):
+    """Scatter entries to their buckets: ``start[b]`` is the next free position of bucket ``b``
+    (buckets ordered by count descending) and advances."""
+    cap = start.shape[0] - 1
+    for i in range(counts.shape[0]):
         c = counts[i]
         b = c if c < cap else cap
         d = start[b]
         out_keys[d] = keys[i]
         out_counts[d] = c
         start[b] = d + 1
-    nbig = hist[cap]
+
+
+def count_sort(parts, out_keys, out_counts):
+    """Write the entries of ``parts`` (a list of ``(keys uint64[n], counts int64[n])``) into
+    ``out_keys`` and ``out_counts`` ordered by count descending; entries of equal count keep
+    their order (part by part, then within a part).
+
+    A counting sort over ``min(count, 2**16)`` (one pass to count, one to scatter); the few
+    entries with counts of 2**16 and more come first and are then ordered exactly by a stable
+    merge sort.
+    """
+    hist = np.zeros(_CAP + 1, np.int64)
+    for _, c in parts:
+        count_histogram(c, hist)
+    start = np.empty_like(hist)  # first position of each bucket: the larger counts come first
+    start[_CAP] = 0
+    start[:_CAP] = np.cumsum(hist[::-1])[:-1][::-1]
+    for k, c in parts:
+        count_scatter(k, c, start, out_keys, out_counts)
+    nbig = int(hist[_CAP])
     if nbig > 1:
-        bk = out_keys[:nbig].copy()
-        bc = out_counts[:nbig].copy()
-        sub = np.argsort(-bc, kind="mergesort")
-        for r in range(nbig):
-            out_keys[r] = bk[sub[r]]
-            out_counts[r] = bc[sub[r]]
+        sub = np.argsort(-out_counts[:nbig], kind="stable")
+        out_keys[:nbig] = out_keys[:nbig][sub]
+        out_counts[:nbig] = out_counts[:nbig][sub]
 
 
 @njit(inline="always")

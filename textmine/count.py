@@ -265,7 +265,7 @@ def _reduce_task(task):
             order = order[:top]
         runs.append(st.gather(order, codes, offsets, counts) + (pref[order], pref2[order]))
     if spool_dir is not None:
-        return group, [_save_run(run, spool_dir) for run in runs], _save_arrays(packed, _PACKED_NAMES, spool_dir)
+        return group, _save_runs(runs, spool_dir), _save_arrays(packed, _PACKED_NAMES, spool_dir)
     return group, runs, packed
 
 
@@ -289,6 +289,24 @@ def _save_run(run, directory):
 
 def _load_run(d):
     return _load_arrays(d, _RUN_NAMES)
+
+
+def _save_runs(runs, directory):
+    """Several runs in one directory (concatenated, with their boundaries)."""
+    codes, offsets, counts, starts = _concat_runs(runs, None)
+    pref = np.concatenate([r[3] for r in runs] or [np.empty(0, np.int64)])
+    pref2 = np.concatenate([r[4] for r in runs] or [np.empty(0, np.int64)])
+    return _save_arrays((codes, offsets, counts, pref, pref2, starts), _RUN_NAMES + ("s",), directory)
+
+
+def _load_runs(d):
+    """The runs saved by :func:`_save_runs` (views of memory maps, offsets rebased)."""
+    codes, offsets, counts, pref, pref2, starts = _load_arrays(d, _RUN_NAMES + ("s",))
+    runs = []
+    for a, b in zip(starts[:-1].tolist(), starts[1:].tolist()):
+        c0, c1 = int(offsets[a]), int(offsets[b])
+        runs.append((codes[c0:c1], offsets[a:b + 1] - c0, counts[a:b], pref[a:b], pref2[a:b]))
+    return runs
 
 
 @dataclass
@@ -398,18 +416,10 @@ def _order_packed(parts, top, directory, budget):
     descending, then key. Kept in memory up to ``budget`` bytes, else memory-mapped in
     ``directory``."""
     n = sum(int(p[0].shape[0]) for p in parts)
-    on_disk = 32 * n > budget
-    keys = _array(n, np.uint64, os.path.join(directory, "pk_by_key.npy") if on_disk else None)
-    counts = _array(n, np.int64, os.path.join(directory, "pc_by_key.npy") if on_disk else None)
-    k = 0
-    for pk_, pc_ in parts:
-        keys[k:k + pk_.shape[0]] = pk_
-        counts[k:k + pk_.shape[0]] = pc_
-        k += pk_.shape[0]
+    on_disk = 16 * n > budget
     out_k = _array(n, np.uint64, os.path.join(directory, "pk.npy") if on_disk else None)
     out_c = _array(n, np.int64, os.path.join(directory, "pc.npy") if on_disk else None)
-    pk.count_sort(keys, counts, out_k, out_c)
-    del keys, counts
+    pk.count_sort(parts, out_k, out_c)
     if top is not None:
         out_k, out_c = out_k[:top], out_c[:top]
     return out_k, out_c
@@ -561,16 +571,16 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
             packed_parts = [None] * n_groups
             for g, group_runs, packed in eng.map_unordered(_reduce_task, red_tasks):
                 packed_parts[g] = _load_arrays(packed, _PACKED_NAMES) if isinstance(packed, str) else packed
+                if isinstance(group_runs, str):  # spooled by a worker
+                    runs.extend(_load_runs(group_runs))
+                    continue
                 for run in group_runs:
-                    if isinstance(run, str):
-                        run = _load_run(run)
+                    size = sum(a.nbytes for a in run)
+                    if kept + size > memory_limit // 2:
+                        run = _load_run(_save_run(run, work))
+                        runs_spilled = True
                     else:
-                        size = sum(a.nbytes for a in run)
-                        if kept + size > memory_limit // 2:
-                            run = _load_run(_save_run(run, work))
-                            runs_spilled = True
-                        else:
-                            kept += size
+                        kept += size
                     runs.append(run)
             pkeys, pcounts = _order_packed(packed_parts, top, work, max(0, memory_limit // 2 - kept))
         spilled = store.spilled
