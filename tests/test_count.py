@@ -82,6 +82,7 @@ def test_spill_to_disk_gives_identical_counts(tmp_path):
     ref = list(count([path], tokenizer="ngram", max_n=4).items())
     res = count([path], tokenizer="ngram", max_n=4, memory_limit=1 << 20, shard_bytes=16384, tmpdir=str(tmp_path))
     assert res.spilled_bytes > 0
+    assert os.path.exists(os.path.join(res._tmp, "pk.npy"))  # the packed output was memory-mapped too
     assert list(res.items()) == ref
     res.close()
     assert not [p for p in os.listdir(tmp_path) if p.startswith("textmine-")]

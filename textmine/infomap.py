@@ -402,6 +402,25 @@ def _mod_enter(lenter, tsrc, tw, t_total, recorded):
     return lenter
 
 
+
+@njit(inline="always")
+def _link_flow_to_modules(a, ptr, idx, flow, acc, module, mark, stamp, d_out, d_in, parent, pa, cand, nc):
+    """Add the flow on node ``a``'s links (``ptr/idx/flow``, out- or in-links) to ``acc`` per
+    module of the other end. A module seen for the first time this ``stamp`` gets both its
+    ``d_out`` and ``d_in`` zeroed and, if it has the parent ``pa``, joins the ``nc`` candidates.
+    Returns the new ``nc``."""
+    for k in range(ptr[a], ptr[a + 1]):
+        m = module[idx[k]]
+        if mark[m] != stamp:
+            mark[m] = stamp
+            d_out[m] = 0.0
+            d_in[m] = 0.0
+            if parent[m] == pa:
+                cand[nc] = m
+                nc += 1
+        acc[m] += flow[k]
+    return nc
+
 @njit_fast
 def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
                node_flow, tele_src, tele_w, recorded, nodes_plogp,
@@ -532,31 +551,15 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
             d_out[old] = 0.0
             d_in[old] = 0.0
             pa = constraint[a]
-            for k in range(out_ptr[a], out_ptr[a + 1]):
-                m = module[out_idx[k]]
-                if mark[m] != stamp:
-                    mark[m] = stamp
-                    d_out[m] = 0.0
-                    d_in[m] = 0.0
-                    if parent[m] == pa:
-                        cand[nc] = m
-                        nc += 1
-                d_out[m] += out_flow[k]
+            nc = _link_flow_to_modules(a, out_ptr, out_idx, out_flow, d_out, module, mark, stamp, d_out, d_in,
+                                       parent, pa, cand, nc)
             if symmetric:
                 for i in range(nc):
                     d_in[cand[i]] = d_out[cand[i]]
                 d_in[old] = d_out[old]
             else:
-                for k in range(in_ptr[a], in_ptr[a + 1]):
-                    m = module[in_idx[k]]
-                    if mark[m] != stamp:
-                        mark[m] = stamp
-                        d_out[m] = 0.0
-                        d_in[m] = 0.0
-                        if parent[m] == pa:
-                            cand[nc] = m
-                            nc += 1
-                    d_in[m] += in_flow[k]
+                nc = _link_flow_to_modules(a, in_ptr, in_idx, in_flow, d_in, module, mark, stamp, d_out, d_in,
+                                           parent, pa, cand, nc)
             use_empty = -1
             if members[old] > 1 and n_empty > 0:
                 use_empty = empty[n_empty - 1]
