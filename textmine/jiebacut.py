@@ -376,6 +376,19 @@ def _jiebacut_flush(codes, lo, hi, cls, root_child, keys, vals, shift, isword,
                               states, out_starts, out_ends, n_out)
 
 
+
+@njit(inline="always")
+def _jiebacut_singles(hmm, codes, a, b, cls, root_child, keys, vals, shift, isword,
+                      start_p, trans_p, emit_p, prev, vit, ptr, states, out_starts, out_ends, n_out):
+    """The buffered run ``codes[a:b]`` of single characters: re-cut by the HMM (``hmm``), else
+    one token (a run of single letters and digits). Returns the new ``n_out``."""
+    if hmm:
+        return _jiebacut_flush(codes, a, b, cls, root_child, keys, vals, shift, isword,
+                               start_p, trans_p, emit_p, prev, vit, ptr, states, out_starts, out_ends, n_out)
+    out_starts[n_out] = a
+    out_ends[n_out] = b
+    return n_out + 1
+
 @njit
 def _jiebacut_spans(codes, line_starts, line_ends, cls, root_child, keys, vals, shift, logp,
                     isword, unk, hmm, start_p, trans_p, emit_p, prev, out_starts, out_ends):
@@ -443,30 +456,18 @@ def _jiebacut_spans(codes, line_starts, line_ends, cls, root_child, keys, vals, 
                             buf = x
                     else:
                         if buf >= 0:
-                            if hmm:
-                                n_out = _jiebacut_flush(
-                                    codes, buf, x, cls, root_child, keys, vals, shift, isword,
-                                    start_p, trans_p, emit_p, prev, vit, ptr, states,
-                                    out_starts, out_ends, n_out)
-                            else:
-                                out_starts[n_out] = buf
-                                out_ends[n_out] = x
-                                n_out += 1
+                            n_out = _jiebacut_singles(
+                                hmm, codes, buf, x, cls, root_child, keys, vals, shift, isword,
+                                start_p, trans_p, emit_p, prev, vit, ptr, states, out_starts, out_ends, n_out)
                             buf = -1
                         out_starts[n_out] = x
                         out_ends[n_out] = y
                         n_out += 1
                     x = y
                 if buf >= 0:
-                    if hmm:
-                        n_out = _jiebacut_flush(
-                            codes, buf, q, cls, root_child, keys, vals, shift, isword,
-                            start_p, trans_p, emit_p, prev, vit, ptr, states,
-                            out_starts, out_ends, n_out)
-                    else:
-                        out_starts[n_out] = buf
-                        out_ends[n_out] = q
-                        n_out += 1
+                    n_out = _jiebacut_singles(
+                        hmm, codes, buf, q, cls, root_child, keys, vals, shift, isword,
+                        start_p, trans_p, emit_p, prev, vit, ptr, states, out_starts, out_ends, n_out)
                 pos = q
             else:
                 out_starts[n_out] = pos
