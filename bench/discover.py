@@ -19,6 +19,8 @@ Usage::
 
     python bench/discover.py                       # needs ../shared/data/cws
     python bench/discover.py --nlpzero 1e-6 -j 2   # fewer nlp-zero runs
+    python bench/discover.py --startup --repeat 5  # fixed start-up cost of the CLI on 20 lines
+    python bench/discover.py --startup --baseline /tmp/textmine-old  # and of another checkout, interleaved
 
 Figures go to bench/RESULTS.md (## discover).
 """
@@ -249,6 +251,54 @@ def speed_only(args):
         print(f"{name:52} {wall:8.2f} {wall / tm[0]:6.1f} {wall / inproc:9.1f} {n_chars / wall / 1e6:8.2f} {rss:7.0f}")
 
 
+def startup(args):
+    """Median wall and CPU time of CLI commands on a 20-line input: the fixed cost every command pays.
+
+    Reference rows (empty interpreter, ``import numpy``, ``import numba``) show what part of the cost
+    is outside textmine. With ``--baseline DIR`` (another checkout of textmine, e.g. from
+    ``git archive``) its commands run interleaved with this tree's, so both see the same load.
+    Every command runs once untimed first (numba cache written, not compiled).
+    """
+    src = os.path.join(args.data, "199801_raw.utf8")
+    trees = [("", ROOT)] + ([("before: ", os.path.abspath(args.baseline))] if args.baseline else [])
+    py = sys.executable
+    with tempfile.TemporaryDirectory() as tmp:
+        tiny = os.path.join(tmp, "tiny.txt")
+        with open(src, encoding="utf-8") as f, open(tiny, "w", encoding="utf-8") as g:
+            g.writelines(ln for _, ln in zip(range(20), f))
+        lex = os.path.join(tmp, "lex.tsv")
+        env0 = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        subprocess.run([py, "-m", "textmine", "discover-words", tiny, "-q", "-o", lex], env=env0, check=True)
+        cases = [
+            ("python -c pass", [py, "-c", "pass"], env0),
+            ("python -c 'import numpy'", [py, "-c", "import numpy"], env0),
+            ("python -c 'import numba'", [py, "-c", "import numba"], env0),
+        ]
+        for label, tree in trees:
+            env = dict(os.environ, PYTHONPATH=tree + os.pathsep + os.environ.get("PYTHONPATH", ""))
+            cases += [
+                (label + "textmine --help", [py, "-m", "textmine", "--help"], env),
+                (label + "textmine discover-words", [py, "-m", "textmine", "discover-words", tiny, "-q"], env),
+                (label + "textmine count", [py, "-m", "textmine", "count", tiny, "-q"], env),
+                (label + "textmine segment --dict", [py, "-m", "textmine", "segment", "--dict", lex, tiny], env),
+            ]
+        for _, argv, env in cases:
+            run_child(argv, env)
+        times = {name: [] for name, _, _ in cases}
+        for _ in range(args.repeat):  # interleaved, so that load changes hit every row alike
+            for name, argv, env in cases:
+                t = os.times()
+                wall = run_child(argv, env)[0]
+                t1 = os.times()
+                times[name].append((wall, t1.children_user - t.children_user + t1.children_system - t.children_system))
+    print(f"input: the first 20 lines of 199801_raw.utf8; median and min of {args.repeat} runs")
+    print(f"{'command':40} {'wall med':>9} {'wall min':>9} {'CPU med':>8}")
+    for name, t in times.items():
+        w = sorted(x[0] for x in t)
+        c = sorted(x[1] for x in t)
+        print(f"{name:40} {w[len(w) // 2]:9.3f} {w[0]:9.3f} {c[len(c) // 2]:8.3f}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=DATA)
@@ -260,6 +310,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=3, help="timed textmine runs (median)")
     ap.add_argument("--speed", nargs="+", metavar="FILE",
                     help="only time textmine (-j J) and nlp-zero (every --nlpzero value) on these files")
+    ap.add_argument("--startup", action="store_true", help="only time CLI start-up on a 20-line input")
+    ap.add_argument("--baseline", metavar="DIR", help="with --startup: also time this other textmine checkout")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     files = [os.path.join(args.data, "199801_raw.utf8"), os.path.join(args.data, "pku_test.utf8")]
@@ -270,6 +322,8 @@ def main():
         return
     if args.speed:
         return speed_only(args)
+    if args.startup:
+        return startup(args)
     for p in files:
         if not os.path.exists(p):
             raise SystemExit(f"{p} not found (../shared/data/cws)")
