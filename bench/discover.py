@@ -21,6 +21,7 @@ Usage::
     python bench/discover.py --nlpzero 1e-6 -j 2   # fewer nlp-zero runs
     python bench/discover.py --startup --repeat 5  # fixed start-up cost of the CLI on 20 lines
     python bench/discover.py --startup --baseline /tmp/textmine-old  # and of another checkout, interleaved
+    python bench/discover.py --synth /tmp/big.txt --synth-from F...   # 1 GB synthetic corpus (see synth())
 
 Figures go to bench/RESULTS.md (## discover).
 """
@@ -299,6 +300,51 @@ def startup(args):
         print(f"{name:40} {w[len(w) // 2]:9.3f} {w[0]:9.3f} {c[len(c) // 2]:8.3f}")
 
 
+def synth(args):
+    """Write a large synthetic corpus (for the memory run; never inside the repository).
+
+    The source lines (``--synth-from``, empty lines dropped) are written again and again until
+    ``--synth-mb`` MB of UTF-8 are out. Repeat ``r`` uses ``numpy.random.default_rng(seed + r)``:
+    the lines are shuffled; each line is split in two lines at a uniformly random offset; each Han
+    character is replaced, with probability ``--synth-sub``, by a Han character drawn from the
+    source's own character frequencies. Repetition alone would make every n-gram frequent; the
+    substitutions give a long tail of new rare n-grams that grows with the size, as in real text.
+    """
+    import numpy as np
+
+    lines = [ln for ln in corpus_lines(args.synth_from) if ln.strip()]
+    cps = np.frombuffer("".join(lines).encode("utf-32-le"), dtype=np.uint32)
+    han_cp, han_n = np.unique(cps[(cps >= 0x4E00) & (cps <= 0x9FFF)], return_counts=True)
+    han_p = han_n / han_n.sum()
+    target = args.synth_mb << 20
+    written, r = 0, 0
+    with open(args.synth, "wb") as f:
+        while written < target:
+            rng = np.random.default_rng(args.seed + r)
+            order = rng.permutation(len(lines))
+            cut = rng.random(len(lines))
+            parts = []
+            for i, c in zip(order.tolist(), cut.tolist()):
+                ln = lines[i]
+                k = int(c * len(ln))
+                parts.append(ln[:k])
+                parts.append(ln[k:])
+            text = np.frombuffer("\n".join(parts).encode("utf-32-le"), dtype=np.uint32).copy()
+            hit = np.flatnonzero((text >= 0x4E00) & (text <= 0x9FFF) & (rng.random(text.shape[0]) < args.synth_sub))
+            text[hit] = rng.choice(han_cp, size=hit.shape[0], p=han_p)
+            data = (text.tobytes().decode("utf-32-le") + "\n").encode("utf-8")
+            if written + len(data) > target:  # the last repeat ends on a whole line at the target size
+                data = data[:target - written]
+                data = data[:data.rfind(b"\n") + 1]
+                target = written + len(data)
+            f.write(data)
+            written += len(data)
+            r += 1
+            print(f"repeat {r}: {written / 2**20:,.0f} MB", file=sys.stderr)
+    print(f"{args.synth}: {written:,} bytes, {r} repeats of {len(lines):,} lines, seed {args.seed}, "
+          f"substitution rate {args.synth_sub}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=DATA)
@@ -312,6 +358,11 @@ def main():
                     help="only time textmine (-j J) and nlp-zero (every --nlpzero value) on these files")
     ap.add_argument("--startup", action="store_true", help="only time CLI start-up on a 20-line input")
     ap.add_argument("--baseline", metavar="DIR", help="with --startup: also time this other textmine checkout")
+    ap.add_argument("--synth", metavar="OUT", help="only write a synthetic corpus (see synth()) to OUT")
+    ap.add_argument("--synth-mb", type=int, default=1024)
+    ap.add_argument("--synth-sub", type=float, default=0.02)
+    ap.add_argument("--synth-from", nargs="+", metavar="FILE")
+    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     files = [os.path.join(args.data, "199801_raw.utf8"), os.path.join(args.data, "pku_test.utf8")]
@@ -324,6 +375,8 @@ def main():
         return speed_only(args)
     if args.startup:
         return startup(args)
+    if args.synth:
+        return synth(args)
     for p in files:
         if not os.path.exists(p):
             raise SystemExit(f"{p} not found (../shared/data/cws)")
