@@ -6,9 +6,10 @@ belong to an n-gram. Units become ``int32`` ids by descending frequency; units r
 ``min_count`` become the separator 0, because no n-gram that contains them can reach ``min_count``.
 All 1..n-gram counts are then exact: the packed ``int64`` keys of every n-gram of the corpus are
 sorted in place (numpy's SIMD sort) and run-length counted, one order per thread; the cut pieces
-are counted the same way (long pieces by a hash table). A corpus whose ids outgrow
-``memory_limit / 12`` bytes is counted batch by batch instead, with exact merges of sorted runs
-(hash-partitioned and spilled to disk when they outgrow ``memory_limit``).
+are counted the same way (long pieces by a hash table). A corpus of more than
+``memory_limit / 12`` units is counted batch by batch instead, with exact merges of sorted runs
+(partitioned by hash bucket in the counting threads, spilled to disk and merged bucket by bucket,
+so that counting holds about ``memory_limit`` bytes besides the 4-byte unit ids).
 
 Pipeline (ALGORITHMS.md §2.2 and §2.4):
 
@@ -1215,7 +1216,10 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
     n_jobs : int
         Threads for the counting and cutting kernels; the result does not depend on it.
     memory_limit : int
-        Bytes of partial n-gram counts kept in memory per order before spilling sorted runs to disk.
+        Bytes for n-gram counting. The corpus is counted whole when 12 bytes per unit fit;
+        otherwise batch by batch, with about this many bytes of partial counts kept in memory
+        before sorted runs spill to disk (hash-partitioned, merged bucket by bucket). The unit
+        ids, 4 bytes per unit, are held besides.
     tmpdir : str, optional
         Where to spill (default: the system temporary directory).
     progress : callable, optional
