@@ -1,4 +1,4 @@
-"""Start-up and shutdown of the ``textmine`` process (no timings: what is imported, what is frozen)."""
+"""Start-up of the ``textmine`` process (no timings: what a command imports)."""
 import os
 import subprocess
 import sys
@@ -11,34 +11,9 @@ def _run(code):
                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
 
 
-def test_main_freezes_the_gc_at_exit_but_cli_in_process_does_not():
-    """``main`` (the console entry point) ends with ``gc.freeze()``; ``cli`` run in-process
-    (``CliRunner``, library use) leaves the collector alone; atexit handlers still run."""
-    p = _run("import atexit, gc, sys\n"
-             "from click.testing import CliRunner\n"
-             "from textmine.cli import cli, main\n"
-             "r = CliRunner().invoke(cli, ['--version'])\n"
-             "assert r.exit_code == 0 and gc.get_freeze_count() == 0, (r.output, gc.get_freeze_count())\n"
-             "atexit.register(lambda: sys.stderr.write(f'atexit frozen={gc.get_freeze_count() > 0}\\n'))\n"
-             "main(['--version'])\n")
-    assert p.returncode == 0, p.stderr
-    assert p.stdout.startswith("textmine, version")
-    assert "atexit frozen=True" in p.stderr
-
-
-def test_main_freezes_on_the_error_path_too():
-    p = _run("import atexit, gc, sys\n"
-             "from textmine.cli import main\n"
-             "atexit.register(lambda: sys.stderr.write(f'atexit frozen={gc.get_freeze_count() > 0}\\n'))\n"
-             "main(['discover-words', '/nonexistent/corpus.txt'])\n")
-    assert p.returncode == 1
-    assert "Error: " in p.stderr and "Traceback" not in p.stderr
-    assert "atexit frozen=True" in p.stderr
-
-
 def test_discover_words_process_output_is_complete_and_light():
-    """The whole lexicon reaches a pipe from a separate process (nothing lost at the frozen exit),
-    equal to the in-process CLI's; with -q neither tqdm nor jieba is imported."""
+    """The whole lexicon reaches a pipe from a separate process, equal to the in-process CLI's;
+    with -q neither tqdm nor jieba (nor another command's module) is imported."""
     from click.testing import CliRunner
 
     from textmine.cli import cli

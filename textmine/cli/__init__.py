@@ -6,7 +6,6 @@ inside the command function, so ``textmine --help`` stays fast.
 Exit codes: 0 success, 1 runtime or data error (one line ``Error: ...``), 2 usage error,
 130 interrupted (Ctrl-C). A broken pipe (``textmine count ... | head``) exits 1 quietly.
 """
-import gc
 import importlib
 import os
 import sys
@@ -88,14 +87,7 @@ def _silence_stdout():
 
 
 def main(argv=None):
-    """Console entry point: run :data:`cli` with textmine's exit-code conventions.
-
-    It ends the process, so it first freezes the objects alive at that point (``gc.freeze()``):
-    interpreter shutdown then skips them in its garbage collections instead of traversing the
-    ~120,000 container objects that numpy, numba and numba's target initialisation leave behind
-    (0.3 s of CPU, a quarter of a 20-line run). ``atexit`` handlers and the flushing of
-    stdout/stderr run as before; only :func:`main` does this, not ``cli`` called in-process.
-    """
+    """Console entry point: run :data:`cli` with textmine's exit-code conventions."""
     try:
         rv = cli.main(args=argv, prog_name="textmine", standalone_mode=False)
         sys.stdout.flush()
@@ -111,6 +103,4 @@ def main(argv=None):
     except BrokenPipeError:
         _silence_stdout()
         sys.exit(1)
-    finally:
-        gc.freeze()
     sys.exit(rv if isinstance(rv, int) else 0)
