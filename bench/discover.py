@@ -252,6 +252,37 @@ def speed_only(args):
         print(f"{name:52} {wall:8.2f} {wall / tm[0]:6.1f} {wall / inproc:9.1f} {n_chars / wall / 1e6:8.2f} {rss:7.0f}")
 
 
+BREAKDOWN = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import numpy as np
+t1 = time.perf_counter()
+import numba
+t2 = time.perf_counter()
+import click, textmine.cli
+from textmine.corpus import ReadOptions, iter_batches, make_shards
+import textmine.discover as d
+t3 = time.perf_counter()
+import numba.np.linalg, scipy.linalg.cython_blas  # what numba's BLAS check imports on the first dispatch
+t4 = time.perf_counter()
+d._classify(np.zeros(1, np.uint32))  # the rest of numba's one-time target initialisation + one cached kernel
+t5 = time.perf_counter()
+def batches():
+    for s in make_shards([sys.argv[1]]):
+        yield from iter_batches(s, ReadOptions(), batch_chars=1 << 20)
+d.discover_words(batches())
+t6 = time.perf_counter()
+d.discover_words(batches())
+t7 = time.perf_counter()
+print(json.dumps({
+    "import numpy": t1 - t0, "import numba": t2 - t1, "import click, textmine.cli, .corpus, .discover": t3 - t2,
+    "first dispatch: numba.np.linalg + scipy.linalg (BLAS check)": t4 - t3,
+    "first dispatch: rest of numba's target initialisation": t5 - t4,
+    "first discover_words(): loading 17 more cached kernels": (t6 - t5) - (t7 - t6),
+    "discover_words() itself (second call)": t7 - t6}))
+"""
+
+
 def startup(args):
     """Median wall and CPU time of CLI commands on a 20-line input: the fixed cost every command pays.
 
@@ -292,12 +323,20 @@ def startup(args):
                 wall = run_child(argv, env)[0]
                 t1 = os.times()
                 times[name].append((wall, t1.children_user - t.children_user + t1.children_system - t.children_system))
+        parts = []
+        for _ in range(args.repeat):
+            p = subprocess.run([py, "-c", BREAKDOWN, tiny], env=env0, capture_output=True, text=True, check=True)
+            parts.append(json.loads(p.stdout))
     print(f"input: the first 20 lines of 199801_raw.utf8; median and min of {args.repeat} runs")
     print(f"{'command':40} {'wall med':>9} {'wall min':>9} {'CPU med':>8}")
     for name, t in times.items():
         w = sorted(x[0] for x in t)
         c = sorted(x[1] for x in t)
         print(f"{name:40} {w[len(w) // 2]:9.3f} {w[0]:9.3f} {c[len(c) // 2]:8.3f}")
+    print(f"\nwhere a discover-words process spends it (in one process, seconds, median of {args.repeat}):")
+    for key in parts[0]:
+        v = sorted(x[key] for x in parts)
+        print(f"  {key:58} {v[len(v) // 2]:6.3f}")
 
 
 def synth(args):
