@@ -353,7 +353,7 @@ def _partition(keys, counts, n_buckets):
     keys, counts : ndarray of int64, shape (k,)
         Non-negative keys and their counts.
     n_buckets : int
-        Number of buckets, a power of two <= 64.
+        Number of buckets, 1..64.
 
     Returns
     -------
@@ -421,7 +421,7 @@ def _count_batches(id_batches, max_n, bits, min_count, n_jobs, memory_limit, tmp
                 def count_part(a):
                     return _partition(*_count_ngrams(a, n, bits), _OrderCounter.N_BUCKETS)
 
-                for part in _map_ahead(pool, count_part, id_batches, 2 * n_jobs):
+                for part in _map_ahead(pool, count_part, id_batches, 2 * max(1, n_jobs)):
                     counter.add(*part)
                 part = None  # the last partial is the counter's alone
                 grams[n] = counter.result(min_count)
@@ -1350,14 +1350,17 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
         def cut_count(ids):
             return _count_pieces(ids, _cut(ids, max_n, bits, good_set))
 
-        parts, size = [], 0
+        # merge the per-batch piece tables when they pass a quarter of the limit (a merge needs about
+        # twice their size), or twice the merged table once that alone is larger
+        parts, size, merge_at = [], 0, memory_limit // 4
         with ThreadPoolExecutor(max(1, n_jobs)) as pool:
             for part in _map_ahead(pool, cut_count, id_batches, 2 * max(1, n_jobs)):
                 parts.append(part)
                 size += sum(a.nbytes for a in part)
-                if size > memory_limit // 4 and len(parts) > 1:  # a merge needs about twice the parts
+                if size > merge_at and len(parts) > 1:
                     parts = [_merge_piece_parts(parts)]
                     size = sum(a.nbytes for a in parts[0])
+                    merge_at = max(memory_limit // 4, 2 * size)
             part = None
         uh, uc, content, offsets = _merge_piece_parts(parts)
         n_pieces = int(uh.shape[0])
