@@ -39,7 +39,7 @@ def discover_words(paths, glob, encoding, decode_errors, jobs, output, min_count
 
     Memory: 4 bytes per character for the unit ids, plus about --memory-limit for counting
     (beyond it, sorted runs of partial counts spill to disk), plus what grows with the distinct
-    pieces and the lexicon. 1 GB of Chinese text (357 M characters) ran in a 4.0 GB peak RSS
+    pieces and the lexicon. 1 GB of Chinese text (357 M characters) ran in a 4.1 GB peak RSS
     at the default limit, 2.5 GB at --memory-limit 512.
 
     \b
