@@ -19,6 +19,9 @@ Usage::
 
     python bench/discover.py                       # needs ../shared/data/cws
     python bench/discover.py --nlpzero 1e-6 -j 2   # fewer nlp-zero runs
+    python bench/discover.py --startup --repeat 5  # fixed start-up cost of the CLI on 20 lines
+    python bench/discover.py --startup --baseline /tmp/textmine-old  # and of another checkout, interleaved
+    python bench/discover.py --synth /tmp/big.txt --synth-from F...   # 1 GB synthetic corpus (see synth())
 
 Figures go to bench/RESULTS.md (## discover).
 """
@@ -249,6 +252,138 @@ def speed_only(args):
         print(f"{name:52} {wall:8.2f} {wall / tm[0]:6.1f} {wall / inproc:9.1f} {n_chars / wall / 1e6:8.2f} {rss:7.0f}")
 
 
+BREAKDOWN = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import numpy as np
+t1 = time.perf_counter()
+import numba
+t2 = time.perf_counter()
+import click, textmine.cli
+from textmine.corpus import ReadOptions, iter_batches, make_shards
+import textmine.discover as d
+t3 = time.perf_counter()
+import numba.np.linalg, scipy.linalg.cython_blas  # what numba's BLAS check imports on the first dispatch
+t4 = time.perf_counter()
+d._classify(np.zeros(1, np.uint32))  # the rest of numba's one-time target initialisation + one cached kernel
+t5 = time.perf_counter()
+def batches():
+    for s in make_shards([sys.argv[1]]):
+        yield from iter_batches(s, ReadOptions(), batch_chars=1 << 20)
+d.discover_words(batches())
+t6 = time.perf_counter()
+d.discover_words(batches())
+t7 = time.perf_counter()
+print(json.dumps({
+    "import numpy": t1 - t0, "import numba": t2 - t1, "import click, textmine.cli, .corpus, .discover": t3 - t2,
+    "first dispatch: numba.np.linalg + scipy.linalg (BLAS check)": t4 - t3,
+    "first dispatch: rest of numba's target initialisation": t5 - t4,
+    "first discover_words(): loading 17 more cached kernels": (t6 - t5) - (t7 - t6),
+    "discover_words() itself (second call)": t7 - t6}))
+"""
+
+
+def startup(args):
+    """Median wall and CPU time of CLI commands on a 20-line input: the fixed cost every command pays.
+
+    Reference rows (empty interpreter, ``import numpy``, ``import numba``) show what part of the cost
+    is outside textmine. With ``--baseline DIR`` (another checkout of textmine, e.g. from
+    ``git archive``) its commands run interleaved with this tree's, so both see the same load.
+    Every command runs once untimed first (numba cache written, not compiled).
+    """
+    src = os.path.join(args.data, "199801_raw.utf8")
+    trees = [("", ROOT)] + ([("before: ", os.path.abspath(args.baseline))] if args.baseline else [])
+    py = sys.executable
+    with tempfile.TemporaryDirectory() as tmp:
+        tiny = os.path.join(tmp, "tiny.txt")
+        with open(src, encoding="utf-8") as f, open(tiny, "w", encoding="utf-8") as g:
+            g.writelines(ln for _, ln in zip(range(20), f))
+        lex = os.path.join(tmp, "lex.tsv")
+        env0 = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        subprocess.run([py, "-m", "textmine", "discover-words", tiny, "-q", "-o", lex], env=env0, check=True)
+        cases = [
+            ("python -c pass", [py, "-c", "pass"], env0),
+            ("python -c 'import numpy'", [py, "-c", "import numpy"], env0),
+            ("python -c 'import numba'", [py, "-c", "import numba"], env0),
+        ]
+        for label, tree in trees:
+            env = dict(os.environ, PYTHONPATH=tree + os.pathsep + os.environ.get("PYTHONPATH", ""))
+            cases += [
+                (label + "textmine --help", [py, "-m", "textmine", "--help"], env),
+                (label + "textmine discover-words", [py, "-m", "textmine", "discover-words", tiny, "-q"], env),
+                (label + "textmine count", [py, "-m", "textmine", "count", tiny, "-q"], env),
+                (label + "textmine segment --dict", [py, "-m", "textmine", "segment", "--dict", lex, tiny], env),
+            ]
+        for _, argv, env in cases:
+            run_child(argv, env)
+        times = {name: [] for name, _, _ in cases}
+        for _ in range(args.repeat):  # interleaved, so that load changes hit every row alike
+            for name, argv, env in cases:
+                t = os.times()
+                wall = run_child(argv, env)[0]
+                t1 = os.times()
+                times[name].append((wall, t1.children_user - t.children_user + t1.children_system - t.children_system))
+        parts = []
+        for _ in range(args.repeat):
+            p = subprocess.run([py, "-c", BREAKDOWN, tiny], env=env0, capture_output=True, text=True, check=True)
+            parts.append(json.loads(p.stdout))
+    print(f"input: the first 20 lines of 199801_raw.utf8; median and min of {args.repeat} runs")
+    print(f"{'command':40} {'wall med':>9} {'wall min':>9} {'CPU med':>8}")
+    for name, t in times.items():
+        w = sorted(x[0] for x in t)
+        c = sorted(x[1] for x in t)
+        print(f"{name:40} {w[len(w) // 2]:9.3f} {w[0]:9.3f} {c[len(c) // 2]:8.3f}")
+    print(f"\nwhere a discover-words process spends it (in one process, seconds, median of {args.repeat}):")
+    for key in parts[0]:
+        v = sorted(x[key] for x in parts)
+        print(f"  {key:58} {v[len(v) // 2]:6.3f}")
+
+
+def synth(args):
+    """Write a large synthetic corpus (for the memory run; never inside the repository).
+
+    The source lines (``--synth-from``, empty lines dropped) are written again and again until
+    ``--synth-mb`` MB of UTF-8 are out. Repeat ``r`` uses ``numpy.random.default_rng(seed + r)``:
+    the lines are shuffled; each line is split in two lines at a uniformly random offset; each Han
+    character is replaced, with probability ``--synth-sub``, by a Han character drawn from the
+    source's own character frequencies. Repetition alone would make every n-gram frequent; the
+    substitutions give a long tail of new rare n-grams that grows with the size, as in real text.
+    """
+    import numpy as np
+
+    lines = [ln for ln in corpus_lines(args.synth_from) if ln.strip()]
+    cps = np.frombuffer("".join(lines).encode("utf-32-le"), dtype=np.uint32)
+    han_cp, han_n = np.unique(cps[(cps >= 0x4E00) & (cps <= 0x9FFF)], return_counts=True)
+    han_p = han_n / han_n.sum()
+    target = args.synth_mb << 20
+    written, r = 0, 0
+    with open(args.synth, "wb") as f:
+        while written < target:
+            rng = np.random.default_rng(args.seed + r)
+            order = rng.permutation(len(lines))
+            cut = rng.random(len(lines))
+            parts = []
+            for i, c in zip(order.tolist(), cut.tolist()):
+                ln = lines[i]
+                k = int(c * len(ln))
+                parts.append(ln[:k])
+                parts.append(ln[k:])
+            text = np.frombuffer("\n".join(parts).encode("utf-32-le"), dtype=np.uint32).copy()
+            hit = np.flatnonzero((text >= 0x4E00) & (text <= 0x9FFF) & (rng.random(text.shape[0]) < args.synth_sub))
+            text[hit] = rng.choice(han_cp, size=hit.shape[0], p=han_p)
+            data = (text.tobytes().decode("utf-32-le") + "\n").encode("utf-8")
+            if written + len(data) > target:  # the last repeat ends on a whole line at the target size
+                data = data[:target - written]
+                data = data[:data.rfind(b"\n") + 1]
+                target = written + len(data)
+            f.write(data)
+            written += len(data)
+            r += 1
+            print(f"repeat {r}: {written / 2**20:,.0f} MB", file=sys.stderr)
+    print(f"{args.synth}: {written:,} bytes, {r} repeats of {len(lines):,} lines, seed {args.seed}, "
+          f"substitution rate {args.synth_sub}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=DATA)
@@ -260,6 +395,13 @@ def main():
     ap.add_argument("--repeat", type=int, default=3, help="timed textmine runs (median)")
     ap.add_argument("--speed", nargs="+", metavar="FILE",
                     help="only time textmine (-j J) and nlp-zero (every --nlpzero value) on these files")
+    ap.add_argument("--startup", action="store_true", help="only time CLI start-up on a 20-line input")
+    ap.add_argument("--baseline", metavar="DIR", help="with --startup: also time this other textmine checkout")
+    ap.add_argument("--synth", metavar="OUT", help="only write a synthetic corpus (see synth()) to OUT")
+    ap.add_argument("--synth-mb", type=int, default=1024)
+    ap.add_argument("--synth-sub", type=float, default=0.02)
+    ap.add_argument("--synth-from", nargs="+", metavar="FILE")
+    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     files = [os.path.join(args.data, "199801_raw.utf8"), os.path.join(args.data, "pku_test.utf8")]
@@ -270,6 +412,10 @@ def main():
         return
     if args.speed:
         return speed_only(args)
+    if args.startup:
+        return startup(args)
+    if args.synth:
+        return synth(args)
     for p in files:
         if not os.path.exists(p):
             raise SystemExit(f"{p} not found (../shared/data/cws)")

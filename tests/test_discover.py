@@ -7,7 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import JIT_DISABLED, shared_file
-from naive_discover import (naive_class, naive_discover, naive_join, naive_pack, naive_pieces, naive_segments)
+from naive_discover import (naive_class, naive_discover, naive_join, naive_pack, naive_partition, naive_pieces,
+                            naive_segments)
 from textmine import discover as dm
 from textmine.cli import cli
 from textmine.errors import TextmineError
@@ -150,6 +151,57 @@ def test_merge_counts_and_spill_are_exact(tmp_path):
     keys, counts = counter.result(min_count=3)
     assert dict(zip(keys.tolist(), counts.tolist())) == {k: c for k, c in expect.items() if c >= 3}
     assert list(tmp_path.iterdir()) == []
+
+
+def test_partition_matches_naive():
+    rng = np.random.default_rng(11)
+    for trial in range(30):
+        k = int(rng.integers(0, 400))
+        keys = np.sort(rng.integers(0, 1 << int(rng.integers(1, 63)), k)).astype(np.int64)
+        counts = rng.integers(1, 50, k).astype(np.int64)
+        n_buckets = int(rng.choice([1, 2, 8, 64]))
+        kp, cp, offs = dm._partition(keys, counts, n_buckets)
+        nk, nc, no = naive_partition(keys.tolist(), counts.tolist(), n_buckets)
+        assert (kp.tolist(), cp.tolist(), offs.tolist()) == (nk, nc, no)
+        for b in range(n_buckets):  # sorted input stays sorted within each bucket
+            assert np.all(np.diff(kp[offs[b]:offs[b + 1]]) >= 0)
+
+
+def test_order_counter_merges_on_disk_above_a_quarter_of_the_limit(tmp_path):
+    """Without a spill, partials above limit/4 are merged bucket by bucket from disk (bounded memory)."""
+    rng = np.random.default_rng(6)
+    parts = [dm._count_ngrams(rng.integers(0, 30, 400).astype(np.int32), 3, 5) for _ in range(5)]
+    expect = Counter()
+    for k, c in parts:
+        for a, b in zip(k.tolist(), c.tolist()):
+            expect[a] += b
+    size = sum(k.nbytes + c.nbytes for k, c in parts)
+    for limit, spills in ((size * 2, 1), (size * 8, 0)):
+        counter = dm._OrderCounter(limit_bytes=limit, tmpdir_factory=lambda: str(tmp_path))
+        for k, c in parts:
+            counter.add(k, c)
+        assert counter.spilled == 0
+        keys, counts = counter.result(min_count=2)
+        assert counter.spilled == spills
+        assert np.all(np.diff(keys) > 0)
+        assert dict(zip(keys.tolist(), counts.tolist())) == {k: c for k, c in expect.items() if c >= 2}
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_map_ahead_keeps_order_and_bounds_pending():
+    from concurrent.futures import ThreadPoolExecutor
+
+    taken, done = [], []
+
+    def fn(x):
+        done.append(x)
+        return x * x
+
+    with ThreadPoolExecutor(2) as pool:
+        for x in dm._map_ahead(pool, fn, range(50), 3):
+            taken.append(x)
+            assert len(done) <= len(taken) + 4  # at most `ahead` + 1 submitted beyond what was taken
+    assert taken == [x * x for x in range(50)]
 
 
 def test_cut_and_pieces_match_naive():

@@ -6,9 +6,10 @@ belong to an n-gram. Units become ``int32`` ids by descending frequency; units r
 ``min_count`` become the separator 0, because no n-gram that contains them can reach ``min_count``.
 All 1..n-gram counts are then exact: the packed ``int64`` keys of every n-gram of the corpus are
 sorted in place (numpy's SIMD sort) and run-length counted, one order per thread; the cut pieces
-are counted the same way (long pieces by a hash table). A corpus whose ids outgrow
-``memory_limit / 12`` bytes is counted batch by batch instead, with exact merges of sorted runs
-(hash-partitioned and spilled to disk when they outgrow ``memory_limit``).
+are counted the same way (long pieces by a hash table). A corpus of more than
+``memory_limit / 12`` units is counted batch by batch instead, with exact merges of sorted runs
+(partitioned by hash bucket in the counting threads, spilled to disk and merged bucket by bucket,
+so that counting holds about ``memory_limit`` bytes besides the 4-byte unit ids).
 
 Pipeline (ALGORITHMS.md §2.2 and §2.4):
 
@@ -21,6 +22,7 @@ Pipeline (ALGORITHMS.md §2.2 and §2.4):
    DP; drop it (its count goes to its parts) when ``ln p(w) - sum ln p(parts)`` is below the
    redundancy threshold.
 """
+import collections
 import math
 import os
 import re
@@ -287,7 +289,14 @@ def _merge_counts(parts):
 
 class _OrderCounter:
     """Accumulates exact partial counts of one order; spills hash-partitioned sorted runs to disk
-    when the partials outgrow ``limit_bytes``, and merges bucket by bucket at the end."""
+    when the partials outgrow ``limit_bytes``, and merges bucket by bucket at the end.
+
+    Memory stays near ``limit_bytes``: partials come partitioned by bucket (:func:`_partition`,
+    best done by the thread that counted them), so a spill merges one bucket, 1/64 of them, at a
+    time and then drops them; the result is merged from disk bucket by bucket too, unless the
+    partials stayed under a quarter of the limit (then one in-memory merge, which needs about four
+    times their size).
+    """
 
     N_BUCKETS = 64
 
@@ -295,28 +304,31 @@ class _OrderCounter:
         self.parts, self.size, self.limit = [], 0, limit_bytes
         self.tmpdir_factory, self.spilled = tmpdir_factory, 0
 
-    def add(self, keys, counts):
-        self.parts.append((keys, counts))
+    def add(self, keys, counts, offsets=None):
+        """Add partial counts (sorted keys), or the three arrays of :func:`_partition` of them."""
+        if offsets is None:
+            keys, counts, offsets = _partition(keys, counts, self.N_BUCKETS)
+        self.parts.append((keys, counts, offsets))
         self.size += keys.nbytes + counts.nbytes
         if self.size > self.limit:
             self._spill()
 
     def _spill(self):
-        keys, counts = _merge_counts(self.parts)
-        self.parts, self.size = [], 0
-        bucket = _bucket_of(keys, self.N_BUCKETS)
         d = self.tmpdir_factory()
         for b in range(self.N_BUCKETS):
-            sel = bucket == b
-            np.save(os.path.join(d, f"{id(self)}-{b}-{self.spilled}.npy"), np.stack([keys[sel], counts[sel]]))
+            keys, counts = _merge_counts([(k[o[b]:o[b + 1]], c[o[b]:o[b + 1]]) for k, c, o in self.parts])
+            np.save(os.path.join(d, f"{id(self)}-{b}-{self.spilled}.npy"), np.stack([keys, counts]))
+        self.parts, self.size = [], 0
         self.spilled += 1
 
     def result(self, min_count):
-        if not self.spilled:
-            keys, counts = _merge_counts(self.parts)
+        if not self.spilled and self.size <= self.limit // 4:
+            keys, counts = _merge_counts([(k, c) for k, c, _ in self.parts])
+            self.parts = []
             keep = counts >= min_count
             return keys[keep], counts[keep]
-        self._spill()
+        if self.parts:
+            self._spill()
         d = self.tmpdir_factory()
         out = []
         for b in range(self.N_BUCKETS):
@@ -332,11 +344,64 @@ class _OrderCounter:
         return _merge_counts(out)
 
 
+@njit
+def _partition(keys, counts, n_buckets):
+    """Stable partition of partial counts by the hash bucket of their key (a counting sort).
+
+    Parameters
+    ----------
+    keys, counts : ndarray of int64, shape (k,)
+        Non-negative keys and their counts.
+    n_buckets : int
+        Number of buckets, 1..64.
+
+    Returns
+    -------
+    keys, counts : ndarray of int64, shape (k,)
+        Reordered: bucket 0 first, then 1, ...; the original order within a bucket (so sorted
+        keys stay sorted within each bucket).
+    offsets : ndarray of int64, shape (n_buckets + 1,)
+        Bucket ``b`` is ``[offsets[b], offsets[b + 1])``. The bucket of a key is the top 6 bits of
+        ``key * 0x9E3779B97F4A7C15`` (mod 2**64), modulo ``n_buckets``.
+    """
+    k = keys.shape[0]
+    bucket = np.empty(k, dtype=np.uint8)
+    offsets = np.zeros(n_buckets + 1, dtype=np.int64)
+    for i in range(k):
+        b = np.int64(((np.uint64(keys[i]) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(58)) % np.uint64(n_buckets))
+        bucket[i] = b
+        offsets[b + 1] += 1
+    for b in range(n_buckets):
+        offsets[b + 1] += offsets[b]
+    pos = offsets[:-1].copy()
+    out_keys = np.empty(k, dtype=np.int64)
+    out_counts = np.empty(k, dtype=np.int64)
+    for i in range(k):
+        j = pos[bucket[i]]
+        out_keys[j] = keys[i]
+        out_counts[j] = counts[i]
+        pos[bucket[i]] = j + 1
+    return out_keys, out_counts, offsets
+
+
 def _count_whole(ids, n, bits, min_count):
     """Exact counts of the n-grams of ``ids`` kept at ``min_count``: (sorted keys, counts), int64."""
     keys = _pack_ngrams(ids, n, bits)
     keys.sort()  # in place; numpy's SIMD sort, no GIL
     return _sorted_runs(keys, min_count)
+
+
+def _map_ahead(pool, fn, items, ahead):
+    """``pool.map(fn, items)`` in order, with at most ``ahead`` results computed but not yet taken
+    (``Executor.map`` submits every item at once, so its finished results pile up in memory while
+    the consumer is busy, e.g. spilling)."""
+    pending = collections.deque()
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) > max(1, ahead):
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 def _count_batches(id_batches, max_n, bits, min_count, n_jobs, memory_limit, tmpdir):
@@ -353,18 +418,17 @@ def _count_batches(id_batches, max_n, bits, min_count, n_jobs, memory_limit, tmp
         with ThreadPoolExecutor(max(1, n_jobs)) as pool:
             for n in range(2, max_n + 1):
                 counter = _OrderCounter(memory_limit, tmpdir_factory)
-                for keys, counts in pool.map(lambda a: _count_ngrams(a, n, bits), id_batches):
-                    counter.add(keys, counts)
+                def count_part(a):
+                    return _partition(*_count_ngrams(a, n, bits), _OrderCounter.N_BUCKETS)
+
+                for part in _map_ahead(pool, count_part, id_batches, 2 * max(1, n_jobs)):
+                    counter.add(*part)
+                part = None  # the last partial is the counter's alone
                 grams[n] = counter.result(min_count)
     finally:
         for d in tmp_holder:
             shutil.rmtree(d, ignore_errors=True)
     return grams
-
-
-def _bucket_of(keys, n_buckets):
-    h = (keys.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(58)
-    return (h % np.uint64(n_buckets)).astype(np.int64)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1152,7 +1216,10 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
     n_jobs : int
         Threads for the counting and cutting kernels; the result does not depend on it.
     memory_limit : int
-        Bytes of partial n-gram counts kept in memory per order before spilling sorted runs to disk.
+        Bytes for n-gram counting. The corpus is counted whole when 12 bytes per unit fit;
+        otherwise batch by batch, with about this many bytes of partial counts kept in memory
+        before sorted runs spill to disk (hash-partitioned, merged bucket by bucket). The unit
+        ids, 4 bytes per unit, are held besides.
     tmpdir : str, optional
         Where to spill (default: the system temporary directory).
     progress : callable, optional
@@ -1283,14 +1350,18 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
         def cut_count(ids):
             return _count_pieces(ids, _cut(ids, max_n, bits, good_set))
 
-        parts, size = [], 0
+        # merge the per-batch piece tables when they pass a quarter of the limit (a merge needs about
+        # twice their size), or twice the merged table once that alone is larger
+        parts, size, merge_at = [], 0, memory_limit // 4
         with ThreadPoolExecutor(max(1, n_jobs)) as pool:
-            for part in pool.map(cut_count, id_batches):
+            for part in _map_ahead(pool, cut_count, id_batches, 2 * max(1, n_jobs)):
                 parts.append(part)
-                size += part[0].shape[0]
-                if size > (memory_limit >> 5) and len(parts) > 1:  # ~32 bytes per distinct piece
+                size += sum(a.nbytes for a in part)
+                if size > merge_at and len(parts) > 1:
                     parts = [_merge_piece_parts(parts)]
-                    size = parts[0][0].shape[0]
+                    size = sum(a.nbytes for a in parts[0])
+                    merge_at = max(memory_limit // 4, 2 * size)
+            part = None
         uh, uc, content, offsets = _merge_piece_parts(parts)
         n_pieces = int(uh.shape[0])
         del uh

@@ -27,7 +27,9 @@ from textmine.cli._options import (input_options, jobs_option, output_option, qu
               help="tsv: word, count and scores; jieba: 'word freq' lines for jieba.set_dictionary.")
 @click.option("--header", is_flag=True, help="Write a column-name line first (tsv only).")
 @click.option("--memory-limit", type=click.IntRange(min=1), default=2048, show_default=True, metavar="MB",
-              help="Partial n-gram counts held in memory per order before sorted runs spill to disk.")
+              help="Memory for n-gram counting: a corpus of at most MB/12 million units is counted whole; "
+                   "a larger one batch by batch, holding about MB of partial counts before sorted runs "
+                   "spill to disk (the unit ids, 4 bytes per character, are held besides).")
 @click.option("--batch-chars", type=click.IntRange(min=1000), default=1 << 20, show_default=True,
               help="Characters per counting batch (the unit of -j parallelism).")
 @quiet_option
@@ -35,8 +37,10 @@ def discover_words(paths, glob, encoding, decode_errors, jobs, output, min_count
                    top, fmt, header, memory_limit, batch_chars, quiet):
     """Discover the words of a raw-text corpus (Chinese; Latin/digit runs are kept whole).
 
-    Memory: n-gram counts beyond --memory-limit spill to disk as sorted runs; what stays in
-    memory grows with the distinct candidate pieces and the lexicon.
+    Memory: 4 bytes per character for the unit ids, plus about --memory-limit for counting
+    (beyond it, sorted runs of partial counts spill to disk), plus what grows with the distinct
+    pieces and the lexicon. 1 GB of Chinese text (357 M characters) ran in a 4.1 GB peak RSS
+    at the default limit, 2.5 GB at --memory-limit 512.
 
     \b
     Output (UTF-8 TSV, no header unless --header), sorted by count descending, then code point:
