@@ -363,3 +363,19 @@ def test_packed_and_table_strings_interleave_in_output_order(tmp_path):
     for j in (1, 2):
         got = list(count([path], tokenizer="space", n_jobs=j, shard_bytes=8).items())
         assert got == sorted_items(count_naive(lines, "space")), j
+
+
+def test_auto_jobs_follow_input_size(tmp_path):
+    from textmine.count import auto_jobs
+
+    small, big = tmp_path / "s.txt", tmp_path / "b.txt"
+    small.write_text("一二三\n", encoding="utf-8")
+    with open(big, "wb") as f:
+        f.truncate(9 << 20)  # 9 MB: worth two workers
+    assert auto_jobs([str(small)], cpus=16) == 1
+    assert auto_jobs([str(big)], cpus=16) == 2 and auto_jobs([str(big)], cpus=1) == 1
+    assert auto_jobs([str(big), str(big)], cpus=16) == 4
+    assert auto_jobs(["-"], cpus=16) == 16 and auto_jobs([str(small)], "dask", cpus=16) == 16
+    lines = random_lines(random.Random(3))
+    path = write(tmp_path, "c.txt", lines)
+    assert list(count([path], tokenizer="char", n_jobs=None).items()) == sorted_items(count_naive(lines, "char"))

@@ -449,6 +449,18 @@ def _stdin_tasks(cfg, batch_bytes=4 << 20):
         yield batch, cfg
 
 
+_MIN_JOB_BYTES = 4 << 20  # the least input worth a worker process of its own
+
+
+def auto_jobs(paths, engine="local", cpus=None):
+    """Workers when none are asked for: the CPUs, but with the local engine and plain files no
+    more than one per 4 MB of input (a worker costs more to start than counting a few MB)."""
+    n = cpus or os.cpu_count() or 1
+    if engine == "local" and STDIN not in paths and all(splittable(p) for p in paths):
+        n = max(1, min(n, sum(os.path.getsize(p) for p in paths) // _MIN_JOB_BYTES))
+    return n
+
+
 def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_jobs=1,
           engine="local", scheduler=None, memory_limit=None, read=ReadOptions(), progress=False,
           shard_bytes=None, tmpdir=None, doc_per_file=False):
@@ -467,8 +479,9 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
         Drop keys counted fewer times (applied after the exact merge, so counts are unbiased).
     top : int or None
         Keep only the first ``top`` keys of the output order.
-    n_jobs : int
-        Worker processes; the result does not depend on it.
+    n_jobs : int or None
+        Worker processes; the result does not depend on it. ``None``: the CPUs, but (local engine,
+        files only) no more than one per 4 MB of input.
     engine, scheduler : str
         ``local`` (multiprocessing) or ``dask`` (with an optional ``tcp://`` scheduler address).
     memory_limit : int or None
@@ -497,6 +510,8 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
         raise TextmineError("--min-count must be at least 1")
     if top is not None and top < 1:
         raise TextmineError("--top must be at least 1")
+    if n_jobs is None:
+        n_jobs = auto_jobs(paths, engine)
     if n_jobs < 1:
         raise TextmineError("-j must be at least 1")
     read.check()

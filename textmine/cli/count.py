@@ -54,6 +54,8 @@ def count(paths, glob, encoding, decode_errors, doc_per_file, tokenizer, no_hmm,
     with no PATH stdin is read. Lines are sorted by count descending, then by code point
     (the order of LC_ALL=C sort), so the output is the same for any -j and any engine.
 
+    Without -j, one worker per CPU, but no more than one per 4 MB of input.
+
     Work is a map-reduce: each worker counts its own byte range of the input and returns
     compact sorted arrays. Keys of at most 4 characters (of the Basic Multilingual Plane) are
     packed into 64-bit integers and counted by sorting; longer ones go to small per-partition
@@ -82,6 +84,8 @@ def count(paths, glob, encoding, decode_errors, doc_per_file, tokenizer, no_hmm,
         raise click.UsageError(f"--min-n {min_n} is larger than --n {max_n}")
     limit = _parse_size(memory_limit) if memory_limit else None
     files = resolve(paths, glob)
+    if click.get_current_context().get_parameter_source("jobs") == click.core.ParameterSource.DEFAULT:
+        jobs = None  # no -j given: the CPUs, but no more workers than the input is worth
     result = run_count(files, tokenizer=tokenizer, min_n=min_n, max_n=max_n, min_count=min_count, top=top,
                        n_jobs=jobs, engine=engine, scheduler=scheduler, memory_limit=limit, read=opts,
                        progress=show_progress(quiet), tmpdir=tmpdir, doc_per_file=doc_per_file)
