@@ -16,7 +16,6 @@ Data are read from ../shared/data (never copied into the repository); a missing 
 import argparse
 import glob
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -139,6 +138,19 @@ def bench_corpus(name, lines, sets, args):
     return results
 
 
+def proc_status_mb(field):
+    """``VmRSS`` (now) or ``VmHWM`` (peak) of this process in MB, from /proc/self/status.
+
+    Not ``getrusage``: its ``ru_maxrss`` survives fork and exec, so a child started by a large
+    parent reports the parent's peak.
+    """
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
 def memory_child(tool, n_words, dim):
     """Peak RSS of training one epoch on a synthetic corpus with ``n_words`` types (each seen twice)."""
     rng = np.random.default_rng(0)
@@ -146,7 +158,7 @@ def memory_child(tool, n_words, dim):
     rng.shuffle(ids)
     lines = [" ".join(f"w{i}" for i in ids[k:k + 20]) for k in range(0, len(ids), 20)]
     del ids
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base = proc_status_mb("VmRSS")
     if tool == "textmine":
         from textmine.jose import JoSE
         m = JoSE(dim=dim, min_count=2, n_iter=1, n_jobs=1, sample=1e-3).fit(lines)
@@ -156,8 +168,8 @@ def memory_child(tool, n_words, dim):
         sents = [line.split() for line in lines]
         w = Word2Vec(sents, vector_size=dim, min_count=2, epochs=1, workers=1, sg=1, negative=2, window=5)
         v = len(w.wv)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"{v} {base / 1024:.0f} {peak / 1024:.0f}")
+    peak = proc_status_mb("VmHWM")
+    print(f"{v} {base:.0f} {peak:.0f}")
 
 
 def bench_memory(args):

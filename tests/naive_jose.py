@@ -91,23 +91,23 @@ def split_hinge(U, i, V, j, ti, alpha, margin, paper):
     return margin - (f - h)
 
 
-def joint_hinge(U, i, V, j, D, k, ti, alpha, margin, paper, update_words=True):
-    """The paper's joint hinge over (u=U[i], v=V[j], d=D[k], u'=U[ti])."""
+def joint_hinge(U, i, V, j, D, k, ti, alpha, margin, lam, paper, update_words=True):
+    """The paper's joint hinge over (u=U[i], v=V[j], d=D[k], u'=U[ti]), document terms weighted by lam."""
     u, v, d, un = U[i].copy(), V[j].copy(), D[k].copy(), U[ti].copy()
-    gap = u @ v + u @ d - un @ v - un @ d
+    gap = u @ v - un @ v + lam * (u @ d - un @ d)
     if gap >= margin:
         return 0.0
     if update_words:
         if paper:
-            U[i] = step(U[i], -(v + d), alpha, True, False)
-            U[ti] = step(U[ti], v + d, alpha, True, True)
+            U[i] = step(U[i], -(v + lam * d), alpha, True, False)
+            U[ti] = step(U[ti], v + lam * d, alpha, True, True)
         else:
             U[i] = step(U[i], -v, alpha, False, False)
             U[ti] = step(U[ti], v, alpha, False, True)
-            U[i] = step(U[i], -d, alpha, False, False)
-            U[ti] = step(U[ti], d, alpha, False, True)
+            U[i] = step(U[i], -lam * d, alpha, False, False)
+            U[ti] = step(U[ti], lam * d, alpha, False, True)
         V[j] = step(V[j], un - u, alpha, paper, False)
-    D[k] = step(D[k], un - u, alpha, paper, False)
+    D[k] = step(D[k], lam * (un - u), alpha, paper, False)
     return margin - gap
 
 
@@ -122,7 +122,7 @@ def subsample(doc, keep, s):
     return sen, s
 
 
-def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, negative, margin, alpha0,
+def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, negative, margin, lam, alpha0,
                words_before, total_words, seeds, paper, joint):
     """One epoch, chunks one after the other; returns the float64 tables and the hinge per chunk."""
     U, V, D = (np.array(x, dtype=np.float64) for x in (syn0, syn1, syndoc))
@@ -147,7 +147,7 @@ def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, nega
                         if t == word:
                             continue
                         if joint:
-                            hinge += joint_hinge(U, word, V, sen[cpos], D, doc, t, alpha, margin, paper)
+                            hinge += joint_hinge(U, word, V, sen[cpos], D, doc, t, alpha, margin, lam, paper)
                         else:
                             hinge += split_hinge(U, sen[cpos], V, word, t, alpha, margin, paper)
                 if not joint:
@@ -156,13 +156,14 @@ def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, nega
                         t = draw(s, prob, alias)
                         if t == word:
                             continue
-                        hinge += split_hinge(U, word, D, doc, t, alpha, margin, paper)
+                        hinge += split_hinge(U, word, D, doc, t, lam * alpha, margin, paper)
             done += len(docs[doc])
         losses.append(hinge)
     return U, V, D, losses
 
 
-def jose_infer(syn0, syn1, docs, keep, prob, alias, window, negative, margin, alpha0, n_iter, seeds, paper, joint):
+def jose_infer(syn0, syn1, docs, keep, prob, alias, window, negative, margin, lam, alpha0, n_iter, seeds, paper,
+               joint):
     """Document vectors with u, v frozen, one document at a time."""
     U, V = np.array(syn0, dtype=np.float64), np.array(syn1, dtype=np.float64)
     dim = U.shape[1]
@@ -192,7 +193,7 @@ def jose_infer(syn0, syn1, docs, keep, prob, alias, window, negative, margin, al
                             t = draw(s, prob, alias)
                             if t == word:
                                 continue
-                            joint_hinge(U, word, V, sen[cpos], D, 0, t, alpha, margin, paper, update_words=False)
+                            joint_hinge(U, word, V, sen[cpos], D, 0, t, alpha, margin, lam, paper, update_words=False)
                 else:
                     for _ in range(negative):
                         s = lcg(s)
@@ -201,7 +202,7 @@ def jose_infer(syn0, syn1, docs, keep, prob, alias, window, negative, margin, al
                             continue
                         u, un = U[word], U[t]
                         if u @ D[0] - un @ D[0] < margin:
-                            D[0] = step(D[0], un - u, alpha, paper, False)
+                            D[0] = step(D[0], un - u, lam * alpha, paper, False)
         out[k] = D[0]
     return out
 

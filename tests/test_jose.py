@@ -142,6 +142,7 @@ def test_chunk_bounds_cover_all_documents():
 @pytest.mark.parametrize("loss", ["split", "joint"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_epoch_kernel_matches_naive(update, loss, seed):
+    lam = (1.0, 0.3, 2.0)[seed]
     docs, counts, ids, offsets, (u, v, d) = random_corpus(seed)
     keep = jose.keep_probabilities(counts, 0.05 if seed else 0.0)
     prob, alias = jose.negative_table(counts)
@@ -149,7 +150,7 @@ def test_epoch_kernel_matches_naive(update, loss, seed):
     bounds = jose.chunk_bounds(offsets, n_chunks)
     seeds = np.array([jose.splitmix64(seed, c) for c in range(len(bounds) - 1)], dtype=np.uint64)
     paper, joint = update == "paper", loss == "joint"
-    args = (ids, offsets, bounds, keep, prob, alias, 3, 2, 0.15, 0.05, 7, 3 * len(ids), seeds, paper, joint)
+    args = (ids, offsets, bounds, keep, prob, alias, 3, 2, 0.15, lam, 0.05, 7, 3 * len(ids), seeds, paper, joint)
     want_u, want_v, want_d, want_loss = nj.jose_epoch(u, v, d, docs, bounds, *args[3:])
     loss_out = np.zeros(len(bounds) - 1)
     jose._jose_epoch_serial(u, v, d, *args, loss_out)
@@ -179,7 +180,7 @@ def test_parallel_epoch_kernel_matches_serial_on_one_chunk():
     for kernel in (jose._jose_epoch_serial, jose._jose_epoch_parallel):
         u, v, d = (t.copy() for t in tables)
         loss = np.zeros(1)
-        kernel(u, v, d, ids, offsets, bounds, keep, prob, alias, 2, 2, 0.15, 0.04, 0, len(ids) + 1, seeds, False, False,
+        kernel(u, v, d, ids, offsets, bounds, keep, prob, alias, 2, 2, 0.15, 0.5, 0.04, 0, len(ids) + 1, seeds, False, False,
                loss)
         outs.append((u, v, d, loss))
     for a, b in zip(*outs):
@@ -194,11 +195,11 @@ def test_infer_kernel_matches_naive(update, loss):
     prob, alias = jose.negative_table(counts)
     seeds = np.array([jose.splitmix64(7, i) for i in range(len(docs))], dtype=np.uint64)
     paper, joint = update == "paper", loss == "joint"
-    want = nj.jose_infer(u, v, docs, keep, prob, alias, 3, 2, 0.15, 0.05, 3, seeds, paper, joint)
+    want = nj.jose_infer(u, v, docs, keep, prob, alias, 3, 2, 0.15, 0.7, 0.05, 3, seeds, paper, joint)
     u0, v0 = u.copy(), v.copy()
     for kernel in (jose._jose_infer_serial, jose._jose_infer_parallel):
         out = np.full((len(docs), u.shape[1]), np.nan, dtype=np.float32)
-        kernel(u, v, ids, offsets, keep, prob, alias, 3, 2, 0.15, 0.05, 3, seeds, paper, joint, out)
+        kernel(u, v, ids, offsets, keep, prob, alias, 3, 2, 0.15, 0.7, 0.05, 3, seeds, paper, joint, out)
         np.testing.assert_allclose(out, want, atol=2e-5)
     assert np.array_equal(u, u0) and np.array_equal(v, v0)  # frozen
     assert any(len(x) == 0 for x in docs) and np.all(want[[len(x) == 0 for x in docs]] == 0)
@@ -281,7 +282,8 @@ def test_infer_places_new_documents_near_their_topic(tmp_path):
 
 def test_bad_parameters():
     for kw in ({"dim": 0}, {"window": 0}, {"negative": 0}, {"n_iter": 0}, {"min_count": 0}, {"margin": 0},
-               {"alpha": float("nan")}, {"sample": -1}, {"update": "x"}, {"loss": "y"}):
+               {"alpha": float("nan")}, {"sample": -1}, {"update": "x"}, {"loss": "y"}, {"doc_weight": 0},
+               {"doc_weight": float("inf")}):
         with pytest.raises(TextmineError):
             jose.JoSE(**kw).fit(["a b"])
     with pytest.raises(TextmineError, match="not trained"):
@@ -379,6 +381,8 @@ def test_cli_bad_input(tmp_path, corpus_file):
     assert not out.exists()
     r = run(["embed", str(corpus_file), "-o", str(out), "--dim", "0"])
     assert r.exit_code == 2 and "--dim" in r.stderr
+    r = run(["embed", str(corpus_file), "-o", str(out), "--doc-weight", "0"])
+    assert r.exit_code == 2 and "--doc-weight" in r.stderr
     r = run(["embed", str(corpus_file), "-o", str(tmp_path / "no" / "w.vec")])
     assert r.exit_code == 1 and "does not exist" in r.stderr
     r = run(["embed", str(corpus_file), "-o", str(out), "--doc-output", str(tmp_path)])
@@ -387,6 +391,8 @@ def test_cli_bad_input(tmp_path, corpus_file):
     assert r.exit_code == 1 and "no such file" in r.stderr
     r = run(["embed", "--infer", str(tmp_path / "m.npz"), str(corpus_file), "--dim", "5"])
     assert r.exit_code == 2 and "--dim cannot be used with --infer" in r.stderr
+    r = run(["embed", "--infer", str(tmp_path / "m.npz"), str(corpus_file), "--doc-weight", "0.5"])
+    assert r.exit_code == 2 and "--doc-weight cannot be used with --infer" in r.stderr
     r = run(["embed", "--infer", str(tmp_path / "m.npz"), str(corpus_file), "-o", str(out)])
     assert r.exit_code == 1 and "no such file" in r.stderr
     assert not out.exists()

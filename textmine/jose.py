@@ -245,14 +245,16 @@ def _split_negatives(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m
 
 
 @njit_fast(inline="always")
-def _joint_pair(u, v, d, un, alpha, margin, paper, update_doc, gu, gn, gv):
-    """The paper's joint hinge ``max(0, m - cos(v,u) - cos(u,d) + cos(v,u') + cos(u',d))``.
+def _joint_pair(u, v, d, un, alpha, margin, lam, paper, update_doc, gu, gn, gv):
+    """The paper's joint hinge ``max(0, m - cos(v,u) - λ cos(u,d) + cos(v,u') + λ cos(u',d))``.
 
     Parameters
     ----------
     u, v, d, un : ndarray, float32, shape (D,)
         Centre word (syn0), context (syn1), document, negative centre word (syn0).
     alpha, margin : float
+    lam : float
+        Weight ``λ`` of the document terms (1 in the paper).
     paper : bool
         Paper multiplier on the summed gradient; otherwise ``jose.c``'s multipliers, one step
         per term (``-v`` then ``-d`` for ``u``; ``v`` then ``d`` for ``u'``).
@@ -268,13 +270,14 @@ def _joint_pair(u, v, d, un, alpha, margin, paper, update_doc, gu, gn, gv):
 
     Notes
     -----
-    ``∇u = -(v + d)``, ``∇u' = v + d``, ``∇v = ∇d = -(u - u')`` (Meng et al. 2019, eq. 4; §6.1).
+    ``∇u = -(v + λd)``, ``∇u' = v + λd``, ``∇v = -(u - u')``, ``∇d = -λ(u - u')`` (Meng et al.
+    2019, eq. 4 with λ = 1; §6.1).
     """
     fv = _dot(u, v)
     fd = _dot(u, d)
     hv = _dot(un, v)
     hd = _dot(un, d)
-    gap = fv + fd - hv - hd
+    gap = fv - hv + lam * (fd - hd)
     if gap >= margin:
         return 0.0
     n = u.shape[0]
@@ -283,8 +286,8 @@ def _joint_pair(u, v, d, un, alpha, margin, paper, update_doc, gu, gn, gv):
     if update_doc:
         if paper:
             for c in range(n):
-                gu[c] = -(v[c] + d[c])
-                gn[c] = v[c] + d[c]
+                gu[c] = -(v[c] + lam * d[c])
+                gn[c] = v[c] + lam * d[c]
             _sphere_step(u, gu, alpha, True, False)
             _sphere_step(un, gn, alpha, True, True)
         else:
@@ -294,16 +297,18 @@ def _joint_pair(u, v, d, un, alpha, margin, paper, update_doc, gu, gn, gv):
             _sphere_step(u, gu, alpha, False, False)
             _sphere_step(un, gn, alpha, False, True)
             for c in range(n):
-                gu[c] = -d[c]
-                gn[c] = d[c]
+                gu[c] = -lam * d[c]
+                gn[c] = lam * d[c]
             _sphere_step(u, gu, alpha, False, False)
             _sphere_step(un, gn, alpha, False, True)
         _sphere_step(v, gv, alpha, paper, False)
+    for c in range(n):
+        gv[c] *= lam
     _sphere_step(d, gv, alpha, paper, False)
     return margin - gap
 
 
-def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, window, negative, margin,
+def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, window, negative, margin, lam,
                 alpha0, words_before, total_words, seeds, paper, joint, loss_out):
     """One training epoch over every document (serial, or Hogwild over chunks when parallel).
 
@@ -325,6 +330,9 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
         Alias tables of the unigram^0.75 distribution for negative sampling (:func:`negative_table`).
     window, negative : int
     margin, alpha0 : float
+    lam : float
+        Weight of the document hinge (split: the document step uses ``lam * alpha``; joint: ``λ``
+        of :func:`_joint_pair`).
     words_before, total_words : int
         Words trained before this epoch and ``n_iter * T`` (for the linear learning-rate decay).
     seeds : ndarray, uint64, shape (C,)
@@ -392,19 +400,19 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
                             t = _draw(s, prob, alias)
                             if t == word:
                                 continue
-                            hinge += _joint_pair(syn0[word], syn1[ctx], dvec, syn0[t], alpha, margin, paper,
-                                                 True, gu, gn, gv)
+                            hinge += _joint_pair(syn0[word], syn1[ctx], dvec, syn0[t], alpha, margin, lam,
+                                                 paper, True, gu, gn, gv)
                     else:
                         hinge, s = _split_negatives(syn0[ctx], syn1[word], word, syn0, prob, alias, negative, s,
                                                     hinge, alpha, margin, paper, gv)
                 if not joint:
                     hinge, s = _split_negatives(syn0[word], dvec, word, syn0, prob, alias, negative, s,
-                                                hinge, alpha, margin, paper, gv)
+                                                hinge, lam * alpha, margin, paper, gv)
             done += a1 - a0
         loss_out[ch] = hinge
 
 
-def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, margin, alpha0, n_iter,
+def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, margin, lam, alpha0, n_iter,
                 seeds, paper, joint, out):
     """Optimise one vector per new document with the word tables frozen.
 
@@ -418,6 +426,8 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, m
     prob, alias : ndarray, float32 and int32, shape (V,)
     window, negative : int
     margin, alpha0 : float
+    lam : float
+        Weight of the document terms, as in training (it scales the document step).
     n_iter : int
         Passes over each document; the rate decays linearly over ``n_iter * len(doc)``.
     seeds : ndarray, uint64, shape (N,)
@@ -487,7 +497,7 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, m
                             t = _draw(s, prob, alias)
                             if t == word:
                                 continue
-                            _joint_pair(u, syn1[sen[cpos]], d, syn0[t], alpha, margin, paper, False, gu, gn, gv)
+                            _joint_pair(u, syn1[sen[cpos]], d, syn0[t], alpha, margin, lam, paper, False, gu, gn, gv)
                 else:
                     for _ in range(negative):
                         s = _lcg(s)
@@ -500,7 +510,7 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, m
                         if f - h < margin:
                             for c in range(dim):
                                 gv[c] = un[c] - u[c]
-                            _sphere_step(d, gv, alpha, paper, False)
+                            _sphere_step(d, gv, lam * alpha, paper, False)
 
 
 # Both builds once, at import (compiled lazily on first call; cached on disk under distinct names).
@@ -800,6 +810,10 @@ class JoSE:
         Negative samples per positive pair (>= 1).
     margin : float
         Hinge margin ``m``.
+    doc_weight : float
+        Weight ``λ`` of the document part of the loss against the word-context part (``jose.c``
+        and the paper: 1). Split loss: the document hinge's step is ``λ alpha``; joint loss:
+        ``cos(u, d)`` and ``cos(u', d)`` enter the hinge times ``λ``.
     alpha : float
         Starting learning rate; decays linearly to ``1e-4 * alpha``.
     n_iter : int
@@ -851,7 +865,8 @@ class JoSE:
     """
 
     def __init__(self, dim=100, window=5, negative=2, margin=0.15, alpha=0.04, n_iter=10, min_count=5,
-                 sample=1e-3, n_jobs=1, random_state=1, update="paper", loss="split", lowercase=False):
+                 sample=1e-3, n_jobs=1, random_state=1, update="paper", loss="split", lowercase=False,
+                 doc_weight=1.0):
         self.dim = dim
         self.window = window
         self.negative = negative
@@ -865,11 +880,12 @@ class JoSE:
         self.update = update
         self.loss = loss
         self.lowercase = lowercase
+        self.doc_weight = doc_weight
 
     def get_params(self):
         return {k: getattr(self, k) for k in ("dim", "window", "negative", "margin", "alpha", "n_iter",
                                                "min_count", "sample", "n_jobs", "random_state", "update",
-                                               "loss", "lowercase")}
+                                               "loss", "lowercase", "doc_weight")}
 
     def _check(self):
         def need(ok, msg):
@@ -883,6 +899,8 @@ class JoSE:
         need(int(self.n_jobs) >= 1, f"-j must be at least 1, not {self.n_jobs}")
         need(math.isfinite(self.margin) and self.margin > 0, f"--margin must be > 0, not {self.margin}")
         need(math.isfinite(self.alpha) and self.alpha > 0, f"--alpha must be > 0, not {self.alpha}")
+        need(math.isfinite(self.doc_weight) and self.doc_weight > 0,
+             f"--doc-weight must be > 0, not {self.doc_weight}")
         need(math.isfinite(self.sample) and self.sample >= 0, f"--sample must be >= 0, not {self.sample}")
         need(self.update in UPDATES, f"update must be one of {UPDATES}, not {self.update!r}")
         need(self.loss in LOSSES, f"loss must be one of {LOSSES}, not {self.loss!r}")
@@ -934,8 +952,9 @@ class JoSE:
             t0, c0 = time.perf_counter(), time.process_time()
             with np.errstate(over="ignore"):
                 kernel(syn0, syn1, syndoc, corpus.ids, corpus.offsets, bounds, keep, prob, alias, int(self.window),
-                       int(self.negative), float(self.margin), float(self.alpha), epoch * int(corpus.offsets[-1]),
-                       total, seeds, self.update == "paper", self.loss == "joint", loss)
+                       int(self.negative), float(self.margin), float(self.doc_weight), float(self.alpha),
+                       epoch * int(corpus.offsets[-1]), total, seeds, self.update == "paper", self.loss == "joint",
+                       loss)
             for table_ in (syn0, syn1, syndoc):
                 normalize_rows(table_)
             seconds += time.perf_counter() - t0
@@ -1000,8 +1019,8 @@ class JoSE:
             kernel = _jose_infer_serial
         with np.errstate(over="ignore"):
             kernel(self.word_vectors_, self.context_vectors_, ids, offsets, keep, prob, alias, int(self.window),
-                   int(self.negative), float(self.margin), alpha, n_iter, seeds, self.update == "paper",
-                   self.loss == "joint", out)
+                   int(self.negative), float(self.margin), float(self.doc_weight), alpha, n_iter, seeds,
+                   self.update == "paper", self.loss == "joint", out)
         return out
 
     # ---- persistence: .npz arrays + .json sidecar, no pickles ----
