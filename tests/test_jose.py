@@ -180,8 +180,8 @@ def test_parallel_epoch_kernel_matches_serial_on_one_chunk():
     for kernel in (jose._jose_epoch_serial, jose._jose_epoch_parallel):
         u, v, d = (t.copy() for t in tables)
         loss = np.zeros(1)
-        kernel(u, v, d, ids, offsets, bounds, keep, prob, alias, 2, 2, 0.15, 0.5, 0.04, 0, len(ids) + 1, seeds, False, False,
-               loss)
+        kernel(u, v, d, ids, offsets, bounds, keep, prob, alias, 2, 2, 0.15, 0.5, 0.04, 0, len(ids) + 1, seeds, False,
+               False, loss)
         outs.append((u, v, d, loss))
     for a, b in zip(*outs):
         np.testing.assert_allclose(a, b, atol=1e-5)

@@ -19,7 +19,10 @@ Two choices of ALGORITHMS.md §6.1–6.2:
   ``shared/data/README``); the paper rule reaches 0.40 (bench/RESULTS.md).
 
 The corpus is integer-coded once (``int32`` ids, ``int64`` CSR offsets per document), then numba
-kernels run the epochs. Randomness is a 64-bit LCG (word2vec's ``next_random``) whose state the
+kernels run the epochs. Memory: 4 bytes per token, ``8 + 4 dim`` per document (offsets and ``d``),
+``8 dim + 24`` per vocabulary word (``u``, ``v``, counts, sub-sampling and alias tables) plus the
+words themselves; nothing corpus- or table-sized is copied on the way (in-place id compaction,
+blockwise initialisation, Walker's alias tables instead of word2vec's unigram table). Randomness is a 64-bit LCG (word2vec's ``next_random``) whose state the
 driver seeds per epoch and per chunk, so ``n_jobs=1`` with a seed is deterministic. ``n_jobs > 1``
 runs Hogwild threads over contiguous document chunks (lock-free, races tolerated as in ``jose.c``),
 so it is not reproducible bit for bit. Inference (:meth:`JoSE.infer`) freezes ``u`` and ``v``
@@ -809,7 +812,8 @@ class JoSE:
     negative : int
         Negative samples per positive pair (>= 1).
     margin : float
-        Hinge margin ``m``.
+        Hinge margin ``m`` (``jose.c``: 0.15; 0.25 was chosen on the even-numbered SimLex-999 pairs,
+        see bench/RESULTS.md).
     doc_weight : float
         Weight ``λ`` of the document part of the loss against the word-context part (``jose.c``
         and the paper: 1). Split loss: the document hinge's step is ``λ alpha``; joint loss:
@@ -864,7 +868,7 @@ class JoSE:
     ((6, 8), (40, 8))
     """
 
-    def __init__(self, dim=100, window=5, negative=2, margin=0.15, alpha=0.04, n_iter=10, min_count=5,
+    def __init__(self, dim=100, window=5, negative=2, margin=0.25, alpha=0.04, n_iter=10, min_count=5,
                  sample=1e-3, n_jobs=1, random_state=1, update="paper", loss="split", lowercase=False,
                  doc_weight=1.0):
         self.dim = dim

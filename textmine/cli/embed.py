@@ -40,8 +40,8 @@ def _check_writable(path, option):
 @click.option("--window", type=click.IntRange(min=1), default=5, show_default=True, help="Maximum context distance.")
 @click.option("--negative", type=click.IntRange(min=1), default=2, show_default=True,
               help="Negative samples per positive pair.")
-@click.option("--margin", type=click.FloatRange(min=0, min_open=True), default=0.15, show_default=True,
-              help="Hinge margin on cosines.")
+@click.option("--margin", type=click.FloatRange(min=0, min_open=True), default=0.25, show_default=True,
+              help="Hinge margin on cosines (jose.c: 0.15; 0.25 chosen on half of SimLex-999, bench/RESULTS.md).")
 @click.option("--doc-weight", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
               help="Weight of the document hinge against the word-context hinge (jose.c: 1).")
 @click.option("--alpha", type=click.FloatRange(min=0, min_open=True), default=0.04, show_default=True,
