@@ -22,8 +22,9 @@ The corpus is integer-coded once (``int32`` ids, ``int64`` CSR offsets per docum
 kernels run the epochs. Memory: 4 bytes per token, ``8 + 4 dim`` per document (offsets and ``d``),
 ``8 dim + 24`` per vocabulary word (``u``, ``v``, counts, sub-sampling and alias tables) plus the
 words themselves; nothing corpus- or table-sized is copied on the way (in-place id compaction,
-blockwise initialisation, Walker's alias tables instead of word2vec's unigram table). Randomness is a 64-bit LCG (word2vec's ``next_random``) whose state the
-driver seeds per epoch and per chunk, so ``n_jobs=1`` with a seed is deterministic. ``n_jobs > 1``
+blockwise initialisation, Walker's alias tables instead of word2vec's unigram table).
+Randomness is a 64-bit LCG (word2vec's ``next_random``) whose state the driver seeds per epoch and
+per chunk, so ``n_jobs=1`` with a seed is deterministic. ``n_jobs > 1``
 runs Hogwild threads over contiguous document chunks (lock-free, races tolerated as in ``jose.c``),
 so it is not reproducible bit for bit. Inference (:meth:`JoSE.infer`) freezes ``u`` and ``v``
 and optimises each new document on its own: it is deterministic for any ``n_jobs``.

@@ -64,8 +64,8 @@ def _check_writable(path, option):
 @quiet_option
 @click.pass_context
 def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, output, doc_output, context_output, save_model,
-          infer_model, dim, window, negative, margin, doc_weight, alpha, n_iter, min_count, sample, update, loss, lowercase,
-          binary, jobs, seed, quiet):
+          infer_model, dim, window, negative, margin, doc_weight, alpha, n_iter, min_count, sample, update, loss,
+          lowercase, binary, jobs, seed, quiet):
     """Train JoSE spherical embeddings on PATHS (one document per line, whitespace-tokenised).
 
     Words, contexts and documents are unit vectors trained with a max-margin loss on cosines
