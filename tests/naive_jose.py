@@ -18,8 +18,50 @@ def uniform(s):
     return (s >> 11) / 9007199254740992.0
 
 
-def draw(s, table):
-    return int(table[(s >> 16) % len(table)])
+def draw(s, prob, alias):
+    """Walker's alias draw from the top 53 bits of s: slot floor(V u), kept with prob[slot]."""
+    n = len(prob)
+    x = float(s >> 11) * (n * (1.0 / 9007199254740992.0))
+    i = min(int(x), n - 1)
+    return i if x - i < float(prob[i]) else int(alias[i])
+
+
+def alias_tables(w):
+    """Vose's alias construction with Python lists (same stack order as the kernel)."""
+    n = len(w)
+    total = float(np.sum(np.asarray(w, dtype=np.float64)))
+    scaled = [float(x) * (n / total) for x in w]
+    prob, alias = [0.0] * n, list(range(n))
+    small = [i for i in range(n) if scaled[i] < 1.0]
+    large = [i for i in range(n) if scaled[i] >= 1.0]
+    while small and large:
+        lo, hi = small.pop(), large[-1]
+        prob[lo], alias[lo] = scaled[lo], hi
+        scaled[hi] = (scaled[hi] + scaled[lo]) - 1.0
+        if scaled[hi] < 1.0:
+            small.append(large.pop())
+    for i in large + small:
+        prob[i] = 1.0
+    return np.array(prob, dtype=np.float32), np.array(alias, dtype=np.int32)
+
+
+def alias_masses(prob, alias):
+    """The distribution an alias table draws from: slot i gives prob[i]/V to i, the rest to alias[i]."""
+    n = len(prob)
+    p = np.zeros(n)
+    for i in range(n):
+        p[i] += float(prob[i]) / n
+        p[int(alias[i])] += (1.0 - float(prob[i])) / n
+    return p
+
+
+def compact(ids, offsets, remap):
+    """Remapped ids with the dropped (-1) removed, and the new CSR offsets."""
+    docs = [[int(remap[w]) for w in ids[offsets[i]:offsets[i + 1]] if remap[w] >= 0] for i in range(len(offsets) - 1)]
+    new = [0]
+    for d in docs:
+        new.append(new[-1] + len(d))
+    return [w for d in docs for w in d], new
 
 
 def step(x, g, eta, paper, negative, xg=None):
@@ -49,23 +91,23 @@ def split_hinge(U, i, V, j, ti, alpha, margin, paper):
     return margin - (f - h)
 
 
-def joint_hinge(U, i, V, j, D, k, ti, alpha, margin, paper, update_words=True):
-    """The paper's joint hinge over (u=U[i], v=V[j], d=D[k], u'=U[ti])."""
+def joint_hinge(U, i, V, j, D, k, ti, alpha, margin, lam, paper, update_words=True):
+    """The paper's joint hinge over (u=U[i], v=V[j], d=D[k], u'=U[ti]), document terms weighted by lam."""
     u, v, d, un = U[i].copy(), V[j].copy(), D[k].copy(), U[ti].copy()
-    gap = u @ v + u @ d - un @ v - un @ d
+    gap = u @ v - un @ v + lam * (u @ d - un @ d)
     if gap >= margin:
         return 0.0
     if update_words:
         if paper:
-            U[i] = step(U[i], -(v + d), alpha, True, False)
-            U[ti] = step(U[ti], v + d, alpha, True, True)
+            U[i] = step(U[i], -(v + lam * d), alpha, True, False)
+            U[ti] = step(U[ti], v + lam * d, alpha, True, True)
         else:
             U[i] = step(U[i], -v, alpha, False, False)
             U[ti] = step(U[ti], v, alpha, False, True)
-            U[i] = step(U[i], -d, alpha, False, False)
-            U[ti] = step(U[ti], d, alpha, False, True)
+            U[i] = step(U[i], -lam * d, alpha, False, False)
+            U[ti] = step(U[ti], lam * d, alpha, False, True)
         V[j] = step(V[j], un - u, alpha, paper, False)
-    D[k] = step(D[k], un - u, alpha, paper, False)
+    D[k] = step(D[k], lam * (un - u), alpha, paper, False)
     return margin - gap
 
 
@@ -80,7 +122,7 @@ def subsample(doc, keep, s):
     return sen, s
 
 
-def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, table, window, negative, margin, alpha0,
+def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, negative, margin, lam, alpha0,
                words_before, total_words, seeds, paper, joint):
     """One epoch, chunks one after the other; returns the float64 tables and the hinge per chunk."""
     U, V, D = (np.array(x, dtype=np.float64) for x in (syn0, syn1, syndoc))
@@ -101,26 +143,27 @@ def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, table, window, negative, 
                         continue
                     for _ in range(negative):
                         s = lcg(s)
-                        t = draw(s, table)
+                        t = draw(s, prob, alias)
                         if t == word:
                             continue
                         if joint:
-                            hinge += joint_hinge(U, word, V, sen[cpos], D, doc, t, alpha, margin, paper)
+                            hinge += joint_hinge(U, word, V, sen[cpos], D, doc, t, alpha, margin, lam, paper)
                         else:
                             hinge += split_hinge(U, sen[cpos], V, word, t, alpha, margin, paper)
                 if not joint:
                     for _ in range(negative):
                         s = lcg(s)
-                        t = draw(s, table)
+                        t = draw(s, prob, alias)
                         if t == word:
                             continue
-                        hinge += split_hinge(U, word, D, doc, t, alpha, margin, paper)
+                        hinge += split_hinge(U, word, D, doc, t, lam * alpha, margin, paper)
             done += len(docs[doc])
         losses.append(hinge)
     return U, V, D, losses
 
 
-def jose_infer(syn0, syn1, docs, keep, table, window, negative, margin, alpha0, n_iter, seeds, paper, joint):
+def jose_infer(syn0, syn1, docs, keep, prob, alias, window, negative, margin, lam, alpha0, n_iter, seeds, paper,
+               joint):
     """Document vectors with u, v frozen, one document at a time."""
     U, V = np.array(syn0, dtype=np.float64), np.array(syn1, dtype=np.float64)
     dim = U.shape[1]
@@ -147,19 +190,19 @@ def jose_infer(syn0, syn1, docs, keep, table, window, negative, margin, alpha0, 
                             continue
                         for _ in range(negative):
                             s = lcg(s)
-                            t = draw(s, table)
+                            t = draw(s, prob, alias)
                             if t == word:
                                 continue
-                            joint_hinge(U, word, V, sen[cpos], D, 0, t, alpha, margin, paper, update_words=False)
+                            joint_hinge(U, word, V, sen[cpos], D, 0, t, alpha, margin, lam, paper, update_words=False)
                 else:
                     for _ in range(negative):
                         s = lcg(s)
-                        t = draw(s, table)
+                        t = draw(s, prob, alias)
                         if t == word:
                             continue
                         u, un = U[word], U[t]
                         if u @ D[0] - un @ D[0] < margin:
-                            D[0] = step(D[0], un - u, alpha, paper, False)
+                            D[0] = step(D[0], un - u, lam * alpha, paper, False)
         out[k] = D[0]
     return out
 

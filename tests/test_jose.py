@@ -42,25 +42,66 @@ def random_corpus(seed, n_docs=6, vocab=9, dim=6):
 # ---------------------------------------------------------------- primitives
 
 def test_lcg_uniform_draw_match_naive():
-    table = jose.negative_table(np.array([5, 3, 1, 1]), size=64)
+    prob, alias = jose.negative_table(np.array([5, 3, 1, 1]))
     s, t = np.uint64(12345), 12345
     for _ in range(200):
         s, t = np.uint64(jose._lcg(s)), nj.lcg(t)  # from Python numba returns an int: keep it uint64
         assert int(s) == t
         assert jose._uniform(s) == nj.uniform(t)
-        assert jose._draw(s, table) == nj.draw(t, table)
+        assert jose._draw(s, prob, alias) == nj.draw(t, prob, alias)
+    # the top state gives the last slot, never one past it
+    assert jose._draw(np.uint64(2**64 - 1), prob, alias) == nj.draw(2**64 - 1, prob, alias) in (3, int(alias[3]))
 
 
-def test_negative_table_follows_unigram_power():
-    counts = np.array([1000, 100, 10, 1, 1])
-    table = jose.negative_table(counts, size=1 << 16)
-    assert len(table) == 1 << 16 and table.dtype == np.int32
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_alias_tables_match_naive_and_the_unigram_power(seed):
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(1, [2, 50, 5000][seed % 3], size=[1, 7, 40, 300][seed])
+    if seed == 3:
+        counts[:3] = [10 ** 6, 10 ** 5, 1]  # very uneven weights
+    prob, alias = jose.negative_table(counts)
+    want_prob, want_alias = nj.alias_tables(counts ** 0.75)
+    assert prob.dtype == np.float32 and alias.dtype == np.int32 and prob.shape == alias.shape == counts.shape
+    np.testing.assert_array_equal(alias, want_alias)
+    np.testing.assert_allclose(prob, want_prob, rtol=1e-6)
+    assert np.all((prob >= 0) & (prob <= 1)) and np.all((alias >= 0) & (alias < len(counts)))
     p = counts ** 0.75 / (counts ** 0.75).sum()
-    freq = np.bincount(table, minlength=len(counts)) / len(table)
-    assert np.all(np.abs(freq - p) <= 1.0 / len(table) + 1e-12)
-    assert jose.negative_table(np.ones(3)).size == 1 << 16
-    with pytest.raises(ValueError):
-        jose.negative_table(counts, size=1000)
+    np.testing.assert_allclose(nj.alias_masses(prob, alias), p, rtol=1e-5, atol=1e-7)
+
+
+@slow_without_jit
+def test_draws_follow_the_unigram_power():
+    counts = np.array([1000, 100, 10, 1, 1, 50])
+    prob, alias = jose.negative_table(counts)
+    n = 200_000
+    s, got = np.uint64(7), np.zeros(len(counts))
+    for _ in range(n):
+        s = np.uint64(jose._lcg(s))
+        got[jose._draw(s, prob, alias)] += 1
+    p = counts ** 0.75 / (counts ** 0.75).sum()
+    assert np.all(np.abs(got / n - p) < 4 * np.sqrt(p * (1 - p) / n) + 1e-4)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_compact_ids_matches_naive(seed):
+    rng = np.random.default_rng(seed)
+    lens = rng.integers(0, 6, size=9)
+    offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    ids = rng.integers(0, 8, size=offsets[-1]).astype(np.int32)
+    remap = rng.permutation(8).astype(np.int32)
+    remap[rng.random(8) < 0.4] = -1
+    want_ids, want_off = nj.compact(ids, offsets, remap)
+    n = jose._compact_ids(ids, offsets, remap)
+    assert n == len(want_ids) and list(ids[:n]) == want_ids and list(offsets) == want_off
+
+
+def test_random_unit_rows_are_unit_and_blocked_like_one_draw():
+    a = jose.random_unit_rows(1000, 7, np.random.default_rng(3), block=64)
+    b = jose.random_unit_rows(1000, 7, np.random.default_rng(3), block=5000)
+    assert a.dtype == np.float32 and np.array_equal(a, b)
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1, atol=1e-6)
+    x = np.random.default_rng(3).random((1000, 7), dtype=np.float32) - 0.5
+    np.testing.assert_allclose(a, x / np.linalg.norm(x, axis=1, keepdims=True), atol=1e-6)
 
 
 def test_keep_probabilities_match_naive():
@@ -101,14 +142,15 @@ def test_chunk_bounds_cover_all_documents():
 @pytest.mark.parametrize("loss", ["split", "joint"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_epoch_kernel_matches_naive(update, loss, seed):
+    lam = (1.0, 0.3, 2.0)[seed]
     docs, counts, ids, offsets, (u, v, d) = random_corpus(seed)
     keep = jose.keep_probabilities(counts, 0.05 if seed else 0.0)
-    table = jose.negative_table(counts, size=256)
+    prob, alias = jose.negative_table(counts)
     n_chunks = 1 + seed % 2
     bounds = jose.chunk_bounds(offsets, n_chunks)
     seeds = np.array([jose.splitmix64(seed, c) for c in range(len(bounds) - 1)], dtype=np.uint64)
     paper, joint = update == "paper", loss == "joint"
-    args = (ids, offsets, bounds, keep, table, 3, 2, 0.15, 0.05, 7, 3 * len(ids), seeds, paper, joint)
+    args = (ids, offsets, bounds, keep, prob, alias, 3, 2, 0.15, lam, 0.05, 7, 3 * len(ids), seeds, paper, joint)
     want_u, want_v, want_d, want_loss = nj.jose_epoch(u, v, d, docs, bounds, *args[3:])
     loss_out = np.zeros(len(bounds) - 1)
     jose._jose_epoch_serial(u, v, d, *args, loss_out)
@@ -131,15 +173,15 @@ def test_builds_have_distinct_cache_names():
 def test_parallel_epoch_kernel_matches_serial_on_one_chunk():
     docs, counts, ids, offsets, tables = random_corpus(5, n_docs=10)
     keep = jose.keep_probabilities(counts, 0.0)
-    table = jose.negative_table(counts, size=256)
+    prob, alias = jose.negative_table(counts)
     bounds = jose.chunk_bounds(offsets, 1)
     seeds = np.array([99], dtype=np.uint64)
     outs = []
     for kernel in (jose._jose_epoch_serial, jose._jose_epoch_parallel):
         u, v, d = (t.copy() for t in tables)
         loss = np.zeros(1)
-        kernel(u, v, d, ids, offsets, bounds, keep, table, 2, 2, 0.15, 0.04, 0, len(ids) + 1, seeds, False, False,
-               loss)
+        kernel(u, v, d, ids, offsets, bounds, keep, prob, alias, 2, 2, 0.15, 0.5, 0.04, 0, len(ids) + 1, seeds, False,
+               False, loss)
         outs.append((u, v, d, loss))
     for a, b in zip(*outs):
         np.testing.assert_allclose(a, b, atol=1e-5)
@@ -150,14 +192,14 @@ def test_parallel_epoch_kernel_matches_serial_on_one_chunk():
 def test_infer_kernel_matches_naive(update, loss):
     docs, counts, ids, offsets, (u, v, _) = random_corpus(3, n_docs=8)
     keep = jose.keep_probabilities(counts, 0.05)
-    table = jose.negative_table(counts, size=128)
+    prob, alias = jose.negative_table(counts)
     seeds = np.array([jose.splitmix64(7, i) for i in range(len(docs))], dtype=np.uint64)
     paper, joint = update == "paper", loss == "joint"
-    want = nj.jose_infer(u, v, docs, keep, table, 3, 2, 0.15, 0.05, 3, seeds, paper, joint)
+    want = nj.jose_infer(u, v, docs, keep, prob, alias, 3, 2, 0.15, 0.7, 0.05, 3, seeds, paper, joint)
     u0, v0 = u.copy(), v.copy()
     for kernel in (jose._jose_infer_serial, jose._jose_infer_parallel):
         out = np.full((len(docs), u.shape[1]), np.nan, dtype=np.float32)
-        kernel(u, v, ids, offsets, keep, table, 3, 2, 0.15, 0.05, 3, seeds, paper, joint, out)
+        kernel(u, v, ids, offsets, keep, prob, alias, 3, 2, 0.15, 0.7, 0.05, 3, seeds, paper, joint, out)
         np.testing.assert_allclose(out, want, atol=2e-5)
     assert np.array_equal(u, u0) and np.array_equal(v, v0)  # frozen
     assert any(len(x) == 0 for x in docs) and np.all(want[[len(x) == 0 for x in docs]] == 0)
@@ -240,7 +282,8 @@ def test_infer_places_new_documents_near_their_topic(tmp_path):
 
 def test_bad_parameters():
     for kw in ({"dim": 0}, {"window": 0}, {"negative": 0}, {"n_iter": 0}, {"min_count": 0}, {"margin": 0},
-               {"alpha": float("nan")}, {"sample": -1}, {"update": "x"}, {"loss": "y"}):
+               {"alpha": float("nan")}, {"sample": -1}, {"update": "x"}, {"loss": "y"}, {"doc_weight": 0},
+               {"doc_weight": float("inf")}):
         with pytest.raises(TextmineError):
             jose.JoSE(**kw).fit(["a b"])
     with pytest.raises(TextmineError, match="not trained"):
@@ -338,6 +381,8 @@ def test_cli_bad_input(tmp_path, corpus_file):
     assert not out.exists()
     r = run(["embed", str(corpus_file), "-o", str(out), "--dim", "0"])
     assert r.exit_code == 2 and "--dim" in r.stderr
+    r = run(["embed", str(corpus_file), "-o", str(out), "--doc-weight", "0"])
+    assert r.exit_code == 2 and "--doc-weight" in r.stderr
     r = run(["embed", str(corpus_file), "-o", str(tmp_path / "no" / "w.vec")])
     assert r.exit_code == 1 and "does not exist" in r.stderr
     r = run(["embed", str(corpus_file), "-o", str(out), "--doc-output", str(tmp_path)])
@@ -346,6 +391,8 @@ def test_cli_bad_input(tmp_path, corpus_file):
     assert r.exit_code == 1 and "no such file" in r.stderr
     r = run(["embed", "--infer", str(tmp_path / "m.npz"), str(corpus_file), "--dim", "5"])
     assert r.exit_code == 2 and "--dim cannot be used with --infer" in r.stderr
+    r = run(["embed", "--infer", str(tmp_path / "m.npz"), str(corpus_file), "--doc-weight", "0.5"])
+    assert r.exit_code == 2 and "--doc-weight cannot be used with --infer" in r.stderr
     r = run(["embed", "--infer", str(tmp_path / "m.npz"), str(corpus_file), "-o", str(out)])
     assert r.exit_code == 1 and "no such file" in r.stderr
     assert not out.exists()

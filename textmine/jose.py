@@ -19,8 +19,12 @@ Two choices of ALGORITHMS.md §6.1–6.2:
   ``shared/data/README``); the paper rule reaches 0.40 (bench/RESULTS.md).
 
 The corpus is integer-coded once (``int32`` ids, ``int64`` CSR offsets per document), then numba
-kernels run the epochs. Randomness is a 64-bit LCG (word2vec's ``next_random``) whose state the
-driver seeds per epoch and per chunk, so ``n_jobs=1`` with a seed is deterministic. ``n_jobs > 1``
+kernels run the epochs. Memory: 4 bytes per token, ``8 + 4 dim`` per document (offsets and ``d``),
+``8 dim + 24`` per vocabulary word (``u``, ``v``, counts, sub-sampling and alias tables) plus the
+words themselves; nothing corpus- or table-sized is copied on the way (in-place id compaction,
+blockwise initialisation, Walker's alias tables instead of word2vec's unigram table).
+Randomness is a 64-bit LCG (word2vec's ``next_random``) whose state the driver seeds per epoch and
+per chunk, so ``n_jobs=1`` with a seed is deterministic. ``n_jobs > 1``
 runs Hogwild threads over contiguous document chunks (lock-free, races tolerated as in ``jose.c``),
 so it is not reproducible bit for bit. Inference (:meth:`JoSE.infer`) freezes ``u`` and ``v``
 and optimises each new document on its own: it is deterministic for any ``n_jobs``.
@@ -68,13 +72,23 @@ def _uniform(s):
 
 
 @njit(inline="always")
-def _draw(s, table):
-    """Draw a negative word id: ``table[(s >> 16) mod T]``.
+def _draw(s, prob, alias):
+    """Draw a negative word id with Walker's alias method from the uint64 LCG state ``s``.
 
-    ``table`` (int32, shape (T,), T a power of two) holds each word id in proportion to ``count ** 0.75``
-    (word2vec's unigram table; see :func:`negative_table`).
+    ``x = V u`` with ``u`` the top 53 bits of ``s`` as a float in [0, 1): slot ``i = floor(x)`` is
+    kept when ``x - i < prob[i]``, else ``alias[i]`` is drawn. ``prob`` (float32, shape (V,)) and
+    ``alias`` (int32, shape (V,)) come from :func:`negative_table`: word ``w`` is drawn with
+    probability ``count[w] ** 0.75 / sum`` (word2vec's unigram^0.75 distribution), exactly up to float
+    rounding, from 8 bytes per word (word2vec's table takes 400 MB at any vocabulary).
     """
-    return table[np.int64((s >> _U16) & np.uint64(table.shape[0] - 1))]
+    n = prob.shape[0]
+    x = np.float64(s >> _U11) * (n * (1.0 / 9007199254740992.0))
+    i = np.int64(x)
+    if i >= n:
+        i = n - 1
+    if x - i < prob[i]:
+        return i
+    return np.int64(alias[i])
 
 
 @njit_fast(inline="always")
@@ -215,7 +229,7 @@ def _split_pair(u, v, un, f, alpha, margin, paper, gv):
 
 
 @njit_fast(inline="always")
-def _split_negatives(u, v, word, syn0, table, negative, s, hinge, alpha, margin, paper, gv):
+def _split_negatives(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, margin, paper, gv):
     """Every negative of one split hinge of ``u`` against target ``v`` (a context row or a
     document): draws ``negative`` words (skipping ``word``) and applies :func:`_split_pair`.
 
@@ -224,7 +238,7 @@ def _split_negatives(u, v, word, syn0, table, negative, s, hinge, alpha, margin,
     f = _dot(u, v)
     for _ in range(negative):
         s = _lcg(s)
-        t = _draw(s, table)
+        t = _draw(s, prob, alias)
         if t == word:
             continue
         e = _split_pair(u, v, syn0[t], f, alpha, margin, paper, gv)
@@ -235,14 +249,16 @@ def _split_negatives(u, v, word, syn0, table, negative, s, hinge, alpha, margin,
 
 
 @njit_fast(inline="always")
-def _joint_pair(u, v, d, un, alpha, margin, paper, update_doc, gu, gn, gv):
-    """The paper's joint hinge ``max(0, m - cos(v,u) - cos(u,d) + cos(v,u') + cos(u',d))``.
+def _joint_pair(u, v, d, un, alpha, margin, lam, paper, update_doc, gu, gn, gv):
+    """The paper's joint hinge ``max(0, m - cos(v,u) - λ cos(u,d) + cos(v,u') + λ cos(u',d))``.
 
     Parameters
     ----------
     u, v, d, un : ndarray, float32, shape (D,)
         Centre word (syn0), context (syn1), document, negative centre word (syn0).
     alpha, margin : float
+    lam : float
+        Weight ``λ`` of the document terms (1 in the paper).
     paper : bool
         Paper multiplier on the summed gradient; otherwise ``jose.c``'s multipliers, one step
         per term (``-v`` then ``-d`` for ``u``; ``v`` then ``d`` for ``u'``).
@@ -258,13 +274,14 @@ def _joint_pair(u, v, d, un, alpha, margin, paper, update_doc, gu, gn, gv):
 
     Notes
     -----
-    ``∇u = -(v + d)``, ``∇u' = v + d``, ``∇v = ∇d = -(u - u')`` (Meng et al. 2019, eq. 4; §6.1).
+    ``∇u = -(v + λd)``, ``∇u' = v + λd``, ``∇v = -(u - u')``, ``∇d = -λ(u - u')`` (Meng et al.
+    2019, eq. 4 with λ = 1; §6.1).
     """
     fv = _dot(u, v)
     fd = _dot(u, d)
     hv = _dot(un, v)
     hd = _dot(un, d)
-    gap = fv + fd - hv - hd
+    gap = fv - hv + lam * (fd - hd)
     if gap >= margin:
         return 0.0
     n = u.shape[0]
@@ -273,8 +290,8 @@ def _joint_pair(u, v, d, un, alpha, margin, paper, update_doc, gu, gn, gv):
     if update_doc:
         if paper:
             for c in range(n):
-                gu[c] = -(v[c] + d[c])
-                gn[c] = v[c] + d[c]
+                gu[c] = -(v[c] + lam * d[c])
+                gn[c] = v[c] + lam * d[c]
             _sphere_step(u, gu, alpha, True, False)
             _sphere_step(un, gn, alpha, True, True)
         else:
@@ -284,16 +301,18 @@ def _joint_pair(u, v, d, un, alpha, margin, paper, update_doc, gu, gn, gv):
             _sphere_step(u, gu, alpha, False, False)
             _sphere_step(un, gn, alpha, False, True)
             for c in range(n):
-                gu[c] = -d[c]
-                gn[c] = d[c]
+                gu[c] = -lam * d[c]
+                gn[c] = lam * d[c]
             _sphere_step(u, gu, alpha, False, False)
             _sphere_step(un, gn, alpha, False, True)
         _sphere_step(v, gv, alpha, paper, False)
+    for c in range(n):
+        gv[c] *= lam
     _sphere_step(d, gv, alpha, paper, False)
     return margin - gap
 
 
-def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, table, window, negative, margin,
+def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, window, negative, margin, lam,
                 alpha0, words_before, total_words, seeds, paper, joint, loss_out):
     """One training epoch over every document (serial, or Hogwild over chunks when parallel).
 
@@ -311,10 +330,13 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, table, window, n
         Chunk ``c`` is documents ``bounds[c]:bounds[c+1]``; chunks run in parallel.
     keep : ndarray, float64, shape (V,)
         Sub-sampling keep probability of each word (>= 1: always kept).
-    table : ndarray, int32, shape (T,)
-        Unigram^0.75 table for negative sampling.
+    prob, alias : ndarray, float32 and int32, shape (V,)
+        Alias tables of the unigram^0.75 distribution for negative sampling (:func:`negative_table`).
     window, negative : int
     margin, alpha0 : float
+    lam : float
+        Weight of the document hinge (split: the document step uses ``lam * alpha``; joint: ``λ``
+        of :func:`_joint_pair`).
     words_before, total_words : int
         Words trained before this epoch and ``n_iter * T`` (for the linear learning-rate decay).
     seeds : ndarray, uint64, shape (C,)
@@ -379,22 +401,22 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, table, window, n
                     if joint:
                         for _ in range(negative):
                             s = _lcg(s)
-                            t = _draw(s, table)
+                            t = _draw(s, prob, alias)
                             if t == word:
                                 continue
-                            hinge += _joint_pair(syn0[word], syn1[ctx], dvec, syn0[t], alpha, margin, paper,
-                                                 True, gu, gn, gv)
+                            hinge += _joint_pair(syn0[word], syn1[ctx], dvec, syn0[t], alpha, margin, lam,
+                                                 paper, True, gu, gn, gv)
                     else:
-                        hinge, s = _split_negatives(syn0[ctx], syn1[word], word, syn0, table, negative, s,
+                        hinge, s = _split_negatives(syn0[ctx], syn1[word], word, syn0, prob, alias, negative, s,
                                                     hinge, alpha, margin, paper, gv)
                 if not joint:
-                    hinge, s = _split_negatives(syn0[word], dvec, word, syn0, table, negative, s,
-                                                hinge, alpha, margin, paper, gv)
+                    hinge, s = _split_negatives(syn0[word], dvec, word, syn0, prob, alias, negative, s,
+                                                hinge, lam * alpha, margin, paper, gv)
             done += a1 - a0
         loss_out[ch] = hinge
 
 
-def _jose_infer(syn0, syn1, ids, offsets, keep, table, window, negative, margin, alpha0, n_iter,
+def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, margin, lam, alpha0, n_iter,
                 seeds, paper, joint, out):
     """Optimise one vector per new document with the word tables frozen.
 
@@ -405,9 +427,11 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, table, window, negative, margin,
     ids : ndarray, int32, shape (T,)
     offsets : ndarray, int64, shape (N + 1,)
     keep : ndarray, float64, shape (V,)
-    table : ndarray, int32, shape (T,)
+    prob, alias : ndarray, float32 and int32, shape (V,)
     window, negative : int
     margin, alpha0 : float
+    lam : float
+        Weight of the document terms, as in training (it scales the document step).
     n_iter : int
         Passes over each document; the rate decays linearly over ``n_iter * len(doc)``.
     seeds : ndarray, uint64, shape (N,)
@@ -474,14 +498,14 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, table, window, negative, margin,
                             continue
                         for _ in range(negative):
                             s = _lcg(s)
-                            t = _draw(s, table)
+                            t = _draw(s, prob, alias)
                             if t == word:
                                 continue
-                            _joint_pair(u, syn1[sen[cpos]], d, syn0[t], alpha, margin, paper, False, gu, gn, gv)
+                            _joint_pair(u, syn1[sen[cpos]], d, syn0[t], alpha, margin, lam, paper, False, gu, gn, gv)
                 else:
                     for _ in range(negative):
                         s = _lcg(s)
-                        t = _draw(s, table)
+                        t = _draw(s, prob, alias)
                         if t == word:
                             continue
                         un = syn0[t]
@@ -490,7 +514,7 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, table, window, negative, margin,
                         if f - h < margin:
                             for c in range(dim):
                                 gv[c] = un[c] - u[c]
-                            _sphere_step(d, gv, alpha, paper, False)
+                            _sphere_step(d, gv, lam * alpha, paper, False)
 
 
 # Both builds once, at import (compiled lazily on first call; cached on disk under distinct names).
@@ -527,30 +551,76 @@ def keep_probabilities(counts, sample):
     return (np.sqrt(counts / sn) + 1.0) * sn / counts
 
 
-def negative_table(counts, power=0.75, size=None):
-    """word2vec's unigram table: word ids in proportion to ``counts ** power``.
+@njit
+def _build_alias(w, prob, alias):
+    """Vose's construction of Walker's alias tables, in place.
+
+    Parameters
+    ----------
+    w : ndarray, float64, shape (V,)
+        Non-negative weights with a positive sum.
+    prob : ndarray, float32, shape (V,)
+        Receives the probability of keeping slot ``i`` (1 for a slot that never aliases).
+    alias : ndarray, int32, shape (V,)
+        Receives the other word of slot ``i``.
+
+    Notes
+    -----
+    Slot ``i`` gets mass ``1 / V`` split between ``i`` (``prob[i]``) and ``alias[i]``; a word whose
+    scaled weight ``V w / sum`` is below 1 fills its own slot and takes the rest from a word above 1
+    (Vose, IEEE TSE 17(9), 1991). Stacks are processed last in, first out, so the result is fixed.
+    """
+    n = w.shape[0]
+    scaled = w * (n / w.sum())
+    small = np.empty(n, np.int64)
+    large = np.empty(n, np.int64)
+    ns = 0
+    nl = 0
+    for i in range(n):
+        alias[i] = i
+        if scaled[i] < 1.0:
+            small[ns] = i
+            ns += 1
+        else:
+            large[nl] = i
+            nl += 1
+    while ns > 0 and nl > 0:
+        ns -= 1
+        lo = small[ns]
+        hi = large[nl - 1]
+        prob[lo] = scaled[lo]
+        alias[lo] = hi
+        scaled[hi] = (scaled[hi] + scaled[lo]) - 1.0
+        if scaled[hi] < 1.0:
+            nl -= 1
+            small[ns] = hi
+            ns += 1
+    for k in range(nl):
+        prob[large[k]] = 1.0
+    for k in range(ns):
+        prob[small[k]] = 1.0  # rounding leftovers: a full slot of its own
+
+
+def negative_table(counts, power=0.75):
+    """word2vec's unigram^0.75 negative-sampling distribution as alias tables.
 
     Parameters
     ----------
     counts : array of int, shape (V,)
     power : float
-    size : int, optional
-        Table length, a power of two; default the least one ``>= 16 V``, within ``[2**16, 2**27]``.
 
     Returns
     -------
-    ndarray, int32, shape (size,)
-        Slot ``j`` holds the word whose cumulative-probability interval contains ``(j + 0.5) / size``.
+    prob : ndarray, float32, shape (V,)
+    alias : ndarray, int32, shape (V,)
+        :func:`_draw` returns word ``w`` with probability ``counts[w] ** power / sum``: 8 bytes per
+        word, where word2vec's table of ``1e8`` ids takes 400 MB whatever the vocabulary.
     """
     w = np.asarray(counts, dtype=np.float64) ** power
-    if size is None:
-        size = 1 << int(min(max(math.ceil(math.log2(16 * len(w))), 16), 27))
-    if size & (size - 1):
-        raise ValueError(f"table size {size} is not a power of two")
-    cdf = np.cumsum(w / w.sum())
-    cdf[-1] = 1.0
-    pos = (np.arange(size, dtype=np.float64) + 0.5) / size
-    return np.searchsorted(cdf, pos, side="right").astype(np.int32)
+    prob = np.empty(len(w), dtype=np.float32)
+    alias = np.empty(len(w), dtype=np.int32)
+    _build_alias(w, prob, alias)
+    return prob, alias
 
 
 def chunk_bounds(offsets, n_chunks):
@@ -563,22 +633,30 @@ def chunk_bounds(offsets, n_chunks):
     return np.maximum.accumulate(np.clip(b, 0, n_docs))
 
 
-def random_unit_rows(n, dim, rng):
-    """``n`` float32 unit rows drawn uniform in ``(-0.5/dim, 0.5/dim)`` and normalised (jose.c)."""
-    x = ((rng.random((n, dim), dtype=np.float32) - np.float32(0.5)) / np.float32(dim))
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    x /= norms
-    return x
+def random_unit_rows(n, dim, rng, block=8192):
+    """``n`` float32 unit rows drawn uniform in ``(-0.5/dim, 0.5/dim)`` and normalised (jose.c).
+
+    Drawn in place, ``block`` rows at a time: no temporary of the table's size.
+    """
+    x = np.empty((n, dim), dtype=np.float32)
+    for start in range(0, n, block):
+        b = x[start:start + block]
+        rng.random(out=b, dtype=np.float32)
+        b -= np.float32(0.5)
+        b /= np.float32(dim)
+    return normalize_rows(x, block)
 
 
-def normalize_rows(x):
-    """Scale the rows of ``x`` (float32, shape (n, D)) to unit norm in place; zero rows stay zero."""
-    for start in range(0, x.shape[0], 65536):
-        block = x[start:start + 65536]
-        norms = np.sqrt(np.einsum("ij,ij->i", block, block, dtype=np.float64))
+def normalize_rows(x, block=8192):
+    """Scale the rows of ``x`` (float32, shape (n, D)) to unit norm in place; zero rows stay zero.
+
+    Works ``block`` rows at a time, so the float64 temporaries stay small.
+    """
+    for start in range(0, x.shape[0], block):
+        b = x[start:start + block]
+        norms = np.sqrt(np.einsum("ij,ij->i", b, b, dtype=np.float64))
         norms[norms == 0] = 1.0
-        block /= norms[:, None].astype(np.float32)
+        b /= norms[:, None].astype(np.float32)
     return x
 
 
@@ -632,6 +710,44 @@ def _read_ids(documents, lowercase, lookup=None):
     return lookup, ids, offsets, raw
 
 
+@njit
+def _compact_ids(ids, offsets, remap):
+    """Map provisional ids to final ones and drop the unknown, in place.
+
+    Parameters
+    ----------
+    ids : ndarray, int32, shape (T,)
+        Provisional ids of all documents, concatenated; the first ``n`` entries are overwritten
+        with the kept final ids.
+    offsets : ndarray, int64, shape (N + 1,)
+        CSR offsets into ``ids``; overwritten with the offsets into the compacted ids.
+    remap : ndarray, int32, shape (V0,)
+        Final id of each provisional id, -1 for a dropped word.
+
+    Returns
+    -------
+    int
+        ``n``, the number of kept tokens.
+
+    Notes
+    -----
+    Writes never overtake reads (``n <= k``), so no second corpus-sized array is needed.
+    """
+    n = 0
+    start = offsets[0]
+    for doc in range(offsets.shape[0] - 1):
+        stop = offsets[doc + 1]
+        for k in range(start, stop):
+            w = remap[ids[k]]
+            if w >= 0:
+                ids[n] = w
+                n += 1
+        offsets[doc + 1] = n
+        start = stop
+    offsets[0] = 0
+    return n
+
+
 def encode_corpus(documents, min_count=5, lowercase=False):
     """Build the vocabulary and integer-code a stream of documents in one pass.
 
@@ -652,13 +768,20 @@ def encode_corpus(documents, min_count=5, lowercase=False):
     ------
     TextmineError
         No token at all, or no word reaching ``min_count``.
+
+    Notes
+    -----
+    Memory: one ``str`` and a dict slot per distinct word while reading, 4 bytes per token and 8 per
+    document; the ids are remapped and compacted in place (:func:`_compact_ids`), and the vocabulary
+    is sorted with numpy on object arrays (no per-word tuples).
     """
     index, ids, offsets, raw = _read_ids(documents, lowercase)
     if raw == 0:
         raise TextmineError("the corpus is empty: no tokens in the input")
     ids = np.frombuffer(ids, dtype=np.int32)
     offsets = np.frombuffer(offsets, dtype=np.int64)
-    words = list(index)
+    words = np.empty(len(index), dtype=object)
+    words[:] = list(index)
     del index
     counts = np.bincount(ids, minlength=len(words)).astype(np.int64)
     kept = np.flatnonzero(counts >= min_count)
@@ -666,15 +789,12 @@ def encode_corpus(documents, min_count=5, lowercase=False):
         raise TextmineError(
             f"the vocabulary is empty: no word occurs {min_count} times (the most frequent occurs "
             f"{int(counts.max())} times); lower --min-count")
-    order = sorted(kept.tolist(), key=lambda i: (-counts[i], words[i]))
+    order = kept[np.argsort(words[kept], kind="stable")]  # by code point ...
+    order = order[np.argsort(-counts[order], kind="stable")]  # ... within count descending
     remap = np.full(len(words), -1, dtype=np.int32)
     remap[order] = np.arange(len(order), dtype=np.int32)
-    new = remap[ids]
-    mask = new >= 0
-    cm = np.zeros(len(new) + 1, dtype=np.int64)
-    np.cumsum(mask, out=cm[1:])
-    return EncodedCorpus([words[i] for i in order], counts[order], np.ascontiguousarray(new[mask]),
-                         cm[offsets], raw)
+    n = _compact_ids(ids, offsets, remap)
+    return EncodedCorpus(words[order].tolist(), counts[order], ids[:n], offsets, raw)
 
 
 # --------------------------------------------------------------------------------------------
@@ -693,7 +813,12 @@ class JoSE:
     negative : int
         Negative samples per positive pair (>= 1).
     margin : float
-        Hinge margin ``m``.
+        Hinge margin ``m`` (``jose.c``: 0.15; 0.25 was chosen on the even-numbered SimLex-999 pairs,
+        see bench/RESULTS.md).
+    doc_weight : float
+        Weight ``λ`` of the document part of the loss against the word-context part (``jose.c``
+        and the paper: 1). Split loss: the document hinge's step is ``λ alpha``; joint loss:
+        ``cos(u, d)`` and ``cos(u', d)`` enter the hinge times ``λ``.
     alpha : float
         Starting learning rate; decays linearly to ``1e-4 * alpha``.
     n_iter : int
@@ -744,8 +869,9 @@ class JoSE:
     ((6, 8), (40, 8))
     """
 
-    def __init__(self, dim=100, window=5, negative=2, margin=0.15, alpha=0.04, n_iter=10, min_count=5,
-                 sample=1e-3, n_jobs=1, random_state=1, update="paper", loss="split", lowercase=False):
+    def __init__(self, dim=100, window=5, negative=2, margin=0.25, alpha=0.04, n_iter=10, min_count=5,
+                 sample=1e-3, n_jobs=1, random_state=1, update="paper", loss="split", lowercase=False,
+                 doc_weight=1.0):
         self.dim = dim
         self.window = window
         self.negative = negative
@@ -759,11 +885,12 @@ class JoSE:
         self.update = update
         self.loss = loss
         self.lowercase = lowercase
+        self.doc_weight = doc_weight
 
     def get_params(self):
         return {k: getattr(self, k) for k in ("dim", "window", "negative", "margin", "alpha", "n_iter",
                                                "min_count", "sample", "n_jobs", "random_state", "update",
-                                               "loss", "lowercase")}
+                                               "loss", "lowercase", "doc_weight")}
 
     def _check(self):
         def need(ok, msg):
@@ -777,6 +904,8 @@ class JoSE:
         need(int(self.n_jobs) >= 1, f"-j must be at least 1, not {self.n_jobs}")
         need(math.isfinite(self.margin) and self.margin > 0, f"--margin must be > 0, not {self.margin}")
         need(math.isfinite(self.alpha) and self.alpha > 0, f"--alpha must be > 0, not {self.alpha}")
+        need(math.isfinite(self.doc_weight) and self.doc_weight > 0,
+             f"--doc-weight must be > 0, not {self.doc_weight}")
         need(math.isfinite(self.sample) and self.sample >= 0, f"--sample must be >= 0, not {self.sample}")
         need(self.update in UPDATES, f"update must be one of {UPDATES}, not {self.update!r}")
         need(self.loss in LOSSES, f"loss must be one of {LOSSES}, not {self.loss!r}")
@@ -810,7 +939,7 @@ class JoSE:
         syndoc = random_unit_rows(n_docs, dim, rng)
         syndoc[np.diff(corpus.offsets) == 0] = 0.0
         keep = keep_probabilities(corpus.counts, float(self.sample))
-        table = negative_table(corpus.counts)
+        prob, alias = negative_table(corpus.counts)
         jobs = int(self.n_jobs)
         bounds = chunk_bounds(corpus.offsets, jobs)
         n_chunks = len(bounds) - 1
@@ -827,9 +956,10 @@ class JoSE:
             loss = np.zeros(n_chunks)
             t0, c0 = time.perf_counter(), time.process_time()
             with np.errstate(over="ignore"):
-                kernel(syn0, syn1, syndoc, corpus.ids, corpus.offsets, bounds, keep, table, int(self.window),
-                       int(self.negative), float(self.margin), float(self.alpha), epoch * int(corpus.offsets[-1]),
-                       total, seeds, self.update == "paper", self.loss == "joint", loss)
+                kernel(syn0, syn1, syndoc, corpus.ids, corpus.offsets, bounds, keep, prob, alias, int(self.window),
+                       int(self.negative), float(self.margin), float(self.doc_weight), float(self.alpha),
+                       epoch * int(corpus.offsets[-1]), total, seeds, self.update == "paper", self.loss == "joint",
+                       loss)
             for table_ in (syn0, syn1, syndoc):
                 normalize_rows(table_)
             seconds += time.perf_counter() - t0
@@ -886,16 +1016,16 @@ class JoSE:
             return out
         seeds = np.array([splitmix64(seed, 0x1F, i) for i in range(n_docs)], dtype=np.uint64)
         keep = keep_probabilities(self.counts_, float(self.sample))
-        table = negative_table(self.counts_)
+        prob, alias = negative_table(self.counts_)
         if jobs > 1:
             set_num_threads(jobs)
             kernel = _jose_infer_parallel
         else:
             kernel = _jose_infer_serial
         with np.errstate(over="ignore"):
-            kernel(self.word_vectors_, self.context_vectors_, ids, offsets, keep, table, int(self.window),
-                   int(self.negative), float(self.margin), alpha, n_iter, seeds, self.update == "paper",
-                   self.loss == "joint", out)
+            kernel(self.word_vectors_, self.context_vectors_, ids, offsets, keep, prob, alias, int(self.window),
+                   int(self.negative), float(self.margin), float(self.doc_weight), alpha, n_iter, seeds,
+                   self.update == "paper", self.loss == "joint", out)
         return out
 
     # ---- persistence: .npz arrays + .json sidecar, no pickles ----

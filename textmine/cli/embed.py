@@ -7,7 +7,7 @@ import click
 from textmine.cli._options import input_options, quiet_option, read_options, resolve, seed_option, show_progress
 
 _TRAIN_ONLY = ("doc_output", "context_output", "save_model", "dim", "window", "negative", "margin", "min_count",
-               "sample", "update", "loss", "lowercase")
+               "sample", "update", "loss", "lowercase", "doc_weight")
 
 
 def _check_writable(path, option):
@@ -40,8 +40,10 @@ def _check_writable(path, option):
 @click.option("--window", type=click.IntRange(min=1), default=5, show_default=True, help="Maximum context distance.")
 @click.option("--negative", type=click.IntRange(min=1), default=2, show_default=True,
               help="Negative samples per positive pair.")
-@click.option("--margin", type=click.FloatRange(min=0, min_open=True), default=0.15, show_default=True,
-              help="Hinge margin on cosines.")
+@click.option("--margin", type=click.FloatRange(min=0, min_open=True), default=0.25, show_default=True,
+              help="Hinge margin on cosines (jose.c: 0.15; 0.25 chosen on half of SimLex-999, bench/RESULTS.md).")
+@click.option("--doc-weight", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="Weight of the document hinge against the word-context hinge (jose.c: 1).")
 @click.option("--alpha", type=click.FloatRange(min=0, min_open=True), default=0.04, show_default=True,
               help="Starting learning rate (linear decay).")
 @click.option("--iter", "n_iter", type=click.IntRange(min=1), default=10, show_default=True, help="Epochs.")
@@ -62,16 +64,19 @@ def _check_writable(path, option):
 @quiet_option
 @click.pass_context
 def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, output, doc_output, context_output, save_model,
-          infer_model, dim, window, negative, margin, alpha, n_iter, min_count, sample, update, loss, lowercase,
-          binary, jobs, seed, quiet):
+          infer_model, dim, window, negative, margin, doc_weight, alpha, n_iter, min_count, sample, update, loss,
+          lowercase, binary, jobs, seed, quiet):
     """Train JoSE spherical embeddings on PATHS (one document per line, whitespace-tokenised).
 
     Words, contexts and documents are unit vectors trained with a max-margin loss on cosines
     (Meng et al., NeurIPS 2019). Output is word2vec text (a 'V D' header, then 'token x1 .. xD'),
     loadable by gensim's KeyedVectors.load_word2vec_format.
 
-    Memory: 4 bytes per corpus token (the integer-coded corpus), 2 x dim float32 per vocabulary
-    word (word and context vectors) and dim float32 per document. Chinese must be segmented first:
+    Memory grows with the corpus by 4 bytes per token and 8 + 4 x dim bytes per document (the
+    integer-coded corpus and the document vectors, also without --doc-output), and with the
+    vocabulary by 8 x dim + 24 bytes per word plus the word itself (word and context vectors,
+    sampling tables); while reading, every distinct word, rare ones included, is held once.
+    Chinese must be segmented first:
 
     \b
       textmine segment corpus.txt | textmine embed - -o words.vec
@@ -121,7 +126,7 @@ def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, output, doc_o
 
     model = JoSE(dim=dim, window=window, negative=negative, margin=margin, alpha=alpha, n_iter=n_iter,
                  min_count=min_count, sample=sample, n_jobs=jobs, random_state=seed, update=update, loss=loss,
-                 lowercase=lowercase)
+                 lowercase=lowercase, doc_weight=doc_weight)
     try:
         model.fit(docs, progress=progress)
     finally:
