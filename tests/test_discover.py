@@ -135,13 +135,18 @@ def test_piece_table_merges_weights():
     assert not dm._piece_table(ids, starts, lengths, hashes, np.ones(5, np.int64))[4]
 
 
-def test_merge_counts_and_spill_are_exact(tmp_path):
-    rng = np.random.default_rng(5)
-    parts = [dm._count_ngrams(rng.integers(0, 9, 500).astype(np.int32), 2, 4) for _ in range(7)]
+def _random_ngram_parts(rng, n_parts, n_units, length, lo, hi):
+    """``n_parts`` n-gram count partials of random unit sequences, and their summed counts."""
+    parts = [dm._count_ngrams(rng.integers(0, n_units, length).astype(np.int32), lo, hi) for _ in range(n_parts)]
     expect = Counter()
     for k, c in parts:
         for a, b in zip(k.tolist(), c.tolist()):
             expect[a] += b
+    return parts, expect
+
+
+def test_merge_counts_and_spill_are_exact(tmp_path):
+    parts, expect = _random_ngram_parts(np.random.default_rng(5), 7, 9, 500, 2, 4)
     keys, counts = dm._merge_counts(parts)
     assert dict(zip(keys.tolist(), counts.tolist())) == dict(expect)
     counter = dm._OrderCounter(limit_bytes=1000, tmpdir_factory=lambda: str(tmp_path))  # forces spills
@@ -169,12 +174,7 @@ def test_partition_matches_naive():
 
 def test_order_counter_merges_on_disk_above_a_quarter_of_the_limit(tmp_path):
     """Without a spill, partials above limit/4 are merged bucket by bucket from disk (bounded memory)."""
-    rng = np.random.default_rng(6)
-    parts = [dm._count_ngrams(rng.integers(0, 30, 400).astype(np.int32), 3, 5) for _ in range(5)]
-    expect = Counter()
-    for k, c in parts:
-        for a, b in zip(k.tolist(), c.tolist()):
-            expect[a] += b
+    parts, expect = _random_ngram_parts(np.random.default_rng(6), 5, 30, 400, 3, 5)
     size = sum(k.nbytes + c.nbytes for k, c in parts)
     for limit, spills in ((size * 2, 1), (size * 8, 0)):
         counter = dm._OrderCounter(limit_bytes=limit, tmpdir_factory=lambda: str(tmp_path))
