@@ -95,8 +95,8 @@ def test_span_table_growth_and_add_match_counter():
     uend = ustart + 1
     goff = np.array([0, 1000, 1000, 5000], np.int64)
     t = st.SpanTable(entries=16, arena=64)
-    hs, ss, es, part, packed = st.ngram_descriptors(codes, ustart, uend, goff, 1, 5, 1, False)
-    assert packed.shape[0] == 0
+    hs, ss, es, part, n_packed = st.ngram_descriptors(codes, ustart, uend, goff, 1, 5, 1, st._NO_PACK, 0)
+    assert n_packed == 0 and len(hs) == st.ngram_total(goff, 1, 5)
     t.add_spans(codes, hs, ss, es, 0, len(hs))
     text = "".join(map(chr, codes))
     ref = {}
@@ -328,9 +328,14 @@ def test_packed_counter_matches_counter(capacity):
     rng = np.random.default_rng(capacity)
     pc = pk.PackedCounter(capacity)
     ref = {}
-    for _ in range(20):
+    for i in range(20):
         keys = rng.integers(1, 300, rng.integers(0, 200)).astype(np.uint64)
-        pc.add(keys)
+        if i % 2:
+            pc.add(keys)
+        else:  # the way a kernel writes: into the room the counter gives
+            buf, at = pc.room(len(keys))
+            buf[at:at + len(keys)] = keys
+            pc.commit(buf, at, len(keys))
         for k in keys.tolist():
             ref[k] = ref.get(k, 0) + 1
     u, c = pc.result()
@@ -347,7 +352,12 @@ def test_ngram_descriptors_split_packable_spans():
     goff = np.array([0, 1000, 1000, 2999, 3000], np.int64)
     text = "".join(map(chr, codes))
     for min_n, max_n in ((1, 4), (2, 6), (5, 5)):
-        hs, ss, es, part, packed = st.ngram_descriptors(codes, ustart, uend, goff, min_n, max_n, 4, True)
+        total = st.ngram_total(goff, min_n, max_n)
+        buf = np.zeros(total + 10, np.uint64)
+        hs, ss, es, part, n_packed = st.ngram_descriptors(codes, ustart, uend, goff, min_n, max_n, 4, buf, 7)
+        packed = buf[7:7 + n_packed]
+        assert not buf[:7].any() and not buf[7 + n_packed:].any()
+        assert n_packed + len(hs) == total
         spans = [text[i:i + n] for a, b in zip(goff[:-1], goff[1:]) for n in range(min_n, max_n + 1)
                  for i in range(a, b - n + 1)]
         assert sorted(unpack(k) for k in packed) == sorted(x for x in spans if packable(x))

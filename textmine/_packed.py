@@ -20,34 +20,47 @@ _EMPTY = (np.empty(0, np.uint64), np.empty(0, np.int64))
 def run_lengths(keys):
     """The distinct values of the sorted ``keys uint64[n]`` and how often each occurs.
 
-    Returns ``(distinct uint64[m], counts int64[m])``, both in key order.
+    Returns ``(distinct uint64[m], counts int64[m])``, both in key order (sized exactly: a first
+    pass counts the distinct values).
     """
     n = keys.shape[0]
-    out = np.empty(n, np.uint64)
-    cnt = np.empty(n, np.int64)
-    m = 0
-    i = 0
-    while i < n:
-        k = keys[i]
-        j = i + 1
-        while j < n and keys[j] == k:
+    m = 1 if n else 0
+    for i in range(1, n):
+        m += keys[i] != keys[i - 1]
+    out = np.empty(m, np.uint64)
+    cnt = np.empty(m, np.int64)
+    j = -1
+    for i in range(n):
+        if i == 0 or keys[i] != keys[i - 1]:
             j += 1
-        out[m] = k
-        cnt[m] = j - i
+            out[j] = keys[i]
+            cnt[j] = 0
+        cnt[j] += 1
+    return out, cnt
+
+
+@njit
+def _merged_size(k1, k2):
+    n1, n2 = k1.shape[0], k2.shape[0]
+    i = j = m = 0
+    while i < n1 and j < n2:
+        a, b = k1[i], k2[j]
+        i += a <= b
+        j += b <= a
         m += 1
-        i = j
-    return out[:m].copy(), cnt[:m].copy()
+    return m + (n1 - i) + (n2 - j)
 
 
 @njit
 def merge_counts(k1, c1, k2, c2):
     """Merge two runs (sorted distinct keys with counts); the counts of a key in both add up.
 
-    Returns ``(keys uint64[m], counts int64[m])``, sorted, ``m <= len(k1) + len(k2)``.
+    Returns ``(keys uint64[m], counts int64[m])``, sorted (sized exactly by a first pass).
     """
     n1, n2 = k1.shape[0], k2.shape[0]
-    keys = np.empty(n1 + n2, np.uint64)
-    cnt = np.empty(n1 + n2, np.int64)
+    size = _merged_size(k1, k2)
+    keys = np.empty(size, np.uint64)
+    cnt = np.empty(size, np.int64)
     i = j = m = 0
     while i < n1 and j < n2:
         a, b = k1[i], k2[j]
@@ -75,7 +88,7 @@ def merge_counts(k1, c1, k2, c2):
         cnt[m] = c2[j]
         j += 1
         m += 1
-    return keys[:m].copy(), cnt[:m].copy()
+    return keys, cnt
 
 
 _CAP = 1 << 16  # counts from here on share the first bucket of the counting sort
@@ -193,6 +206,25 @@ class PackedCounter:
             self.buf[self.fill:self.fill + take] = keys[i:i + take]
             self.fill += take
             i += take
+
+    def room(self, n):
+        """An array and a start offset where a kernel may write ``n`` keys: the buffer (compacted
+        first if it lacks room), or a new array when ``n`` exceeds the capacity. Pass both to
+        :meth:`commit` with the number of keys written."""
+        if n > self.capacity:
+            return np.empty(n, np.uint64), 0
+        if self.buf.shape[0] < self.capacity:
+            self.buf = np.empty(self.capacity, np.uint64)
+        if self.fill + n > self.capacity:
+            self._compact()
+        return self.buf, self.fill
+
+    def commit(self, buf, at, n):
+        """Count the ``n`` keys written at ``buf[at:]`` (see :meth:`room`)."""
+        if buf is self.buf:
+            self.fill = at + n
+        else:
+            self.add(buf[at:at + n])
 
     def _compact(self):
         if not self.fill:

@@ -127,32 +127,50 @@ PACK16_MAX = 4
 
 
 @njit
-def ngram_descriptors(codes, ustart, uend, goff, min_n, max_n, n_parts, pack):
-    """Every n-gram of a batch, as a packed key or as ``(hash, start, end)`` grouped by partition.
-
-    A unit is a span ``codes[ustart[u]:uend[u]]`` (a character, or a token in an array where tokens
-    are joined by single spaces); group ``g`` holds units ``goff[g]:goff[g+1]`` (a run of word
-    characters, or a line). The n-gram of units ``i..j`` is the contiguous span
-    ``codes[ustart[i]:uend[j]]``, for ``min_n <= j - i + 1 <= max_n``. With ``pack``, a span of
-    at most 4 code points in 1..0xFFFF goes to ``packed uint64[M]`` as a packed key (see
-    ``PACK16_MAX``); every other span gets a descriptor. Returns ``hashes uint64[N]``,
-    ``starts int64[N]``, ``ends int64[N]`` (partition by partition),
-    ``part_offsets int64[n_parts + 1]`` and ``packed``. Counting a batch one partition at a time
-    keeps each partition's table in cache.
-    """
+def ngram_total(goff, min_n, max_n):
+    """How many n-grams (orders ``min_n..max_n``) the groups ``goff`` hold."""
     total = 0
     for g in range(goff.shape[0] - 1):
         m = goff[g + 1] - goff[g]
         for k in range(min_n, max_n + 1):
             if m >= k:
                 total += m - k + 1
-    h_all = np.empty(total, np.uint64)
-    s_all = np.empty(total, np.int64)
-    e_all = np.empty(total, np.int64)
-    packed = np.empty(total if pack else 0, np.uint64)
+    return total
+
+
+@njit(inline="always")
+def _grown(a):
+    new = np.empty(2 * a.shape[0] + 16, a.dtype)
+    new[:a.shape[0]] = a
+    return new
+
+
+@njit
+def ngram_descriptors(codes, ustart, uend, goff, min_n, max_n, n_parts, pack_buf, pack_at):
+    """Every n-gram of a batch, as a packed key or as ``(hash, start, end)`` grouped by partition.
+
+    A unit is a span ``codes[ustart[u]:uend[u]]`` (a character, or a token in an array where tokens
+    are joined by single spaces); group ``g`` holds units ``goff[g]:goff[g+1]`` (a run of word
+    characters, or a line). The n-gram of units ``i..j`` is the contiguous span
+    ``codes[ustart[i]:uend[j]]``, for ``min_n <= j - i + 1 <= max_n``. When ``pack_buf uint64[B]``
+    is not empty, a span of at most 4 code points in 1..0xFFFF is written as a packed key (see
+    ``PACK16_MAX``) to ``pack_buf[pack_at:]``, which must have room for every n-gram of the batch
+    (:func:`ngram_total`); every other span gets a descriptor. Returns ``hashes uint64[N]``,
+    ``starts int64[N]``, ``ends int64[N]`` (partition by partition),
+    ``part_offsets int64[n_parts + 1]`` and the number of packed keys written. Counting a batch
+    one partition at a time keeps each partition's table in cache.
+    """
+    pack = pack_buf.shape[0] > 0
+    total = ngram_total(goff, min_n, max_n)
+    if pack and pack_buf.shape[0] - pack_at < total:
+        raise ValueError("ngram_descriptors: no room for the packed keys")
+    cap = min(total, 1024) if pack else total  # descriptors are few when most keys pack
+    h_all = np.empty(cap, np.uint64)
+    s_all = np.empty(cap, np.int64)
+    e_all = np.empty(cap, np.int64)
     part = np.zeros(n_parts + 1, np.int64)
     q = 0
-    npk = 0
+    npk = pack_at
     for g in range(goff.shape[0] - 1):
         a, b = goff[g], goff[g + 1]
         for i in range(a, b):
@@ -177,9 +195,13 @@ def ngram_descriptors(codes, ustart, uend, goff, min_n, max_n, n_parts, pack):
                     pos += 1
                 if j - i + 1 >= min_n:
                     if ok:
-                        packed[npk] = pk
+                        pack_buf[npk] = pk
                         npk += 1
                     else:
+                        if q == h_all.shape[0]:
+                            h_all = _grown(h_all)
+                            s_all = _grown(s_all)
+                            e_all = _grown(e_all)
                         hm = _mix(h)
                         h_all[q] = hm
                         s_all[q] = s
@@ -199,7 +221,7 @@ def ngram_descriptors(codes, ustart, uend, goff, min_n, max_n, n_parts, pack):
         hs[d] = h_all[r]
         ss[d] = s_all[r]
         es[d] = e_all[r]
-    return hs, ss, es, part, packed[:npk]
+    return hs, ss, es, part, npk - pack_at
 
 
 @njit
@@ -736,6 +758,9 @@ class SpanTable:
                 self._room_for(int(ends[k] - starts[k]))
 
 
+_NO_PACK = np.empty(0, np.uint64)
+
+
 class PartitionedTable:
     """One :class:`SpanTable` per hash partition; a batch is counted partition by partition so
     each table stays small enough for the cache ("batched local counting"). With ``pack_capacity``,
@@ -757,10 +782,13 @@ class PartitionedTable:
         return n + (self.packed.nbytes if self.packed is not None else 0)
 
     def count_ngrams(self, codes, ustart, uend, goff, min_n=1, max_n=1):
-        hs, ss, es, part, packed = ngram_descriptors(codes, ustart, uend, goff, min_n, max_n,
-                                                     len(self.tables), self.packed is not None)
-        if packed.shape[0]:
-            self.packed.add(packed)
+        buf, at = _NO_PACK, 0
+        if self.packed is not None:
+            buf, at = self.packed.room(ngram_total(goff, min_n, max_n))
+        hs, ss, es, part, n_packed = ngram_descriptors(codes, ustart, uend, goff, min_n, max_n,
+                                                       len(self.tables), buf, at)
+        if self.packed is not None:
+            self.packed.commit(buf, at, n_packed)
         for p, t in enumerate(self.tables):
             a, b = int(part[p]), int(part[p + 1])
             if b > a:
