@@ -16,10 +16,10 @@ count. The runs and the packed keys are merged straight into UTF-8 output. No st
 one ever-growing dict.
 
 Memory: partials held by the parent beyond half of ``memory_limit`` are spilled to a temporary
-directory and read back by memory map; a worker's tables are flushed at
-``memory_limit / (4 * n_jobs)``. What still grows is the distinct keys of one hash partition
-during its reduce (about ``distinct / n_parts``), and the output itself (sorted runs beyond half of
-``memory_limit`` are kept on disk too).
+directory and read back by memory map; a worker flushes its key buffer (a quarter of its budget),
+runs and tables at ``memory_limit / (4 * n_jobs)``. What still grows is the distinct keys of one
+hash partition or key range during its reduce, and the output itself (sorted runs and the ordered
+packed keys beyond half of ``memory_limit`` are kept on disk too).
 
 Output order is count descending, then code point ascending (``LC_ALL=C sort``), so the result
 does not depend on ``n_jobs``, the shard size or the engine: ``-j 1`` and ``-j N`` are byte-identical.

@@ -60,9 +60,8 @@ def count(paths, glob, encoding, decode_errors, doc_per_file, tokenizer, no_hmm,
     compact sorted arrays. Keys of at most 4 characters (of the Basic Multilingual Plane) are
     packed into 64-bit integers and counted by sorting; longer ones go to small per-partition
     hash tables. The merge runs per key range and hash partition. Memory grows with the number
-    of distinct keys of one partition or range (plus 8 bytes per distinct packed key for the
-    final ordering) and is otherwise bounded by --memory-limit (partials and the output spill
-    to disk). Whitespace tokens are never counted.
+    of distinct keys of one partition or range and is otherwise bounded by --memory-limit
+    (partials and the output spill to disk). Whitespace tokens are never counted.
 
     \b
     Examples:
