@@ -248,6 +248,22 @@ def _split_negatives(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m
     return hinge, s
 
 
+@njit(inline="always")
+def _subsample(ids, a0, a1, keep, sen, s):
+    """Copy the words ``ids[a0:a1]`` into ``sen``, dropping word ``w`` unless a uniform draw is at
+    most ``keep[w]`` (frequent-word subsampling). Returns ``(words kept, rng state)``."""
+    n = 0
+    for k in range(a0, a1):
+        w = ids[k]
+        if keep[w] < 1.0:
+            s = _lcg(s)
+            if keep[w] < _uniform(s):
+                continue
+        sen[n] = w
+        n += 1
+    return n, s
+
+
 @njit_fast(inline="always")
 def _joint_pair(u, v, d, un, alpha, margin, lam, paper, update_doc, gu, gn, gv):
     """The paper's joint hinge ``max(0, m - cos(v,u) - λ cos(u,d) + cos(v,u') + λ cos(u',d))``.
@@ -374,15 +390,7 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
         for doc in range(lo, hi):
             a0 = offsets[doc]
             a1 = offsets[doc + 1]
-            n = 0
-            for k in range(a0, a1):
-                w = ids[k]
-                if keep[w] < 1.0:
-                    s = _lcg(s)
-                    if keep[w] < _uniform(s):
-                        continue
-                sen[n] = w
-                n += 1
+            n, s = _subsample(ids, a0, a1, keep, sen, s)
             dvec = syndoc[doc]
             for pos in range(n):
                 progress = (words_before + (done + pos) * n_chunks) / (total_words + 1.0)
@@ -473,15 +481,7 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, m
         gv = np.empty(dim, np.float32)
         total = n_iter * (a1 - a0) + 1.0
         for it in range(n_iter):
-            n = 0
-            for k in range(a0, a1):
-                w = ids[k]
-                if keep[w] < 1.0:
-                    s = _lcg(s)
-                    if keep[w] < _uniform(s):
-                        continue
-                sen[n] = w
-                n += 1
+            n, s = _subsample(ids, a0, a1, keep, sen, s)
             for pos in range(n):
                 alpha = alpha0 * (1.0 - (it * (a1 - a0) + pos) / total)
                 if alpha < floor:
