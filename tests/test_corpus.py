@@ -132,11 +132,11 @@ def test_ctrl_c_exits_130_and_leaves_no_file(tmp_path):
     out = tmp_path / "out.tsv"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     cmd = [sys.executable, "-m", "textmine", "count", "-t", "ngram", "-n", "6", "-j", "2", "-o", str(out), "-"]
-    # a first run fills the numba cache, so the interrupted run is counting, not compiling
-    subprocess.run(cmd, input=data[:1000], env=env, check=True, capture_output=True)
-    out.unlink()
-    # stdin stays open, so the run is still going (workers busy or the parent reading) at the interrupt
-    p = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    # stdin stays open, so the run is still going (workers busy or the parent reading) at the interrupt.
+    # SIGINT back to its default in the child: a shell starts background jobs with it ignored (then
+    # Python, rightly, keeps ignoring it), as a terminal's Ctrl-C never is.
+    p = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     p.stdin.write(data)
     p.stdin.flush()
     time.sleep(4)
