@@ -100,6 +100,20 @@ def _dot(x, y):
     return acc
 
 
+
+@njit_fast(inline="always")
+def _multiplier(xg, gg, paper, negative_term):
+    """The step multiplier ``k`` of :func:`_sphere_step` from ``xᵀ∇f`` and ``||∇f||²``:
+    ``1 + xᵀ∇f / ||∇f||`` (paper), ``2 xᵀ∇f`` (``jose.c``, negative term) or ``1 + xᵀ∇f``.
+    Returns ``(take the step, k)``; the paper's rule takes no step for a zero gradient."""
+    if paper:
+        if gg <= 0.0:
+            return False, 0.0
+        return True, 1.0 + xg / math.sqrt(gg)
+    if negative_term:
+        return True, 2.0 * xg
+    return True, 1.0 + xg
+
 @njit_fast(inline="always")
 def _sphere_step(x, g, eta, paper, negative_term):
     """One Riemannian SGD step on the unit sphere, in place, then the retraction.
@@ -129,14 +143,9 @@ def _sphere_step(x, g, eta, paper, negative_term):
     for c in range(d):
         xg += x[c] * g[c]
         gg += g[c] * g[c]
-    if paper:
-        if gg <= 0.0:
-            return
-        k = 1.0 + xg / math.sqrt(gg)
-    elif negative_term:
-        k = 2.0 * xg
-    else:
-        k = 1.0 + xg
+    ok, k = _multiplier(xg, gg, paper, negative_term)
+    if not ok:
+        return
     step = np.float32(eta * k)
     for c in range(d):
         x[c] -= step * (g[c] - xg * x[c])
@@ -170,14 +179,9 @@ def _retract_step(x, g, sgn, xg, gg, eta, paper, negative_term):
     With ``s = η k``: ``x ← (1 + s xᵀ∇f) x - s ∇f``, then ``x ← x / ||x||`` (the retraction).
     Same step as :func:`_sphere_step`, without copying the gradient into a buffer.
     """
-    if paper:
-        if gg <= 0.0:
-            return
-        k = 1.0 + xg / math.sqrt(gg)
-    elif negative_term:
-        k = 2.0 * xg
-    else:
-        k = 1.0 + xg
+    ok, k = _multiplier(xg, gg, paper, negative_term)
+    if not ok:
+        return
     st = eta * k
     a = np.float32(1.0 + st * xg)
     b = np.float32(st * sgn)
