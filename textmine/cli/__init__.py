@@ -5,6 +5,10 @@ inside the command function, so ``textmine --help`` stays fast.
 
 Exit codes: 0 success, 1 runtime or data error (one line ``Error: ...``), 2 usage error,
 130 interrupted (Ctrl-C). A broken pipe (``textmine count ... | head``) exits 1 quietly.
+
+A console run that succeeds ends with :func:`_fast_exit`: the exit handlers run and the streams are
+flushed, but the interpreter's teardown (freeing every module, numba's compiled libraries and the
+corpus-sized arrays one object at a time) is skipped; it took 0.2-0.3 s per run.
 """
 import importlib
 import os
@@ -86,8 +90,38 @@ def _silence_stdout():
         pass
 
 
+def _fast_exit(code):
+    """End the process now with ``code`` after running the :mod:`atexit` handlers and flushing
+    stdout and stderr; the interpreter's teardown is skipped (every output is already complete:
+    files are closed and renamed into place, pools and threads joined, temporary directories
+    removed by the code that made them). Falls back to :func:`sys.exit` where the interpreter has
+    no ``atexit._run_exitfuncs``."""
+    import atexit
+
+    run_handlers = getattr(atexit, "_run_exitfuncs", None)
+    if run_handlers is None:
+        sys.exit(code)
+    run_handlers()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        code = code or 1
+    except (OSError, ValueError):
+        pass
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    os._exit(code)
+
+
 def main(argv=None):
-    """Console entry point: run :data:`cli` with textmine's exit-code conventions."""
+    """Console entry point: run :data:`cli` with textmine's exit-code conventions.
+
+    With ``argv=None`` (the ``textmine`` command, ``python -m textmine``) a successful run ends
+    the process through :func:`_fast_exit`; with an explicit ``argv`` it raises ``SystemExit``
+    like any Click program, so a caller in the same process can go on."""
     try:
         rv = cli.main(args=argv, prog_name="textmine", standalone_mode=False)
         sys.stdout.flush()
@@ -103,4 +137,7 @@ def main(argv=None):
     except BrokenPipeError:
         _silence_stdout()
         sys.exit(1)
-    sys.exit(rv if isinstance(rv, int) else 0)
+    code = rv if isinstance(rv, int) else 0
+    if argv is None:
+        _fast_exit(code)
+    sys.exit(code)
