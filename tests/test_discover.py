@@ -98,6 +98,40 @@ def test_count_whole_matches_naive(n):
         assert np.all(np.diff(keys) > 0)
 
 
+def naive_cohesion(ids, n, bits, min_count, total):
+    """min over splits of ln N + ln #w - ln #left - ln #right, from Counters of tuples of units."""
+    runs = [r for r in "".join(chr(48 + v) if v else " " for v in ids).split()]
+    grams = {m: Counter(r[i:i + m] for r in runs for i in range(len(r) - m + 1)) for m in range(1, n + 1)}
+    out = {}
+    for w, c in grams[n].items():
+        if c < min_count:
+            continue
+        key = 0
+        for ch in w:
+            key = (key << bits) | (ord(ch) - 48)
+        out[key] = min(math.log(total) + math.log(c) - math.log(grams[j][w[:j]]) - math.log(grams[n - j][w[j:]])
+                       for j in range(1, n))
+    return out
+
+
+def test_cohesion_matches_naive_and_is_independent_of_jobs():
+    rng = np.random.default_rng(5)
+    for trial in range(8):
+        ids = rng.integers(0, 7, size=rng.integers(50, 400)).astype(np.int32)
+        min_count = int(rng.integers(1, 3))
+        max_n = int(rng.integers(2, 5))
+        grams = {n: dm._count_whole(ids, n, 3, min_count) for n in range(1, max_n + 1)}
+        total = float(np.count_nonzero(ids))
+        coh = dm._cohesion_all(grams, max_n, 3, total, 1)
+        for n in range(2, max_n + 1):
+            expect = naive_cohesion(ids.tolist(), n, 3, min_count, total)
+            assert sorted(expect) == grams[n][0].tolist()
+            assert coh[n].tolist() == pytest.approx([expect[k] for k in grams[n][0].tolist()], rel=1e-12, abs=1e-12)
+        for jobs in (2, 3):
+            other = dm._cohesion_all(grams, max_n, 3, total, jobs, min_chunk=5)
+            assert all(np.array_equal(other[n], coh[n]) for n in coh)
+
+
 def test_key_filter_has_no_false_negatives():
     rng = np.random.default_rng(4)
     for n in (0, 1, 100, 5000):

@@ -1322,18 +1322,7 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
 
     # 3. cohesion and the cohesive set G
     _tick('cohesion')
-    total = float(n_units)
-    log_total = math.log(total)
-    coh = {}
-    for n in range(2, max_n + 1):
-        keys, counts = grams[n]
-        c = np.full(keys.shape[0], np.inf)
-        for j in range(1, n):
-            left, right = keys >> np.int64(bits * (n - j)), keys & np.int64((1 << (bits * (n - j))) - 1)
-            cl = _sub_counts(grams[j], left, total)
-            cr = _sub_counts(grams[n - j], right, total)
-            c = np.minimum(c, log_total + np.log(counts) - np.log(cl) - np.log(cr))
-        coh[n] = c
+    coh = _cohesion_all(grams, max_n, bits, float(n_units), n_jobs)
     good = {n: grams[n][0][coh[n] >= thr[n]] for n in range(2, max_n + 1)}
     good_keys = np.concatenate([good[n] for n in range(2, max_n + 1)])
     good_set = _key_set(good_keys)
@@ -1441,15 +1430,87 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
     return DiscoverResult(words, counts, cohesion, pmi, gain, stats)
 
 
-def _sub_counts(gram, keys, total):
-    gk, gc = gram
-    idx = np.searchsorted(gk, keys)
-    idx = np.minimum(idx, max(gk.shape[0] - 1, 0))
-    found = (gk.shape[0] > 0) & (gk[idx] == keys) if gk.shape[0] else np.zeros(keys.shape[0], bool)
-    out = np.full(keys.shape[0], total)
-    if gk.shape[0]:
-        out[found] = gc[idx[found]]
-    return out
+@njit
+def _cohesion(keys, log_counts, n, bits, sub_keys, sub_log, sub_off, log_total, lo, hi, out):
+    """Cohesion of the n-grams ``lo..hi-1``: ``min_j ln N + ln #w - ln #left_j - ln #right_j``.
+
+    Parameters
+    ----------
+    keys, log_counts : ndarray of int64 / float64, shape (k,)
+        Sorted packed n-grams (first unit in the high bits) and the logs of their counts.
+    n, bits : int
+        Order and bits per unit.
+    sub_keys, sub_log : ndarray of int64 / float64
+        Sorted keys and log counts of the orders ``1..n-1``, concatenated.
+    sub_off : ndarray of int64, shape (n + 1,)
+        Order ``j`` is ``sub_keys[sub_off[j]:sub_off[j + 1]]``.
+    log_total : float
+        ``ln N``; also the log count taken for a sub-gram that is absent (never, when every order
+        was pruned at the same minimum count).
+    lo, hi : int
+        The range of ``keys`` to score.
+    out : ndarray of float64, shape (k,)
+        Written at ``lo..hi-1``.
+    """
+    for i in range(lo, hi):
+        best = np.inf
+        for j in range(1, n):
+            shift = bits * (n - j)
+            left = keys[i] >> shift
+            right = keys[i] & ((np.int64(1) << shift) - 1)
+            ll = _log_count(sub_keys, sub_log, sub_off[j], sub_off[j + 1], left, log_total)
+            lr = _log_count(sub_keys, sub_log, sub_off[n - j], sub_off[n - j + 1], right, log_total)
+            c = log_total + log_counts[i] - ll - lr
+            if c < best:
+                best = c
+        out[i] = best
+
+
+@njit
+def _log_count(keys, logs, lo, hi, key, default):
+    """``logs`` at ``key`` in the sorted ``keys[lo:hi]`` (binary search), else ``default``."""
+    a, b = lo, hi
+    while a < b:
+        m = (a + b) >> 1
+        if keys[m] < key:
+            a = m + 1
+        else:
+            b = m
+    if a < hi and keys[a] == key:
+        return logs[a]
+    return default
+
+
+def _cohesion_all(grams, max_n, bits, total, n_jobs, min_chunk=1 << 16):
+    """Cohesion of every counted 2..max_n-gram: {n: float64 array aligned with ``grams[n][0]``}.
+
+    Logs are taken once per count with numpy; the kernel only adds and subtracts them, so the
+    figures do not depend on ``n_jobs`` (key ranges scored on threads)."""
+    log_total = math.log(total)
+    logs = {n: np.log(grams[n][1].astype(np.float64)) for n in range(1, max_n + 1)}
+    sub_keys = np.concatenate([grams[n][0] for n in range(1, max_n)]).astype(np.int64)
+    sub_log = np.concatenate([logs[n] for n in range(1, max_n)])
+    sub_off = np.zeros(max_n + 1, dtype=np.int64)
+    for n in range(1, max_n):
+        sub_off[n + 1] = sub_off[n] + grams[n][0].shape[0]
+    tasks, coh = [], {}
+    for n in range(2, max_n + 1):
+        k = grams[n][0].shape[0]
+        coh[n] = np.empty(k)
+        step = max(min_chunk, -(-k // max(1, n_jobs)))
+        tasks += [(n, a, min(k, a + step)) for a in range(0, k, step)]
+
+    def run(task):
+        n, a, b = task
+        _cohesion(grams[n][0], logs[n], n, bits, sub_keys, sub_log, sub_off, log_total, a, b, coh[n])
+
+    if n_jobs > 1 and len(tasks) > 1:
+        with ThreadPoolExecutor(n_jobs) as pool:
+            list(pool.map(run, tasks))
+    else:
+        for t in tasks:
+            run(t)
+    return coh
 
 
 def format_stats(stats):
