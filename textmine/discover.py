@@ -1431,7 +1431,7 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
 
 
 @njit
-def _cohesion(keys, log_counts, n, bits, sub_keys, sub_log, sub_off, log_total, lo, hi, out):
+def _cohesion(keys, log_counts, n, bits, sub_keys, sub_log, sub_off, log_unit, log_total, lo, hi, out):
     """Cohesion of the n-grams ``lo..hi-1``: ``min_j ln N + ln #w - ln #left_j - ln #right_j``.
 
     Parameters
@@ -1441,9 +1441,11 @@ def _cohesion(keys, log_counts, n, bits, sub_keys, sub_log, sub_off, log_total, 
     n, bits : int
         Order and bits per unit.
     sub_keys, sub_log : ndarray of int64 / float64
-        Sorted keys and log counts of the orders ``1..n-1``, concatenated.
+        Sorted keys and log counts of the orders ``2..n-1``, concatenated.
     sub_off : ndarray of int64, shape (n + 1,)
         Order ``j`` is ``sub_keys[sub_off[j]:sub_off[j + 1]]``.
+    log_unit : ndarray of float64
+        Log count of a unit by its id (``log_total`` where absent).
     log_total : float
         ``ln N``; also the log count taken for a sub-gram that is absent (never, when every order
         was pruned at the same minimum count).
@@ -1451,15 +1453,32 @@ def _cohesion(keys, log_counts, n, bits, sub_keys, sub_log, sub_off, log_total, 
         The range of ``keys`` to score.
     out : ndarray of float64, shape (k,)
         Written at ``lo..hi-1``.
+
+    Notes
+    -----
+    Left parts of sorted keys are sorted, so their search resumes where the last one ended
+    (galloping); right parts are found by binary search.
     """
+    at = np.empty(n, dtype=np.int64)  # where the last left part of each split was found
+    for j in range(2, n):
+        at[j] = sub_off[j]
     for i in range(lo, hi):
         best = np.inf
         for j in range(1, n):
             shift = bits * (n - j)
             left = keys[i] >> shift
             right = keys[i] & ((np.int64(1) << shift) - 1)
-            ll = _log_count(sub_keys, sub_log, sub_off[j], sub_off[j + 1], left, log_total)
-            lr = _log_count(sub_keys, sub_log, sub_off[n - j], sub_off[n - j + 1], right, log_total)
+            if j == 1:
+                ll = log_unit[left] if left < log_unit.shape[0] else log_total
+            else:
+                a = _gallop(sub_keys, at[j], sub_off[j + 1], left)
+                at[j] = a
+                ll = sub_log[a] if a < sub_off[j + 1] and sub_keys[a] == left else log_total
+            if n - j == 1:
+                lr = log_unit[right] if right < log_unit.shape[0] else log_total
+            else:
+                a = _gallop(sub_keys, sub_off[n - j], sub_off[n - j + 1], right)
+                lr = sub_log[a] if a < sub_off[n - j + 1] and sub_keys[a] == right else log_total
             c = log_total + log_counts[i] - ll - lr
             if c < best:
                 best = c
@@ -1467,18 +1486,24 @@ def _cohesion(keys, log_counts, n, bits, sub_keys, sub_log, sub_off, log_total, 
 
 
 @njit
-def _log_count(keys, logs, lo, hi, key, default):
-    """``logs`` at ``key`` in the sorted ``keys[lo:hi]`` (binary search), else ``default``."""
-    a, b = lo, hi
-    while a < b:
-        m = (a + b) >> 1
+def _gallop(keys, lo, hi, key):
+    """The first index in ``lo..hi`` whose sorted ``keys`` value is ``>= key``, searched from
+    ``lo`` with doubling steps, then by bisection."""
+    step = 1
+    b = lo
+    while b < hi and keys[b] < key:
+        lo = b + 1
+        b = lo + step
+        step <<= 1
+    if b > hi:
+        b = hi
+    while lo < b:
+        m = (lo + b) >> 1
         if keys[m] < key:
-            a = m + 1
+            lo = m + 1
         else:
             b = m
-    if a < hi and keys[a] == key:
-        return logs[a]
-    return default
+    return lo
 
 
 def _cohesion_all(grams, max_n, bits, total, n_jobs, min_chunk=1 << 16):
@@ -1488,10 +1513,13 @@ def _cohesion_all(grams, max_n, bits, total, n_jobs, min_chunk=1 << 16):
     figures do not depend on ``n_jobs`` (key ranges scored on threads)."""
     log_total = math.log(total)
     logs = {n: np.log(grams[n][1].astype(np.float64)) for n in range(1, max_n + 1)}
-    sub_keys = np.concatenate([grams[n][0] for n in range(1, max_n)]).astype(np.int64)
-    sub_log = np.concatenate([logs[n] for n in range(1, max_n)])
+    units = grams[1][0]
+    log_unit = np.full(int(units.max()) + 1 if units.shape[0] else 1, log_total)
+    log_unit[units] = logs[1]
+    sub_keys = np.concatenate([np.empty(0, np.int64)] + [grams[n][0] for n in range(2, max_n)]).astype(np.int64)
+    sub_log = np.concatenate([np.empty(0)] + [logs[n] for n in range(2, max_n)])
     sub_off = np.zeros(max_n + 1, dtype=np.int64)
-    for n in range(1, max_n):
+    for n in range(2, max_n):
         sub_off[n + 1] = sub_off[n] + grams[n][0].shape[0]
     tasks, coh = [], {}
     for n in range(2, max_n + 1):
@@ -1502,7 +1530,7 @@ def _cohesion_all(grams, max_n, bits, total, n_jobs, min_chunk=1 << 16):
 
     def run(task):
         n, a, b = task
-        _cohesion(grams[n][0], logs[n], n, bits, sub_keys, sub_log, sub_off, log_total, a, b, coh[n])
+        _cohesion(grams[n][0], logs[n], n, bits, sub_keys, sub_log, sub_off, log_unit, log_total, a, b, coh[n])
 
     if n_jobs > 1 and len(tasks) > 1:
         with ThreadPoolExecutor(n_jobs) as pool:
