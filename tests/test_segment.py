@@ -120,6 +120,11 @@ def test_cli_segment(lexicon, tmp_path, mode):
         res = CliRunner().invoke(cli, ["segment", "--dict", str(lexicon), "-"], input=text)
     assert res.exit_code == 0, res.output
     assert res.stdout == "中国 人民 ， 你 好\n\n中国 AK47\n"
+    # a summary on stderr (3 lines, 16 characters without the line ends, 7 words); none with -q
+    assert res.stderr.startswith("textmine segment: 3 lines, 16 characters, 7 words, "), res.stderr
+    args = ["segment", "-q", "--dict", str(lexicon)] + ([str(f)] if mode == "argument" else ["-"])
+    quiet = CliRunner().invoke(cli, args, input=None if mode == "argument" else text)
+    assert quiet.exit_code == 0 and quiet.stdout == res.stdout and quiet.stderr == ""
 
 
 def test_cli_segment_sep_and_jobs(lexicon, tmp_path):

@@ -1,9 +1,11 @@
 """``textmine segment``: write the input line for line with its words separated."""
 import sys
+import time
 
 import click
 
-from textmine.cli._options import input_options, jobs_option, output_option, read_options, resolve
+from textmine.cli._options import (input_options, jobs_option, output_option, quiet_option, read_options, resolve,
+                                   show_progress)
 
 
 @click.command("segment")
@@ -19,7 +21,9 @@ from textmine.cli._options import input_options, jobs_option, output_option, rea
               help="Lines per batch (the unit of -j parallelism).")
 @jobs_option
 @output_option
-def segment(paths, glob, encoding, decode_errors, lexicon, model, sep, unknown_score, batch_lines, jobs, output):
+@quiet_option
+def segment(paths, glob, encoding, decode_errors, lexicon, model, sep, unknown_score, batch_lines, jobs, output,
+            quiet):
     """Segment text into words, line for line: maximum-probability DP over a lexicon (--dict),
     or a character tagger trained from a dictionary (--model, see train-segmenter).
 
@@ -28,7 +32,8 @@ def segment(paths, glob, encoding, decode_errors, lexicon, model, sep, unknown_s
     starts no lexicon word stands alone.
 
     Memory: the lexicon or model, plus one batch of lines per job (--batch-lines); it does not
-    grow with the corpus.
+    grow with the corpus. A progress bar (on a terminal) and a summary line go to stderr
+    unless -q.
 
     \b
       textmine discover-words corpus/ > lex.tsv
@@ -60,8 +65,28 @@ def segment(paths, glob, encoding, decode_errors, lexicon, model, sep, unknown_s
         def run(lines):  # the tagger keeps whitespace runs as tokens; --dict drops them
             return [[w for w in words if not w.isspace()] for words in tagger.segment_lines(lines)]
 
-    with atomic_output(output) as out:
-        for shard in make_shards(files):
-            for lines in iter_batches(shard, opts, batch_chars=batch_lines * 100 * max(1, jobs)):
-                out.write("".join(sep.join(words) + "\n" for words in run(lines)))
+    bar = None
+    if show_progress(quiet):
+        from tqdm import tqdm
+
+        bar = tqdm(unit="char", unit_scale=True, file=sys.stderr, desc="segmenting")
+    start, n_lines, n_words, n_chars = time.perf_counter(), 0, 0, 0
+    try:
+        with atomic_output(output) as out:
+            for shard in make_shards(files):
+                for lines in iter_batches(shard, opts, batch_chars=batch_lines * 100 * max(1, jobs)):
+                    segmented = run(lines)
+                    out.write("".join(sep.join(words) + "\n" for words in segmented))
+                    chars = sum(map(len, lines))
+                    n_lines, n_chars = n_lines + len(lines), n_chars + chars
+                    n_words += sum(map(len, segmented))
+                    if bar is not None:
+                        bar.update(chars)
+    finally:
+        if bar is not None:
+            bar.close()
     sys.stdout.flush()
+    if not quiet:
+        seconds = time.perf_counter() - start
+        click.echo(f"textmine segment: {n_lines} lines, {n_chars:,} characters, {n_words:,} words, "
+                   f"{seconds:.2f} s ({n_chars / max(seconds, 1e-9) / 1e6:.2f} M chars/s)", err=True)
