@@ -55,11 +55,12 @@ def _merged_size(k1, k2):
 def merge_counts(k1, c1, k2, c2):
     """Merge two runs (sorted distinct keys with counts); the counts of a key in both add up.
 
-    Returns ``(keys uint64[m], counts int64[m])``, sorted (sized exactly by a first pass).
+    Returns ``(keys[m], counts int64[m])``, sorted (sized exactly by a first pass); the keys
+    have the dtype of ``k1`` (uint64 packed keys here, int64 n-gram keys in discover-words).
     """
     n1, n2 = k1.shape[0], k2.shape[0]
     size = _merged_size(k1, k2)
-    keys = np.empty(size, np.uint64)
+    keys = np.empty(size, k1.dtype)
     cnt = np.empty(size, np.int64)
     i = j = m = 0
     while i < n1 and j < n2:
@@ -148,11 +149,12 @@ def slot(key, j):
     return np.int64((key >> np.uint64(48 - 16 * j)) & np.uint64(0xFFFF))
 
 
-def merge_runs(runs):
-    """Merge a list of runs into one (pairwise, smallest first)."""
+def merge_runs(runs, empty=None):
+    """Merge a list of runs into one (pairwise, smallest first); ``empty`` (default: no packed
+    keys) when every run is empty."""
     runs = [r for r in runs if r[0].shape[0]]
     if not runs:
-        return _EMPTY
+        return _EMPTY if empty is None else empty
     while len(runs) > 1:
         runs.sort(key=lambda r: r[0].shape[0])
         a, b = runs.pop(0), runs.pop(0)

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from textmine._numba import njit
+from textmine._packed import merge_runs
 from textmine.errors import TextmineError
 
 # ---------------------------------------------------------------------------------------------
@@ -276,15 +277,12 @@ def _sorted_runs(keys, min_count):
 
 
 def _merge_counts(parts):
-    """Exact merge of (sorted keys, counts) partials."""
-    if not parts:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
+    """Exact merge of (sorted distinct int64 keys, int64 counts) partials: linear merges of two
+    runs at a time, the smallest first (:func:`textmine._packed.merge_runs`)."""
     if len(parts) == 1:
         return parts[0]
-    keys = np.concatenate([p[0] for p in parts])
-    counts = np.concatenate([p[1] for p in parts])
-    order = np.argsort(keys)  # sums of equal keys do not depend on their order
-    return _sorted_rle(keys[order], counts[order])
+    return merge_runs([(np.ascontiguousarray(k), np.ascontiguousarray(c)) for k, c in parts],
+                      empty=(np.empty(0, np.int64), np.empty(0, np.int64)))
 
 
 class _OrderCounter:
@@ -323,8 +321,12 @@ class _OrderCounter:
 
     def result(self, min_count):
         if not self.spilled and self.size <= self.limit // 4:
-            keys, counts = _merge_counts([(k, c) for k, c, _ in self.parts])
+            # a part is sorted within each bucket only: merge bucket by bucket, then the buckets
+            merged = [_merge_counts([(k[o[b]:o[b + 1]], c[o[b]:o[b + 1]]) for k, c, o in self.parts])
+                      for b in range(self.N_BUCKETS)]
             self.parts = []
+            keys, counts = _merge_counts(merged)
+            del merged
             keep = counts >= min_count
             return keys[keep], counts[keep]
         if self.parts:
