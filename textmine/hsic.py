@@ -453,8 +453,6 @@ def _block_hsic(x, y, gx, gy, block, out):
     -----
     Block HSIC (Zhang, Filippi, Gretton & Sejdinovic, Stat. Comput. 2018); O(n B).
     """
-    p = x.shape[1]
-    q = y.shape[1]
     for t in prange(out.shape[0]):
         o = t * block
         k = np.empty((block, block))
@@ -465,23 +463,23 @@ def _block_hsic(x, y, gx, gy, block, out):
                     k[i, j] = 0.0
                     l[i, j] = 0.0
                     continue
-                d = 0.0
-                for c in range(p):
-                    if gx < 0:
-                        d += x[o + i, c] * x[o + j, c]
-                    else:
-                        u = x[o + i, c] - x[o + j, c]
-                        d += u * u
-                k[i, j] = d if gx < 0 else math.exp(-d * gx)
-                d = 0.0
-                for c in range(q):
-                    if gy < 0:
-                        d += y[o + i, c] * y[o + j, c]
-                    else:
-                        u = y[o + i, c] - y[o + j, c]
-                        d += u * u
-                l[i, j] = d if gy < 0 else math.exp(-d * gy)
+                k[i, j] = _kernel_value(x, o + i, o + j, gx)
+                l[i, j] = _kernel_value(y, o + i, o + j, gy)
         out[t] = _song_unbiased(k, l)
+
+
+@njit(inline="always")
+def _kernel_value(x, a, b, g):
+    """Kernel of rows ``a`` and ``b`` of ``x``: the dot product when ``g < 0`` (linear), else
+    ``exp(-g ||x_a - x_b||^2)`` (Gaussian with ``g = 1 / (2 sigma^2)``)."""
+    d = 0.0
+    for c in range(x.shape[1]):
+        if g < 0:
+            d += x[a, c] * x[b, c]
+        else:
+            u = x[a, c] - x[b, c]
+            d += u * u
+    return d if g < 0 else math.exp(-d * g)
 
 
 @njit
