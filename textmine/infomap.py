@@ -421,6 +421,26 @@ def _link_flow_to_modules(a, ptr, idx, flow, acc, module, mark, stamp, d_out, d_
         acc[m] += flow[k]
     return nc
 
+
+@njit(inline="always")
+def _module_terms(m, members, mod_flow, mod_lexit, mod_lenter, mod_tsrc, mod_tw, t_total, recorded,
+                  mod_en, mod_ex, mod_pen, mod_pex, mod_pxf):
+    """Cache module ``m``'s enter and exit flow and its plogp terms (zeros for an empty module)."""
+    if members[m] > 0:
+        en = _mod_enter(mod_lenter[m], mod_tsrc[m], mod_tw[m], t_total, recorded)
+        ex = _mod_exit(mod_lexit[m], mod_tsrc[m], mod_tw[m], recorded)
+        mod_en[m] = en
+        mod_ex[m] = ex
+        mod_pen[m] = _plogp(en)
+        mod_pex[m] = _plogp(ex)
+        mod_pxf[m] = _plogp(ex + mod_flow[m])
+    else:
+        mod_en[m] = 0.0
+        mod_ex[m] = 0.0
+        mod_pen[m] = 0.0
+        mod_pex[m] = 0.0
+        mod_pxf[m] = 0.0
+
 @njit_fast
 def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
                node_flow, tele_src, tele_w, recorded, nodes_plogp,
@@ -512,14 +532,9 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
     sum_plogp_exit_flow = 0.0
     for m in range(n):
         if members[m] > 0:
-            en = _mod_enter(mod_lenter[m], mod_tsrc[m], mod_tw[m], t_total, recorded)
-            ex = _mod_exit(mod_lexit[m], mod_tsrc[m], mod_tw[m], recorded)
-            mod_en[m] = en
-            mod_ex[m] = ex
-            mod_pen[m] = _plogp(en)
-            mod_pex[m] = _plogp(ex)
-            mod_pxf[m] = _plogp(ex + mod_flow[m])
-            sum_enter += en
+            _module_terms(m, members, mod_flow, mod_lexit, mod_lenter, mod_tsrc, mod_tw, t_total, recorded,
+                          mod_en, mod_ex, mod_pen, mod_pex, mod_pxf)
+            sum_enter += mod_en[m]
             sum_plogp_enter += mod_pen[m]
             sum_plogp_exit += mod_pex[m]
             sum_plogp_exit_flow += mod_pxf[m]
@@ -655,20 +670,8 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
                 mod_tsrc[old] = o_tsrc
                 mod_tw[old] = o_tw
             for mm in (old, m):
-                if members[mm] > 0:
-                    en = _mod_enter(mod_lenter[mm], mod_tsrc[mm], mod_tw[mm], t_total, recorded)
-                    ex = _mod_exit(mod_lexit[mm], mod_tsrc[mm], mod_tw[mm], recorded)
-                    mod_en[mm] = en
-                    mod_ex[mm] = ex
-                    mod_pen[mm] = _plogp(en)
-                    mod_pex[mm] = _plogp(ex)
-                    mod_pxf[mm] = _plogp(ex + mod_flow[mm])
-                else:
-                    mod_en[mm] = 0.0
-                    mod_ex[mm] = 0.0
-                    mod_pen[mm] = 0.0
-                    mod_pex[mm] = 0.0
-                    mod_pxf[mm] = 0.0
+                _module_terms(mm, members, mod_flow, mod_lexit, mod_lenter, mod_tsrc, mod_tw, t_total, recorded,
+                              mod_en, mod_ex, mod_pen, mod_pex, mod_pxf)
                 sum_enter += mod_en[mm]
                 sum_plogp_enter += mod_pen[mm]
                 sum_plogp_exit += mod_pex[mm]
