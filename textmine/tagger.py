@@ -50,7 +50,7 @@ import zipfile
 import numpy as np
 
 from textmine import __version__
-from textmine._numba import njit, njit_parallel, prange, set_num_threads
+from textmine._numba import njit, prange, serial_and_parallel, set_num_threads
 from textmine.errors import TextmineError
 
 FORMAT = "textmine-segmenter"
@@ -493,8 +493,7 @@ def _dict_features_all_impl(x, offsets, keys, vals, unk, lb, le, lm, dp):
         _dict_features(x, s, e, keys, vals, unk, cont, s, lb[s:e], le[s:e], lm[s:e], dp[s:e], best, back)
 
 
-_dict_features_all = njit(_dict_features_all_impl)
-_dict_features_all_par = njit_parallel(_dict_features_all_impl)
+_dict_features_all, _dict_features_all_par = serial_and_parallel(_dict_features_all_impl)
 _dict_features_all.__doc__ = _dict_features_all_par.__doc__ = """Dictionary features of every piece
 ``x[offsets[q]:offsets[q+1]]`` into the int8 (n,) arrays lb, le, lm, dp (see :func:`_dict_features`)."""
 
@@ -587,8 +586,7 @@ def _decode_impl(x, offsets, cont, keys, vals, unk, n_feat, nbits, W, trans, tag
         _viterbi(feats, n, W, trans, cont, s, score, bk, tags[s:e])
 
 
-_decode = njit(_decode_impl)
-_decode_par = njit_parallel(_decode_impl)
+_decode, _decode_par = serial_and_parallel(_decode_impl)
 _decode.__doc__ = _decode_par.__doc__ = """Tag every piece ``x[offsets[q]:offsets[q+1]]`` into the int8
 (n,) array ``tags`` with the dictionary features, the hashed n-grams and Viterbi (``cont`` as in
 :func:`_viterbi`, indexed globally). The parallel build gives the same tags: each piece writes
@@ -609,8 +607,7 @@ def _dp_impl(x, offsets, cont, keys, vals, unk, tags):
         _dict_features(x, s, e, keys, vals, unk, cont, s, lb, le, lm, tags[s:e], best, back)
 
 
-_dp = njit(_dp_impl)
-_dp_par = njit_parallel(_dp_impl)
+_dp, _dp_par = serial_and_parallel(_dp_impl)
 _dp.__doc__ = _dp_par.__doc__ = """Dictionary-only (unigram DP) tags of every piece, for comparison."""
 
 
