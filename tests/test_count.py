@@ -60,6 +60,36 @@ def test_jieba_tokenizer_equals_naive_loop(tmp_path):
         assert list(count([path], tokenizer=spec).items()) == sorted_items(ref)
 
 
+def test_jieba_dict_equals_jieba_with_that_dictionary(tmp_path):
+    """--jieba-dict FILE counts jieba.Tokenizer(FILE)'s tokens, HMM on and off, for any -j; a
+    missing or malformed dictionary is a one-line error (file:line)."""
+    import jieba
+
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()[:300]
+    path = write(tmp_path, "j.txt", lines)
+    lex = tmp_path / "dict.txt"
+    r = CliRunner().invoke(cli, ["discover-words", "-q", str(path), "--format", "jieba", "-o", str(lex)])
+    assert r.exit_code == 0, r.output
+    tk = jieba.Tokenizer(str(lex))
+    for hmm, extra in ((True, []), (False, ["--no-hmm"])):
+        ref = count_naive(lines, "jieba", jieba_cut=lambda s: tk.lcut(s, HMM=hmm))
+        expect = "".join(f"{w}\t{c}\n" for w, c in sorted_items(ref))
+        for jobs in ("1", "2"):
+            r = CliRunner().invoke(cli, ["count", "-q", "-j", jobs, "--jieba-dict", str(lex), str(path)] + extra)
+            assert r.exit_code == 0, r.output
+            assert r.stdout == expect
+    default = CliRunner().invoke(cli, ["count", "-q", str(path)])
+    assert default.stdout != expect  # the dictionary made a difference
+    bad = tmp_path / "bad.txt"
+    bad.write_text("好 1\n坏\n", encoding="utf-8")
+    r = CliRunner().invoke(cli, ["count", "-q", "--jieba-dict", str(bad), str(path)])
+    assert r.exit_code == 1 and f"{bad}:2: invalid dictionary entry '坏'" in r.stderr and "Traceback" not in r.output
+    r = CliRunner().invoke(cli, ["count", "-q", "--jieba-dict", str(tmp_path / "missing.txt"), str(path)])
+    assert r.exit_code == 1 and "missing.txt" in r.stderr
+    r = CliRunner().invoke(cli, ["count", "-q", "-t", "char", "--jieba-dict", str(lex), str(path)])
+    assert r.exit_code == 2 and "--jieba-dict applies to --tokenizer jieba only" in r.stderr
+
+
 def test_word_ngrams_are_joined_by_one_space(tmp_path):
     path = write(tmp_path, "w.txt", ["a  b\tc", "a b"])
     assert dict(count([path], tokenizer="space", min_n=2, max_n=2).items()) == {"a b": 2, "b c": 1}

@@ -392,11 +392,11 @@ def test_skip_split_equals_re():
 # -- dictionary file handling, cache, pickling ------------------------------------------------------
 
 @pytest.mark.parametrize("content, msg", [
-    ("甲 1\n乙\n", "at line 2"),
-    ("甲 1\n\n", "at line 2"),
-    ("甲 x n\n", "at line 1"),
-    ("甲  1\n", "at line 1"),
-    ("甲 -3\n", "negative frequency"),
+    ("甲 1\n乙\n", ":2: invalid"),
+    ("甲 1\n\n", ":2: invalid"),
+    ("甲 x n\n", ":1: invalid"),
+    ("甲  1\n", ":1: invalid"),
+    ("甲 -3\n", ":1: invalid dictionary entry: negative frequency"),
     ("甲 0\n", "no word with a positive frequency"),
 ])
 def test_bad_dictionary(tmp_path, content, msg):
@@ -407,10 +407,20 @@ def test_bad_dictionary(tmp_path, content, msg):
     assert str(path) in str(err.value)
 
 
+def test_dictionary_with_bom_and_crlf(tmp_path):
+    """A UTF-8 BOM and CRLF line ends do not change the dictionary (jieba keeps the BOM in the
+    first word, so that entry never matches)."""
+    plain, marked = tmp_path / "plain.txt", tmp_path / "bom.txt"
+    plain.write_bytes("甲乙 3\n丙丁 2\n".encode("utf-8"))
+    marked.write_bytes(b"\xef\xbb\xbf" + "甲乙 3\r\n丙丁 2\r\n".encode("utf-8"))
+    assert J.read_prefix_dictionary(str(marked)) == J.read_prefix_dictionary(str(plain))
+    assert J.JiebaTokenizer(hmm=False, dictionary=str(marked)).lcut("甲乙丙丁") == ["甲乙", "丙丁"]
+
+
 def test_bad_dictionary_encoding_and_missing(tmp_path):
     path = tmp_path / "gbk.txt"
     path.write_bytes("甲乙 3\n".encode("gbk"))
-    with pytest.raises(TextmineError, match="at line 1"):
+    with pytest.raises(TextmineError, match=":1: invalid"):
         J.JiebaTokenizer(dictionary=str(path)).lcut("甲乙")
     with pytest.raises(TextmineError, match="cannot read dictionary"):
         J.JiebaTokenizer(dictionary=str(tmp_path / "missing.txt")).lcut("甲乙")

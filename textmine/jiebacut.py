@@ -521,16 +521,16 @@ def read_prefix_dictionary(path):
     with f:
         for lineno, raw in enumerate(f, 1):
             try:
-                line = raw.strip().decode("utf-8")
+                line = raw.strip().decode("utf-8-sig" if lineno == 1 else "utf-8")  # a BOM is dropped
                 word, freq = line.split(" ")[:2]
                 freq = int(freq)
-            except ValueError:
+            except ValueError:  # UnicodeDecodeError included
+                shown = raw.strip().decode("utf-8", "replace")
                 raise TextmineError(
-                    f"invalid dictionary entry in {path} at line {lineno}: {raw.strip()!r} "
+                    f"{path}:{lineno}: invalid dictionary entry {shown!r} "
                     "(expected 'word freq [tag]', UTF-8)") from None
             if freq < 0:
-                raise TextmineError(f"invalid dictionary entry in {path} at line {lineno}: "
-                                    f"negative frequency {freq}")
+                raise TextmineError(f"{path}:{lineno}: invalid dictionary entry: negative frequency {freq}")
             lfreq[word] = freq
             ltotal += freq
             for ch in range(len(word)):

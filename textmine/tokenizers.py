@@ -7,12 +7,16 @@ units must be joined by spaces (word n-grams) or are plain substrings (character
 
 Names (``--tokenizer``):
 
-* ``jieba``: exactly ``jieba.lcut(line)`` (HMM on; ``jieba:nohmm`` for HMM off), whitespace tokens dropped.
+* ``jieba``: exactly ``jieba.lcut(line)`` (HMM on; ``jieba:nohmm`` for HMM off), whitespace tokens dropped;
+  ``jieba:dict=FILE`` / ``jieba:nohmm:dict=FILE`` with FILE as jieba's main dictionary
+  (``jieba.set_dictionary(FILE)``).
 * ``char``: every character except whitespace.
 * ``ngram``: character n-grams that do not cross punctuation, symbols or whitespace.
 * ``space``: runs of non-whitespace (``str.split()``).
 * ``lexicon:FILE``: maximum-probability segmentation with a textmine lexicon or jieba dictionary.
 """
+import os
+
 import numpy as np
 
 from textmine.errors import TextmineError
@@ -77,15 +81,16 @@ def _spans_to_units(codes, starts, ends, line_starts):
 class JiebaTokenizer:
     """jieba's tokens, computed by :mod:`textmine.jiebacut` (numba, token-for-token equal)."""
 
-    def __init__(self, hmm=True):
+    def __init__(self, hmm=True, dictionary=None):
         self.hmm = hmm
+        self.dictionary = dictionary
         self._tok = None
 
     def _impl(self):
         if self._tok is None:
             from textmine.jiebacut import JiebaTokenizer as Fast
 
-            self._tok = Fast(hmm=self.hmm)
+            self._tok = Fast(hmm=self.hmm, dictionary=self.dictionary)
         return self._tok
 
     def warmup(self):
@@ -134,10 +139,20 @@ def make_tokenizer(spec):
     """Build a tokenizer from its ``--tokenizer`` name (see module docstring)."""
     if spec in ("char", "ngram", "space"):
         return CharTokenizer(spec)
-    if spec == "jieba":
-        return JiebaTokenizer(hmm=True)
-    if spec == "jieba:nohmm":
-        return JiebaTokenizer(hmm=False)
+    if spec == "jieba" or spec.startswith(("jieba:nohmm", "jieba:dict=")):
+        rest, hmm, dictionary = spec[len("jieba"):], True, None
+        if rest.startswith(":nohmm"):
+            rest, hmm = rest[len(":nohmm"):], False
+        if rest.startswith(":dict="):
+            rest, dictionary = "", rest[len(":dict="):]
+            if not dictionary:
+                raise TextmineError("--tokenizer jieba:dict=FILE needs a file")
+            from textmine.corpus import resolve_inputs
+
+            resolve_inputs([dictionary])
+            dictionary = os.path.abspath(dictionary)
+        if not rest:
+            return JiebaTokenizer(hmm=hmm, dictionary=dictionary)
     if spec.startswith("lexicon:"):
         path = spec[len("lexicon:"):]
         if not path:

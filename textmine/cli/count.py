@@ -25,6 +25,9 @@ def _parse_size(value):
                    "punctuation or whitespace), space (whitespace-separated) or lexicon:FILE "
                    "(max-probability segmentation with a textmine lexicon or jieba dictionary).")
 @click.option("--no-hmm", is_flag=True, help="With --tokenizer jieba: HMM off (jieba.cut(HMM=False)).")
+@click.option("--jieba-dict", metavar="FILE", type=click.Path(dir_okay=False),
+              help="With --tokenizer jieba: FILE ('word freq [tag]' lines, e.g. from discover-words "
+                   "--format jieba) replaces jieba's dictionary, as jieba.set_dictionary(FILE).")
 @click.option("-n", "--n", "max_n", type=click.IntRange(1, 64), default=None,
               help="Count n-grams up to this order: character n-grams for ngram (default 4), "
                    "otherwise token n-grams joined by one space (default 1).")
@@ -46,8 +49,8 @@ def _parse_size(value):
 @click.option("--header", is_flag=True, help="Write a 'token<TAB>count' name line first.")
 @output_option
 @quiet_option
-def count(paths, glob, encoding, decode_errors, doc_per_file, tokenizer, no_hmm, max_n, min_n, min_count, top, jobs,
-          engine, scheduler, memory_limit, tmpdir, header, output, quiet):
+def count(paths, glob, encoding, decode_errors, doc_per_file, tokenizer, no_hmm, jieba_dict, max_n, min_n, min_count,
+          top, jobs, engine, scheduler, memory_limit, tmpdir, header, output, quiet):
     """Count tokens or n-grams of a corpus: writes token<TAB>count.
 
     PATHS are files, directories (walked recursively, --glob filters names) or - for stdin;
@@ -73,10 +76,12 @@ def count(paths, glob, encoding, decode_errors, doc_per_file, tokenizer, no_hmm,
     from textmine.formats import atomic_output
 
     opts = read_options(encoding, decode_errors)
+    if (no_hmm or jieba_dict) and tokenizer != "jieba":
+        raise click.UsageError(f"{'--no-hmm' if no_hmm else '--jieba-dict'} applies to --tokenizer jieba only")
     if no_hmm:
-        if tokenizer != "jieba":
-            raise click.UsageError("--no-hmm applies to --tokenizer jieba only")
         tokenizer = "jieba:nohmm"
+    if jieba_dict:
+        tokenizer += ":dict=" + jieba_dict
     if max_n is None:
         max_n = 4 if tokenizer == "ngram" else 1
     if min_n > max_n:
