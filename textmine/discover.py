@@ -292,8 +292,8 @@ class _OrderCounter:
     Memory stays near ``limit_bytes``: partials come partitioned by bucket (:func:`_partition`,
     best done by the thread that counted them), so a spill merges one bucket, 1/64 of them, at a
     time and then drops them; the result is merged from disk bucket by bucket too, unless the
-    partials stayed under a quarter of the limit (then one in-memory merge, which needs about four
-    times their size).
+    partials stayed under a quarter of the limit (then they are merged in memory, bucket by
+    bucket, by linear merges of two sorted runs at a time).
     """
 
     N_BUCKETS = 64
@@ -311,10 +311,14 @@ class _OrderCounter:
         if self.size > self.limit:
             self._spill()
 
+    def _bucket(self, b):
+        """Bucket ``b`` of every part in memory, merged: (sorted keys, counts)."""
+        return _merge_counts([(k[o[b]:o[b + 1]], c[o[b]:o[b + 1]]) for k, c, o in self.parts])
+
     def _spill(self):
         d = self.tmpdir_factory()
         for b in range(self.N_BUCKETS):
-            keys, counts = _merge_counts([(k[o[b]:o[b + 1]], c[o[b]:o[b + 1]]) for k, c, o in self.parts])
+            keys, counts = self._bucket(b)
             np.save(os.path.join(d, f"{id(self)}-{b}-{self.spilled}.npy"), np.stack([keys, counts]))
         self.parts, self.size = [], 0
         self.spilled += 1
@@ -322,8 +326,7 @@ class _OrderCounter:
     def result(self, min_count):
         if not self.spilled and self.size <= self.limit // 4:
             # a part is sorted within each bucket only: merge bucket by bucket, then the buckets
-            merged = [_merge_counts([(k[o[b]:o[b + 1]], c[o[b]:o[b + 1]]) for k, c, o in self.parts])
-                      for b in range(self.N_BUCKETS)]
+            merged = [self._bucket(b) for b in range(self.N_BUCKETS)]
             self.parts = []
             keys, counts = _merge_counts(merged)
             del merged
@@ -1518,7 +1521,7 @@ def _cohesion_all(grams, max_n, bits, total, n_jobs, min_chunk=1 << 16):
     units = grams[1][0]
     log_unit = np.full(int(units.max()) + 1 if units.shape[0] else 1, log_total)
     log_unit[units] = logs[1]
-    sub_keys = np.concatenate([np.empty(0, np.int64)] + [grams[n][0] for n in range(2, max_n)]).astype(np.int64)
+    sub_keys = np.concatenate([np.empty(0, np.int64)] + [grams[n][0] for n in range(2, max_n)])
     sub_log = np.concatenate([np.empty(0)] + [logs[n] for n in range(2, max_n)])
     sub_off = np.zeros(max_n + 1, dtype=np.int64)
     for n in range(2, max_n):

@@ -8,7 +8,8 @@ Exit codes: 0 success, 1 runtime or data error (one line ``Error: ...``), 2 usag
 
 A console run that succeeds ends with :func:`_fast_exit`: the exit handlers run and the streams are
 flushed, but the interpreter's teardown (freeing every module, numba's compiled libraries and the
-corpus-sized arrays one object at a time) is skipped; it took 0.2-0.3 s per run.
+corpus-sized arrays one object at a time) is skipped; it took 0.2-0.4 s per run on 2-11 M
+characters.
 """
 import importlib
 import os
