@@ -118,6 +118,28 @@ def test_spill_to_disk_gives_identical_counts(tmp_path):
     assert not [p for p in os.listdir(tmp_path) if p.startswith("textmine-")]
 
 
+def test_scratch_directory_goes_with_the_result(tmp_path):
+    # an API caller who never calls close() must not leave the scratch directory behind
+    import gc
+
+    path = write(tmp_path, "a.txt", random_lines(random.Random(5), 200))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    res = count([path], tokenizer="ngram", max_n=2, tmpdir=str(scratch))
+    assert len(os.listdir(scratch)) == 1
+    ref = list(res.items())
+    del res
+    gc.collect()
+    assert os.listdir(scratch) == []
+    assert list(count([path], tokenizer="ngram", max_n=2, tmpdir=str(scratch)).items()) == ref
+    gc.collect()
+    assert os.listdir(scratch) == []
+    with count([path], tokenizer="ngram", max_n=2, tmpdir=str(scratch)) as res:
+        assert list(res.items()) == ref
+    assert os.listdir(scratch) == [] and list(res.items()) == []
+    res.close()  # idempotent
+
+
 def test_span_table_growth_and_add_match_counter():
     rng = np.random.default_rng(3)
     codes = rng.integers(0x4E00, 0x4E40, 5000).astype(np.uint32)

@@ -30,6 +30,7 @@ import shutil
 import sys
 import tempfile
 import time
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -312,7 +313,12 @@ def _load_runs(d):
 @dataclass
 class CountResult:
     """Sorted runs (one per hash partition) and the packed keys in output order, plus corpus
-    statistics; iterate or :meth:`write`."""
+    statistics; iterate or :meth:`write`.
+
+    The runs may live in a scratch directory: it is removed by :meth:`close`, on leaving a
+    ``with`` block, when the result is garbage-collected, or at interpreter exit, whichever
+    comes first.
+    """
 
     runs: list
     pkeys: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))
@@ -325,6 +331,17 @@ class CountResult:
     top: object = None
     _tmp: object = None
     runs_spilled: bool = False
+
+    def __post_init__(self):
+        self._cleanup = None
+        if self._tmp is not None:
+            self._cleanup = weakref.finalize(self, shutil.rmtree, self._tmp, True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     @property
     def n_keys(self):
@@ -371,9 +388,13 @@ class CountResult:
             yield t, int(c)
 
     def close(self):
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
+        """Remove the scratch directory (idempotent); the result is empty afterwards."""
+        if self._cleanup is not None:
+            self._cleanup()
+        self._tmp = None
+        self.runs = []
+        self.pkeys = np.empty(0, np.uint64)
+        self.pcounts = np.empty(0, np.int64)
 
 
 def _concat_runs(runs, tmpdir):
