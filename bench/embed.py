@@ -13,6 +13,7 @@ dimensions, each tool in its own subprocess.
     python bench/embed.py --corpora en --seeds 3 --no-memory
     python bench/embed.py --corpora en --iter 5 --jobs 2 --variants
     python bench/embed.py --memory-only
+    python bench/embed.py --seeds 5 --also-loss split --no-memory   # the default loss against jose.c's
 
 Data are read from ../shared/data (never copied into the repository); a missing file skips its corpus.
 """
@@ -111,6 +112,8 @@ def bench_corpus(name, lines, sets, args):
           f"dim {args.dim}, window {args.window}, negative {args.negative}, {args.iter} epochs, "
           f"min-count {args.min_count}, -j {args.jobs}, seeds {seeds[0]}..{seeds[-1]}\n", flush=True)
     runs = [("textmine JoSE", lambda seed: run_textmine(lines, args, seed))]
+    for loss in filter(None, args.also_loss.split(",")):  # one more row per named loss, its default margin
+        runs.append((f"textmine JoSE --loss {loss}", lambda seed, loss=loss: run_textmine(lines, args, seed, loss=loss)))
     if args.variants:
         runs += [("textmine JoSE --update reference (jose.c)",
                   lambda seed: run_textmine(lines, args, seed, update="reference")),
@@ -216,6 +219,8 @@ def main():
     p.add_argument("--seeds", type=int, default=1, help="train each model with seeds 1..N; report the mean ρ")
     p.add_argument("--variants", action="store_true",
                    help="also --update reference, --loss joint and --margin 0.15")
+    p.add_argument("--also-loss", default="", metavar="LOSS[,LOSS]",
+                   help="also train textmine with these --loss values (e.g. split, jose.c's loss)")
     p.add_argument("--memory-only", action="store_true")
     p.add_argument("--no-memory", action="store_true")
     p.add_argument("--_memory-child", dest="memory_child", help=argparse.SUPPRESS)

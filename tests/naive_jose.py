@@ -111,6 +111,38 @@ def joint_hinge(U, i, V, j, D, k, ti, alpha, margin, lam, paper, update_words=Tr
     return margin - gap
 
 
+def contrast_terms(U, i, V, j, word, prob, alias, negative, s, alpha, m_pos, m_neg, paper):
+    """max(0, m+ - U[i].V[j]) + sum over the draws t of max(0, U[t].V[j] - m-); returns (hinge, s).
+
+    Draws first; then each active negative row steps (read when its turn comes), then U[i], then
+    V[j] on the summed gradient -[pull] u + sum of the active u', all gradients at the old values."""
+    picks = []
+    for _ in range(negative):
+        s = lcg(s)
+        t = draw(s, prob, alias)
+        if t != word:
+            picks.append(t)
+    u, v = U[i].copy(), V[j].copy()
+    f = float(u @ v)
+    hinge = 0.0
+    grad_v = np.zeros_like(v)
+    if f < m_pos:
+        hinge += m_pos - f
+        grad_v -= u
+    for t in picks:
+        un = U[t].copy()
+        h = float(un @ v)
+        if h > m_neg:
+            hinge += h - m_neg
+            grad_v += un
+            U[t] = step(U[t], v, alpha, paper, True, xg=h)
+    if f < m_pos:
+        U[i] = step(U[i], -v, alpha, paper, False, xg=-f)
+    if grad_v @ grad_v > 0:
+        V[j] = step(V[j], grad_v, alpha, paper, False)
+    return hinge, s
+
+
 def subsample(doc, keep, s):
     sen = []
     for w in doc:
@@ -122,8 +154,8 @@ def subsample(doc, keep, s):
     return sen, s
 
 
-def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, negative, margin, lam, alpha0,
-               words_before, total_words, seeds, paper, joint):
+def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, negative, margin, m_neg, lam, alpha0,
+               words_before, total_words, seeds, paper, loss):
     """One epoch, chunks one after the other; returns the float64 tables and the hinge per chunk."""
     U, V, D = (np.array(x, dtype=np.float64) for x in (syn0, syn1, syndoc))
     n_chunks = len(bounds) - 1
@@ -141,16 +173,25 @@ def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, nega
                 for cpos in range(max(0, pos - half), min(len(sen), pos + half + 1)):
                     if cpos == pos:
                         continue
+                    if loss == "contrastive":
+                        h, s = contrast_terms(U, sen[cpos], V, word, word, prob, alias, negative, s, alpha, margin,
+                                              m_neg, paper)
+                        hinge += h
+                        continue
                     for _ in range(negative):
                         s = lcg(s)
                         t = draw(s, prob, alias)
                         if t == word:
                             continue
-                        if joint:
+                        if loss == "joint":
                             hinge += joint_hinge(U, word, V, sen[cpos], D, doc, t, alpha, margin, lam, paper)
                         else:
                             hinge += split_hinge(U, sen[cpos], V, word, t, alpha, margin, paper)
-                if not joint:
+                if loss == "contrastive":
+                    h, s = contrast_terms(U, word, D, doc, word, prob, alias, negative, s, lam * alpha, margin, m_neg,
+                                          paper)
+                    hinge += h
+                elif loss == "split":
                     for _ in range(negative):
                         s = lcg(s)
                         t = draw(s, prob, alias)
@@ -162,8 +203,8 @@ def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, nega
     return U, V, D, losses
 
 
-def jose_infer(syn0, syn1, docs, keep, prob, alias, window, negative, margin, lam, alpha0, n_iter, seeds, paper,
-               joint):
+def jose_infer(syn0, syn1, docs, keep, prob, alias, window, negative, margin, m_neg, lam, alpha0, n_iter, seeds,
+               paper, loss):
     """Document vectors with u, v frozen, one document at a time."""
     U, V = np.array(syn0, dtype=np.float64), np.array(syn1, dtype=np.float64)
     dim = U.shape[1]
@@ -182,7 +223,17 @@ def jose_infer(syn0, syn1, docs, keep, prob, alias, window, negative, margin, la
             sen, s = subsample(doc, keep, s)
             for pos, word in enumerate(sen):
                 alpha = max(alpha0 * (1 - (it * len(doc) + pos) / total), alpha0 * 1e-4)
-                if joint:
+                if loss == "contrastive":
+                    u, d = U[word], D[0].copy()
+                    grad = -u if u @ d < margin else np.zeros_like(d)
+                    for _ in range(negative):
+                        s = lcg(s)
+                        t = draw(s, prob, alias)
+                        if t != word and U[t] @ d > m_neg:
+                            grad = grad + U[t]
+                    if grad @ grad > 0:
+                        D[0] = step(D[0], grad, lam * alpha, paper, False)
+                elif loss == "joint":
                     s = lcg(s)
                     half = window - (s >> 16) % window
                     for cpos in range(max(0, pos - half), min(len(sen), pos + half + 1)):

@@ -139,7 +139,7 @@ def test_chunk_bounds_cover_all_documents():
 # ---------------------------------------------------------------- kernels vs naive twins
 
 @pytest.mark.parametrize("update", ["reference", "paper"])
-@pytest.mark.parametrize("loss", ["split", "joint"])
+@pytest.mark.parametrize("loss", jose.LOSSES)
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_epoch_kernel_matches_naive(update, loss, seed):
     lam = (1.0, 0.3, 2.0)[seed]
@@ -149,9 +149,10 @@ def test_epoch_kernel_matches_naive(update, loss, seed):
     n_chunks = 1 + seed % 2
     bounds = jose.chunk_bounds(offsets, n_chunks)
     seeds = np.array([jose.splitmix64(seed, c) for c in range(len(bounds) - 1)], dtype=np.uint64)
-    paper, joint = update == "paper", loss == "joint"
-    args = (ids, offsets, bounds, keep, prob, alias, 3, 2, 0.15, lam, 0.05, 7, 3 * len(ids), seeds, paper, joint)
-    want_u, want_v, want_d, want_loss = nj.jose_epoch(u, v, d, docs, bounds, *args[3:])
+    paper = update == "paper"
+    args = (ids, offsets, bounds, keep, prob, alias, 3, 2, 0.15, -0.1, lam, 0.05, 7, 3 * len(ids), seeds, paper)
+    want_u, want_v, want_d, want_loss = nj.jose_epoch(u, v, d, docs, bounds, *args[3:], loss)
+    args += (jose.LOSSES.index(loss),)
     loss_out = np.zeros(len(bounds) - 1)
     jose._jose_epoch_serial(u, v, d, *args, loss_out)
     np.testing.assert_allclose(u, want_u, atol=2e-5)
@@ -180,26 +181,27 @@ def test_parallel_epoch_kernel_matches_serial_on_one_chunk():
     for kernel in (jose._jose_epoch_serial, jose._jose_epoch_parallel):
         u, v, d = (t.copy() for t in tables)
         loss = np.zeros(1)
-        kernel(u, v, d, ids, offsets, bounds, keep, prob, alias, 2, 2, 0.15, 0.5, 0.04, 0, len(ids) + 1, seeds, False,
-               False, loss)
+        kernel(u, v, d, ids, offsets, bounds, keep, prob, alias, 2, 2, 0.15, -0.1, 0.5, 0.04, 0, len(ids) + 1, seeds,
+               False, 0, loss)
         outs.append((u, v, d, loss))
     for a, b in zip(*outs):
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
 @pytest.mark.parametrize("update", ["reference", "paper"])
-@pytest.mark.parametrize("loss", ["split", "joint"])
+@pytest.mark.parametrize("loss", jose.LOSSES)
 def test_infer_kernel_matches_naive(update, loss):
     docs, counts, ids, offsets, (u, v, _) = random_corpus(3, n_docs=8)
     keep = jose.keep_probabilities(counts, 0.05)
     prob, alias = jose.negative_table(counts)
     seeds = np.array([jose.splitmix64(7, i) for i in range(len(docs))], dtype=np.uint64)
-    paper, joint = update == "paper", loss == "joint"
-    want = nj.jose_infer(u, v, docs, keep, prob, alias, 3, 2, 0.15, 0.7, 0.05, 3, seeds, paper, joint)
+    paper = update == "paper"
+    want = nj.jose_infer(u, v, docs, keep, prob, alias, 3, 2, 0.15, -0.1, 0.7, 0.05, 3, seeds, paper, loss)
     u0, v0 = u.copy(), v.copy()
     for kernel in (jose._jose_infer_serial, jose._jose_infer_parallel):
         out = np.full((len(docs), u.shape[1]), np.nan, dtype=np.float32)
-        kernel(u, v, ids, offsets, keep, prob, alias, 3, 2, 0.15, 0.7, 0.05, 3, seeds, paper, joint, out)
+        kernel(u, v, ids, offsets, keep, prob, alias, 3, 2, 0.15, -0.1, 0.7, 0.05, 3, seeds, paper,
+               jose.LOSSES.index(loss), out)
         np.testing.assert_allclose(out, want, atol=2e-5)
     assert np.array_equal(u, u0) and np.array_equal(v, v0)  # frozen
     assert any(len(x) == 0 for x in docs) and np.all(want[[len(x) == 0 for x in docs]] == 0)
@@ -211,7 +213,9 @@ def test_infer_kernel_matches_naive(update, loss):
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_fit_learns_topics_and_keeps_unit_norm(jobs):
     docs = topic_docs()
-    m = jose.JoSE(dim=20, min_count=1, n_iter=5, n_jobs=jobs, random_state=0, update="reference").fit(docs)
+    # jose.c's configuration (its update rule and loss)
+    m = jose.JoSE(dim=20, min_count=1, n_iter=5, n_jobs=jobs, random_state=0, update="reference",
+                  loss="split").fit(docs)
     assert np.allclose(np.linalg.norm(m.word_vectors_, axis=1), 1, atol=1e-5)
     assert np.allclose(np.linalg.norm(m.context_vectors_, axis=1), 1, atol=1e-5)
     assert np.allclose(np.linalg.norm(m.doc_vectors_, axis=1), 1, atol=1e-5)
@@ -227,13 +231,16 @@ def test_fit_learns_topics_and_keeps_unit_norm(jobs):
 
 
 @slow_without_jit
-@pytest.mark.parametrize("update,loss", [("paper", "split"), ("reference", "joint"), ("paper", "joint")])
+@pytest.mark.parametrize("update,loss", [("paper", "split"), ("reference", "joint"), ("paper", "joint"),
+                                         ("paper", "contrastive"), ("reference", "contrastive")])
 def test_other_variants_learn_topics(update, loss):
     m = jose.JoSE(dim=20, min_count=1, n_iter=5, n_jobs=1, random_state=0, update=update, loss=loss).fit(topic_docs())
     a = [i for i, w in enumerate(m.words_) if w[0] == "a"]
     b = [i for i, w in enumerate(m.words_) if w[0] == "b"]
     s = m.word_vectors_ @ m.word_vectors_.T
     assert s[np.ix_(a, a)].mean() > s[np.ix_(a, b)].mean() + 0.1
+    ds = m.doc_vectors_ @ m.doc_vectors_.T  # documents alternate between the two topics
+    assert ds[0::2, 0::2].mean() > ds[0::2, 1::2].mean() + 0.05
 
 
 @slow_without_jit
@@ -275,6 +282,7 @@ def test_infer_places_new_documents_near_their_topic(tmp_path):
     m.save(path)
     meta = json.load(open(tmp_path / "m.json", encoding="utf-8"))
     assert meta["format"] == "textmine-jose" and meta["params"]["dim"] == 20 and len(meta["words"]) == len(m.words_)
+    assert meta["params"]["margin"] == m.margin_  # the margin in use, not None: later defaults cannot change it
     m2 = jose.JoSE.load(path)
     assert m2.words_ == m.words_ and np.array_equal(m2.word_vectors_, m.word_vectors_)
     assert np.array_equal(m2.infer(new), d1)
@@ -283,9 +291,13 @@ def test_infer_places_new_documents_near_their_topic(tmp_path):
 def test_bad_parameters():
     for kw in ({"dim": 0}, {"window": 0}, {"negative": 0}, {"n_iter": 0}, {"min_count": 0}, {"margin": 0},
                {"alpha": float("nan")}, {"sample": -1}, {"update": "x"}, {"loss": "y"}, {"doc_weight": 0},
-               {"doc_weight": float("inf")}):
+               {"doc_weight": float("inf")}, {"neg_margin": 1}, {"neg_margin": -1.5},
+               {"loss": "contrastive", "margin": 0.1, "neg_margin": 0.1}):
         with pytest.raises(TextmineError):
             jose.JoSE(**kw).fit(["a b"])
+    # the margin defaults with the loss; an explicit one wins
+    assert [jose.JoSE(loss=k).margin_ for k in jose.LOSSES] == [jose.DEFAULT_MARGIN[k] for k in jose.LOSSES]
+    assert jose.JoSE(loss="contrastive", margin=0.3).margin_ == 0.3
     with pytest.raises(TextmineError, match="not trained"):
         jose.JoSE().infer(["a"])
 
@@ -383,6 +395,10 @@ def test_cli_bad_input(tmp_path, corpus_file):
     assert r.exit_code == 2 and "--dim" in r.stderr
     r = run(["embed", str(corpus_file), "-o", str(out), "--doc-weight", "0"])
     assert r.exit_code == 2 and "--doc-weight" in r.stderr
+    r = run(["embed", str(corpus_file), "-o", str(out), "--loss", "contrastive", "--margin", "0.2",
+             "--neg-margin", "0.3"])
+    assert r.exit_code == 1 and "--neg-margin (0.3) must be below --margin (0.2)" in r.stderr
+    assert "Traceback" not in r.stderr and not out.exists()
     r = run(["embed", str(corpus_file), "-o", str(tmp_path / "no" / "w.vec")])
     assert r.exit_code == 1 and "does not exist" in r.stderr
     r = run(["embed", str(corpus_file), "-o", str(out), "--doc-output", str(tmp_path)])

@@ -4,14 +4,21 @@ Words (``u``, ``syn0``), contexts (``v``, ``syn1``) and documents (``d``) live o
 and are trained with a max-margin loss on cosines, Riemannian SGD and the retraction
 ``R_x(z) = (x + z) / ||x + z||`` (Meng et al., "Spherical Text Embedding", NeurIPS 2019; post 7063).
 
-Two choices of ALGORITHMS.md §6.1–6.2:
+Two choices of ALGORITHMS.md §6.1–6.2, and one loss of our own:
 
-* ``loss="split"`` (default, the reference ``jose.c``): one hinge ``max(0, m - cos(u, v) + cos(u', v))``
+* ``loss="split"`` (the reference ``jose.c``): one hinge ``max(0, m - cos(u, v) + cos(u', v))``
   per (window word ``u``, current word ``v``, negative ``u'``), and separately
   ``max(0, m - cos(u, d) + cos(u', d))`` per (current word ``u``, document ``d``, negative ``u'``).
   ``loss="joint"``: the paper's single hinge
   ``max(0, m - cos(v, u) - cos(u, d) + cos(v, u') + cos(u', d))`` per (centre ``u``, context ``v``,
   negative ``u'``).
+  ``loss="contrastive"`` (default): the same pairs as ``split`` (word-context and word-document,
+  the same rows, draws and steps), but one hinge per term instead of one per (positive, negative)
+  pair: ``max(0, m₊ - cos(u, v)) + Σ max(0, cos(u', v) - m₋)``, ``m₊ = 0.4``, ``m₋ = -0.1``. A
+  negative is pushed away whenever its cosine exceeds ``m₋``, however well the positive pair is
+  already placed, as word2vec's logistic loss does. On English it raised SimLex-999 from 0.17 to
+  0.20 (level with gensim's skip-gram), on Chinese it kept wordsim-240/297 far above gensim
+  (bench/RESULTS.md "embed").
 * ``update="paper"`` (default): the paper's step multiplier ``1 + x·∇f / ||∇f||`` for every vector.
   ``update="reference"``: ``jose.c``'s multipliers (``1 - cos`` for positives, ``2 cos(u', v)`` for a
   negative, which turns into a step *towards* ``v`` when ``cos(u', v) < 0``). On Brown the reference
@@ -44,7 +51,9 @@ from textmine.errors import TextmineError
 log = logging.getLogger(__name__)
 
 UPDATES = ("reference", "paper")
-LOSSES = ("split", "joint")
+LOSSES = ("split", "joint", "contrastive")
+_SPLIT, _JOINT, _CONTRAST = 0, 1, 2  # kernel codes of LOSSES
+DEFAULT_MARGIN = {"split": 0.25, "joint": 0.25, "contrastive": 0.4}  # bench/RESULTS.md "embed"
 MODEL_FORMAT = "textmine-jose"
 MODEL_VERSION = 1
 
@@ -252,6 +261,76 @@ def _split_negatives(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m
     return hinge, s
 
 
+@njit_fast(inline="always")
+def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_pos, m_neg, paper, gv, picks):
+    """The contrastive hinges of ``u`` against target ``v`` (a context row or a document):
+    ``max(0, m₊ - cos(u, v)) + Σ max(0, cos(u', v) - m₋)`` over ``negative`` draws (a draw equal
+    to ``word`` is skipped).
+
+    Parameters
+    ----------
+    u, v : ndarray, float32, shape (D,)
+        Positive row (syn0) and target; updated in place.
+    word : int
+        The draw to skip.
+    syn0, prob, alias : the word table and the negative-sampling alias tables.
+    negative : int
+    s : uint64
+        LCG state.
+    hinge : float
+        Running hinge total.
+    alpha, m_pos, m_neg : float
+        Learning rate, positive margin ``m₊`` and negative margin ``m₋``.
+    paper : bool
+    gv : ndarray, float32, shape (D,)
+        Scratch buffer.
+    picks : ndarray, int32, shape (>= negative,)
+        Scratch buffer for the draws.
+
+    Returns
+    -------
+    (hinge, s)
+        The hinge total with the active terms added (values before the updates) and the state.
+
+    Notes
+    -----
+    Unlike the split hinge, each term is a hinge of its own: a positive pair is pulled until its
+    cosine reaches ``m₊`` and every negative is pushed until its cosine falls to ``m₋``, whatever
+    the other terms are. All the draws come first; then each active negative ``u'`` steps
+    (``∇u' = v``), then ``u`` (``∇u = -v``), then ``v`` with ``∇v = -[pos] u + Σ[active] u'``, every
+    gradient taken at the values before this call's steps (``u'`` rows are read when their turn
+    comes, so a word drawn twice is read after its first step).
+    """
+    n = 0
+    for _ in range(negative):
+        s = _lcg(s)
+        t = _draw(s, prob, alias)
+        if t == word:
+            continue
+        picks[n] = t
+        n += 1
+    f = _dot(u, v)
+    pull = f < m_pos
+    for c in range(u.shape[0]):
+        gv[c] = -u[c] if pull else 0.0
+    if pull:
+        hinge += m_pos - f
+    for i in range(n):
+        un = syn0[picks[i]]
+        h = _dot(un, v)
+        if h > m_neg:
+            hinge += h - m_neg
+            for c in range(u.shape[0]):
+                gv[c] += un[c]
+            _retract_step(un, v, 1.0, h, 1.0, alpha, paper, True)
+    if pull:
+        _retract_step(u, v, -1.0, -f, 1.0, alpha, paper, False)
+    gg = _dot(gv, gv)
+    if gg > 0.0:
+        _retract_step(v, gv, 1.0, _dot(v, gv), gg, alpha, paper, False)
+    return hinge, s
+
+
 @njit(inline="always")
 def _subsample(ids, a0, a1, keep, sen, s):
     """Copy the words ``ids[a0:a1]`` into ``sen``, dropping word ``w`` unless a uniform draw is at
@@ -332,8 +411,8 @@ def _joint_pair(u, v, d, un, alpha, margin, lam, paper, update_doc, gu, gn, gv):
     return margin - gap
 
 
-def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, window, negative, margin, lam,
-                alpha0, words_before, total_words, seeds, paper, joint, loss_out):
+def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, window, negative, margin, m_neg,
+                lam, alpha0, words_before, total_words, seeds, paper, kind, loss_out):
     """One training epoch over every document (serial, or Hogwild over chunks when parallel).
 
     Parameters
@@ -354,15 +433,20 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
         Alias tables of the unigram^0.75 distribution for negative sampling (:func:`negative_table`).
     window, negative : int
     margin, alpha0 : float
+        Hinge margin (contrastive loss: the positive margin ``m₊``) and starting learning rate.
+    m_neg : float
+        Negative margin ``m₋`` of the contrastive loss (unused by the others).
     lam : float
-        Weight of the document hinge (split: the document step uses ``lam * alpha``; joint: ``λ``
-        of :func:`_joint_pair`).
+        Weight of the document hinge (split and contrastive: the document step uses ``lam * alpha``;
+        joint: ``λ`` of :func:`_joint_pair`).
     words_before, total_words : int
         Words trained before this epoch and ``n_iter * T`` (for the linear learning-rate decay).
     seeds : ndarray, uint64, shape (C,)
         LCG state of each chunk.
-    paper, joint : bool
-        Update rule and loss (see the module docstring).
+    paper : bool
+        Update rule (see the module docstring).
+    kind : int
+        Loss: ``_SPLIT``, ``_JOINT`` or ``_CONTRAST`` (see the module docstring).
     loss_out : ndarray, float64, shape (C,)
         Receives the summed hinge of each chunk.
 
@@ -370,7 +454,8 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
     -----
     Per position: draw a window shrink ``b`` in ``[0, window)``; for each context position within
     ``window - b`` and each of ``negative`` draws (a draw equal to the current word is skipped) apply
-    the word hinge; then (split loss) the document hinge with ``negative`` fresh draws. The learning
+    the word hinge (contrastive: one set of draws per context position); then (split and
+    contrastive) the document hinge with ``negative`` fresh draws. The learning
     rate decays linearly to ``1e-4 * alpha0`` (ALGORITHMS.md §6.2).
     """
     n_chunks = bounds.shape[0] - 1
@@ -389,6 +474,7 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
         gu = np.empty(dim, np.float32)
         gn = np.empty(dim, np.float32)
         gv = np.empty(dim, np.float32)
+        picks = np.empty(negative, np.int32)
         done = 0
         hinge = 0.0
         for doc in range(lo, hi):
@@ -410,7 +496,7 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
                     if cpos == pos:
                         continue
                     ctx = sen[cpos]
-                    if joint:
+                    if kind == _JOINT:
                         for _ in range(negative):
                             s = _lcg(s)
                             t = _draw(s, prob, alias)
@@ -418,18 +504,24 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
                                 continue
                             hinge += _joint_pair(syn0[word], syn1[ctx], dvec, syn0[t], alpha, margin, lam,
                                                  paper, True, gu, gn, gv)
+                    elif kind == _CONTRAST:
+                        hinge, s = _contrast_terms(syn0[ctx], syn1[word], word, syn0, prob, alias, negative, s,
+                                                   hinge, alpha, margin, m_neg, paper, gv, picks)
                     else:
                         hinge, s = _split_negatives(syn0[ctx], syn1[word], word, syn0, prob, alias, negative, s,
                                                     hinge, alpha, margin, paper, gv)
-                if not joint:
+                if kind == _CONTRAST:
+                    hinge, s = _contrast_terms(syn0[word], dvec, word, syn0, prob, alias, negative, s,
+                                               hinge, lam * alpha, margin, m_neg, paper, gv, picks)
+                elif kind == _SPLIT:
                     hinge, s = _split_negatives(syn0[word], dvec, word, syn0, prob, alias, negative, s,
                                                 hinge, lam * alpha, margin, paper, gv)
             done += a1 - a0
         loss_out[ch] = hinge
 
 
-def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, margin, lam, alpha0, n_iter,
-                seeds, paper, joint, out):
+def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, margin, m_neg, lam, alpha0,
+                n_iter, seeds, paper, kind, out):
     """Optimise one vector per new document with the word tables frozen.
 
     Parameters
@@ -441,7 +533,8 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, m
     keep : ndarray, float64, shape (V,)
     prob, alias : ndarray, float32 and int32, shape (V,)
     window, negative : int
-    margin, alpha0 : float
+    margin, m_neg, alpha0 : float
+        As in :func:`_jose_epoch`.
     lam : float
         Weight of the document terms, as in training (it scales the document step).
     n_iter : int
@@ -449,14 +542,18 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, m
     seeds : ndarray, uint64, shape (N,)
         LCG state of each document (documents are independent, so any thread count gives the
         same result).
-    paper, joint : bool
+    paper : bool
+    kind : int
+        ``_SPLIT``, ``_JOINT`` or ``_CONTRAST``.
     out : ndarray, float32, shape (N, D)
         Receives unit document vectors (a zero row for a document with no known word).
 
     Notes
     -----
     The training hinge of the chosen loss with only ``d`` free: split loss
-    ``max(0, m - cos(u, d) + cos(u', d))``; joint loss the full hinge (ALGORITHMS.md §6.2,
+    ``max(0, m - cos(u, d) + cos(u', d))``; contrastive loss ``max(0, m₊ - cos(u, d)) +
+    Σ max(0, cos(u', d) - m₋)`` with one step of ``d`` on the summed gradient per word; joint loss
+    the full hinge (ALGORITHMS.md §6.2,
     "infer"; Spherical-Text-Embedding#4). ``d`` starts uniform in ``(-0.5/D, 0.5/D)``, normalised.
     """
     n_docs = offsets.shape[0] - 1
@@ -492,7 +589,7 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, m
                     alpha = floor
                 word = sen[pos]
                 u = syn0[word]
-                if joint:
+                if kind == _JOINT:
                     s = _lcg(s)
                     half = window - np.int64((s >> _U16) % np.uint64(window))
                     c0 = max(0, pos - half)
@@ -506,6 +603,22 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, m
                             if t == word:
                                 continue
                             _joint_pair(u, syn1[sen[cpos]], d, syn0[t], alpha, margin, lam, paper, False, gu, gn, gv)
+                elif kind == _CONTRAST:
+                    f = _dot(u, d)
+                    pull = f < margin
+                    for c in range(dim):
+                        gv[c] = -u[c] if pull else 0.0
+                    for _ in range(negative):
+                        s = _lcg(s)
+                        t = _draw(s, prob, alias)
+                        if t == word:
+                            continue
+                        un = syn0[t]
+                        if _dot(un, d) > m_neg:
+                            for c in range(dim):
+                                gv[c] += un[c]
+                    if _dot(gv, gv) > 0.0:
+                        _sphere_step(d, gv, lam * alpha, paper, False)
                 else:
                     for _ in range(negative):
                         s = _lcg(s)
@@ -816,9 +929,13 @@ class JoSE:
         Maximum context distance (shrunk at random per position, as in word2vec).
     negative : int
         Negative samples per positive pair (>= 1).
-    margin : float
-        Hinge margin ``m`` (``jose.c``: 0.15; 0.25 was chosen on the even-numbered SimLex-999 pairs,
-        see bench/RESULTS.md).
+    margin : float or None
+        Hinge margin ``m``; for the contrastive loss the positive margin ``m₊``. None: the loss's
+        default, :data:`DEFAULT_MARGIN` (contrastive 0.4, split and joint 0.25, chosen on the
+        even-numbered SimLex-999 pairs, bench/RESULTS.md; ``jose.c``: 0.15).
+    neg_margin : float
+        Negative margin ``m₋`` of the contrastive loss (a negative is pushed while its cosine is
+        above it); ignored by the other losses.
     doc_weight : float
         Weight ``λ`` of the document part of the loss against the word-context part (``jose.c``
         and the paper: 1). Split loss: the document hinge's step is ``λ alpha``; joint loss:
@@ -837,8 +954,9 @@ class JoSE:
         Seed.
     update : {"paper", "reference"}
         Step multipliers of the paper (default) or of ``jose.c``.
-    loss : {"split", "joint"}
-        ``jose.c``'s two hinges or the paper's single joint hinge.
+    loss : {"split", "joint", "contrastive"}
+        ``jose.c``'s two hinges, the paper's single joint hinge, or one hinge per term (see the
+        module docstring).
     lowercase : bool
         Lowercase documents before tokenising (also applied by :meth:`infer`).
 
@@ -873,9 +991,9 @@ class JoSE:
     ((6, 8), (40, 8))
     """
 
-    def __init__(self, dim=100, window=5, negative=2, margin=0.25, alpha=0.04, n_iter=10, min_count=5,
-                 sample=1e-3, n_jobs=1, random_state=1, update="paper", loss="split", lowercase=False,
-                 doc_weight=1.0):
+    def __init__(self, dim=100, window=5, negative=2, margin=None, alpha=0.04, n_iter=10, min_count=5,
+                 sample=1e-3, n_jobs=1, random_state=1, update="paper", loss="contrastive", lowercase=False,
+                 doc_weight=1.0, neg_margin=-0.1):
         self.dim = dim
         self.window = window
         self.negative = negative
@@ -890,11 +1008,12 @@ class JoSE:
         self.loss = loss
         self.lowercase = lowercase
         self.doc_weight = doc_weight
+        self.neg_margin = neg_margin
 
     def get_params(self):
         return {k: getattr(self, k) for k in ("dim", "window", "negative", "margin", "alpha", "n_iter",
                                                "min_count", "sample", "n_jobs", "random_state", "update",
-                                               "loss", "lowercase", "doc_weight")}
+                                               "loss", "lowercase", "doc_weight", "neg_margin")}
 
     def _check(self):
         def need(ok, msg):
@@ -906,13 +1025,23 @@ class JoSE:
         need(int(self.n_iter) >= 1, f"--iter must be at least 1, not {self.n_iter}")
         need(int(self.min_count) >= 1, f"--min-count must be at least 1, not {self.min_count}")
         need(int(self.n_jobs) >= 1, f"-j must be at least 1, not {self.n_jobs}")
-        need(math.isfinite(self.margin) and self.margin > 0, f"--margin must be > 0, not {self.margin}")
+        need(self.loss in LOSSES, f"loss must be one of {LOSSES}, not {self.loss!r}")
+        margin = self.margin_
+        need(math.isfinite(margin) and margin > 0, f"--margin must be > 0, not {margin}")
+        need(math.isfinite(self.neg_margin) and -1 <= self.neg_margin < 1,
+             f"--neg-margin must be in [-1, 1), not {self.neg_margin}")
+        need(self.loss != "contrastive" or self.neg_margin < margin,
+             f"--neg-margin ({self.neg_margin}) must be below --margin ({margin}) for the contrastive loss")
         need(math.isfinite(self.alpha) and self.alpha > 0, f"--alpha must be > 0, not {self.alpha}")
         need(math.isfinite(self.doc_weight) and self.doc_weight > 0,
              f"--doc-weight must be > 0, not {self.doc_weight}")
         need(math.isfinite(self.sample) and self.sample >= 0, f"--sample must be >= 0, not {self.sample}")
         need(self.update in UPDATES, f"update must be one of {UPDATES}, not {self.update!r}")
-        need(self.loss in LOSSES, f"loss must be one of {LOSSES}, not {self.loss!r}")
+
+    @property
+    def margin_(self):
+        """The margin in use: ``margin``, or the loss's default (:data:`DEFAULT_MARGIN`) when None."""
+        return float(DEFAULT_MARGIN.get(self.loss, 0.25) if self.margin is None else self.margin)
 
     def fit(self, documents, progress=None):
         """Train on an iterable of documents (one string per document, whitespace-tokenised).
@@ -961,9 +1090,9 @@ class JoSE:
             t0, c0 = time.perf_counter(), time.process_time()
             with np.errstate(over="ignore"):
                 kernel(syn0, syn1, syndoc, corpus.ids, corpus.offsets, bounds, keep, prob, alias, int(self.window),
-                       int(self.negative), float(self.margin), float(self.doc_weight), float(self.alpha),
-                       epoch * int(corpus.offsets[-1]), total, seeds, self.update == "paper", self.loss == "joint",
-                       loss)
+                       int(self.negative), self.margin_, float(self.neg_margin), float(self.doc_weight),
+                       float(self.alpha), epoch * int(corpus.offsets[-1]), total, seeds, self.update == "paper",
+                       LOSSES.index(self.loss), loss)
             for table_ in (syn0, syn1, syndoc):
                 normalize_rows(table_)
             seconds += time.perf_counter() - t0
@@ -1028,8 +1157,8 @@ class JoSE:
             kernel = _jose_infer_serial
         with np.errstate(over="ignore"):
             kernel(self.word_vectors_, self.context_vectors_, ids, offsets, keep, prob, alias, int(self.window),
-                   int(self.negative), float(self.margin), float(self.doc_weight), alpha, n_iter, seeds,
-                   self.update == "paper", self.loss == "joint", out)
+                   int(self.negative), self.margin_, float(self.neg_margin), float(self.doc_weight), alpha,
+                   n_iter, seeds, self.update == "paper", LOSSES.index(self.loss), out)
         return out
 
     # ---- persistence: .npz arrays + .json sidecar, no pickles ----
@@ -1044,7 +1173,7 @@ class JoSE:
             raise TextmineError("the model is not trained")
         side = sidecar_path(path)
         meta = {"format": MODEL_FORMAT, "version": MODEL_VERSION, "textmine": __version__,
-                "params": self.get_params(), "n_tokens": self.n_tokens_, "words": list(self.words_)}
+                "params": dict(self.get_params(), margin=self.margin_), "n_tokens": self.n_tokens_, "words": list(self.words_)}
         with atomic_output(path, "wb") as f:
             np.savez(f, word_vectors=self.word_vectors_, context_vectors=self.context_vectors_,
                      counts=self.counts_)

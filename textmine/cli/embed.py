@@ -7,7 +7,7 @@ import click
 from textmine.cli._options import input_options, quiet_option, read_options, resolve, seed_option, show_progress
 
 _TRAIN_ONLY = ("doc_output", "context_output", "save_model", "dim", "window", "negative", "margin", "min_count",
-               "sample", "update", "loss", "lowercase", "doc_weight")
+               "sample", "update", "loss", "lowercase", "doc_weight", "neg_margin")
 
 
 def _check_writable(path, option):
@@ -40,8 +40,12 @@ def _check_writable(path, option):
 @click.option("--window", type=click.IntRange(min=1), default=5, show_default=True, help="Maximum context distance.")
 @click.option("--negative", type=click.IntRange(min=1), default=2, show_default=True,
               help="Negative samples per positive pair.")
-@click.option("--margin", type=click.FloatRange(min=0, min_open=True), default=0.25, show_default=True,
-              help="Hinge margin on cosines (jose.c: 0.15; 0.25 chosen on half of SimLex-999, bench/RESULTS.md).")
+@click.option("--margin", type=click.FloatRange(min=0, min_open=True), default=None,
+              show_default="contrastive 0.4, split and joint 0.25",
+              help="Hinge margin on cosines; for --loss contrastive the cosine a positive pair is pulled up to "
+                   "(jose.c: 0.15; the defaults were chosen on half of SimLex-999, bench/RESULTS.md).")
+@click.option("--neg-margin", type=click.FloatRange(min=-1, max=1, max_open=True), default=-0.1, show_default=True,
+              help="Contrastive loss only: negatives are pushed while their cosine is above this.")
 @click.option("--doc-weight", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
               help="Weight of the document hinge against the word-context hinge (jose.c: 1).")
 @click.option("--alpha", type=click.FloatRange(min=0, min_open=True), default=0.04, show_default=True,
@@ -53,8 +57,11 @@ def _check_writable(path, option):
               help="Sub-sampling threshold of frequent words (0: off).")
 @click.option("--update", type=click.Choice(["paper", "reference"]), default="paper", show_default=True,
               help="Riemannian step multipliers of the paper, or of jose.c (reference; weaker on small corpora).")
-@click.option("--loss", type=click.Choice(["split", "joint"]), default="split", show_default=True,
-              help="jose.c's separate word and document hinges (split) or the paper's joint hinge.")
+@click.option("--loss", type=click.Choice(["contrastive", "split", "joint"]), default="contrastive",
+              show_default=True,
+              help="One hinge per positive and per negative (contrastive: cos(u,v) pulled up to --margin, each "
+                   "negative pushed down to --neg-margin), jose.c's word and document hinges (split), or the "
+                   "paper's joint hinge.")
 @click.option("--lowercase", is_flag=True, help="Lowercase the input first.")
 @click.option("--binary", is_flag=True, help="Write binary word2vec files instead of text.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1, envvar="TEXTMINE_JOBS",
@@ -64,8 +71,8 @@ def _check_writable(path, option):
 @quiet_option
 @click.pass_context
 def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, output, doc_output, context_output, save_model,
-          infer_model, dim, window, negative, margin, doc_weight, alpha, n_iter, min_count, sample, update, loss,
-          lowercase, binary, jobs, seed, quiet):
+          infer_model, dim, window, negative, margin, neg_margin, doc_weight, alpha, n_iter, min_count, sample, update,
+          loss, lowercase, binary, jobs, seed, quiet):
     """Train JoSE spherical embeddings on PATHS (one document per line, whitespace-tokenised).
 
     Words, contexts and documents are unit vectors trained with a max-margin loss on cosines
@@ -126,7 +133,7 @@ def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, output, doc_o
 
     model = JoSE(dim=dim, window=window, negative=negative, margin=margin, alpha=alpha, n_iter=n_iter,
                  min_count=min_count, sample=sample, n_jobs=jobs, random_state=seed, update=update, loss=loss,
-                 lowercase=lowercase, doc_weight=doc_weight)
+                 lowercase=lowercase, doc_weight=doc_weight, neg_margin=neg_margin)
     try:
         model.fit(docs, progress=progress)
     finally:
