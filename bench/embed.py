@@ -115,10 +115,11 @@ def bench_corpus(name, lines, sets, args):
     for loss in filter(None, args.also_loss.split(",")):  # one more row per named loss, its default margin
         runs.append((f"textmine JoSE --loss {loss}", lambda seed, loss=loss: run_textmine(lines, args, seed, loss=loss)))
     if args.variants:
-        runs += [("textmine JoSE --update reference (jose.c)",
-                  lambda seed: run_textmine(lines, args, seed, update="reference")),
+        runs += [("textmine JoSE --loss split --update reference (jose.c's rule)",
+                  lambda seed: run_textmine(lines, args, seed, loss="split", update="reference")),
                  ("textmine JoSE --loss joint", lambda seed: run_textmine(lines, args, seed, loss="joint")),
-                 ("textmine JoSE --margin 0.15 (jose.c)", lambda seed: run_textmine(lines, args, seed, margin=0.15))]
+                 ("textmine JoSE --loss split --margin 0.15 (jose.c's loss and margin)",
+                  lambda seed: run_textmine(lines, args, seed, loss="split", margin=0.15))]
     runs.append(("gensim Word2Vec sg", lambda seed: run_gensim(lines, args, seed)))
     results = [{"label": label, "rho": {s: [] for s in sets}, "train_wall": 0.0, "train_cpu": 0.0,
                 "total_wall": 0.0} for label, _ in runs]
@@ -218,7 +219,7 @@ def main():
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--seeds", type=int, default=1, help="train each model with seeds 1..N; report the mean ρ")
     p.add_argument("--variants", action="store_true",
-                   help="also --update reference, --loss joint and --margin 0.15")
+                   help="also --loss split --update reference, --loss joint and --loss split --margin 0.15")
     p.add_argument("--also-loss", default="", metavar="LOSS[,LOSS]",
                    help="also train textmine with these --loss values (e.g. split, jose.c's loss)")
     p.add_argument("--memory-only", action="store_true")
