@@ -309,6 +309,12 @@ def test_load_rejects_other_files(tmp_path):
     (tmp_path / "x.json").write_text('{"format": "other"}')
     with pytest.raises(TextmineError, match="not a textmine JoSE"):
         jose.JoSE.load(str(tmp_path / "x.npz"))
+    np.savez(tmp_path / "y.npz", word_vectors=np.ones((1, 2), np.float32), context_vectors=np.ones((1, 2), np.float32),
+             counts=np.ones(1, np.int64))
+    (tmp_path / "y.json").write_text('{"format": "textmine-jose", "version": 1, "words": ["a"], '
+                                     '"params": {"loss": "bogus"}}')
+    with pytest.raises(TextmineError, match="y.json: bad parameters .*loss must be one of"):
+        jose.JoSE.load(str(tmp_path / "y.npz"))
 
 
 def test_most_similar_matches_brute_force():

@@ -1041,7 +1041,7 @@ class JoSE:
     @property
     def margin_(self):
         """The margin in use: ``margin``, or the loss's default (:data:`DEFAULT_MARGIN`) when None."""
-        return float(DEFAULT_MARGIN.get(self.loss, 0.25) if self.margin is None else self.margin)
+        return float(DEFAULT_MARGIN[self.loss] if self.margin is None else self.margin)
 
     def fit(self, documents, progress=None):
         """Train on an iterable of documents (one string per document, whitespace-tokenised).
@@ -1212,6 +1212,10 @@ class JoSE:
             raise TextmineError(f"{path}: arrays do not match the vocabulary of {side}")
         params = {k: val for k, val in meta["params"].items() if k in cls().get_params()}
         m = cls(**params)
+        try:
+            m._check()
+        except TextmineError as e:
+            raise TextmineError(f"{side}: bad parameters ({e})") from None
         m.words_, m.counts_ = words, counts.astype(np.int64)
         m.word_vectors_ = np.ascontiguousarray(u, dtype=np.float32)
         m.context_vectors_ = np.ascontiguousarray(v, dtype=np.float32)
