@@ -101,10 +101,17 @@ def test_algorithms_md_keeps_the_numbering_of_the_notes():
 # docs/cli.md: generated from --help, current, complete
 
 
+def _words(text):
+    # Click versions wrap and pad help differently: compare the words, not the layout
+    return re.sub(r"\s+", " ", text).strip()
+
+
 def test_cli_md_is_current(capsys):
     """Fails when an option or help text changed without ``python docs/gen_cli.py``."""
-    rc = _gen("gen_cli").main(["--check"])
-    assert rc == 0, "docs/cli.md is stale: run python docs/gen_cli.py\n" + capsys.readouterr().out[:4000]
+    gen = _gen("gen_cli")
+    if _words(gen.render()) != _words((DOCS / "cli.md").read_text(encoding="utf-8")):
+        gen.main(["--check"])
+        pytest.fail("docs/cli.md is stale: run python docs/gen_cli.py\n" + capsys.readouterr().out[:4000])
 
 
 def test_cli_md_check_detects_a_changed_option(monkeypatch):
