@@ -4,18 +4,30 @@ A corpus is any number of files, directories (walked recursively in sorted order
 glob on the file name) and ``-`` for standard input. Files are read as bytes and decoded line by
 line under an explicit encoding, so that an undecodable byte is reported with its file and byte
 offset. A UTF-8 BOM and CRLF line ends are handled. ``.gz``, ``.bz2`` and ``.xz`` files are opened
-by extension. Memory does not grow with corpus size: everything here streams.
+by extension (``.zst`` too, with the optional ``zstandard`` package). Memory does not grow with
+corpus size: everything here streams.
+
+Besides plain text, a corpus may be JSON Lines, CSV or TSV (:data:`FORMATS`, chosen by
+``ReadOptions.input_format`` or the file extension): the *record readers* at the end of this module
+turn each record's field into text, so every reader above (lines, line blocks, batches, documents)
+yields the same text it would for the file ``jq -r .text`` prints. See :func:`iter_records`.
 
 Large plain files are cut into byte-range :class:`Shard` s for the map-reduce workers: a shard
 owns every line that *starts* inside ``[start, end)``.
 """
 import bz2
 import codecs
+import collections
+import csv
+import dataclasses
 import fnmatch
 import gzip
 import io
+import json
 import lzma
+import multiprocessing
 import os
+import re
 import sys
 from dataclasses import dataclass
 
@@ -23,7 +35,8 @@ from textmine.errors import TextmineError
 
 STDIN = "-"
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
-_ERRORS = ("strict", "replace", "ignore", "surrogateescape")
+_ERRORS = ("strict", "replace", "ignore", "surrogateescape", "skip")
+_COMPRESSED = tuple(_OPENERS) + (".zst",)
 
 
 @dataclass(frozen=True)
@@ -40,10 +53,16 @@ class Shard:
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """How to decode: ``encoding`` (any Python codec), ``errors`` (strict/replace/...)."""
+    """How to decode: ``encoding`` (any Python codec), ``errors`` (strict/replace/.../skip), and
+    which records to read: ``input_format`` (one of :data:`FORMATS`, default ``text``; ``None``: by
+    the file's extension, as the command line does) and
+    ``field`` (JSON key, dotted for nested keys, or CSV/TSV column name or 1-based number; ``None``:
+    ``text``). ``errors='skip'`` decodes strictly but skips a record that cannot be read."""
 
     encoding: str = "utf-8"
     errors: str = "strict"
+    input_format: object = "text"
+    field: object = None
 
     def check(self):
         try:
@@ -52,7 +71,22 @@ class ReadOptions:
             raise TextmineError(f"unknown encoding {self.encoding!r}; try utf-8 or gb18030") from None
         if self.errors not in _ERRORS:
             raise TextmineError(f"--errors must be one of {', '.join(_ERRORS)}, not {self.errors!r}")
+        if self.input_format is not None and self.input_format not in FORMATS:
+            raise TextmineError(f"--input-format must be one of {', '.join(FORMATS)}, not {self.input_format!r}")
+        if self.field is not None:
+            if self.input_format == "text":
+                raise TextmineError("--field needs a record format: --input-format jsonl, csv or tsv")
+            if not self.field or self.field.strip() != self.field:
+                raise TextmineError(f"--field {self.field!r}: give a key or column name without surrounding spaces")
+            if self.field.isdigit() and int(self.field) < 1 and self.input_format in ("csv", "tsv"):
+                raise TextmineError("--field: column numbers start at 1")
         return info
+
+    @property
+    def codec_errors(self):
+        """The codec error handler: ``skip`` decodes with ``surrogateescape`` and drops the records
+        that hold an undecodable byte."""
+        return "surrogateescape" if self.errors == "skip" else self.errors
 
     @property
     def ascii_compatible(self):
@@ -113,6 +147,8 @@ def _open_binary(path):
     if path == STDIN:
         return sys.stdin.buffer
     ext = os.path.splitext(path)[1].lower()
+    if ext == ".zst":
+        return _open_zstd(path)
     try:
         if ext in _OPENERS:
             return _OPENERS[ext](path, "rb")
@@ -123,18 +159,22 @@ def _open_binary(path):
 
 def splittable(path):
     """Whether ``path`` can be cut into byte ranges (a plain, seekable file)."""
-    return path != STDIN and os.path.splitext(path)[1].lower() not in _OPENERS
+    return path != STDIN and os.path.splitext(path)[1].lower() not in _COMPRESSED
 
 
-def make_shards(paths, shard_bytes=8 << 20):
-    """Cut files into byte-range shards of about ``shard_bytes`` (compressed files and stdin whole)."""
+def make_shards(paths, shard_bytes=8 << 20, opts=None):
+    """Cut files into byte-range shards of about ``shard_bytes`` (compressed files and stdin whole).
+
+    A CSV file (by ``opts`` or its extension) with a quoted field that spans lines is kept whole:
+    a byte range cannot tell where its records start."""
     shards = []
     for p in paths:
         if not splittable(p):
             shards.append(Shard(p))
             continue
         size = os.path.getsize(p)
-        if size <= shard_bytes:
+        csv_file = input_format(p, opts or ReadOptions(input_format=None)) == "csv"
+        if size <= shard_bytes or (csv_file and _csv_spans_lines(p)):
             shards.append(Shard(p, 0, None))
             continue
         start = 0
@@ -168,6 +208,9 @@ def iter_line_blocks(shard, opts=ReadOptions(), block_bytes=1 << 20):
     The same lines as :func:`iter_lines`; a shard owns the lines that start in its byte range.
     Each block is read, checked for NUL bytes and decoded at once.
     """
+    if opts.errors == "skip" or input_format(shard.path, opts) != "text":
+        yield from _record_line_blocks(shard, opts, block_bytes)
+        return
     if not opts.ascii_compatible:
         yield list(_iter_lines_wide(shard, opts))
         return
@@ -237,9 +280,17 @@ def _iter_lines_wide(shard, opts):
 
 
 def iter_documents(paths, opts=ReadOptions(), doc_per_file=False):
-    """Yield documents: one per line, or one per file with ``doc_per_file`` (lines joined by ``\\n``)."""
+    """Yield documents: one per line, or one per file with ``doc_per_file`` (lines joined by ``\\n``).
+
+    A JSON Lines, CSV or TSV file gives one document per record (its line breaks kept)."""
     for p in paths:
-        if doc_per_file:
+        if input_format(p, opts) != "text":
+            docs = (_as_text(v) for batch in iter_records(Shard(p), opts) for v, _ in batch)
+            if doc_per_file:
+                yield "\n".join(docs)
+            else:
+                yield from docs
+        elif doc_per_file:
             yield "\n".join(iter_lines(Shard(p), opts))
         else:
             yield from iter_lines(Shard(p), opts)
@@ -264,3 +315,441 @@ def iter_batches(shard, opts=ReadOptions(), batch_chars=1 << 20, doc_per_file=Fa
 def total_bytes(paths):
     """Sum of file sizes (compressed files count as stored; stdin as 0): for progress bars."""
     return sum(os.path.getsize(p) for p in paths if p != STDIN)
+
+
+# ---- record formats: JSON Lines, CSV, TSV ---------------------------------------------------------
+#
+# A record format is read through the plain line reader above (same decoding, BOM, CRLF, shards),
+# and each record then gives its field's text. One JSON value per line (blank lines are ignored);
+# CSV follows RFC 4180 (Python's csv module: quoted fields may hold commas, quotes and line breaks);
+# TSV is tab-separated with no quoting (IANA text/tab-separated-values, what textmine writes). The
+# first row of a CSV or TSV file is its header. A field's value is a string, or a list of strings
+# (JSON; its items are the paragraphs of one document, joined by line breaks); anything else (a
+# number, an object, null) is a bad record, as are invalid JSON and a missing field: an error that
+# names FILE:LINE, or skipped and counted with ``errors='skip'``.
+
+FORMATS = ("text", "jsonl", "csv", "tsv")
+_FORMAT_EXTS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv"}
+_SKIP_REASONS = ("undecodable", "bad JSON", "not an object", "missing field", "not text")
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+_MISSING = object()
+_skipped = collections.Counter()  # this process's skipped records, by reason (see take_skipped)
+
+
+def input_format(path, opts=ReadOptions(input_format=None)):
+    """The format of ``path``: ``opts.input_format``, or when that is ``None`` by extension (``.jsonl``, ``.ndjson``,
+    ``.csv``, ``.tsv``, also before ``.gz``/``.bz2``/``.xz``/``.zst``), else ``text``; stdin is
+    ``text`` unless ``opts.input_format`` says otherwise."""
+    if opts.input_format is not None:
+        return opts.input_format
+    if path == STDIN:
+        return "text"
+    root, ext = os.path.splitext(path.lower())
+    if ext in _COMPRESSED:
+        ext = os.path.splitext(root)[1]
+    return _FORMAT_EXTS.get(ext, "text")
+
+
+def _open_zstd(path):
+    try:
+        import zstandard
+    except ImportError:
+        raise TextmineError(f"{path}: reading .zst files needs the zstandard package: "
+                            "pip install 'textmine[zstd]' (or decompress it: zstd -d)") from None
+    try:
+        return zstandard.open(path, "rb")
+    except OSError as e:
+        raise TextmineError(f"{path}: {e.strerror or e}") from None
+
+
+def take_skipped():
+    """Return and reset the counts of records this process skipped (``errors='skip'``), by reason."""
+    out = dict(_skipped)
+    _skipped.clear()
+    return out
+
+
+def format_skipped(counts):
+    """``'skipped 3 records (bad JSON: 2, missing field: 1)'``, or ``''`` for none."""
+    total = sum(counts.values())
+    if not total:
+        return ""
+    parts = ", ".join(f"{r}: {counts[r]}" for r in _SKIP_REASONS if counts.get(r))
+    return f"skipped {total} record{'s' if total != 1 else ''} ({parts})"
+
+
+class RecordBatch(list):
+    """A list of ``(value, row)`` pairs read from one shard: ``value`` is the field's text (``str``,
+    or a ``list`` of ``str`` from a JSON array), ``row`` the parsed record (a ``dict`` for JSON
+    Lines, a ``list`` of cells for CSV/TSV). ``format`` is the shard's format; ``header`` the CSV or
+    TSV header row (``None`` for JSON Lines) and ``column`` the field's 0-based column."""
+
+    format = "jsonl"
+    header = None
+    column = None
+
+
+class _Where:
+    """``FILE:LINE`` for a line of a shard; a shard that starts inside a file counts the lines
+    before it only when an error needs them."""
+
+    def __init__(self, shard, opts):
+        self.shard, self.opts, self._base = shard, opts, None
+
+    def __call__(self, i):
+        if self._base is None:
+            self._base = 0
+            if self.shard.start and splittable(self.shard.path) and self.opts.ascii_compatible:
+                self._base = _lines_before(self.shard.path, self.shard.start)
+        return f"{display(self.shard.path)}:{self._base + i}"
+
+
+def _lines_before(path, start):
+    """How many lines start before the first line a shard at byte ``start`` owns."""
+    n = 0
+    with open(path, "rb") as f:
+        left = start - 1
+        while left > 0:
+            raw = f.read(min(left, 1 << 20))
+            if not raw:
+                break
+            n += raw.count(b"\n")
+            left -= len(raw)
+        return n + (1 if f.readline().endswith(b"\n") else 0)
+
+
+def _csv_spans_lines(path):
+    """Whether a CSV file has a quoted field with a line break (an odd count of quotes before a
+    line end: each quote opens or closes a quoted field, and ``""`` inside one does both)."""
+    odd = False
+    with open(path, "rb") as f:
+        while True:
+            raw = f.read(1 << 22)
+            if not raw:
+                return False
+            if b'"' not in raw:
+                if odd and b"\n" in raw:
+                    return True
+                continue
+            pieces = raw.split(b"\n")
+            for piece in pieces[:-1]:
+                odd ^= piece.count(b'"') & 1
+                if odd:
+                    return True
+            odd ^= pieces[-1].count(b'"') & 1
+
+
+def _json_type(v):
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, (int, float)):
+        return "a number"
+    if isinstance(v, dict):
+        return "an object"
+    return "a list with items that are not strings" if isinstance(v, list) else type(v).__name__
+
+
+def _get_field(obj, field, keys):
+    """``obj[field]``, else ``obj[k1][k2]...`` for a dotted field; :data:`_MISSING` when absent."""
+    v = obj.get(field, _MISSING)
+    if v is _MISSING and len(keys) > 1:
+        v = obj
+        for k in keys:
+            if not isinstance(v, dict):
+                return _MISSING
+            v = v.get(k, _MISSING)
+            if v is _MISSING:
+                break
+    return v
+
+
+def set_field(obj, field, value):
+    """Set ``field`` of a JSON object (the key itself when present, else a dotted path, made as needed)."""
+    if field in obj or "." not in field:
+        obj[field] = value
+        return
+    *path, last = field.split(".")
+    cur = obj
+    for k in path:
+        nxt = cur.get(k)
+        if nxt is None:
+            nxt = cur[k] = {}
+        elif not isinstance(nxt, dict):
+            raise TextmineError(f"cannot write field {field!r}: {k!r} is {_json_type(nxt)}, not an object")
+        cur = nxt
+    cur[last] = value
+
+
+def _is_text(v):
+    return type(v) is str or (type(v) is list and all(type(x) is str for x in v))
+
+
+def _as_text(v):
+    """A field value as one document: a list's items joined by line breaks."""
+    return v if type(v) is str else "\n".join(v)
+
+
+def _skip_or_raise(skips, skip, reason, where, message):
+    if not skip:
+        raise TextmineError(f"{where}: {message}" + ("" if reason == "undecodable" else
+                                                      "; --errors skip skips such records"))
+    skips[reason] += 1
+
+
+def _text_opts(opts):
+    return dataclasses.replace(opts, input_format="text", errors=opts.codec_errors)
+
+
+def _jsonl_records(shard, opts, block_bytes, skips):
+    field = opts.field or "text"
+    keys = field.split(".")
+    skip = opts.errors == "skip"
+    where = _Where(shard, opts)
+    loads = json.loads
+    n = 0
+    for lines in iter_line_blocks(shard, _text_opts(opts), block_bytes):
+        batch = RecordBatch()
+        for i, line in enumerate(lines, n + 1):
+            if not line or line.isspace():
+                continue
+            if skip and _UNDECODABLE.search(line):
+                skips["undecodable"] += 1
+                continue
+            try:
+                obj = loads(line)
+            except ValueError as e:
+                _skip_or_raise(skips, skip, "bad JSON", where(i),
+                               f"invalid JSON ({getattr(e, 'msg', e)} at column {getattr(e, 'colno', '?')})")
+                continue
+            if type(obj) is not dict:
+                _skip_or_raise(skips, skip, "not an object", where(i), f"the record is {_json_type(obj)}, "
+                               "not a JSON object")
+                continue
+            v = _get_field(obj, field, keys)
+            if type(v) is not str and not _is_text(v):
+                if v is _MISSING:
+                    have = ", ".join(map(repr, list(obj)[:20])) or "none"
+                    _skip_or_raise(skips, skip, "missing field", where(i), f"no field {field!r} "
+                                   f"(the record's keys: {have}); choose one with --field")
+                else:
+                    _skip_or_raise(skips, skip, "not text", where(i), f"field {field!r} is {_json_type(v)}, "
+                                   "not a string or a list of strings")
+                continue
+            batch.append((v, obj))
+        n += len(lines)
+        yield batch
+
+
+def _table_rows(shard, opts, fmt, block_bytes, where, skips):
+    """Yield ``(line_number, row)`` lists, one per block of lines (CSV rows may span lines)."""
+    skip = opts.errors == "skip"
+    if fmt == "tsv":
+        n = 0
+        for lines in iter_line_blocks(shard, _text_opts(opts), block_bytes):
+            out = []
+            for i, line in enumerate(lines, n + 1):
+                if not line:
+                    continue
+                if skip and _UNDECODABLE.search(line):
+                    skips["undecodable"] += 1
+                    continue
+                out.append((i, line.split("\t")))
+            n += len(lines)
+            yield out
+        return
+    csv.field_size_limit(min(sys.maxsize, 1 << 40))  # a document may be long
+    whole = not shard.start and shard.end is None
+    blocks = iter_line_blocks(shard, _text_opts(opts), block_bytes)
+    pending = collections.deque()
+
+    def feed():
+        for lines in blocks:
+            pending.append(None)  # a block boundary
+            for line in lines:
+                yield line + "\n"
+
+    reader = csv.reader(feed())
+    out, last = [], 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            raise TextmineError(f"{where(reader.line_num)}: bad CSV ({e})") from None
+        first = last + 1
+        last = reader.line_num
+        if last > first and not whole:
+            raise TextmineError(f"{where(first)}: a quoted CSV field spans lines, so this file cannot be read "
+                                "in byte ranges; give --input-format csv or name it .csv")
+        if not row:
+            continue
+        if skip and any(_UNDECODABLE.search(c) for c in row):
+            skips["undecodable"] += 1
+            continue
+        out.append((first, row))
+        if pending:
+            pending.clear()
+            yield out
+            out = []
+    if out:
+        yield out
+
+
+def _column(header, field, where):
+    field = field or "text"
+    if field.isdigit():
+        return int(field) - 1
+    try:
+        return header.index(field)
+    except ValueError:
+        have = ", ".join(map(repr, header[:30]))
+        raise TextmineError(f"{where}: no column {field!r} (the header's columns: {have}); choose one with "
+                            "--field NAME or a 1-based column number") from None
+
+
+def _read_header(path, opts, fmt, where):
+    for rows in _table_rows(Shard(path), opts, fmt, 1 << 16, where, collections.Counter()):
+        if rows:
+            return rows[0][1]
+    return None
+
+
+def _table_records(shard, opts, fmt, block_bytes, skips):
+    skip = opts.errors == "skip"
+    where = _Where(shard, opts)
+    header = None if not shard.start else _read_header(shard.path, opts, fmt, where)
+    column = None if header is None else _column(header, opts.field, display(shard.path))
+    for rows in _table_rows(shard, opts, fmt, block_bytes, where, skips):
+        batch = RecordBatch()
+        batch.format = fmt
+        for i, row in rows:
+            if header is None:
+                header = row
+                column = _column(header, opts.field, display(shard.path))
+                continue
+            if column >= len(row):
+                _skip_or_raise(skips, skip, "missing field", where(i), f"the row has {len(row)} column"
+                               f"{'s' if len(row) != 1 else ''}, the field is column {column + 1}")
+                continue
+            batch.append((row[column], row))
+        batch.header, batch.column = header, column
+        yield batch
+
+
+def iter_records(shard, opts=ReadOptions(), block_bytes=1 << 20):
+    """Yield the records of a JSON Lines, CSV or TSV shard as :class:`RecordBatch` lists.
+
+    Each record is one JSON line or CSV/TSV row (the header row excluded). A bad record (invalid
+    JSON, a missing field, a value that is not text, an undecodable byte) raises
+    :class:`TextmineError` naming ``FILE:LINE``; with ``opts.errors == 'skip'`` it is counted instead
+    (see :func:`take_skipped`; a worker process reports its own shard's count on stderr).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "c.jsonl")
+    >>> _ = open(p, "w", encoding="utf-8").write('{"id": 1, "text": "\\\\u4e2d\\\\u6587"}\\n')
+    >>> [v for batch in iter_records(Shard(p)) for v, row in batch]
+    ['中文']
+    """
+    fmt = input_format(shard.path, opts)
+    if fmt == "text":
+        raise TextmineError(f"{display(shard.path)}: not a record format (give --input-format jsonl, csv or tsv)")
+    skips = collections.Counter()
+    try:
+        if fmt == "jsonl":
+            yield from _jsonl_records(shard, opts, block_bytes, skips)
+        else:
+            yield from _table_records(shard, opts, fmt, block_bytes, skips)
+    finally:
+        if skips:
+            _skipped.update(skips)
+            if multiprocessing.parent_process() is not None:  # a worker: the parent never sees its counts
+                where = "" if not shard.start and shard.end is None else f" (bytes {shard.start}-{shard.end or ''})"
+                sys.stderr.write(f"textmine: {display(shard.path)}{where}: {format_skipped(skips)}\n")
+                sys.stderr.flush()
+
+
+def _split_lines(text):
+    if "\n" not in text:
+        return [text[:-1] if text.endswith("\r") else text]
+    return [x[:-1] if x.endswith("\r") else x for x in text.split("\n")]
+
+
+def _record_line_blocks(shard, opts, block_bytes):
+    """The lines of a record shard (each record's text split at its line breaks, as the plain text
+    reader splits a file), or of a plain text shard with ``errors='skip'``."""
+    if input_format(shard.path, opts) == "text":  # errors='skip': drop the undecodable lines
+        skips = collections.Counter()
+        try:
+            for lines in iter_line_blocks(shard, _text_opts(opts), block_bytes):
+                bad = [x for x in lines if _UNDECODABLE.search(x)]
+                if bad:
+                    skips["undecodable"] += len(bad)
+                    lines = [x for x in lines if not _UNDECODABLE.search(x)]
+                yield lines
+        finally:
+            if skips:
+                _skipped.update(skips)
+                if multiprocessing.parent_process() is not None:
+                    sys.stderr.write(f"textmine: {display(shard.path)}: {format_skipped(skips)}\n")
+        return
+    for batch in iter_records(shard, opts, block_bytes):
+        lines = []
+        for v, _ in batch:
+            if type(v) is str:
+                if "\n" in v or v.endswith("\r"):
+                    lines.extend(_split_lines(v))
+                else:
+                    lines.append(v)
+            else:
+                for x in v:
+                    lines.extend(_split_lines(x))
+        yield lines
+
+
+def format_header(batch, output_field=None):
+    """The CSV/TSV header line to write before ``batch``'s records (``output_field`` appended as a new
+    column); ``''`` for JSON Lines."""
+    if batch.header is None:
+        return ""
+    return _format_rows(batch.format, [batch.header + ([output_field] if output_field else [])])
+
+
+def format_records(batch, values, field=None, output_field=None):
+    """``batch``'s records written back in their own format with the field's value replaced by
+    ``values`` (one per record), or put in a new ``output_field``; every other key or column is kept,
+    in order. JSON Lines are written compactly with UTF-8 characters unescaped."""
+    if batch.format == "jsonl":
+        name = output_field or field or "text"
+        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        out = []
+        for (_, obj), v in zip(batch, values):
+            set_field(obj, name, v)
+            out.append(dumps(obj))
+        out.append("")
+        return "\n".join(out)
+    rows = []
+    width = len(batch.header)
+    for (_, row), v in zip(batch, values):
+        if output_field:
+            row = row + [""] * (width - len(row)) + [v]
+        else:
+            row[batch.column] = v
+        rows.append(row)
+    return _format_rows(batch.format, rows)
+
+
+def _format_rows(fmt, rows):
+    if fmt == "tsv":
+        for row in rows:
+            for cell in row:
+                if "\t" in cell or "\n" in cell or "\r" in cell:
+                    raise TextmineError(f"a TSV cell cannot hold a tab or a line break: {cell[:40]!r}")
+        return "".join("\t".join(row) + "\n" for row in rows)
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue()

@@ -550,7 +550,7 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
     if shard_bytes is None:  # one job: whole files (the table flushes itself when full); else two
         # shards per job: each extra partial costs a merge of its keys in the reduce
         shard_bytes = 1 << 40 if n_jobs == 1 else int(min(64 << 20, max(1 << 20, total // (2 * n_jobs) + 1)))
-    shards = make_shards(files, 1 << 62 if doc_per_file else shard_bytes)
+    shards = make_shards(files, 1 << 62 if doc_per_file else shard_bytes, read)
     tasks = [(s, cfg) for s in shards]
     if STDIN in paths:
         import itertools

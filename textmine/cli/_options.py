@@ -22,8 +22,9 @@ def input_options(doc_per_file=True):
         click.option("--encoding", default="utf-8", show_default=True,
                      help="Input encoding (any Python codec, e.g. gb18030). A UTF-8 BOM is dropped."),
         click.option("--errors", "decode_errors", default="strict", show_default=True,
-                     type=click.Choice(["strict", "replace", "ignore", "surrogateescape"]),
-                     help="What to do with undecodable bytes; strict stops with the file and byte offset."),
+                     type=click.Choice(["strict", "replace", "ignore", "surrogateescape", "skip"]),
+                     help="What to do with undecodable bytes; strict stops with the file and byte offset; "
+                          "skip drops any record (line) that cannot be read and counts them on stderr."),
     ]
     if doc_per_file:
         decorators.append(click.option("--doc-per-file", is_flag=True,
@@ -87,3 +88,56 @@ def resolve(paths, glob="*"):
 def show_progress(quiet):
     """Progress bars only when stderr is a terminal and not --quiet."""
     return not quiet and sys.stderr.isatty()
+
+
+def format_options(output_field=False):
+    """--input-format, --field[, --output-field] (records: JSON Lines, CSV, TSV). The command also
+    reports on stderr the records that --errors skip skipped (one line at the end)."""
+    decorators = [
+        click.option("--input-format", type=click.Choice(["text", "jsonl", "csv", "tsv"]), default=None,
+                     show_default="by extension: .jsonl/.ndjson, .csv, .tsv (also .gz/.bz2/.xz/.zst), else text",
+                     help="text: one document per line; jsonl: one JSON object per line; csv (RFC 4180) or "
+                          "tsv (no quoting) with a header row. A record's field is one document; for "
+                          "line-based commands its line breaks separate lines, as in `jq -r .text`."),
+        click.option("--field", metavar="NAME",
+                     help="The record's text: a JSON key (dotted for nested keys, e.g. meta.body) or a "
+                          "CSV/TSV column name or 1-based number (default: text). A JSON list of strings "
+                          "is one document, its items joined by line breaks."),
+    ]
+    if output_field:
+        decorators.append(click.option(
+            "--output-field", metavar="NAME",
+            help="Records only: write the result into this new field (key or column) instead of replacing "
+                 "--field; every other key and column is kept, in order."))
+    return _compose(*decorators, _report_skipped)
+
+
+def _report_skipped(f):
+    import functools
+
+    @functools.wraps(f)
+    def run(*args, **kwargs):
+        from textmine.corpus import format_skipped, take_skipped
+
+        take_skipped()
+        rv = f(*args, **kwargs)
+        summary = format_skipped(take_skipped())
+        if summary:
+            click.echo(f"textmine: {summary}", err=True)
+        return rv
+    return run
+
+
+def record_options(opts, input_format, field, files=None):
+    """ReadOptions with the record format and field; --field with only plain text inputs is a usage error."""
+    import dataclasses
+
+    from textmine.corpus import STDIN
+    from textmine.corpus import input_format as format_of
+
+    opts = dataclasses.replace(opts, input_format=input_format, field=field)
+    if field is not None and input_format is None and files and all(format_of(p) == "text" for p in files):
+        where = "stdin is" if files == [STDIN] else "the inputs are"
+        raise click.UsageError(f"--field: {where} plain text by extension; give --input-format jsonl, csv or tsv")
+    opts.check()
+    return opts

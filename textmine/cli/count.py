@@ -1,7 +1,8 @@
 """``textmine count``: token and n-gram frequencies."""
 import click
 
-from textmine.cli._options import input_options, jobs_option, output_option, quiet_option, read_options, resolve, show_progress
+from textmine.cli._options import (format_options, input_options, jobs_option, output_option, quiet_option, read_options,
+                                   record_options, resolve, show_progress)
 
 
 def _parse_size(value):
@@ -20,6 +21,7 @@ def _parse_size(value):
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @input_options(doc_per_file=True)
+@format_options()
 @click.option("-t", "--tokenizer", default="jieba", show_default=True, metavar="NAME",
               help="jieba (jieba's exact tokens, HMM on), char, ngram (character n-grams not crossing "
                    "punctuation or whitespace), space (whitespace-separated) or lexicon:FILE "
@@ -49,8 +51,8 @@ def _parse_size(value):
 @click.option("--header", is_flag=True, help="Write a 'token<TAB>count' name line first.")
 @output_option
 @quiet_option
-def count(paths, glob, encoding, decode_errors, doc_per_file, tokenizer, no_hmm, jieba_dict, max_n, min_n, min_count,
-          top, jobs, engine, scheduler, memory_limit, tmpdir, header, output, quiet):
+def count(paths, glob, encoding, decode_errors, doc_per_file, input_format, field, tokenizer, no_hmm, jieba_dict, max_n,
+          min_n, min_count, top, jobs, engine, scheduler, memory_limit, tmpdir, header, output, quiet):
     """Count tokens or n-grams of a corpus: writes token<TAB>count.
 
     PATHS are files, directories (walked recursively, --glob filters names) or - for stdin;
@@ -88,6 +90,7 @@ def count(paths, glob, encoding, decode_errors, doc_per_file, tokenizer, no_hmm,
         raise click.UsageError(f"--min-n {min_n} is larger than --n {max_n}")
     limit = _parse_size(memory_limit) if memory_limit else None
     files = resolve(paths, glob)
+    opts = record_options(opts, input_format, field, files)
     if click.get_current_context().get_parameter_source("jobs") == click.core.ParameterSource.DEFAULT:
         jobs = None  # no -j given: the CPUs, but no more workers than the input is worth
     result = run_count(files, tokenizer=tokenizer, min_n=min_n, max_n=max_n, min_count=min_count, top=top,

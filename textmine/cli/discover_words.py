@@ -3,12 +3,13 @@ import sys
 
 import click
 
-from textmine.cli._options import (input_options, jobs_option, output_option, quiet_option, read_options,
-                                   resolve, show_progress)
+from textmine.cli._options import (format_options, input_options, jobs_option, output_option, quiet_option,
+                                   read_options, record_options, resolve, show_progress)
 
 
 @click.command("discover-words")
 @input_options(doc_per_file=False)
+@format_options()
 @jobs_option
 @output_option
 @click.option("--min-count", type=click.IntRange(min=1), default=3, show_default=True,
@@ -33,8 +34,8 @@ from textmine.cli._options import (input_options, jobs_option, output_option, qu
 @click.option("--batch-chars", type=click.IntRange(min=1000), default=1 << 20, show_default=True,
               help="Characters per counting batch (the unit of -j parallelism).")
 @quiet_option
-def discover_words(paths, glob, encoding, decode_errors, jobs, output, min_count, max_n, min_pmi, redundancy,
-                   top, fmt, header, memory_limit, batch_chars, quiet):
+def discover_words(paths, glob, encoding, decode_errors, input_format, field, jobs, output, min_count, max_n, min_pmi,
+                   redundancy, top, fmt, header, memory_limit, batch_chars, quiet):
     """Discover the words of a raw-text corpus (Chinese; Latin/digit runs are kept whole).
 
     Memory: 4 bytes per character for the unit ids, plus about --memory-limit for counting
@@ -71,6 +72,7 @@ def discover_words(paths, glob, encoding, decode_errors, jobs, output, min_count
 
     opts = read_options(encoding, decode_errors)
     files = resolve(paths, glob)
+    opts = record_options(opts, input_format, field, files)
     progress = None
     bar = None
     if show_progress(quiet):
@@ -80,7 +82,7 @@ def discover_words(paths, glob, encoding, decode_errors, jobs, output, min_count
         progress = bar.update
 
     def batches():
-        for shard in make_shards(files):
+        for shard in make_shards(files, opts=opts):
             yield from iter_batches(shard, opts, batch_chars=batch_chars)
 
     try:

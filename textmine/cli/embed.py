@@ -4,7 +4,8 @@ import sys
 
 import click
 
-from textmine.cli._options import input_options, quiet_option, read_options, resolve, seed_option, show_progress
+from textmine.cli._options import (format_options, input_options, quiet_option, read_options, record_options, resolve,
+                                   seed_option, show_progress)
 
 _TRAIN_ONLY = ("doc_output", "context_output", "save_model", "dim", "window", "negative", "margin", "min_count",
                "sample", "update", "loss", "lowercase", "doc_weight", "neg_margin")
@@ -27,6 +28,7 @@ def _check_writable(path, option):
 
 @click.command("embed")
 @input_options(doc_per_file=True)
+@format_options()
 @click.option("-o", "--output", default="-", show_default=True, type=click.Path(allow_dash=True),
               help="Word vectors u (with --infer: the document vectors), word2vec text format; - is stdout.")
 @click.option("--doc-output", type=click.Path(), metavar="PATH",
@@ -70,7 +72,7 @@ def _check_writable(path, option):
 @seed_option
 @quiet_option
 @click.pass_context
-def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, output, doc_output, context_output, save_model,
+def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, input_format, field, output, doc_output, context_output, save_model,
           infer_model, dim, window, negative, margin, neg_margin, doc_weight, alpha, n_iter, min_count, sample, update,
           loss, lowercase, binary, jobs, seed, quiet):
     """Train JoSE spherical embeddings on PATHS (one document per line, whitespace-tokenised).
@@ -109,6 +111,7 @@ def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, output, doc_o
         _check_writable(path, name)
     opts = read_options(encoding, decode_errors)
     files = resolve(paths, glob)
+    opts = record_options(opts, input_format, field, files)
     from textmine.corpus import iter_documents
     docs = iter_documents(files, opts, doc_per_file)
 

@@ -4,12 +4,13 @@ import time
 
 import click
 
-from textmine.cli._options import (input_options, jobs_option, output_option, quiet_option, read_options, resolve,
-                                   show_progress)
+from textmine.cli._options import (format_options, input_options, jobs_option, output_option, quiet_option,
+                                   read_options, record_options, resolve, show_progress)
 
 
 @click.command("segment")
 @input_options(doc_per_file=False)
+@format_options(output_field=True)
 @click.option("--dict", "lexicon", metavar="LEXICON", type=click.Path(dir_okay=False),
               help="Lexicon: textmine TSV (word<TAB>count...) or jieba dictionary (word freq [tag]).")
 @click.option("--model", metavar="MODEL", type=click.Path(),
@@ -22,7 +23,7 @@ from textmine.cli._options import (input_options, jobs_option, output_option, qu
 @jobs_option
 @output_option
 @quiet_option
-def segment(paths, glob, encoding, decode_errors, lexicon, model, sep, unknown_score, batch_lines, jobs, output,
+def segment(paths, glob, encoding, decode_errors, input_format, field, output_field, lexicon, model, sep, unknown_score, batch_lines, jobs, output,
             quiet):
     """Segment text into words, line for line: maximum-probability DP over a lexicon (--dict),
     or a character tagger trained from a dictionary (--model, see train-segmenter).
@@ -30,6 +31,10 @@ def segment(paths, glob, encoding, decode_errors, lexicon, model, sep, unknown_s
     Each output line holds the words of the input line separated by SEP; whitespace is
     dropped, punctuation stands alone, Latin/digit runs stay whole, and a character that
     starts no lexicon word stands alone.
+
+    JSON Lines, CSV and TSV inputs are written back in their own format, one record per record,
+    with the field replaced by its segmented text (or put in --output-field): every other key
+    and column flows through, in order. A document's line breaks are kept.
 
     Memory: the lexicon or model, plus one batch of lines per job (--batch-lines); it does not
     grow with the corpus. A progress bar (on a terminal) and a summary line go to stderr
@@ -48,6 +53,16 @@ def segment(paths, glob, encoding, decode_errors, lexicon, model, sep, unknown_s
 
     opts = read_options(encoding, decode_errors)
     files = resolve(paths, glob)
+    opts = record_options(opts, input_format, field, files)
+    from textmine.corpus import input_format as format_of
+
+    formats = sorted({format_of(p, opts) for p in files})
+    if len(formats) > 1:
+        raise click.UsageError(f"the inputs mix formats ({', '.join(formats)}); segment them separately")
+    if output_field is not None and formats == ["text"]:
+        raise click.UsageError("--output-field applies to jsonl, csv and tsv inputs")
+    if formats == ["tsv"] and "\t" in sep:
+        raise click.BadParameter("a TSV cell cannot hold a tab", param_hint="--sep")
     if lexicon is not None:
         from textmine.segment import load_lexicon
 
@@ -73,7 +88,10 @@ def segment(paths, glob, encoding, decode_errors, lexicon, model, sep, unknown_s
     start, n_lines, n_words, n_chars = time.perf_counter(), 0, 0, 0
     try:
         with atomic_output(output) as out:
-            for shard in make_shards(files):
+            if formats != ["text"]:
+                n_lines, n_words, n_chars = _segment_records(files, opts, run, sep, output_field, out, bar,
+                                                             batch_lines * 100 * max(1, jobs))
+            for shard in make_shards(files) if formats == ["text"] else ():
                 for lines in iter_batches(shard, opts, batch_chars=batch_lines * 100 * max(1, jobs)):
                     segmented = run(lines)
                     out.write("".join(sep.join(words) + "\n" for words in segmented))
@@ -90,3 +108,38 @@ def segment(paths, glob, encoding, decode_errors, lexicon, model, sep, unknown_s
         seconds = time.perf_counter() - start
         click.echo(f"textmine segment: {n_lines} lines, {n_chars:,} characters, {n_words:,} words, "
                    f"{seconds:.2f} s ({n_chars / max(seconds, 1e-9) / 1e6:.2f} M chars/s)", err=True)
+
+
+def _segment_records(files, opts, run, sep, output_field, out, bar, block_bytes):
+    """Segment the field of every JSON Lines, CSV or TSV record and write the records back.
+
+    Returns the records, words and characters seen."""
+    from textmine.corpus import format_header, format_records, iter_records, make_shards
+
+    n_records = n_words = n_chars = 0
+    header = first = None
+    for shard in make_shards(files, opts=opts):
+        for k, batch in enumerate(iter_records(shard, opts, block_bytes)):
+            if k == 0 and not shard.start and batch.header is not None:
+                if header is None:
+                    header, first = batch.header, shard.path
+                    out.write(format_header(batch, output_field))
+                elif batch.header != header:
+                    raise click.ClickException(f"{shard.path}: its columns differ from those of {first}; "
+                                               "segment the files separately")
+            pieces = [[v] if type(v) is str else v for v, _ in batch]
+            lines = [line[:-1] if line.endswith("\r") else line
+                     for items in pieces for item in items for line in item.split("\n")]
+            segmented = run(lines)
+            n_words += sum(map(len, segmented))
+            segmented = iter(segmented)
+            values = []
+            for v, items in zip(batch, pieces):
+                done = ["\n".join(sep.join(next(segmented)) for _ in item.split("\n")) for item in items]
+                values.append(done[0] if type(v[0]) is str else done)
+            out.write(format_records(batch, values, opts.field, output_field))
+            chars = sum(map(len, lines))
+            n_records, n_chars = n_records + len(batch), n_chars + chars
+            if bar is not None:
+                bar.update(chars)
+    return n_records, n_words, n_chars
