@@ -357,7 +357,8 @@ def _open_zstd(path):
         raise TextmineError(f"{path}: reading .zst files needs the zstandard package: "
                             "pip install 'textmine[zstd]' (or decompress it: zstd -d)") from None
     try:
-        return zstandard.open(path, "rb")
+        raw = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), read_across_frames=True, closefd=True)
+        return io.BufferedReader(raw, 1 << 20)  # readline and read1; every frame of a multi-frame file
     except OSError as e:
         raise TextmineError(f"{path}: {e.strerror or e}") from None
 
