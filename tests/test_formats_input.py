@@ -350,3 +350,13 @@ def test_batches_keep_record_lines_together(tmp_path):
     got = list(iter_batches(Shard(p), AUTO, batch_chars=5000))
     assert [x for b in got for x in b] == text_lines(texts) and len(got) > 1
     assert all(b[0].isdigit() and b[0] == b[1] for b in got[1:])  # a record's lines stay in one batch
+
+
+def test_dask_engine_reads_jsonl(tmp_path):
+    pytest.importorskip("distributed")
+    from test_count import random_lines
+
+    lines = random_lines(random.Random(4), 800)
+    p = write_jsonl(tmp_path / "c.jsonl", lines)
+    got = list(count([p], tokenizer="ngram", max_n=2, n_jobs=2, engine="dask", shard_bytes=4096, read=AUTO).items())
+    assert got == sorted_items(count_naive(text_lines(lines), "ngram", 1, 2))
