@@ -360,3 +360,26 @@ def test_dask_engine_reads_jsonl(tmp_path):
     p = write_jsonl(tmp_path / "c.jsonl", lines)
     got = list(count([p], tokenizer="ngram", max_n=2, n_jobs=2, engine="dask", shard_bytes=4096, read=AUTO).items())
     assert got == sorted_items(count_naive(text_lines(lines), "ngram", 1, 2))
+
+
+def test_cli_usage_errors(tmp_path):
+    p = write_jsonl(tmp_path / "u.jsonl", ["中文"])
+    runner = CliRunner()
+    for args, message in ((["count", "--input-format", "text", "--field", "x", p], "--field needs a record format"),
+                          (["count", "--input-format", "csv", "--field", "0", p], "column numbers start at 1"),
+                          (["count", "--field", "x", "-"], "stdin is plain text by extension"),
+                          (["segment", "--dict", p, "--output-field", "x", "-"], "--output-field applies to jsonl")):
+        r = runner.invoke(cli, args, input="")
+        assert r.exit_code == 2 and message in r.stderr, (args, r.stderr)
+
+
+def test_csv_quoted_line_break_in_a_byte_range_is_an_error(tmp_path):
+    # without ReadOptions, make_shards cannot know that a .txt file is CSV: its reader then refuses
+    p = tmp_path / "q.txt"
+    p.write_text("text\n" + 'a\n"b\nc"\n' * 20, encoding="utf-8")
+    opts = ReadOptions(input_format="csv")
+    shards = make_shards([str(p)], 30)
+    assert len(shards) > 1
+    with pytest.raises(TextmineError, match=r"q.txt:3: a quoted CSV field spans lines"):
+        [x for s in shards for x in iter_lines(s, opts)]
+    assert lines_of(p, opts, shard_bytes=30) == ["a", "b", "c"] * 20

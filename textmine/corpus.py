@@ -599,7 +599,7 @@ def _table_rows(shard, opts, fmt, block_bytes, where, skips):
         last = reader.line_num
         if last > first and not whole:
             raise TextmineError(f"{where(first)}: a quoted CSV field spans lines, so this file cannot be read "
-                                "in byte ranges; give --input-format csv or name it .csv")
+                                "in byte ranges (make_shards keeps it whole when given the ReadOptions)")
         if not row:
             continue
         if skip and any(_UNDECODABLE.search(c) for c in row):

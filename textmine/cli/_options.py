@@ -95,14 +95,16 @@ def format_options(output_field=False):
     reports on stderr the records that --errors skip skipped (one line at the end)."""
     decorators = [
         click.option("--input-format", type=click.Choice(["text", "jsonl", "csv", "tsv"]), default=None,
-                     show_default="by extension: .jsonl/.ndjson, .csv, .tsv (also .gz/.bz2/.xz/.zst), else text",
-                     help="text: one document per line; jsonl: one JSON object per line; csv (RFC 4180) or "
-                          "tsv (no quoting) with a header row. A record's field is one document; for "
-                          "line-based commands its line breaks separate lines, as in `jq -r .text`."),
+                     show_default="by extension: .jsonl, .ndjson, .csv, .tsv, also compressed; else text",
+                     help="text: one document per line; jsonl: one JSON object per line; csv (RFC 4180) or tsv "
+                          "(no quoting), the first row naming the columns. Each record's field is one document; "
+                          "a line break inside it ends a line for count and discover-words, as in the output "
+                          "of `jq -r .text`. Reading .zst needs pip install 'textmine[zstd]'."),
         click.option("--field", metavar="NAME",
                      help="The record's text: a JSON key (dotted for nested keys, e.g. meta.body) or a "
                           "CSV/TSV column name or 1-based number (default: text). A JSON list of strings "
-                          "is one document, its items joined by line breaks."),
+                          "is one document, its items joined by line breaks; null, a number or an object "
+                          "is a bad record, as are invalid JSON and a missing field (see --errors)."),
     ]
     if output_field:
         decorators.append(click.option(
@@ -139,5 +141,10 @@ def record_options(opts, input_format, field, files=None):
     if field is not None and input_format is None and files and all(format_of(p) == "text" for p in files):
         where = "stdin is" if files == [STDIN] else "the inputs are"
         raise click.UsageError(f"--field: {where} plain text by extension; give --input-format jsonl, csv or tsv")
-    opts.check()
+    from textmine.errors import TextmineError
+
+    try:
+        opts.check()
+    except TextmineError as e:  # the encoding was checked before: what is left is --input-format/--field
+        raise click.UsageError(str(e)) from None
     return opts
