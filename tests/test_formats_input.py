@@ -231,8 +231,8 @@ def test_count_on_jsonl_matches_naive_for_any_jobs_and_shards(tmp_path):
 
 def test_cli_count_jsonl_equals_text_and_jobs(tmp_path):
     rng = random.Random(5)
-    texts = ["".join(rng.choice("的一是了我不人在他有这个上们来到时大地为子中，。ab1") for _ in range(rng.randint(0, 60)))
-             for _ in range(3000)]
+    alphabet = "的一是了我不人在他有这个上们来到时大地为子中，。ab1"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(3000)]
     texts[10] = "第一段\n第二段"
     txt = tmp_path / "c.txt"
     txt.write_text("".join(t + "\n" for t in texts), encoding="utf-8")
@@ -312,7 +312,8 @@ def test_cli_segment_jsonl_keeps_every_key(tmp_path, lexicon):
 
 
 def test_cli_segment_csv_and_tsv_tables(tmp_path, lexicon):
-    a = write_csv(tmp_path / "a.csv", [["id", "text", "note"], ["1", "中文分词", "x,y"], ["2", "文本\n中文", ""]])
+    a = write_csv(tmp_path / "a.csv", [["id", "text", "note"], ["1", "中文分词", "x,y"],
+                                       ["2", "文本\n中文", ""]])
     b = write_csv(tmp_path / "b.csv", [["id", "text", "note"], ["3", "分词", "z"]])
     runner = CliRunner()
     r = runner.invoke(cli, ["segment", "-q", "--dict", lexicon, a, b])

@@ -1,8 +1,8 @@
 """``textmine count``: token and n-gram frequencies."""
 import click
 
-from textmine.cli._options import (format_options, input_options, jobs_option, output_option, quiet_option, read_options,
-                                   record_options, resolve, show_progress)
+from textmine.cli._options import (format_options, input_options, jobs_option, output_option, quiet_option,
+                                   read_options, record_options, resolve, show_progress)
 
 
 def _parse_size(value):

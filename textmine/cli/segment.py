@@ -23,8 +23,8 @@ from textmine.cli._options import (format_options, input_options, jobs_option, o
 @jobs_option
 @output_option
 @quiet_option
-def segment(paths, glob, encoding, decode_errors, input_format, field, output_field, lexicon, model, sep, unknown_score, batch_lines, jobs, output,
-            quiet):
+def segment(paths, glob, encoding, decode_errors, input_format, field, output_field, lexicon, model, sep, unknown_score,
+            batch_lines, jobs, output, quiet):
     """Segment text into words, line for line: maximum-probability DP over a lexicon (--dict),
     or a character tagger trained from a dictionary (--model, see train-segmenter).
 
