@@ -384,3 +384,22 @@ def test_csv_quoted_line_break_in_a_byte_range_is_an_error(tmp_path):
     with pytest.raises(TextmineError, match=r"q.txt:3: a quoted CSV field spans lines"):
         [x for s in shards for x in iter_lines(s, opts)]
     assert lines_of(p, opts, shard_bytes=30) == ["a", "b", "c"] * 20
+
+
+def test_skips_in_worker_processes_are_reported_per_shard(tmp_path, capfd):
+    texts = [f"第{i}" for i in range(3000)]
+    p = tmp_path / "w.jsonl"
+    recs = [json.dumps({"text": t}) for t in texts]
+    bad = [5, 1500, 2999]
+    for i in bad:
+        recs[i] = '{"text": '
+    p.write_text("\n".join(recs) + "\n", encoding="utf-8")
+    res = count([str(p)], tokenizer="char", n_jobs=2, read=ReadOptions(input_format=None, errors="skip"),
+                shard_bytes=8000)
+    got = dict(res.items())
+    res.close()
+    kept = [t for i, t in enumerate(texts) if i not in bad]
+    assert got == count_naive(kept, "char", 1, 1)
+    err = capfd.readouterr().err
+    reported = [int(x.split("skipped ")[1].split()[0]) for x in err.splitlines() if "skipped" in x]
+    assert sum(reported) == len(bad) and all("w.jsonl (bytes " in x for x in err.splitlines() if "skipped" in x)

@@ -655,9 +655,10 @@ def _table_records(shard, opts, fmt, block_bytes, skips):
         yield batch
 
 
-def iter_records(shard, opts=ReadOptions(), block_bytes=1 << 20):
+def iter_records(shard, opts=ReadOptions(input_format=None), block_bytes=1 << 20):
     """Yield the records of a JSON Lines, CSV or TSV shard as :class:`RecordBatch` lists.
 
+    The format is ``opts.input_format``, by default the file's extension (:func:`input_format`).
     Each record is one JSON line or CSV/TSV row (the header row excluded). A bad record (invalid
     JSON, a missing field, a value that is not text, an undecodable byte) raises
     :class:`TextmineError` naming ``FILE:LINE``; with ``opts.errors == 'skip'`` it is counted instead
