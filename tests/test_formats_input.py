@@ -107,8 +107,8 @@ def test_bad_records_name_file_and_line(tmp_path, shard_bytes):
     good = '{"text": "a"}\n'
     cases = [('{"text": "a",}\n', "invalid JSON"), ('{"body": "a", "id": 3}\n', "no field 'text' .*'body', 'id'"),
              ('{"text": 5}\n', "field 'text' is a number"), ('{"text": null}\n', "field 'text' is null"),
-             ('{"text": ["a", 1]}\n', "field 'text' is a list with items that are not strings"),
-             ('["a"]\n', "the record is a list .*, not a JSON object")]
+             ('{"text": ["a", 1]}\n', "field 'text' is an array with items that are not strings"),
+             ('["a"]\n', "the record is an array, not a JSON object")]
     for k, (bad, message) in enumerate(cases):
         p = tmp_path / f"b{k}.jsonl"
         p.write_text(good * 7 + bad + good * 3, encoding="utf-8")

@@ -337,9 +337,9 @@ _skipped = collections.Counter()  # this process's skipped records, by reason (s
 
 
 def input_format(path, opts=ReadOptions(input_format=None)):
-    """The format of ``path``: ``opts.input_format``, or when that is ``None`` by extension (``.jsonl``, ``.ndjson``,
-    ``.csv``, ``.tsv``, also before ``.gz``/``.bz2``/``.xz``/``.zst``), else ``text``; stdin is
-    ``text`` unless ``opts.input_format`` says otherwise."""
+    """The format of ``path``: ``opts.input_format``, or when that is ``None`` by extension
+    (``.jsonl``, ``.ndjson``, ``.csv``, ``.tsv``, also before ``.gz``/``.bz2``/``.xz``/``.zst``),
+    else ``text``; stdin is ``text`` unless ``opts.input_format`` says otherwise."""
     if opts.input_format is not None:
         return opts.input_format
     if path == STDIN:
@@ -449,7 +449,7 @@ def _json_type(v):
         return "a number"
     if isinstance(v, dict):
         return "an object"
-    return "a list with items that are not strings" if isinstance(v, list) else type(v).__name__
+    return "an array" if isinstance(v, list) else type(v).__name__
 
 
 def _get_field(obj, field, keys):
@@ -544,8 +544,9 @@ def _jsonl_records(shard, opts, block_bytes, skips, as_lines=False):
                                    f"(the record's keys: {have}); choose one with --field")
                     continue
                 if not _is_text(v):
-                    _skip_or_raise(skips, skip, "not text", where(i), f"field {field!r} is {_json_type(v)}, "
-                                   "not a string or a list of strings")
+                    what = "an array with items that are not strings" if type(v) is list else _json_type(v)
+                    _skip_or_raise(skips, skip, "not text", where(i), f"field {field!r} is {what}, "
+                                   "not a string or an array of strings")
                     continue
             if not as_lines:
                 append((v, obj))
