@@ -306,6 +306,14 @@ def test_cli_segment_jsonl_keeps_every_key(tmp_path, lexicon):
     assert r.stdout == ('{"id":1,"text":"中文分词","meta":{"src":"a","body":"文本中文","seg":"文本/中文"},'
                         '"z":[1,2.5]}\n')
     assert r.stderr == "textmine: skipped 2 records (missing field: 2)\n"
+    big = tmp_path / "big.jsonl"
+    big.write_text("".join(json.dumps({"id": i, "text": "中文分词文本" * (i % 5)}) + "\n" for i in range(3000)),
+                   encoding="utf-8")
+    one = runner.invoke(cli, ["segment", "--dict", lexicon, "-j", "1", "--batch-lines", "7", str(big)])
+    two = runner.invoke(cli, ["segment", "-q", "--dict", lexicon, "-j", "2", "--batch-lines", "7", str(big)])
+    assert one.exit_code == 0 and one.stdout == two.stdout and len(one.stdout.splitlines()) == 3000
+    assert json.loads(one.stdout.splitlines()[4]) == {"id": 4, "text": " ".join(["中文 分词 文本"] * 4)}
+    assert one.stderr.startswith("textmine segment: 3000 records, ")
     r = runner.invoke(cli, ["segment", "-q", "--dict", lexicon, "--output-field", "seg", "--input-format", "jsonl",
                             "-"], input='{"text": "分词中文"}\n')
     assert r.stdout == '{"text":"分词中文","seg":"分词 中文"}\n'
