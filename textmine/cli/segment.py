@@ -106,7 +106,8 @@ def segment(paths, glob, encoding, decode_errors, input_format, field, output_fi
     sys.stdout.flush()
     if not quiet:
         seconds = time.perf_counter() - start
-        click.echo(f"textmine segment: {n_lines} {'lines' if formats == ['text'] else 'records'}, {n_chars:,} characters, {n_words:,} words, "
+        unit = "lines" if formats == ["text"] else "records"
+        click.echo(f"textmine segment: {n_lines} {unit}, {n_chars:,} characters, {n_words:,} words, "
                    f"{seconds:.2f} s ({n_chars / max(seconds, 1e-9) / 1e6:.2f} M chars/s)", err=True)
 
 
