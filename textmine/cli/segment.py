@@ -32,7 +32,7 @@ def segment(paths, glob, encoding, decode_errors, input_format, field, output_fi
     dropped, punctuation stands alone, Latin/digit runs stay whole, and a character that
     starts no lexicon word stands alone.
 
-    JSON Lines, CSV and TSV inputs are written back in their own format, one record per record,
+    JSON Lines, CSV and TSV inputs are written back in their own format, record for record,
     with the field replaced by its segmented text (or put in --output-field): every other key
     and column flows through, in order. A document's line breaks are kept.
 
