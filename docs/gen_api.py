@@ -161,12 +161,11 @@ def document(name, obj):
 
 def render():
     api = _import_api()
-    import textmine as tm
 
     out = [HEADER, rst_to_md(inspect.getdoc(api) or "") + "\n\n"]
     out.append("Contents: " + ", ".join(f"[`tm.{n}`](#tm{n.lower()})" for n in api.__all__) + ".\n\n")
     for name in api.__all__:
-        out.append(document(name, getattr(tm, name)) + "\n")
+        out.append(document(name, getattr(api, name)) + "\n")
     return "".join(out).rstrip("\n") + "\n"
 
 

@@ -49,6 +49,11 @@ def test_count_on_paths_and_text_equals_the_command(tmp_path):
     # the counting module is imported by now and is the package attribute: still the same call
     import textmine.count
     assert tm.count is textmine.count and tm.count(f, tokenizer="ngram", n=2) == want
+    jsonl = tmp_path / "c.jsonl"
+    import json
+    jsonl.write_text("".join(json.dumps({"id": i, "body": {"text": t}}) + "\n" for i, t in enumerate(lines)),
+                     encoding="utf-8")
+    assert tm.count(jsonl, tokenizer="ngram", n=2, field="body.text") == want
     with pytest.raises(TextmineError, match="either paths or text"):
         tm.count(f, text="x")
     with pytest.raises(TextmineError):

@@ -52,44 +52,47 @@ def _corpus_files(paths, text, glob="*"):
         os.unlink(name)
 
 
-def _read_options(encoding, errors):
+def _read_options(encoding, errors, input_format=None, field=None):
     from textmine.corpus import ReadOptions
 
-    opts = ReadOptions(encoding, errors)
+    opts = ReadOptions(encoding, errors, input_format, field)
     opts.check()
     return opts
 
 
 def count(paths=None, *, text=None, tokenizer="jieba", n=None, min_n=1, min_count=1, top=None, jobs=1,
-          memory_limit=None, glob="*", encoding="utf-8", errors="strict"):
+          memory_limit=None, glob="*", encoding="utf-8", errors="strict", input_format=None, field=None):
     """Token or n-gram counts, as ``textmine count``.
 
     Returns a list of ``(token, count)`` in the command's order: count descending, then code
     point. ``tokenizer`` is ``jieba``, ``jieba:nohmm``, ``char``, ``ngram``, ``space`` or
     ``lexicon:FILE``; ``n`` defaults to 4 for ``ngram`` and 1 otherwise; ``memory_limit`` is in
-    bytes.
+    bytes. ``input_format`` (``text``, ``jsonl``, ``csv``, ``tsv``; default: by the extension)
+    and ``field`` choose the records' text as ``--input-format`` and ``--field`` do.
     """
     from textmine.count import count as run
 
     max_n = n if n is not None else (4 if tokenizer == "ngram" else 1)
     with _corpus_files(paths, text, glob) as files:
         with run(files, tokenizer=tokenizer, min_n=min_n, max_n=max_n, min_count=min_count, top=top,
-                 n_jobs=jobs, memory_limit=memory_limit, read=_read_options(encoding, errors)) as result:
+                 n_jobs=jobs, memory_limit=memory_limit,
+                 read=_read_options(encoding, errors, input_format, field)) as result:
             return list(result.items())
 
 
 def discover_words(paths=None, *, text=None, min_count=3, max_n=4, min_pmi="1,3,5",
                    redundancy="3.5*(len-1)", jobs=1, memory_limit=2 << 30, glob="*", encoding="utf-8",
-                   errors="strict"):
+                   errors="strict", input_format=None, field=None):
     """Minimum-entropy word discovery, as ``textmine discover-words``.
 
     Returns a :class:`textmine.discover.DiscoverResult` (``words``, ``counts``, ``cohesion``,
-    ``pmi``, ``gain`` lists and corpus ``stats``); ``memory_limit`` is in bytes.
+    ``pmi``, ``gain`` lists and corpus ``stats``); ``memory_limit`` is in bytes; ``input_format``
+    and ``field`` as for :func:`count`.
     """
     from textmine.corpus import iter_batches, make_shards
     from textmine.discover import discover_words as run
 
-    opts = _read_options(encoding, errors)
+    opts = _read_options(encoding, errors, input_format, field)
     with _corpus_files(paths, text, glob) as files:
         def batches():
             for shard in make_shards(files):
