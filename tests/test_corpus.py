@@ -165,3 +165,38 @@ def test_atomic_output_never_replaces_a_device(tmp_path):
             f.write("partial")
             raise RuntimeError("boom")
     assert not target.exists() and os.listdir(tmp_path) == []
+
+
+def test_wide_encodings_are_never_cut_into_byte_ranges(tmp_path):
+    """In UTF-16 a byte offset is no line start: a file is one shard, and a shard cut inside one
+    anyway reads nothing (the shard at 0 reads it all), so no line is counted twice."""
+    from textmine.corpus import ReadOptions, Shard, iter_line_blocks, make_shards
+
+    lines = [f"第{i}行 文本 {i % 13}" for i in range(5000)]
+    path = tmp_path / "u16.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-16")
+    opts = ReadOptions("utf-16")
+    assert make_shards([str(path)], shard_bytes=1000, opts=opts) == [Shard(str(path), 0, None)]
+    cut = make_shards([str(path)], shard_bytes=1000)  # the caller forgot the encoding
+    assert len(cut) > 10
+    got = [x for shard in cut for block in iter_line_blocks(shard, opts) for x in block]
+    assert got == lines
+
+
+def test_count_of_a_utf16_file_is_the_same_for_any_jobs(tmp_path):
+    from click.testing import CliRunner
+
+    from textmine.cli import cli
+
+    text = "春风又绿江南岸，明月何时照我还。\n" * 3000 + "千里江陵一日还\n" * 500
+    path = tmp_path / "u16.txt"
+    path.write_text(text, encoding="utf-16")
+    outs = []
+    for j in ("1", "2"):
+        r = CliRunner().invoke(cli, ["count", "-t", "char", "--encoding", "utf-16", "-j", j, "-q", str(path)])
+        assert r.exit_code == 0, r.output
+        outs.append(r.stdout)
+    assert outs[0] == outs[1]
+    import collections
+    want = collections.Counter(c for c in text if not c.isspace())
+    assert {t: int(c) for t, c in (x.split("\t") for x in outs[0].splitlines())} == want

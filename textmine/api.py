@@ -95,7 +95,7 @@ def discover_words(paths=None, *, text=None, min_count=3, max_n=4, min_pmi="1,3,
     opts = _read_options(encoding, errors, input_format, field)
     with _corpus_files(paths, text, glob) as files:
         def batches():
-            for shard in make_shards(files):
+            for shard in make_shards(files, opts=opts):
                 yield from iter_batches(shard, opts)
 
         return run(batches(), min_count=min_count, max_n=max_n, min_pmi=min_pmi, redundancy=redundancy,

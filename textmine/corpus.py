@@ -166,10 +166,12 @@ def make_shards(paths, shard_bytes=8 << 20, opts=None):
     """Cut files into byte-range shards of about ``shard_bytes`` (compressed files and stdin whole).
 
     A CSV file (by ``opts`` or its extension) with a quoted field that spans lines is kept whole:
-    a byte range cannot tell where its records start."""
+    a byte range cannot tell where its records start; so is every file of an encoding in which
+    ``b"\\n"`` is not a line end (UTF-16, UTF-32: ``opts.ascii_compatible`` is false)."""
     shards = []
+    whole = opts is not None and not opts.ascii_compatible
     for p in paths:
-        if not splittable(p):
+        if whole or not splittable(p):
             shards.append(Shard(p))
             continue
         size = os.path.getsize(p)
@@ -212,7 +214,16 @@ def iter_line_blocks(shard, opts=ReadOptions(), block_bytes=1 << 20):
         yield from _record_line_blocks(shard, opts, block_bytes)
         return
     if not opts.ascii_compatible:
-        yield list(_iter_lines_wide(shard, opts))
+        if shard.start:  # byte offsets mean nothing here: the shard at 0 reads the whole file
+            return
+        block = []
+        for line in _iter_lines_wide(shard, opts):
+            block.append(line)
+            if len(block) >= 8192:
+                yield block
+                block = []
+        if block:
+            yield block
         return
     path = shard.path
     f = _open_binary(path)

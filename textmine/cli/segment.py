@@ -91,7 +91,7 @@ def segment(paths, glob, encoding, decode_errors, input_format, field, output_fi
             if formats != ["text"]:
                 n_lines, n_words, n_chars = _segment_records(files, opts, run, sep, output_field, out, bar,
                                                              batch_lines * 100 * max(1, jobs))
-            for shard in make_shards(files) if formats == ["text"] else ():
+            for shard in make_shards(files, opts=opts) if formats == ["text"] else ():
                 for lines in iter_batches(shard, opts, batch_chars=batch_lines * 100 * max(1, jobs)):
                     segmented = run(lines)
                     out.write("".join(sep.join(words) + "\n" for words in segmented))
