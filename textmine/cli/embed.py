@@ -66,7 +66,8 @@ def _check_writable(path, option):
 @click.option("--binary", is_flag=True, help="Write binary word2vec files instead of text.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1, envvar="TEXTMINE_JOBS",
               show_default="number of CPUs",
-              help="Hogwild training threads. Only -j 1 is reproducible; --infer is reproducible for any -j.")
+              help="Worker processes (or threads). Here Hogwild training threads: only -j 1 is reproducible; "
+                   "--infer is reproducible for any -j.")
 @seed_option
 @quiet_option
 @click.pass_context
