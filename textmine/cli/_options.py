@@ -18,7 +18,6 @@ import click
 
 #: The first sentence of the help of every option that more than one command has.
 MEANINGS = {
-    "paths": None,
     "--glob": "Only files whose name matches PATTERN when walking directories.",
     "--encoding": "Input encoding (any Python codec, e.g. gb18030).",
     "--errors": "What to do with undecodable bytes;",

@@ -27,8 +27,10 @@ from textmine.cli._options import (absolute, header_option, input_options, jobs_
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="local: multiprocessing on this machine; dask: Dask distributed (pip install textmine[dask]).")
 @click.option("--scheduler", metavar="tcp://HOST:PORT", envvar="DASK_SCHEDULER_ADDRESS",
-              help="With --engine dask: join this cluster (its workers must see the same files); "
-                   "without it a local cluster of -j workers starts.")
+              help="With --engine dask: join this cluster (its workers must see the same files under the same "
+                   "absolute paths; relative ones are made absolute); without it a local cluster of -j workers "
+                   "starts. A cluster left without workers for TEXTMINE_DASK_NO_WORKER_TIMEOUT seconds (default 60) "
+                   "stops the run with an error.")
 @memory_limit_option(None, "the count tables and partials; partials beyond half of it spill to a temporary "
                      "directory.", show_default="a quarter of RAM")
 @click.option("--tmpdir", type=click.Path(file_okay=False), default=None, help="Where to spill (default: $TMPDIR).")

@@ -34,9 +34,9 @@ def train_segmenter(dict_path, encoding, output, epochs, samples, dropout, featu
     """Train a word segmenter from a word-frequency dictionary alone (kexue.fm 4245).
 
     Synthetic text is drawn by sampling words in proportion to their frequency, every character is
-    labelled B/M/E/S, and an averaged structured perceptron learns to tag it; `textmine segment
-    --model MODEL` then decodes with Viterbi. The model depends on --seed and the options, not on -j.
-    Training statistics go to stderr.
+    labelled B/M/E/S, and an averaged structured perceptron learns to tag it;
+    `textmine segment --model MODEL` then decodes with Viterbi. The model depends on --seed and
+    the options, not on -j. DICT may be - (stdin). Training statistics go to stderr.
 
     Memory: grows with the dictionary, the synthetic training text (--samples) and the hashed
     weight table (2^--bits rows of 4 tags, with its averaging copy).
