@@ -181,11 +181,11 @@ def _looks_like_text_record(line, d):
     A binary record is a word, a space and ``4 * d`` raw float32 bytes; those bytes practically
     never split into ASCII numbers, whatever encoding the words are in (so a GBK or Latin-1 text
     file is still recognised as text and then decoded under ``--encoding``)."""
-    parts = line.rstrip(b"\r\n \t").split(b" ")
+    parts = line.split()  # any whitespace: a TAB-separated file is text (and then a clear error)
     if len(parts) < 2:
         return False
     for p in parts[1:]:
-        if not p or not re.fullmatch(rb"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(nan|inf|infinity)", p,
+        if not re.fullmatch(rb"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(nan|inf|infinity)", p,
                                      re.IGNORECASE):
             return False
     return True

@@ -19,7 +19,7 @@ import click
 #: The first sentence of the help of every option that more than one command has.
 MEANINGS = {
     "--glob": "Only files whose name matches PATTERN when walking directories.",
-    "--encoding": "Input encoding (any Python codec, e.g. gb18030).",
+    "--encoding": "Input encoding (any Python codec, e.g. gb18030)",
     "--errors": "What to do with undecodable bytes;",
     "--doc-per-file": "Treat each file as one document",
     "--jobs": "Worker processes (or threads).",
@@ -66,10 +66,11 @@ def input_options(doc_per_file=True):
     return _compose(*decorators)
 
 
-def encoding_option(name="--encoding", what="A UTF-8 BOM is dropped."):
-    """``--encoding`` (the text a command reads); ``name`` for a second input (``--dict-encoding``)."""
+def encoding_option(name="--encoding", what="; a UTF-8 BOM is dropped."):
+    """``--encoding`` (the text a command reads); ``name`` for a second input (``--dict-encoding``).
+    ``what`` continues the help sentence (" of the --dict dictionary.")."""
     return click.option(name, default="utf-8", show_default=True, metavar="CODEC",
-                        help=MEANINGS["--encoding"] + " " + what)
+                        help=MEANINGS["--encoding"] + what)
 
 
 def _top_callback(ctx, param, value):
@@ -87,8 +88,8 @@ def top_option(f):
 
 def k_option(default):
     """``-k/--k K``: neighbours per word."""
-    return click.option("-k", "--k", "k", type=click.IntRange(min=1), default=None, show_default=str(default),
-                        metavar="K", callback=_alias_target("k", default), help=MEANINGS["--k"])
+    return click.option("-k", "--k", "k", cls=AliasedOption, type=click.IntRange(min=1), default=default,
+                        show_default=True, metavar="K", callback=alias_target("k"), help=MEANINGS["--k"])
 
 
 def header_option(columns):
@@ -171,40 +172,51 @@ def memory_limit_option(default, what, minimum=16 << 20, show_default=True):
 _ALIASES = "textmine.aliases"
 
 
+class AliasedOption(click.Option):
+    """An option with a :func:`deprecated_alias`: records where its value came from before its
+    callback runs (Click records the source only after), so the alias knows if it was given."""
+
+    def consume_value(self, ctx, opts):
+        value, source = super().consume_value(ctx, opts)
+        ctx.meta.setdefault(_ALIASES, {}).setdefault(self.name, {})["source"] = source
+        return value, source
+
+
+def _given(state):
+    return state.get("source") in (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
+
+
 def deprecated_alias(old, target, type, instead):
     """A hidden option ``old`` that sets the parameter ``target`` and warns to write ``instead``.
 
-    The option of ``target`` needs ``default=None`` and ``callback=_alias_target(target, default)``
-    (Click runs the callbacks in command-line order and records a parameter's source only after
-    its callback, so "given" is told by the value ``None``). Giving both is a usage error."""
+    The option of ``target`` needs ``cls=AliasedOption, callback=alias_target(target)``. Giving
+    both is a usage error."""
 
     def callback(ctx, param, value):
         if value is None:
             return
         state = ctx.meta.setdefault(_ALIASES, {}).setdefault(target, {})
-        if state.get("explicit"):
+        if _given(state):
             raise click.UsageError(f"{old} is the old spelling of {instead}; give one of them")
         warn_deprecated(f"{old} is deprecated here; write {instead} {value}")
         state["alias"] = (old, value, instead)
-        if state.get("done"):  # the target's callback ran first: it wrote its default
+        if "source" in state:  # the target's callback ran first and wrote its default
             ctx.params[target] = value
 
     return click.option(old, type=type, default=None, hidden=True, expose_value=False, callback=callback)
 
 
-def _alias_target(target, default=None):
-    """The callback of an option that has a :func:`deprecated_alias`; ``default`` replaces ``None``."""
+def alias_target(target):
+    """The callback of the :class:`AliasedOption` ``target``: takes the alias's value unless given."""
 
     def callback(ctx, param, value):
         state = ctx.meta.setdefault(_ALIASES, {}).setdefault(target, {})
-        state["done"] = True
-        if value is not None:
-            if "alias" in state:
+        if "alias" in state:
+            if _given(state):
                 raise click.UsageError(f"{state['alias'][0]} is the old spelling of {state['alias'][2]}; "
                                        "give one of them")
-            state["explicit"] = True
-            return value
-        return state["alias"][1] if "alias" in state else default
+            return state["alias"][1]
+        return value
     return callback
 
 

@@ -1,8 +1,8 @@
 """``textmine neighbors``: a directed cosine kNN link list from word vectors."""
 import click
 
-from textmine.cli._options import (_alias_target, deprecated_alias, encoding_option, k_option, output_option,
-                                   quiet_option)
+from textmine.cli._options import (AliasedOption, alias_target, deprecated_alias, encoding_option, k_option,
+                                   output_option, quiet_option)
 
 
 @click.command("neighbors")
@@ -10,10 +10,11 @@ from textmine.cli._options import (_alias_target, deprecated_alias, encoding_opt
 @k_option(50)
 @click.option("--min-sim", type=click.FloatRange(-1, 1), default=0.6, show_default=True,
               help="Minimum cosine similarity of a link.")
-@click.option("--max-vectors", type=click.IntRange(min=1), default=None, metavar="N", callback=_alias_target("max_vectors"),
+@click.option("--max-vectors", cls=AliasedOption, type=click.IntRange(min=1), default=None, metavar="N",
+              callback=alias_target("max_vectors"),
               help="Use only the first N vectors (word2vec files list the most frequent words first).")
 @deprecated_alias("--top", "max_vectors", click.IntRange(min=1), "--max-vectors")
-@encoding_option(what="Of the words of VECTORS (text or binary); a UTF-8 BOM is dropped.")
+@encoding_option(what=" of the words of VECTORS (text or binary); a UTF-8 BOM is dropped.")
 @output_option
 @quiet_option
 def neighbors(vectors, k, min_sim, max_vectors, encoding, output, quiet):

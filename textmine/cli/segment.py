@@ -11,7 +11,7 @@ from textmine.cli._options import (dict_option, encoding_option, input_options, 
 @click.command("segment")
 @input_options(doc_per_file=False)
 @dict_option(what="Segment by maximum probability over its words.")
-@encoding_option("--dict-encoding", "Of the --dict dictionary (--encoding is the corpus').")
+@encoding_option("--dict-encoding", " of the --dict dictionary (--encoding is the corpus').")
 @click.option("--model", metavar="MODEL", type=click.Path(),
               help="A trained character tagger (textmine.tagger) instead of a lexicon.")
 @click.option("--sep", default=" ", show_default=True, help="Separator written between words.")

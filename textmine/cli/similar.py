@@ -10,7 +10,7 @@ from textmine.cli._options import deprecated_alias, encoding_option, header_opti
 @k_option(10)
 @deprecated_alias("--top", "k", click.IntRange(min=1), "-k")
 @header_option("word<TAB>cosine")
-@encoding_option(what="Of the words of VECTORS (text or binary); a UTF-8 BOM is dropped.")
+@encoding_option(what=" of the words of VECTORS (text or binary); a UTF-8 BOM is dropped.")
 @output_option
 @quiet_option
 def similar(vectors, word, k, header, encoding, output, quiet):

@@ -9,7 +9,7 @@ from textmine.cli._options import dict_option, encoding_option, jobs_option, qui
 
 @click.command("train-segmenter")
 @dict_option(required=True, what="The words to learn, drawn in proportion to their frequency.")
-@encoding_option(what="Of the --dict dictionary; a UTF-8 BOM is dropped.")
+@encoding_option(what=" of the --dict dictionary; a UTF-8 BOM is dropped.")
 @click.option("-o", "--output", required=True, type=click.Path(allow_dash=False), metavar="MODEL",
               help="Model file to write (zip of meta.json + .npy arrays), written atomically.")
 @click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True,
