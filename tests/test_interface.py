@@ -396,6 +396,24 @@ def test_utf16_vectors(tmp_path):
     assert r.exit_code == 0 and r.stdout == "乙\t0.000000\n"
 
 
+def test_utf16_vectors_without_bom_and_compressed_vectors(tmp_path):
+    p = tmp_path / "le.vec"
+    p.write_bytes("2 2\n甲 1 0\n乙 0 1\n".encode("utf-16-le"))
+    r = run(["similar", str(p), "甲"])
+    assert r.exit_code == 1 and "looks like UTF-16-LE text" in r.stderr and "--encoding utf-16-le" in r.stderr
+    assert run(["similar", str(p), "甲", "--encoding", "utf-16-le", "-q"]).stdout == "乙\t0.000000\n"
+    import gzip
+
+    words, x = _vectors()
+    for binary in (False, True):
+        plain = tmp_path / f"v{binary}.vec"
+        write_word2vec(str(plain), words, x, binary=binary)
+        packed = tmp_path / f"v{binary}.vec.gz"
+        packed.write_bytes(gzip.compress(plain.read_bytes()))
+        got_words, got = read_word2vec(str(packed))
+        assert got_words == words and np.array_equal(got, read_word2vec(str(plain))[1])
+
+
 def test_header_and_record_errors_name_the_file(tmp_path):
     p = tmp_path / "v.vec"
     for content, message in [("", "empty file"), ("x y\n", ":1: expected a word2vec 'V D' header"),
@@ -460,6 +478,21 @@ def test_empty_input_is_a_data_error_everywhere(tmp_path, i):
     r = run(args + ["-j", "1"] if args[0] in ("count", "segment", "discover-words", "embed") else args)
     assert r.exit_code == 1 and r.stderr.startswith("Error: ") and "empty" in r.stderr, (args, r.output)
     assert len(r.stderr.splitlines()) == 1 and r.stdout == ""
+
+
+def test_embed_infer_on_empty_input_is_a_data_error(tmp_path):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("the quick fox\nthe lazy dog\n", encoding="utf-8")
+    model = tmp_path / "m.npz"
+    r = run(["embed", str(corpus), "--min-count", "1", "--dim", "4", "--iter", "1", "-j", "1", "-q",
+             "-o", str(tmp_path / "w.vec"), "--save-model", str(model)])
+    assert r.exit_code == 0, r.output
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    out = tmp_path / "d.vec"
+    r = run(["embed", "--infer", str(model), str(empty), "-o", str(out)])
+    assert r.exit_code == 1 and r.stderr == f"Error: no documents to embed in {empty} (empty input)\n"
+    assert not out.exists()
 
 
 def test_all_zero_dictionary_rejected_alike(tmp_path):

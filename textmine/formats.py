@@ -163,16 +163,16 @@ def write_word2vec(path, words, vectors, binary=False):
 
 
 def _read_all(path):
-    """The bytes of ``path`` (``'-'``: all of standard input)."""
-    from textmine.corpus import STDIN
+    """The bytes of ``path`` (``'-'``: all of standard input), decompressed by extension."""
+    from textmine.corpus import STDIN, _open_binary
 
     if path == STDIN:
         return sys.stdin.buffer.read()
     try:
-        with open(path, "rb") as f:
+        with _open_binary(path) as f:  # .gz, .bz2 and .xz by extension
             return f.read()
-    except OSError as e:
-        raise TextmineError(f"{path}: {e.strerror or e}") from None
+    except (OSError, EOFError) as e:
+        raise TextmineError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
 
 
 def _looks_like_text_record(line, d):
@@ -197,7 +197,7 @@ def read_word2vec(path, binary=None, encoding="utf-8"):
     Parameters
     ----------
     path : str
-        The file, or ``'-'``.
+        The file (``.gz``, ``.bz2``, ``.xz``: decompressed), or ``'-'``.
     binary : bool or None
         ``None`` decides from the first record: a word followed by numbers is text, anything
         else binary (a word, a space and ``4 * D`` float32 bytes).
@@ -246,6 +246,10 @@ def read_word2vec(path, binary=None, encoding="utf-8"):
                             "try --encoding utf-16")
     eol = data.find(b"\n", offset)
     header = data[offset:] if eol < 0 else data[offset:eol]
+    if b"\x00" in header:  # UTF-16/32 without a byte-order mark, or not text at all
+        from textmine.corpus import _binary_error
+
+        raise _binary_error(name, data[:1 << 16], 0, data.index(b"\x00"), ReadOptions(encoding))
     try:
         n, d = (int(x) for x in header.split())
     except ValueError:

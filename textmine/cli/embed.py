@@ -117,6 +117,11 @@ def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, output, doc_o
         model = JoSE.load(infer_model)
         vecs = model.infer(docs, n_iter=n_iter if given("n_iter") else None, alpha=alpha if given("alpha") else None,
                            random_state=seed if given("seed") else None, n_jobs=jobs)
+        if len(vecs) == 0:
+            from textmine.corpus import display
+            from textmine.errors import TextmineError
+            raise TextmineError(f"no documents to embed in {', '.join(map(display, files[:3]))}"
+                                f"{' ...' if len(files) > 3 else ''} (empty input)")
         write_word2vec(output, [str(i) for i in range(len(vecs))], vecs, binary=binary)
         if not quiet:
             click.echo(f"textmine embed --infer: {len(vecs)} documents, {model.infer_known_tokens_} of "
