@@ -31,3 +31,20 @@ def test_no_two_builds_share_a_cache_entry():
         seen.setdefault(key, set()).add(id(d))
         assert len(seen[key]) == 1, f"{name} shares its cache entry {key} with another build"
     assert len(seen) > 50
+
+
+@pytest.mark.skipif(JIT_DISABLED, reason="no dispatchers without the JIT")
+def test_every_kernel_is_cached_outside_the_package():
+    """A compiled kernel cached beside the code ends up in site-packages/textmine/__pycache__,
+    which `pip uninstall` leaves behind and which then shadows an editable install."""
+    import os
+
+    from textmine import _numba
+
+    if not _numba.CACHE:
+        pytest.skip("caching is off here")
+    package = os.path.dirname(textmine.__file__)
+    for name, d in _dispatchers():
+        path = os.path.abspath(d._cache._cache_path)
+        assert path.startswith(os.path.abspath(_numba.CACHE_DIR)), (name, path)
+        assert not path.startswith(package + os.sep), (name, path)

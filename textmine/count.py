@@ -30,6 +30,7 @@ import shutil
 import sys
 import tempfile
 import time
+import types
 import weakref
 from dataclasses import dataclass, field
 
@@ -629,3 +630,16 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
             bar.close()
     return CountResult(runs, pkeys, pcounts, lines, chars, nbytes, time.perf_counter() - t0, spilled, top, work,
                        runs_spilled)
+
+
+class _CountModule(types.ModuleType):
+    """``textmine.count`` names this module and the facade function ``tm.count``: importing the
+    module makes it the package attribute, so a call of the module is the facade's call."""
+
+    def __call__(self, *args, **kwargs):
+        from textmine.api import count as facade
+
+        return facade(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CountModule

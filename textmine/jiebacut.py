@@ -599,13 +599,21 @@ def _build_hmm_arrays():
 
 
 def _cache_dir():
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "textmine")
+    from textmine._cache import cache_root
+
+    return cache_root()
 
 
 def _source_key(path):
     st = os.stat(path)
     return f"{os.path.abspath(path)}|{st.st_mtime_ns}|{st.st_size}"
+
+
+def _build_all(path):
+    arrays = _build_dictionary_arrays(path)
+    arrays.update(_build_hmm_arrays())
+    arrays["cls"] = char_classes()
+    return arrays
 
 
 def _load_or_build(path):
@@ -617,7 +625,10 @@ def _load_or_build(path):
                         _source_key(prob)])
     except OSError as e:
         raise TextmineError(f"cannot read dictionary {path}: {e.strerror}") from None
-    cache = os.path.join(_cache_dir(), "jiebacut-" + hashlib.sha256(key.encode()).hexdigest()[:24]
+    root = _cache_dir()
+    if root is None:  # nowhere to keep it: build every time
+        return _build_all(path)
+    cache = os.path.join(root, "jiebacut-" + hashlib.sha256(key.encode()).hexdigest()[:24]
                          + ".npz")
     try:
         with np.load(cache, allow_pickle=False) as z:
@@ -625,9 +636,7 @@ def _load_or_build(path):
                 return {k: z[k] for k in z.files if k != "key"}
     except Exception:  # noqa: BLE001 - missing, stale or corrupt: rebuild
         pass
-    arrays = _build_dictionary_arrays(path)
-    arrays.update(_build_hmm_arrays())
-    arrays["cls"] = char_classes()
+    arrays = _build_all(path)
     try:
         os.makedirs(os.path.dirname(cache), exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(cache), suffix=".tmp")
@@ -678,7 +687,7 @@ class JiebaTokenizer:
     Notes
     -----
     Only ``hmm`` and ``dictionary`` are pickled; the arrays are loaded on first use, from a
-    per-user cache (``$XDG_CACHE_HOME/textmine``, else ``~/.cache/textmine``) keyed by the
+    per-user cache (:func:`textmine._cache.cache_root`) keyed by the
     dictionary's path, mtime and size, written atomically. Nothing is printed.
     Algorithm: ``Tokenizer.cut``, ``get_DAG``, ``calc``, ``__cut_DAG``, ``__cut_DAG_NO_HMM`` in
     ``jieba/__init__.py`` and ``viterbi``/``cut`` in ``jieba/finalseg/__init__.py`` (fxsjy/jieba

@@ -128,6 +128,8 @@ def main(argv=None):
     With ``argv=None`` (the ``textmine`` command, ``python -m textmine``) a successful run ends
     the process through :func:`_fast_exit`; with an explicit ``argv`` it raises ``SystemExit``
     like any Click program, so a caller in the same process can go on."""
+    if os.environ.get("TEXTMINE_COMPILE_NOTICE") != "0":
+        os.environ["TEXTMINE_COMPILE_NOTICE"] = "1"  # say when kernels compile, unless -q
     try:
         rv = cli.main(args=argv, prog_name="textmine", standalone_mode=False)
         sys.stdout.flush()

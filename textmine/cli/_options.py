@@ -237,8 +237,25 @@ def seed_option(f):
                         help="Random seed; the same seed gives the same output.")(f)
 
 
+def _quiet_callback(ctx, param, quiet):
+    """-q silences the compile notice too; without it, a run that will compile kernels into an
+    empty cache says so before it starts (workers compile where the main process cannot see)."""
+    if quiet:
+        os.environ["TEXTMINE_COMPILE_NOTICE"] = "0"
+    elif os.environ.get("TEXTMINE_COMPILE_NOTICE") == "1":
+        from textmine import _cache
+
+        if not _cache.kernels_cached():
+            where = _cache.numba_cache_dir()
+            click.echo("textmine: compiling numba kernels on first use (10-20 s, once per install"
+                       + (f"; kept in {where})" if where else ")"), err=True)
+            os.environ["TEXTMINE_COMPILE_NOTICE"] = "said"
+    return quiet
+
+
 def quiet_option(f):
-    return click.option("-q", "--quiet", is_flag=True, help="No progress bar or statistics on stderr.")(f)
+    return click.option("-q", "--quiet", is_flag=True, callback=_quiet_callback,
+                        help="No progress bar, statistics or compile notice on stderr.")(f)
 
 
 def read_options(encoding, decode_errors="strict", option="--encoding", errors_option="--errors"):
