@@ -25,7 +25,7 @@ MEANINGS = {
     "--jobs": "Worker processes (or threads).",
     "--output": None,  # the output_option's own text; checked to be one text where it is used
     "--seed": "Random seed;",
-    "--quiet": "No progress bar or statistics on stderr.",
+    "--quiet": "No progress bar, statistics or compile notice on stderr.",
     "--top": "Write only the first K lines of the output.",
     "--k": "Neighbours per word (at most K).",
     "--memory-limit": "Memory budget, a SIZE such as 512M or 2G",
