@@ -106,9 +106,13 @@ class _LocalCluster:
         import sys
         import tempfile
 
+        # the workers import this textmine, also when it runs from a checkout (bin/textmine)
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")])))
         self._log = tempfile.TemporaryFile()
         self._proc = subprocess.Popen([sys.executable, "-c", _CLUSTER_SCRIPT, str(n)], stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, stderr=self._log, start_new_session=True)
+                                      stdout=subprocess.PIPE, stderr=self._log, env=env,
+                                      start_new_session=hasattr(os, "killpg"))
         try:
             line = self._proc.stdout.readline().decode().strip()
         except BaseException:  # Ctrl-C while it starts
@@ -132,9 +136,10 @@ class _LocalCluster:
             proc.stdin.close()
             proc.wait(timeout)
         except (OSError, subprocess.TimeoutExpired):
-            for sig in (signal.SIGTERM, signal.SIGKILL):
+            kill = getattr(os, "killpg", None) or os.kill  # no process groups on Windows
+            for sig in (signal.SIGTERM, getattr(signal, "SIGKILL", signal.SIGTERM)):
                 try:
-                    os.killpg(proc.pid, sig)
+                    kill(proc.pid, sig)
                     proc.wait(timeout / 2)
                     break
                 except (OSError, subprocess.TimeoutExpired):
