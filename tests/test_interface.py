@@ -439,7 +439,7 @@ def test_eof_error_is_not_an_interrupt(monkeypatch):
         raise EOFError("No data left in file")
 
     monkeypatch.setattr(textmine.formats, "read_word2vec", boom)
-    r = run(["similar", "x.vec", "a"])
+    r = run(["similar", "x.vec", "a", "-q"])
     assert r.exit_code == 1 and r.stderr == "Error: unexpected end of input (No data left in file)\n"
 
 
@@ -475,7 +475,7 @@ def _empty_cases(tmp_path):
 @pytest.mark.parametrize("i", range(9))
 def test_empty_input_is_a_data_error_everywhere(tmp_path, i):
     args = _empty_cases(tmp_path)[i]
-    r = run(args + ["-j", "1"] if args[0] in ("count", "segment", "discover-words", "embed") else args)
+    r = run(args + ["-q"] + (["-j", "1"] if args[0] in ("count", "segment", "discover-words", "embed") else []))
     assert r.exit_code == 1 and r.stderr.startswith("Error: ") and "empty" in r.stderr, (args, r.output)
     assert len(r.stderr.splitlines()) == 1 and r.stdout == ""
 
@@ -490,7 +490,7 @@ def test_embed_infer_on_empty_input_is_a_data_error(tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")
     out = tmp_path / "d.vec"
-    r = run(["embed", "--infer", str(model), str(empty), "-o", str(out)])
+    r = run(["embed", "--infer", str(model), str(empty), "-o", str(out), "-q"])
     assert r.exit_code == 1 and r.stderr == f"Error: no documents to embed in {empty} (empty input)\n"
     assert not out.exists()
 
@@ -498,8 +498,8 @@ def test_embed_infer_on_empty_input_is_a_data_error(tmp_path):
 def test_all_zero_dictionary_rejected_alike(tmp_path):
     d = tmp_path / "zero.dict"
     d.write_text("中国 0\n人民 0\n", encoding="utf-8")
-    a = run(["segment", "--dict", str(d), "-"], input="中国人民\n")
-    b = run(["train-segmenter", "--dict", str(d), "-o", str(tmp_path / "m.model")])
+    a = run(["segment", "--dict", str(d), "-", "-q"], input="中国人民\n")
+    b = run(["train-segmenter", "--dict", str(d), "-o", str(tmp_path / "m.model"), "-q"])
     assert a.exit_code == b.exit_code == 1
     assert a.stderr == b.stderr == f"Error: {d}: every frequency in the dictionary is 0; a word-frequency " \
                                    "dictionary is needed\n"
@@ -597,7 +597,7 @@ def test_dask_ctrl_c_is_quiet(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
                TEXTMINE_TEST_MARK=mark)
     p = subprocess.Popen([sys.executable, "-m", "textmine", "count", "--engine", "dask", "-j", "2", "-t", "ngram",
-                          str(corpus), "-o", str(tmp_path / "out.tsv")], stdout=subprocess.PIPE,
+                          str(corpus), "-o", str(tmp_path / "out.tsv"), "-q"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, env=env, start_new_session=True,
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(4)
