@@ -202,7 +202,8 @@ def test_discover_words_top_and_memory_limit(tmp_path):
 
 
 @pytest.mark.parametrize("cmd", ["count", "discover-words"])
-@pytest.mark.parametrize("size", ["0", "-1G", "abc", "1e400", "nan", "inf", "99999T", "2X", "0.5K"])
+@pytest.mark.parametrize("size", ["0", "-1G", "abc", "1e400", "nan", "inf", "99999T", "2X", "0.5K", "512B", "2iB",
+                                  "G", ""])
 def test_impossible_memory_limits_are_usage_errors(tmp_path, cmd, size):
     corpus = tmp_path / "c.txt"
     corpus.write_text("中国\n", encoding="utf-8")
@@ -215,6 +216,8 @@ def test_parse_size():
     assert _options.parse_size("2G") == _options.parse_size("2g") == _options.parse_size("2GiB") == 2 << 30
     assert _options.parse_size("1.5G") == 3 << 29
     assert _options.parse_size("64", warn=None) == 64 << 20
+    assert _options.parse_size("33554432B") == _options.parse_size("33554432b", warn=None) == 32 << 20
+    assert _options.parse_size("16384 KiB") == 16 << 20 and _options.parse_size("0.5t") == 1 << 39
     warned = []
     assert _options.parse_size("20", warn=warned.append) == 20 << 20 and "MB" in warned[0]
     with pytest.raises(click.BadParameter, match="too small"):

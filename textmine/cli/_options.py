@@ -23,7 +23,7 @@ MEANINGS = {
     "--errors": "What to do with undecodable bytes;",
     "--doc-per-file": "Treat each file as one document",
     "--jobs": "Worker processes (or threads).",
-    "--output": None,  # the output_option's own text; checked to be one text where it is used
+    "--output": None,  # output_option's text, or the command's own (embed, train-segmenter); always a path
     "--seed": "Random seed;",
     "--quiet": "No progress bar, statistics or compile notice on stderr.",
     "--top": "Write only the first K lines of the output.",
@@ -112,19 +112,20 @@ MAX_SIZE = 1 << 50
 
 
 def parse_size(value, minimum=16 << 20, warn=warn_deprecated):
-    """Bytes of a SIZE such as ``512M``, ``1.5G``, ``2GiB`` or ``800k`` (powers of 1024).
+    """Bytes of a SIZE such as ``512M``, ``1.5G``, ``2GiB``, ``800k`` or ``20000000B`` (powers of 1024).
 
     A bare number is MB, as discover-words' old ``--memory-limit MB`` was; it still works, with a
     warning to write the unit. Raises :class:`click.BadParameter` (exit 2) for anything that is
     not a size, below ``minimum`` or above :data:`MAX_SIZE`.
     """
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([kmgt]?)(?:i?b)?\s*", str(value), re.IGNORECASE)
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*(?:([kmgt])(?:i?b)?|(b))?\s*", str(value), re.IGNORECASE)
     if m is None:
         raise click.BadParameter(f"{value!r} is not a size such as 512M or 4G")
-    number, unit = float(m.group(1)), m.group(2).lower()
+    number, unit = float(m.group(1)), (m.group(2) or "").lower()
     if not math.isfinite(number):
         raise click.BadParameter(f"{value!r} is not a size such as 512M or 4G")
-    n = number * _SIZE_UNITS[unit]
+    n = number * (1 if m.group(3) else _SIZE_UNITS[unit])  # 2048B: bytes
+    unit = unit or (m.group(3) or "").lower()
     if n < minimum:
         raise click.BadParameter(f"{value!r} is too small: at least {_show_size(minimum)}"
                                  + (" (a bare number is MB)" if unit == "" else ""))
