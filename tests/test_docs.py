@@ -248,7 +248,7 @@ def test_bash_completion_end_to_end(tmp_path):
     p = subprocess.run([bash, "--norc", "--noprofile", "-c", script], capture_output=True, text=True,
                        env=env, timeout=60)
     assert p.returncode == 0, p.stderr
-    assert p.stdout.split("\n")[:2] == ["discover-words", "--dict"]
+    assert p.stdout.split("\n")[:2] == ["discover-words", "--dict --dict-encoding"]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -57,12 +57,19 @@ class ReadOptions:
     which records to read: ``input_format`` (one of :data:`FORMATS`, default ``text``; ``None``: by
     the file's extension, as the command line does) and
     ``field`` (JSON key, dotted for nested keys, or CSV/TSV column name or 1-based number; ``None``:
-    ``text``). ``errors='skip'`` decodes strictly but skips a record that cannot be read."""
+    ``text``). ``errors='skip'`` decodes strictly but skips a record that cannot be read.
+
+    ``option`` and ``errors_option`` name the command-line options that set ``encoding`` and
+    ``errors``, for the hints of error messages (``""``: the command has no such option, and no
+    hint names one).
+    """
 
     encoding: str = "utf-8"
     errors: str = "strict"
     input_format: object = "text"
     field: object = None
+    option: str = "--encoding"
+    errors_option: str = "--errors"
 
     def check(self):
         try:
@@ -187,11 +194,44 @@ def make_shards(paths, shard_bytes=8 << 20, opts=None):
     return shards
 
 
+def _encoding_hint(opts, codec="gb18030"):
+    """How the user can change the encoding: the option, or converting the file."""
+    hints = []
+    if opts.option:
+        hints.append(f"try {opts.option} {codec} (or another codec)")
+    else:
+        hints.append(f"convert the file to UTF-8 (e.g. iconv -f {codec} -t utf-8)")
+    if opts.errors_option:
+        hints.append(f"{opts.errors_option} replace")
+    return " or ".join(hints)
+
+
 def _decode_error(path, offset, raw, opts):
     return TextmineError(
         f"{display(path)}: cannot decode byte 0x{raw:02x} at offset {offset} as {opts.encoding}; "
-        "try --encoding gb18030 (or another codec) or --errors replace"
+        + _encoding_hint(opts)
     )
+
+
+def _binary_error(path, raw, pos, nul, opts):
+    """The error for a NUL byte: UTF-16/32 text (a byte-order mark, or NUL bytes all at even or all
+    at odd offsets) gets a hint to the right codec; anything else is called binary."""
+    utf = None
+    if pos == 0 and raw[:4] in (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE):
+        utf = "utf-32"
+    elif pos == 0 and raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        utf = "utf-16"
+    else:
+        sample = raw[:1 << 16]
+        parities = {(pos + i) % 2 for i, b in enumerate(sample) if b == 0}
+        if len(parities) == 1 and b"\x00\x00" not in sample:
+            # ASCII in UTF-16-LE is 'a\0': its NUL bytes sit at odd offsets
+            utf = "utf-16-le" if parities == {1} else "utf-16-be"
+    if utf is None:
+        return TextmineError(f"{display(path)}: looks like a binary file (NUL byte at offset {pos + nul})")
+    hint = f"try {opts.option} {utf}" if opts.option else f"convert it to UTF-8 (e.g. iconv -f {utf} -t utf-8)"
+    return TextmineError(f"{display(path)}: looks like {utf.upper()} text, not {opts.encoding} "
+                         f"(NUL byte at offset {pos + nul}); {hint}")
 
 
 def iter_lines(shard, opts=ReadOptions()):
@@ -248,7 +288,7 @@ def iter_line_blocks(shard, opts=ReadOptions(), block_bytes=1 << 20):
                 break
             nul = raw.find(b"\x00")
             if nul >= 0:
-                raise TextmineError(f"{display(path)}: looks like a binary file (NUL byte at offset {pos + nul})")
+                raise _binary_error(path, raw, pos, nul, opts)
             try:
                 text = raw.decode(enc, errs)
             except UnicodeDecodeError as e:
@@ -282,7 +322,8 @@ def _iter_lines_wide(shard, opts):
             yield line.rstrip("\n")
     except UnicodeDecodeError as e:
         raise TextmineError(
-            f"{display(shard.path)}: cannot decode as {opts.encoding} ({e.reason}); try another --encoding"
+            f"{display(shard.path)}: cannot decode as {opts.encoding} ({e.reason}); "
+            + (f"try another {opts.option}" if opts.option else "convert the file to UTF-8")
         ) from None
     finally:
         text.detach()

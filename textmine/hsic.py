@@ -1506,7 +1506,7 @@ def read_table(path, delimiter=None, header=False, encoding="utf-8"):
     if path != "-" and path.endswith(".npy"):
         try:
             a = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, EOFError) as e:  # an empty file: EOFError
             raise TextmineError(f"{path}: cannot read as .npy ({e})") from None
         if a.ndim == 1:
             a = a.reshape(-1, 1)

@@ -6,9 +6,11 @@ complete (unordered); callers make their output independent of completion order.
 * ``local``: ``-j 1`` runs in-process; ``-j N`` uses a ``multiprocessing`` pool of N processes
   (works under fork, forkserver and spawn: tasks and functions pickle, and numba kernels come from
   the on-disk cache). Ctrl-C terminates the workers.
-* ``dask``: ``client.map`` on a Dask cluster. ``scheduler='tcp://HOST:PORT'`` (or
-  ``DASK_SCHEDULER_ADDRESS``) joins an existing cluster, whose workers must see the same files;
-  otherwise a local cluster of N single-threaded worker processes starts.
+* ``dask``: tasks submitted to a Dask cluster. ``scheduler='tcp://HOST:PORT'`` (or
+  ``DASK_SCHEDULER_ADDRESS``) joins an existing cluster, whose workers must see the same files
+  (paths are made absolute); otherwise a local cluster of N single-threaded worker processes
+  starts. A cluster without workers for ``TEXTMINE_DASK_NO_WORKER_TIMEOUT`` seconds (60) is an
+  error, not a hang.
 """
 import multiprocessing
 import os
@@ -81,58 +83,235 @@ class LocalEngine:
             self._pool = None
 
 
+_CLUSTER_SCRIPT = """
+import sys
+try:
+    from distributed import LocalCluster
+    with LocalCluster(n_workers=int(sys.argv[1]), threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=40) as cluster:
+        print(cluster.scheduler_address, flush=True)
+        sys.stdin.read()
+except (BrokenPipeError, KeyboardInterrupt):  # textmine went away first
+    pass
+"""
+
+
+class _LocalCluster:
+    """A ``distributed.LocalCluster`` of ``n`` single-threaded worker processes in a child process
+    of its own session; ``address`` is its scheduler's. Its log (stderr) goes to a temporary file,
+    shown when the cluster does not start."""
+
+    def __init__(self, n):
+        import subprocess
+        import sys
+        import tempfile
+
+        # the workers import this textmine, also when it runs from a checkout (bin/textmine)
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")])))
+        self._log = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen([sys.executable, "-c", _CLUSTER_SCRIPT, str(n)], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, stderr=self._log, env=env,
+                                      start_new_session=hasattr(os, "killpg"))
+        try:
+            line = self._proc.stdout.readline().decode().strip()
+        except BaseException:  # Ctrl-C while it starts
+            self.close(terminate=True)
+            raise
+        if not line:
+            self._log.seek(0)
+            tail = self._log.read().decode("utf-8", "replace").strip().splitlines()[-1:]
+            self.close(terminate=True)
+            raise TextmineError("the local Dask cluster did not start" + (f": {tail[0]}" if tail else ""))
+        self.address = line
+
+    def close(self, terminate=False, timeout=10):
+        """Close stdin, so the cluster shuts down cleanly; after ``timeout`` seconds, kill it."""
+        import subprocess
+
+        if self._proc is None:
+            return
+        proc, self._proc = self._proc, None
+        try:
+            proc.stdin.close()
+            proc.wait(timeout)
+        except (OSError, subprocess.TimeoutExpired):
+            kill = getattr(os, "killpg", None) or os.kill  # no process groups on Windows
+            for sig in (signal.SIGTERM, getattr(signal, "SIGKILL", signal.SIGTERM)):
+                try:
+                    kill(proc.pid, sig)
+                    proc.wait(timeout / 2)
+                    break
+                except (OSError, subprocess.TimeoutExpired):
+                    pass
+        finally:
+            self._log.close()
+
+
+#: Seconds a Dask run waits while its cluster has no worker before it gives up (default 60).
+NO_WORKER_TIMEOUT_ENV = "TEXTMINE_DASK_NO_WORKER_TIMEOUT"
+
+
+def _absolute_paths(task):
+    """``task`` with every :class:`~textmine.corpus.Shard` path made absolute, so that a worker
+    started in another directory (or on another machine with the same mounts) finds the file.
+    Tuples are walked; anything else (a batch of lines, a config) is left as it is."""
+    import dataclasses
+
+    from textmine.corpus import STDIN, Shard
+
+    if isinstance(task, Shard):
+        return task if task.path == STDIN else dataclasses.replace(task, path=os.path.abspath(task.path))
+    if isinstance(task, tuple):
+        return tuple(_absolute_paths(t) for t in task)
+    return task
+
+
+def _quiet_dask_logs():
+    """Silence distributed's loggers: used while a cluster is torn down after Ctrl-C or an error,
+    when workers and comms report the cancelled work at length."""
+    import logging
+
+    for name in ("distributed", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
 class DaskEngine:
-    """Tasks on a Dask ``distributed`` cluster (``pip install textmine[dask]``)."""
+    """Tasks on a Dask ``distributed`` cluster (``pip install textmine[dask]``).
+
+    * Shard paths are made absolute before tasks are shipped (workers may run in another directory).
+    * When the cluster has had no worker for ``no_worker_timeout`` seconds (default: the
+      ``TEXTMINE_DASK_NO_WORKER_TIMEOUT`` environment variable, else 60) the run stops with an
+      error instead of waiting forever.
+    * A local cluster runs in a process session of its own: Ctrl-C reaches the parent only, which
+      closes the cluster quietly (no worker tracebacks) and exits 130.
+    """
 
     name = "dask"
 
-    def __init__(self, n_jobs=1, scheduler=None):
+    def __init__(self, n_jobs=1, scheduler=None, no_worker_timeout=None):
         try:
-            from distributed import Client, LocalCluster
+            from distributed import Client
         except ImportError:
             raise TextmineError("--engine dask needs dask[distributed]: pip install 'textmine[dask]'") from None
+        if no_worker_timeout is None:
+            raw = os.environ.get(NO_WORKER_TIMEOUT_ENV, "60")
+            try:
+                no_worker_timeout = float(raw)
+            except ValueError:
+                raise TextmineError(f"{NO_WORKER_TIMEOUT_ENV}={raw!r} is not a number of seconds") from None
+        if not no_worker_timeout > 0:
+            raise TextmineError(f"the no-worker timeout must be a positive number of seconds, not {no_worker_timeout}")
+        self.no_worker_timeout = float(no_worker_timeout)
         scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
         self._cluster = None
+        self.client = None
         self.n_workers = max(1, int(n_jobs))
         try:
             if scheduler:
                 self.client = Client(scheduler, timeout="10s")
                 self.n_workers = max(1, len(self.client.scheduler_info().get("workers", {})))
             else:
-                self._cluster = LocalCluster(n_workers=max(1, int(n_jobs)), threads_per_worker=1,
-                                             processes=True, dashboard_address=None, silence_logs=40)
-                self.client = Client(self._cluster)
+                self._cluster = _LocalCluster(max(1, int(n_jobs)))
+                self.client = Client(self._cluster.address, timeout="30s")
         except (OSError, TimeoutError) as e:
+            self.close(terminate=True)
             raise TextmineError(f"cannot reach the Dask scheduler {scheduler}: {e}") from None
+        except BaseException:
+            self.close(terminate=True)
+            raise
 
     def __enter__(self):
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        self.close()
+        self.close(terminate=exc_type is not None)
+
+    def _workers_now(self):
+        try:
+            return len(self.client.nthreads())
+        except (OSError, TimeoutError) as e:
+            raise TextmineError(f"lost the Dask scheduler: {e}") from None
+
+    def _wait_some(self, pending):
+        """Block until at least one of ``pending`` is done; raise when the cluster has had no
+        worker for :attr:`no_worker_timeout` seconds."""
+        import time
+
+        from distributed import wait
+
+        poll = min(1.0, self.no_worker_timeout / 4)
+        since = None  # when the cluster was first seen without a worker
+        while True:
+            try:
+                done, _ = wait(list(pending), timeout=poll, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                done = ()
+            if done:
+                return done
+            if self._workers_now():
+                since = None
+            elif since is None:
+                since = time.monotonic()
+            elif time.monotonic() - since >= self.no_worker_timeout:
+                raise TextmineError(
+                    f"the Dask cluster has had no worker for {self.no_worker_timeout:g} s with {len(pending)} "
+                    f"task{'s' if len(pending) != 1 else ''} waiting; start workers, or set "
+                    f"{NO_WORKER_TIMEOUT_ENV} to wait longer")
 
     def map_unordered(self, fn, tasks):
-        from distributed import as_completed
+        """Yield ``fn(task)`` as tasks complete, with at most ``2 * n_workers`` tasks in flight."""
+        from distributed import KilledWorker
 
-        it = iter(tasks)
-        first = [self.client.submit(fn, t, pure=False) for _, t in zip(range(2 * self.n_workers), it)]
-        ac = as_completed(first)
+        import warnings
+
+        def submit(task):
+            with warnings.catch_warnings():  # reduce tasks carry their partials: not a user's concern
+                warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+                return self.client.submit(fn, task, pure=False)
+
+        it = (_absolute_paths(t) for t in tasks)
+        pending = {submit(t) for _, t in zip(range(2 * self.n_workers), it)}
         try:
-            for fut in ac:
-                result = fut.result()
-                for t in it:
-                    ac.add(self.client.submit(fn, t, pure=False))
-                    break
-                yield result
-        finally:
-            ac.clear()
+            while pending:
+                for fut in self._wait_some(pending):
+                    pending.discard(fut)
+                    try:
+                        result = fut.result()
+                    except KilledWorker as e:
+                        raise TextmineError(f"Dask workers kept dying while running a task ({e}); "
+                                            "see the workers' logs (out of memory?)") from None
+                    for t in it:
+                        pending.add(submit(t))
+                        break
+                    yield result
+        except BaseException:
+            _quiet_dask_logs()
+            for fut in pending:
+                fut.cancel()
+            raise
 
     def close(self, terminate=False):
-        self.client.close()
-        if self._cluster is not None:
-            self._cluster.close()
+        """Close the client and a local cluster; after an error or Ctrl-C quietly and within seconds."""
+        if terminate:
+            _quiet_dask_logs()
+        for part in (self.client, self._cluster):
+            if part is None:
+                continue
+            try:
+                if part is self._cluster:
+                    part.close(terminate=terminate)
+                else:
+                    part.close(**({"timeout": 5} if terminate else {}))
+            except Exception:
+                if not terminate:
+                    raise
+        self.client = self._cluster = None
 
 
+# A local Dask cluster runs in its own process session, so the terminal's Ctrl-C reaches textmine
+# only (which then closes it) and never the workers; it lives until its stdin closes, so it goes
+# away with textmine however textmine ends.
 def make_engine(engine="local", n_jobs=1, scheduler=None):
     if engine == "local":
         if scheduler:

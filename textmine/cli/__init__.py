@@ -57,6 +57,10 @@ class LazyGroup(click.Group):
             if (ctx.obj or {}).get("traceback"):
                 raise
             raise click.ClickException(str(e)) from e
+        except EOFError as e:  # Click would report it as "Interrupted" (130): it is a data error
+            if (ctx.obj or {}).get("traceback"):
+                raise
+            raise click.ClickException(f"unexpected end of input ({e or 'no data'})") from e
         except MemoryError:
             if (ctx.obj or {}).get("traceback"):
                 raise
@@ -71,8 +75,9 @@ class LazyGroup(click.Group):
 def cli(ctx, traceback):
     """Mine large raw text corpora without annotation.
 
-    Every subcommand reads UTF-8 text from files, directories or stdin (-) and writes
-    headerless UTF-8 TSV to stdout, so stages chain with pipes:
+    Every subcommand reads its input from files (directories, for a corpus) or stdin (-),
+    UTF-8 unless told otherwise, and writes headerless UTF-8 TSV to stdout (embed: word2vec
+    text; train-segmenter: a model file), so stages chain with pipes:
 
     \b
       textmine count corpus/ -j 8 | head

@@ -1,22 +1,9 @@
 """``textmine count``: token and n-gram frequencies."""
 import click
 
-from textmine.cli._options import (format_options, input_options, jobs_option, output_option, quiet_option,
-                                   read_options, record_options, resolve, show_progress)
-
-
-def _parse_size(value):
-    units = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-    v = value.strip().lower().rstrip("b").rstrip("i")
-    num = v.rstrip("kmgt")
-    unit = v[len(num):]
-    try:
-        n = float(num) * units[unit]
-    except (ValueError, KeyError):
-        raise click.BadParameter(f"{value!r} is not a size such as 512M or 4G") from None
-    if n < 16 << 20:
-        raise click.BadParameter("must be at least 16M")
-    return int(n)
+from textmine.cli._options import (absolute, format_options, header_option, input_options, jobs_option,
+                                   memory_limit_option, output_option, quiet_option, read_options, record_options,
+                                   resolve, show_progress, top_option)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,18 +24,19 @@ def _parse_size(value):
               help="Lowest n-gram order to count.")
 @click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True,
               help="Drop keys seen fewer times (after the exact merge).")
-@click.option("--top", type=click.IntRange(min=1), default=None, help="Write only the first K lines.")
+@top_option
 @jobs_option
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="local: multiprocessing on this machine; dask: Dask distributed (pip install textmine[dask]).")
 @click.option("--scheduler", metavar="tcp://HOST:PORT", envvar="DASK_SCHEDULER_ADDRESS",
-              help="With --engine dask: join this cluster (its workers must see the same files); "
-                   "without it a local cluster of -j workers starts.")
-@click.option("--memory-limit", default=None, metavar="SIZE",
-              help="Memory for count tables and partials, e.g. 2G (default: a quarter of RAM); "
-                   "partials beyond half of it spill to a temporary directory.")
+              help="With --engine dask: join this cluster (its workers must see the same files under the same "
+                   "absolute paths; relative ones are made absolute); without it a local cluster of -j workers "
+                   "starts. A cluster left without workers for TEXTMINE_DASK_NO_WORKER_TIMEOUT seconds (default 60) "
+                   "stops the run with an error.")
+@memory_limit_option(None, "the count tables and partials; partials beyond half of it spill to a temporary "
+                     "directory.", show_default="a quarter of RAM")
 @click.option("--tmpdir", type=click.Path(file_okay=False), default=None, help="Where to spill (default: $TMPDIR).")
-@click.option("--header", is_flag=True, help="Write a 'token<TAB>count' name line first.")
+@header_option("token<TAB>count")
 @output_option
 @quiet_option
 def count(paths, glob, encoding, decode_errors, doc_per_file, input_format, field, tokenizer, no_hmm, jieba_dict, max_n,
@@ -88,13 +76,20 @@ def count(paths, glob, encoding, decode_errors, doc_per_file, input_format, fiel
         max_n = 4 if tokenizer == "ngram" else 1
     if min_n > max_n:
         raise click.UsageError(f"--min-n {min_n} is larger than --n {max_n}")
-    limit = _parse_size(memory_limit) if memory_limit else None
     files = resolve(paths, glob)
     opts = record_options(opts, input_format, field, files)
+    if engine == "dask":  # workers may run elsewhere, in another directory (stdin is read here)
+        files = [absolute(p) for p in files]
+        tmpdir = absolute(tmpdir)
+        if tokenizer.startswith("lexicon:"):
+            tokenizer = "lexicon:" + absolute(tokenizer[len("lexicon:"):])
+        elif ":dict=" in tokenizer:
+            head, _, path = tokenizer.partition(":dict=")
+            tokenizer = head + ":dict=" + absolute(path)
     if click.get_current_context().get_parameter_source("jobs") == click.core.ParameterSource.DEFAULT:
         jobs = None  # no -j given: the CPUs, but no more workers than the input is worth
     result = run_count(files, tokenizer=tokenizer, min_n=min_n, max_n=max_n, min_count=min_count, top=top,
-                       n_jobs=jobs, engine=engine, scheduler=scheduler, memory_limit=limit, read=opts,
+                       n_jobs=jobs, engine=engine, scheduler=scheduler, memory_limit=memory_limit, read=opts,
                        progress=show_progress(quiet), tmpdir=tmpdir, doc_per_file=doc_per_file)
     try:
         with atomic_output(output, "wb") as out:

@@ -3,8 +3,9 @@ import sys
 
 import click
 
-from textmine.cli._options import (format_options, input_options, jobs_option, output_option, quiet_option,
-                                   read_options, record_options, resolve, show_progress)
+from textmine.cli._options import (format_options, header_option, input_options, jobs_option, memory_limit_option,
+                                   output_option, quiet_option, read_options, record_options, resolve, show_progress,
+                                   top_option)
 
 
 @click.command("discover-words")
@@ -22,15 +23,14 @@ from textmine.cli._options import (format_options, input_options, jobs_option, o
 @click.option("--redundancy", default="3.5*(len-1)", show_default=True, metavar="K*(len-1)|len-1|FLOAT|none",
               help="De-redundancy: drop a word of n units when ln p(w) - Σ ln p(parts) of its best "
                    "re-segmentation is below K·(n-1) (len-1 is nlp-zero's K=1), below FLOAT, or never (none).")
-@click.option("--top", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Write only the TOP most frequent words (0: all).")
+@top_option
 @click.option("--format", "fmt", type=click.Choice(["tsv", "jieba"]), default="tsv", show_default=True,
               help="tsv: word, count and scores; jieba: 'word freq' lines for jieba.set_dictionary.")
-@click.option("--header", is_flag=True, help="Write a column-name line first (tsv only).")
-@click.option("--memory-limit", type=click.IntRange(min=1), default=2048, show_default=True, metavar="MB",
-              help="Memory for n-gram counting: a corpus of at most MB/12 million units is counted whole; "
-                   "a larger one batch by batch, holding about MB of partial counts before sorted runs "
-                   "spill to disk (the unit ids, 4 bytes per character, are held besides).")
+@header_option("word, count, cohesion, pmi, gain (tsv only)")
+@memory_limit_option("2G", "n-gram counting. A corpus of at most SIZE/12 units (87 M units for 1G) is counted "
+                     "whole; a larger one batch by batch, holding about SIZE of "
+                     "partial counts before sorted runs spill to disk (the unit ids, 4 bytes per character, are "
+                     "held besides).", minimum=1 << 20)
 @click.option("--batch-chars", type=click.IntRange(min=1000), default=1 << 20, show_default=True,
               help="Characters per counting batch (the unit of -j parallelism).")
 @quiet_option
@@ -87,11 +87,11 @@ def discover_words(paths, glob, encoding, decode_errors, input_format, field, jo
 
     try:
         result = run(batches(), min_count=min_count, max_n=max_n, min_pmi=min_pmi, redundancy=redundancy,
-                     n_jobs=jobs, memory_limit=memory_limit << 20, progress=progress)
+                     n_jobs=jobs, memory_limit=memory_limit, progress=progress)
     finally:
         if bar is not None:
             bar.close()
-    n = len(result.words) if top == 0 else min(top, len(result.words))
+    n = len(result.words) if top is None else min(top, len(result.words))
     with atomic_output(output) as out:
         if fmt == "jieba":
             out.write("".join(f"{check_token(w)} {c}\n" for w, c in zip(result.words[:n], result.counts[:n])))

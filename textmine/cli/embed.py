@@ -68,7 +68,8 @@ def _check_writable(path, option):
 @click.option("--binary", is_flag=True, help="Write binary word2vec files instead of text.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1, envvar="TEXTMINE_JOBS",
               show_default="number of CPUs",
-              help="Hogwild training threads. Only -j 1 is reproducible; --infer is reproducible for any -j.")
+              help="Worker processes (or threads). Here Hogwild training threads: only -j 1 is reproducible; "
+                   "--infer is reproducible for any -j.")
 @seed_option
 @quiet_option
 @click.pass_context
@@ -119,6 +120,11 @@ def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, input_format,
         model = JoSE.load(infer_model)
         vecs = model.infer(docs, n_iter=n_iter if given("n_iter") else None, alpha=alpha if given("alpha") else None,
                            random_state=seed if given("seed") else None, n_jobs=jobs)
+        if len(vecs) == 0:
+            from textmine.corpus import display
+            from textmine.errors import TextmineError
+            raise TextmineError(f"no documents to embed in {', '.join(map(display, files[:3]))}"
+                                f"{' ...' if len(files) > 3 else ''} (empty input)")
         write_word2vec(output, [str(i) for i in range(len(vecs))], vecs, binary=binary)
         if not quiet:
             click.echo(f"textmine embed --infer: {len(vecs)} documents, {model.infer_known_tokens_} of "

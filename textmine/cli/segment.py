@@ -4,15 +4,16 @@ import time
 
 import click
 
-from textmine.cli._options import (format_options, input_options, jobs_option, output_option, quiet_option,
-                                   read_options, record_options, resolve, show_progress)
+from textmine.cli._options import (dict_option, encoding_option, format_options, input_options, jobs_option,
+                                   output_option, quiet_option, read_dictionary, read_options, record_options, resolve,
+                                   show_progress)
 
 
 @click.command("segment")
 @input_options(doc_per_file=False)
 @format_options(output_field=True)
-@click.option("--dict", "lexicon", metavar="LEXICON", type=click.Path(dir_okay=False),
-              help="Lexicon: textmine TSV (word<TAB>count...) or jieba dictionary (word freq [tag]).")
+@dict_option(what="Segment by maximum probability over its words.")
+@encoding_option("--dict-encoding", " of the --dict dictionary (--encoding is the corpus').")
 @click.option("--model", metavar="MODEL", type=click.Path(),
               help="A trained character tagger (textmine.tagger) instead of a lexicon.")
 @click.option("--sep", default=" ", show_default=True, help="Separator written between words.")
@@ -23,8 +24,8 @@ from textmine.cli._options import (format_options, input_options, jobs_option, o
 @jobs_option
 @output_option
 @quiet_option
-def segment(paths, glob, encoding, decode_errors, input_format, field, output_field, lexicon, model, sep, unknown_score,
-            batch_lines, jobs, output, quiet):
+def segment(paths, glob, encoding, decode_errors, input_format, field, output_field, dict_path, dict_encoding, model,
+            sep, unknown_score, batch_lines, jobs, output, quiet):
     """Segment text into words, line for line: maximum-probability DP over a lexicon (--dict),
     or a character tagger trained from a dictionary (--model, see train-segmenter).
 
@@ -44,11 +45,14 @@ def segment(paths, glob, encoding, decode_errors, input_format, field, output_fi
       textmine discover-words corpus/ > lex.tsv
       textmine segment --dict lex.tsv corpus/ | textmine count --tokenizer space
     """
-    if (lexicon is None) == (model is None):
-        raise click.UsageError("give exactly one of --dict LEXICON and --model MODEL")
+    if (dict_path is None) == (model is None):
+        raise click.UsageError("give exactly one of --dict DICT and --model MODEL")
+    if dict_path == "-" and (not paths or "-" in paths):
+        raise click.UsageError("--dict - and the corpus cannot both be stdin")
     if "\n" in sep or "\r" in sep:
         raise click.BadParameter("the separator cannot contain a line break", param_hint="--sep")
     from textmine.corpus import iter_batches, make_shards
+    from textmine.errors import TextmineError
     from textmine.formats import atomic_output
 
     opts = read_options(encoding, decode_errors)
@@ -63,10 +67,11 @@ def segment(paths, glob, encoding, decode_errors, input_format, field, output_fi
         raise click.UsageError("--output-field applies to jsonl, csv and tsv inputs")
     if formats == ["tsv"] and "\t" in sep:
         raise click.BadParameter("a TSV cell cannot hold a tab", param_hint="--sep")
-    if lexicon is not None:
-        from textmine.segment import load_lexicon
+    if dict_path is not None:
+        from textmine.segment import Segmenter
 
-        seg = load_lexicon(lexicon, unknown_score=unknown_score)
+        words, counts = read_dictionary(dict_path, dict_encoding, "--dict-encoding")
+        seg = Segmenter(words, counts, unknown_score=unknown_score)
 
         def run(lines):
             return seg.segment_lines(lines, n_jobs=jobs, batch_size=max(1, batch_lines // max(1, jobs)))
@@ -100,6 +105,10 @@ def segment(paths, glob, encoding, decode_errors, input_format, field, output_fi
                     n_words += sum(map(len, segmented))
                     if bar is not None:
                         bar.update(chars)
+            if n_chars == 0:  # raised inside: an -o file is not written
+                from textmine.corpus import display
+                raise TextmineError(f"no text to segment in {', '.join(map(display, files[:3]))}"
+                                    f"{' ...' if len(files) > 3 else ''} (empty input)")
     finally:
         if bar is not None:
             bar.close()

@@ -4,12 +4,12 @@ import sys
 
 import click
 
-from textmine.cli._options import jobs_option, quiet_option, seed_option
+from textmine.cli._options import dict_option, encoding_option, jobs_option, quiet_option, read_dictionary, seed_option
 
 
 @click.command("train-segmenter")
-@click.option("--dict", "dict_path", required=True, type=click.Path(allow_dash=False), metavar="DICT",
-              help="Word-frequency dictionary: jieba format (word freq [tag]) or a textmine lexicon (word<TAB>count).")
+@dict_option(required=True, what="The words to learn, drawn in proportion to their frequency.")
+@encoding_option(what=" of the --dict dictionary; a UTF-8 BOM is dropped.")
 @click.option("-o", "--output", required=True, type=click.Path(allow_dash=False), metavar="MODEL",
               help="Model file to write (zip of meta.json + .npy arrays), written atomically.")
 @click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True,
@@ -30,13 +30,13 @@ from textmine.cli._options import jobs_option, quiet_option, seed_option
 @seed_option
 @jobs_option
 @quiet_option
-def train_segmenter(dict_path, output, epochs, samples, dropout, features, bits, seed, jobs, quiet):
+def train_segmenter(dict_path, encoding, output, epochs, samples, dropout, features, bits, seed, jobs, quiet):
     """Train a word segmenter from a word-frequency dictionary alone (kexue.fm 4245).
 
     Synthetic text is drawn by sampling words in proportion to their frequency, every character is
-    labelled B/M/E/S, and an averaged structured perceptron learns to tag it; `textmine segment
-    --model MODEL` then decodes with Viterbi. The model depends on --seed and the options, not on -j.
-    Training statistics go to stderr.
+    labelled B/M/E/S, and an averaged structured perceptron learns to tag it;
+    `textmine segment --model MODEL` then decodes with Viterbi. The model depends on --seed and
+    the options, not on -j. DICT may be - (stdin). Training statistics go to stderr.
 
     Memory: grows with the dictionary, the synthetic training text (--samples) and the hashed
     weight table (2^--bits rows of 4 tags, with its averaging copy).
@@ -50,10 +50,11 @@ def train_segmenter(dict_path, output, epochs, samples, dropout, features, bits,
     out_dir = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(out_dir):  # fail before training, not after
         raise click.BadParameter(f"directory {out_dir} does not exist", param_hint="-o/--output")
-    from textmine.formats import read_word_counts
+    from textmine.cli._options import read_options
     from textmine.tagger import train_segmenter as train
 
-    words, counts = read_word_counts(dict_path)
+    read_options(encoding)  # an unknown codec is an error before anything is read
+    words, counts = read_dictionary(dict_path, encoding)
     verbose = not quiet
 
     def progress(epoch, info):
