@@ -45,7 +45,7 @@ def _parse_size(value):
 @click.option("--memory-limit", default=None, metavar="SIZE",
               help="Memory for count tables and partials, e.g. 2G (default: a quarter of RAM); "
                    "partials beyond half of it spill to a temporary directory.")
-@click.option("--tmpdir", type=click.Path(file_okay=False), default=None, help="Where to spill (default: $TMPDIR).")
+@click.option("--tmpdir", type=click.Path(exists=True, file_okay=False, writable=True), default=None, help="Where to spill (default: $TMPDIR).")
 @click.option("--header", is_flag=True, help="Write a 'token<TAB>count' name line first.")
 @output_option
 @quiet_option

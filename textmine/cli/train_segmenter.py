@@ -4,13 +4,13 @@ import sys
 
 import click
 
-from textmine.cli._options import jobs_option, quiet_option, seed_option
+from textmine.cli._options import check_output, jobs_option, quiet_option, seed_option
 
 
 @click.command("train-segmenter")
 @click.option("--dict", "dict_path", required=True, type=click.Path(allow_dash=False), metavar="DICT",
               help="Word-frequency dictionary: jieba format (word freq [tag]) or a textmine lexicon (word<TAB>count).")
-@click.option("-o", "--output", required=True, type=click.Path(allow_dash=False), metavar="MODEL",
+@click.option("-o", "--output", required=True, type=click.Path(allow_dash=False), metavar="MODEL", callback=check_output,
               help="Model file to write (zip of meta.json + .npy arrays), written atomically.")
 @click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True,
               help="Training passes; each draws fresh synthetic samples.")
