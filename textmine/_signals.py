@@ -91,15 +91,28 @@ def _signals():
 
 def install():
     """Route SIGINT, SIGTERM and SIGHUP to :func:`_handler` (main thread only; a signal that is
-    ignored or has someone else's handler is left alone). Resets :data:`received`."""
+    ignored or has someone else's handler is left alone). Resets :data:`received`. Returns the
+    previous handlers, for :func:`restore`."""
     global received, _deferred
     received = _deferred = None
+    previous = {}
     for sig in _signals():
         try:
             current = signal.getsignal(sig)
             if current in (signal.SIG_DFL, signal.default_int_handler):
                 signal.signal(sig, _handler)
+                previous[sig] = current
         except (ValueError, OSError):  # not the main thread, or not settable here
+            pass
+    return previous
+
+
+def restore(previous):
+    """Put back the handlers that :func:`install` replaced."""
+    for sig, handler in previous.items():
+        try:
+            signal.signal(sig, handler)
+        except (ValueError, OSError):
             pass
 
 

@@ -69,7 +69,8 @@ class LazyGroup(click.Group):
             if isinstance(e, TextmineError):
                 raise click.ClickException(str(e)) from e
             if isinstance(e, MemoryError):
-                raise click.ClickException(_memory_hint(self, ctx)) from None
+                cmd = self.get_command(ctx, ctx.invoked_subcommand) if ctx.invoked_subcommand else None
+                raise click.ClickException(memory_hint(cmd)) from None
             if isinstance(e, OSError) and e.errno in _WRITE_ERRNOS:
                 where = e.filename or "output"
                 raise click.ClickException(f"{where}: cannot write ({e.strerror or e})") from None
@@ -84,10 +85,9 @@ _MEMORY_HINTS = (("memory_limit", "lower"), ("jobs", "lower"), ("min_count", "ra
                  ("batch_chars", "lower"), ("dim", "lower"), ("samples", "lower"), ("bits", "lower"))
 
 
-def _memory_hint(group, ctx):
-    """``out of memory; lower --memory-limit or -j, ...`` with only the options that the running
-    subcommand has."""
-    cmd = group.get_command(ctx, ctx.invoked_subcommand) if ctx.invoked_subcommand else None
+def memory_hint(cmd):
+    """``out of memory; lower --memory-limit or -j, ...`` with only the options that the
+    subcommand ``cmd`` has."""
     params = {p.name: p for p in getattr(cmd, "params", ()) if isinstance(p, click.Option)}
     hints = []
     for name, verb in _MEMORY_HINTS:
@@ -192,7 +192,17 @@ def main(argv=None):
     like any Click program, so a caller in the same process can go on."""
     from textmine import _signals
 
-    _signals.install()
+    previous = _signals.install()
+    try:
+        return _main(argv)
+    finally:
+        if argv is not None:  # a caller in this process keeps its own signal handling
+            _signals.restore(previous)
+
+
+def _main(argv):
+    from textmine import _signals
+
     try:
         rv = cli.main(args=argv, prog_name="textmine", standalone_mode=False)
         code = _flush_stdout()
