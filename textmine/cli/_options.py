@@ -48,7 +48,7 @@ def check_output(ctx, param, value):
     try:
         check_output_path(value)
     except TextmineError as e:
-        raise click.BadParameter(str(e), ctx=ctx, param=param) from None
+        raise click.BadParameter(str(e), ctx=ctx, param_hint="/".join(param.opts)) from None
     return value
 
 
