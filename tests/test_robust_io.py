@@ -20,6 +20,8 @@ import pytest
 from conftest import JIT_DISABLED, ROOT
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX files and signals")
+# runs of the real command in a child process: minutes with the JIT off (the coverage job)
+heavy = pytest.mark.skipif(JIT_DISABLED, reason="runs the commands in child processes; slow without the JIT")
 
 ENV = dict(os.environ, PYTHONPATH=str(ROOT))
 HANZI = "的一是了我不人在他有这个上们来到时大地为子中你说生国年着就那和要她出也得里后自以会家可下而过天去能对小多然于心学么之都好看起发当没成只如事把还用第样道想作种开美总从无情己面最女但现前些所同日手又行意动"
@@ -204,6 +206,7 @@ def test_spill_files_fail_with_one_line(tmp_path, monkeypatch):
     assert np.load(tmp_path / "m.npy").sum() == 7000
 
 
+@heavy
 @pytest.mark.parametrize("name", TO_STDOUT + ["train-segmenter"])
 def test_write_errors_of_every_command(name, inputs, tmp_path):
     """/dev/full as stdout, and ``ulimit -f`` on an -o file: one line, exit 1, no file left."""
@@ -228,6 +231,7 @@ def test_write_errors_of_every_command(name, inputs, tmp_path):
         assert sorted(os.listdir(tmp_path)) == ["ok.out"]
 
 
+@heavy
 @pytest.mark.parametrize("unbuffered", ["", "1"])
 def test_stdout_into_a_file_size_limit_is_not_a_silent_success(inputs, tmp_path, unbuffered):
     """``textmine count corpus > fulldisk/o.tsv`` with PYTHONUNBUFFERED=1 exited 0 with half the data."""
@@ -240,6 +244,7 @@ def test_stdout_into_a_file_size_limit_is_not_a_silent_success(inputs, tmp_path,
     assert out.stat().st_size == FSIZE
 
 
+@heavy
 @pytest.mark.parametrize("unbuffered", ["", "1"])
 @pytest.mark.parametrize("name", TO_STDOUT)
 def test_broken_pipe_exits_1_quietly(name, inputs, unbuffered):
@@ -258,6 +263,30 @@ def test_broken_pipe_exits_1_quietly(name, inputs, unbuffered):
 # ---------------------------------------------------------------------------------------------
 # 4. symbolic links and devices
 
+def test_atomic_output_follows_a_symlink_and_checks_the_target(tmp_path):
+    from textmine.errors import TextmineError
+    from textmine.formats import atomic_output, check_output_path
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    target = tmp_path / "b" / "t.txt"
+    target.write_text("old\n")
+    link = tmp_path / "a" / "l.txt"
+    link.symlink_to(os.path.relpath(target, link.parent))
+    with atomic_output(str(link)) as f:
+        f.write("new\n")
+    assert link.is_symlink() and target.read_text() == "new\n"
+    assert os.listdir(tmp_path / "a") == ["l.txt"] and os.listdir(tmp_path / "b") == ["t.txt"]
+    for bad, reason in ((tmp_path / "no" / "x.txt", "does not exist"), (tmp_path / "a", "is a directory")):
+        with pytest.raises(TextmineError, match=reason):
+            check_output_path(str(bad))
+    (tmp_path / "a" / "to_dir").symlink_to(tmp_path / "b")
+    with pytest.raises(TextmineError, match="is a directory"):
+        check_output_path(str(tmp_path / "a" / "to_dir"))
+    check_output_path("-")
+
+
+@heavy
 def test_output_through_a_symlink_writes_its_target(inputs, tmp_path):
     (tmp_path / "real").mkdir()
     target = tmp_path / "real" / "target.tsv"
@@ -279,6 +308,7 @@ def test_output_through_a_symlink_writes_its_target(inputs, tmp_path):
     assert (tmp_path / "real" / "new.tsv").read_bytes() == target.read_bytes()
 
 
+@heavy
 @pytest.mark.parametrize("stdout_kind", ["pipe", "file"])
 def test_dev_stdout_is_stdout_and_never_replaced(inputs, tmp_path, stdout_kind):
     before = os.lstat("/dev/stdout")
@@ -300,6 +330,7 @@ def test_dev_stdout_is_stdout_and_never_replaced(inputs, tmp_path, stdout_kind):
     assert not [f for f in os.listdir("/dev") if f.startswith("stdout.tmp")]
 
 
+@heavy
 def test_a_fifo_is_written_in_place(inputs, tmp_path):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
@@ -317,10 +348,9 @@ def test_a_fifo_is_written_in_place(inputs, tmp_path):
 def _bad_output_runs(name, inputs, bad):
     """The command with a bad output, reading a stdin that never ends where it reads text: only a
     check made before the work lets it exit."""
-    args = [str(a) for a in command_args(name, inputs)]
-    if name in ("count", "discover-words", "segment", "embed"):
-        args[-1] = "-"
-    elif name == "cluster":
+    texts = (str(inputs / "corpus.txt"), str(inputs / "spaced.txt"))
+    args = ["-" if str(a) in texts else str(a) for a in command_args(name, inputs)]
+    if name == "cluster":
         args = ["cluster", "-"]
     elif name == "hsic":
         args = ["hsic", "--pairwise", "-"]
@@ -338,6 +368,7 @@ BAD_SECOND_OUTPUTS = [("embed", "--doc-output"), ("embed", "--context-output"), 
                       ("hsic", "--null")]
 
 
+@heavy
 @pytest.mark.parametrize("name,option", [(n, "-o") for n in WITH_O] + BAD_SECOND_OUTPUTS)
 def test_an_output_that_cannot_be_written_fails_before_the_work(name, option, inputs, tmp_path):
     for bad, reason in ((tmp_path / "no" / "such" / "o.txt", "does not exist"), (tmp_path, "is a directory")):
@@ -347,6 +378,7 @@ def test_an_output_that_cannot_be_written_fails_before_the_work(name, option, in
         assert str(bad) in line and reason in line and option in line
 
 
+@heavy
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
 def test_a_read_only_directory_fails_before_the_work(inputs, tmp_path):
     ro = tmp_path / "ro"
@@ -356,6 +388,7 @@ def test_a_read_only_directory_fails_before_the_work(inputs, tmp_path):
     assert rc == 2 and "permission denied" in one_error_line(err)
 
 
+@heavy
 def test_count_tmpdir_must_exist(inputs, tmp_path):
     p = textmine(*command_args("count", inputs), "--tmpdir", tmp_path / "nope")
     assert p.returncode == 2 and "does not exist" in one_error_line(p.stderr)
@@ -428,6 +461,7 @@ def big_corpus(tmp_path_factory):
     return hanzi_corpus(tmp_path_factory.mktemp("big") / "big.txt", 60000, width=60)
 
 
+@heavy
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_while_counting_with_workers_cleans_up(sig, tmp_path, big_corpus):
     """count -j 2 reading a stdin that stays open: the spill directory exists and the workers
@@ -448,6 +482,7 @@ def test_signal_while_counting_with_workers_cleans_up(sig, tmp_path, big_corpus)
     assert _gone(workers)
 
 
+@heavy
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_while_discovering_removes_its_spills(sig, tmp_path, big_corpus):
     """discover-words spilling sorted runs (numba kernels busy): 128+sig, TMPDIR left empty."""
@@ -462,6 +497,7 @@ def test_signal_while_discovering_removes_its_spills(sig, tmp_path, big_corpus):
     assert os.listdir(tmpdir) == [] and os.listdir(tmp_path) == ["tmp"]
 
 
+@heavy
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signal_while_writing_an_output_file_leaves_nothing(sig, tmp_path, inputs):
     """segment has its -o file open (out.tsv.tmpPID) while it reads stdin: the signal removes it."""
@@ -479,6 +515,7 @@ def test_signal_while_writing_an_output_file_leaves_nothing(sig, tmp_path, input
     assert sorted(os.listdir(tmp_path)) == ["tmp"] and os.listdir(tmpdir) == []
 
 
+@heavy
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_while_blocked_writing_stdout(sig, tmp_path, big_corpus):
     """count writing to a pipe nobody reads any more: the blocked write is interrupted."""
