@@ -606,3 +606,19 @@ def test_memory_error_of_hsic_is_one_line(inputs, monkeypatch, capsys):
     assert e.value.code == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("Error: out of memory; ") and "--memory-limit" not in err and "Traceback" not in err
+
+
+def test_a_write_error_no_writer_caught_is_still_one_line(monkeypatch, capsys, inputs):
+    """An ENOSPC/EFBIG from code that is not textmine's writer (here: as from numba saving its
+    cache) is one line naming what was written, not a traceback."""
+    from textmine import graph
+    from textmine.cli import main
+
+    namespace = {"__name__": "numba.core.caching", "errno": errno, "os": os}
+    exec("def save_overload(*a, **k):\n    raise OSError(errno.EFBIG, os.strerror(errno.EFBIG))\n", namespace)
+    monkeypatch.setattr(graph, "read_graph", namespace["save_overload"])
+    with pytest.raises(SystemExit) as e:
+        main(["cluster", str(inputs / "links.tsv")])
+    assert e.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("Error: numba cache: cannot write (File too large); set NUMBA_CACHE_DIR"), err

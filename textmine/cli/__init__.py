@@ -72,13 +72,26 @@ class LazyGroup(click.Group):
                 cmd = self.get_command(ctx, ctx.invoked_subcommand) if ctx.invoked_subcommand else None
                 raise click.ClickException(memory_hint(cmd)) from None
             if isinstance(e, OSError) and e.errno in _WRITE_ERRNOS:
-                where = e.filename or "output"
-                raise click.ClickException(f"{where}: cannot write ({e.strerror or e})") from None
+                what, hint = _written_by(e)
+                raise click.ClickException(f"{what}: cannot write ({e.strerror or e}){hint}") from None
             raise
 
 
 # errors that only writing can give: a full disk, a quota, a file-size limit (ulimit -f)
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+def _written_by(e):
+    """What a write error that no textmine writer caught was writing (its file name, numba's
+    cache of compiled kernels, or else 'output'), and a hint."""
+    if e.filename:
+        return e.filename, ""
+    tb = e.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__") == "numba.core.caching":
+            return "numba cache", "; set NUMBA_CACHE_DIR to a disk with room, or TEXTMINE_NUMBA_CACHE=0"
+        tb = tb.tb_next
+    return "output", ""
+
 
 # what lowers the memory of a run, by parameter name; a hint names only the command's own options
 _MEMORY_HINTS = (("memory_limit", "lower"), ("jobs", "lower"), ("min_count", "raise"), ("batch_lines", "lower"),
