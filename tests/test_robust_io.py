@@ -622,3 +622,14 @@ def test_a_write_error_no_writer_caught_is_still_one_line(monkeypatch, capsys, i
     assert e.value.code == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("Error: numba cache: cannot write (File too large); set NUMBA_CACHE_DIR"), err
+
+
+def test_an_end_of_file_is_an_error_not_an_interrupt(tmp_path, capsys):
+    """Click calls an EOFError 'Abort', as it does Ctrl-C: an empty .npy said 'Interrupted', 130."""
+    from textmine.cli import main
+
+    (tmp_path / "empty.npy").write_bytes(b"")
+    with pytest.raises(SystemExit) as e:
+        main(["hsic", str(tmp_path / "empty.npy")])
+    err = capsys.readouterr().err
+    assert e.value.code == 1 and "Interrupted" not in err and one_error_line(err.encode()).startswith("Error: ")
