@@ -219,9 +219,10 @@ def atomic_output(path, mode="w", encoding="utf-8"):
             raise
         return
     tmp = f"{target}.tmp{os.getpid()}"
-    sink = _Sink(path, fd=_open_fd(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, path), closefd=True)
-    f = _writer(sink, binary, encoding)
+    f = sink = None
     try:
+        sink = _Sink(path, fd=_open_fd(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, path), closefd=True)
+        f = _writer(sink, binary, encoding)
         with contextlib.suppress(OSError):  # keep the permission bits of the file replaced
             os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
         yield f
@@ -231,7 +232,11 @@ def atomic_output(path, mode="w", encoding="utf-8"):
         except OSError as e:
             raise TextmineError(f"{path}: cannot write ({e.strerror or e})") from None
     except BaseException:
-        _abandon(f, sink)
+        if f is not None:
+            _abandon(f, sink)
+        elif sink is not None:
+            sink.discard = True
+            sink.close()
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
