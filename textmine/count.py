@@ -40,6 +40,7 @@ from textmine import _packed as pk
 from textmine import _spantable as st
 from textmine.corpus import ReadOptions, Shard, STDIN, iter_batches, iter_lines, make_shards, splittable
 from textmine.errors import TextmineError
+from textmine.formats import open_npy_memmap, save_npy
 from textmine.tokenizers import make_tokenizer
 
 
@@ -130,7 +131,7 @@ def _save_partial(partial, directory):
     """Write a partial as ``.npy`` files in a new subdirectory; returns its path."""
     d = tempfile.mkdtemp(prefix="p", dir=directory)
     for name, a in zip(_PARTIAL_NAMES + _PACKED_NAMES, _concat_pieces(partial[0]) + tuple(partial[1:])):
-        np.save(os.path.join(d, name + ".npy"), a)
+        save_npy(os.path.join(d, name + ".npy"), a)
     return d
 
 
@@ -277,7 +278,7 @@ _RUN_NAMES = ("c", "o", "n", "p", "q")
 def _save_arrays(arrays, names, directory):
     d = tempfile.mkdtemp(prefix="r", dir=directory)
     for name, a in zip(names, arrays):
-        np.save(os.path.join(d, name + ".npy"), a)
+        save_npy(os.path.join(d, name + ".npy"), a)
     return d
 
 
@@ -403,9 +404,7 @@ def _concat_runs(runs, tmpdir):
     n = sum(int(r[2].shape[0]) for r in runs)
     total = sum(int(r[0].shape[0]) for r in runs)
     if tmpdir is not None:
-        from numpy.lib.format import open_memmap
-
-        codes = open_memmap(os.path.join(tmpdir, "all_c.npy"), "w+", np.uint32, (total,)).view(np.ndarray)
+        codes = open_npy_memmap(os.path.join(tmpdir, "all_c.npy"), np.uint32, total)
     else:
         codes = np.empty(total, np.uint32)
     offsets = np.empty(n + 1, np.int64)
@@ -428,9 +427,7 @@ def _array(n, dtype, path):
     """An empty array of ``n`` items: in memory, or a ``.npy`` memory map at ``path``."""
     if path is None:
         return np.empty(n, dtype)
-    from numpy.lib.format import open_memmap
-
-    return open_memmap(path, "w+", dtype, (n,)).view(np.ndarray)
+    return open_npy_memmap(path, dtype, n)
 
 
 def _order_packed(parts, top, directory, budget):

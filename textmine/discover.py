@@ -37,6 +37,7 @@ import numpy as np
 from textmine._numba import njit
 from textmine._packed import merge_runs
 from textmine.errors import TextmineError
+from textmine.formats import save_npy
 
 # ---------------------------------------------------------------------------------------------
 # character classes
@@ -319,7 +320,7 @@ class _OrderCounter:
         d = self.tmpdir_factory()
         for b in range(self.N_BUCKETS):
             keys, counts = self._bucket(b)
-            np.save(os.path.join(d, f"{id(self)}-{b}-{self.spilled}.npy"), np.stack([keys, counts]))
+            save_npy(os.path.join(d, f"{id(self)}-{b}-{self.spilled}.npy"), np.stack([keys, counts]))
         self.parts, self.size = [], 0
         self.spilled += 1
 

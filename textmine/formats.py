@@ -1,67 +1,285 @@
 """File formats shared by the stages: atomic output, TSV, jieba dictionaries and lexicons.
 
-Every file textmine writes is written to ``path + '.tmp'`` and moved into place with
-``os.replace`` when complete, so an error or Ctrl-C never leaves a half-written file.
-``-`` means standard output. Output is UTF-8 with ``\\n`` line ends.
+Every file textmine writes is written to a temporary file beside it (``name.tmpPID``) and moved
+into place with ``os.replace`` when complete, so an error, Ctrl-C or SIGTERM never leaves a
+half-written file or a temporary one. ``-`` means standard output. Output is UTF-8 with ``\\n``
+line ends.
+
+Writes go through :class:`_Sink`, which writes everything or fails loudly: a short write (a full
+disk, ``ulimit -f``, or an unbuffered stdout under ``PYTHONUNBUFFERED=1``) is retried until the
+data is written or the system reports an error, and an error becomes one :class:`TextmineError`
+``OUTPUT: cannot write (No space left on device)``. A broken pipe stays a
+:class:`BrokenPipeError` (the CLI exits 1 quietly).
 """
 import contextlib
+import errno
 import io
 import os
 import re
+import select
+import stat
 import sys
 
 from textmine.errors import TextmineError
+
+
+class _Sink(io.RawIOBase):
+    """A raw binary writer over a file descriptor (or, where there is none, a binary stream such
+    as a test runner's stdout) whose :meth:`write` writes every byte or raises.
+
+    No ``fileno()``: numpy then writes arrays through :meth:`write` rather than C ``fwrite``,
+    whose errors lose their errno.
+    """
+
+    def __init__(self, label, fd=None, stream=None, closefd=False):
+        super().__init__()
+        self.label, self._fd, self._stream, self._closefd = label, fd, stream, closefd
+        self.discard = False  # after a failure: drop what a closing buffer still flushes
+
+    def writable(self):
+        return True
+
+    def seekable(self):
+        if self._fd is None:
+            return False
+        try:
+            os.lseek(self._fd, 0, os.SEEK_CUR)
+            return True
+        except OSError:
+            return False
+
+    def seek(self, pos, whence=0):
+        if self._fd is None:
+            raise io.UnsupportedOperation("seek")
+        return os.lseek(self._fd, pos, whence)
+
+    def tell(self):
+        return self.seek(0, os.SEEK_CUR)
+
+    def _write_some(self, view):
+        if self._fd is not None:
+            try:
+                return os.write(self._fd, view)
+            except BlockingIOError:  # a non-blocking descriptor (inherited stdout): wait, retry
+                select.select([], [self._fd], [])
+                return 0
+        n = self._stream.write(view)
+        return len(view) if n is None else n
+
+    def write(self, b):
+        if self.discard:
+            return len(b)
+        view = memoryview(b).cast("B")
+        done, total, idle = 0, len(view), 0
+        try:
+            while done < total:
+                n = self._write_some(view[done:])
+                if n > 0:
+                    done, idle = done + n, 0
+                    continue
+                idle += 1
+                if idle > 1000:
+                    raise OSError(errno.EIO, "no progress writing")
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            self.discard = True
+            raise TextmineError(f"{self.label}: cannot write ({e.strerror or e})") from None
+        return total
+
+    def close(self):
+        if not self.closed and self._closefd and self._fd is not None:
+            try:
+                os.close(self._fd)
+            except OSError as e:
+                if not self.discard:
+                    super().close()
+                    raise TextmineError(f"{self.label}: cannot write ({e.strerror or e})") from None
+        super().close()
+
+
+def _writer(sink, binary, encoding):
+    """The buffered binary (or text) stream over ``sink`` that callers write to."""
+    buffered = io.BufferedWriter(sink, 1 << 16)
+    if binary:
+        return buffered
+    return io.TextIOWrapper(buffered, encoding=encoding, newline="\n", write_through=False,
+                            line_buffering=False)
+
+
+def _abandon(f, sink):
+    """Close ``f`` after a failure without writing more or raising."""
+    sink.discard = True
+    with contextlib.suppress(Exception):
+        f.close()
+
+
+def _std_fd(path):
+    """1 or 2 when ``path`` (``/dev/stdout``, ``/proc/self/fd/1``, ...) is this process's
+    stdout or stderr, so it is written as such, never replaced or reopened; else ``None``."""
+    if not (path.startswith("/dev/") or path.startswith("/proc/")):
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    for fd in (1, 2):
+        try:
+            if os.path.samestat(st, os.fstat(fd)):
+                return fd
+        except OSError:
+            pass
+    return None
+
+
+def output_target(path):
+    """Where writing ``path`` really goes: ``None`` for stdout (``-``, ``/dev/stdout``), the fd
+    for stderr, else the real path with symbolic links followed (a link stays a link; its
+    target is written). Raises :class:`TextmineError` when it cannot be written: a directory,
+    a missing or unwritable directory, an unwritable file. Creates nothing."""
+    if path in (None, "-"):
+        return None
+    path = os.fspath(path)
+    fd = _std_fd(path)
+    if fd is not None:
+        return None if fd == 1 else fd
+    real = os.path.realpath(path)
+    if os.path.isdir(real):
+        raise TextmineError(f"{path}: is a directory, not a file")
+    if os.path.lexists(real):
+        if not os.access(real, os.W_OK):
+            raise TextmineError(f"{path}: cannot write (permission denied)")
+        if not stat.S_ISREG(os.stat(real).st_mode):
+            return real  # a device or FIFO: written in place
+    directory = os.path.dirname(real)
+    if not os.path.isdir(directory):
+        raise TextmineError(f"{path}: directory {directory} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise TextmineError(f"{path}: cannot write in directory {directory} (permission denied)")
+    return real
+
+
+def check_output_path(path):
+    """Raise :class:`TextmineError` now when ``path`` could not be written (see
+    :func:`output_target`), so a typo in ``-o`` fails before the work, not after it."""
+    output_target(path)
+
+
+def _open_fd(path, flags, label):
+    try:
+        return os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o666)
+    except OSError as e:
+        raise TextmineError(f"{label}: cannot write ({e.strerror or e})") from None
 
 
 @contextlib.contextmanager
 def atomic_output(path, mode="w", encoding="utf-8"):
     """Open ``path`` for writing atomically; ``'-'`` or ``None`` writes to stdout.
 
-    Yields a file object. On success the temporary file replaces ``path``; on any exception
-    (including ``KeyboardInterrupt``) it is removed and ``path`` is left as it was.
+    Yields a file object (binary for ``mode='wb'``, else text). On success the temporary file
+    (in the real directory of the target, so the rename is atomic; a symbolic link is followed
+    and kept) replaces the target, keeping its permission bits; on any exception (including
+    ``KeyboardInterrupt`` and the :class:`~textmine._signals.Terminated` of SIGTERM) it is
+    removed and the target is left as it was. A device or FIFO is written in place, and
+    ``/dev/stdout`` is stdout. Any write error raises :class:`TextmineError`
+    ``PATH: cannot write (REASON)``; a broken pipe raises :class:`BrokenPipeError`.
     """
     binary = "b" in mode
-    if path in (None, "-"):
-        if binary:
-            yield sys.stdout.buffer
-            sys.stdout.buffer.flush()
-        else:
-            out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n",
-                                   write_through=False, line_buffering=False)
-            try:
-                yield out
-                out.flush()
-            finally:
-                out.detach()
-        return
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise TextmineError(f"{path}: directory {directory} does not exist")
-    if os.path.isdir(path):
-        raise TextmineError(f"{path}: is a directory, not a file")
-    if os.path.exists(path) and not os.path.isfile(path):
-        # a device or FIFO (/dev/null, a named pipe): write to it directly, never replace it
-        kwargs = {} if binary else {"encoding": encoding, "newline": "\n"}
+    target = output_target(path)
+    if target is None or isinstance(target, int):
+        fd = 1 if target is None else target
+        stream = sys.stdout if fd == 1 else sys.stderr
+        label = "stdout" if fd == 1 else "stderr"
         try:
-            f = open(path, mode, **kwargs)
+            stream.flush()  # what was printed before comes first
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise TextmineError(f"{label}: cannot write ({e.strerror or e})") from None
+        try:
+            stream.fileno()
+            sink = _Sink(label, fd=fd)
+        except (AttributeError, OSError, ValueError):  # replaced by a test runner: no descriptor
+            sink = _Sink(label, stream=stream.buffer)
+        f = _writer(sink, binary, encoding)
+        try:
+            yield f
+            f.close()  # flushes; the sink does not own the descriptor
+        except BaseException:
+            _abandon(f, sink)
+            raise
+        return
+    if not stat.S_ISREG(os.stat(target).st_mode if os.path.exists(target) else stat.S_IFREG):
+        sink = _Sink(path, fd=_open_fd(target, os.O_WRONLY, path), closefd=True)
+        f = _writer(sink, binary, encoding)
+        try:
+            yield f
+            f.close()
+        except BaseException:
+            _abandon(f, sink)
+            raise
+        return
+    tmp = f"{target}.tmp{os.getpid()}"
+    f = sink = None
+    try:
+        sink = _Sink(path, fd=_open_fd(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, path), closefd=True)
+        f = _writer(sink, binary, encoding)
+        with contextlib.suppress(OSError):  # keep the permission bits of the file replaced
+            os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
+        yield f
+        f.close()
+        try:
+            os.replace(tmp, target)
         except OSError as e:
             raise TextmineError(f"{path}: cannot write ({e.strerror or e})") from None
-        with f:
-            yield f
-        return
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        f = open(tmp, mode, **({} if binary else {"encoding": encoding, "newline": "\n"}))
-    except OSError as e:
-        raise TextmineError(f"{path}: cannot write ({e.strerror or e})") from None
-    try:
-        with f:
-            yield f
-        os.replace(tmp, path)
     except BaseException:
+        if f is not None:
+            _abandon(f, sink)
+        elif sink is not None:
+            sink.discard = True
+            sink.close()
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def save_npy(path, array):
+    """``np.save(path, array)`` with the write errors of :class:`_Sink` (for scratch files:
+    a full temporary directory is one line naming the file, not a traceback)."""
+    import numpy as np
+
+    sink = _Sink(path, fd=_open_fd(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, path), closefd=True)
+    f = io.BufferedWriter(sink, 1 << 16)
+    try:
+        np.lib.format.write_array(f, np.asanyarray(array), allow_pickle=False)
+        f.close()
+    except BaseException:
+        _abandon(f, sink)
+        raise
+
+
+def open_npy_memmap(path, dtype, n):
+    """A new ``.npy`` file of ``n`` items mapped for writing, its disk space reserved first: a
+    full disk is a :class:`TextmineError` now, not a SIGBUS when a page is first touched."""
+    import numpy as np
+    from numpy.lib.format import open_memmap
+
+    try:
+        a = open_memmap(path, "w+", dtype, (n,))
+    except OSError as e:
+        raise TextmineError(f"{path}: cannot write ({e.strerror or e})") from None
+    fd = _open_fd(path, os.O_RDWR, path)
+    try:
+        os.posix_fallocate(fd, 0, os.fstat(fd).st_size)
+    except OSError as e:
+        if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            del a
+            raise TextmineError(f"{path}: cannot write ({e.strerror or e})") from None
+    except AttributeError:  # no posix_fallocate on this platform
+        pass
+    finally:
+        os.close(fd)
+    return a.view(np.ndarray)
 
 
 def check_token(token):

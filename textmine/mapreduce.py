@@ -21,8 +21,11 @@ from textmine.errors import TextmineError
 
 
 def _ignore_sigint():
-    """Workers leave Ctrl-C to the parent, which terminates them and exits 130."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """Workers leave Ctrl-C to the parent, which terminates them and exits 130; SIGTERM and
+    SIGHUP end a worker silently (:func:`textmine._signals.worker_init`)."""
+    from textmine._signals import worker_init
+
+    worker_init()
 
 
 class LocalEngine:

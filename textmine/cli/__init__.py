@@ -4,13 +4,17 @@ Subcommand modules are imported only when used, and they import numba-backed lib
 inside the command function, so ``textmine --help`` stays fast.
 
 Exit codes: 0 success, 1 runtime or data error (one line ``Error: ...``), 2 usage error,
-130 interrupted (Ctrl-C). A broken pipe (``textmine count ... | head``) exits 1 quietly.
+128 + the signal when interrupted: 130 (``Interrupted``) for Ctrl-C, 143 for SIGTERM and 129 for
+SIGHUP (quietly), after the same clean-up (see :mod:`textmine._signals`). A broken pipe
+(``textmine count ... | head``) exits 1 quietly. A write error (full disk, ``ulimit -f``) is one
+line ``Error: OUTPUT: cannot write (REASON)``.
 
 A console run that succeeds ends with :func:`_fast_exit`: the exit handlers run and the streams are
 flushed, but the interpreter's teardown (freeing every module, numba's compiled libraries and the
 corpus-sized arrays one object at a time) is skipped; it took 0.2-0.4 s per run on 2-11 M
 characters.
 """
+import errno
 import importlib
 import os
 import sys
@@ -51,20 +55,68 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, name)
 
     def invoke(self, ctx):
+        from textmine import _signals
+
         try:
             return super().invoke(ctx)
-        except TextmineError as e:
-            if (ctx.obj or {}).get("traceback"):
+        except BaseException as e:
+            if isinstance(e, (SystemExit, click.exceptions.Exit)):
                 raise
-            raise click.ClickException(str(e)) from e
-        except EOFError as e:  # Click would report it as "Interrupted" (130): it is a data error
-            if (ctx.obj or {}).get("traceback"):
+            if _signals.interrupted(e):  # also a SystemError around an interrupt (numba)
+                raise _signals.Stop(_signals.signal_of(e)) from None
+            if (ctx.obj or {}).get("traceback") or isinstance(e, click.ClickException):
                 raise
-            raise click.ClickException(f"unexpected end of input ({e or 'no data'})") from e
-        except MemoryError:
-            if (ctx.obj or {}).get("traceback"):
-                raise
-            raise click.ClickException("out of memory; lower --memory-limit or -j, or raise --min-count") from None
+            if isinstance(e, TextmineError):
+                raise click.ClickException(str(e)) from e
+            if isinstance(e, EOFError):  # Click would report it as "Interrupted" (130): a data error
+                raise click.ClickException(f"unexpected end of input ({e or 'no data'})") from e
+            if isinstance(e, MemoryError):
+                cmd = self.get_command(ctx, ctx.invoked_subcommand) if ctx.invoked_subcommand else None
+                raise click.ClickException(memory_hint(cmd)) from None
+            if isinstance(e, OSError) and e.errno in _WRITE_ERRNOS:
+                what, hint = _written_by(e)
+                raise click.ClickException(f"{what}: cannot write ({e.strerror or e}){hint}") from None
+            raise
+
+
+# errors that only writing can give: a full disk, a quota, a file-size limit (ulimit -f)
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+def _written_by(e):
+    """What a write error that no textmine writer caught was writing (its file name, numba's
+    cache of compiled kernels, or else 'output'), and a hint."""
+    if e.filename:
+        return e.filename, ""
+    tb = e.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__") == "numba.core.caching":
+            return "numba cache", "; set NUMBA_CACHE_DIR to a disk with room, or TEXTMINE_NUMBA_CACHE=0"
+        tb = tb.tb_next
+    return "output", ""
+
+
+# what lowers the memory of a run, by parameter name; a hint names only the command's own options
+_MEMORY_HINTS = (("memory_limit", "lower"), ("jobs", "lower"), ("min_count", "raise"), ("batch_lines", "lower"),
+                 ("batch_chars", "lower"), ("dim", "lower"), ("samples", "lower"), ("bits", "lower"))
+
+
+def memory_hint(cmd):
+    """``out of memory; lower --memory-limit or -j, ...`` with only the options that the
+    subcommand ``cmd`` has."""
+    params = {p.name: p for p in getattr(cmd, "params", ()) if isinstance(p, click.Option)}
+    hints = []
+    for name, verb in _MEMORY_HINTS:
+        if name in params:
+            opts = params[name].opts
+            short = [o for o in opts if not o.startswith("--")]
+            flag = short[0] if name == "jobs" and short else next((o for o in opts if o.startswith("--")), opts[0])
+            hints.append(f"{verb} {flag}")
+    method = params.get("method")  # hsic: approximate tests hold no n x n matrix
+    if method is not None and "rff" in getattr(method.type, "choices", ()):
+        hints.append(f"use {method.opts[0]} rff or block")
+    if not hints:
+        return "out of memory"
+    return "out of memory; " + (", ".join(hints[:-1]) + " or " + hints[-1] if len(hints) > 1 else hints[0])
 
 
 @click.group(cls=LazyGroup, lazy_commands=COMMANDS,
@@ -96,6 +148,28 @@ def _silence_stdout():
         pass
 
 
+def _say(text):
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _flush_stdout():
+    """Flush stdout; returns the exit code its failure calls for (0 if none)."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        return 1
+    except (OSError, ValueError) as e:
+        _silence_stdout()
+        _say(f"Error: stdout: cannot write ({getattr(e, 'strerror', None) or e})\n")
+        return 1
+    return 0
+
+
 def _fast_exit(code):
     """End the process now with ``code`` after running the :mod:`atexit` handlers and flushing
     stdout and stderr; the interpreter's teardown is skipped (every output is already complete:
@@ -108,18 +182,22 @@ def _fast_exit(code):
     if run_handlers is None:
         sys.exit(code)
     run_handlers()
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        _silence_stdout()
-        code = code or 1
-    except (OSError, ValueError):
-        pass
+    code = _flush_stdout() or code
     try:
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
     os._exit(code)
+
+
+def _exit_interrupted(signum):
+    """Exit ``128 + signum``; only Ctrl-C says ``Interrupted`` (SIGTERM and SIGHUP end quietly)."""
+    import signal
+
+    _flush_stdout()
+    if signum == signal.SIGINT:
+        _say("\nInterrupted\n")
+    sys.exit(128 + signum)
 
 
 def main(argv=None):
@@ -130,22 +208,41 @@ def main(argv=None):
     like any Click program, so a caller in the same process can go on."""
     if os.environ.get("TEXTMINE_COMPILE_NOTICE") != "0":
         os.environ["TEXTMINE_COMPILE_NOTICE"] = "1"  # say when kernels compile, unless -q
+    from textmine import _signals
+
+    previous = _signals.install()
+    try:
+        return _main(argv)
+    finally:
+        if argv is not None:  # a caller in this process keeps its own signal handling
+            _signals.restore(previous)
+
+
+def _main(argv):
+    from textmine import _signals
+
     try:
         rv = cli.main(args=argv, prog_name="textmine", standalone_mode=False)
-        sys.stdout.flush()
-    except click.exceptions.Abort:
-        sys.stderr.write("\nInterrupted\n")
-        sys.exit(130)
-    except KeyboardInterrupt:
-        sys.stderr.write("\nInterrupted\n")
-        sys.exit(130)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code)
-    except BrokenPipeError:
-        _silence_stdout()
-        sys.exit(1)
-    code = rv if isinstance(rv, int) else 0
+        code = _flush_stdout()
+        if _signals.received is not None:  # an interrupt that something swallowed still counts
+            raise _signals.Stop(_signals.received)
+    except SystemExit:
+        raise
+    except BaseException as e:
+        if _signals.interrupted(e):
+            _exit_interrupted(_signals.signal_of(e))
+        if isinstance(e, click.exceptions.Abort):  # Click's word for an EOFError
+            cause = e.__cause__ or e.__context__
+            _say(f"Error: unexpected end of input{f' ({cause})' if str(cause or '') else ''}\n")
+            sys.exit(1)
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        if isinstance(e, BrokenPipeError):
+            _silence_stdout()
+            sys.exit(1)
+        raise
+    code = code or (rv if isinstance(rv, int) else 0)
     if argv is None:
         _fast_exit(code)
     sys.exit(code)

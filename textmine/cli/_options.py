@@ -230,9 +230,24 @@ def jobs_option(f):
                         help="Worker processes (or threads). Output does not depend on it.")(f)
 
 
+def check_output(ctx, param, value):
+    """Click callback of every option naming a file to write: fail before the work when it
+    cannot be written (a directory, a missing or read-only directory, an unwritable file)."""
+    if value is None or value == "-" or ctx.resilient_parsing:
+        return value
+    from textmine.errors import TextmineError
+    from textmine.formats import check_output_path
+
+    try:
+        check_output_path(value)
+    except TextmineError as e:
+        raise click.BadParameter(str(e), ctx=ctx, param_hint="/".join(param.opts)) from None
+    return value
+
+
 def output_option(f):
     return click.option("-o", "--output", default="-", show_default=True, type=click.Path(allow_dash=True),
-                        help="Output file, written atomically; - is stdout.")(f)
+                        callback=check_output, help="Output file, written atomically; - is stdout.")(f)
 
 
 def seed_option(f):

@@ -35,7 +35,8 @@ from textmine.cli._options import (absolute, format_options, header_option, inpu
                    "stops the run with an error.")
 @memory_limit_option(None, "the count tables and partials; partials beyond half of it spill to a temporary "
                      "directory.", show_default="a quarter of RAM")
-@click.option("--tmpdir", type=click.Path(file_okay=False), default=None, help="Where to spill (default: $TMPDIR).")
+@click.option("--tmpdir", type=click.Path(exists=True, file_okay=False, writable=True), default=None,
+               help="Where to spill (default: $TMPDIR).")
 @header_option("token<TAB>count")
 @output_option
 @quiet_option

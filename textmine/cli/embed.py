@@ -14,16 +14,12 @@ _TRAIN_ONLY = ("doc_output", "context_output", "save_model", "dim", "window", "n
 def _check_writable(path, option):
     """Fail before training, not after it, when an output cannot be written."""
     from textmine.errors import TextmineError
+    from textmine.formats import check_output_path
 
-    if path in (None, "-"):
-        return
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise TextmineError(f"{option} {path}: is a directory, not a file")
-    if not os.path.isdir(directory):
-        raise TextmineError(f"{option} {path}: directory {directory} does not exist")
-    if not os.access(directory, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
-        raise TextmineError(f"{option} {path}: permission denied")
+    try:
+        check_output_path(path)
+    except TextmineError as e:
+        raise TextmineError(f"{option} {e}") from None
 
 
 @click.command("embed")
@@ -110,6 +106,9 @@ def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, input_format,
     for path, name in ((doc_output, "--doc-output"), (context_output, "--context-output"),
                        (save_model, "--save-model")):
         _check_writable(path, name)
+    if save_model:
+        from textmine.jose import sidecar_path
+        _check_writable(sidecar_path(save_model), "--save-model")
     opts = read_options(encoding, decode_errors)
     files = resolve(paths, glob)
     opts = record_options(opts, input_format, field, files)

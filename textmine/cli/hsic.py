@@ -4,7 +4,7 @@ import math
 
 import click
 
-from textmine.cli._options import jobs_option, output_option, quiet_option, seed_option
+from textmine.cli._options import check_output, jobs_option, output_option, quiet_option, seed_option
 
 _FIELDS = ("statistic", "estimator", "pvalue", "method", "bandwidth_x", "bandwidth_y", "n", "permutations", "seed")
 _PAIR_FIELDS = ("x", "y", "statistic", "pvalue")
@@ -62,7 +62,7 @@ def _parse_bandwidth(ctx, param, value):
 @click.option("--pairwise", is_flag=True, help="Test every pair of columns (of X, or X's against Y's); writes "
               "x<TAB>y<TAB>statistic<TAB>pvalue per pair.")
 @click.option("--json", "as_json", is_flag=True, help="Write JSON (one object; one per line with --pairwise).")
-@click.option("--null", "null_path", type=click.Path(dir_okay=False), metavar="FILE.npy",
+@click.option("--null", "null_path", type=click.Path(dir_okay=False), metavar="FILE.npy", callback=check_output,
               help="Save the permutation null statistics as .npy.")
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of text tables.")
 @seed_option

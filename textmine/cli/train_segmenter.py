@@ -4,13 +4,15 @@ import sys
 
 import click
 
-from textmine.cli._options import dict_option, encoding_option, jobs_option, quiet_option, read_dictionary, seed_option
+from textmine.cli._options import (check_output, dict_option, encoding_option, jobs_option, quiet_option,
+                                   read_dictionary, seed_option)
 
 
 @click.command("train-segmenter")
 @dict_option(required=True, what="The words to learn, drawn in proportion to their frequency.")
 @encoding_option(what=" of the --dict dictionary; a UTF-8 BOM is dropped.")
 @click.option("-o", "--output", required=True, type=click.Path(allow_dash=False), metavar="MODEL",
+              callback=check_output,
               help="Model file to write (zip of meta.json + .npy arrays), written atomically.")
 @click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True,
               help="Training passes; each draws fresh synthetic samples.")
