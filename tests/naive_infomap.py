@@ -156,6 +156,30 @@ def naive_pairs(edges, directed):
     return dict(out)
 
 
+def naive_link_list(text):
+    """Links of a link-list text by the documented rules, one line at a time.
+
+    Fields are split on spaces and TABs; a blank line is skipped; a line whose first field starts
+    with ``#`` or ``%`` and is alone or followed by a space is a comment; any other line is
+    ``source target [weight]``. Returns (list of (a, b, weight), number of comment lines); raises
+    ValueError(line number) for a line with another number of fields.
+    """
+    links, comments = [], 0
+    for no, line in enumerate(text.split("\n"), 1):
+        stripped = line.strip(" \t\r")
+        fields = stripped.replace("\t", " ").replace("\r", " ").split(" ")
+        fields = [f for f in fields if f]
+        if not fields:
+            continue
+        if fields[0][0] in "#%" and (len(fields) == 1 or stripped[1] == " "):
+            comments += 1
+            continue
+        if len(fields) not in (2, 3):
+            raise ValueError(no)
+        links.append((fields[0], fields[1], float(fields[2]) if len(fields) == 3 else 1.0))
+    return links, comments
+
+
 __all__ = [name for name in dir() if name.startswith("naive") or name in ("plogp", "set_partitions")]
 
 

@@ -459,7 +459,7 @@ def test_cli_cluster_directed_and_trials(tmp_path):
     ("", [], 1, "Error: the graph has no links"),
     ("*Multilayer\n", [], 1, "g.txt:1: section '*Multilayer'"),
     ("a b\n", ["--multilevel", "-2"], 2, "exclude each other"),
-    ("a b\n", ["--seed", "0"], 2, "Invalid value for '--seed'"),
+    ("a b\n", ["--seed", "-1"], 2, "Invalid value for '--seed'"),
     ("a b\n", ["--format", "xml"], 2, "Invalid value for '--format'"),
 ])
 def test_cli_cluster_bad_input(tmp_path, text, args, code, message):

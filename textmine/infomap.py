@@ -926,7 +926,7 @@ def _run_trial(fn, seed):
 
 
 def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, teleport_prob=ALPHA,
-            trials=1, seed=123, n_jobs=1, prefer_modular=False, multilevel=False):
+            trials=1, seed=1, n_jobs=1, prefer_modular=False, multilevel=False):
     """Find the two-level partition that minimises the map equation, as Infomap does.
 
     Parameters
@@ -1347,7 +1347,7 @@ def hierarchical_codelength(fn, paths):
     return total + 0.0
 
 
-def multilevel_paths(fn, top, seed=123):
+def multilevel_paths(fn, top, seed=1):
     """Grow a two-level partition into a module tree: submodules below, super-modules above.
 
     Parameters

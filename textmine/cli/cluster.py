@@ -3,7 +3,7 @@ import sys
 
 import click
 
-from textmine.cli._options import jobs_option, output_option, quiet_option
+from textmine.cli._options import jobs_option, output_option, quiet_option, seed_option
 
 
 @click.command("cluster")
@@ -17,8 +17,7 @@ from textmine.cli._options import jobs_option, output_option, quiet_option
               show_default=True, help="Teleportation probability τ of the directed flow.")
 @click.option("-N", "--trials", type=click.IntRange(min=1), default=1, show_default=True,
               help="Independent trials (seeds SEED, SEED+1, ...); the shortest codelength wins.")
-@click.option("--seed", type=click.IntRange(min=1), default=123, show_default=True,
-              help="Random seed (Infomap's default); the same seed gives the same output.")
+@seed_option
 @click.option("-2", "--two-level", "two_level", is_flag=True, help="Two-level partition (the default).")
 @click.option("--multilevel", is_flag=True,
               help="Hierarchical map equation: grow the best two-level partition into a module tree.")
@@ -35,8 +34,16 @@ def cluster(paths, directed, teleport_to, recorded_teleportation, teleport_prob,
     """Find communities by minimising the map equation (InfoMap; two-level unless --multilevel).
 
     PATHS are link lists (`source target [weight]` per line, TAB or space separated, string node
-    ids, `#` comments) or Pajek files (`*Vertices`, `*Edges`, `*Arcs`, `*Links`); none or `-`
-    reads stdin. Duplicate links are summed, self-loops kept (counted once in a node's flow).
+    ids) or Pajek files; none or `-` reads stdin. A file is Pajek only when its first line that is
+    not blank and does not start with # or % is a section header (`*Vertices [N]`, `*Edges`,
+    `*Arcs`, `*Links`, any case). In a link list `*` means nothing (`***`, `**zg` are nodes) and a
+    comment is a line whose first field starts with # or % and is alone or followed by a space
+    (`# note`, `#note`); `#b<TAB>c` is a link, so a TAB-separated line of 2-3 fields always is.
+    Other line lengths are errors (FILE:LINE); the comments skipped are counted on stderr.
+    Duplicate links are summed, self-loops kept (counted once in a node's flow).
+
+    --seed defaults to 1 like every other command; Infomap's 123 gives no parity (its random
+    number generator differs), so pass any seed; trials use SEED, SEED+1, ...
 
     Output columns (tsv): node, module (1 = largest flow), node flow. Modules are listed by
     decreasing flow, nodes within a module by decreasing flow. The codelength, the one-level
@@ -71,6 +78,9 @@ def cluster(paths, directed, teleport_to, recorded_teleportation, teleport_prob,
             notes.append(f"{graph.n_duplicates} duplicate links summed")
         if graph.n_self_loops:
             notes.append(f"{graph.n_self_loops} self-loops")
+        n_comments = graph.stats.get("comments", 0)
+        if n_comments:
+            notes.append(f"{n_comments} comment line{'s' if n_comments != 1 else ''} skipped")
         click.echo(f"{graph.n_nodes} nodes, {graph.n_links} links" + (f" ({', '.join(notes)})" if notes else "")
                    + f"; flow model {result.flow_model}", err=True)
         click.echo(f"codelength {result.codelength:.6f} bits (one-level {result.one_level_codelength:.6f}, "
