@@ -6,9 +6,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import JIT_DISABLED
 from naive_infomap import (naive_aggregate, naive_best_move_gain, naive_codelength, naive_flow,
-                          naive_hierarchical_codelength, naive_optimum)
+                          naive_hierarchical_codelength, naive_optimum, naive_regularized_flow)
 
 from textmine.cli import cli
+from textmine.errors import TextmineError
 from textmine.graph import graph_from_edges, read_graph
 from textmine.infomap import (_aggregate, _core_loop, _seed_state, codelength, compute_flow, hierarchical_codelength,
                               infomap, multilevel_paths, one_level_codelength)
@@ -96,6 +97,52 @@ def test_directed_flow_equals_infomap_package(shared, flags, kw):
             assert mine[(pos[a], pos[b])] == pytest.approx(x, abs=1e-9)
 
 
+@pytest.mark.parametrize("directed", [False, True])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("strength", [1.0, 0.3])
+def test_regularized_flow_matches_naive(directed, seed, strength):
+    n = 12
+    links = random_graph(seed + 30, n=n, m=28, directed=directed)
+    fn = compute_flow(graph_of(links, directed, n + 2), directed=directed, regularized=True,
+                      regularization_strength=strength)  # two isolated nodes
+    p, f, tsrc, tw = naive_regularized_flow(n + 2, links, directed, strength)
+    assert fn.recorded and fn.node_flow.sum() == pytest.approx(1.0)
+    assert fn.node_flow.tolist() == pytest.approx(p, abs=1e-12)
+    assert fn.tele_src.tolist() == pytest.approx(tsrc, abs=1e-12)
+    assert fn.tele_w.tolist() == pytest.approx(tw, abs=1e-12)
+    mine = flow_dicts(fn)
+    assert mine.keys() == f.keys()
+    for k in f:
+        assert mine[k] == pytest.approx(f[k], abs=1e-12)
+    mods = [random.Random(seed).randrange(3) for _ in range(n + 2)]
+    assert codelength(fn, mods)[0] == pytest.approx(naive_codelength(p, f, mods, tsrc, tw), abs=1e-9)
+
+
+@pytest.mark.parametrize("kw", VARIANTS[:3])
+@pytest.mark.parametrize("t", [0.5, 2.0])
+def test_markov_time_scales_link_flow_only(kw, t):
+    n = 14
+    links = random_graph(5, n=n, directed=kw["directed"])
+    g = graph_of(links, kw["directed"], n)
+    base = compute_flow(g, **kw)
+    fn = compute_flow(g, markov_time=t, **kw)
+    assert np.array_equal(fn.node_flow, base.node_flow) and np.array_equal(fn.tele_src, base.tele_src)
+    assert np.allclose(fn.out_flow, t * base.out_flow) and np.allclose(fn.in_flow, t * base.in_flow)
+    p, f, tsrc, tw = naive_flow(n, links, **{k: v for k, v in kw.items()})
+    mods = [i % 3 for i in range(n)]
+    assert codelength(fn, mods)[0] == pytest.approx(
+        naive_codelength(p, {k: t * v for k, v in f.items()}, mods, tsrc if kw.get("recorded") else None, tw),
+        abs=1e-9)
+    assert one_level_codelength(fn) == one_level_codelength(base)
+
+
+@pytest.mark.parametrize("bad", [dict(markov_time=0), dict(markov_time=-1), dict(markov_time=float("nan")),
+                                 dict(regularized=True, regularization_strength=0)])
+def test_flow_options_rejected(bad):
+    with pytest.raises(TextmineError, match="must be a finite number > 0"):
+        compute_flow(graph_from_edges(ARCS), **bad)
+
+
 # ------------------------------------------------------------------------------------------ codelength
 
 
@@ -120,13 +167,13 @@ def test_codelength_matches_naive_entropy_form(kw):
 # ------------------------------------------------------------------------------------------ kernels
 
 
-def run_core(fn, module=None, constraint=None, limit=1000, seed=1):
+def run_core(fn, module=None, constraint=None, limit=1000, seed=1, preferred=0):
     n = fn.n_nodes
     module = np.arange(n, dtype=np.int32) if module is None else module.astype(np.int32)
     constraint = np.zeros(n, dtype=np.int32) if constraint is None else constraint.astype(np.int32)
     moved, L = _core_loop(fn.out_ptr, fn.out_idx, fn.out_flow, fn.in_ptr, fn.in_idx, fn.in_flow, fn.symmetric,
                           fn.node_flow, fn.tele_src, fn.tele_w, fn.recorded, -one_level_codelength(fn),
-                          module, constraint, False, limit, 0.0, _seed_state(seed))
+                          module, constraint, False, limit, 0.0, _seed_state(seed), preferred)
     return module, moved, L
 
 
@@ -145,6 +192,22 @@ def test_core_loop_bookkeeping_and_local_optimum(kw, seed):
     assert L <= one_level_codelength(fn) + 1e-12 or module.max() > 0
     for a in range(n):  # no single move to a neighbouring module or a new one helps
         assert naive_best_move_gain(p, f, module.tolist(), a, fn.tele_src.tolist(), fn.tele_w.tolist()) < 1e-9
+
+
+@pytest.mark.parametrize("kw", VARIANTS[:3] + [dict(directed=False, regularized=True)])
+@pytest.mark.parametrize("preferred", [2, 5, 12])
+def test_core_loop_preferred_modules_matches_naive(kw, preferred):
+    """The biased objective L + |M − M*|: bookkeeping and a local optimum against the naive form."""
+    n = 16
+    links = random_graph(preferred + 40, n=n, m=34, directed=kw["directed"])
+    fn = compute_flow(graph_of(links, kw["directed"], n), **kw)
+    module, _, L = run_core(fn, seed=preferred, preferred=preferred)
+    f = flow_dicts(fn)
+    p = fn.node_flow.tolist()
+    tsrc, tw = fn.tele_src.tolist(), fn.tele_w.tolist()
+    assert L == pytest.approx(naive_codelength(p, f, module.tolist(), tsrc, tw, preferred), abs=1e-10)
+    for a in range(n):
+        assert naive_best_move_gain(p, f, module.tolist(), a, tsrc, tw, preferred) < 1e-9
 
 
 def test_core_loop_respects_constraint():
@@ -238,6 +301,74 @@ def test_parity_anchors(shared, name, kw, expected, n_modules):
     r = infomap(g, trials=10, seed=123, **kw)
     assert round(r.codelength, expected[1]) == expected[0]
     assert r.n_modules == n_modules
+
+
+OPTION_CASES = [
+    ("--markov-time 0.5", dict(markov_time=0.5)),
+    ("--markov-time 2", dict(markov_time=2.0)),
+    ("--regularized", dict(regularized=True)),
+    ("--regularized --regularization-strength 0.3", dict(regularized=True, regularization_strength=0.3)),
+    ("--regularized --markov-time 0.7", dict(regularized=True, markov_time=0.7)),
+]
+
+
+@pytest.mark.parametrize("flags, opts", OPTION_CASES)
+@pytest.mark.parametrize("name, directed", [("karate.net", False), ("karate.net", True),
+                                            ("infomap/VII_network_incomplete_30.dat", False),
+                                            ("infomap/modular_wd.net", True)])
+def test_flow_options_codelength_equals_infomap_package(shared, flags, opts, name, directed):
+    """Infomap's partition scores the same under our flow, and our search is no worse (+0.1 %)."""
+    im_mod = pytest.importorskip("infomap")
+    path = str(shared("graphs", *name.split("/")))
+    g = read_graph([path], directed=directed)
+    im = im_mod.Infomap(("-d " if directed else "") + f"--two-level --silent --num-trials 5 --seed 123 {flags}")
+    im.read_file(path)
+    res = im.run()
+    theirs = dict(im.get_modules())
+    fn = compute_flow(g, directed=directed, **opts)
+    part = np.array([theirs[int(x)] for x in g.ids])
+    assert codelength(fn, part)[0] == pytest.approx(res.codelength, abs=1e-9)
+    assert one_level_codelength(fn) == pytest.approx(res.one_level_codelength, abs=1e-9)
+    r = infomap(g, directed=directed, trials=5, seed=123, **opts)
+    assert r.codelength <= res.codelength * 1.001
+    assert r.codelength == pytest.approx(codelength(fn, r.modules)[0])
+
+
+@pytest.mark.parametrize("k", [2, 4, 5, 20])
+@pytest.mark.parametrize("name, directed", [("karate.net", False), ("karate.net", True),
+                                            ("infomap/VII_network_incomplete_30.dat", False)])
+def test_preferred_modules_equals_infomap_package(shared, k, name, directed):
+    """The codelength includes |M − M*| as Infomap prints it; we reach Infomap's number of modules."""
+    im_mod = pytest.importorskip("infomap")
+    path = str(shared("graphs", *name.split("/")))
+    g = read_graph([path], directed=directed)
+    im = im_mod.Infomap(("-d " if directed else "") + f"--two-level --silent -N 5 --seed 123 "
+                        f"--preferred-number-of-modules {k}")
+    im.read_file(path)
+    res = im.run()
+    theirs = dict(im.get_modules())
+    part = np.array([theirs[int(x)] for x in g.ids])
+    fn = compute_flow(g, directed=directed)
+    assert codelength(fn, part)[0] + abs(len(set(theirs.values())) - k) == pytest.approx(res.codelength, abs=1e-9)
+    r = infomap(g, directed=directed, trials=5, seed=123, preferred_modules=k)
+    assert r.n_modules == im.num_top_modules
+    assert r.codelength == pytest.approx(codelength(fn, r.modules)[0] + abs(r.n_modules - k))
+    assert r.codelength <= res.codelength * 1.01  # within 1 %: the biased search is Infomap's, not identical
+
+
+def test_preferred_modules_rejected_with_multilevel():
+    with pytest.raises(TextmineError, match="two-level partition only"):
+        infomap(graph_from_edges(ARCS), preferred_modules=2, multilevel=True)
+
+
+# ALGORITHMS-2.md §6.1 (Infomap 2.16.0, -N 10 --seed 123)
+@pytest.mark.parametrize("t, expected, n_modules", [(0.75, 4.035919, 6), (1.5, 4.654933, 2), (2.0, 4.704423, 1),
+                                                    (0.5, 3.448642, 17)])
+def test_markov_time_karate_anchors(t, expected, n_modules):
+    r = infomap(karate(False), trials=10, markov_time=t)
+    assert r.codelength <= expected + 5e-7  # Infomap's figure or shorter
+    if r.codelength > expected - 5e-7:
+        assert r.n_modules == n_modules
 
 
 def test_karate_file_one_level(shared):

@@ -222,7 +222,8 @@ class FlowNetwork:
         return self.node_flow.shape[0]
 
 
-def compute_flow(graph, directed=None, teleport_to="links", recorded=False, teleport_prob=ALPHA):
+def compute_flow(graph, directed=None, teleport_to="links", recorded=False, teleport_prob=ALPHA, markov_time=1.0,
+                 regularized=False, regularization_strength=1.0):
     """Node and link flows of the random walk on ``graph``, as Infomap computes them.
 
     Parameters
@@ -238,6 +239,14 @@ def compute_flow(graph, directed=None, teleport_to="links", recorded=False, tele
         flows ("smart teleportation").
     teleport_prob : float
         τ (Infomap ``-p``, 0.15).
+    markov_time : float
+        Scale every link flow (not the node visit rates, not teleportation) by this factor
+        (Infomap ``--markov-time``, > 0): above 1 fewer, larger modules; below 1 more.
+    regularized : bool
+        Infomap's ``--regularized`` flow: a Bayesian prior of weak links between all nodes,
+        recorded as teleportation (``teleport_to`` and ``recorded`` are then ignored).
+    regularization_strength : float
+        C in the prior's strength λ = C ln N / N (Infomap ``--regularization-strength``).
 
     Returns
     -------
@@ -245,9 +254,15 @@ def compute_flow(graph, directed=None, teleport_to="links", recorded=False, tele
 
     Notes
     -----
-    Infomap 2.16 ``src/utils/FlowCalculator.cpp``; ALGORITHMS.md §4.2. Undirected: node flow is
-    strength / total (a self-loop counted once, other links twice in the total), link flow
-    ``w / total`` each way. The 2008 formulation is ``recorded=True, teleport_to='nodes'``.
+    Infomap 2.16 ``src/utils/FlowCalculator.cpp``; ALGORITHMS.md §4.2, ALGORITHMS-2.md §6.1-6.2.
+    Undirected: node flow is strength / total (a self-loop counted once, other links twice in
+    the total), link flow ``w / total`` each way. The 2008 formulation is ``recorded=True,
+    teleport_to='nodes'``. Markov time multiplies the link flows after they are computed
+    (``InfomapBase::initNetwork``). Regularized (Smiljanić, Edler & Rosvall, PRE 102:012302,
+    2020): with u_i = s_i / k_i (mean link weight; nodes without links get the smallest u),
+    u_t = Σs / Σk and λ = C ln N / N, node i gains prior weight t_i = (λ / u_t) u_i Σ_j u_j
+    towards nodes chosen ∝ u_j (directed: u_out of the source, u_in of the target); a fraction
+    α_i = t_i / (s_i + t_i) of its steps follows the prior and is coded as teleportation.
     """
     if directed is None:
         directed = graph.directed
@@ -255,16 +270,43 @@ def compute_flow(graph, directed=None, teleport_to="links", recorded=False, tele
         raise TextmineError(f"teleport_to must be 'links' or 'nodes', not {teleport_to!r}")
     if not 0 < teleport_prob < 1:
         raise TextmineError(f"teleportation probability must be in (0, 1), got {teleport_prob}")
-    n = graph.n_nodes
+    if not (markov_time > 0 and math.isfinite(markov_time)):
+        raise TextmineError(f"Markov time must be a finite number > 0, got {markov_time}")
+    if regularized and not (regularization_strength > 0 and math.isfinite(regularization_strength)):
+        raise TextmineError(f"regularization strength must be a finite number > 0, got {regularization_strength}")
+    if regularized:
+        fn = _regularized_flow(graph, directed, regularization_strength)
+    else:
+        fn = _plain_flow(graph, directed, teleport_to, recorded, teleport_prob)
+    if markov_time != 1.0:
+        fn.out_flow = fn.out_flow * markov_time
+        fn.in_flow = fn.out_flow if fn.symmetric else fn.in_flow * markov_time
+        fn.model += f" markov-time {markov_time:g}"
+    return fn
+
+
+def _link_arrays(graph, directed):
+    """(src, dst, w) of ``graph`` for the flow model: undirected merges a->b with b->a, directed
+    flow on an undirected graph makes each link two arcs."""
     src = np.ascontiguousarray(graph.src, dtype=np.int32)
     dst = np.ascontiguousarray(graph.dst, dtype=np.int32)
     w = np.ascontiguousarray(graph.weight, dtype=np.float64)
+    if not directed and graph.directed:
+        from textmine.graph import as_undirected
+        g2 = as_undirected(graph)
+        src, dst, w = g2.src, g2.dst, g2.weight
+    elif directed and not graph.directed:
+        loop = src == dst
+        src, dst = np.concatenate([src, dst[~loop]]), np.concatenate([dst, src[~loop]])
+        w = np.concatenate([w, w[~loop]])
+    return src, dst, w
+
+
+def _plain_flow(graph, directed, teleport_to, recorded, teleport_prob):
+    n = graph.n_nodes
+    src, dst, w = _link_arrays(graph, directed)
     zeros = np.zeros(n)
     if not directed:
-        if graph.directed:  # a directed graph given undirected flow: merge a->b with b->a
-            from textmine.graph import as_undirected
-            g2 = as_undirected(graph)
-            src, dst, w = g2.src, g2.dst, g2.weight
         self_loop = src == dst
         total = 2.0 * w.sum() - w[self_loop].sum()
         node_flow = (np.bincount(src, weights=w, minlength=n) + np.bincount(dst[~self_loop], weights=w[~self_loop],
@@ -276,10 +318,6 @@ def compute_flow(graph, directed=None, teleport_to="links", recorded=False, tele
         ptr, idx, val = _build_csr(n, s2, d2, f2)
         del s2, d2, f2
         return FlowNetwork(node_flow, ptr, idx, val, ptr, idx, val, zeros, zeros, True, False, "undirected")
-    if not graph.directed:  # undirected links given directed flow: each is two arcs
-        loop = src == dst
-        src, dst = np.concatenate([src, dst[~loop]]), np.concatenate([dst, src[~loop]])
-        w = np.concatenate([w, w[~loop]])
     beta = 1.0 - teleport_prob
     out_w = np.bincount(src, weights=w, minlength=n)
     dangling = out_w == 0
@@ -305,6 +343,103 @@ def compute_flow(graph, directed=None, teleport_to="links", recorded=False, tele
     ptr, idx, val = _build_csr(n, src, dst, link_flow)
     iptr, iidx, ival = _build_csr(n, dst, src, link_flow)
     return FlowNetwork(node_flow, ptr, idx, val, iptr, iidx, ival, tele_src, tw, False, bool(recorded), model)
+
+
+def _mean_link_weight(s, k):
+    """u = s / k per node; nodes without links get the smallest u of the others."""
+    u = np.zeros(s.shape[0])
+    has = k > 0
+    u[has] = s[has] / k[has]
+    u[~has] = u[has].min() if has.any() else 1.0
+    return u
+
+
+@njit
+def _pagerank_prior(n, src, dst, trans, alpha, tele_w, max_iter, min_iter, tol):
+    """Power iteration of the regularized directed walk: node i teleports with its own rate α_i.
+
+    Parameters
+    ----------
+    n : int
+    src, dst : ndarray of int32, shape (m,)
+    trans : ndarray of float64, shape (m,)
+        w / (source out-weight).
+    alpha : ndarray of float64, shape (n,)
+        Prior (teleportation) rate of each node (1 for nodes without out-links).
+    tele_w : ndarray of float64, shape (n,)
+        Prior target distribution (sums to 1).
+    max_iter, min_iter : int
+    tol : float
+
+    Returns
+    -------
+    ndarray of float64, shape (n,)
+
+    Notes
+    -----
+    Infomap 2.16 ``FlowCalculator::calcDirectedRegularizedFlow``: p'_i = w_i Σ_j α_j p_j +
+    Σ_{j→i} (1 − α_j) trans_{ji} p_j, renormalised each step.
+    """
+    p = np.full(n, 1.0 / n)
+    tmp = np.empty(n)
+    it = 0
+    while True:
+        tele = 0.0
+        for i in range(n):
+            tele += alpha[i] * p[i]
+        for i in range(n):
+            tmp[i] = tele * tele_w[i]
+        for e in range(src.shape[0]):
+            tmp[dst[e]] += (1.0 - alpha[src[e]]) * trans[e] * p[src[e]]
+        s = 0.0
+        for i in range(n):
+            s += tmp[i]
+        diff = 0.0
+        for i in range(n):
+            v = tmp[i] / s
+            diff += abs(v - p[i])
+            p[i] = v
+        it += 1
+        if it >= max_iter or (diff <= tol and it >= min_iter):
+            break
+    return p
+
+
+def _regularized_flow(graph, directed, strength):
+    n = graph.n_nodes
+    src, dst, w = _link_arrays(graph, directed)
+    loop = src == dst
+    sum_s = 2.0 * w.sum() - w[loop].sum()
+    sum_k = 2.0 * w.shape[0] - np.count_nonzero(loop)
+    u_t = sum_s / sum_k
+    lam = strength * math.log(n) / n
+    if not directed:
+        k = np.bincount(src, minlength=n) + np.bincount(dst[~loop], minlength=n)
+        s = np.bincount(src, weights=w, minlength=n) + np.bincount(dst[~loop], weights=w[~loop], minlength=n)
+        u = _mean_link_weight(s, k)
+        t = lam / u_t * u * u.sum()
+        z = s.sum() + t.sum()
+        node_flow = (s + t) / z
+        alpha = t / (s + t)
+        f = w / z  # (1 - α_i) p_i w / s_i, the same both ways
+        ptr, idx, val = _build_csr(n, np.concatenate([src, dst]), np.concatenate([dst, src]), np.concatenate([f, f]))
+        return FlowNetwork(node_flow, ptr, idx, val, ptr, idx, val, node_flow * alpha, u / u.sum(), True, True,
+                           "undirected regularized")
+    k_out = np.bincount(src, minlength=n)
+    k_in = np.bincount(dst, minlength=n)
+    s_out = np.bincount(src, weights=w, minlength=n)
+    s_in = np.bincount(dst, weights=w, minlength=n)
+    u_out = _mean_link_weight(s_out, k_out)
+    u_in = _mean_link_weight(s_in, k_in)
+    tele_w = u_in / u_in.sum()
+    t = lam / u_t * u_out * u_in.sum()
+    alpha = t / (s_out + t)
+    trans = w / s_out[src]
+    p = _pagerank_prior(n, src, dst, trans, alpha, tele_w, 200, 50, 1e-15)
+    link_flow = (1.0 - alpha[src]) * trans * p[src]
+    ptr, idx, val = _build_csr(n, src, dst, link_flow)
+    iptr, iidx, ival = _build_csr(n, dst, src, link_flow)
+    return FlowNetwork(p, ptr, idx, val, iptr, iidx, ival, p * alpha, tele_w, False, True, "directed regularized")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -441,10 +576,18 @@ def _module_terms(m, members, mod_flow, mod_lexit, mod_lenter, mod_tsrc, mod_tw,
         mod_pex[m] = 0.0
         mod_pxf[m] = 0.0
 
+@njit(inline="always")
+def _module_count_cost(n_mods, preferred):
+    """|M − M*| bits for M modules when a number M* > 0 is preferred (Infomap's biased map equation)."""
+    if preferred > 0:
+        return float(abs(n_mods - preferred))
+    return 0.0
+
+
 @njit_fast
 def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
                node_flow, tele_src, tele_w, recorded, nodes_plogp,
-               module, constraint, skip_first, loop_limit, min_improvement, state):
+               module, constraint, skip_first, loop_limit, min_improvement, state, preferred=0):
     """Move nodes to their best neighbouring module until no move helps (Infomap's core loop).
 
     Parameters
@@ -473,13 +616,16 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
         Stop when a sweep gains less.
     state : ndarray of uint64, shape (1,)
         Random state (advanced).
+    preferred : int
+        Preferred number of modules M* (0: off): the objective adds |M − M*| bits for a
+        partition into M modules (Infomap ``--preferred-number-of-modules``).
 
     Returns
     -------
     n_moved : int
         Total number of moves.
     L : float
-        Two-level codelength of the final partition (bits).
+        Two-level codelength of the final partition (bits), the |M − M*| term included.
 
     Notes
     -----
@@ -538,7 +684,12 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
             sum_plogp_enter += mod_pen[m]
             sum_plogp_exit += mod_pex[m]
             sum_plogp_exit_flow += mod_pxf[m]
-    L = _plogp(sum_enter) - sum_plogp_enter - sum_plogp_exit + sum_plogp_exit_flow - nodes_plogp
+    n_mods = 0
+    for m in range(n):
+        if members[m] > 0:
+            n_mods += 1
+    L = (_plogp(sum_enter) - sum_plogp_enter - sum_plogp_exit + sum_plogp_exit_flow - nodes_plogp
+         + _module_count_cost(n_mods, preferred))
     same_enter_exit = symmetric and not recorded
 
     order = np.arange(n).astype(np.int32)
@@ -555,7 +706,8 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
         moved = 0
         for oi in range(n):
             a = order[oi]
-            if not dirty[a] and not recorded:  # teleportation links every node to every module
+            # teleportation links every node to every module; the module count is global
+            if not dirty[a] and not recorded and preferred == 0:
                 continue
             old = module[a]
             if skip_first and sweep == 0 and members[old] > 1:
@@ -603,6 +755,8 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
             base_enter = sum_enter - mod_en[old] + en_old2
             const = (-_plogp(sum_enter) - p_en_old2 + mod_pen[old] - p_ex_old2 + mod_pex[old]
                      + p_xf_old2 - mod_pxf[old])
+            cost_now = _module_count_cost(n_mods, preferred)
+            lose_old = 1 if members[old] == 1 else 0
             best = old
             best_delta = 0.0
             strongest = old
@@ -626,6 +780,9 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
                 delta = (const + _plogp(base_enter - mod_en[m] + en_new2)
                          - p_en_new2 + mod_pen[m] - p_ex_new2 + mod_pex[m]
                          + _plogp(ex_new2 + mod_flow[m] + fa) - mod_pxf[m])
+                if preferred > 0:
+                    d_mods = (1 if members[m] == 0 else 0) - lose_old
+                    delta += _module_count_cost(n_mods + d_mods, preferred) - cost_now
                 if delta < best_delta - MIN_SINGLE_MOVE:
                     best = m
                     best_delta = delta
@@ -640,6 +797,7 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
                 dirty[a] = False
                 continue
             m = best
+            n_mods += (1 if members[m] == 0 else 0) - lose_old
             if m == use_empty:
                 n_empty -= 1
                 parent[m] = pa
@@ -685,7 +843,8 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
                 for k in range(in_ptr[a], in_ptr[a + 1]):
                     dirty[in_idx[k]] = True
         total_moved += moved
-        L = _plogp(sum_enter) - sum_plogp_enter - sum_plogp_exit + sum_plogp_exit_flow - nodes_plogp
+        L = (_plogp(sum_enter) - sum_plogp_enter - sum_plogp_exit + sum_plogp_exit_flow - nodes_plogp
+             + _module_count_cost(n_mods, preferred))
         if moved == 0 or L_old - L < min_improvement:
             break
     return total_moved, L
@@ -788,8 +947,9 @@ def _aggregate_level(lv, module, m, symmetric):
 class _Search:
     """One trial's state: the leaf network and the search steps of Infomap's two-level partition."""
 
-    def __init__(self, fn, seed, fixed=None, nodes_plogp=None):
+    def __init__(self, fn, seed, fixed=None, nodes_plogp=None, preferred=0):
         self.fn = fn
+        self.preferred = int(preferred)
         self.leaf = _leaf_level(fn)
         self.sym = fn.symmetric
         self.rec = fn.recorded
@@ -798,10 +958,11 @@ class _Search:
         # nodes with different values never share a module (the stand-in for the outside of a module)
         self.fixed = np.zeros(fn.n_nodes, dtype=np.int32) if fixed is None else fixed.astype(np.int32)
 
-    def core(self, lv, module, constraint, skip_first, limit):
+    def core(self, lv, module, constraint, skip_first, limit, preferred=None):
         return _core_loop(lv.out_ptr, lv.out_idx, lv.out_flow, lv.in_ptr, lv.in_idx, lv.in_flow, self.sym,
                           lv.node_flow, lv.tele_src, lv.tele_w, self.rec, self.nodes_plogp,
-                          module, constraint, skip_first, limit, MIN_IMPROVEMENT, self.state)
+                          module, constraint, skip_first, limit, MIN_IMPROVEMENT, self.state,
+                          self.preferred if preferred is None else preferred)
 
     def merge_repeatedly(self, lv, init=None, first_limit=CORE_LOOP_LIMIT, fixed=None):
         """Core loop and aggregation, repeated; returns (module of each node of ``lv``, L)."""
@@ -833,7 +994,7 @@ class _Search:
     def coarse_tune(self, modules):
         leaf = self.leaf
         sub = np.arange(leaf.n, dtype=np.int32)
-        self.core(leaf, sub, modules.astype(np.int32), True, AGGREGATED_LOOP_LIMIT)
+        self.core(leaf, sub, modules.astype(np.int32), True, AGGREGATED_LOOP_LIMIT, preferred=0)  # submodules
         sub, s = _renumber(sub)
         subnet = _aggregate_level(leaf, sub, s, self.sym)
         parent = np.empty(s, dtype=np.int32)
@@ -908,6 +1069,17 @@ class InfomapResult:
         return 1.0 - self.codelength / self.one_level_codelength if self.one_level_codelength > 0 else 0.0
 
 
+def module_count_cost(n_modules, preferred):
+    """|M − M*| bits: the biased map equation's term for M modules when M* > 0 is preferred, else 0.
+
+    Notes
+    -----
+    Infomap 2.16 ``BiasedMapEquation::calcNumModuleCost`` (ALGORITHMS-2.md §6.3); the codelength
+    Infomap prints includes it, so a solution with M = M* shows none.
+    """
+    return float(abs(int(n_modules) - int(preferred))) if preferred > 0 else 0.0
+
+
 def _order_modules(modules, node_flow):
     """Renumber modules 0.. by decreasing flow (ties: smallest first node)."""
     labels, m = _renumber(modules)
@@ -920,19 +1092,20 @@ def _order_modules(modules, node_flow):
     return rank[labels], flow[order]
 
 
-def _run_trial(fn, seed):
-    s = _Search(fn, seed)
+def _run_trial(fn, seed, preferred=0):
+    s = _Search(fn, seed, preferred=preferred)
     return s.run()
 
 
 def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, teleport_prob=ALPHA,
-            trials=1, seed=1, n_jobs=1, prefer_modular=False, multilevel=False):
+            trials=1, seed=1, n_jobs=1, prefer_modular=False, multilevel=False, markov_time=1.0,
+            regularized=False, regularization_strength=1.0, preferred_modules=0):
     """Find the two-level partition that minimises the map equation, as Infomap does.
 
     Parameters
     ----------
     graph_or_flow : textmine.graph.Graph or FlowNetwork
-    directed, teleport_to, recorded, teleport_prob
+    directed, teleport_to, recorded, teleport_prob, markov_time, regularized, regularization_strength
         Flow model, see :func:`compute_flow` (ignored when a FlowNetwork is given).
     trials : int
         Independent trials; trial ``k`` uses seed ``seed + k``; the lowest codelength wins
@@ -943,6 +1116,10 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
         Threads running trials in parallel; the result does not depend on it.
     prefer_modular : bool
         Keep the modular solution even when it is longer than the one-level code.
+    preferred_modules : int
+        Preferred number of modules M* (0: none): the search minimises L + |M − M*| bits and the
+        codelength reported includes that term, as Infomap's ``--preferred-number-of-modules``.
+        Two-level only.
     multilevel : bool
         Grow the best two-level partition into a module tree (:func:`multilevel_paths`); the
         codelength is then the multilevel map equation, ``modules`` the top level and ``paths``
@@ -959,7 +1136,7 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
     the current modules) and coarse-tune (split each module into the submodules a constrained core
     loop finds, move submodules as units), stopping when a tune round after a coarse-tune gains
     less than max(1e-10, 1e-5 L₁). A solution longer than the one-level code is replaced by one
-    module unless ``prefer_modular``.
+    module unless ``prefer_modular`` or ``preferred_modules`` (Infomap ``InfomapBase::partition``).
 
     Examples
     --------
@@ -971,28 +1148,37 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
     """
     if trials < 1:
         raise TextmineError(f"trials must be >= 1, got {trials}")
+    if preferred_modules < 0:
+        raise TextmineError(f"preferred number of modules must be >= 1 (0: no preference), got {preferred_modules}")
+    if preferred_modules and multilevel:
+        raise TextmineError("a preferred number of modules applies to the two-level partition only; "
+                            "drop --multilevel or the preference")
     t0 = time.perf_counter()
     if isinstance(graph_or_flow, FlowNetwork):
         fn = graph_or_flow
     else:
         fn = compute_flow(graph_or_flow, directed=directed, teleport_to=teleport_to, recorded=recorded,
-                          teleport_prob=teleport_prob)
+                          teleport_prob=teleport_prob, markov_time=markov_time, regularized=regularized,
+                          regularization_strength=regularization_strength)
     n = fn.n_nodes
     if n == 0:
         raise TextmineError("the graph has no nodes")
     one = one_level_codelength(fn)
     seeds = [seed + k for k in range(trials)]
     if n_jobs > 1 and trials > 1:
-        _run_trial(fn, seed)  # compile once before threads start (cheap when cached)
+        _run_trial(fn, seed, preferred_modules)  # compile once before threads start (cheap when cached)
         with ThreadPoolExecutor(max_workers=min(n_jobs, trials)) as ex:
-            results = list(ex.map(lambda s: _run_trial(fn, s), seeds))
+            results = list(ex.map(lambda s: _run_trial(fn, s, preferred_modules), seeds))
     else:
-        results = [_run_trial(fn, s) for s in seeds]
+        results = [_run_trial(fn, s, preferred_modules) for s in seeds]
     lengths = [float(r[1]) for r in results]
     best = int(np.argmin(lengths))
     modules = results[best][0]
     L, index, module = codelength(fn, modules)
-    if L > one and not prefer_modular:
+    penalty = module_count_cost(len(np.unique(modules)), preferred_modules)
+    L += penalty
+    module += penalty
+    if L > one and not prefer_modular and not preferred_modules:  # Infomap: no fallback with a preference
         modules = np.zeros(n, dtype=np.int64)
         L, index, module = one, 0.0, one
     paths = None

@@ -23,6 +23,17 @@ from textmine.cli._options import jobs_option, output_option, quiet_option, seed
               help="Hierarchical map equation: grow the best two-level partition into a module tree.")
 @click.option("--prefer-modular-solution", is_flag=True,
               help="Keep the modular solution even when one module codes shorter.")
+@click.option("--markov-time", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True,
+              help="Scale link flow (not visit rates) by T, as Infomap: T > 1 gives fewer, larger modules, "
+                   "T < 1 more, smaller ones. Codelengths are comparable only at the same T.")
+@click.option("--regularized", is_flag=True,
+              help="Regularized map equation (Infomap --regularized): a Bayesian prior of weak links between "
+                   "all nodes, coded as teleportation; for sparse or sampled graphs (kNN, co-occurrence).")
+@click.option("--regularization-strength", type=click.FloatRange(0, min_open=True), default=1.0,
+              show_default=True, help="C in the prior's strength C ln(N)/N (with --regularized).")
+@click.option("--preferred-number-of-modules", "preferred_modules", type=click.IntRange(min=1), default=None,
+              metavar="K", help="Add |M - K| bits to the codelength of M modules (Infomap's soft preference; "
+                                "two-level only). The codelength printed includes it.")
 @click.option("--format", "fmt", type=click.Choice(["tsv", "clu", "tree", "json"]), default="tsv",
               show_default=True, help="tsv: node<TAB>module<TAB>flow; clu/tree/json: Infomap's formats.")
 @click.option("--encoding", default="utf-8", show_default=True, help="Input encoding.")
@@ -30,7 +41,8 @@ from textmine.cli._options import jobs_option, output_option, quiet_option, seed
 @output_option
 @quiet_option
 def cluster(paths, directed, teleport_to, recorded_teleportation, teleport_prob, trials, seed, two_level,
-            multilevel, prefer_modular_solution, fmt, encoding, jobs, output, quiet):
+            multilevel, prefer_modular_solution, markov_time, regularized, regularization_strength,
+            preferred_modules, fmt, encoding, jobs, output, quiet):
     """Find communities by minimising the map equation (InfoMap; two-level unless --multilevel).
 
     PATHS are link lists (`source target [weight]` per line, TAB or space separated, string node
@@ -64,11 +76,19 @@ def cluster(paths, directed, teleport_to, recorded_teleportation, teleport_prob,
 
     if multilevel and two_level:
         raise click.UsageError("--multilevel and --two-level exclude each other")
+    if preferred_modules and multilevel:
+        raise click.UsageError("--preferred-number-of-modules applies to the two-level partition; drop --multilevel")
+    if regularized and (recorded_teleportation or teleport_to != "links"):
+        raise click.UsageError("--regularized has its own (recorded) teleportation; drop -e/--teleport-to")
+    if regularization_strength != 1.0 and not regularized:
+        raise click.UsageError("--regularization-strength needs --regularized")
     files = resolve(list(paths) or ["-"])
     graph = read_graph(files, directed=directed, encoding=encoding)
     result = infomap(graph, directed=directed, teleport_to=teleport_to, recorded=recorded_teleportation,
                      teleport_prob=teleport_prob, trials=trials, seed=seed, n_jobs=jobs,
-                     prefer_modular=prefer_modular_solution, multilevel=multilevel)
+                     prefer_modular=prefer_modular_solution, multilevel=multilevel, markov_time=markov_time,
+                     regularized=regularized, regularization_strength=regularization_strength,
+                     preferred_modules=preferred_modules or 0)
     header = [f"textmine {__version__}", "textmine cluster " + " ".join(sys.argv[2:] if len(sys.argv) > 2 else [])]
     with atomic_output(output) as out:
         write_result(out, result, graph.ids, graph.names, fmt=fmt, header=header)
