@@ -201,6 +201,22 @@ def naive_optimum(p, f, tele_src=None, tele_w=None):
     return best
 
 
+def naive_module_links(paths, f, symmetric):
+    """{(module path, child, child): flow} of an ``.ftree``: each leaf link a→b lands in the deepest
+    module holding both ends, between the two children whose subtrees hold them."""
+    out = defaultdict(float)
+    for (a, b), x in f.items():
+        pa, pb = paths[a], paths[b]
+        c = 0
+        while pa[c] == pb[c]:
+            c += 1
+        key = (tuple(pa[:c]), pa[c], pb[c])
+        if symmetric:
+            key = (key[0], min(key[1], key[2]), max(key[1], key[2]))
+        out[key] += x
+    return dict(out)
+
+
 def naive_pairs(edges, directed):
     """{(a, b): summed weight} with string ids; undirected pairs keyed by sorted ids."""
     out = defaultdict(float)

@@ -6,13 +6,13 @@ import pytest
 from click.testing import CliRunner
 from conftest import JIT_DISABLED
 from naive_infomap import (naive_aggregate, naive_best_move_gain, naive_codelength, naive_flow,
-                          naive_hierarchical_codelength, naive_optimum, naive_regularized_flow)
+                          naive_hierarchical_codelength, naive_module_links, naive_optimum, naive_regularized_flow)
 
 from textmine.cli import cli
 from textmine.errors import TextmineError
 from textmine.graph import graph_from_edges, read_graph
 from textmine.infomap import (_aggregate, _core_loop, _seed_state, codelength, compute_flow, hierarchical_codelength,
-                              infomap, multilevel_paths, one_level_codelength)
+                              infomap, module_links, multilevel_paths, one_level_codelength, tree_paths)
 from textmine.neighbors import knn_graph
 
 VARIANTS = [
@@ -576,6 +576,79 @@ def test_cli_cluster_infomap_formats(tmp_path, fmt, shared):
         assert body[:2] == ['1:1 0.214286 "C" 3', '1:2 0.142857 "A" 1']
 
 
+@pytest.mark.parametrize("multilevel", [False, True])
+@pytest.mark.parametrize("kw", VARIANTS[:3] + [dict(directed=False, markov_time=0.5)])
+def test_module_links_match_naive(shared, kw, multilevel):
+    g = read_graph([str(shared("graphs", "infomap", "ninetriangles.net"))], directed=kw["directed"])
+    r = infomap(g, trials=3, multilevel=multilevel, **kw)
+    paths = tree_paths(r)
+    want = naive_module_links(paths, flow_dicts(r.flow_network), r.flow_network.symmetric)
+    got = {}
+    sections = module_links(r)
+    assert [s[0] for s in sections] == sorted({tuple(p[:d]) for p in paths for d in range(len(p))})
+    for key, enter, exit_, n_children, rows in sections:
+        assert n_children == len({p[len(key)] for p in paths if tuple(p[:len(key)]) == key})
+        assert rows == sorted(rows)
+        for a, b, x in rows:
+            got[(key, a, b)] = x
+    assert got.keys() == want.keys()
+    for k in want:
+        assert got[k] == pytest.approx(want[k], abs=1e-12)
+    assert sections[0][1:3] == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("name, flags", [("twotriangles.net", ["-2"]), ("modular_wd.net", ["-2", "-d"]),
+                                         ("twotriangles.net", ["-2", "--markov-time", "0.7"])])
+def test_cli_ftree_and_csv_equal_infomap(tmp_path, shared, name, flags):
+    im_mod = pytest.importorskip("infomap")
+    net = str(shared("graphs", "infomap", name))
+    im = im_mod.Infomap(" ".join(f for f in flags if f != "-2") + " --two-level --silent -N 5 --seed 123")
+    im.read_file(net)
+    im.run()
+    for fmt, writer in [("ftree", im.write_flow_tree), ("csv", im.write_csv)]:
+        theirs = tmp_path / f"theirs.{fmt}"
+        writer(str(theirs))
+        res = CliRunner().invoke(cli, ["cluster", net, "-N", "5", "--format", fmt, "-q"] + flags)
+        assert res.exit_code == 0, res.output
+
+        def body(text):
+            return [x for x in text.splitlines() if not x.startswith("# ") or "link flow" in x or "*Links" in x]
+        mine, ref = body(res.stdout), body(theirs.read_text())
+        assert len(mine) == len(ref)
+        for a, b in zip(mine, ref):  # numbers to 5 digits: Infomap prints 6 significant digits
+            if a != b:
+                fa, fb = a.replace(",", " ").split(), b.replace(",", " ").split()
+                assert len(fa) == len(fb) and all(x == y or float(x) == pytest.approx(float(y), rel=1e-5)
+                                                  for x, y in zip(fa, fb)), (a, b)
+
+
+def test_cli_csv_quotes_names_and_ids(tmp_path):
+    p = tmp_path / "g.txt"
+    p.write_text('a,1\tb"x\na,1\tc\nb"x\tc\n')
+    res = CliRunner().invoke(cli, ["cluster", str(p), "--format", "csv", "-q"])
+    assert res.exit_code == 0, res.output
+    import csv
+    import io
+    rows = list(csv.reader(io.StringIO(res.stdout)))
+    assert rows[0] == ["path", "flow", "name", "node_id"]
+    assert sorted(r[3] for r in rows[1:]) == ["a,1", 'b"x', "c"] and sorted(r[2] for r in rows[1:]) == sorted(
+        r[3] for r in rows[1:])
+
+
+def test_cli_flow_options(tmp_path, shared):
+    net = str(shared("graphs", "karate.net"))
+    for args, opts in [(["--markov-time", "0.5"], dict(markov_time=0.5)),
+                       (["--regularized", "--regularization-strength", "0.3"],
+                        dict(regularized=True, regularization_strength=0.3)),
+                       (["--preferred-number-of-modules", "5"], dict(preferred_modules=5)),
+                       (["-d", "--markov-time", "2", "--multilevel"], dict(directed=True, markov_time=2.0,
+                                                                              multilevel=True))]:
+        res = CliRunner().invoke(cli, ["cluster", net, "-N", "3"] + args)
+        assert res.exit_code == 0, res.output
+        r = infomap(read_graph([net], directed=opts.get("directed", False)), trials=3, **opts)
+        assert f"codelength {r.codelength:.6f} bits" in res.stderr and f"{r.n_modules} modules" in res.stderr
+
+
 def test_cli_cluster_directed_and_trials(tmp_path):
     p = tmp_path / "g.txt"
     p.write_text("".join(f"{a} {b}\n" for a, b in ARCS))
@@ -592,6 +665,12 @@ def test_cli_cluster_directed_and_trials(tmp_path):
     ("a b\n", ["--multilevel", "-2"], 2, "exclude each other"),
     ("a b\n", ["--seed", "-1"], 2, "Invalid value for '--seed'"),
     ("a b\n", ["--format", "xml"], 2, "Invalid value for '--format'"),
+    ("a b\n", ["--markov-time", "0"], 2, "Invalid value for '--markov-time'"),
+    ("a b\n", ["--markov-time", "-1"], 2, "Invalid value for '--markov-time'"),
+    ("a b\n", ["--preferred-number-of-modules", "0"], 2, "Invalid value for '--preferred-number-of-modules'"),
+    ("a b\n", ["--regularization-strength", "2"], 2, "needs --regularized"),
+    ("a b\n", ["--regularized", "-e"], 2, "own (recorded) teleportation"),
+    ("a b\n", ["--preferred-number-of-modules", "2", "--multilevel"], 2, "two-level partition"),
 ])
 def test_cli_cluster_bad_input(tmp_path, text, args, code, message):
     p = tmp_path / "g.txt"

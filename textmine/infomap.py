@@ -1063,6 +1063,7 @@ class InfomapResult:
     elapsed: float = 0.0
     levels: int = 2
     paths: list = None
+    flow_network: "FlowNetwork" = None
 
     @property
     def relative_savings(self):
@@ -1198,7 +1199,7 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
                          modules=ranks, codelength=L, index_codelength=index, module_codelength=module,
                          one_level_codelength=one, n_modules=int(mflow.shape[0]), node_flow=fn.node_flow,
                          module_flow=mflow, trial_codelengths=lengths, best_trial=best, flow_model=fn.model,
-                         seed=seed, trials=trials, levels=levels, paths=paths)
+                         seed=seed, trials=trials, levels=levels, paths=paths, flow_network=fn)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1258,9 +1259,11 @@ def write_result(out, result, ids, names=None, fmt="tsv", header=None):
         Node ids (``Graph.ids``).
     names : list of str, optional
         Display names for ``tree`` and ``json`` (``Graph.names``); default ``ids``.
-    fmt : {'tsv', 'clu', 'tree', 'json'}
+    fmt : {'tsv', 'clu', 'tree', 'ftree', 'csv', 'json'}
         ``tsv``: ``node<TAB>module<TAB>flow``, no header. The others follow Infomap 2.16
-        ``src/io/Output.cpp`` (ALGORITHMS.md §7.4), with its ``#`` header lines.
+        ``src/io/Output.cpp`` (ALGORITHMS.md §7.4), with its ``#`` header lines: ``ftree`` is the
+        tree plus a ``*Links`` section per module (:func:`module_links`), ``csv`` the tree's rows
+        as ``path,flow,name,node_id`` with a column-name line and no ``#`` lines.
     header : list of str, optional
         Extra lines (without ``#``) for the top of the Infomap header (version, command line).
     """
@@ -1300,7 +1303,10 @@ def write_result(out, result, ids, names=None, fmt="tsv", header=None):
         out.write(json.dumps(doc, ensure_ascii=False) + "\n")
         return
     lines = []
-    if fmt in ("clu", "tree"):
+    if fmt == "csv":
+        _write_csv(out, result, ids, names, order)
+        return
+    if fmt in ("clu", "tree", "ftree"):
         lines += [f"# {h}" for h in (header or [])]
         lines += [f"# completed in {result.elapsed:.6g} s",
                   f"# trials {result.trials} of {result.trials}",
@@ -1315,7 +1321,7 @@ def write_result(out, result, ids, names=None, fmt="tsv", header=None):
             lines += ["# path flow name node_id"]
     out.write("".join(x + "\n" for x in lines))
     chunk = []
-    if fmt == "tree":
+    if fmt in ("tree", "ftree"):
         prev, r = -1, 0
         for i in order.tolist():
             m = int(mods[i])
@@ -1326,6 +1332,10 @@ def write_result(out, result, ids, names=None, fmt="tsv", header=None):
             if len(chunk) >= 8192:
                 out.write("".join(chunk))
                 chunk = []
+        if fmt == "ftree":
+            out.write("".join(chunk))
+            chunk = []
+            _write_ftree_links(out, result)
     else:
         sep = "\t" if fmt == "tsv" else " "
         ffmt = ".9g" if fmt == "tsv" else ".6g"
@@ -1334,6 +1344,129 @@ def write_result(out, result, ids, names=None, fmt="tsv", header=None):
             if len(chunk) >= 8192:
                 out.write("".join(chunk))
                 chunk = []
+    out.write("".join(chunk))
+
+
+def tree_paths(result):
+    """Each node's Infomap tree path (1-based ranks from the top, ending with its own rank)."""
+    if result.paths is not None:
+        return [list(p) for p in result.paths]
+    out = [None] * result.modules.shape[0]
+    prev, r = -1, 0
+    for i in node_order(result).tolist():
+        m = int(result.modules[i])
+        r = r + 1 if m == prev else 1
+        prev = m
+        out[i] = [m + 1, r]
+    return out
+
+
+def module_links(result):
+    """The module-level link sections of Infomap's ``.ftree``.
+
+    Returns
+    -------
+    list of (path, enter, exit, n_children, rows)
+        One entry per module, root first (path ``()``), then depth first; ``rows`` is a list of
+        ``(child, child, flow)`` with 1-based child ranks local to the module and the leaf-link
+        flow between the two subtrees summed, sorted by the ranks. Undirected flow: one row per
+        pair (smaller rank first), both directions combined. Self-links are left out.
+
+    Notes
+    -----
+    Infomap 2.16 ``src/io/Output.cpp`` (``writeTreeLinks``), ALGORITHMS-2.md §6.5.
+    """
+    fn = result.flow_network
+    paths = tree_paths(result)
+    n = len(paths)
+    depth = max(len(p) for p in paths)
+    P = np.zeros((n, depth), dtype=np.int64)
+    for a, p in enumerate(paths):
+        P[a, :len(p)] = p
+    prefixes = {}
+    modid = np.zeros((n, depth), dtype=np.int64)
+    for a, p in enumerate(paths):
+        for d in range(len(p)):
+            modid[a, d] = prefixes.setdefault(tuple(p[:d]), len(prefixes))
+    children = {}
+    for p in paths:
+        for d in range(len(p)):
+            children.setdefault(tuple(p[:d]), set()).add(p[d])
+    rows_of = {key: [] for key in prefixes}
+    src = np.repeat(np.arange(n), np.diff(fn.out_ptr))
+    dst = fn.out_idx.astype(np.int64)
+    flow = fn.out_flow
+    if src.size:
+        eq = P[src] == P[dst]
+        c = np.argmin(eq, axis=1)  # first level where the two paths part
+        ca = P[src, c]
+        cb = P[dst, c]
+        if fn.symmetric:  # the CSR holds each link both ways with the same flow: keep a < b, doubled
+            keep = ca < cb
+            src, c, ca, cb, flow = src[keep], c[keep], ca[keep], cb[keep], 2.0 * flow[keep]
+        mid = modid[src, c]
+        big = int(P.max()) + 1
+        key = (mid * big + ca) * big + cb
+        uk, inv = np.unique(key, return_inverse=True)
+        sums = np.bincount(inv, weights=flow, minlength=uk.size)
+        inv_prefix = {v: k for k, v in prefixes.items()}
+        for k, x in zip(uk.tolist(), sums.tolist()):
+            m, rest = divmod(k, big * big)
+            a, b = divmod(rest, big)
+            rows_of[inv_prefix[m]].append((a, b, x))
+    enter_exit = {(): (0.0, 0.0)}
+    for d in range(1, depth):
+        lab = np.full(n, -1, dtype=np.int64)
+        keys = {}
+        for a, p in enumerate(paths):
+            if len(p) > d:
+                lab[a] = keys.setdefault(tuple(p[:d]), len(keys))
+        if not keys:
+            continue
+        extra = np.flatnonzero(lab < 0)
+        lab[extra] = len(keys) + np.arange(extra.size)
+        _, enter, exit_ = module_enter_exit(fn, lab)
+        for key, i in keys.items():
+            enter_exit[key] = (float(enter[i]), float(exit_[i]))
+    out = []
+    for key in sorted(prefixes):
+        en, ex = enter_exit[key]
+        out.append((key, en, ex, len(children[key]), sorted(rows_of[key])))
+    return out
+
+
+def _write_ftree_links(out, result):
+    fn = result.flow_network
+    kind = "undirected" if fn.symmetric else "directed"
+    lines = [f"*Links {kind}"]
+    if fn.symmetric:
+        lines.append("# link flow is both directions combined, one row per module pair")
+    lines.append("#*Links path enterFlow exitFlow numEdges numChildren")
+    for key, en, ex, nch, rows in module_links(result):
+        name = ":".join(map(str, key)) if key else "root"
+        lines.append(f"*Links {name} {_fmt(en)} {_fmt(ex)} {len(rows)} {nch}")
+        lines.extend(f"{a} {b} {_fmt(x)}" for a, b, x in rows)
+        if len(lines) >= 8192:
+            out.write("".join(x + "\n" for x in lines))
+            lines = []
+    out.write("".join(x + "\n" for x in lines))
+
+
+def _csv_field(x):
+    return '"' + x.replace('"', '""') + '"' if any(c in x for c in ',"\r\n') else x
+
+
+def _write_csv(out, result, ids, names, order):
+    """Infomap's ``.csv``: ``path,flow,name,node_id``, the name always quoted, the id when needed."""
+    paths = tree_paths(result)
+    flow = result.node_flow
+    chunk = ["path,flow,name,node_id\n"]
+    for i in order.tolist():
+        name = '"' + names[i].replace('"', '""') + '"'
+        chunk.append(f"{':'.join(map(str, paths[i]))},{_fmt(flow[i])},{name},{_csv_field(ids[i])}\n")
+        if len(chunk) >= 8192:
+            out.write("".join(chunk))
+            chunk = []
     out.write("".join(chunk))
 
 

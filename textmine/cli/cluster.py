@@ -34,8 +34,9 @@ from textmine.cli._options import jobs_option, output_option, quiet_option, seed
 @click.option("--preferred-number-of-modules", "preferred_modules", type=click.IntRange(min=1), default=None,
               metavar="K", help="Add |M - K| bits to the codelength of M modules (Infomap's soft preference; "
                                 "two-level only). The codelength printed includes it.")
-@click.option("--format", "fmt", type=click.Choice(["tsv", "clu", "tree", "json"]), default="tsv",
-              show_default=True, help="tsv: node<TAB>module<TAB>flow; clu/tree/json: Infomap's formats.")
+@click.option("--format", "fmt", type=click.Choice(["tsv", "clu", "tree", "ftree", "csv", "json"]), default="tsv",
+              show_default=True, help="tsv: node<TAB>module<TAB>flow; clu/tree/ftree/csv/json: Infomap's formats "
+                                      "(ftree: the tree plus module-level *Links, for the Network Navigator).")
 @click.option("--encoding", default="utf-8", show_default=True, help="Input encoding.")
 @jobs_option
 @output_option
