@@ -727,3 +727,57 @@ def test_cli_neighbors_bad_file(tmp_path):
 def test_help(cmd):
     res = CliRunner().invoke(cli, [cmd, "--help"])
     assert res.exit_code == 0 and "Usage:" in res.stdout
+
+
+# ------------------------------------------------------------------------------------------ Python API
+
+
+@pytest.mark.parametrize("directed", [False, True])
+@pytest.mark.parametrize("opts, flags", [({}, ""), (dict(markov_time=1.5), "--markov-time 1.5"),
+                                         (dict(regularized=True, regularization_strength=0.3),
+                                          "--regularized --regularization-strength 0.3"),
+                                         (dict(preferred_modules=4), "--preferred-number-of-modules 4")])
+def test_networkx_graph_equals_infomap_package(directed, opts, flags):
+    nx = pytest.importorskip("networkx")
+    im_mod = pytest.importorskip("infomap")
+    G = nx.karate_club_graph()
+    if directed:
+        G = nx.DiGraph((a, b, d) for a, b, d in G.edges(data=True) if (a * 7 + b) % 3)  # some arcs one way
+    G = nx.relabel_nodes(G, {v: (f"n{v}" if v % 2 else v) for v in G})  # mixed node types
+    r = infomap(G, trials=10, seed=123, **opts)
+    assert r.flow_model.startswith("directed" if directed else "undirected")
+    assert set(r.membership) == set(G.nodes)
+    im = im_mod.Infomap(("-d " if directed else "") + f"--two-level --silent -N 10 --seed 123 {flags}")
+    ids = {v: i for i, v in enumerate(G.nodes)}
+    for a, b, d in G.edges(data=True):
+        im.add_link(ids[a], ids[b], d["weight"])
+    res = im.run()
+    mods = dict(im.get_modules())
+    theirs = {v: mods[ids[v]] for v in G.nodes}
+    g = r.flow_network
+    order = [v for v in sorted(G.nodes, key=str)]
+    part = np.array([theirs[v] for v in order])
+    assert codelength(g, part)[0] + (abs(len(set(part)) - 4) if opts.get("preferred_modules") else 0) == \
+        pytest.approx(res.codelength, abs=1e-9)  # the same objective as Infomap on the same graph
+    edges = [(str(a), str(b), d["weight"]) for a, b, d in G.edges(data=True)]
+    r2 = infomap(graph_from_edges(edges, directed=directed), trials=10, seed=123, **opts)
+    assert r2.codelength == r.codelength  # the same search as on a link list
+
+
+def test_networkx_and_igraph_nodes_map_back():
+    nx = pytest.importorskip("networkx")
+    G = nx.Graph()
+    G.add_edges_from([("a", "b"), ("b", "c"), ("c", "a"), ("c", 4), (4, 5), (5, 6), (6, 4)])
+    G.add_node("lonely")
+    r = infomap(G, trials=3)
+    m = r.membership
+    assert set(m) == {"a", "b", "c", 4, 5, 6, "lonely"}
+    assert m["a"] == m["b"] == m["c"] != m[4] == m[5] == m[6]
+    H = nx.Graph([(1, 2), ("1", 3)])
+    with pytest.raises(TextmineError, match="print the same"):
+        infomap(H)
+    ig = pytest.importorskip("igraph")
+    I = ig.Graph.TupleList([("a", "b"), ("b", "c"), ("c", "a"), ("c", "d"), ("d", "e"), ("e", "f"), ("f", "d")])
+    r2 = infomap(I, trials=3)
+    assert set(r2.membership) == set("abcdef") and r2.membership["a"] != r2.membership["d"]
+    assert r2.codelength == pytest.approx(infomap(graph_from_edges(I.get_edgelist()), trials=3).codelength)

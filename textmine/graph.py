@@ -72,6 +72,7 @@ class Graph:
     n_self_loops: int = 0
     n_duplicates: int = 0
     stats: dict = field(default_factory=dict)
+    objects: list = None
 
     @property
     def n_nodes(self):
@@ -488,6 +489,44 @@ def graph_from_edges(edges, directed=False, nodes=None):
         w.append(x)
     b.add_chunk(s, d, w)
     return _finish(b, directed)
+
+
+def graph_from_networkx(G, weight="weight"):
+    """A :class:`Graph` from a networkx ``Graph``/``DiGraph`` (or an igraph ``Graph``).
+
+    Parameters
+    ----------
+    G : networkx.Graph, networkx.DiGraph or igraph.Graph
+        Multigraphs have their parallel links summed. Isolated nodes are kept.
+    weight : str or None
+        Edge attribute holding the weight (missing: 1); None ignores weights.
+
+    Returns
+    -------
+    Graph
+        ``objects`` holds the original node objects in canonical order (``objects[i]`` is node
+        ``i``), so results map back to them; ``ids`` are their ``str()``.
+
+    Raises
+    ------
+    TextmineError
+        Two different nodes with the same ``str()``, or a bad weight.
+    """
+    if hasattr(G, "get_edgelist") and hasattr(G, "vs"):  # igraph
+        names = G.vs["name"] if "name" in G.vs.attributes() else list(range(G.vcount()))
+        ws = G.es[weight] if weight and weight in G.es.attributes() else [1.0] * G.ecount()
+        edges = [(names[a], names[b], w) for (a, b), w in zip(G.get_edgelist(), ws)]
+        nodes, directed = names, G.is_directed()
+    else:
+        nodes, directed = list(G.nodes), G.is_directed()
+        edges = [(a, b, (d.get(weight, 1.0) if weight else 1.0)) for a, b, d in G.edges(data=True)]
+    by_str = {}
+    for v in nodes:
+        if by_str.setdefault(str(v), v) is not v and by_str[str(v)] != v:
+            raise TextmineError(f"nodes {by_str[str(v)]!r} and {v!r} print the same; relabel them")
+    g = graph_from_edges(edges, directed=directed, nodes=nodes)
+    g.objects = [by_str[x] for x in g.ids]
+    return g
 
 
 def as_undirected(graph):

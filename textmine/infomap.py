@@ -1064,6 +1064,13 @@ class InfomapResult:
     levels: int = 2
     paths: list = None
     flow_network: "FlowNetwork" = None
+    nodes: list = None
+
+    @property
+    def membership(self):
+        """{node: module} with modules numbered 1.. by decreasing flow (as Infomap's ``get_modules``);
+        the nodes are the input's node objects (networkx/igraph) or ids."""
+        return dict(zip(self.nodes, (self.modules + 1).tolist()))
 
     @property
     def relative_savings(self):
@@ -1105,7 +1112,10 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
 
     Parameters
     ----------
-    graph_or_flow : textmine.graph.Graph or FlowNetwork
+    graph_or_flow : textmine.graph.Graph, FlowNetwork, networkx.Graph/DiGraph or igraph.Graph
+        A networkx or igraph graph is read with :func:`textmine.graph.graph_from_networkx`
+        (``weight`` attribute; directed flow for a directed graph unless ``directed`` says
+        otherwise); ``result.membership`` then maps its node objects to modules.
     directed, teleport_to, recorded, teleport_prob, markov_time, regularized, regularization_strength
         Flow model, see :func:`compute_flow` (ignored when a FlowNetwork is given).
     trials : int
@@ -1146,6 +1156,10 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
     >>> r = infomap(g)
     >>> r.n_modules, round(r.codelength, 5)
     (2, 2.32073)
+    >>> import networkx as nx
+    >>> r = infomap(nx.karate_club_graph(), trials=10, markov_time=1.5)  # weighted
+    >>> r.n_modules, round(r.codelength, 6), r.membership[0] == r.membership[1]
+    (3, 4.381199, True)
     """
     if trials < 1:
         raise TextmineError(f"trials must be >= 1, got {trials}")
@@ -1155,9 +1169,14 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
         raise TextmineError("a preferred number of modules applies to the two-level partition only; "
                             "drop --multilevel or the preference")
     t0 = time.perf_counter()
+    node_names = None
+    if not isinstance(graph_or_flow, FlowNetwork) and not hasattr(graph_or_flow, "src"):
+        from textmine.graph import graph_from_networkx
+        graph_or_flow = graph_from_networkx(graph_or_flow)
     if isinstance(graph_or_flow, FlowNetwork):
         fn = graph_or_flow
     else:
+        node_names = graph_or_flow.objects if graph_or_flow.objects is not None else graph_or_flow.ids
         fn = compute_flow(graph_or_flow, directed=directed, teleport_to=teleport_to, recorded=recorded,
                           teleport_prob=teleport_prob, markov_time=markov_time, regularized=regularized,
                           regularization_strength=regularization_strength)
@@ -1199,7 +1218,8 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
                          modules=ranks, codelength=L, index_codelength=index, module_codelength=module,
                          one_level_codelength=one, n_modules=int(mflow.shape[0]), node_flow=fn.node_flow,
                          module_flow=mflow, trial_codelengths=lengths, best_trial=best, flow_model=fn.model,
-                         seed=seed, trials=trials, levels=levels, paths=paths, flow_network=fn)
+                         seed=seed, trials=trials, levels=levels, paths=paths, flow_network=fn,
+                         nodes=node_names if node_names is not None else list(range(n)))
 
 
 # ---------------------------------------------------------------------------------------------
