@@ -201,6 +201,31 @@ def naive_optimum(p, f, tele_src=None, tele_w=None):
     return best
 
 
+def naive_state_codelength(p, f, modules, phys):
+    """State-network map equation in entropy form: the module codebooks name physical nodes, each
+    with the summed visit rate of its state nodes in that module (ALGORITHMS-2.md §6.4)."""
+    mods = sorted(set(modules))
+    exit_ = {m: 0.0 for m in mods}
+    enter = {m: 0.0 for m in mods}
+    for (a, b), x in f.items():
+        if modules[a] != modules[b]:
+            exit_[modules[a]] += x
+            enter[modules[b]] += x
+    q = sum(enter.values())
+    L = 0.0
+    if q > 0:
+        L += q * -sum(e / q * math.log2(e / q) for e in enter.values() if e > 0)
+    for m in mods:
+        rates = defaultdict(float)
+        for a in range(len(p)):
+            if modules[a] == m:
+                rates[phys[a]] += p[a]
+        pm = exit_[m] + sum(rates.values())
+        if pm > 0:
+            L += pm * (-plogp(exit_[m] / pm) - sum(plogp(x / pm) for x in rates.values()))
+    return L
+
+
 def naive_module_links(paths, f, symmetric):
     """{(module path, child, child): flow} of an ``.ftree``: each leaf link a→b lands in the deepest
     module holding both ends, between the two children whose subtrees hold them."""

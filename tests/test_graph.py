@@ -104,7 +104,13 @@ def test_stdin_and_several_files(tmp_path, monkeypatch):
     ("", "the graph has no links"),
     ("# only a comment\n", "the graph has no links"),
     ("a b 0\n", "the graph has no links"),
-    ("*States\n1 1\n", "g.txt:1: section '*States'"),
+    ("*States\n1 1\n*Links\n1 2\n", "g.txt:4: link to state '2' that *States does not declare"),
+    ('*Vertices 2\n1 "a"\n2 "b"\n*States\n1 1\n2 3\n', "g.txt:6: state '2' names physical node '3' that "
+                                                         "*Vertices does not declare"),
+    ("*States\n1 1\n2 1\n3 2\n*Links\n1 2\n", "g.txt:4: state '3' has no links"),
+    ("*States\n1 1\n1 2\n", "g.txt:3: state '1' declared twice"),
+    ("*States\n1\n", "g.txt:2: expected 'state_id physical_id"),
+    ("*Multilayer\n1 1 1 1\n", "g.txt:1: section '*Multilayer'"),
     ("*Foo\n1 2\n", "g.txt:1: expected 'source target [weight]' (2 or 3 fields), got 1 field"),
     ("a b 1 2\n", "g.txt:1: expected 'source target [weight]' (2 or 3 fields), got 4 fields"),
     ("# c\na\tb\t1\n#b\tc\t1\textra\n", "g.txt:3: expected 'source target [weight]' (2 or 3 fields), got 4"),
@@ -267,3 +273,11 @@ def test_readme_recipe_neighbors_to_cluster_with_odd_words(tmp_path):
     for i, w in enumerate(words):
         groups.setdefault(i // 5, set()).add(got[w])
     assert all(len(s) == 1 for s in groups.values()) and len({min(s) for s in groups.values()}) == 3
+
+
+def test_state_network_reader(shared):
+    g = read_graph([str(shared("graphs", "infomap", "states.net"))], directed=True)
+    assert g.is_state_network and g.ids == ["1", "2", "3", "4", "5", "6"]
+    assert g.phys.tolist() == [0, 1, 2, 0, 3, 4] and g.phys_ids == ["1", "2", "3", "4", "5"]
+    assert g.phys_names == ["i", "j", "k", "l", "m"] and g.names[3] == "δ~_i"
+    assert g.n_links == 16 and g.stats["comments"] == 5

@@ -38,7 +38,7 @@ import numpy as np
 from textmine._numba import njit
 from textmine.errors import TextmineError
 
-_UNSUPPORTED = ("*states", "*multilayer", "*intra", "*inter", "*bipartite", "*3grams", "*multiplex")
+_UNSUPPORTED = ("*multilayer", "*intra", "*inter", "*bipartite", "*3grams", "*multiplex")
 
 
 @dataclass
@@ -73,6 +73,14 @@ class Graph:
     n_duplicates: int = 0
     stats: dict = field(default_factory=dict)
     objects: list = None
+    phys: np.ndarray = None
+    phys_ids: list = None
+    phys_names: list = None
+
+    @property
+    def is_state_network(self):
+        """Whether the nodes are state nodes (``*States``) of physical nodes ``phys_ids[phys[i]]``."""
+        return self.phys is not None
 
     @property
     def n_nodes(self):
@@ -94,6 +102,9 @@ class _Builder:
         self.dst = []
         self.w = []
         self.comments = 0
+        self.vertex_names = {}  # Pajek *Vertices: id -> name (graph nodes unless *States follows)
+        self.state_phys = {}  # *States: state id -> physical id
+        self.state_where = {}  # state id -> "file:line" of its declaration
 
     def node(self, token):
         i = self.index.get(token)
@@ -170,7 +181,7 @@ def read_graph(paths, directed=False, encoding="utf-8"):
     return g
 
 
-_PAJEK_SECTIONS = ("*vertices", "*edges", "*arcs", "*links") + _UNSUPPORTED
+_PAJEK_SECTIONS = ("*vertices", "*states", "*edges", "*arcs", "*links") + _UNSUPPORTED
 
 
 def is_pajek_header(line):
@@ -359,11 +370,13 @@ def _read_lines_slow(numbered_lines, shown, b, state):
                                     "*Edges, *Arcs or *Links")
             if head == "*vertices":
                 mode = "vertices"
+            elif head == "*states":
+                mode = "states"
             elif head in ("*edges", "*arcs", "*links"):
                 mode = "edges"
             else:
-                raise TextmineError(f"{shown}:{lineno}: section {t.split()[0]!r} (state/multilayer/bipartite "
-                                    "networks) is not supported; give a plain link list or *Vertices/*Edges/*Arcs")
+                raise TextmineError(f"{shown}:{lineno}: section {t.split()[0]!r} (multilayer/bipartite networks) is "
+                                    "not supported; give a link list, *Vertices/*Edges/*Arcs or *Vertices/*States/*Links")
             continue
         elif mode == "pajek":
             raise TextmineError(f"{shown}:{lineno}: expected a Pajek section header, got {t[:60]!r}")
@@ -383,15 +396,43 @@ def _read_lines_slow(numbered_lines, shown, b, state):
                     name = rest.split()[0]
             if vid in vertex_ids:
                 raise TextmineError(f"{shown}:{lineno}: vertex {vid!r} declared twice")
-            vertex_ids[vid] = node(vid)
-            b.names[vid] = name
+            vertex_ids[vid] = None
+            b.vertex_names[vid] = name
+            continue
+        if mode == "states":
+            # state_id physical_id ["name"]
+            parts = t.split(None, 2)
+            if len(parts) < 2:
+                raise TextmineError(f"{shown}:{lineno}: expected 'state_id physical_id [\"name\"]', got {t[:60]!r}")
+            sid, pid = parts[0], parts[1]
+            if sid in b.state_phys:
+                raise TextmineError(f"{shown}:{lineno}: state {sid!r} declared twice")
+            if vertex_ids and pid not in vertex_ids:
+                raise TextmineError(f"{shown}:{lineno}: state {sid!r} names physical node {pid!r} that *Vertices "
+                                    "does not declare")
+            if len(parts) > 2:
+                rest = parts[2].strip()
+                if rest.startswith('"'):
+                    end = rest.find('"', 1)
+                    if end < 0:
+                        raise TextmineError(f"{shown}:{lineno}: unterminated quoted state name")
+                    b.names[sid] = rest[1:end]
+                else:
+                    b.names[sid] = rest.split()[0]
+            b.state_phys[sid] = pid
+            b.state_where[sid] = f"{shown}:{lineno}"
+            node(sid)
             continue
         if mode == "edges":
             parts = _split_ascii(t)
         if not 2 <= len(parts) <= 3:
             raise TextmineError(f"{shown}:{lineno}: expected 'source target [weight]' (2 or 3 fields), "
                                 f"got {len(parts)} field{'s' if len(parts) != 1 else ''}: {t[:60]!r}")
-        if mode == "edges" and vertex_ids:
+        if mode == "edges" and b.state_phys:
+            for v in parts[:2]:
+                if v not in b.state_phys:
+                    raise TextmineError(f"{shown}:{lineno}: link to state {v!r} that *States does not declare")
+        elif mode == "edges" and vertex_ids:
             for v in parts[:2]:
                 if v not in vertex_ids:
                     raise TextmineError(f"{shown}:{lineno}: link to vertex {v!r} that *Vertices does not declare")
@@ -426,6 +467,10 @@ def _sort_key_order(ids):
 
 
 def _finish(b, directed):
+    if not b.state_phys:
+        for vid in b.vertex_names:  # *Vertices without *States: every vertex is a node
+            b.node(vid)
+            b.names[vid] = b.vertex_names[vid]
     n = len(b.ids)
     if b.src:
         src = np.concatenate(b.src)
@@ -461,6 +506,23 @@ def _finish(b, directed):
     dst = (ukey % n).astype(np.int32)
     g = Graph(ids=ids, names=names, src=src, dst=dst, weight=wsum.astype(np.float64), directed=directed,
               n_self_loops=int(np.count_nonzero(src == dst)), n_duplicates=int(key.size - starts.size))
+    if b.state_phys:
+        linked = np.zeros(n, dtype=bool)
+        linked[src] = True
+        linked[dst] = True
+        if not linked.all():
+            sid = ids[int(np.flatnonzero(~linked)[0])]
+            raise TextmineError(f"{b.state_where[sid]}: state {sid!r} has no links (a state network needs every "
+                                "state on a link)")
+        pids = sorted(set(b.state_phys.values()) | set(b.vertex_names), key=str)
+        try:
+            pids = sorted(pids, key=int)
+        except ValueError:
+            pass
+        pidx = {p: i for i, p in enumerate(pids)}
+        g.phys = np.array([pidx[b.state_phys[x]] for x in ids], dtype=np.int64)
+        g.phys_ids = pids
+        g.phys_names = [b.vertex_names.get(p, p) for p in pids]
     return g
 
 

@@ -508,6 +508,253 @@ def codelength(fn, modules):
     return index + module, index, module
 
 
+def state_codelength(fn, modules, phys):
+    """Two-level map equation of a partition of a state (memory) network, in bits.
+
+    Parameters
+    ----------
+    fn : FlowNetwork
+        Flow on the state nodes.
+    modules : array-like of int, shape (n,)
+        Module of each state node.
+    phys : ndarray of int, shape (n,)
+        Physical node of each state node.
+
+    Returns
+    -------
+    (total, index, module) : tuple of float
+
+    Notes
+    -----
+    ALGORITHMS-2.md §6.4 (Infomap's ``MemMapEquation``): as :func:`codelength`, but a module's
+    codebook names physical nodes, with rate p_{i∩m} = Σ_{α∈i, α∈m} p_α, so the node term is
+    Σ_m Σ_i plogp(p_{i∩m}) instead of Σ_α plogp(p_α).
+    """
+    _, inverse = np.unique(np.asarray(modules), return_inverse=True)
+    flow, enter, exit_ = module_enter_exit(fn, inverse)
+    pl = np.vectorize(_plogp_py, otypes=[float])
+    key = inverse.astype(np.int64) * (int(phys.max()) + 1) + phys
+    _, kinv = np.unique(key, return_inverse=True)
+    pm = np.bincount(kinv, weights=fn.node_flow)
+    index = _plogp_py(float(enter.sum())) - float(pl(enter).sum())
+    module = -float(pl(exit_).sum()) + float(pl(exit_ + flow).sum()) - float(pl(pm).sum())
+    return index + module, index, module
+
+
+def physical_one_level_codelength(fn, phys):
+    """Entropy of the physical nodes' visit rates: the one-module codelength of a state network."""
+    return -sum(_plogp_py(x) for x in np.bincount(phys, weights=fn.node_flow).tolist())
+
+
+def _merge_state_modules(fn, phys, mod):
+    """Greedily merge the pair of linked modules (or modules sharing a physical node) whose union
+    shortens :func:`state_codelength` most, until none does. Returns the new module labels."""
+    mod = _renumber(np.asarray(mod))[0].astype(np.int64)
+    k = int(mod.max()) + 1
+    rows = np.repeat(np.arange(fn.n_nodes), np.diff(fn.out_ptr))
+    while k > 1:
+        flow = np.bincount(mod, weights=fn.node_flow, minlength=k)
+        ms, md = mod[rows], mod[fn.out_idx]
+        cross = ms != md
+        F = {}
+        for a, b, x in zip(ms[cross].tolist(), md[cross].tolist(), fn.out_flow[cross].tolist()):
+            F[(a, b)] = F.get((a, b), 0.0) + x
+        lexit = np.bincount(ms[cross], weights=fn.out_flow[cross], minlength=k)
+        lenter = np.bincount(md[cross], weights=fn.out_flow[cross], minlength=k)
+        tsrc = np.bincount(mod, weights=fn.tele_src, minlength=k)
+        tw = np.bincount(mod, weights=fn.tele_w, minlength=k)
+        t_total = float(fn.tele_src.sum())
+        pm = [dict() for _ in range(k)]
+        for m, ph, x in zip(mod.tolist(), phys.tolist(), fn.node_flow.tolist()):
+            pm[m][ph] = pm[m].get(ph, 0.0) + x
+        pairs = {(min(a, b), max(a, b)) for a, b in F}
+        by_phys = {}
+        for m in range(k):
+            for ph in pm[m]:
+                by_phys.setdefault(ph, []).append(m)
+        for ms_ in by_phys.values():
+            for i in range(len(ms_)):
+                for j in range(i + 1, len(ms_)):
+                    pairs.add((ms_[i], ms_[j]))
+        if len(pairs) > 20000:
+            break
+
+        def ee(le, lx, ts, tws):
+            if fn.recorded:
+                return le + (t_total - ts) * tws, lx + ts * (1.0 - tws)
+            return le, lx
+
+        en = np.empty(k)
+        ex = np.empty(k)
+        for m in range(k):
+            en[m], ex[m] = ee(lenter[m], lexit[m], tsrc[m], tw[m])
+        sum_enter = float(en.sum())
+        base_terms = [(-_plogp_py(en[m]) - _plogp_py(ex[m]) + _plogp_py(ex[m] + flow[m])) for m in range(k)]
+        best, best_delta = None, -MIN_IMPROVEMENT
+        for a, b in pairs:
+            fab = F.get((a, b), 0.0) + F.get((b, a), 0.0)
+            e2, x2 = ee(lenter[a] + lenter[b] - fab, lexit[a] + lexit[b] - fab, tsrc[a] + tsrc[b], tw[a] + tw[b])
+            se = sum_enter - en[a] - en[b] + e2
+            delta = (_plogp_py(se) - _plogp_py(sum_enter) - _plogp_py(e2) - _plogp_py(x2)
+                     + _plogp_py(x2 + flow[a] + flow[b]) - base_terms[a] - base_terms[b])
+            small, large = (pm[a], pm[b]) if len(pm[a]) < len(pm[b]) else (pm[b], pm[a])
+            for ph, x in small.items():
+                y = large.get(ph)
+                if y is not None:
+                    delta -= _plogp_py(x + y) - _plogp_py(x) - _plogp_py(y)
+            if delta < best_delta:
+                best, best_delta = (a, b), delta
+        if best is None:
+            break
+        mod[mod == best[1]] = best[0]
+        mod = _renumber(mod)[0].astype(np.int64)
+        k -= 1
+    return mod
+
+
+def refine_states(fn, phys, modules, seed, max_sweeps=100, merge=True):
+    """Move single state nodes to the module that shortens the state-network codelength most.
+
+    The kernel search optimises the codelength with state-node terms; this pass then optimises
+    :func:`state_codelength` itself (physical-node terms reward keeping the states of one
+    physical node together), visiting nodes in a seeded random order, candidates being the
+    neighbours' modules, the modules holding other states of the same physical node (as
+    Infomap's memory optimiser) and a new module, until a sweep moves nothing; then merges whole
+    modules while a merge shortens the code (:func:`_merge_state_modules`), and repeats.
+
+    Returns
+    -------
+    modules : ndarray of int64, shape (n,)
+    L : float
+    """
+    rng = np.random.default_rng(seed)
+    n = fn.n_nodes
+    mod = np.asarray(modules, dtype=np.int64).copy()
+    rec = fn.recorded
+    t_total = float(fn.tele_src.sum())
+    nf = fn.node_flow
+    out_rows = [(fn.out_idx[fn.out_ptr[a]:fn.out_ptr[a + 1]], fn.out_flow[fn.out_ptr[a]:fn.out_ptr[a + 1]])
+                for a in range(n)]
+    in_rows = out_rows if fn.symmetric else [
+        (fn.in_idx[fn.in_ptr[a]:fn.in_ptr[a + 1]], fn.in_flow[fn.in_ptr[a]:fn.in_ptr[a + 1]]) for a in range(n)]
+    lexit = np.zeros(n)
+    lenter = np.zeros(n)
+    mflow = np.bincount(mod, weights=nf, minlength=n)
+    tsrc = np.bincount(mod, weights=fn.tele_src, minlength=n)
+    tw = np.bincount(mod, weights=fn.tele_w, minlength=n)
+    size = np.bincount(mod, minlength=n)
+    for a in range(n):
+        idx, val = out_rows[a]
+        other = mod[idx] != mod[a]
+        lexit[mod[a]] += val[other].sum()
+        np.add.at(lenter, mod[idx][other], val[other])
+    pm = [dict() for _ in range(n)]  # module -> {physical: flow}
+    where = {}  # physical -> {module: number of its states there}
+    for a in range(n):
+        d = pm[mod[a]]
+        d[phys[a]] = d.get(phys[a], 0.0) + nf[a]
+        w = where.setdefault(phys[a], {})
+        w[mod[a]] = w.get(mod[a], 0) + 1
+
+    def enter_exit(m, le, lx, ts, tws):
+        if rec:
+            return le + (t_total - ts) * tws, lx + ts * (1.0 - tws)
+        return le, lx
+
+    def terms(m, le, lx, fl, ts, tws, members):
+        """(enter, plogp(enter), -plogp(exit) + plogp(exit + flow)) of a module; zeros if empty."""
+        if members == 0:
+            return 0.0, 0.0, 0.0
+        en, ex = enter_exit(m, le, lx, ts, tws)
+        return en, _plogp_py(en), -_plogp_py(ex) + _plogp_py(ex + fl)
+
+    cache = {m: terms(m, lenter[m], lexit[m], mflow[m], tsrc[m], tw[m], size[m]) for m in range(n) if size[m]}
+    sum_enter = sum(c[0] for c in cache.values())
+    empty = [m for m in range(n) if size[m] == 0]
+    for _ in range(max_sweeps):
+        moved = 0
+        for a in rng.permutation(n).tolist():
+            old = mod[a]
+            idx, val = out_rows[a]
+            d_out = {}
+            for j, x in zip(mod[idx].tolist(), val.tolist()):
+                d_out[j] = d_out.get(j, 0.0) + x
+            iidx, ival = in_rows[a]
+            d_in = {}
+            for j, x in zip(mod[iidx].tolist(), ival.tolist()):
+                d_in[j] = d_in.get(j, 0.0) + x
+            cands = (set(d_out) | set(d_in) | set(where[phys[a]])) - {old}
+            if size[old] > 1 and empty:
+                cands.add(empty[-1])
+            if not cands:
+                continue
+            fa, ta, wa, pa = nf[a], fn.tele_src[a], fn.tele_w[a], phys[a]
+            out_a, in_a = float(val.sum()), float(ival.sum())
+            o_old, i_old = d_out.get(old, 0.0), d_in.get(old, 0.0)
+            # old module without a
+            o_le = lenter[old] - in_a + o_old + i_old
+            o_lx = lexit[old] - out_a + o_old + i_old
+            new_old = terms(old, o_le, o_lx, mflow[old] - fa, tsrc[old] - ta, tw[old] - wa, size[old] - 1)
+            p_old = pm[old][pa]
+            phys_old = _plogp_py(p_old - fa) - _plogp_py(p_old)
+            c_old = cache[old]
+            best, best_delta, best_state = None, -1e-12, None
+            for m in sorted(cands):
+                o_m, i_m = d_out.get(m, 0.0), d_in.get(m, 0.0)
+                n_le = lenter[m] + in_a - o_m - i_m
+                n_lx = lexit[m] + out_a - o_m - i_m
+                new_m = terms(m, n_le, n_lx, mflow[m] + fa, tsrc[m] + ta, tw[m] + wa, size[m] + 1)
+                c_m = cache.get(m, (0.0, 0.0, 0.0))
+                se = sum_enter - c_old[0] - c_m[0] + new_old[0] + new_m[0]
+                p_m = pm[m].get(pa, 0.0)
+                phys_new = _plogp_py(p_m + fa) - _plogp_py(p_m)
+                delta = (_plogp_py(se) - _plogp_py(sum_enter) - (new_old[1] + new_m[1] - c_old[1] - c_m[1])
+                         + (new_old[2] + new_m[2] - c_old[2] - c_m[2]) - (phys_old + phys_new))
+                if delta < best_delta:
+                    best, best_delta, best_state = m, delta, (o_le, o_lx, n_le, n_lx, new_old, new_m, se)
+            if best is None:
+                continue
+            m = best
+            o_le, o_lx, n_le, n_lx, new_old, new_m, se = best_state
+            if size[m] == 0:
+                empty.pop()
+            lenter[old], lexit[old], lenter[m], lexit[m] = o_le, o_lx, n_le, n_lx
+            mflow[old] -= fa
+            mflow[m] += fa
+            tsrc[old] -= ta
+            tsrc[m] += ta
+            tw[old] -= wa
+            tw[m] += wa
+            size[old] -= 1
+            size[m] += 1
+            w = where[pa]
+            w[old] -= 1
+            if w[old] == 0:  # a's physical node leaves the old module
+                del w[old]
+                del pm[old][pa]
+            else:
+                pm[old][pa] -= fa
+            w[m] = w.get(m, 0) + 1
+            pm[m][pa] = pm[m].get(pa, 0.0) + fa
+            if size[old] == 0:
+                empty.append(old)
+                cache.pop(old, None)
+                lenter[old] = lexit[old] = mflow[old] = tsrc[old] = tw[old] = 0.0
+            else:
+                cache[old] = new_old
+            cache[m] = new_m
+            sum_enter = se
+            mod[a] = m
+            moved += 1
+        if moved == 0:
+            break
+    if merge:
+        merged = _merge_state_modules(fn, phys, mod)
+        if len(np.unique(merged)) < len(np.unique(mod)):
+            return refine_states(fn, phys, merged, seed + 1, max_sweeps, merge=True)
+    return mod, state_codelength(fn, mod, phys)[0]
+
+
 # ---------------------------------------------------------------------------------------------
 # search kernels
 # ---------------------------------------------------------------------------------------------
@@ -1065,6 +1312,19 @@ class InfomapResult:
     paths: list = None
     flow_network: "FlowNetwork" = None
     nodes: list = None
+    phys: np.ndarray = None
+    phys_ids: list = None
+    phys_names: list = None
+
+    def physical_memberships(self):
+        """State networks: (physical index, module, flow) rows, one per physical node and module it
+        has flow in (overlapping clusters), by module then decreasing flow then index."""
+        key = self.modules * (int(self.phys.max()) + 1) + self.phys
+        uk, inv = np.unique(key, return_inverse=True)
+        flow = np.bincount(inv, weights=self.node_flow)
+        mods, ph = np.divmod(uk, int(self.phys.max()) + 1)
+        order = np.lexsort((ph, -flow, mods))
+        return [(int(ph[i]), int(mods[i]), float(flow[i])) for i in order.tolist()]
 
     @property
     def membership(self):
@@ -1107,7 +1367,7 @@ def _run_trial(fn, seed, preferred=0):
 
 def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, teleport_prob=ALPHA,
             trials=1, seed=1, n_jobs=1, prefer_modular=False, multilevel=False, markov_time=1.0,
-            regularized=False, regularization_strength=1.0, preferred_modules=0):
+            regularized=False, regularization_strength=1.0, preferred_modules=0, phys=None):
     """Find the two-level partition that minimises the map equation, as Infomap does.
 
     Parameters
@@ -1127,6 +1387,14 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
         Threads running trials in parallel; the result does not depend on it.
     prefer_modular : bool
         Keep the modular solution even when it is longer than the one-level code.
+    phys : array-like of int, shape (n,), optional
+        Physical node of each node, making the graph a state (memory) network: the search then
+        minimises :func:`state_codelength` and the result reports physical nodes per module
+        (overlapping). Taken from ``graph.phys`` for a ``*States`` file. Two-level only. Each
+        trial refines three starts with :func:`refine_states` (the state-level search, the
+        search on the physical projection, singletons) and keeps the shortest; this search is
+        in Python (fine for tens of thousands of states) and not Infomap's aggregation, so it
+        can end up to about 0.5 % above Infomap's codelength (bench/RESULTS.md).
     preferred_modules : int
         Preferred number of modules M* (0: none): the search minimises L + |M − M*| bits and the
         codelength reported includes that term, as Infomap's ``--preferred-number-of-modules``.
@@ -1170,9 +1438,21 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
                             "drop --multilevel or the preference")
     t0 = time.perf_counter()
     node_names = None
+    phys_ids = phys_names = None
     if not isinstance(graph_or_flow, FlowNetwork) and not hasattr(graph_or_flow, "src"):
         from textmine.graph import graph_from_networkx
         graph_or_flow = graph_from_networkx(graph_or_flow)
+    if getattr(graph_or_flow, "phys", None) is not None:
+        phys = graph_or_flow.phys
+        phys_ids, phys_names = graph_or_flow.phys_ids, graph_or_flow.phys_names
+    if phys is not None:
+        phys = np.asarray(phys, dtype=np.int64)
+        if phys_ids is None:
+            phys_ids = [str(i) for i in range(int(phys.max()) + 1)]
+            phys_names = phys_ids
+        if multilevel or preferred_modules:
+            raise TextmineError("state networks are partitioned in two levels without a preferred number of "
+                                "modules; drop --multilevel / --preferred-number-of-modules")
     if isinstance(graph_or_flow, FlowNetwork):
         fn = graph_or_flow
     else:
@@ -1191,10 +1471,21 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
             results = list(ex.map(lambda s: _run_trial(fn, s, preferred_modules), seeds))
     else:
         results = [_run_trial(fn, s, preferred_modules) for s in seeds]
+    if phys is not None:  # state network: optimise the physical-node codelength from three starts per trial
+        one = physical_one_level_codelength(fn, phys)
+        k = int(phys.max()) + 1
+        agg = _aggregate_level(_leaf_level(fn), phys.astype(np.int32), k, fn.symmetric)
+        pnet = FlowNetwork(agg.node_flow, agg.out_ptr, agg.out_idx, agg.out_flow, agg.in_ptr, agg.in_idx,
+                           agg.in_flow, agg.tele_src, agg.tele_w, fn.symmetric, fn.recorded, fn.model)
+        refined = []
+        for r, s in zip(results, seeds):
+            starts = [r[0], _Search(pnet, s).run()[0][phys], np.arange(n)]  # states, physical projection, none
+            refined.append(min((refine_states(fn, phys, m0, s) for m0 in starts), key=lambda x: x[1]))
+        results = refined
     lengths = [float(r[1]) for r in results]
     best = int(np.argmin(lengths))
     modules = results[best][0]
-    L, index, module = codelength(fn, modules)
+    L, index, module = codelength(fn, modules) if phys is None else state_codelength(fn, modules, phys)
     penalty = module_count_cost(len(np.unique(modules)), preferred_modules)
     L += penalty
     module += penalty
@@ -1214,7 +1505,9 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
             module = float("nan")
     ranks, mflow = _order_modules(modules, fn.node_flow)
     _, menter, mexit = module_enter_exit(fn, ranks)
-    return InfomapResult(module_enter=menter, module_exit=mexit, elapsed=time.perf_counter() - t0,
+    if phys is not None:
+        fn.model += " states"
+    return InfomapResult(phys=phys, phys_ids=phys_ids, phys_names=phys_names, module_enter=menter, module_exit=mexit, elapsed=time.perf_counter() - t0,
                          modules=ranks, codelength=L, index_codelength=index, module_codelength=module,
                          one_level_codelength=one, n_modules=int(mflow.shape[0]), node_flow=fn.node_flow,
                          module_flow=mflow, trial_codelengths=lengths, best_trial=best, flow_model=fn.model,
@@ -1290,6 +1583,9 @@ def write_result(out, result, ids, names=None, fmt="tsv", header=None):
     import json
 
     names = ids if names is None else names
+    if result.phys is not None:
+        _write_physical(out, result, fmt, header)
+        return
     order = node_order(result)
     mods = result.modules
     flow = result.node_flow
@@ -1469,6 +1765,40 @@ def _write_ftree_links(out, result):
         if len(lines) >= 8192:
             out.write("".join(x + "\n" for x in lines))
             lines = []
+    out.write("".join(x + "\n" for x in lines))
+
+
+def _infomap_header(result, header):
+    return ([f"# {h}" for h in (header or [])] +
+            [f"# completed in {result.elapsed:.6g} s",
+             f"# trials {result.trials} of {result.trials}",
+             f"# seed {result.seed}",
+             f"# partitioned into {result.levels} levels with {result.n_modules} top modules",
+             f"# codelength {_fmt(result.codelength)} bits",
+             f"# relative codelength savings {100 * result.relative_savings:.6g}%",
+             f"# flow model {result.flow_model}"])
+
+
+def _write_physical(out, result, fmt, header):
+    """State networks: one row per physical node and module (a node may be in several)."""
+    if fmt not in ("tsv", "clu", "tree"):
+        raise TextmineError(f"--format {fmt} is not available for state networks yet; use tsv, clu or tree")
+    rows = result.physical_memberships()
+    ids, names = result.phys_ids, result.phys_names
+    lines = []
+    if fmt != "tsv":
+        lines = _infomap_header(result, header) + ["# higher order", "# physical level"]
+        lines.append("# module level 1\n# node_id module flow" if fmt == "clu" else "# path flow name node_id")
+    prev, r = -1, 0
+    for ph, m, f in rows:
+        if fmt == "tsv":
+            lines.append(f"{ids[ph]}\t{m + 1}\t{f:.9g}")
+        elif fmt == "clu":
+            lines.append(f"{ids[ph]} {m + 1} {_fmt(f)}")
+        else:
+            r = r + 1 if m == prev else 1
+            prev = m
+            lines.append(f'{m + 1}:{r} {_fmt(f)} "{names[ph]}" {ids[ph]}')
     out.write("".join(x + "\n" for x in lines))
 
 

@@ -55,6 +55,11 @@ def cluster(paths, directed, teleport_to, recorded_teleportation, teleport_prob,
     Other line lengths are errors (FILE:LINE); the comments skipped are counted on stderr.
     Duplicate links are summed, self-loops kept (counted once in a node's flow).
 
+    State (memory) networks: Infomap's `*Vertices` (physical nodes) + `*States` (`state_id
+    physical_id ["name"]`) + `*Links` (between states). The map equation is optimised on the
+    states with physical-node codebooks; the output lists each physical node once per module it
+    has flow in (overlapping clusters: a polysemous word in two modules), in tsv, clu or tree.
+
     --seed defaults to 1 like every other command; Infomap's 123 gives no parity (its random
     number generator differs), so pass any seed; trials use SEED, SEED+1, ...
 
@@ -85,6 +90,12 @@ def cluster(paths, directed, teleport_to, recorded_teleportation, teleport_prob,
         raise click.UsageError("--regularization-strength needs --regularized")
     files = resolve(list(paths) or ["-"])
     graph = read_graph(files, directed=directed, encoding=encoding)
+    if graph.is_state_network:
+        if multilevel or preferred_modules:
+            raise click.UsageError("state networks (*States) are partitioned in two levels without "
+                                   "--preferred-number-of-modules; drop --multilevel")
+        if fmt not in ("tsv", "clu", "tree"):
+            raise click.UsageError(f"--format {fmt} is not available for state networks yet; use tsv, clu or tree")
     result = infomap(graph, directed=directed, teleport_to=teleport_to, recorded=recorded_teleportation,
                      teleport_prob=teleport_prob, trials=trials, seed=seed, n_jobs=jobs,
                      prefer_modular=prefer_modular_solution, multilevel=multilevel, markov_time=markov_time,
@@ -102,7 +113,9 @@ def cluster(paths, directed, teleport_to, recorded_teleportation, teleport_prob,
         n_comments = graph.stats.get("comments", 0)
         if n_comments:
             notes.append(f"{n_comments} comment line{'s' if n_comments != 1 else ''} skipped")
-        click.echo(f"{graph.n_nodes} nodes, {graph.n_links} links" + (f" ({', '.join(notes)})" if notes else "")
+        nodes = (f"{graph.n_nodes} state nodes of {len(graph.phys_ids)} physical nodes" if graph.is_state_network
+                 else f"{graph.n_nodes} nodes")
+        click.echo(f"{nodes}, {graph.n_links} links" + (f" ({', '.join(notes)})" if notes else "")
                    + f"; flow model {result.flow_model}", err=True)
         click.echo(f"codelength {result.codelength:.6f} bits (one-level {result.one_level_codelength:.6f}, "
                    f"savings {100 * result.relative_savings:.4g}%), {result.n_modules} modules"
