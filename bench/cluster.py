@@ -20,6 +20,7 @@ Usage::
     PYTHONPATH=. python bench/cluster.py --quick         # small graphs only
     PYTHONPATH=. python bench/cluster.py --sizes 100000 --mus 0.3 --trials 5 --tools textmine,infomap
     PYTHONPATH=. python bench/cluster.py --options --trials 5          # Infomap options vs the executable
+    PYTHONPATH=. python bench/cluster.py --states --trials 5           # state networks vs the executable
 
 ``--options`` runs the options users tune (``--markov-time`` 0.5/1/2, ``--regularized``,
 ``--preferred-number-of-modules`` 4/20) on the shared LFR graphs (lfr/mu-0.3.gml, mu-0.5.gml) and
@@ -279,6 +280,45 @@ def options_main(a):
                   f"{statistics.median(r[3] for r in rows):+.4f} | {sum(r[4] for r in rows)}/{len(rows)} |")
 
 
+def states_main(a):
+    """State networks: Infomap's states.net and planted random state networks (tests/test_infomap.py's
+    generator) against the infomap executable, two-level, same trials and seed."""
+    import statistics
+    import tempfile
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_infomap import random_state_network
+
+    from textmine.graph import read_graph
+    from textmine.infomap import infomap
+    infomap(read_graph([str(SHARED / "infomap" / "states.net")], directed=True), directed=True)  # warm-up
+    cases = [("states.net", SHARED / "infomap" / "states.net", True)]
+    d = pathlib.Path(tempfile.mkdtemp(prefix="bench-states-"))
+    for seed in range(3, 9):
+        text, _, _ = random_state_network(seed, n_phys=30, n_states=60, m=160, groups=4)
+        (d / f"planted-{seed}.net").write_text(text)
+        cases += [(f"planted seed {seed}", d / f"planted-{seed}.net", False),
+                  (f"planted seed {seed}", d / f"planted-{seed}.net", True)]
+    text, _, _ = random_state_network(99, n_phys=400, n_states=1000, m=3000, groups=10)
+    (d / "planted-1k.net").write_text(text)
+    cases += [("planted 1k states", d / "planted-1k.net", False), ("planted 1k states", d / "planted-1k.net", True)]
+    print(f"# --states: trials {a.trials}, seed 123, two-level; load {os.getloadavg()[0]:.1f}")
+    print("| network | flow | textmine L | Infomap L | ΔL | modules (t / I) | time (t / I) |")
+    print("|---|---|---|---|---|---|---|")
+    deltas = []
+    for name, path, directed in cases:
+        t = time.perf_counter()
+        r = infomap(read_graph([str(path)], directed=directed), directed=directed, trials=a.trials, seed=123)
+        wall = time.perf_counter() - t
+        im = infomap_exe(path, a.trials, "-d" if directed else "", 1, a.timeout)
+        dl = 100 * (r.codelength / im["codelength"] - 1)
+        deltas.append(dl)
+        print(f"| {name} | {'directed' if directed else 'undirected'} | {r.codelength:.6f} | {im['codelength']:.6f} | "
+              f"{dl:+.3f}% | {r.n_modules} / {len(set(im['labels'].values()))} | {wall:.2f} / {im['wall']:.2f} s |",
+              flush=True)
+    print(f"\nmedian ΔL {statistics.median(deltas):+.3f}%, worst {max(deltas):+.3f}%, "
+          f"{sum(x <= 0.1 for x in deltas)}/{len(deltas)} within +0.1%")
+
+
 def child(tool, path, trials, directed, jobs, timeout):
     cmd = [sys.executable, __file__, "--child", tool, str(path), str(trials), str(int(directed)), str(jobs)]
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS=str(jobs))
@@ -351,7 +391,12 @@ def main():
     ap.add_argument("--options", action="store_true",
                     help="Infomap options (markov time, regularized, preferred modules) vs the infomap executable "
                          "on LFR μ in --mus (default here 0.3,0.5) at 1k (shared) and --sizes > 1k")
+    ap.add_argument("--states", action="store_true",
+                    help="state networks (Infomap's states.net, planted random ones) vs the infomap executable")
     a = ap.parse_args()
+    if a.states:
+        states_main(a)
+        return
     if a.options:
         if a.mus == ap.get_default("mus"):
             a.mus = "0.3,0.5"

@@ -871,5 +871,5 @@ def test_state_network_equals_infomap_package(tmp_path, directed, seed):
     r = infomap(g, directed=directed, trials=5, seed=123)
     assert r.one_level_codelength == pytest.approx(im.one_level_codelength, abs=1e-9)
     assert r.codelength == pytest.approx(state_codelength(fn, r.modules, g.phys)[0])
-    # single-state moves and merges, not Infomap's aggregation: measured up to +0.54 % (RESULTS)
+    # single-state moves and merges, not Infomap's aggregation: measured up to +0.70 % (RESULTS)
     assert r.codelength <= res.codelength * 1.01
