@@ -281,3 +281,12 @@ def test_state_network_reader(shared):
     assert g.phys.tolist() == [0, 1, 2, 0, 3, 4] and g.phys_ids == ["1", "2", "3", "4", "5"]
     assert g.phys_names == ["i", "j", "k", "l", "m"] and g.names[3] == "δ~_i"
     assert g.n_links == 16 and g.stats["comments"] == 5
+
+
+def test_pajek_detected_past_64k_of_comments_and_without_final_newline(tmp_path):
+    text = "# 注释 comment line\n" * 5000 + '*Vertices 2\n1 "a"\n2 "b"\n*Edges\n1 2 3'
+    g = read_graph([write(tmp_path, text, "g.net")])
+    assert g.names == ["a", "b"] and g.weight.tolist() == [3.0] and g.stats["comments"] == 5000
+    p = tmp_path / "h.txt"
+    p.write_bytes("# 注释\n*Vertices\tb".encode())  # a link *Vertices -> b, decided on the last line
+    assert as_pairs(read_graph([str(p)], directed=True)) == {("*Vertices", "b"): 1.0}

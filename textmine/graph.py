@@ -330,9 +330,16 @@ def _detect_mode(text, shown, lineno):
 def _read_one(path, shown, b, encoding):
     state = {"mode": None, "vertex_ids": {}}
     for lineno, chunk, text, offset in _iter_blocks(path, encoding):
-        if state["mode"] is None:
-            head = text if text is not None else chunk.decode(encoding, errors="replace")
-            state["mode"] = _detect_mode(head, shown, lineno)  # None: only blank and #/% lines so far
+        if state["mode"] is None:  # None: only blank and #/% lines so far
+            whole = text if text is not None else chunk
+            for part in (whole[:1 << 16], whole):  # the first 64 KB nearly always decide
+                complete = len(part) == len(whole)
+                head = part.decode(encoding, errors="replace") if isinstance(part, bytes) else part
+                if not complete:  # leave out the cut line
+                    head = head.rsplit("\n", 1)[0]
+                state["mode"] = _detect_mode(head, shown, lineno)
+                if state["mode"] is not None or complete:
+                    break
         if chunk is not None and state["mode"] == "links" and _fast_links(chunk, b, encoding):
             continue
         if text is None:
