@@ -851,6 +851,14 @@ def test_state_network_anchor_and_cli(shared):
     assert "# physical level" in res.stdout and res.stdout.count("\n1 ") == 2
     res = CliRunner().invoke(cli, ["cluster", "-d", net, "--format", "ftree"])
     assert res.exit_code == 2 and "not available for state networks" in res.stderr
+    res = CliRunner().invoke(cli, ["cluster", "-d", net, "--state-level", "--format", "clu", "-q"])
+    assert res.exit_code == 0 and "# state level\n# module level 1\n# state_id module flow node_id\n" in res.stdout
+    body = [x.split() for x in res.stdout.splitlines() if not x.startswith("#")]
+    assert sorted((x[0], x[3]) for x in body) == [("1", "1"), ("2", "2"), ("3", "3"), ("4", "1"), ("5", "4"),
+                                                   ("6", "5")]
+    assert {x[1] for x in body if x[0] in "123"} != {x[1] for x in body if x[0] in "456"}  # Infomap's split
+    res = CliRunner().invoke(cli, ["cluster", str(shared("graphs", "karate.net")), "--state-level"])
+    assert res.exit_code == 2 and "needs a state network" in res.stderr
 
 
 @pytest.mark.parametrize("directed", [False, True])

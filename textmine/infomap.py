@@ -1576,7 +1576,7 @@ def _fmt(x):
     return f"{x:.6g}"
 
 
-def write_result(out, result, ids, names=None, fmt="tsv", header=None):
+def write_result(out, result, ids, names=None, fmt="tsv", header=None, state_level=False):
     """Write a partition as textmine TSV or Infomap ``.clu`` / ``.tree`` / JSON.
 
     Parameters
@@ -1594,12 +1594,18 @@ def write_result(out, result, ids, names=None, fmt="tsv", header=None):
         as ``path,flow,name,node_id`` with a column-name line and no ``#`` lines.
     header : list of str, optional
         Extra lines (without ``#``) for the top of the Infomap header (version, command line).
+    state_level : bool
+        State networks: one row per state node, ``state module flow physical`` (Infomap's
+        ``_states.clu``), instead of one per physical node and module (tsv and clu only).
     """
     import json
 
     names = ids if names is None else names
     if result.phys is not None:
-        _write_physical(out, result, fmt, header)
+        if state_level:
+            _write_states(out, result, ids, fmt, header)
+        else:
+            _write_physical(out, result, fmt, header)
         return
     order = node_order(result)
     mods = result.modules
@@ -1792,6 +1798,21 @@ def _infomap_header(result, header):
              f"# codelength {_fmt(result.codelength)} bits",
              f"# relative codelength savings {100 * result.relative_savings:.6g}%",
              f"# flow model {result.flow_model}"])
+
+
+def _write_states(out, result, ids, fmt, header):
+    """State networks at state level: ``state module flow physical`` by module, then flow."""
+    if fmt not in ("tsv", "clu"):
+        raise TextmineError(f"--state-level writes tsv or clu, not {fmt}")
+    lines = []
+    if fmt == "clu":
+        lines = _infomap_header(result, header) + ["# higher order", "# state level", "# module level 1",
+                                                    "# state_id module flow node_id"]
+    sep, ffmt = ("\t", ".9g") if fmt == "tsv" else (" ", ".6g")
+    for i in node_order(result).tolist():
+        lines.append(f"{ids[i]}{sep}{int(result.modules[i]) + 1}{sep}{result.node_flow[i]:{ffmt}}{sep}"
+                     f"{result.phys_ids[result.phys[i]]}")
+    out.write("".join(x + "\n" for x in lines))
 
 
 def _write_physical(out, result, fmt, header):

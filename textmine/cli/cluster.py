@@ -37,13 +37,16 @@ from textmine.cli._options import jobs_option, output_option, quiet_option, seed
 @click.option("--format", "fmt", type=click.Choice(["tsv", "clu", "tree", "ftree", "csv", "json"]), default="tsv",
               show_default=True, help="tsv: node<TAB>module<TAB>flow; clu/tree/ftree/csv/json: Infomap's formats "
                                       "(ftree: the tree plus module-level *Links, for the Network Navigator).")
+@click.option("--state-level", is_flag=True,
+              help="State networks: one row per state (state, module, flow, physical node; Infomap's "
+                   "_states.clu) instead of one per physical node and module. tsv and clu.")
 @click.option("--encoding", default="utf-8", show_default=True, help="Input encoding.")
 @jobs_option
 @output_option
 @quiet_option
 def cluster(paths, directed, teleport_to, recorded_teleportation, teleport_prob, trials, seed, two_level,
             multilevel, prefer_modular_solution, markov_time, regularized, regularization_strength,
-            preferred_modules, fmt, encoding, jobs, output, quiet):
+            preferred_modules, fmt, state_level, encoding, jobs, output, quiet):
     """Find communities by minimising the map equation (InfoMap; two-level unless --multilevel).
 
     PATHS are link lists (`source target [weight]` per line, TAB or space separated, string node
@@ -96,6 +99,10 @@ def cluster(paths, directed, teleport_to, recorded_teleportation, teleport_prob,
                                    "--preferred-number-of-modules; drop --multilevel")
         if fmt not in ("tsv", "clu", "tree"):
             raise click.UsageError(f"--format {fmt} is not available for state networks yet; use tsv, clu or tree")
+        if state_level and fmt == "tree":
+            raise click.UsageError("--state-level writes tsv or clu")
+    elif state_level:
+        raise click.UsageError("--state-level needs a state network (*States)")
     result = infomap(graph, directed=directed, teleport_to=teleport_to, recorded=recorded_teleportation,
                      teleport_prob=teleport_prob, trials=trials, seed=seed, n_jobs=jobs,
                      prefer_modular=prefer_modular_solution, multilevel=multilevel, markov_time=markov_time,
@@ -103,7 +110,7 @@ def cluster(paths, directed, teleport_to, recorded_teleportation, teleport_prob,
                      preferred_modules=preferred_modules or 0)
     header = [f"textmine {__version__}", "textmine cluster " + " ".join(sys.argv[2:] if len(sys.argv) > 2 else [])]
     with atomic_output(output) as out:
-        write_result(out, result, graph.ids, graph.names, fmt=fmt, header=header)
+        write_result(out, result, graph.ids, graph.names, fmt=fmt, header=header, state_level=state_level)
     if not quiet:
         notes = []
         if graph.n_duplicates:
