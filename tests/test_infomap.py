@@ -358,6 +358,21 @@ def test_preferred_modules_equals_infomap_package(shared, k, name, directed):
     assert r.codelength <= res.codelength * 1.01  # within 1 %: the biased search is Infomap's, not identical
 
 
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_preferred_modules_merges_disconnected_modules(k):
+    """Four disjoint triangles: M* < 4 needs merges between modules with no link (Infomap does them)."""
+    im_mod = pytest.importorskip("infomap")
+    tri = [(a + 3 * t, b + 3 * t) for t in range(4) for a, b in [(0, 1), (1, 2), (2, 0)]]
+    r = infomap(graph_from_edges(tri), trials=3, preferred_modules=k)
+    im = im_mod.Infomap(f"--two-level --silent -N 3 --seed 123 --preferred-number-of-modules {k}")
+    for a, b in tri:
+        im.add_link(a, b)
+    res = im.run()
+    assert r.codelength <= res.codelength + 1e-9
+    fn = compute_flow(graph_from_edges(tri))
+    assert r.codelength == pytest.approx(codelength(fn, r.modules)[0] + abs(r.n_modules - k))
+
+
 def test_preferred_modules_rejected_with_multilevel():
     with pytest.raises(TextmineError, match="two-level partition only"):
         infomap(graph_from_edges(ARCS), preferred_modules=2, multilevel=True)

@@ -546,12 +546,20 @@ def physical_one_level_codelength(fn, phys):
     return -sum(_plogp_py(x) for x in np.bincount(phys, weights=fn.node_flow).tolist())
 
 
-def _merge_state_modules(fn, phys, mod):
+def _merge_state_modules(fn, phys, mod, preferred=0, max_all_pairs=300):
     """Greedily merge linked modules (or modules sharing a physical node) while a union shortens
     :func:`state_codelength`: each round merges the best disjoint improving pairs at once when
-    that beats the single best merge, else the single best. Returns the new module labels."""
+    that beats the single best merge, else the single best. Returns the new module labels.
+
+    With ``preferred`` = M* > 0 (``phys`` = one physical node per node gives the plain map
+    equation), the objective includes |M − M*| and, up to ``max_all_pairs`` modules, every pair
+    is a candidate, so modules with no link between them can merge (as Infomap reaches M* on a
+    disconnected graph)."""
     mod = _renumber(np.asarray(mod))[0].astype(np.int64)
     k = int(mod.max()) + 1
+
+    def objective(m):
+        return state_codelength(fn, m, phys)[0] + module_count_cost(len(np.unique(m)), preferred)
     rows = np.repeat(np.arange(fn.n_nodes), np.diff(fn.out_ptr))
     while k > 1:
         flow = np.bincount(mod, weights=fn.node_flow, minlength=k)
@@ -569,6 +577,9 @@ def _merge_state_modules(fn, phys, mod):
         for m, ph, x in zip(mod.tolist(), phys.tolist(), fn.node_flow.tolist()):
             pm[m][ph] = pm[m].get(ph, 0.0) + x
         pairs = {(min(a, b), max(a, b)) for a, b in F}
+        if preferred and k > preferred and k <= max_all_pairs:
+            pairs = {(a, b) for a in range(k) for b in range(a + 1, k)}
+        pair_cost = module_count_cost(k - 1, preferred) - module_count_cost(k, preferred)
         by_phys = {}
         for m in range(k):
             for ph in pm[m]:
@@ -597,7 +608,7 @@ def _merge_state_modules(fn, phys, mod):
             e2, x2 = ee(lenter[a] + lenter[b] - fab, lexit[a] + lexit[b] - fab, tsrc[a] + tsrc[b], tw[a] + tw[b])
             se = sum_enter - en[a] - en[b] + e2
             delta = (_plogp_py(se) - _plogp_py(sum_enter) - _plogp_py(e2) - _plogp_py(x2)
-                     + _plogp_py(x2 + flow[a] + flow[b]) - base_terms[a] - base_terms[b])
+                     + _plogp_py(x2 + flow[a] + flow[b]) - base_terms[a] - base_terms[b] + pair_cost)
             small, large = (pm[a], pm[b]) if len(pm[a]) < len(pm[b]) else (pm[b], pm[a])
             for ph, x in small.items():
                 y = large.get(ph)
@@ -618,7 +629,7 @@ def _merge_state_modules(fn, phys, mod):
         single = np.arange(k)
         single[good[0][2]] = good[0][1]
         batch_mod, single_mod = target[mod], single[mod]
-        if len(used) > 2 and state_codelength(fn, batch_mod, phys)[0] < state_codelength(fn, single_mod, phys)[0]:
+        if len(used) > 2 and objective(batch_mod) < objective(single_mod):
             mod = batch_mod
         else:
             mod = single_mod
@@ -1500,6 +1511,12 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
     lengths = [float(r[1]) for r in results]
     best = int(np.argmin(lengths))
     modules = results[best][0]
+    if preferred_modules and phys is None and len(np.unique(modules)) > preferred_modules:
+        # merges the core loop cannot see (modules without a link between them), as Infomap reaches M*
+        merged = _merge_state_modules(fn, np.arange(n), modules, preferred=preferred_modules)
+        before = codelength(fn, modules)[0] + module_count_cost(len(np.unique(modules)), preferred_modules)
+        if codelength(fn, merged)[0] + module_count_cost(len(np.unique(merged)), preferred_modules) < before:
+            modules = merged
     L, index, module = codelength(fn, modules) if phys is None else state_codelength(fn, modules, phys)
     penalty = module_count_cost(len(np.unique(modules)), preferred_modules)
     L += penalty
