@@ -896,3 +896,13 @@ def test_state_network_equals_infomap_package(tmp_path, directed, seed):
     assert r.codelength == pytest.approx(state_codelength(fn, r.modules, g.phys)[0])
     # single-state moves and merges, not Infomap's aggregation: measured up to +0.70 % (RESULTS)
     assert r.codelength <= res.codelength * 1.01
+
+
+@pytest.mark.parametrize("opts", [dict(markov_time=0.6), dict(regularized=True, regularization_strength=0.5),
+                                  dict(preferred_modules=3), dict(phys=[i % 7 for i in range(14)])])
+def test_new_options_do_not_depend_on_jobs(opts):
+    links = random_graph(9, n=14, m=34, directed=True)
+    g = graph_of(links, True, 14)
+    r1 = infomap(g, directed=True, trials=4, seed=5, n_jobs=1, **opts)
+    r2 = infomap(g, directed=True, trials=4, seed=5, n_jobs=2, **opts)
+    assert np.array_equal(r1.modules, r2.modules) and r1.codelength == r2.codelength
