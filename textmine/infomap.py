@@ -546,7 +546,7 @@ def physical_one_level_codelength(fn, phys):
     return -sum(_plogp_py(x) for x in np.bincount(phys, weights=fn.node_flow).tolist())
 
 
-def _merge_state_modules(fn, phys, mod, preferred=0, max_all_pairs=300):
+def _merge_modules(fn, phys, mod, preferred=0, max_all_pairs=300):
     """Greedily merge linked modules (or modules sharing a physical node) while a union shortens
     :func:`state_codelength`: each round merges the best disjoint improving pairs at once when
     that beats the single best merge, else the single best. Returns the new module labels.
@@ -638,7 +638,7 @@ def _merge_state_modules(fn, phys, mod, preferred=0, max_all_pairs=300):
     return mod
 
 
-def refine_states(fn, phys, modules, seed, max_sweeps=100, merge=True):
+def refine_states(fn, phys, modules, seed, max_sweeps=100, max_rounds=50):
     """Move single state nodes to the module that shortens the state-network codelength most.
 
     The kernel search optimises the codelength with state-node terms; this pass then optimises
@@ -646,13 +646,26 @@ def refine_states(fn, phys, modules, seed, max_sweeps=100, merge=True):
     physical node together), visiting nodes in a seeded random order, candidates being the
     neighbours' modules, the modules holding other states of the same physical node (as
     Infomap's memory optimiser) and a new module, until a sweep moves nothing; then merges whole
-    modules while a merge shortens the code (:func:`_merge_state_modules`), and repeats.
+    modules while a merge shortens the code (:func:`_merge_modules`), and repeats while merges
+    happen (at most ``max_rounds`` rounds).
 
     Returns
     -------
     modules : ndarray of int64, shape (n,)
     L : float
     """
+    mod = np.asarray(modules, dtype=np.int64)
+    for r in range(max_rounds):
+        mod = _move_states(fn, phys, mod, seed + r, max_sweeps)
+        merged = _merge_modules(fn, phys, mod)
+        if len(np.unique(merged)) == len(np.unique(mod)):
+            break
+        mod = merged
+    return mod, state_codelength(fn, mod, phys)[0]
+
+
+def _move_states(fn, phys, modules, seed, max_sweeps):
+    """The single-state move sweeps of :func:`refine_states`; returns the new labels."""
     rng = np.random.default_rng(seed)
     n = fn.n_nodes
     mod = np.asarray(modules, dtype=np.int64).copy()
@@ -774,11 +787,7 @@ def refine_states(fn, phys, modules, seed, max_sweeps=100, merge=True):
             moved += 1
         if moved == 0:
             break
-    if merge:
-        merged = _merge_state_modules(fn, phys, mod)
-        if len(np.unique(merged)) < len(np.unique(mod)):
-            return refine_states(fn, phys, merged, seed + 1, max_sweeps, merge=True)
-    return mod, state_codelength(fn, mod, phys)[0]
+    return mod
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1513,7 +1522,7 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
     modules = results[best][0]
     if preferred_modules and phys is None and len(np.unique(modules)) > preferred_modules:
         # merges the core loop cannot see (modules without a link between them), as Infomap reaches M*
-        merged = _merge_state_modules(fn, np.arange(n), modules, preferred=preferred_modules)
+        merged = _merge_modules(fn, np.arange(n), modules, preferred=preferred_modules)
         before = codelength(fn, modules)[0] + module_count_cost(len(np.unique(modules)), preferred_modules)
         if codelength(fn, merged)[0] + module_count_cost(len(np.unique(merged)), preferred_modules) < before:
             modules = merged
