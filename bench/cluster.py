@@ -19,6 +19,15 @@ Usage::
     PYTHONPATH=. python bench/cluster.py                 # everything (about 10 min on 2 shared cores)
     PYTHONPATH=. python bench/cluster.py --quick         # small graphs only
     PYTHONPATH=. python bench/cluster.py --sizes 100000 --mus 0.3 --trials 5 --tools textmine,infomap
+    PYTHONPATH=. python bench/cluster.py --options --trials 5          # Infomap options vs the executable
+    PYTHONPATH=. python bench/cluster.py --states --trials 5           # state networks vs the executable
+
+``--options`` runs the options users tune (``--markov-time`` 0.5/1/2, ``--regularized``,
+``--preferred-number-of-modules`` 4/20) on the shared LFR graphs (lfr/mu-0.3.gml, mu-0.5.gml) and
+generated LFR 10k graphs, against the ``infomap`` 2.16 **executable** on the same link-list file
+with the same seed and trials: codelength (Infomap's own, from its ``.clu`` header; ours from the
+same objective), modules, NMI to the planted partition, and time (Infomap's "completed in", i.e.
+without its process start; textmine's read + search after a warm-up), with medians.
 """
 import argparse
 import json
@@ -161,6 +170,155 @@ def run_one(tool, path, trials, directed, jobs):
     _ = np
 
 
+OPTION_SETS = [
+    ("markov 0.5", "--markov-time 0.5", dict(markov_time=0.5)),
+    ("markov 1", "--markov-time 1", dict(markov_time=1.0)),
+    ("markov 2", "--markov-time 2", dict(markov_time=2.0)),
+    ("regularized", "--regularized", dict(regularized=True)),
+    ("preferred 4", "--preferred-number-of-modules 4", dict(preferred_modules=4)),
+    ("preferred 20", "--preferred-number-of-modules 20", dict(preferred_modules=20)),
+]
+
+
+def run_options_child(path, trials, opts_json, jobs):
+    """Child process: textmine with the given options, warm, one JSON line."""
+    from textmine.graph import graph_from_edges, read_graph
+    from textmine.infomap import infomap
+    opts = json.loads(opts_json)
+    infomap(graph_from_edges([(1, 2), (2, 3), (3, 1), (3, 4), (4, 5), (5, 6), (6, 4)]), trials=2, n_jobs=2, **opts)
+    t = time.perf_counter()
+    g = read_graph([str(path)])
+    r = infomap(g, trials=trials, seed=123, n_jobs=jobs, **opts)
+    wall = time.perf_counter() - t
+    print(json.dumps({"codelength": r.codelength, "modules": r.n_modules, "wall": wall,
+                      "labels": dict(zip(g.ids, (r.modules + 1).tolist()))}))
+
+
+def infomap_exe(path, trials, flags, jobs, timeout):
+    """The infomap executable on ``path``: codelength and time from its .clu header, labels."""
+    import shutil
+    import tempfile
+    exe = shutil.which("infomap") or shutil.which("Infomap")
+    if not exe:
+        return {"error": "no infomap executable"}
+    d = tempfile.mkdtemp(prefix="bench-infomap-")
+    try:
+        cmd = [exe, str(path), d, "--two-level", "--silent", "-N", str(trials), "--seed", "123", "-o", "clu",
+               "--out-name", "out"] + flags.split()
+        t = time.perf_counter()
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                           env=dict(os.environ, OMP_NUM_THREADS=str(jobs)))
+        wall = time.perf_counter() - t
+        if p.returncode != 0:
+            return {"error": (p.stderr.strip().splitlines() or ["?"])[-1][:80]}
+        labels, L, inner = {}, None, None
+        for line in open(os.path.join(d, "out.clu")):
+            if line.startswith("# codelength"):
+                L = float(line.split()[2])
+            elif line.startswith("# completed in"):
+                inner = float(line.split()[3])
+            elif not line.startswith("#") and line.strip():
+                node, mod = line.split()[:2]
+                labels[node] = int(mod)
+        return {"codelength": L, "modules": len(set(labels.values())), "wall": inner, "wall_process": wall,
+                "labels": labels}
+    except subprocess.TimeoutExpired:
+        return {"error": f"timeout {timeout}s"}
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def bench_options(name, path, truth, trials, jobs, timeout, stats):
+    for label, flags, opts in OPTION_SETS:
+        cmd = [sys.executable, __file__, "--options-child", str(path), str(trials), json.dumps(opts), str(jobs)]
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        if p.returncode != 0:
+            print(f"| {name} | {label} | textmine error: {(p.stderr.strip().splitlines() or ['?'])[-1][:80]} |")
+            continue
+        t = json.loads(p.stdout.strip().splitlines()[-1])
+        im = infomap_exe(path, trials, flags, jobs, timeout)
+        if "error" in im:
+            print(f"| {name} | {label} | infomap error: {im['error']} |")
+            continue
+        dl = 100 * (t["codelength"] / im["codelength"] - 1)
+        ratio = t["wall"] / max(im["wall"], 1e-9)
+        nt, ni = nmi(t["labels"], truth), nmi(im["labels"], truth)
+        stats.append((label, dl, ratio, nt - ni, t["modules"] == im["modules"]))
+        print(f"| {name} | {label} | {t['codelength']:.6f} | {im['codelength']:.6f} | {dl:+.3f}% | "
+              f"{t['modules']} / {im['modules']} | {nt:.4f} / {ni:.4f} | {t['wall']:.2f} / {im['wall']:.2f} s | "
+              f"{ratio:.2f}× |", flush=True)
+
+
+def options_main(a):
+    import statistics
+    print(f"# --options: trials {a.trials}, seed 123, two-level, -j {a.jobs} / OMP_NUM_THREADS={a.jobs}; "
+          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
+    print("| graph | option | textmine L | Infomap L | ΔL | modules (t / I) | NMI (t / I) | time (t / I) | ratio |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    stats = []
+    graphs = []
+    for mu in a.mus.split(","):
+        got = gml(f"lfr/mu-{mu}.gml", "community")
+        if got:
+            graphs.append((f"LFR 1k μ={mu} (shared)", got))
+    for n in [int(x) for x in a.sizes.split(",") if int(x) > 1000]:
+        for mu in a.mus.split(","):
+            got = lfr(n, float(mu))
+            if got:
+                graphs.append((f"LFR n={n} μ={mu}", got))
+    for name, (path, truth) in graphs:
+        bench_options(name, path, truth, a.trials, a.jobs, a.timeout, stats)
+    print()
+    print("| option | runs | median ΔL | worst ΔL | median time ratio | median ΔNMI | same #modules |")
+    print("|---|---|---|---|---|---|---|")
+    for label, _, _ in OPTION_SETS + [("all", None, None)]:
+        rows = [x for x in stats if label == "all" or x[0] == label]
+        if rows:
+            print(f"| {label} | {len(rows)} | {statistics.median(r[1] for r in rows):+.3f}% | "
+                  f"{max(r[1] for r in rows):+.3f}% | {statistics.median(r[2] for r in rows):.2f}× | "
+                  f"{statistics.median(r[3] for r in rows):+.4f} | {sum(r[4] for r in rows)}/{len(rows)} |")
+
+
+def states_main(a):
+    """State networks: Infomap's states.net and planted random state networks (tests/test_infomap.py's
+    generator) against the infomap executable, two-level, same trials and seed."""
+    import statistics
+    import tempfile
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_infomap import random_state_network
+
+    from textmine.graph import read_graph
+    from textmine.infomap import infomap
+    infomap(read_graph([str(SHARED / "infomap" / "states.net")], directed=True), directed=True)  # warm-up
+    cases = [("states.net", SHARED / "infomap" / "states.net", True)]
+    d = pathlib.Path(tempfile.mkdtemp(prefix="bench-states-"))
+    for seed in range(3, 9):
+        text, _, _ = random_state_network(seed, n_phys=30, n_states=60, m=160, groups=4)
+        (d / f"planted-{seed}.net").write_text(text)
+        cases += [(f"planted seed {seed}", d / f"planted-{seed}.net", False),
+                  (f"planted seed {seed}", d / f"planted-{seed}.net", True)]
+    text, _, _ = random_state_network(99, n_phys=400, n_states=1000, m=3000, groups=10)
+    (d / "planted-1k.net").write_text(text)
+    cases += [("planted 1k states", d / "planted-1k.net", False), ("planted 1k states", d / "planted-1k.net", True)]
+    print(f"# --states: trials {a.trials}, seed 123, two-level; load {os.getloadavg()[0]:.1f}")
+    print("| network | flow | textmine L | Infomap L | ΔL | modules (t / I) | time (t / I) |")
+    print("|---|---|---|---|---|---|---|")
+    deltas = []
+    for name, path, directed in cases:
+        t = time.perf_counter()
+        r = infomap(read_graph([str(path)], directed=directed), directed=directed, trials=a.trials, seed=123)
+        wall = time.perf_counter() - t
+        im = infomap_exe(path, a.trials, "-d" if directed else "", 1, a.timeout)
+        dl = 100 * (r.codelength / im["codelength"] - 1)
+        deltas.append(dl)
+        print(f"| {name} | {'directed' if directed else 'undirected'} | {r.codelength:.6f} | {im['codelength']:.6f} | "
+              f"{dl:+.3f}% | {r.n_modules} / {len(set(im['labels'].values()))} | {wall:.2f} / {im['wall']:.2f} s |",
+              flush=True)
+    print(f"\nmedian ΔL {statistics.median(deltas):+.3f}%, worst {max(deltas):+.3f}%, "
+          f"{sum(x <= 0.1 for x in deltas)}/{len(deltas)} within +0.1%")
+
+
 def child(tool, path, trials, directed, jobs, timeout):
     cmd = [sys.executable, __file__, "--child", tool, str(path), str(trials), str(int(directed)), str(jobs)]
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS=str(jobs))
@@ -209,6 +367,10 @@ def bench(name, path, truth, tools, trials, directed, jobs, timeout, rows):
 
 
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--options-child":
+        path, trials, opts, jobs = sys.argv[2:6]
+        run_options_child(path, int(trials), opts, int(jobs))
+        return
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         tool, path, trials, directed, jobs = sys.argv[2:7]
         run_one(tool, path, int(trials), bool(int(directed)), int(jobs))
@@ -226,7 +388,22 @@ def main():
     ap.add_argument("--skip-shared", action="store_true")
     ap.add_argument("--multilevel", action="store_true",
                     help="hierarchical map equation (textmine --multilevel vs Infomap's default); no igraph")
+    ap.add_argument("--options", action="store_true",
+                    help="Infomap options (markov time, regularized, preferred modules) vs the infomap executable "
+                         "on LFR μ in --mus (default here 0.3,0.5) at 1k (shared) and --sizes > 1k")
+    ap.add_argument("--states", action="store_true",
+                    help="state networks (Infomap's states.net, planted random ones) vs the infomap executable")
     a = ap.parse_args()
+    if a.states:
+        states_main(a)
+        return
+    if a.options:
+        if a.mus == ap.get_default("mus"):
+            a.mus = "0.3,0.5"
+        if a.sizes == ap.get_default("sizes"):
+            a.sizes = "1000,10000"
+        options_main(a)
+        return
     tools = a.tools.split(",")
     if a.multilevel:
         os.environ["TEXTMINE_BENCH_MULTILEVEL"] = "1"

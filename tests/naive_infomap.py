@@ -61,11 +61,68 @@ def naive_flow(n, links, directed=False, teleport_to="links", recorded=False, al
     return q, f, [0.0] * n, [0.0] * n
 
 
-def naive_codelength(p, f, modules, tele_src=None, tele_w=None):
+def naive_regularized_flow(n, links, directed=False, strength=1.0, iters=1000):
+    """Regularized flow (Infomap ``--regularized``) with loops: (node_flow, {(a, b): flow}, tele_src, tele_w).
+
+    Written from ALGORITHMS-2.md §6.2: u_i = s_i / k_i (isolated: the smallest u), u_t = Σs / Σk,
+    λ = C ln N / N, prior weight t_i = λ / u_t · u_i · Σ_j u_j; a step follows the prior with
+    probability α_i = t_i / (s_i + t_i) to a node drawn ∝ u_j (directed: u_out and u_in).
+    """
+    lam = strength * math.log(n) / n
+    n_loops = sum(1 for a, b in links if a == b)
+    w_loops = sum(w for (a, b), w in links.items() if a == b)
+    u_t = (2 * sum(links.values()) - w_loops) / (2 * len(links) - n_loops)
+
+    def mean_weight(s, k):
+        have = [s[i] / k[i] for i in range(n) if k[i] > 0]
+        return [s[i] / k[i] if k[i] > 0 else min(have) for i in range(n)]
+
+    if not directed:
+        s, k = [0.0] * n, [0] * n
+        for (a, b), w in links.items():
+            s[a] += w
+            k[a] += 1
+            if a != b:
+                s[b] += w
+                k[b] += 1
+        u = mean_weight(s, k)
+        t = [lam / u_t * u[i] * sum(u) for i in range(n)]
+        z = sum(s) + sum(t)
+        p = [(s[i] + t[i]) / z for i in range(n)]
+        alpha = [t[i] / (s[i] + t[i]) for i in range(n)]
+        f = defaultdict(float)
+        for (a, b), w in links.items():
+            if a != b:
+                f[(a, b)] += (1 - alpha[a]) * p[a] * w / s[a]
+                f[(b, a)] += (1 - alpha[b]) * p[b] * w / s[b]
+        return p, dict(f), [p[i] * alpha[i] for i in range(n)], [x / sum(u) for x in u]
+    s_out, k_out, s_in, k_in = [0.0] * n, [0] * n, [0.0] * n, [0] * n
+    for (a, b), w in links.items():
+        s_out[a] += w
+        k_out[a] += 1
+        s_in[b] += w
+        k_in[b] += 1
+    u_out, u_in = mean_weight(s_out, k_out), mean_weight(s_in, k_in)
+    tw = [x / sum(u_in) for x in u_in]
+    t = [lam / u_t * u_out[i] * sum(u_in) for i in range(n)]
+    alpha = [t[i] / (s_out[i] + t[i]) for i in range(n)]
+    p = [1.0 / n] * n
+    for _ in range(iters):
+        tele = sum(alpha[i] * p[i] for i in range(n))
+        new = [tele * tw[i] for i in range(n)]
+        for (a, b), w in links.items():
+            new[b] += (1 - alpha[a]) * w / s_out[a] * p[a]
+        total = sum(new)
+        p = [x / total for x in new]
+    f = {(a, b): (1 - alpha[a]) * w / s_out[a] * p[a] for (a, b), w in links.items() if a != b}
+    return p, f, [p[i] * alpha[i] for i in range(n)], tw
+
+
+def naive_codelength(p, f, modules, tele_src=None, tele_w=None, preferred=0):
     """Two-level map equation in its entropy form: q↶ H(Q) + Σ p↻ⁱ H(Pⁱ).
 
     With ``tele_src``/``tele_w`` (recorded teleportation), teleportation between nodes counts as
-    link flow ``tele_src[a] * tele_w[b]``.
+    link flow ``tele_src[a] * tele_w[b]``. With ``preferred`` = M* > 0, plus |M − M*| bits.
     """
     n = len(p)
     mods = sorted(set(modules))
@@ -93,6 +150,8 @@ def naive_codelength(p, f, modules, tele_src=None, tele_w=None):
             continue
         h = -plogp(exit_[m] / pm) - sum(plogp(x / pm) for x in members)
         L += pm * h
+    if preferred:
+        L += abs(len(mods) - preferred)
     return L
 
 
@@ -105,9 +164,9 @@ def naive_aggregate(n, rows, module):
     return dict(out)
 
 
-def naive_best_move_gain(p, f, modules, a, tele_src=None, tele_w=None):
+def naive_best_move_gain(p, f, modules, a, tele_src=None, tele_w=None, preferred=0):
     """The largest codelength decrease from moving node ``a`` alone to a neighbour's module or a new one."""
-    base = naive_codelength(p, f, modules, tele_src, tele_w)
+    base = naive_codelength(p, f, modules, tele_src, tele_w, preferred)
     neigh = {modules[b] for (x, b) in f if x == a} | {modules[x] for (x, b) in f if b == a}
     neigh.discard(modules[a])
     neigh.add(max(modules) + 1)
@@ -115,7 +174,7 @@ def naive_best_move_gain(p, f, modules, a, tele_src=None, tele_w=None):
     for m in neigh:
         trial = list(modules)
         trial[a] = m
-        best = max(best, base - naive_codelength(p, f, trial, tele_src, tele_w))
+        best = max(best, base - naive_codelength(p, f, trial, tele_src, tele_w, preferred))
     return best
 
 
@@ -142,6 +201,47 @@ def naive_optimum(p, f, tele_src=None, tele_w=None):
     return best
 
 
+def naive_state_codelength(p, f, modules, phys):
+    """State-network map equation in entropy form: the module codebooks name physical nodes, each
+    with the summed visit rate of its state nodes in that module (ALGORITHMS-2.md §6.4)."""
+    mods = sorted(set(modules))
+    exit_ = {m: 0.0 for m in mods}
+    enter = {m: 0.0 for m in mods}
+    for (a, b), x in f.items():
+        if modules[a] != modules[b]:
+            exit_[modules[a]] += x
+            enter[modules[b]] += x
+    q = sum(enter.values())
+    L = 0.0
+    if q > 0:
+        L += q * -sum(e / q * math.log2(e / q) for e in enter.values() if e > 0)
+    for m in mods:
+        rates = defaultdict(float)
+        for a in range(len(p)):
+            if modules[a] == m:
+                rates[phys[a]] += p[a]
+        pm = exit_[m] + sum(rates.values())
+        if pm > 0:
+            L += pm * (-plogp(exit_[m] / pm) - sum(plogp(x / pm) for x in rates.values()))
+    return L
+
+
+def naive_module_links(paths, f, symmetric):
+    """{(module path, child, child): flow} of an ``.ftree``: each leaf link a→b lands in the deepest
+    module holding both ends, between the two children whose subtrees hold them."""
+    out = defaultdict(float)
+    for (a, b), x in f.items():
+        pa, pb = paths[a], paths[b]
+        c = 0
+        while pa[c] == pb[c]:
+            c += 1
+        key = (tuple(pa[:c]), pa[c], pb[c])
+        if symmetric:
+            key = (key[0], min(key[1], key[2]), max(key[1], key[2]))
+        out[key] += x
+    return dict(out)
+
+
 def naive_pairs(edges, directed):
     """{(a, b): summed weight} with string ids; undirected pairs keyed by sorted ids."""
     out = defaultdict(float)
@@ -154,6 +254,30 @@ def naive_pairs(edges, directed):
             a, b = b, a
         out[(a, b)] += w
     return dict(out)
+
+
+def naive_link_list(text):
+    """Links of a link-list text by the documented rules, one line at a time.
+
+    Fields are split on spaces and TABs; a blank line is skipped; a line whose first field starts
+    with ``#`` or ``%`` and is alone or followed by a space is a comment; any other line is
+    ``source target [weight]``. Returns (list of (a, b, weight), number of comment lines); raises
+    ValueError(line number) for a line with another number of fields.
+    """
+    links, comments = [], 0
+    for no, line in enumerate(text.split("\n"), 1):
+        stripped = line.strip(" \t\r")
+        fields = stripped.replace("\t", " ").replace("\r", " ").split(" ")
+        fields = [f for f in fields if f]
+        if not fields:
+            continue
+        if fields[0][0] in "#%" and (len(fields) == 1 or stripped[1] == " "):
+            comments += 1
+            continue
+        if len(fields) not in (2, 3):
+            raise ValueError(no)
+        links.append((fields[0], fields[1], float(fields[2]) if len(fields) == 3 else 1.0))
+    return links, comments
 
 
 __all__ = [name for name in dir() if name.startswith("naive") or name in ("plogp", "set_partitions")]

@@ -6,12 +6,15 @@ import pytest
 from click.testing import CliRunner
 from conftest import JIT_DISABLED
 from naive_infomap import (naive_aggregate, naive_best_move_gain, naive_codelength, naive_flow,
-                          naive_hierarchical_codelength, naive_optimum)
+                          naive_hierarchical_codelength, naive_module_links, naive_optimum, naive_regularized_flow,
+                          naive_state_codelength)
 
 from textmine.cli import cli
+from textmine.errors import TextmineError
 from textmine.graph import graph_from_edges, read_graph
 from textmine.infomap import (_aggregate, _core_loop, _seed_state, codelength, compute_flow, hierarchical_codelength,
-                              infomap, multilevel_paths, one_level_codelength)
+                              infomap, module_links, multilevel_paths, one_level_codelength, refine_states,
+                              state_codelength, tree_paths)
 from textmine.neighbors import knn_graph
 
 VARIANTS = [
@@ -96,6 +99,52 @@ def test_directed_flow_equals_infomap_package(shared, flags, kw):
             assert mine[(pos[a], pos[b])] == pytest.approx(x, abs=1e-9)
 
 
+@pytest.mark.parametrize("directed", [False, True])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("strength", [1.0, 0.3])
+def test_regularized_flow_matches_naive(directed, seed, strength):
+    n = 12
+    links = random_graph(seed + 30, n=n, m=28, directed=directed)
+    fn = compute_flow(graph_of(links, directed, n + 2), directed=directed, regularized=True,
+                      regularization_strength=strength)  # two isolated nodes
+    p, f, tsrc, tw = naive_regularized_flow(n + 2, links, directed, strength)
+    assert fn.recorded and fn.node_flow.sum() == pytest.approx(1.0)
+    assert fn.node_flow.tolist() == pytest.approx(p, abs=1e-12)
+    assert fn.tele_src.tolist() == pytest.approx(tsrc, abs=1e-12)
+    assert fn.tele_w.tolist() == pytest.approx(tw, abs=1e-12)
+    mine = flow_dicts(fn)
+    assert mine.keys() == f.keys()
+    for k in f:
+        assert mine[k] == pytest.approx(f[k], abs=1e-12)
+    mods = [random.Random(seed).randrange(3) for _ in range(n + 2)]
+    assert codelength(fn, mods)[0] == pytest.approx(naive_codelength(p, f, mods, tsrc, tw), abs=1e-9)
+
+
+@pytest.mark.parametrize("kw", VARIANTS[:3])
+@pytest.mark.parametrize("t", [0.5, 2.0])
+def test_markov_time_scales_link_flow_only(kw, t):
+    n = 14
+    links = random_graph(5, n=n, directed=kw["directed"])
+    g = graph_of(links, kw["directed"], n)
+    base = compute_flow(g, **kw)
+    fn = compute_flow(g, markov_time=t, **kw)
+    assert np.array_equal(fn.node_flow, base.node_flow) and np.array_equal(fn.tele_src, base.tele_src)
+    assert np.allclose(fn.out_flow, t * base.out_flow) and np.allclose(fn.in_flow, t * base.in_flow)
+    p, f, tsrc, tw = naive_flow(n, links, **{k: v for k, v in kw.items()})
+    mods = [i % 3 for i in range(n)]
+    assert codelength(fn, mods)[0] == pytest.approx(
+        naive_codelength(p, {k: t * v for k, v in f.items()}, mods, tsrc if kw.get("recorded") else None, tw),
+        abs=1e-9)
+    assert one_level_codelength(fn) == one_level_codelength(base)
+
+
+@pytest.mark.parametrize("bad", [dict(markov_time=0), dict(markov_time=-1), dict(markov_time=float("nan")),
+                                 dict(regularized=True, regularization_strength=0)])
+def test_flow_options_rejected(bad):
+    with pytest.raises(TextmineError, match="must be a finite number > 0"):
+        compute_flow(graph_from_edges(ARCS), **bad)
+
+
 # ------------------------------------------------------------------------------------------ codelength
 
 
@@ -120,13 +169,13 @@ def test_codelength_matches_naive_entropy_form(kw):
 # ------------------------------------------------------------------------------------------ kernels
 
 
-def run_core(fn, module=None, constraint=None, limit=1000, seed=1):
+def run_core(fn, module=None, constraint=None, limit=1000, seed=1, preferred=0):
     n = fn.n_nodes
     module = np.arange(n, dtype=np.int32) if module is None else module.astype(np.int32)
     constraint = np.zeros(n, dtype=np.int32) if constraint is None else constraint.astype(np.int32)
     moved, L = _core_loop(fn.out_ptr, fn.out_idx, fn.out_flow, fn.in_ptr, fn.in_idx, fn.in_flow, fn.symmetric,
                           fn.node_flow, fn.tele_src, fn.tele_w, fn.recorded, -one_level_codelength(fn),
-                          module, constraint, False, limit, 0.0, _seed_state(seed))
+                          module, constraint, False, limit, 0.0, _seed_state(seed), preferred)
     return module, moved, L
 
 
@@ -145,6 +194,22 @@ def test_core_loop_bookkeeping_and_local_optimum(kw, seed):
     assert L <= one_level_codelength(fn) + 1e-12 or module.max() > 0
     for a in range(n):  # no single move to a neighbouring module or a new one helps
         assert naive_best_move_gain(p, f, module.tolist(), a, fn.tele_src.tolist(), fn.tele_w.tolist()) < 1e-9
+
+
+@pytest.mark.parametrize("kw", VARIANTS[:3] + [dict(directed=False, regularized=True)])
+@pytest.mark.parametrize("preferred", [2, 5, 12])
+def test_core_loop_preferred_modules_matches_naive(kw, preferred):
+    """The biased objective L + |M − M*|: bookkeeping and a local optimum against the naive form."""
+    n = 16
+    links = random_graph(preferred + 40, n=n, m=34, directed=kw["directed"])
+    fn = compute_flow(graph_of(links, kw["directed"], n), **kw)
+    module, _, L = run_core(fn, seed=preferred, preferred=preferred)
+    f = flow_dicts(fn)
+    p = fn.node_flow.tolist()
+    tsrc, tw = fn.tele_src.tolist(), fn.tele_w.tolist()
+    assert L == pytest.approx(naive_codelength(p, f, module.tolist(), tsrc, tw, preferred), abs=1e-10)
+    for a in range(n):
+        assert naive_best_move_gain(p, f, module.tolist(), a, tsrc, tw, preferred) < 1e-9
 
 
 def test_core_loop_respects_constraint():
@@ -238,6 +303,89 @@ def test_parity_anchors(shared, name, kw, expected, n_modules):
     r = infomap(g, trials=10, seed=123, **kw)
     assert round(r.codelength, expected[1]) == expected[0]
     assert r.n_modules == n_modules
+
+
+OPTION_CASES = [
+    ("--markov-time 0.5", dict(markov_time=0.5)),
+    ("--markov-time 2", dict(markov_time=2.0)),
+    ("--regularized", dict(regularized=True)),
+    ("--regularized --regularization-strength 0.3", dict(regularized=True, regularization_strength=0.3)),
+    ("--regularized --markov-time 0.7", dict(regularized=True, markov_time=0.7)),
+]
+
+
+@pytest.mark.parametrize("flags, opts", OPTION_CASES)
+@pytest.mark.parametrize("name, directed", [("karate.net", False), ("karate.net", True),
+                                            ("infomap/VII_network_incomplete_30.dat", False),
+                                            ("infomap/modular_wd.net", True)])
+def test_flow_options_codelength_equals_infomap_package(shared, flags, opts, name, directed):
+    """Infomap's partition scores the same under our flow, and our search is no worse (+0.1 %)."""
+    im_mod = pytest.importorskip("infomap")
+    path = str(shared("graphs", *name.split("/")))
+    g = read_graph([path], directed=directed)
+    im = im_mod.Infomap(("-d " if directed else "") + f"--two-level --silent --num-trials 5 --seed 123 {flags}")
+    im.read_file(path)
+    res = im.run()
+    theirs = dict(im.get_modules())
+    fn = compute_flow(g, directed=directed, **opts)
+    part = np.array([theirs[int(x)] for x in g.ids])
+    assert codelength(fn, part)[0] == pytest.approx(res.codelength, abs=1e-9)
+    assert one_level_codelength(fn) == pytest.approx(res.one_level_codelength, abs=1e-9)
+    r = infomap(g, directed=directed, trials=5, seed=123, **opts)
+    assert r.codelength <= res.codelength * 1.001
+    assert r.codelength == pytest.approx(codelength(fn, r.modules)[0])
+
+
+@pytest.mark.parametrize("k", [2, 4, 5, 20])
+@pytest.mark.parametrize("name, directed", [("karate.net", False), ("karate.net", True),
+                                            ("infomap/VII_network_incomplete_30.dat", False)])
+def test_preferred_modules_equals_infomap_package(shared, k, name, directed):
+    """The codelength includes |M − M*| as Infomap prints it; we reach Infomap's number of modules."""
+    im_mod = pytest.importorskip("infomap")
+    path = str(shared("graphs", *name.split("/")))
+    g = read_graph([path], directed=directed)
+    im = im_mod.Infomap(("-d " if directed else "") + f"--two-level --silent -N 5 --seed 123 "
+                        f"--preferred-number-of-modules {k}")
+    im.read_file(path)
+    res = im.run()
+    theirs = dict(im.get_modules())
+    part = np.array([theirs[int(x)] for x in g.ids])
+    fn = compute_flow(g, directed=directed)
+    assert codelength(fn, part)[0] + abs(len(set(theirs.values())) - k) == pytest.approx(res.codelength, abs=1e-9)
+    r = infomap(g, directed=directed, trials=5, seed=123, preferred_modules=k)
+    assert r.n_modules == im.num_top_modules
+    assert r.codelength == pytest.approx(codelength(fn, r.modules)[0] + abs(r.n_modules - k))
+    assert r.codelength <= res.codelength * 1.01  # within 1 %: the biased search is Infomap's, not identical
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_preferred_modules_merges_disconnected_modules(k):
+    """Four disjoint triangles: M* < 4 needs merges between modules with no link (Infomap does them)."""
+    im_mod = pytest.importorskip("infomap")
+    tri = [(a + 3 * t, b + 3 * t) for t in range(4) for a, b in [(0, 1), (1, 2), (2, 0)]]
+    r = infomap(graph_from_edges(tri), trials=3, preferred_modules=k)
+    im = im_mod.Infomap(f"--two-level --silent -N 3 --seed 123 --preferred-number-of-modules {k}")
+    for a, b in tri:
+        im.add_link(a, b)
+    res = im.run()
+    assert r.codelength <= res.codelength + 1e-9
+    fn = compute_flow(graph_from_edges(tri))
+    assert r.codelength == pytest.approx(codelength(fn, r.modules)[0] + abs(r.n_modules - k))
+
+
+def test_preferred_modules_rejected_with_multilevel():
+    with pytest.raises(TextmineError, match="two-level partition only"):
+        infomap(graph_from_edges(ARCS), preferred_modules=2, multilevel=True)
+
+
+# ALGORITHMS-2.md §6.1 (Infomap 2.16.0, -N 10 --seed 123)
+@pytest.mark.parametrize("t, expected, n_modules", [(0.75, 4.035919, 6), (1.5, 4.654933, 2), (2.0, 4.704423, 1),
+                                                    (0.5, 3.448642, 17)])
+def test_markov_time_karate_anchors(t, expected, n_modules):
+    r = infomap(karate(False), trials=10, markov_time=t)
+    assert r.codelength <= expected + 5e-7  # Infomap's figure or shorter
+    if r.codelength > expected - 5e-7:
+        assert r.n_modules == n_modules
 
 
 def test_karate_file_one_level(shared):
@@ -445,6 +593,79 @@ def test_cli_cluster_infomap_formats(tmp_path, fmt, shared):
         assert body[:2] == ['1:1 0.214286 "C" 3', '1:2 0.142857 "A" 1']
 
 
+@pytest.mark.parametrize("multilevel", [False, True])
+@pytest.mark.parametrize("kw", VARIANTS[:3] + [dict(directed=False, markov_time=0.5)])
+def test_module_links_match_naive(shared, kw, multilevel):
+    g = read_graph([str(shared("graphs", "infomap", "ninetriangles.net"))], directed=kw["directed"])
+    r = infomap(g, trials=3, multilevel=multilevel, **kw)
+    paths = tree_paths(r)
+    want = naive_module_links(paths, flow_dicts(r.flow_network), r.flow_network.symmetric)
+    got = {}
+    sections = module_links(r)
+    assert [s[0] for s in sections] == sorted({tuple(p[:d]) for p in paths for d in range(len(p))})
+    for key, enter, exit_, n_children, rows in sections:
+        assert n_children == len({p[len(key)] for p in paths if tuple(p[:len(key)]) == key})
+        assert rows == sorted(rows)
+        for a, b, x in rows:
+            got[(key, a, b)] = x
+    assert got.keys() == want.keys()
+    for k in want:
+        assert got[k] == pytest.approx(want[k], abs=1e-12)
+    assert sections[0][1:3] == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("name, flags", [("twotriangles.net", ["-2"]), ("modular_wd.net", ["-2", "-d"]),
+                                         ("twotriangles.net", ["-2", "--markov-time", "0.7"])])
+def test_cli_ftree_and_csv_equal_infomap(tmp_path, shared, name, flags):
+    im_mod = pytest.importorskip("infomap")
+    net = str(shared("graphs", "infomap", name))
+    im = im_mod.Infomap(" ".join(f for f in flags if f != "-2") + " --two-level --silent -N 5 --seed 123")
+    im.read_file(net)
+    im.run()
+    for fmt, writer in [("ftree", im.write_flow_tree), ("csv", im.write_csv)]:
+        theirs = tmp_path / f"theirs.{fmt}"
+        writer(str(theirs))
+        res = CliRunner().invoke(cli, ["cluster", net, "-N", "5", "--format", fmt, "-q"] + flags)
+        assert res.exit_code == 0, res.output
+
+        def body(text):
+            return [x for x in text.splitlines() if not x.startswith("# ") or "link flow" in x or "*Links" in x]
+        mine, ref = body(res.stdout), body(theirs.read_text())
+        assert len(mine) == len(ref)
+        for a, b in zip(mine, ref):  # numbers to 5 digits: Infomap prints 6 significant digits
+            if a != b:
+                fa, fb = a.replace(",", " ").split(), b.replace(",", " ").split()
+                assert len(fa) == len(fb) and all(x == y or float(x) == pytest.approx(float(y), rel=1e-5)
+                                                  for x, y in zip(fa, fb)), (a, b)
+
+
+def test_cli_csv_quotes_names_and_ids(tmp_path):
+    p = tmp_path / "g.txt"
+    p.write_text('a,1\tb"x\na,1\tc\nb"x\tc\n')
+    res = CliRunner().invoke(cli, ["cluster", str(p), "--format", "csv", "-q"])
+    assert res.exit_code == 0, res.output
+    import csv
+    import io
+    rows = list(csv.reader(io.StringIO(res.stdout)))
+    assert rows[0] == ["path", "flow", "name", "node_id"]
+    assert sorted(r[3] for r in rows[1:]) == ["a,1", 'b"x', "c"] and sorted(r[2] for r in rows[1:]) == sorted(
+        r[3] for r in rows[1:])
+
+
+def test_cli_flow_options(tmp_path, shared):
+    net = str(shared("graphs", "karate.net"))
+    for args, opts in [(["--markov-time", "0.5"], dict(markov_time=0.5)),
+                       (["--regularized", "--regularization-strength", "0.3"],
+                        dict(regularized=True, regularization_strength=0.3)),
+                       (["--preferred-number-of-modules", "5"], dict(preferred_modules=5)),
+                       (["-d", "--markov-time", "2", "--multilevel"], dict(directed=True, markov_time=2.0,
+                                                                              multilevel=True))]:
+        res = CliRunner().invoke(cli, ["cluster", net, "-N", "3"] + args)
+        assert res.exit_code == 0, res.output
+        r = infomap(read_graph([net], directed=opts.get("directed", False)), trials=3, **opts)
+        assert f"codelength {r.codelength:.6f} bits" in res.stderr and f"{r.n_modules} modules" in res.stderr
+
+
 def test_cli_cluster_directed_and_trials(tmp_path):
     p = tmp_path / "g.txt"
     p.write_text("".join(f"{a} {b}\n" for a, b in ARCS))
@@ -459,8 +680,14 @@ def test_cli_cluster_directed_and_trials(tmp_path):
     ("", [], 1, "Error: the graph has no links"),
     ("*Multilayer\n", [], 1, "g.txt:1: section '*Multilayer'"),
     ("a b\n", ["--multilevel", "-2"], 2, "exclude each other"),
-    ("a b\n", ["--seed", "0"], 2, "Invalid value for '--seed'"),
+    ("a b\n", ["--seed", "-1"], 2, "Invalid value for '--seed'"),
     ("a b\n", ["--format", "xml"], 2, "Invalid value for '--format'"),
+    ("a b\n", ["--markov-time", "0"], 2, "Invalid value for '--markov-time'"),
+    ("a b\n", ["--markov-time", "-1"], 2, "Invalid value for '--markov-time'"),
+    ("a b\n", ["--preferred-number-of-modules", "0"], 2, "Invalid value for '--preferred-number-of-modules'"),
+    ("a b\n", ["--regularization-strength", "2"], 2, "needs --regularized"),
+    ("a b\n", ["--regularized", "-e"], 2, "own (recorded) teleportation"),
+    ("a b\n", ["--preferred-number-of-modules", "2", "--multilevel"], 2, "two-level partition"),
 ])
 def test_cli_cluster_bad_input(tmp_path, text, args, code, message):
     p = tmp_path / "g.txt"
@@ -517,3 +744,165 @@ def test_cli_neighbors_bad_file(tmp_path):
 def test_help(cmd):
     res = CliRunner().invoke(cli, [cmd, "--help"])
     assert res.exit_code == 0 and "Usage:" in res.stdout
+
+
+# ------------------------------------------------------------------------------------------ Python API
+
+
+@pytest.mark.parametrize("directed", [False, True])
+@pytest.mark.parametrize("opts, flags", [({}, ""), (dict(markov_time=1.5), "--markov-time 1.5"),
+                                         (dict(regularized=True, regularization_strength=0.3),
+                                          "--regularized --regularization-strength 0.3"),
+                                         (dict(preferred_modules=4), "--preferred-number-of-modules 4")])
+def test_networkx_graph_equals_infomap_package(directed, opts, flags):
+    nx = pytest.importorskip("networkx")
+    im_mod = pytest.importorskip("infomap")
+    G = nx.karate_club_graph()
+    if directed:
+        G = nx.DiGraph((a, b, d) for a, b, d in G.edges(data=True) if (a * 7 + b) % 3)  # some arcs one way
+    G = nx.relabel_nodes(G, {v: (f"n{v}" if v % 2 else v) for v in G})  # mixed node types
+    r = infomap(G, trials=10, seed=123, **opts)
+    assert r.flow_model.startswith("directed" if directed else "undirected")
+    assert set(r.membership) == set(G.nodes)
+    im = im_mod.Infomap(("-d " if directed else "") + f"--two-level --silent -N 10 --seed 123 {flags}")
+    ids = {v: i for i, v in enumerate(G.nodes)}
+    for a, b, d in G.edges(data=True):
+        im.add_link(ids[a], ids[b], d["weight"])
+    res = im.run()
+    mods = dict(im.get_modules())
+    theirs = {v: mods[ids[v]] for v in G.nodes}
+    g = r.flow_network
+    order = [v for v in sorted(G.nodes, key=str)]
+    part = np.array([theirs[v] for v in order])
+    assert codelength(g, part)[0] + (abs(len(set(part)) - 4) if opts.get("preferred_modules") else 0) == \
+        pytest.approx(res.codelength, abs=1e-9)  # the same objective as Infomap on the same graph
+    edges = [(str(a), str(b), d["weight"]) for a, b, d in G.edges(data=True)]
+    r2 = infomap(graph_from_edges(edges, directed=directed), trials=10, seed=123, **opts)
+    assert r2.codelength == r.codelength  # the same search as on a link list
+
+
+def test_networkx_and_igraph_nodes_map_back():
+    nx = pytest.importorskip("networkx")
+    G = nx.Graph()
+    G.add_edges_from([("a", "b"), ("b", "c"), ("c", "a"), ("c", 4), (4, 5), (5, 6), (6, 4)])
+    G.add_node("lonely")
+    r = infomap(G, trials=3)
+    m = r.membership
+    assert set(m) == {"a", "b", "c", 4, 5, 6, "lonely"}
+    assert m["a"] == m["b"] == m["c"] != m[4] == m[5] == m[6]
+    H = nx.Graph([(1, 2), ("1", 3)])
+    with pytest.raises(TextmineError, match="print the same"):
+        infomap(H)
+    ig = pytest.importorskip("igraph")
+    I = ig.Graph.TupleList([("a", "b"), ("b", "c"), ("c", "a"), ("c", "d"), ("d", "e"), ("e", "f"), ("f", "d")])
+    r2 = infomap(I, trials=3)
+    assert set(r2.membership) == set("abcdef") and r2.membership["a"] != r2.membership["d"]
+    assert r2.codelength == pytest.approx(infomap(graph_from_edges(I.get_edgelist()), trials=3).codelength)
+
+
+# ------------------------------------------------------------------------------------------ state networks
+
+
+def random_state_network(seed, n_phys=12, n_states=24, m=60, groups=0):
+    """Random states of random physical nodes; with ``groups``, states fall in planted groups and
+    90 % of the links stay inside a group (the physical nodes are shared across groups)."""
+    rng = random.Random(seed)
+    phys = [i % n_phys for i in range(n_states)]
+    rng.shuffle(phys)
+    links = {}
+    while len(links) < m:
+        a, b = rng.randrange(n_states), rng.randrange(n_states)
+        if groups and a % groups != b % groups and rng.random() < 0.9:
+            continue
+        if a != b:
+            links[(a, b)] = float(rng.randint(1, 4))
+    for a in range(n_states):  # every state on a link
+        if not any(a in k for k in links):
+            links[(a, (a + 1) % n_states)] = 1.0
+    lines = ["*Vertices %d" % n_phys] + [f'{i + 1} "p{i + 1}"' for i in range(n_phys)] + ["*States"]
+    lines += [f"{a + 1} {phys[a] + 1}" for a in range(n_states)] + ["*Links"]
+    lines += [f"{a + 1} {b + 1} {w}" for (a, b), w in links.items()]
+    return "\n".join(lines) + "\n", phys, links
+
+
+@pytest.mark.parametrize("directed", [False, True])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_state_codelength_and_refinement_match_naive(directed, seed):
+    _, phys, links = random_state_network(seed)
+    n = len(phys)
+    g = graph_of(links, directed, n)
+    fn = compute_flow(g, directed=directed)
+    ph = np.array(phys)
+    p, f = fn.node_flow.tolist(), flow_dicts(fn)
+    mods = [random.Random(seed).randrange(4) for _ in range(n)]
+    assert state_codelength(fn, mods, ph)[0] == pytest.approx(naive_state_codelength(p, f, mods, phys), abs=1e-12)
+    start = np.arange(n)
+    out, L = refine_states(fn, ph, start, seed)
+    assert L == pytest.approx(naive_state_codelength(p, f, out.tolist(), phys), abs=1e-12)
+    assert L <= naive_state_codelength(p, f, start.tolist(), phys) + 1e-12
+    for a in range(n):  # a local optimum: no move to a neighbour's module, a module with a state of the
+        cands = {out[b] for (x, b) in f if x == a} | {out[x] for (x, b) in f if b == a}  # same physical node
+        cands |= {out[b] for b in range(n) if phys[b] == phys[a]} | {n}  # or a new module helps
+        for m in cands:
+            trial = out.tolist()
+            trial[a] = m
+            assert naive_state_codelength(p, f, trial, phys) >= L - 1e-9
+
+
+def test_state_network_anchor_and_cli(shared):
+    net = str(shared("graphs", "infomap", "states.net"))
+    r = infomap(read_graph([net], directed=True), directed=True, trials=5)
+    assert round(r.codelength, 6) == 2.011405 and round(r.one_level_codelength, 6) == 2.251629
+    assert r.n_modules == 2
+    rows = r.physical_memberships()
+    assert sorted((ph, f) for ph, m, f in rows if ph == 0) == [(0, pytest.approx(1 / 6)), (0, pytest.approx(1 / 6))]
+    res = CliRunner().invoke(cli, ["cluster", "-d", net])
+    assert res.exit_code == 0, res.output
+    got = [line.split("\t") for line in res.stdout.splitlines()]
+    assert len(got) == 6 and sorted(x[0] for x in got) == ["1", "1", "2", "3", "4", "5"]
+    assert {x[1] for x in got if x[0] == "1"} == {"1", "2"}  # physical node i in both modules
+    assert "6 state nodes of 5 physical nodes, 16 links" in res.stderr and "codelength 2.011405 bits" in res.stderr
+    res = CliRunner().invoke(cli, ["cluster", "-d", net, "--format", "clu", "-q"])
+    assert "# physical level" in res.stdout and res.stdout.count("\n1 ") == 2
+    res = CliRunner().invoke(cli, ["cluster", "-d", net, "--format", "ftree"])
+    assert res.exit_code == 2 and "not available for state networks" in res.stderr
+    res = CliRunner().invoke(cli, ["cluster", "-d", net, "--state-level", "--format", "clu", "-q"])
+    assert res.exit_code == 0 and "# state level\n# module level 1\n# state_id module flow node_id\n" in res.stdout
+    body = [x.split() for x in res.stdout.splitlines() if not x.startswith("#")]
+    assert sorted((x[0], x[3]) for x in body) == [("1", "1"), ("2", "2"), ("3", "3"), ("4", "1"), ("5", "4"),
+                                                   ("6", "5")]
+    assert {x[1] for x in body if x[0] in "123"} != {x[1] for x in body if x[0] in "456"}  # Infomap's split
+    res = CliRunner().invoke(cli, ["cluster", str(shared("graphs", "karate.net")), "--state-level"])
+    assert res.exit_code == 2 and "needs a state network" in res.stderr
+
+
+@pytest.mark.parametrize("directed", [False, True])
+@pytest.mark.parametrize("seed", [3, 4, 5, 6, 7, 8])
+def test_state_network_equals_infomap_package(tmp_path, directed, seed):
+    im_mod = pytest.importorskip("infomap")
+    text, phys, links = random_state_network(seed, n_phys=30, n_states=60, m=160, groups=4)
+    p = tmp_path / "s.net"
+    p.write_text(text)
+    im = im_mod.Infomap(("-d " if directed else "") + "--two-level --silent -N 5 --seed 123")
+    im.read_file(str(p))
+    res = im.run()
+    g = read_graph([str(p)], directed=directed)
+    fn = compute_flow(g, directed=directed)
+    theirs = im.get_modules(states=True)
+    part = np.array([theirs[int(x)] for x in g.ids])
+    assert state_codelength(fn, part, g.phys)[0] == pytest.approx(res.codelength, abs=1e-9)
+    r = infomap(g, directed=directed, trials=5, seed=123)
+    assert r.one_level_codelength == pytest.approx(im.one_level_codelength, abs=1e-9)
+    assert r.codelength == pytest.approx(state_codelength(fn, r.modules, g.phys)[0])
+    # single-state moves and merges, not Infomap's aggregation: measured up to +0.70 % (RESULTS)
+    assert r.codelength <= res.codelength * 1.01
+
+
+@pytest.mark.parametrize("opts", [dict(markov_time=0.6), dict(regularized=True, regularization_strength=0.5),
+                                  dict(preferred_modules=3), dict(phys=[i % 7 for i in range(14)])])
+def test_new_options_do_not_depend_on_jobs(opts):
+    links = random_graph(9, n=14, m=34, directed=True)
+    g = graph_of(links, True, 14)
+    r1 = infomap(g, directed=True, trials=4, seed=5, n_jobs=1, **opts)
+    r2 = infomap(g, directed=True, trials=4, seed=5, n_jobs=2, **opts)
+    assert np.array_equal(r1.modules, r2.modules) and r1.codelength == r2.codelength

@@ -11,15 +11,21 @@ Handling (documented, not errors): duplicate links are summed; for undirected us
 ``b a`` are the same link and are summed too; self-loops are kept (they add to a node's flow as
 Infomap counts them, once); weight-0 links are dropped; nodes that only appear in ``*Vertices``
 are kept as isolated nodes. Errors (:class:`~textmine.errors.TextmineError`, with ``file:line``):
-a negative, non-finite or non-numeric weight, a line with fewer than two fields, a Pajek link
-to an undeclared vertex, an unsupported section (``*States``, ``*Multilayer``...), and a graph
-with no link.
+a negative, non-finite or non-numeric weight, a link line with fewer than two or more than
+three fields, a Pajek link to an undeclared vertex, an unsupported section (``*States``,
+``*Multilayer``...), and a graph with no link.
 
 Notes
 -----
-Formats follow Infomap 2.16 ``src/io/NetworkInputParser.h`` (see ALGORITHMS.md §7.4): a file
-whose first non-comment line starts with ``*`` is Pajek, anything else is a link list
-``source target [weight]`` separated by TABs or spaces, ``#`` starting a comment line.
+Formats follow Infomap 2.16 ``src/io/NetworkInputParser.h`` (see ALGORITHMS.md §7.4), with one
+deliberate difference so that no node name is lost: a file is Pajek only when its first line
+that is neither blank nor starts with ``#``/``%`` is a Pajek section header (``*Vertices [N]``,
+``*Edges``, ``*Arcs``, ``*Links``, ``*States``...; :func:`is_pajek_header`). Anything else is a
+link list ``source target [weight]`` separated by TABs or spaces, in which ``*`` means nothing
+(``***`` and ``**zg`` are node names) and a comment is a line whose first field starts with ``#``
+or ``%`` and is alone or followed by a space (:func:`is_comment`): ``# text`` and ``#text`` are
+comments, ``#b<TAB>c`` and ``#b c 2`` are links, so every TAB-separated line of 2-3 fields is a
+link. (A node named exactly ``#`` or ``%`` at the start of a line needs a TAB after it.)
 ``*Arcs`` does **not** imply directed flow (as in Infomap); pass ``directed=True``.
 """
 import math
@@ -32,7 +38,7 @@ import numpy as np
 from textmine._numba import njit
 from textmine.errors import TextmineError
 
-_UNSUPPORTED = ("*states", "*multilayer", "*intra", "*inter", "*bipartite", "*3grams", "*multiplex")
+_UNSUPPORTED = ("*multilayer", "*intra", "*inter", "*bipartite", "*3grams", "*multiplex")
 
 
 @dataclass
@@ -66,6 +72,15 @@ class Graph:
     n_self_loops: int = 0
     n_duplicates: int = 0
     stats: dict = field(default_factory=dict)
+    objects: list = None
+    phys: np.ndarray = None
+    phys_ids: list = None
+    phys_names: list = None
+
+    @property
+    def is_state_network(self):
+        """Whether the nodes are state nodes (``*States``) of physical nodes ``phys_ids[phys[i]]``."""
+        return self.phys is not None
 
     @property
     def n_nodes(self):
@@ -86,6 +101,10 @@ class _Builder:
         self.src = []
         self.dst = []
         self.w = []
+        self.comments = 0
+        self.vertex_names = {}  # Pajek *Vertices: id -> name (graph nodes unless *States follows)
+        self.state_phys = {}  # *States: state id -> physical id
+        self.state_where = {}  # state id -> "file:line" of its declaration
 
     def node(self, token):
         i = self.index.get(token)
@@ -121,16 +140,26 @@ def read_graph(paths, directed=False, encoding="utf-8"):
     directed : bool
         Keep link direction (``a b`` and ``b a`` stay two links). Otherwise links are undirected.
     encoding : str
-        Input encoding.
+        Input encoding (any Python codec, UTF-16 included).
 
     Returns
     -------
     Graph
+        ``stats['comments']`` counts the comment lines skipped.
 
     Raises
     ------
     TextmineError
         With ``file:line`` for a malformed line or bad weight, and for an empty graph.
+
+    Notes
+    -----
+    A file is Pajek only when its first line that is neither blank nor starts with ``#``/``%`` is a
+    Pajek section header (:func:`is_pajek_header`). Otherwise it is a link list, where ``*``, ``{``
+    and everything else are ordinary node-name characters, and a comment is a line whose first
+    field starts with ``#`` or ``%`` and is either alone on the line or followed by a **space**
+    (``# text``, ``#``, ``#text``); ``#b<TAB>c`` and ``#b c 2`` are links, so a TAB-separated line
+    of 2 or 3 fields is always a link. Other lines need 2 or 3 fields.
 
     Examples
     --------
@@ -147,18 +176,76 @@ def read_graph(paths, directed=False, encoding="utf-8"):
     b = _Builder()
     for path in files:
         _read_one(path, display(path), b, encoding)
-    return _finish(b, directed)
+    g = _finish(b, directed)
+    g.stats["comments"] = b.comments
+    return g
+
+
+_PAJEK_SECTIONS = ("*vertices", "*states", "*edges", "*arcs", "*links") + _UNSUPPORTED
+
+
+def is_pajek_header(line):
+    """Whether ``line`` is a Pajek section header: ``*Vertices``, ``*Edges``, ``*Arcs``, ``*Links``,
+    ``*States``, ``*Multilayer``... (case-insensitive), alone on the line or followed by one integer
+    (``*Vertices 34``). ``*Vertices<TAB>b<TAB>1`` and ``*Vertices b`` are links between nodes.
+    """
+    parts = _split_ascii(line.strip(" \t\r\v\f"))
+    if not parts or parts[0].lower() not in _PAJEK_SECTIONS:
+        return False
+    return len(parts) == 1 or (len(parts) == 2 and re.fullmatch(r"[0-9]+", parts[1]) is not None)
+
+
+def is_comment(fields, line):
+    """The link-list comment rule: first field starts with ``#``/``%`` and is alone or followed by a space.
+
+    ``fields`` are the line's whitespace-separated fields, ``line`` the line stripped on the left.
+    """
+    return fields[0][0] in "#%" and (len(fields) == 1 or line[1] == " ")
 
 
 def _iter_blocks(path, encoding, block_bytes=16 << 20):
-    """Yield (first line number, bytes, byte offset) blocks of whole lines from a file or stdin."""
-    from textmine.corpus import _open_binary, display
+    """Yield (first line number, bytes or None, text or None, byte offset) blocks of whole lines.
 
+    ASCII-compatible encodings give bytes (decoded later, the byte scanner reads them); others
+    (UTF-16, UTF-32) are decoded incrementally here and give text. NUL is checked on what the
+    encoding means: a NUL byte in UTF-8 text, a U+0000 character after decoding otherwise.
+    """
+    import codecs
+
+    from textmine.corpus import ReadOptions, _open_binary, display
+
+    shown = display(path)
+    ascii_ok = ReadOptions(encoding).ascii_compatible
+    dec = None if ascii_ok else codecs.getincrementaldecoder(encoding)("strict")
     f = _open_binary(path)
     lineno, offset, rest, first = 1, 0, b"", True
+    trest = ""
     try:
         while True:
             raw = f.read(block_bytes)
+            if dec is not None:
+                try:
+                    text = trest + dec.decode(raw, final=not raw)
+                except UnicodeDecodeError as e:
+                    at = offset + len(raw) - len(e.object) + e.start
+                    raise TextmineError(f"{shown}: cannot decode byte 0x{e.object[e.start]:02x} at offset {at} "
+                                        f"as {encoding}; check --encoding") from None
+                offset += len(raw)
+                cut = len(text) if not raw else text.rfind("\n") + 1
+                chunk, trest = text[:cut], text[cut:]
+                if first and chunk:
+                    first = False
+                    if chunk.startswith("\ufeff"):
+                        chunk = chunk[1:]
+                if "\x00" in chunk:
+                    bad = lineno + chunk[:chunk.index("\x00")].count("\n")
+                    raise TextmineError(f"{shown}:{bad}: NUL character; is this a binary file?")
+                if chunk:
+                    yield lineno, None, chunk, offset
+                    lineno += chunk.count("\n")
+                if not raw:
+                    break
+                continue
             data = rest + raw
             if not raw:
                 cut = len(data)
@@ -171,14 +258,14 @@ def _iter_blocks(path, encoding, block_bytes=16 << 20):
             if not chunk:
                 break
             if b"\x00" in chunk:
-                raise TextmineError(f"{display(path)}: looks like a binary file (NUL byte at offset "
+                raise TextmineError(f"{shown}: looks like a binary file (NUL byte at offset "
                                     f"{offset + chunk.index(0)})")
             if first:
                 first = False
                 if chunk.startswith(b"\xef\xbb\xbf") and encoding.lower().replace("-", "").replace("_", "") in (
                         "utf8", "utf8sig"):
                     chunk = chunk[3:]
-            yield lineno, chunk, offset
+            yield lineno, chunk, None, offset
             lineno += chunk.count(b"\n")
             offset += len(chunk)
             if not raw:
@@ -196,53 +283,67 @@ def _decode(chunk, shown, offset, encoding):
                             f"as {encoding}; try --encoding gb18030") from None
 
 
-def _fast_links(chunk, b, vertex_ids, encoding):
-    """Parse a block of plain link lines with the byte scanner; False asks for the line-by-line parser."""
+def _fast_links(chunk, b, encoding):
+    """Parse a block of link-list lines with the byte scanner; False asks for the line-by-line parser."""
     buf = np.frombuffer(chunk, dtype=np.uint8)
-    status, src, dst, w, wflag, wspan, uniq = _scan_links(buf, _POW10)
+    status, src, dst, w, wflag, wspan, uniq, n_comments = _scan_links(buf, _POW10)
     if status:
         return False
     try:
         names = [chunk[a:e].decode(encoding) for a, e in uniq.tolist()]
     except UnicodeDecodeError:
         return False
-    if vertex_ids is not None:
-        if not vertex_ids.keys() >= set(names):
-            return False
-    else:
-        index = b.index
-        for t in names:
-            if t not in index:
-                b.node(t)
-    local = np.fromiter(map(b.index.__getitem__, names), dtype=np.int64, count=len(names))
     flagged = np.flatnonzero(wflag)
-    if flagged.size:
-        for i, (a, e) in zip(flagged.tolist(), wspan[flagged].tolist()):
-            try:
-                x = float(chunk[a:e])
-            except ValueError:
-                return False
-            if not math.isfinite(x) or x < 0:
-                return False
-            w[i] = x
+    for i, (a, e) in zip(flagged.tolist(), wspan[flagged].tolist()):
+        try:
+            x = float(chunk[a:e])
+        except ValueError:
+            return False
+        if not math.isfinite(x) or x < 0:
+            return False
+        w[i] = x
+    index = b.index
+    for t in names:
+        if t not in index:
+            b.node(t)
+    local = np.fromiter(map(index.__getitem__, names), dtype=np.int64, count=len(names))
     b.src.append(local[src])
     b.dst.append(local[dst])
     b.w.append(w)
+    b.comments += int(n_comments)
     return True
 
 
-def _read_one(path, shown, b, encoding):
-    from textmine.corpus import ReadOptions
+def _detect_mode(text, shown, lineno):
+    """'pajek' or 'links' from the first line that is not blank and does not start with #/%; None if none."""
+    for i, line in enumerate(text.split("\n")):
+        t = line.strip(" \t\r\v\f")
+        if not t or t[0] in "#%":
+            continue
+        if t[0] == "{" and (t == "{" or t.startswith('{"')):
+            raise TextmineError(f"{shown}:{lineno + i}: JSON networks are not supported; give a link list "
+                                "'source<TAB>target[<TAB>weight]' or a Pajek .net file")
+        return "pajek" if is_pajek_header(t) else "links"
+    return None
 
+
+def _read_one(path, shown, b, encoding):
     state = {"mode": None, "vertex_ids": {}}
-    fast_ok = ReadOptions(encoding).ascii_compatible
-    for lineno, chunk, offset in _iter_blocks(path, encoding):
-        if fast_ok and state["mode"] in (None, "links", "edges") and b"*" not in chunk and b"{" not in chunk:
-            if state["mode"] is None:
-                state["mode"] = "links"
-            if _fast_links(chunk, b, state["vertex_ids"] if state["mode"] == "edges" else None, encoding):
-                continue
-        text = _decode(chunk, shown, offset, encoding)
+    for lineno, chunk, text, offset in _iter_blocks(path, encoding):
+        if state["mode"] is None:  # None: only blank and #/% lines so far
+            whole = text if text is not None else chunk
+            for part in (whole[:1 << 16], whole):  # the first 64 KB nearly always decide
+                complete = len(part) == len(whole)
+                head = part.decode(encoding, errors="replace") if isinstance(part, bytes) else part
+                if not complete:  # leave out the cut line
+                    head = head.rsplit("\n", 1)[0]
+                state["mode"] = _detect_mode(head, shown, lineno)
+                if state["mode"] is not None or complete:
+                    break
+        if chunk is not None and state["mode"] == "links" and _fast_links(chunk, b, encoding):
+            continue
+        if text is None:
+            text = _decode(chunk, shown, offset, encoding)
         if lineno == 1 and text.startswith("\ufeff"):
             text = text[1:]
         lines = text.split("\n")
@@ -252,39 +353,40 @@ def _read_one(path, shown, b, encoding):
 
 
 def _read_lines_slow(numbered_lines, shown, b, state):
-    mode = state["mode"]  # None: not decided; "links"; "vertices"; "edges"
+    mode = state["mode"]  # None: only blank/comment lines so far; "links"; "pajek", "vertices", "edges"
     vertex_ids = state["vertex_ids"]  # Pajek: token -> builder index
     s, d, w = [], [], []
     node = b.node
     for lineno, line in numbered_lines:
         t = line.strip(" \t\r\v\f")
-        if not t or t[0] == "#" or t[0] == "%":
+        if not t:
             continue
-        if t[0] == "*":
+        if mode in (None, "links"):
+            parts = _split_ascii(t)
+            if is_comment(parts, t):
+                b.comments += 1
+                continue
+            mode = "links"
+        elif t[0] == "#" or t[0] == "%":
+            b.comments += 1
+            continue
+        elif t[0] == "*":
             head = t.split(None, 1)[0].lower()
+            if not is_pajek_header(t):
+                raise TextmineError(f"{shown}:{lineno}: unknown section {t.split()[0]!r}; expected *Vertices [N], "
+                                    "*Edges, *Arcs or *Links")
             if head == "*vertices":
                 mode = "vertices"
-                rest = t.split()
-                if len(rest) > 1:
-                    try:
-                        int(rest[1])
-                    except ValueError:
-                        raise TextmineError(f"{shown}:{lineno}: '*Vertices' must be followed by a count, "
-                                            f"got {rest[1]!r}") from None
+            elif head == "*states":
+                mode = "states"
             elif head in ("*edges", "*arcs", "*links"):
                 mode = "edges"
-            elif head in _UNSUPPORTED:
-                raise TextmineError(f"{shown}:{lineno}: section {t.split()[0]!r} (state/multilayer/bipartite "
-                                    "networks) is not supported; give a plain link list or *Vertices/*Edges/*Arcs")
             else:
-                raise TextmineError(f"{shown}:{lineno}: unknown section {t.split()[0]!r}; expected *Vertices, "
-                                    "*Edges, *Arcs or *Links")
+                raise TextmineError(f"{shown}:{lineno}: section {t.split()[0]!r} (multilayer/bipartite networks) is "
+                                    "not supported; give a link list, *Vertices/*Edges/*Arcs or *Vertices/*States/*Links")
             continue
-        if mode is None:
-            if t[0] == "{":
-                raise TextmineError(f"{shown}:{lineno}: JSON networks are not supported; give a link list "
-                                    "'source<TAB>target[<TAB>weight]' or a Pajek .net file")
-            mode = "links"
+        elif mode == "pajek":
+            raise TextmineError(f"{shown}:{lineno}: expected a Pajek section header, got {t[:60]!r}")
         if mode == "vertices":
             # id "name with spaces" [weight]  or  id name
             parts = t.split(None, 1)
@@ -301,13 +403,43 @@ def _read_lines_slow(numbered_lines, shown, b, state):
                     name = rest.split()[0]
             if vid in vertex_ids:
                 raise TextmineError(f"{shown}:{lineno}: vertex {vid!r} declared twice")
-            vertex_ids[vid] = node(vid)
-            b.names[vid] = name
+            vertex_ids[vid] = None
+            b.vertex_names[vid] = name
             continue
-        parts = _split_ascii(t)
-        if len(parts) < 2:
-            raise TextmineError(f"{shown}:{lineno}: expected 'source target [weight]', got {t[:60]!r}")
-        if mode == "edges" and vertex_ids:
+        if mode == "states":
+            # state_id physical_id ["name"]
+            parts = t.split(None, 2)
+            if len(parts) < 2:
+                raise TextmineError(f"{shown}:{lineno}: expected 'state_id physical_id [\"name\"]', got {t[:60]!r}")
+            sid, pid = parts[0], parts[1]
+            if sid in b.state_phys:
+                raise TextmineError(f"{shown}:{lineno}: state {sid!r} declared twice")
+            if vertex_ids and pid not in vertex_ids:
+                raise TextmineError(f"{shown}:{lineno}: state {sid!r} names physical node {pid!r} that *Vertices "
+                                    "does not declare")
+            if len(parts) > 2:
+                rest = parts[2].strip()
+                if rest.startswith('"'):
+                    end = rest.find('"', 1)
+                    if end < 0:
+                        raise TextmineError(f"{shown}:{lineno}: unterminated quoted state name")
+                    b.names[sid] = rest[1:end]
+                else:
+                    b.names[sid] = rest.split()[0]
+            b.state_phys[sid] = pid
+            b.state_where[sid] = f"{shown}:{lineno}"
+            node(sid)
+            continue
+        if mode == "edges":
+            parts = _split_ascii(t)
+        if not 2 <= len(parts) <= 3:
+            raise TextmineError(f"{shown}:{lineno}: expected 'source target [weight]' (2 or 3 fields), "
+                                f"got {len(parts)} field{'s' if len(parts) != 1 else ''}: {t[:60]!r}")
+        if mode == "edges" and b.state_phys:
+            for v in parts[:2]:
+                if v not in b.state_phys:
+                    raise TextmineError(f"{shown}:{lineno}: link to state {v!r} that *States does not declare")
+        elif mode == "edges" and vertex_ids:
             for v in parts[:2]:
                 if v not in vertex_ids:
                     raise TextmineError(f"{shown}:{lineno}: link to vertex {v!r} that *Vertices does not declare")
@@ -342,6 +474,10 @@ def _sort_key_order(ids):
 
 
 def _finish(b, directed):
+    if not b.state_phys:
+        for vid in b.vertex_names:  # *Vertices without *States: every vertex is a node
+            b.node(vid)
+            b.names[vid] = b.vertex_names[vid]
     n = len(b.ids)
     if b.src:
         src = np.concatenate(b.src)
@@ -377,6 +513,23 @@ def _finish(b, directed):
     dst = (ukey % n).astype(np.int32)
     g = Graph(ids=ids, names=names, src=src, dst=dst, weight=wsum.astype(np.float64), directed=directed,
               n_self_loops=int(np.count_nonzero(src == dst)), n_duplicates=int(key.size - starts.size))
+    if b.state_phys:
+        linked = np.zeros(n, dtype=bool)
+        linked[src] = True
+        linked[dst] = True
+        if not linked.all():
+            sid = ids[int(np.flatnonzero(~linked)[0])]
+            raise TextmineError(f"{b.state_where[sid]}: state {sid!r} has no links (a state network needs every "
+                                "state on a link)")
+        pids = sorted(set(b.state_phys.values()) | set(b.vertex_names), key=str)
+        try:
+            pids = sorted(pids, key=int)
+        except ValueError:
+            pass
+        pidx = {p: i for i, p in enumerate(pids)}
+        g.phys = np.array([pidx[b.state_phys[x]] for x in ids], dtype=np.int64)
+        g.phys_ids = pids
+        g.phys_names = [b.vertex_names.get(p, p) for p in pids]
     return g
 
 
@@ -405,6 +558,44 @@ def graph_from_edges(edges, directed=False, nodes=None):
         w.append(x)
     b.add_chunk(s, d, w)
     return _finish(b, directed)
+
+
+def graph_from_networkx(G, weight="weight"):
+    """A :class:`Graph` from a networkx ``Graph``/``DiGraph`` (or an igraph ``Graph``).
+
+    Parameters
+    ----------
+    G : networkx.Graph, networkx.DiGraph or igraph.Graph
+        Multigraphs have their parallel links summed. Isolated nodes are kept.
+    weight : str or None
+        Edge attribute holding the weight (missing: 1); None ignores weights.
+
+    Returns
+    -------
+    Graph
+        ``objects`` holds the original node objects in canonical order (``objects[i]`` is node
+        ``i``), so results map back to them; ``ids`` are their ``str()``.
+
+    Raises
+    ------
+    TextmineError
+        Two different nodes with the same ``str()``, or a bad weight.
+    """
+    if hasattr(G, "get_edgelist") and hasattr(G, "vs"):  # igraph
+        names = G.vs["name"] if "name" in G.vs.attributes() else list(range(G.vcount()))
+        ws = G.es[weight] if weight and weight in G.es.attributes() else [1.0] * G.ecount()
+        edges = [(names[a], names[b], w) for (a, b), w in zip(G.get_edgelist(), ws)]
+        nodes, directed = names, G.is_directed()
+    else:
+        nodes, directed = list(G.nodes), G.is_directed()
+        edges = [(a, b, (d.get(weight, 1.0) if weight else 1.0)) for a, b, d in G.edges(data=True)]
+    by_str = {}
+    for v in nodes:
+        if by_str.setdefault(str(v), v) is not v and by_str[str(v)] != v:
+            raise TextmineError(f"nodes {by_str[str(v)]!r} and {v!r} print the same; relabel them")
+    g = graph_from_edges(edges, directed=directed, nodes=nodes)
+    g.objects = [by_str[x] for x in g.ids]
+    return g
 
 
 def as_undirected(graph):
@@ -511,7 +702,8 @@ def _scan_links(buf, pow10):
     Parameters
     ----------
     buf : ndarray of uint8, shape (b,)
-        Whole lines; fields separated by ASCII spaces/TABs; ``#``/``%`` lines and blank lines skipped.
+        Whole lines; fields separated by ASCII spaces/TABs; blank lines and comment lines skipped
+        (first field starts with ``#``/``%`` and is alone or followed by a space, see :func:`is_comment`).
     pow10 : ndarray of float64, shape (23,)
         Exact powers of ten.
 
@@ -519,7 +711,7 @@ def _scan_links(buf, pow10):
     -------
     status : int
         0 if every line parsed; otherwise the 1-based line number (within the block) of the first
-        line with fewer than two fields, for the line-by-line parser to report.
+        line with fewer than two or more than three fields, for the line-by-line parser to report.
     src, dst : ndarray of int64, shape (m,)
         Block-local ids of the two endpoints (in order of first appearance).
     weight : ndarray of float64, shape (m,)
@@ -528,6 +720,8 @@ def _scan_links(buf, pow10):
     wspan : ndarray of int64, shape (m, 2)
     uniq : ndarray of int64, shape (u, 2)
         Byte span of the first occurrence of each distinct id.
+    n_comments : int
+        Comment lines skipped.
     """
     nl = 1
     for i in range(buf.shape[0]):
@@ -547,8 +741,9 @@ def _scan_links(buf, pow10):
     pos = 0
     line = 0
     n = buf.shape[0]
-    ts = np.empty(3, dtype=np.int64)
-    te = np.empty(3, dtype=np.int64)
+    ts = np.empty(4, dtype=np.int64)
+    te = np.empty(4, dtype=np.int64)
+    n_comments = 0
     while pos < n:
         line += 1
         end = pos
@@ -557,7 +752,7 @@ def _scan_links(buf, pow10):
         # fields
         nf = 0
         i = pos
-        while i < end and nf < 3:
+        while i < end and nf < 4:
             while i < end and _is_space(buf[i]):
                 i += 1
             if i >= end:
@@ -569,11 +764,15 @@ def _scan_links(buf, pow10):
             te[nf] = i
             nf += 1
         next_pos = end + 1
-        if nf == 0 or buf[ts[0]] == 35 or buf[ts[0]] == 37:  # blank, '#', '%'
+        if nf == 0:
             pos = next_pos
             continue
-        if nf < 2:
-            return line, src[:0], dst[:0], weight[:0], wflag[:0], wspan[:0], uniq[:0]
+        if (buf[ts[0]] == 35 or buf[ts[0]] == 37) and (nf == 1 or buf[ts[0] + 1] == 32):  # '#', '%' comment
+            n_comments += 1
+            pos = next_pos
+            continue
+        if nf < 2 or nf > 3:
+            return line, src[:0], dst[:0], weight[:0], wflag[:0], wspan[:0], uniq[:0], n_comments
         for f in range(2):
             h = np.uint64(14695981039346656037)
             for j in range(ts[f], te[f]):
@@ -632,4 +831,4 @@ def _scan_links(buf, pow10):
                 wspan[m, 1] = te[2]
         m += 1
         pos = next_pos
-    return 0, src[:m], dst[:m], weight[:m], wflag[:m], wspan[:m], uniq[:nu]
+    return 0, src[:m], dst[:m], weight[:m], wflag[:m], wspan[:m], uniq[:nu], n_comments

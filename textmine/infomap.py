@@ -222,7 +222,8 @@ class FlowNetwork:
         return self.node_flow.shape[0]
 
 
-def compute_flow(graph, directed=None, teleport_to="links", recorded=False, teleport_prob=ALPHA):
+def compute_flow(graph, directed=None, teleport_to="links", recorded=False, teleport_prob=ALPHA, markov_time=1.0,
+                 regularized=False, regularization_strength=1.0):
     """Node and link flows of the random walk on ``graph``, as Infomap computes them.
 
     Parameters
@@ -238,6 +239,14 @@ def compute_flow(graph, directed=None, teleport_to="links", recorded=False, tele
         flows ("smart teleportation").
     teleport_prob : float
         τ (Infomap ``-p``, 0.15).
+    markov_time : float
+        Scale every link flow (not the node visit rates, not teleportation) by this factor
+        (Infomap ``--markov-time``, > 0): above 1 fewer, larger modules; below 1 more.
+    regularized : bool
+        Infomap's ``--regularized`` flow: a Bayesian prior of weak links between all nodes,
+        recorded as teleportation (``teleport_to`` and ``recorded`` are then ignored).
+    regularization_strength : float
+        C in the prior's strength λ = C ln N / N (Infomap ``--regularization-strength``).
 
     Returns
     -------
@@ -245,9 +254,15 @@ def compute_flow(graph, directed=None, teleport_to="links", recorded=False, tele
 
     Notes
     -----
-    Infomap 2.16 ``src/utils/FlowCalculator.cpp``; ALGORITHMS.md §4.2. Undirected: node flow is
-    strength / total (a self-loop counted once, other links twice in the total), link flow
-    ``w / total`` each way. The 2008 formulation is ``recorded=True, teleport_to='nodes'``.
+    Infomap 2.16 ``src/utils/FlowCalculator.cpp``; ALGORITHMS.md §4.2, ALGORITHMS-2.md §6.1-6.2.
+    Undirected: node flow is strength / total (a self-loop counted once, other links twice in
+    the total), link flow ``w / total`` each way. The 2008 formulation is ``recorded=True,
+    teleport_to='nodes'``. Markov time multiplies the link flows after they are computed
+    (``InfomapBase::initNetwork``). Regularized (Smiljanić, Edler & Rosvall, PRE 102:012302,
+    2020): with u_i = s_i / k_i (mean link weight; nodes without links get the smallest u),
+    u_t = Σs / Σk and λ = C ln N / N, node i gains prior weight t_i = (λ / u_t) u_i Σ_j u_j
+    towards nodes chosen ∝ u_j (directed: u_out of the source, u_in of the target); a fraction
+    α_i = t_i / (s_i + t_i) of its steps follows the prior and is coded as teleportation.
     """
     if directed is None:
         directed = graph.directed
@@ -255,16 +270,43 @@ def compute_flow(graph, directed=None, teleport_to="links", recorded=False, tele
         raise TextmineError(f"teleport_to must be 'links' or 'nodes', not {teleport_to!r}")
     if not 0 < teleport_prob < 1:
         raise TextmineError(f"teleportation probability must be in (0, 1), got {teleport_prob}")
-    n = graph.n_nodes
+    if not (markov_time > 0 and math.isfinite(markov_time)):
+        raise TextmineError(f"Markov time must be a finite number > 0, got {markov_time}")
+    if regularized and not (regularization_strength > 0 and math.isfinite(regularization_strength)):
+        raise TextmineError(f"regularization strength must be a finite number > 0, got {regularization_strength}")
+    if regularized:
+        fn = _regularized_flow(graph, directed, regularization_strength)
+    else:
+        fn = _plain_flow(graph, directed, teleport_to, recorded, teleport_prob)
+    if markov_time != 1.0:
+        fn.out_flow = fn.out_flow * markov_time
+        fn.in_flow = fn.out_flow if fn.symmetric else fn.in_flow * markov_time
+        fn.model += f" markov-time {markov_time:g}"
+    return fn
+
+
+def _link_arrays(graph, directed):
+    """(src, dst, w) of ``graph`` for the flow model: undirected merges a->b with b->a, directed
+    flow on an undirected graph makes each link two arcs."""
     src = np.ascontiguousarray(graph.src, dtype=np.int32)
     dst = np.ascontiguousarray(graph.dst, dtype=np.int32)
     w = np.ascontiguousarray(graph.weight, dtype=np.float64)
+    if not directed and graph.directed:
+        from textmine.graph import as_undirected
+        g2 = as_undirected(graph)
+        src, dst, w = g2.src, g2.dst, g2.weight
+    elif directed and not graph.directed:
+        loop = src == dst
+        src, dst = np.concatenate([src, dst[~loop]]), np.concatenate([dst, src[~loop]])
+        w = np.concatenate([w, w[~loop]])
+    return src, dst, w
+
+
+def _plain_flow(graph, directed, teleport_to, recorded, teleport_prob):
+    n = graph.n_nodes
+    src, dst, w = _link_arrays(graph, directed)
     zeros = np.zeros(n)
     if not directed:
-        if graph.directed:  # a directed graph given undirected flow: merge a->b with b->a
-            from textmine.graph import as_undirected
-            g2 = as_undirected(graph)
-            src, dst, w = g2.src, g2.dst, g2.weight
         self_loop = src == dst
         total = 2.0 * w.sum() - w[self_loop].sum()
         node_flow = (np.bincount(src, weights=w, minlength=n) + np.bincount(dst[~self_loop], weights=w[~self_loop],
@@ -276,10 +318,6 @@ def compute_flow(graph, directed=None, teleport_to="links", recorded=False, tele
         ptr, idx, val = _build_csr(n, s2, d2, f2)
         del s2, d2, f2
         return FlowNetwork(node_flow, ptr, idx, val, ptr, idx, val, zeros, zeros, True, False, "undirected")
-    if not graph.directed:  # undirected links given directed flow: each is two arcs
-        loop = src == dst
-        src, dst = np.concatenate([src, dst[~loop]]), np.concatenate([dst, src[~loop]])
-        w = np.concatenate([w, w[~loop]])
     beta = 1.0 - teleport_prob
     out_w = np.bincount(src, weights=w, minlength=n)
     dangling = out_w == 0
@@ -305,6 +343,103 @@ def compute_flow(graph, directed=None, teleport_to="links", recorded=False, tele
     ptr, idx, val = _build_csr(n, src, dst, link_flow)
     iptr, iidx, ival = _build_csr(n, dst, src, link_flow)
     return FlowNetwork(node_flow, ptr, idx, val, iptr, iidx, ival, tele_src, tw, False, bool(recorded), model)
+
+
+def _mean_link_weight(s, k):
+    """u = s / k per node; nodes without links get the smallest u of the others."""
+    u = np.zeros(s.shape[0])
+    has = k > 0
+    u[has] = s[has] / k[has]
+    u[~has] = u[has].min() if has.any() else 1.0
+    return u
+
+
+@njit
+def _pagerank_prior(n, src, dst, trans, alpha, tele_w, max_iter, min_iter, tol):
+    """Power iteration of the regularized directed walk: node i teleports with its own rate α_i.
+
+    Parameters
+    ----------
+    n : int
+    src, dst : ndarray of int32, shape (m,)
+    trans : ndarray of float64, shape (m,)
+        w / (source out-weight).
+    alpha : ndarray of float64, shape (n,)
+        Prior (teleportation) rate of each node (1 for nodes without out-links).
+    tele_w : ndarray of float64, shape (n,)
+        Prior target distribution (sums to 1).
+    max_iter, min_iter : int
+    tol : float
+
+    Returns
+    -------
+    ndarray of float64, shape (n,)
+
+    Notes
+    -----
+    Infomap 2.16 ``FlowCalculator::calcDirectedRegularizedFlow``: p'_i = w_i Σ_j α_j p_j +
+    Σ_{j→i} (1 − α_j) trans_{ji} p_j, renormalised each step.
+    """
+    p = np.full(n, 1.0 / n)
+    tmp = np.empty(n)
+    it = 0
+    while True:
+        tele = 0.0
+        for i in range(n):
+            tele += alpha[i] * p[i]
+        for i in range(n):
+            tmp[i] = tele * tele_w[i]
+        for e in range(src.shape[0]):
+            tmp[dst[e]] += (1.0 - alpha[src[e]]) * trans[e] * p[src[e]]
+        s = 0.0
+        for i in range(n):
+            s += tmp[i]
+        diff = 0.0
+        for i in range(n):
+            v = tmp[i] / s
+            diff += abs(v - p[i])
+            p[i] = v
+        it += 1
+        if it >= max_iter or (diff <= tol and it >= min_iter):
+            break
+    return p
+
+
+def _regularized_flow(graph, directed, strength):
+    n = graph.n_nodes
+    src, dst, w = _link_arrays(graph, directed)
+    loop = src == dst
+    sum_s = 2.0 * w.sum() - w[loop].sum()
+    sum_k = 2.0 * w.shape[0] - np.count_nonzero(loop)
+    u_t = sum_s / sum_k
+    lam = strength * math.log(n) / n
+    if not directed:
+        k = np.bincount(src, minlength=n) + np.bincount(dst[~loop], minlength=n)
+        s = np.bincount(src, weights=w, minlength=n) + np.bincount(dst[~loop], weights=w[~loop], minlength=n)
+        u = _mean_link_weight(s, k)
+        t = lam / u_t * u * u.sum()
+        z = s.sum() + t.sum()
+        node_flow = (s + t) / z
+        alpha = t / (s + t)
+        f = w / z  # (1 - α_i) p_i w / s_i, the same both ways
+        ptr, idx, val = _build_csr(n, np.concatenate([src, dst]), np.concatenate([dst, src]), np.concatenate([f, f]))
+        return FlowNetwork(node_flow, ptr, idx, val, ptr, idx, val, node_flow * alpha, u / u.sum(), True, True,
+                           "undirected regularized")
+    k_out = np.bincount(src, minlength=n)
+    k_in = np.bincount(dst, minlength=n)
+    s_out = np.bincount(src, weights=w, minlength=n)
+    s_in = np.bincount(dst, weights=w, minlength=n)
+    u_out = _mean_link_weight(s_out, k_out)
+    u_in = _mean_link_weight(s_in, k_in)
+    tele_w = u_in / u_in.sum()
+    t = lam / u_t * u_out * u_in.sum()
+    alpha = t / (s_out + t)
+    trans = w / s_out[src]
+    p = _pagerank_prior(n, src, dst, trans, alpha, tele_w, 200, 50, 1e-15)
+    link_flow = (1.0 - alpha[src]) * trans * p[src]
+    ptr, idx, val = _build_csr(n, src, dst, link_flow)
+    iptr, iidx, ival = _build_csr(n, dst, src, link_flow)
+    return FlowNetwork(p, ptr, idx, val, iptr, iidx, ival, p * alpha, tele_w, False, True, "directed regularized")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -371,6 +506,288 @@ def codelength(fn, modules):
     index = _plogp_py(float(enter.sum())) - float(pl(enter).sum())
     module = -float(pl(exit_).sum()) + float(pl(exit_ + flow).sum()) - nodes
     return index + module, index, module
+
+
+def state_codelength(fn, modules, phys):
+    """Two-level map equation of a partition of a state (memory) network, in bits.
+
+    Parameters
+    ----------
+    fn : FlowNetwork
+        Flow on the state nodes.
+    modules : array-like of int, shape (n,)
+        Module of each state node.
+    phys : ndarray of int, shape (n,)
+        Physical node of each state node.
+
+    Returns
+    -------
+    (total, index, module) : tuple of float
+
+    Notes
+    -----
+    ALGORITHMS-2.md §6.4 (Infomap's ``MemMapEquation``): as :func:`codelength`, but a module's
+    codebook names physical nodes, with rate p_{i∩m} = Σ_{α∈i, α∈m} p_α, so the node term is
+    Σ_m Σ_i plogp(p_{i∩m}) instead of Σ_α plogp(p_α).
+    """
+    _, inverse = np.unique(np.asarray(modules), return_inverse=True)
+    flow, enter, exit_ = module_enter_exit(fn, inverse)
+    pl = np.vectorize(_plogp_py, otypes=[float])
+    key = inverse.astype(np.int64) * (int(phys.max()) + 1) + phys
+    _, kinv = np.unique(key, return_inverse=True)
+    pm = np.bincount(kinv, weights=fn.node_flow)
+    index = _plogp_py(float(enter.sum())) - float(pl(enter).sum())
+    module = -float(pl(exit_).sum()) + float(pl(exit_ + flow).sum()) - float(pl(pm).sum())
+    return index + module, index, module
+
+
+def physical_one_level_codelength(fn, phys):
+    """Entropy of the physical nodes' visit rates: the one-module codelength of a state network."""
+    return -sum(_plogp_py(x) for x in np.bincount(phys, weights=fn.node_flow).tolist())
+
+
+def _merge_modules(fn, phys, mod, preferred=0, max_all_pairs=300):
+    """Greedily merge linked modules (or modules sharing a physical node) while a union shortens
+    :func:`state_codelength`: each round merges the best disjoint improving pairs at once when
+    that beats the single best merge, else the single best. Returns the new module labels.
+
+    With ``preferred`` = M* > 0 (``phys`` = one physical node per node gives the plain map
+    equation), the objective includes |M − M*| and, up to ``max_all_pairs`` modules, every pair
+    is a candidate, so modules with no link between them can merge (as Infomap reaches M* on a
+    disconnected graph)."""
+    mod = _renumber(np.asarray(mod))[0].astype(np.int64)
+    k = int(mod.max()) + 1
+
+    def objective(m):
+        return state_codelength(fn, m, phys)[0] + module_count_cost(len(np.unique(m)), preferred)
+    rows = np.repeat(np.arange(fn.n_nodes), np.diff(fn.out_ptr))
+    while k > 1:
+        flow = np.bincount(mod, weights=fn.node_flow, minlength=k)
+        ms, md = mod[rows], mod[fn.out_idx]
+        cross = ms != md
+        F = {}
+        for a, b, x in zip(ms[cross].tolist(), md[cross].tolist(), fn.out_flow[cross].tolist()):
+            F[(a, b)] = F.get((a, b), 0.0) + x
+        lexit = np.bincount(ms[cross], weights=fn.out_flow[cross], minlength=k)
+        lenter = np.bincount(md[cross], weights=fn.out_flow[cross], minlength=k)
+        tsrc = np.bincount(mod, weights=fn.tele_src, minlength=k)
+        tw = np.bincount(mod, weights=fn.tele_w, minlength=k)
+        t_total = float(fn.tele_src.sum())
+        pm = [dict() for _ in range(k)]
+        for m, ph, x in zip(mod.tolist(), phys.tolist(), fn.node_flow.tolist()):
+            pm[m][ph] = pm[m].get(ph, 0.0) + x
+        pairs = {(min(a, b), max(a, b)) for a, b in F}
+        if preferred and k > preferred and k <= max_all_pairs:
+            pairs = {(a, b) for a in range(k) for b in range(a + 1, k)}
+        pair_cost = module_count_cost(k - 1, preferred) - module_count_cost(k, preferred)
+        by_phys = {}
+        for m in range(k):
+            for ph in pm[m]:
+                by_phys.setdefault(ph, []).append(m)
+        for ms_ in by_phys.values():
+            for i in range(len(ms_)):
+                for j in range(i + 1, len(ms_)):
+                    pairs.add((ms_[i], ms_[j]))
+        if len(pairs) > 20000:
+            break
+
+        def ee(le, lx, ts, tws):
+            if fn.recorded:
+                return le + (t_total - ts) * tws, lx + ts * (1.0 - tws)
+            return le, lx
+
+        en = np.empty(k)
+        ex = np.empty(k)
+        for m in range(k):
+            en[m], ex[m] = ee(lenter[m], lexit[m], tsrc[m], tw[m])
+        sum_enter = float(en.sum())
+        base_terms = [(-_plogp_py(en[m]) - _plogp_py(ex[m]) + _plogp_py(ex[m] + flow[m])) for m in range(k)]
+        good = []
+        for a, b in pairs:
+            fab = F.get((a, b), 0.0) + F.get((b, a), 0.0)
+            e2, x2 = ee(lenter[a] + lenter[b] - fab, lexit[a] + lexit[b] - fab, tsrc[a] + tsrc[b], tw[a] + tw[b])
+            se = sum_enter - en[a] - en[b] + e2
+            delta = (_plogp_py(se) - _plogp_py(sum_enter) - _plogp_py(e2) - _plogp_py(x2)
+                     + _plogp_py(x2 + flow[a] + flow[b]) - base_terms[a] - base_terms[b] + pair_cost)
+            small, large = (pm[a], pm[b]) if len(pm[a]) < len(pm[b]) else (pm[b], pm[a])
+            for ph, x in small.items():
+                y = large.get(ph)
+                if y is not None:
+                    delta -= _plogp_py(x + y) - _plogp_py(x) - _plogp_py(y)
+            if delta < -MIN_IMPROVEMENT:
+                good.append((delta, a, b))
+        if not good:
+            break
+        good.sort()
+        # merge the best disjoint pairs at once; keep the batch only if it beats the single best merge
+        target = np.arange(k)
+        used = set()
+        for _, a, b in good:
+            if a not in used and b not in used:
+                used.update((a, b))
+                target[b] = a
+        single = np.arange(k)
+        single[good[0][2]] = good[0][1]
+        batch_mod, single_mod = target[mod], single[mod]
+        if len(used) > 2 and objective(batch_mod) < objective(single_mod):
+            mod = batch_mod
+        else:
+            mod = single_mod
+        mod = _renumber(mod)[0].astype(np.int64)
+        k = int(mod.max()) + 1
+    return mod
+
+
+def refine_states(fn, phys, modules, seed, max_sweeps=100, max_rounds=50):
+    """Move single state nodes to the module that shortens the state-network codelength most.
+
+    The kernel search optimises the codelength with state-node terms; this pass then optimises
+    :func:`state_codelength` itself (physical-node terms reward keeping the states of one
+    physical node together), visiting nodes in a seeded random order, candidates being the
+    neighbours' modules, the modules holding other states of the same physical node (as
+    Infomap's memory optimiser) and a new module, until a sweep moves nothing; then merges whole
+    modules while a merge shortens the code (:func:`_merge_modules`), and repeats while merges
+    happen (at most ``max_rounds`` rounds).
+
+    Returns
+    -------
+    modules : ndarray of int64, shape (n,)
+    L : float
+    """
+    mod = np.asarray(modules, dtype=np.int64)
+    for r in range(max_rounds):
+        mod = _move_states(fn, phys, mod, seed + r, max_sweeps)
+        merged = _merge_modules(fn, phys, mod)
+        if len(np.unique(merged)) == len(np.unique(mod)):
+            break
+        mod = merged
+    return mod, state_codelength(fn, mod, phys)[0]
+
+
+def _move_states(fn, phys, modules, seed, max_sweeps):
+    """The single-state move sweeps of :func:`refine_states`; returns the new labels."""
+    rng = np.random.default_rng(seed)
+    n = fn.n_nodes
+    mod = np.asarray(modules, dtype=np.int64).copy()
+    rec = fn.recorded
+    t_total = float(fn.tele_src.sum())
+    nf = fn.node_flow
+    out_rows = [(fn.out_idx[fn.out_ptr[a]:fn.out_ptr[a + 1]], fn.out_flow[fn.out_ptr[a]:fn.out_ptr[a + 1]])
+                for a in range(n)]
+    in_rows = out_rows if fn.symmetric else [
+        (fn.in_idx[fn.in_ptr[a]:fn.in_ptr[a + 1]], fn.in_flow[fn.in_ptr[a]:fn.in_ptr[a + 1]]) for a in range(n)]
+    lexit = np.zeros(n)
+    lenter = np.zeros(n)
+    mflow = np.bincount(mod, weights=nf, minlength=n)
+    tsrc = np.bincount(mod, weights=fn.tele_src, minlength=n)
+    tw = np.bincount(mod, weights=fn.tele_w, minlength=n)
+    size = np.bincount(mod, minlength=n)
+    for a in range(n):
+        idx, val = out_rows[a]
+        other = mod[idx] != mod[a]
+        lexit[mod[a]] += val[other].sum()
+        np.add.at(lenter, mod[idx][other], val[other])
+    pm = [dict() for _ in range(n)]  # module -> {physical: flow}
+    where = {}  # physical -> {module: number of its states there}
+    for a in range(n):
+        d = pm[mod[a]]
+        d[phys[a]] = d.get(phys[a], 0.0) + nf[a]
+        w = where.setdefault(phys[a], {})
+        w[mod[a]] = w.get(mod[a], 0) + 1
+
+    def enter_exit(m, le, lx, ts, tws):
+        if rec:
+            return le + (t_total - ts) * tws, lx + ts * (1.0 - tws)
+        return le, lx
+
+    def terms(m, le, lx, fl, ts, tws, members):
+        """(enter, plogp(enter), -plogp(exit) + plogp(exit + flow)) of a module; zeros if empty."""
+        if members == 0:
+            return 0.0, 0.0, 0.0
+        en, ex = enter_exit(m, le, lx, ts, tws)
+        return en, _plogp_py(en), -_plogp_py(ex) + _plogp_py(ex + fl)
+
+    cache = {m: terms(m, lenter[m], lexit[m], mflow[m], tsrc[m], tw[m], size[m]) for m in range(n) if size[m]}
+    sum_enter = sum(c[0] for c in cache.values())
+    empty = [m for m in range(n) if size[m] == 0]
+    for _ in range(max_sweeps):
+        moved = 0
+        for a in rng.permutation(n).tolist():
+            old = mod[a]
+            idx, val = out_rows[a]
+            d_out = {}
+            for j, x in zip(mod[idx].tolist(), val.tolist()):
+                d_out[j] = d_out.get(j, 0.0) + x
+            iidx, ival = in_rows[a]
+            d_in = {}
+            for j, x in zip(mod[iidx].tolist(), ival.tolist()):
+                d_in[j] = d_in.get(j, 0.0) + x
+            cands = (set(d_out) | set(d_in) | set(where[phys[a]])) - {old}
+            if size[old] > 1 and empty:
+                cands.add(empty[-1])
+            if not cands:
+                continue
+            fa, ta, wa, pa = nf[a], fn.tele_src[a], fn.tele_w[a], phys[a]
+            out_a, in_a = float(val.sum()), float(ival.sum())
+            o_old, i_old = d_out.get(old, 0.0), d_in.get(old, 0.0)
+            # old module without a
+            o_le = lenter[old] - in_a + o_old + i_old
+            o_lx = lexit[old] - out_a + o_old + i_old
+            new_old = terms(old, o_le, o_lx, mflow[old] - fa, tsrc[old] - ta, tw[old] - wa, size[old] - 1)
+            p_old = pm[old][pa]
+            phys_old = _plogp_py(p_old - fa) - _plogp_py(p_old)
+            c_old = cache[old]
+            best, best_delta, best_state = None, -1e-12, None
+            for m in sorted(cands):
+                o_m, i_m = d_out.get(m, 0.0), d_in.get(m, 0.0)
+                n_le = lenter[m] + in_a - o_m - i_m
+                n_lx = lexit[m] + out_a - o_m - i_m
+                new_m = terms(m, n_le, n_lx, mflow[m] + fa, tsrc[m] + ta, tw[m] + wa, size[m] + 1)
+                c_m = cache.get(m, (0.0, 0.0, 0.0))
+                se = sum_enter - c_old[0] - c_m[0] + new_old[0] + new_m[0]
+                p_m = pm[m].get(pa, 0.0)
+                phys_new = _plogp_py(p_m + fa) - _plogp_py(p_m)
+                delta = (_plogp_py(se) - _plogp_py(sum_enter) - (new_old[1] + new_m[1] - c_old[1] - c_m[1])
+                         + (new_old[2] + new_m[2] - c_old[2] - c_m[2]) - (phys_old + phys_new))
+                if delta < best_delta:
+                    best, best_delta, best_state = m, delta, (o_le, o_lx, n_le, n_lx, new_old, new_m, se)
+            if best is None:
+                continue
+            m = best
+            o_le, o_lx, n_le, n_lx, new_old, new_m, se = best_state
+            if size[m] == 0:
+                empty.pop()
+            lenter[old], lexit[old], lenter[m], lexit[m] = o_le, o_lx, n_le, n_lx
+            mflow[old] -= fa
+            mflow[m] += fa
+            tsrc[old] -= ta
+            tsrc[m] += ta
+            tw[old] -= wa
+            tw[m] += wa
+            size[old] -= 1
+            size[m] += 1
+            w = where[pa]
+            w[old] -= 1
+            if w[old] == 0:  # a's physical node leaves the old module
+                del w[old]
+                del pm[old][pa]
+            else:
+                pm[old][pa] -= fa
+            w[m] = w.get(m, 0) + 1
+            pm[m][pa] = pm[m].get(pa, 0.0) + fa
+            if size[old] == 0:
+                empty.append(old)
+                cache.pop(old, None)
+                lenter[old] = lexit[old] = mflow[old] = tsrc[old] = tw[old] = 0.0
+            else:
+                cache[old] = new_old
+            cache[m] = new_m
+            sum_enter = se
+            mod[a] = m
+            moved += 1
+        if moved == 0:
+            break
+    return mod
 
 
 # ---------------------------------------------------------------------------------------------
@@ -441,10 +858,18 @@ def _module_terms(m, members, mod_flow, mod_lexit, mod_lenter, mod_tsrc, mod_tw,
         mod_pex[m] = 0.0
         mod_pxf[m] = 0.0
 
+@njit(inline="always")
+def _module_count_cost(n_mods, preferred):
+    """|M − M*| bits for M modules when a number M* > 0 is preferred (Infomap's biased map equation)."""
+    if preferred > 0:
+        return float(abs(n_mods - preferred))
+    return 0.0
+
+
 @njit_fast
 def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
                node_flow, tele_src, tele_w, recorded, nodes_plogp,
-               module, constraint, skip_first, loop_limit, min_improvement, state):
+               module, constraint, skip_first, loop_limit, min_improvement, state, preferred=0):
     """Move nodes to their best neighbouring module until no move helps (Infomap's core loop).
 
     Parameters
@@ -473,13 +898,16 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
         Stop when a sweep gains less.
     state : ndarray of uint64, shape (1,)
         Random state (advanced).
+    preferred : int
+        Preferred number of modules M* (0: off): the objective adds |M − M*| bits for a
+        partition into M modules (Infomap ``--preferred-number-of-modules``).
 
     Returns
     -------
     n_moved : int
         Total number of moves.
     L : float
-        Two-level codelength of the final partition (bits).
+        Two-level codelength of the final partition (bits), the |M − M*| term included.
 
     Notes
     -----
@@ -538,7 +966,12 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
             sum_plogp_enter += mod_pen[m]
             sum_plogp_exit += mod_pex[m]
             sum_plogp_exit_flow += mod_pxf[m]
-    L = _plogp(sum_enter) - sum_plogp_enter - sum_plogp_exit + sum_plogp_exit_flow - nodes_plogp
+    n_mods = 0
+    for m in range(n):
+        if members[m] > 0:
+            n_mods += 1
+    L = (_plogp(sum_enter) - sum_plogp_enter - sum_plogp_exit + sum_plogp_exit_flow - nodes_plogp
+         + _module_count_cost(n_mods, preferred))
     same_enter_exit = symmetric and not recorded
 
     order = np.arange(n).astype(np.int32)
@@ -555,7 +988,8 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
         moved = 0
         for oi in range(n):
             a = order[oi]
-            if not dirty[a] and not recorded:  # teleportation links every node to every module
+            # teleportation links every node to every module; the module count is global
+            if not dirty[a] and not recorded and preferred == 0:
                 continue
             old = module[a]
             if skip_first and sweep == 0 and members[old] > 1:
@@ -603,6 +1037,8 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
             base_enter = sum_enter - mod_en[old] + en_old2
             const = (-_plogp(sum_enter) - p_en_old2 + mod_pen[old] - p_ex_old2 + mod_pex[old]
                      + p_xf_old2 - mod_pxf[old])
+            cost_now = _module_count_cost(n_mods, preferred)
+            lose_old = 1 if members[old] == 1 else 0
             best = old
             best_delta = 0.0
             strongest = old
@@ -626,6 +1062,9 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
                 delta = (const + _plogp(base_enter - mod_en[m] + en_new2)
                          - p_en_new2 + mod_pen[m] - p_ex_new2 + mod_pex[m]
                          + _plogp(ex_new2 + mod_flow[m] + fa) - mod_pxf[m])
+                if preferred > 0:
+                    d_mods = (1 if members[m] == 0 else 0) - lose_old
+                    delta += _module_count_cost(n_mods + d_mods, preferred) - cost_now
                 if delta < best_delta - MIN_SINGLE_MOVE:
                     best = m
                     best_delta = delta
@@ -640,6 +1079,7 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
                 dirty[a] = False
                 continue
             m = best
+            n_mods += (1 if members[m] == 0 else 0) - lose_old
             if m == use_empty:
                 n_empty -= 1
                 parent[m] = pa
@@ -685,7 +1125,8 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
                 for k in range(in_ptr[a], in_ptr[a + 1]):
                     dirty[in_idx[k]] = True
         total_moved += moved
-        L = _plogp(sum_enter) - sum_plogp_enter - sum_plogp_exit + sum_plogp_exit_flow - nodes_plogp
+        L = (_plogp(sum_enter) - sum_plogp_enter - sum_plogp_exit + sum_plogp_exit_flow - nodes_plogp
+             + _module_count_cost(n_mods, preferred))
         if moved == 0 or L_old - L < min_improvement:
             break
     return total_moved, L
@@ -788,8 +1229,9 @@ def _aggregate_level(lv, module, m, symmetric):
 class _Search:
     """One trial's state: the leaf network and the search steps of Infomap's two-level partition."""
 
-    def __init__(self, fn, seed, fixed=None, nodes_plogp=None):
+    def __init__(self, fn, seed, fixed=None, nodes_plogp=None, preferred=0):
         self.fn = fn
+        self.preferred = int(preferred)
         self.leaf = _leaf_level(fn)
         self.sym = fn.symmetric
         self.rec = fn.recorded
@@ -798,10 +1240,11 @@ class _Search:
         # nodes with different values never share a module (the stand-in for the outside of a module)
         self.fixed = np.zeros(fn.n_nodes, dtype=np.int32) if fixed is None else fixed.astype(np.int32)
 
-    def core(self, lv, module, constraint, skip_first, limit):
+    def core(self, lv, module, constraint, skip_first, limit, preferred=None):
         return _core_loop(lv.out_ptr, lv.out_idx, lv.out_flow, lv.in_ptr, lv.in_idx, lv.in_flow, self.sym,
                           lv.node_flow, lv.tele_src, lv.tele_w, self.rec, self.nodes_plogp,
-                          module, constraint, skip_first, limit, MIN_IMPROVEMENT, self.state)
+                          module, constraint, skip_first, limit, MIN_IMPROVEMENT, self.state,
+                          self.preferred if preferred is None else preferred)
 
     def merge_repeatedly(self, lv, init=None, first_limit=CORE_LOOP_LIMIT, fixed=None):
         """Core loop and aggregation, repeated; returns (module of each node of ``lv``, L)."""
@@ -833,7 +1276,7 @@ class _Search:
     def coarse_tune(self, modules):
         leaf = self.leaf
         sub = np.arange(leaf.n, dtype=np.int32)
-        self.core(leaf, sub, modules.astype(np.int32), True, AGGREGATED_LOOP_LIMIT)
+        self.core(leaf, sub, modules.astype(np.int32), True, AGGREGATED_LOOP_LIMIT, preferred=0)  # submodules
         sub, s = _renumber(sub)
         subnet = _aggregate_level(leaf, sub, s, self.sym)
         parent = np.empty(s, dtype=np.int32)
@@ -902,10 +1345,42 @@ class InfomapResult:
     elapsed: float = 0.0
     levels: int = 2
     paths: list = None
+    flow_network: "FlowNetwork" = None
+    nodes: list = None
+    phys: np.ndarray = None
+    phys_ids: list = None
+    phys_names: list = None
+
+    def physical_memberships(self):
+        """State networks: (physical index, module, flow) rows, one per physical node and module it
+        has flow in (overlapping clusters), by module then decreasing flow then index."""
+        key = self.modules * (int(self.phys.max()) + 1) + self.phys
+        uk, inv = np.unique(key, return_inverse=True)
+        flow = np.bincount(inv, weights=self.node_flow)
+        mods, ph = np.divmod(uk, int(self.phys.max()) + 1)
+        order = np.lexsort((ph, -flow, mods))
+        return [(int(ph[i]), int(mods[i]), float(flow[i])) for i in order.tolist()]
+
+    @property
+    def membership(self):
+        """{node: module} with modules numbered 1.. by decreasing flow (as Infomap's ``get_modules``);
+        the nodes are the input's node objects (networkx/igraph) or ids."""
+        return dict(zip(self.nodes, (self.modules + 1).tolist()))
 
     @property
     def relative_savings(self):
         return 1.0 - self.codelength / self.one_level_codelength if self.one_level_codelength > 0 else 0.0
+
+
+def module_count_cost(n_modules, preferred):
+    """|M − M*| bits: the biased map equation's term for M modules when M* > 0 is preferred, else 0.
+
+    Notes
+    -----
+    Infomap 2.16 ``BiasedMapEquation::calcNumModuleCost`` (ALGORITHMS-2.md §6.3); the codelength
+    Infomap prints includes it, so a solution with M = M* shows none.
+    """
+    return float(abs(int(n_modules) - int(preferred))) if preferred > 0 else 0.0
 
 
 def _order_modules(modules, node_flow):
@@ -920,19 +1395,23 @@ def _order_modules(modules, node_flow):
     return rank[labels], flow[order]
 
 
-def _run_trial(fn, seed):
-    s = _Search(fn, seed)
+def _run_trial(fn, seed, preferred=0):
+    s = _Search(fn, seed, preferred=preferred)
     return s.run()
 
 
 def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, teleport_prob=ALPHA,
-            trials=1, seed=123, n_jobs=1, prefer_modular=False, multilevel=False):
+            trials=1, seed=1, n_jobs=1, prefer_modular=False, multilevel=False, markov_time=1.0,
+            regularized=False, regularization_strength=1.0, preferred_modules=0, phys=None):
     """Find the two-level partition that minimises the map equation, as Infomap does.
 
     Parameters
     ----------
-    graph_or_flow : textmine.graph.Graph or FlowNetwork
-    directed, teleport_to, recorded, teleport_prob
+    graph_or_flow : textmine.graph.Graph, FlowNetwork, networkx.Graph/DiGraph or igraph.Graph
+        A networkx or igraph graph is read with :func:`textmine.graph.graph_from_networkx`
+        (``weight`` attribute; directed flow for a directed graph unless ``directed`` says
+        otherwise); ``result.membership`` then maps its node objects to modules.
+    directed, teleport_to, recorded, teleport_prob, markov_time, regularized, regularization_strength
         Flow model, see :func:`compute_flow` (ignored when a FlowNetwork is given).
     trials : int
         Independent trials; trial ``k`` uses seed ``seed + k``; the lowest codelength wins
@@ -943,6 +1422,18 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
         Threads running trials in parallel; the result does not depend on it.
     prefer_modular : bool
         Keep the modular solution even when it is longer than the one-level code.
+    phys : array-like of int, shape (n,), optional
+        Physical node of each node, making the graph a state (memory) network: the search then
+        minimises :func:`state_codelength` and the result reports physical nodes per module
+        (overlapping). Taken from ``graph.phys`` for a ``*States`` file. Two-level only. Each
+        trial refines two starts with :func:`refine_states` (the state-level search and the
+        search on the physical projection) and keeps the shortest; this search is
+        in Python (fine for tens of thousands of states) and not Infomap's aggregation, so it
+        can end up to about 0.7 % above Infomap's codelength (bench/RESULTS.md).
+    preferred_modules : int
+        Preferred number of modules M* (0: none): the search minimises L + |M − M*| bits and the
+        codelength reported includes that term, as Infomap's ``--preferred-number-of-modules``.
+        Two-level only.
     multilevel : bool
         Grow the best two-level partition into a module tree (:func:`multilevel_paths`); the
         codelength is then the multilevel map equation, ``modules`` the top level and ``paths``
@@ -959,7 +1450,7 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
     the current modules) and coarse-tune (split each module into the submodules a constrained core
     loop finds, move submodules as units), stopping when a tune round after a coarse-tune gains
     less than max(1e-10, 1e-5 L₁). A solution longer than the one-level code is replaced by one
-    module unless ``prefer_modular``.
+    module unless ``prefer_modular`` or ``preferred_modules`` (Infomap ``InfomapBase::partition``).
 
     Examples
     --------
@@ -968,31 +1459,78 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
     >>> r = infomap(g)
     >>> r.n_modules, round(r.codelength, 5)
     (2, 2.32073)
+    >>> import networkx as nx
+    >>> r = infomap(nx.karate_club_graph(), trials=10, markov_time=1.5)  # weighted
+    >>> r.n_modules, round(r.codelength, 6), r.membership[0] == r.membership[1]
+    (3, 4.381199, True)
     """
     if trials < 1:
         raise TextmineError(f"trials must be >= 1, got {trials}")
+    if preferred_modules < 0:
+        raise TextmineError(f"preferred number of modules must be >= 1 (0: no preference), got {preferred_modules}")
+    if preferred_modules and multilevel:
+        raise TextmineError("a preferred number of modules applies to the two-level partition only; "
+                            "drop --multilevel or the preference")
     t0 = time.perf_counter()
+    node_names = None
+    phys_ids = phys_names = None
+    if not isinstance(graph_or_flow, FlowNetwork) and not hasattr(graph_or_flow, "src"):
+        from textmine.graph import graph_from_networkx
+        graph_or_flow = graph_from_networkx(graph_or_flow)
+    if getattr(graph_or_flow, "phys", None) is not None:
+        phys = graph_or_flow.phys
+        phys_ids, phys_names = graph_or_flow.phys_ids, graph_or_flow.phys_names
+    if phys is not None:
+        phys = np.asarray(phys, dtype=np.int64)
+        if phys_ids is None:
+            phys_ids = [str(i) for i in range(int(phys.max()) + 1)]
+            phys_names = phys_ids
+        if multilevel or preferred_modules:
+            raise TextmineError("state networks are partitioned in two levels without a preferred number of "
+                                "modules; drop --multilevel / --preferred-number-of-modules")
     if isinstance(graph_or_flow, FlowNetwork):
         fn = graph_or_flow
     else:
+        node_names = graph_or_flow.objects if graph_or_flow.objects is not None else graph_or_flow.ids
         fn = compute_flow(graph_or_flow, directed=directed, teleport_to=teleport_to, recorded=recorded,
-                          teleport_prob=teleport_prob)
+                          teleport_prob=teleport_prob, markov_time=markov_time, regularized=regularized,
+                          regularization_strength=regularization_strength)
     n = fn.n_nodes
     if n == 0:
         raise TextmineError("the graph has no nodes")
     one = one_level_codelength(fn)
     seeds = [seed + k for k in range(trials)]
     if n_jobs > 1 and trials > 1:
-        _run_trial(fn, seed)  # compile once before threads start (cheap when cached)
+        _run_trial(fn, seed, preferred_modules)  # compile once before threads start (cheap when cached)
         with ThreadPoolExecutor(max_workers=min(n_jobs, trials)) as ex:
-            results = list(ex.map(lambda s: _run_trial(fn, s), seeds))
+            results = list(ex.map(lambda s: _run_trial(fn, s, preferred_modules), seeds))
     else:
-        results = [_run_trial(fn, s) for s in seeds]
+        results = [_run_trial(fn, s, preferred_modules) for s in seeds]
+    if phys is not None:  # state network: optimise the physical-node codelength from two starts per trial
+        one = physical_one_level_codelength(fn, phys)
+        k = int(phys.max()) + 1
+        agg = _aggregate_level(_leaf_level(fn), phys.astype(np.int32), k, fn.symmetric)
+        pnet = FlowNetwork(agg.node_flow, agg.out_ptr, agg.out_idx, agg.out_flow, agg.in_ptr, agg.in_idx,
+                           agg.in_flow, agg.tele_src, agg.tele_w, fn.symmetric, fn.recorded, fn.model)
+        refined = []
+        for r, s in zip(results, seeds):
+            starts = [r[0], _Search(pnet, s).run()[0][phys]]  # the state-level search, the physical projection
+            refined.append(min((refine_states(fn, phys, m0, s) for m0 in starts), key=lambda x: x[1]))
+        results = refined
     lengths = [float(r[1]) for r in results]
     best = int(np.argmin(lengths))
     modules = results[best][0]
-    L, index, module = codelength(fn, modules)
-    if L > one and not prefer_modular:
+    if preferred_modules and phys is None and len(np.unique(modules)) > preferred_modules:
+        # merges the core loop cannot see (modules without a link between them), as Infomap reaches M*
+        merged = _merge_modules(fn, np.arange(n), modules, preferred=preferred_modules)
+        before = codelength(fn, modules)[0] + module_count_cost(len(np.unique(modules)), preferred_modules)
+        if codelength(fn, merged)[0] + module_count_cost(len(np.unique(merged)), preferred_modules) < before:
+            modules = merged
+    L, index, module = codelength(fn, modules) if phys is None else state_codelength(fn, modules, phys)
+    penalty = module_count_cost(len(np.unique(modules)), preferred_modules)
+    L += penalty
+    module += penalty
+    if L > one and not prefer_modular and not preferred_modules:  # Infomap: no fallback with a preference
         modules = np.zeros(n, dtype=np.int64)
         L, index, module = one, 0.0, one
     paths = None
@@ -1008,11 +1546,14 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
             module = float("nan")
     ranks, mflow = _order_modules(modules, fn.node_flow)
     _, menter, mexit = module_enter_exit(fn, ranks)
-    return InfomapResult(module_enter=menter, module_exit=mexit, elapsed=time.perf_counter() - t0,
+    if phys is not None:
+        fn.model += " states"
+    return InfomapResult(phys=phys, phys_ids=phys_ids, phys_names=phys_names, module_enter=menter, module_exit=mexit, elapsed=time.perf_counter() - t0,
                          modules=ranks, codelength=L, index_codelength=index, module_codelength=module,
                          one_level_codelength=one, n_modules=int(mflow.shape[0]), node_flow=fn.node_flow,
                          module_flow=mflow, trial_codelengths=lengths, best_trial=best, flow_model=fn.model,
-                         seed=seed, trials=trials, levels=levels, paths=paths)
+                         seed=seed, trials=trials, levels=levels, paths=paths, flow_network=fn,
+                         nodes=node_names if node_names is not None else list(range(n)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1061,7 +1602,7 @@ def _fmt(x):
     return f"{x:.6g}"
 
 
-def write_result(out, result, ids, names=None, fmt="tsv", header=None):
+def write_result(out, result, ids, names=None, fmt="tsv", header=None, state_level=False):
     """Write a partition as textmine TSV or Infomap ``.clu`` / ``.tree`` / JSON.
 
     Parameters
@@ -1072,15 +1613,26 @@ def write_result(out, result, ids, names=None, fmt="tsv", header=None):
         Node ids (``Graph.ids``).
     names : list of str, optional
         Display names for ``tree`` and ``json`` (``Graph.names``); default ``ids``.
-    fmt : {'tsv', 'clu', 'tree', 'json'}
+    fmt : {'tsv', 'clu', 'tree', 'ftree', 'csv', 'json'}
         ``tsv``: ``node<TAB>module<TAB>flow``, no header. The others follow Infomap 2.16
-        ``src/io/Output.cpp`` (ALGORITHMS.md §7.4), with its ``#`` header lines.
+        ``src/io/Output.cpp`` (ALGORITHMS.md §7.4), with its ``#`` header lines: ``ftree`` is the
+        tree plus a ``*Links`` section per module (:func:`module_links`), ``csv`` the tree's rows
+        as ``path,flow,name,node_id`` with a column-name line and no ``#`` lines.
     header : list of str, optional
         Extra lines (without ``#``) for the top of the Infomap header (version, command line).
+    state_level : bool
+        State networks: one row per state node, ``state module flow physical`` (Infomap's
+        ``_states.clu``), instead of one per physical node and module (tsv and clu only).
     """
     import json
 
     names = ids if names is None else names
+    if result.phys is not None:
+        if state_level:
+            _write_states(out, result, ids, fmt, header)
+        else:
+            _write_physical(out, result, fmt, header)
+        return
     order = node_order(result)
     mods = result.modules
     flow = result.node_flow
@@ -1114,7 +1666,10 @@ def write_result(out, result, ids, names=None, fmt="tsv", header=None):
         out.write(json.dumps(doc, ensure_ascii=False) + "\n")
         return
     lines = []
-    if fmt in ("clu", "tree"):
+    if fmt == "csv":
+        _write_csv(out, result, ids, names, order)
+        return
+    if fmt in ("clu", "tree", "ftree"):
         lines += [f"# {h}" for h in (header or [])]
         lines += [f"# completed in {result.elapsed:.6g} s",
                   f"# trials {result.trials} of {result.trials}",
@@ -1129,7 +1684,7 @@ def write_result(out, result, ids, names=None, fmt="tsv", header=None):
             lines += ["# path flow name node_id"]
     out.write("".join(x + "\n" for x in lines))
     chunk = []
-    if fmt == "tree":
+    if fmt in ("tree", "ftree"):
         prev, r = -1, 0
         for i in order.tolist():
             m = int(mods[i])
@@ -1140,6 +1695,10 @@ def write_result(out, result, ids, names=None, fmt="tsv", header=None):
             if len(chunk) >= 8192:
                 out.write("".join(chunk))
                 chunk = []
+        if fmt == "ftree":
+            out.write("".join(chunk))
+            chunk = []
+            _write_ftree_links(out, result)
     else:
         sep = "\t" if fmt == "tsv" else " "
         ffmt = ".9g" if fmt == "tsv" else ".6g"
@@ -1148,6 +1707,178 @@ def write_result(out, result, ids, names=None, fmt="tsv", header=None):
             if len(chunk) >= 8192:
                 out.write("".join(chunk))
                 chunk = []
+    out.write("".join(chunk))
+
+
+def tree_paths(result):
+    """Each node's Infomap tree path (1-based ranks from the top, ending with its own rank)."""
+    if result.paths is not None:
+        return [list(p) for p in result.paths]
+    out = [None] * result.modules.shape[0]
+    prev, r = -1, 0
+    for i in node_order(result).tolist():
+        m = int(result.modules[i])
+        r = r + 1 if m == prev else 1
+        prev = m
+        out[i] = [m + 1, r]
+    return out
+
+
+def module_links(result):
+    """The module-level link sections of Infomap's ``.ftree``.
+
+    Returns
+    -------
+    list of (path, enter, exit, n_children, rows)
+        One entry per module, root first (path ``()``), then depth first; ``rows`` is a list of
+        ``(child, child, flow)`` with 1-based child ranks local to the module and the leaf-link
+        flow between the two subtrees summed, sorted by the ranks. Undirected flow: one row per
+        pair (smaller rank first), both directions combined. Self-links are left out.
+
+    Notes
+    -----
+    Infomap 2.16 ``src/io/Output.cpp`` (``writeTreeLinks``), ALGORITHMS-2.md §6.5.
+    """
+    fn = result.flow_network
+    paths = tree_paths(result)
+    n = len(paths)
+    depth = max(len(p) for p in paths)
+    P = np.zeros((n, depth), dtype=np.int64)
+    for a, p in enumerate(paths):
+        P[a, :len(p)] = p
+    prefixes = {}
+    modid = np.zeros((n, depth), dtype=np.int64)
+    for a, p in enumerate(paths):
+        for d in range(len(p)):
+            modid[a, d] = prefixes.setdefault(tuple(p[:d]), len(prefixes))
+    children = {}
+    for p in paths:
+        for d in range(len(p)):
+            children.setdefault(tuple(p[:d]), set()).add(p[d])
+    rows_of = {key: [] for key in prefixes}
+    src = np.repeat(np.arange(n), np.diff(fn.out_ptr))
+    dst = fn.out_idx.astype(np.int64)
+    flow = fn.out_flow
+    if src.size:
+        eq = P[src] == P[dst]
+        c = np.argmin(eq, axis=1)  # first level where the two paths part
+        ca = P[src, c]
+        cb = P[dst, c]
+        if fn.symmetric:  # the CSR holds each link both ways with the same flow: keep a < b, doubled
+            keep = ca < cb
+            src, c, ca, cb, flow = src[keep], c[keep], ca[keep], cb[keep], 2.0 * flow[keep]
+        mid = modid[src, c]
+        big = int(P.max()) + 1
+        key = (mid * big + ca) * big + cb
+        uk, inv = np.unique(key, return_inverse=True)
+        sums = np.bincount(inv, weights=flow, minlength=uk.size)
+        inv_prefix = {v: k for k, v in prefixes.items()}
+        for k, x in zip(uk.tolist(), sums.tolist()):
+            m, rest = divmod(k, big * big)
+            a, b = divmod(rest, big)
+            rows_of[inv_prefix[m]].append((a, b, x))
+    enter_exit = {(): (0.0, 0.0)}
+    for d in range(1, depth):
+        lab = np.full(n, -1, dtype=np.int64)
+        keys = {}
+        for a, p in enumerate(paths):
+            if len(p) > d:
+                lab[a] = keys.setdefault(tuple(p[:d]), len(keys))
+        if not keys:
+            continue
+        extra = np.flatnonzero(lab < 0)
+        lab[extra] = len(keys) + np.arange(extra.size)
+        _, enter, exit_ = module_enter_exit(fn, lab)
+        for key, i in keys.items():
+            enter_exit[key] = (float(enter[i]), float(exit_[i]))
+    out = []
+    for key in sorted(prefixes):
+        en, ex = enter_exit[key]
+        out.append((key, en, ex, len(children[key]), sorted(rows_of[key])))
+    return out
+
+
+def _write_ftree_links(out, result):
+    fn = result.flow_network
+    kind = "undirected" if fn.symmetric else "directed"
+    lines = [f"*Links {kind}"]
+    if fn.symmetric:
+        lines.append("# link flow is both directions combined, one row per module pair")
+    lines.append("#*Links path enterFlow exitFlow numEdges numChildren")
+    for key, en, ex, nch, rows in module_links(result):
+        name = ":".join(map(str, key)) if key else "root"
+        lines.append(f"*Links {name} {_fmt(en)} {_fmt(ex)} {len(rows)} {nch}")
+        lines.extend(f"{a} {b} {_fmt(x)}" for a, b, x in rows)
+        if len(lines) >= 8192:
+            out.write("".join(x + "\n" for x in lines))
+            lines = []
+    out.write("".join(x + "\n" for x in lines))
+
+
+def _infomap_header(result, header):
+    return ([f"# {h}" for h in (header or [])] +
+            [f"# completed in {result.elapsed:.6g} s",
+             f"# trials {result.trials} of {result.trials}",
+             f"# seed {result.seed}",
+             f"# partitioned into {result.levels} levels with {result.n_modules} top modules",
+             f"# codelength {_fmt(result.codelength)} bits",
+             f"# relative codelength savings {100 * result.relative_savings:.6g}%",
+             f"# flow model {result.flow_model}"])
+
+
+def _write_states(out, result, ids, fmt, header):
+    """State networks at state level: ``state module flow physical`` by module, then flow."""
+    if fmt not in ("tsv", "clu"):
+        raise TextmineError(f"--state-level writes tsv or clu, not {fmt}")
+    lines = []
+    if fmt == "clu":
+        lines = _infomap_header(result, header) + ["# higher order", "# state level", "# module level 1",
+                                                    "# state_id module flow node_id"]
+    sep, ffmt = ("\t", ".9g") if fmt == "tsv" else (" ", ".6g")
+    for i in node_order(result).tolist():
+        lines.append(f"{ids[i]}{sep}{int(result.modules[i]) + 1}{sep}{result.node_flow[i]:{ffmt}}{sep}"
+                     f"{result.phys_ids[result.phys[i]]}")
+    out.write("".join(x + "\n" for x in lines))
+
+
+def _write_physical(out, result, fmt, header):
+    """State networks: one row per physical node and module (a node may be in several)."""
+    if fmt not in ("tsv", "clu", "tree"):
+        raise TextmineError(f"--format {fmt} is not available for state networks yet; use tsv, clu or tree")
+    rows = result.physical_memberships()
+    ids, names = result.phys_ids, result.phys_names
+    lines = []
+    if fmt != "tsv":
+        lines = _infomap_header(result, header) + ["# higher order", "# physical level"]
+        lines.append("# module level 1\n# node_id module flow" if fmt == "clu" else "# path flow name node_id")
+    prev, r = -1, 0
+    for ph, m, f in rows:
+        if fmt == "tsv":
+            lines.append(f"{ids[ph]}\t{m + 1}\t{f:.9g}")
+        elif fmt == "clu":
+            lines.append(f"{ids[ph]} {m + 1} {_fmt(f)}")
+        else:
+            r = r + 1 if m == prev else 1
+            prev = m
+            lines.append(f'{m + 1}:{r} {_fmt(f)} "{names[ph]}" {ids[ph]}')
+    out.write("".join(x + "\n" for x in lines))
+
+
+def _csv_field(x):
+    return '"' + x.replace('"', '""') + '"' if any(c in x for c in ',"\r\n') else x
+
+
+def _write_csv(out, result, ids, names, order):
+    """Infomap's ``.csv``: ``path,flow,name,node_id``, the name always quoted, the id when needed."""
+    paths = tree_paths(result)
+    flow = result.node_flow
+    chunk = ["path,flow,name,node_id\n"]
+    for i in order.tolist():
+        name = '"' + names[i].replace('"', '""') + '"'
+        chunk.append(f"{':'.join(map(str, paths[i]))},{_fmt(flow[i])},{name},{_csv_field(ids[i])}\n")
+        if len(chunk) >= 8192:
+            out.write("".join(chunk))
+            chunk = []
     out.write("".join(chunk))
 
 
@@ -1347,7 +2078,7 @@ def hierarchical_codelength(fn, paths):
     return total + 0.0
 
 
-def multilevel_paths(fn, top, seed=123):
+def multilevel_paths(fn, top, seed=1):
     """Grow a two-level partition into a module tree: submodules below, super-modules above.
 
     Parameters

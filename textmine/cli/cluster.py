@@ -3,7 +3,7 @@ import sys
 
 import click
 
-from textmine.cli._options import jobs_option, output_option, quiet_option
+from textmine.cli._options import jobs_option, output_option, quiet_option, seed_option
 
 
 @click.command("cluster")
@@ -17,26 +17,54 @@ from textmine.cli._options import jobs_option, output_option, quiet_option
               show_default=True, help="Teleportation probability τ of the directed flow.")
 @click.option("-N", "--trials", type=click.IntRange(min=1), default=1, show_default=True,
               help="Independent trials (seeds SEED, SEED+1, ...); the shortest codelength wins.")
-@click.option("--seed", type=click.IntRange(min=1), default=123, show_default=True,
-              help="Random seed (Infomap's default); the same seed gives the same output.")
+@seed_option
 @click.option("-2", "--two-level", "two_level", is_flag=True, help="Two-level partition (the default).")
 @click.option("--multilevel", is_flag=True,
               help="Hierarchical map equation: grow the best two-level partition into a module tree.")
 @click.option("--prefer-modular-solution", is_flag=True,
               help="Keep the modular solution even when one module codes shorter.")
-@click.option("--format", "fmt", type=click.Choice(["tsv", "clu", "tree", "json"]), default="tsv",
-              show_default=True, help="tsv: node<TAB>module<TAB>flow; clu/tree/json: Infomap's formats.")
+@click.option("--markov-time", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True,
+              help="Scale link flow (not visit rates) by T, as Infomap: T > 1 gives fewer, larger modules, "
+                   "T < 1 more, smaller ones. Codelengths are comparable only at the same T.")
+@click.option("--regularized", is_flag=True,
+              help="Regularized map equation (Infomap --regularized): a Bayesian prior of weak links between "
+                   "all nodes, coded as teleportation; for sparse or sampled graphs (kNN, co-occurrence).")
+@click.option("--regularization-strength", type=click.FloatRange(0, min_open=True), default=1.0,
+              show_default=True, help="C in the prior's strength C ln(N)/N (with --regularized).")
+@click.option("--preferred-number-of-modules", "preferred_modules", type=click.IntRange(min=1), default=None,
+              metavar="K", help="Add |M - K| bits to the codelength of M modules (Infomap's soft preference; "
+                                "two-level only). The codelength printed includes it.")
+@click.option("--format", "fmt", type=click.Choice(["tsv", "clu", "tree", "ftree", "csv", "json"]), default="tsv",
+              show_default=True, help="tsv: node<TAB>module<TAB>flow; clu/tree/ftree/csv/json: Infomap's formats "
+                                      "(ftree: the tree plus module-level *Links, for the Network Navigator).")
+@click.option("--state-level", is_flag=True,
+              help="State networks: one row per state (state, module, flow, physical node; Infomap's "
+                   "_states.clu) instead of one per physical node and module. tsv and clu.")
 @click.option("--encoding", default="utf-8", show_default=True, help="Input encoding.")
 @jobs_option
 @output_option
 @quiet_option
 def cluster(paths, directed, teleport_to, recorded_teleportation, teleport_prob, trials, seed, two_level,
-            multilevel, prefer_modular_solution, fmt, encoding, jobs, output, quiet):
+            multilevel, prefer_modular_solution, markov_time, regularized, regularization_strength,
+            preferred_modules, fmt, state_level, encoding, jobs, output, quiet):
     """Find communities by minimising the map equation (InfoMap; two-level unless --multilevel).
 
     PATHS are link lists (`source target [weight]` per line, TAB or space separated, string node
-    ids, `#` comments) or Pajek files (`*Vertices`, `*Edges`, `*Arcs`, `*Links`); none or `-`
-    reads stdin. Duplicate links are summed, self-loops kept (counted once in a node's flow).
+    ids) or Pajek files; none or `-` reads stdin. A file is Pajek only when its first line that is
+    not blank and does not start with # or % is a section header (`*Vertices [N]`, `*Edges`,
+    `*Arcs`, `*Links`, any case). In a link list `*` means nothing (`***`, `**zg` are nodes) and a
+    comment is a line whose first field starts with # or % and is alone or followed by a space
+    (`# note`, `#note`); `#b<TAB>c` is a link, so a TAB-separated line of 2-3 fields always is.
+    Other line lengths are errors (FILE:LINE); the comments skipped are counted on stderr.
+    Duplicate links are summed, self-loops kept (counted once in a node's flow).
+
+    State (memory) networks: Infomap's `*Vertices` (physical nodes) + `*States` (`state_id
+    physical_id ["name"]`) + `*Links` (between states). The map equation is optimised on the
+    states with physical-node codebooks; the output lists each physical node once per module it
+    has flow in (overlapping clusters: a polysemous word in two modules), in tsv, clu or tree.
+
+    --seed defaults to 1 like every other command; Infomap's 123 gives no parity (its random
+    number generator differs), so pass any seed; trials use SEED, SEED+1, ...
 
     Output columns (tsv): node, module (1 = largest flow), node flow. Modules are listed by
     decreasing flow, nodes within a module by decreasing flow. The codelength, the one-level
@@ -57,21 +85,44 @@ def cluster(paths, directed, teleport_to, recorded_teleportation, teleport_prob,
 
     if multilevel and two_level:
         raise click.UsageError("--multilevel and --two-level exclude each other")
+    if preferred_modules and multilevel:
+        raise click.UsageError("--preferred-number-of-modules applies to the two-level partition; drop --multilevel")
+    if regularized and (recorded_teleportation or teleport_to != "links"):
+        raise click.UsageError("--regularized has its own (recorded) teleportation; drop -e/--teleport-to")
+    if regularization_strength != 1.0 and not regularized:
+        raise click.UsageError("--regularization-strength needs --regularized")
     files = resolve(list(paths) or ["-"])
     graph = read_graph(files, directed=directed, encoding=encoding)
+    if graph.is_state_network:
+        if multilevel or preferred_modules:
+            raise click.UsageError("state networks (*States) are partitioned in two levels without "
+                                   "--preferred-number-of-modules; drop --multilevel")
+        if fmt not in ("tsv", "clu", "tree"):
+            raise click.UsageError(f"--format {fmt} is not available for state networks yet; use tsv, clu or tree")
+        if state_level and fmt == "tree":
+            raise click.UsageError("--state-level writes tsv or clu")
+    elif state_level:
+        raise click.UsageError("--state-level needs a state network (*States)")
     result = infomap(graph, directed=directed, teleport_to=teleport_to, recorded=recorded_teleportation,
                      teleport_prob=teleport_prob, trials=trials, seed=seed, n_jobs=jobs,
-                     prefer_modular=prefer_modular_solution, multilevel=multilevel)
+                     prefer_modular=prefer_modular_solution, multilevel=multilevel, markov_time=markov_time,
+                     regularized=regularized, regularization_strength=regularization_strength,
+                     preferred_modules=preferred_modules or 0)
     header = [f"textmine {__version__}", "textmine cluster " + " ".join(sys.argv[2:] if len(sys.argv) > 2 else [])]
     with atomic_output(output) as out:
-        write_result(out, result, graph.ids, graph.names, fmt=fmt, header=header)
+        write_result(out, result, graph.ids, graph.names, fmt=fmt, header=header, state_level=state_level)
     if not quiet:
         notes = []
         if graph.n_duplicates:
             notes.append(f"{graph.n_duplicates} duplicate links summed")
         if graph.n_self_loops:
             notes.append(f"{graph.n_self_loops} self-loops")
-        click.echo(f"{graph.n_nodes} nodes, {graph.n_links} links" + (f" ({', '.join(notes)})" if notes else "")
+        n_comments = graph.stats.get("comments", 0)
+        if n_comments:
+            notes.append(f"{n_comments} comment line{'s' if n_comments != 1 else ''} skipped")
+        nodes = (f"{graph.n_nodes} state nodes of {len(graph.phys_ids)} physical nodes" if graph.is_state_network
+                 else f"{graph.n_nodes} nodes")
+        click.echo(f"{nodes}, {graph.n_links} links" + (f" ({', '.join(notes)})" if notes else "")
                    + f"; flow model {result.flow_model}", err=True)
         click.echo(f"codelength {result.codelength:.6f} bits (one-level {result.one_level_codelength:.6f}, "
                    f"savings {100 * result.relative_savings:.4g}%), {result.n_modules} modules"
