@@ -123,7 +123,7 @@ def _edges_of(graph):
     return list(graph), None, None
 
 
-def cluster(graph, *, directed=None, trials=1, seed=123, multilevel=False, **options):
+def cluster(graph, *, directed=None, trials=1, seed=1, multilevel=False, **options):
     """InfoMap communities, as ``textmine cluster``.
 
     ``graph`` is a networkx or igraph graph, or an iterable of ``(source, target[, weight])``

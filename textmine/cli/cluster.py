@@ -3,7 +3,7 @@ import sys
 
 import click
 
-from textmine.cli._options import jobs_option, output_option, quiet_option, seed_option
+from textmine.cli._options import encoding_option, jobs_option, output_option, quiet_option, seed_option
 
 
 @click.command("cluster")
@@ -40,7 +40,7 @@ from textmine.cli._options import jobs_option, output_option, quiet_option, seed
 @click.option("--state-level", is_flag=True,
               help="State networks: one row per state (state, module, flow, physical node; Infomap's "
                    "_states.clu) instead of one per physical node and module. tsv and clu.")
-@click.option("--encoding", default="utf-8", show_default=True, help="Input encoding.")
+@encoding_option(what=" of the link lists or Pajek files; a UTF-8 BOM is dropped.")
 @jobs_option
 @output_option
 @quiet_option
