@@ -211,15 +211,18 @@ def count_reference(words, counts, path, read=None, n_jobs=1, is_counts=None):
         from textmine.segment import Segmenter
         files = resolve_inputs([path])
         seg = Segmenter(words, counts)
-        table, size = {}, 0
+        from collections import Counter
+        from itertools import chain
+        raw = Counter()  # every token, as written; punctuation and folding are settled per distinct token
         for shard in make_shards(files, opts=read):
             for lines in iter_line_blocks(shard, read, 1 << 20):
-                for toks in seg.segment_lines(lines, n_jobs=n_jobs):
-                    for t in toks:
-                        if _word_char_token(t):
-                            t = fold_width(t)
-                            table[t] = table.get(t, 0) + 1
-                            size += 1
+                raw.update(chain.from_iterable(seg.segment_lines(lines, n_jobs=n_jobs)))
+        table, size = {}, 0
+        for t, k in raw.items():
+            if _word_char_token(t):
+                t = fold_width(t)
+                table[t] = table.get(t, 0) + k
+                size += k
         kind = "text"
     if size == 0:
         raise TextmineError(f"--reference {display(path)}: the reference is empty (no "
