@@ -1,6 +1,7 @@
 """discover-words --exclude and --reference (textmine/keyness.py)."""
 import math
 import random
+import re
 from collections import Counter
 
 import numpy as np
@@ -86,6 +87,61 @@ def test_read_exclude_malformed(tmp_path, text, line):
     p.write_text(text, encoding="utf-8")
     with pytest.raises(TextmineError, match=f"bad.txt:{line}:"):
         km.read_exclude(str(p))
+
+
+def naive_read_exclude(text):
+    """Words of an exclusion file, line by line (the module docstring's rules), or the bad line's number."""
+    kind, words = None, set()
+    for lineno, line in enumerate(text.split("\n"), 1):
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        num = lambda x: re.fullmatch(r"[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?", x) is not None  # noqa: E731
+        if kind is None:
+            kind = "lexicon" if "\t" in s else "jieba" if len(s.split()) >= 2 and num(s.split()[1]) else "list"
+        if kind == "lexicon":
+            parts = s.split("\t")
+            if len(parts) < 2 or not parts[0].strip() or not num(parts[1].strip()):
+                return lineno
+            w = parts[0].strip()
+        elif kind == "jieba":
+            parts = s.split()
+            if not 2 <= len(parts) <= 3 or not num(parts[1]):
+                return lineno
+            w = parts[0]
+        else:
+            if "\t" in s:
+                return lineno
+            w = s
+        words.add(naive_fold(w))
+    return words
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_read_exclude_matches_naive_reader(tmp_path, seed):
+    # several 1 MiB blocks (line numbers carry across them); odd lines
+    # (tags, comments, blank lines, full-width letters, extra spaces, a TAB, a bad one) land anywhere
+    rng = random.Random(seed)
+    odd = ["", "# 注释 1", "  词语  7  ", "ＡＢＣ 3 n", "词\t5", "词 1e3 v", "#词 3", " 词 4"]
+    lines = []
+    for k in range(150000):
+        if rng.random() < 0.00003:
+            lines.append(rng.choice(odd))
+        else:
+            lines.append(f"新词语{k} {rng.randint(0, 999)}" + rng.choice(["", " n", " ns"]))
+    if seed % 2:  # one bad line, past the first block
+        lines[rng.randint(60000, 149999)] = rng.choice(["词 5 n x", "词 abc", "词语", "词 -3"])
+    text = "\n".join(lines) + "\n"
+    p = tmp_path / "d.txt"
+    p.write_text(text, encoding="utf-8")
+    assert p.stat().st_size > 2 << 20
+    want = naive_read_exclude(text)
+    assert isinstance(want, int) == bool(seed % 2)
+    if isinstance(want, int):
+        with pytest.raises(TextmineError, match=f"d.txt:{want}:"):
+            km.read_exclude(str(p))
+    else:
+        assert km.read_exclude(str(p)) == want
 
 
 def test_read_exclude_empty(tmp_path):

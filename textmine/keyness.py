@@ -56,7 +56,7 @@ def read_exclude(path, read=None):
     ``FILE:LINE`` on a line that does not fit the file's kind, and naming the file when it holds
     no word.
     """
-    from textmine.corpus import ReadOptions, Shard, display, iter_lines, resolve_inputs
+    from textmine.corpus import ReadOptions, Shard, display, iter_line_blocks, resolve_inputs
     from textmine.discover import fold_width
 
     files = resolve_inputs([path])
@@ -65,37 +65,47 @@ def read_exclude(path, read=None):
     for f in files:
         name = display(f)
         kind = None
-        for lineno, line in enumerate(iter_lines(Shard(f), read), 1):
-            s = line.strip()
-            if not s or s.startswith("#"):
-                continue
-            if kind is None:
-                if "\t" in s:
-                    kind = "lexicon"
-                else:
-                    parts = s.split()
-                    kind = "jieba" if len(parts) >= 2 and _NUMBER.fullmatch(parts[1]) else "list"
-            if kind == "lexicon":
-                parts = s.split("\t")
-                if len(parts) < 2 or not parts[0].strip() or not _is_count(parts[1].strip()):
-                    raise TextmineError(f"{name}:{lineno}: expected 'word<TAB>count' as in the first line of this "
-                                        f"textmine lexicon, got {s[:60]!r}")
-                w = parts[0].strip()
-            elif kind == "jieba":
-                parts = s.split()
-                if not 2 <= len(parts) <= 3 or not _NUMBER.fullmatch(parts[1]):
-                    raise TextmineError(f"{name}:{lineno}: expected 'word freq [tag]' as in the first line of this "
-                                        f"jieba dictionary, got {s[:60]!r}")
-                w = parts[0]
-            else:
-                if "\t" in s:
-                    raise TextmineError(f"{name}:{lineno}: a TAB in a plain word list (one word per line; the "
-                                        f"first line had no TAB), got {s[:60]!r}")
-                w = s
-            words.add(fold_width(w))
+        lineno = 0
+        for lines in iter_line_blocks(Shard(f), read):
+            for line in lines:
+                lineno += 1
+                s = line.strip()
+                if not s or s.startswith("#"):
+                    continue
+                if kind is None:
+                    if "\t" in s:
+                        kind = "lexicon"
+                    else:
+                        parts = s.split()
+                        kind = "jieba" if len(parts) >= 2 and _NUMBER.fullmatch(parts[1]) else "list"
+                w = _exclude_word(s, kind, name, lineno)
+                words.add(fold_width(w) if _WIDE.search(w) else w)
     if not words:
         raise TextmineError(f"{path}: the --exclude file holds no word")
     return words
+
+
+_WIDE = re.compile("[\uff05\uff0e\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")  # what fold_width changes
+
+
+def _exclude_word(s, kind, name, lineno):
+    """The word of the stripped, non-comment line ``s`` of an exclusion file of ``kind``."""
+    if kind == "lexicon":
+        parts = s.split("\t")
+        if len(parts) < 2 or not parts[0].strip() or not _is_count(parts[1].strip()):
+            raise TextmineError(f"{name}:{lineno}: expected 'word<TAB>count' as in the first line of this "
+                                f"textmine lexicon, got {s[:60]!r}")
+        return parts[0].strip()
+    if kind == "jieba":
+        parts = s.split()
+        if not 2 <= len(parts) <= 3 or not _NUMBER.fullmatch(parts[1]):
+            raise TextmineError(f"{name}:{lineno}: expected 'word freq [tag]' as in the first line of this "
+                                f"jieba dictionary, got {s[:60]!r}")
+        return parts[0]
+    if "\t" in s:
+        raise TextmineError(f"{name}:{lineno}: a TAB in a plain word list (one word per line; the "
+                            f"first line had no TAB), got {s[:60]!r}")
+    return s
 
 
 def _is_count(text):
