@@ -173,9 +173,12 @@ def test_reference_counts_are_the_naive_segmentation(tmp_path, seed):
 
 def test_reference_count_tsv(tmp_path):
     p = tmp_path / "counts.tsv"
-    p.write_text("中国\t7\n人民\t3\n大会\t90\n", encoding="utf-8")
+    p.write_text("中国\t7\n人民\t3\n，\t500\n大会\t90\n", encoding="utf-8")  # punctuation is no token
     got = km.count_reference(["人民", "中国", "春天"], [1, 1, 1], str(p))
     assert got.kind == "counts" and got.size == 100 and got.counts.tolist() == [3, 7, 0]
+    p.write_text("token\tcount\n中国\t7\n人民\t3\n", encoding="utf-8")  # textmine count --header
+    got = km.count_reference(["人民", "中国"], [1, 1], str(p))
+    assert got.kind == "counts" and got.size == 10 and got.counts.tolist() == [3, 7]
     p.write_text("中国\t7\n人民 3\n", encoding="utf-8")
     with pytest.raises(TextmineError, match="counts.tsv:2:"):
         km.count_reference(["中国"], [1], str(p))
@@ -298,3 +301,22 @@ def test_cli_reference_errors(corpora, tmp_path):
     for args in (["--sort", "llr"], ["--min-llr", "3"]):
         res = CliRunner().invoke(cli, ["discover-words", str(target)] + args)
         assert res.exit_code == 2 and "needs --reference" in res.output
+
+
+def test_cli_reference_from_count_output(corpora, tmp_path):
+    target, ref = corpora
+    counts = tmp_path / "ref_counts.tsv"
+    res = CliRunner().invoke(cli, ["count", "-t", "char", str(ref), "--header", "-q", "-o", str(counts)])
+    assert res.exit_code == 0, res.output
+    table = dict(line.split("\t") for line in counts.read_text(encoding="utf-8").splitlines()[1:])
+    d = sum(int(n) for t, n in table.items() if any(ch.isalnum() for ch in t))
+    res = CliRunner().invoke(cli, ["discover-words", str(target), "--reference", str(counts), "--min-llr", "0"])
+    assert res.exit_code == 0, res.output
+    full = _rows(CliRunner().invoke(cli, ["discover-words", str(target), "-q"]).stdout)
+    c = sum(int(r[1]) for r in full)
+    rows = _rows(res.stdout)
+    assert rows and f"reference {d} tokens (counts)" in res.stderr
+    for r in rows:
+        a, b = int(r[1]), int(r[5])
+        assert b == int(table.get(r[0], 0))  # char counts: only single characters can be found
+        assert float(r[6]) == pytest.approx(slow_g2(a, b, c, d), abs=1e-4) and a / c > b / d

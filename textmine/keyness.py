@@ -26,8 +26,12 @@ times in the target, whose size is ``c``, and ``b`` times in the reference, of s
   of the reference is segmented: no sampling. Substring counting was rejected: it counts 中国 inside
   every 中国人 on the reference side but not on the target side, where discovery's counts are
   token counts, so the two sides would measure different things;
-* reference counts (``textmine count`` output, ``token<TAB>count``): ``b`` is the count of the
-  token equal to the word and ``d`` the sum of every count in the file.
+* reference counts (``textmine count`` output, ``token<TAB>count``, with or without its
+  ``--header`` line; recognised by its first line): ``b`` is the count of the token equal to the
+  word and ``d`` the sum of the counts of tokens with a word character (as for text).
+
+Exclusion and count files are read as lines whatever their extension; a reference corpus is read
+like the input (``--encoding``, ``--errors``, ``--input-format``, ``--field``).
 
 ``llr`` is the 2x2 log-likelihood ratio G² of the table ``[[a, b], [c - a, d - b]]`` (Dunning's
 four cells; scipy's ``chi2_contingency(..., correction=False, lambda_="log-likelihood")``),
@@ -60,7 +64,7 @@ def read_exclude(path, read=None):
     from textmine.discover import fold_width
 
     files = resolve_inputs([path])
-    read = read or ReadOptions("utf-8", option="", errors_option="")
+    read = _as_text(read or ReadOptions("utf-8", option="", errors_option=""))
     words = set()
     for f in files:
         name = display(f)
@@ -106,6 +110,12 @@ def _exclude_word(s, kind, name, lineno):
         raise TextmineError(f"{name}:{lineno}: a TAB in a plain word list (one word per line; the "
                             f"first line had no TAB), got {s[:60]!r}")
     return s
+
+
+def _as_text(read):
+    """``read`` for a file of lines whatever its extension (a .tsv word list is no record file)."""
+    import dataclasses
+    return dataclasses.replace(read, input_format="text")
 
 
 def _is_count(text):
@@ -175,22 +185,32 @@ def _looks_like_counts(path, read):
         if not line.strip():
             continue
         parts = line.split("\t")
-        return len(parts) == 2 and parts[1].strip().isdigit()
+        return len(parts) == 2 and (parts[1].strip().isdigit() or line.strip() == _COUNT_HEADER)
     return False
+
+
+#: The line ``textmine count --header`` writes first.
+_COUNT_HEADER = "token\tcount"
 
 
 def _read_reference_counts(path, read):
     from textmine.corpus import Shard, iter_lines
     from textmine.discover import fold_width
-    counts, total = {}, 0
+    counts, total, first = {}, 0, True
     for lineno, line in enumerate(iter_lines(Shard(path), read), 1):
         if not line.strip():
             continue
+        if first and line.strip() == _COUNT_HEADER:
+            first = False
+            continue
+        first = False
         parts = line.split("\t")
         if len(parts) != 2 or not parts[1].strip().isdigit():
             raise TextmineError(f"{path}:{lineno}: expected 'token<TAB>count' as in the first line of these "
                                 f"reference counts, got {line[:60]!r}")
         n = int(parts[1])
+        if not _word_char_token(parts[0]):  # punctuation is no token, as in a segmented reference
+            continue
         w = fold_width(parts[0])
         counts[w] = counts.get(w, 0) + n
         total += n
@@ -212,10 +232,10 @@ def count_reference(words, counts, path, read=None, n_jobs=1, is_counts=None):
 
     read = read or ReadOptions("utf-8", option="", errors_option="")
     if is_counts is None:
-        is_counts = _looks_like_counts(path, read)
+        is_counts = _looks_like_counts(path, _as_text(read))
     folded = [fold_width(w) for w in words]
     if is_counts:
-        table, size = _read_reference_counts(path, read)
+        table, size = _read_reference_counts(path, _as_text(read))
         kind = "counts"
     else:
         from textmine.segment import Segmenter
