@@ -299,7 +299,7 @@ def select(result, exclude=(), reference=None, sort=None, min_llr=None, read=Non
         c, d = int(a.sum()), int(ref.size)
         llr = log_likelihood(a, ref.counts, c, d)
         lr = log_ratio(a, ref.counts, c, d)
-        over = a * d > ref.counts * c
+        over = a.astype(np.float64) * d > ref.counts.astype(np.float64) * c  # no int64 overflow
         threshold = LLR_P001 if min_llr is None else min_llr
         before = int(keep.sum())
         keep &= over & (llr >= threshold)
