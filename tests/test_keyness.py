@@ -234,6 +234,13 @@ def test_cli_exclude_malformed(corpora, tmp_path):
     bad.write_text("中国 3\n人民 x\n", encoding="utf-8")
     res = CliRunner().invoke(cli, ["discover-words", str(target), "--exclude", str(bad)])
     assert res.exit_code == 1 and "bad.txt:2:" in res.output and "Traceback" not in res.output
+    # checked before discovery: on a corpus discovery would refuse, the error is still the file's
+    empty = tmp_path / "empty.txt"
+    empty.write_text("", encoding="utf-8")
+    res = CliRunner().invoke(cli, ["discover-words", str(empty), "--exclude", str(bad)])
+    assert res.exit_code == 1 and "bad.txt:2:" in res.output
+    res = CliRunner().invoke(cli, ["discover-words", str(empty), "--reference", str(tmp_path / "missing.txt")])
+    assert res.exit_code == 1 and "missing.txt" in res.output
 
 
 def test_cli_reference(corpora):

@@ -275,20 +275,43 @@ class Table:
     messages: list
 
 
+@dataclass
+class Excludes:
+    """The words of the ``--exclude`` files (width-folded) and how many files they came from."""
+
+    words: set
+    files: int
+
+    def __len__(self):
+        return self.files
+
+
+def load_excludes(paths, read=None):
+    """:class:`Excludes` of the files ``paths``: read before discovery, so a bad file stops at once."""
+    words = set()
+    for path in paths:
+        words |= read_exclude(path, read)
+    return Excludes(words, len(paths))
+
+
+def check_reference(path):
+    """Raise :class:`TextmineError` now, before discovery, when the reference cannot be found."""
+    from textmine.corpus import resolve_inputs
+    resolve_inputs([path])
+
+
 def select(result, exclude=(), reference=None, sort=None, min_llr=None, read=None, n_jobs=1):
     """Rows of ``result`` after ``--exclude`` and ``--reference`` (see the module docstring).
 
-    ``sort``: ``None`` (``llr`` with a reference, else discovery's order), ``count``, ``llr`` or
-    ``log_ratio``. Returns a :class:`Table`; its ``messages`` are lines for stderr.
+    ``exclude``: paths or :class:`Excludes`. ``sort``: ``None`` (``llr`` with a reference, else
+    discovery's order), ``count``, ``llr`` or ``log_ratio``. Returns a :class:`Table`; its ``messages`` are lines for stderr.
     """
     words, counts = result.words, result.counts
     n = len(words)
     keep = np.ones(n, dtype=bool)
     messages = []
     if exclude:
-        excluded = set()
-        for path in exclude:
-            excluded |= read_exclude(path, read)
+        excluded = exclude.words if isinstance(exclude, Excludes) else load_excludes(exclude, read).words
         keep &= np.array(exclude_mask(words, excluded), dtype=bool)
         messages.append(f"--exclude: {n - int(keep.sum())} of {n} discovered words are in the "
                         f"{len(exclude)} exclusion file(s) ({len(excluded)} words); {int(keep.sum())} new words left")

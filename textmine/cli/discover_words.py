@@ -92,6 +92,11 @@ def discover_words(paths, glob, encoding, decode_errors, input_format, field, jo
         raise click.UsageError(f"{'--min-llr' if min_llr is not None else '--sort ' + sort} needs --reference")
     files = resolve(paths, glob)
     opts = record_options(opts, input_format, field, files)
+    if exclude or reference is not None:  # bad --exclude files and a missing --reference stop before the work
+        from textmine.keyness import check_reference, load_excludes
+        exclude = load_excludes(exclude, opts) if exclude else exclude
+        if reference is not None:
+            check_reference(reference)
     progress = None
     bar = None
     if show_progress(quiet):
