@@ -22,6 +22,8 @@ Usage::
     python bench/discover.py --startup --repeat 5  # fixed start-up cost of the CLI on 20 lines
     python bench/discover.py --startup --baseline /tmp/textmine-old  # and of another checkout, interleaved
     python bench/discover.py --synth /tmp/big.txt --synth-from F...   # 1 GB synthetic corpus (see synth())
+    python bench/discover.py --scale 4,16 --baseline /tmp/textmine-old -j 2  # wall and summed peak RSS
+        # on 199801_raw repeated 4 and 16 times, this checkout vs another, interleaved; --counts reuse
 
 Figures go to bench/RESULTS.md (## discover).
 """
@@ -384,6 +386,82 @@ def synth(args):
           f"substitution rate {args.synth_sub}")
 
 
+def tree_peak(cmd, env):
+    """Run ``cmd``; (wall seconds, peak summed RSS, peak summed PSS of its process tree, in MB,
+    polled every 50 ms). PSS counts a page shared by forked workers once in all, RSS once per process."""
+    import psutil
+
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    root, peak, peak_pss = psutil.Process(p.pid), 0, 0
+    while p.poll() is None:
+        try:
+            total = pss = 0
+            for q in [root] + root.children(recursive=True):
+                try:
+                    info = q.memory_full_info()
+                    total += info.rss
+                    pss += getattr(info, "pss", info.rss)
+                except psutil.Error:
+                    pass
+            peak, peak_pss = max(peak, total), max(peak_pss, pss)
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    err = p.stderr.read().decode()
+    if p.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{err}")
+    return time.perf_counter() - t0, peak / 2**20, peak_pss / 2**20
+
+
+def scale(args):
+    """discover-words on 199801_raw repeated k times (same distinct n-grams, k times the text): this
+    checkout vs ``--baseline``, interleaved, median wall and the largest summed peak RSS; then
+    ``--counts`` reuse against counting from the text."""
+    import statistics
+
+    src = os.path.join(args.data, "199801_raw.utf8")
+    data = open(src, "rb").read()
+    n_chars = len(data.decode("utf-8")) - data.count(b"\n")
+    checkouts = [("this", ROOT)] + ([("baseline", os.path.abspath(args.baseline))] if args.baseline else [])
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in [int(x) for x in args.scale.split(",")]:
+            corpus = os.path.join(tmp, f"x{k}.txt")
+            with open(corpus, "wb") as f:
+                for _ in range(k):
+                    f.write(data)
+            outs = {}
+            res = {name: [] for name, _ in checkouts}
+            for r in range(args.repeat + 1):  # the first round warms the numba caches
+                for name, path in checkouts:
+                    out = os.path.join(tmp, f"{name}.tsv")
+                    env = dict(os.environ, PYTHONPATH=path)
+                    got = tree_peak([sys.executable, "-m", "textmine", "discover-words", "-q", corpus, "-j",
+                                     str(args.jobs), "-o", out, *args.textmine_args.split()], env)
+                    if r:
+                        res[name].append(got)
+                    outs[name] = open(out, "rb").read()
+            same = len(set(outs.values())) == 1
+            for name, _ in checkouts:
+                wall = statistics.median(w for w, _, _ in res[name])
+                rss = max(m for _, m, _ in res[name])
+                pss = max(m for _, _, m in res[name])
+                print(f"x{k:<3} {os.path.getsize(corpus) / 1e6:7.1f} MB  {name:9} wall {wall:7.2f} s  "
+                      f"{n_chars * k / wall / 1e6:5.2f} M chars/s  peak sum RSS {rss:5.0f} MB, PSS {pss:5.0f} MB"
+                      + ("" if len(checkouts) == 1 else f"  lexicons identical: {same}"))
+            if k == int(args.scale.split(",")[0]):
+                env = dict(os.environ, PYTHONPATH=ROOT)
+                saved = os.path.join(tmp, "units")
+                c = tree_peak([sys.executable, "-m", "textmine", "count", "-q", "-t", "units", "--n", "4", corpus,
+                               "-j", str(args.jobs), "--save", saved, "-o", os.devnull], env)
+                walls = [tree_peak([sys.executable, "-m", "textmine", "discover-words", "-q", corpus, "-j",
+                                    str(args.jobs), "--counts", saved, "-o", os.path.join(tmp, "c.tsv")], env)[0]
+                         for _ in range(args.repeat)]
+                same = open(os.path.join(tmp, "c.tsv"), "rb").read() == outs["this"]
+                print(f"x{k:<3} count -t units --n 4 --save: {c[0]:.2f} s; discover-words --counts: "
+                      f"{statistics.median(walls):.2f} s (median of {args.repeat}); lexicon identical: {same}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=DATA)
@@ -396,12 +474,14 @@ def main():
     ap.add_argument("--speed", nargs="+", metavar="FILE",
                     help="only time textmine (-j J) and nlp-zero (every --nlpzero value) on these files")
     ap.add_argument("--startup", action="store_true", help="only time CLI start-up on a 20-line input")
-    ap.add_argument("--baseline", metavar="DIR", help="with --startup: also time this other textmine checkout")
+    ap.add_argument("--baseline", metavar="DIR", help="with --startup or --scale: also time this other textmine "
+                                                      "checkout")
     ap.add_argument("--synth", metavar="OUT", help="only write a synthetic corpus (see synth()) to OUT")
     ap.add_argument("--synth-mb", type=int, default=1024)
     ap.add_argument("--synth-sub", type=float, default=0.02)
     ap.add_argument("--synth-from", nargs="+", metavar="FILE")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--scale", metavar="K1,K2", help="only time discover-words on 199801_raw repeated K times")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     files = [os.path.join(args.data, "199801_raw.utf8"), os.path.join(args.data, "pku_test.utf8")]
@@ -416,6 +496,8 @@ def main():
         return startup(args)
     if args.synth:
         return synth(args)
+    if args.scale:
+        return scale(args)
     for p in files:
         if not os.path.exists(p):
             raise SystemExit(f"{p} not found (../shared/data/cws)")

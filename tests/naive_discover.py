@@ -222,17 +222,6 @@ def naive_pieces(ids, join):
     return c
 
 
-def naive_partition(keys, counts, n_buckets):
-    """Twin of discover._partition: stable grouping by bucket (top 6 bits of key * golden, mod n)."""
-    def bucket(k):
-        return ((k * 0x9E3779B97F4A7C15) % (1 << 64) >> 58) % n_buckets
-
-    groups = [[] for _ in range(n_buckets)]
-    for k, c in zip(keys, counts):
-        groups[bucket(k)].append((k, c))
-    out_keys = [k for g in groups for k, _ in g]
-    out_counts = [c for g in groups for _, c in g]
-    offsets = [0]
-    for g in groups:
-        offsets.append(offsets[-1] + len(g))
-    return out_keys, out_counts, offsets
+def naive_keys_to_ids(keys, han_to_id, run_to_id, run_base):
+    """Twin of discover._keys_to_ids."""
+    return [0 if k < 0 else run_to_id[k - run_base] if k >= run_base else han_to_id[k] for k in keys]

@@ -1,3 +1,4 @@
+import itertools
 import math
 import random
 from collections import Counter
@@ -7,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import JIT_DISABLED, shared_file
-from naive_discover import (naive_class, naive_discover, naive_join, naive_pack, naive_partition, naive_pieces,
-                            naive_segments)
+from naive_discover import (naive_class, naive_discover, naive_join, naive_keys_to_ids, naive_ngrams, naive_pack,
+                            naive_pieces, naive_segments)
 from textmine import discover as dm
 from textmine.cli import cli
 from textmine.errors import TextmineError
@@ -86,16 +87,34 @@ def test_count_ngrams_matches_naive(n):
         assert np.all(np.diff(keys) > 0)
 
 
-@pytest.mark.parametrize("n", [2, 3, 4])
-def test_count_whole_matches_naive(n):
-    rng = np.random.default_rng(10 + n)
-    for trial in range(10):
-        ids = rng.integers(0, 6, size=rng.integers(0, 300)).astype(np.int32)
-        min_count = int(rng.integers(1, 4))
-        keys, counts = dm._count_whole(ids, n, 3, min_count)
-        expect = {k: c for k, c in Counter(naive_pack(ids.tolist(), n, 3)).items() if c >= min_count}
-        assert dict(zip(keys.tolist(), counts.tolist())) == expect
-        assert np.all(np.diff(keys) > 0)
+def test_sorted_runs_matches_naive():
+    rng = np.random.default_rng(13)
+    for trial in range(40):
+        keys = np.sort(rng.integers(0, int(rng.integers(1, 30)), int(rng.integers(0, 200)))).astype(np.int64)
+        for min_count in (1, 2, 4):
+            k, c = dm._sorted_runs(keys, min_count)
+            expect = sorted((a, b) for a, b in Counter(keys.tolist()).items() if b >= min_count)
+            assert list(zip(k.tolist(), c.tolist())) == expect
+
+
+def test_unit_histogram_and_ids_match_naive():
+    rng = np.random.default_rng(12)
+    for trial in range(20):
+        n_runs = int(rng.integers(0, 5))
+        keys = rng.choice(np.array([-1, 3, 7, 0x4E00, 0x4E01, 0x2A6D6] + [dm.RUN_BASE + k for k in range(n_runs)]),
+                          size=int(rng.integers(0, 100)))
+        han = np.zeros(dm.RUN_BASE, np.int64)
+        runs = np.zeros(n_runs + 2, np.int64)
+        dm._unit_histogram(keys, han, runs)
+        expect = Counter(keys.tolist())
+        assert {k: int(han[k]) for k in np.flatnonzero(han).tolist()} == \
+            {k: c for k, c in expect.items() if 0 <= k < dm.RUN_BASE}
+        assert runs.tolist() == [expect[dm.RUN_BASE + k] for k in range(n_runs + 2)]
+        han_to_id = rng.integers(0, 9, dm.RUN_BASE).astype(np.int32)
+        run_to_id = rng.integers(0, 9, n_runs + 1).astype(np.int32)
+        ids = dm._keys_to_ids(keys.astype(rng.choice([np.int32, np.int64])), han_to_id, run_to_id)
+        assert ids.dtype == np.int32
+        assert ids.tolist() == naive_keys_to_ids(keys.tolist(), han_to_id.tolist(), run_to_id.tolist(), dm.RUN_BASE)
 
 
 def naive_cohesion(ids, n, bits, min_count, total):
@@ -120,7 +139,10 @@ def test_cohesion_matches_naive_and_is_independent_of_jobs():
         ids = rng.integers(0, 7, size=rng.integers(50, 400)).astype(np.int32)
         min_count = int(rng.integers(1, 3))
         max_n = int(rng.integers(2, 5))
-        grams = {n: dm._count_whole(ids, n, 3, min_count) for n in range(1, max_n + 1)}
+        grams = {}
+        for n in range(1, max_n + 1):
+            keys, counts = dm._count_ngrams(ids, n, 3)
+            grams[n] = keys[counts >= min_count], counts[counts >= min_count]
         total = float(np.count_nonzero(ids))
         coh = dm._cohesion_all(grams, max_n, 3, total, 1)
         for n in range(2, max_n + 1):
@@ -192,50 +214,29 @@ def test_merge_counts_and_spill_are_exact(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_partition_matches_naive():
-    rng = np.random.default_rng(11)
-    for trial in range(30):
-        k = int(rng.integers(0, 400))
-        keys = np.sort(rng.integers(0, 1 << int(rng.integers(1, 63)), k)).astype(np.int64)
-        counts = rng.integers(1, 50, k).astype(np.int64)
-        n_buckets = int(rng.choice([1, 2, 8, 64]))
-        kp, cp, offs = dm._partition(keys, counts, n_buckets)
-        nk, nc, no = naive_partition(keys.tolist(), counts.tolist(), n_buckets)
-        assert (kp.tolist(), cp.tolist(), offs.tolist()) == (nk, nc, no)
-        for b in range(n_buckets):  # sorted input stays sorted within each bucket
-            assert np.all(np.diff(kp[offs[b]:offs[b + 1]]) >= 0)
-
-
-def test_order_counter_merges_on_disk_above_a_quarter_of_the_limit(tmp_path):
-    """Without a spill, partials above limit/4 are merged bucket by bucket from disk (bounded memory)."""
-    parts, expect = _random_ngram_parts(np.random.default_rng(6), 5, 30, 400, 3, 5)
+@pytest.mark.parametrize("n_bounds", [0, 1, 5, 40])
+def test_order_counter_is_exact_by_key_range_in_memory_and_on_disk(tmp_path, n_bounds):
+    parts, expect = _random_ngram_parts(np.random.default_rng(6 + n_bounds), 5, 30, 400, 3, 5)
     size = sum(k.nbytes + c.nbytes for k, c in parts)
-    for limit, spills in ((size * 2, 1), (size * 8, 0)):
-        counter = dm._OrderCounter(limit_bytes=limit, tmpdir_factory=lambda: str(tmp_path))
+    rng = np.random.default_rng(n_bounds)
+    bounds = np.unique(rng.integers(0, 30 << 10, n_bounds)).astype(np.int64)  # some ranges empty
+    for limit in (size // 3, size * 8):
+        counter = dm._OrderCounter(limit, lambda: str(tmp_path), bounds)
         for k, c in parts:
             counter.add(k, c)
-        assert counter.spilled == 0
+        assert (counter.spilled > 0) == (limit < size)
         keys, counts = counter.result(min_count=2)
-        assert counter.spilled == spills
         assert np.all(np.diff(keys) > 0)
         assert dict(zip(keys.tolist(), counts.tolist())) == {k: c for k, c in expect.items() if c >= 2}
         assert list(tmp_path.iterdir()) == []
 
 
-def test_map_ahead_keeps_order_and_bounds_pending():
-    from concurrent.futures import ThreadPoolExecutor
-
-    taken, done = [], []
-
-    def fn(x):
-        done.append(x)
-        return x * x
-
-    with ThreadPoolExecutor(2) as pool:
-        for x in dm._map_ahead(pool, fn, range(50), 3):
-            taken.append(x)
-            assert len(done) <= len(taken) + 4  # at most `ahead` + 1 submitted beyond what was taken
-    assert taken == [x * x for x in range(50)]
+def test_range_bounds_split_by_first_unit():
+    b = dm._range_bounds(np.array([0] + [10] * 8, np.int64), 3, 4, n_ranges=4)
+    assert np.all(b % (1 << 8) == 0)  # bounds fall between first units
+    assert (b >> 8).tolist() == [3, 5, 7]  # a quarter of the mass each
+    b = dm._range_bounds(np.array([0, 50, 30, 10, 5, 5], np.int64), 3, 4, n_ranges=4)
+    assert (b >> 8).tolist() == [2]  # unit 1 holds half the mass: no bound inside it
 
 
 def test_cut_and_pieces_match_naive():
@@ -252,9 +253,19 @@ def test_cut_and_pieces_match_naive():
             keys = np.array(sorted(set().union(*good.values())), dtype=np.int64)
             for filt in (np.zeros(0, np.uint8), dm._key_filter(keys), np.full(1024, 255, np.uint8)):
                 assert dm._cut_bm(ids, max_n, bits, table, pairs, side, filt).tolist() == join.tolist()
-        uh, cnt, content, offs = dm._count_pieces(ids, join)
-        got = Counter({tuple(content[offs[k]:offs[k + 1]].tolist()): c for k, c in enumerate(cnt.tolist())})
-        assert got == naive_pieces(ids.tolist(), join.tolist())
+        assert _pieces_counter(*dm._count_pieces(ids, join, bits), bits) == naive_pieces(ids.tolist(), join.tolist())
+
+
+def _pieces_counter(short, long, bits):
+    """Counter of id tuples of :func:`textmine.discover._count_pieces`' two tables."""
+    content, offs = dm._unpack_keys(short[0], bits)
+    got = Counter({tuple(content[offs[k]:offs[k + 1]].tolist()): c for k, c in enumerate(short[1].tolist())})
+    _, cnt, content, offs = long
+    for k, c in enumerate(cnt.tolist()):
+        t = tuple(content[offs[k]:offs[k + 1]].tolist())
+        assert t not in got
+        got[t] = c
+    return got
 
 
 @pytest.mark.parametrize("bits,max_n", [(3, 4), (20, 3)])  # 20 bits: pieces of > 3 units are long (hashed)
@@ -278,10 +289,12 @@ def test_piece_keys_and_whole_count_match_naive(bits, max_n):
         long = [tuple(ids[a:a + n].tolist()) for a, n in zip(starts.tolist(), lengths.tolist())]
         assert all(len(p) <= 63 // bits for p in short) and all(len(p) > 63 // bits for p in long)
         assert Counter(short + long) == naive_pieces(ids.tolist(), dm._cut(ids, max_n, bits, table).tolist())
-        for jobs in (1, 2):
-            n, cnt, content, offs = dm._count_pieces_whole(batches, max_n, bits, table, jobs)
-            got = Counter({tuple(content[offs[k]:offs[k + 1]].tolist()): c for k, c in enumerate(cnt.tolist())})
-            assert n == len(got) == cnt.shape[0] and got == expect
+        parts = [dm._count_pieces(b, dm._cut(b, max_n, bits, table), bits) for b in batches]
+        for order in (parts, parts[::-1]):  # merged in any order: the same table
+            short = dm._merge_counts([p[0] for p in order])
+            long = dm._sorted_pieces([p[1] for p in order])
+            assert _pieces_counter(short, long, bits) == expect
+            assert np.all(long[0][1:] > long[0][:-1])  # ordered by hash
 
 
 # ------------------------------------------------------------------------------------- driver
@@ -316,6 +329,127 @@ def test_discover_independent_of_jobs_and_batches():
     c = dm.discover_words(batches_of(lines, 20), n_jobs=2, memory_limit=3000)  # spills and merges
     assert (a.words, a.counts) == (b.words, b.counts) == (c.words, c.counts)
     assert np.allclose(np.nan_to_num(a.pmi, nan=-9), np.nan_to_num(b.pmi, nan=-9))
+
+
+def _table(r):
+    return [(w, c, f"{a:.12g}", f"{b:.12g}", f"{g:.12g}") for w, c, a, b, g in zip(r.words, r.counts, r.cohesion,
+                                                                             r.pmi, r.gain)]
+
+
+@pytest.mark.parametrize("engine", ["local", "dask"])
+def test_discover_on_shards_is_independent_of_shards_jobs_and_engine(tmp_path, engine):
+    """Each pass re-reads the file in byte-range shards; the lexicon is the same as from the lines in memory."""
+    if engine == "dask":
+        pytest.importorskip("distributed")
+    lines, _ = make_corpus(4, n_lines=500)
+    path = tmp_path / "c.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    ref = _table(dm.discover_words(batches_of(lines, 50)))
+    runs = [dict(n_jobs=1), dict(n_jobs=2, shard_bytes=3000), dict(n_jobs=2, shard_bytes=2000, memory_limit=3000)]
+    if engine == "dask":
+        runs = runs[1:2]
+    for kw in runs:
+        got = dm.discover_words(paths=[str(path)], engine=engine, tmpdir=str(work), batch_chars=1000, **kw)
+        assert _table(got) == ref
+        assert list(work.iterdir()) == []  # spooled unit ids and spilled runs are removed
+
+
+def test_units_tokenizer_matches_naive_segments():
+    """count -t units: groups are the naive segments, units their (width-folded) strings."""
+    from textmine.tokenizers import make_tokenizer
+
+    tok = make_tokenizer("units")
+    for seed in range(5):
+        lines, _ = make_corpus(seed, n_lines=30)
+        codes, us, ue, go, joined = tok.units(lines)
+        text = codes.tobytes().decode("utf-32-le")
+        got = [[text[us[u]:ue[u]] for u in range(go[g], go[g + 1])] for g in range(len(go) - 1)]
+        assert not joined and got == [seg for line in lines for seg in naive_segments(line)]
+
+
+def test_saved_key_kernels_match_naive():
+    """_key_units and _pack_han_keys against the naive segmentation of random unit n-gram keys."""
+    from textmine.countfile import Counts
+
+    rng = random.Random(9)
+    lines, _ = make_corpus(7, n_lines=60)
+    grams = Counter()
+    for line in lines:
+        for seg in naive_segments(line):
+            for n in range(1, 5):
+                grams.update("".join(g) for g in naive_ngrams([seg], n))
+    grams["中，国"] = 1  # punctuation: no unit sequence
+    c = Counts.from_items(grams.items(), {})
+    text = bytes(c.data).decode("utf-8")
+    cps = np.frombuffer(text.encode("utf-32-le"), np.uint32)
+    char_off = dm._char_offsets(c.data, c.offsets)
+    assert char_off.tolist() == [0] + list(itertools.accumulate(len(k) for k, _ in c.items()))  # naive twin
+    n_units, has_run = dm._key_units(dm._classify(cps), char_off)
+    keys = [k for k, _ in c.items()]
+    for k, key in enumerate(keys):
+        segs = naive_segments(key)
+        assert n_units[k] == (len(segs[0]) if len(segs) == 1 and "".join(segs[0]) == key else -1)
+        assert has_run[k] == (n_units[k] != -1 and any(naive_class(u, 0) == 2 for u in segs[0]))
+    han_to_id = np.zeros(dm.RUN_BASE, np.int32)
+    for ch in set("".join(keys)):
+        han_to_id[ord(ch)] = rng.choice([0, 1, 2, 3, 5])
+    for n in (2, 3):
+        sel = np.flatnonzero((n_units == n) & ~has_run)
+        got = dm._pack_han_keys(cps, char_off, sel, n, han_to_id, 3)
+        for q, k in enumerate(sel.tolist()):
+            ids = [int(han_to_id[ord(ch)]) for ch in keys[k]]
+            assert got[q] == (-1 if 0 in ids else naive_pack(ids, n, 3)[0])
+
+
+@pytest.fixture
+def saved_units(tmp_path):
+    lines, _ = make_corpus(6, n_lines=500)
+    path = tmp_path / "c.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def save(name, *args):
+        res = CliRunner().invoke(cli, ["count", str(path), "-q", "-o", str(tmp_path / "x.tsv"),
+                                       "--save", str(tmp_path / name), *args])
+        assert res.exit_code == 0, res.output
+        return str(tmp_path / name)
+
+    return path, save
+
+
+def test_counts_reuse_gives_the_same_lexicon(saved_units):
+    path, save = saved_units
+    counts = save("u4", "-t", "units", "--n", "4", "-j", "2")
+    for kw in (dict(), dict(max_n=3, min_count=2), dict(max_n=2, redundancy="none", n_jobs=2)):
+        ref = _table(dm.discover_words(paths=[str(path)], **kw))
+        assert _table(dm.discover_words(paths=[str(path)], counts=counts, **kw)) == ref
+    res = CliRunner().invoke(cli, ["discover-words", str(path), "-q", "--counts", counts])
+    assert res.exit_code == 0 and res.stdout == CliRunner().invoke(cli, ["discover-words", str(path), "-q"]).stdout
+
+
+def test_counts_that_do_not_fit_are_a_clear_error(saved_units, tmp_path):
+    path, save = saved_units
+    cases = [(save("ng", "-t", "ngram", "--n", "4"), {}, "units tokenizer"),
+             (save("u3", "-t", "units", "--n", "3"), {}, "needs 1..4-grams"),
+             (save("m2", "-t", "units", "--n", "4", "--min-count", "2"), {}, "--min-count 1"),
+             (save("u4", "-t", "units", "--n", "4"), dict(extra="甲乙丙\n"), "bytes of input")]
+    for counts, change, message in cases:
+        if change:
+            other = tmp_path / "other.txt"
+            other.write_text(path.read_text(encoding="utf-8") + change["extra"], encoding="utf-8")
+            target = other
+        else:
+            target = path
+        with pytest.raises(TextmineError, match=message):
+            dm.discover_words(paths=[str(target)], counts=counts)
+        res = CliRunner().invoke(cli, ["discover-words", str(target), "--counts", counts])
+        assert res.exit_code == 1 and message in res.output and "Traceback" not in res.output
+    with open(tmp_path / "u4" / "counts.npy", "r+b") as f:  # damaged: never a lexicon
+        f.seek(-8, 2)
+        f.write(b"\x01" * 8)
+    res = CliRunner().invoke(cli, ["discover-words", str(path), "--counts", str(tmp_path / "u4")])
+    assert res.exit_code == 1 and "sha256" in res.output and res.stdout == ""
 
 
 def test_scores_are_consistent():

@@ -89,17 +89,12 @@ def discover_words(paths=None, *, text=None, min_count=3, max_n=4, min_pmi="1,3,
     ``pmi``, ``gain`` lists and corpus ``stats``); ``memory_limit`` is in bytes; ``input_format``
     and ``field`` as for :func:`count`.
     """
-    from textmine.corpus import iter_batches, make_shards
     from textmine.discover import discover_words as run
 
     opts = _read_options(encoding, errors, input_format, field)
     with _corpus_files(paths, text, glob) as files:
-        def batches():
-            for shard in make_shards(files, opts=opts):
-                yield from iter_batches(shard, opts)
-
-        return run(batches(), min_count=min_count, max_n=max_n, min_pmi=min_pmi, redundancy=redundancy,
-                   n_jobs=jobs, memory_limit=memory_limit)
+        return run(paths=files, read=opts, min_count=min_count, max_n=max_n, min_pmi=min_pmi,
+                   redundancy=redundancy, n_jobs=jobs, memory_limit=memory_limit)
 
 
 def load_lexicon(path, encoding="utf-8"):

@@ -223,10 +223,17 @@ def _binary_error(path, raw, pos, nul, opts):
         utf = "utf-16"
     else:
         sample = raw[:1 << 16]
-        parities = {(pos + i) % 2 for i, b in enumerate(sample) if b == 0}
-        if len(parities) == 1 and b"\x00\x00" not in sample:
-            # ASCII in UTF-16-LE is 'a\0': its NUL bytes sit at odd offsets
-            utf = "utf-16-le" if parities == {1} else "utf-16-be"
+        nuls = [(pos + i) % 2 for i, b in enumerate(sample) if b == 0]
+        parities = set(nuls)
+        if len(nuls) >= 2 and len(parities) == 1 and b"\x00\x00" not in sample:
+            # ASCII in UTF-16-LE is 'a\0': its NUL bytes sit at odd offsets; and it must decode
+            guess = "utf-16-le" if parities == {1} else "utf-16-be"
+            even = sample[(pos % 2):]
+            try:
+                even[:len(even) // 2 * 2].decode(guess)
+                utf = guess
+            except UnicodeDecodeError:
+                pass
     if utf is None:
         return TextmineError(f"{display(path)}: looks like a binary file (NUL byte at offset {pos + nul})")
     hint = f"try {opts.option} {utf}" if opts.option else f"convert it to UTF-8 (e.g. iconv -f {utf} -t utf-8)"

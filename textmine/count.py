@@ -379,6 +379,23 @@ class CountResult:
             written += nl
         return written
 
+    def save(self, path, meta):
+        """Write every key and count to the count directory ``path`` (:mod:`textmine.countfile`);
+        ``meta``: what was counted (tokenizer, orders, min_count, inputs)."""
+        import io
+
+        from textmine.countfile import Counts
+
+        if self.top is not None:
+            raise TextmineError("--save keeps every key; drop --top")
+        b = io.BytesIO()
+        self.write(b)
+        pairs = [line.rsplit(b"\t", 1) for line in b.getvalue().split(b"\n")[:-1]]
+        del b
+        pairs.sort(key=lambda p: p[0])
+        meta = dict(meta, lines=self.lines, chars=self.chars, input_bytes=self.nbytes)
+        Counts.from_sorted_bytes([p[0] for p in pairs], [int(p[1]) for p in pairs], meta).save(path)
+
     def items(self):
         """``(token, count)`` pairs in output order (for tests and small results)."""
         import io

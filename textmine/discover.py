@@ -4,12 +4,24 @@ The corpus is turned into *units*: a Han character, or a whole run of Latin lett
 (full-width forms folded to ASCII). Punctuation, symbols and whitespace split the text and never
 belong to an n-gram. Units become ``int32`` ids by descending frequency; units rarer than
 ``min_count`` become the separator 0, because no n-gram that contains them can reach ``min_count``.
-All 1..n-gram counts are then exact: the packed ``int64`` keys of every n-gram of the corpus are
-sorted in place (numpy's SIMD sort) and run-length counted, one order per thread; the cut pieces
-are counted the same way (long pieces by a hash table). A corpus of more than
-``memory_limit / 12`` units is counted batch by batch instead, with exact merges of sorted runs
-(partitioned by hash bucket in the counting threads, spilled to disk and merged bucket by bucket,
-so that counting holds about ``memory_limit`` bytes besides the 4-byte unit ids).
+All counts are exact and come from three map-reduce passes over the corpus, on the engines of
+:mod:`textmine.mapreduce` (``n_jobs`` local processes, or Dask workers), each map task reading
+its own byte-range shard of the files (a line never spans shards, and no n-gram or piece spans
+lines, so per-shard counts add up exactly):
+
+* pass 1, unit counts: summed in the parent; they give the ids;
+* pass 2, n-gram counts: a task packs every 2..n-gram of its shard into an ``int64`` key, sorts
+  them in place (numpy's SIMD sort) and run-length codes them; the parent cuts each sorted
+  partial into key ranges (by first unit, of about equal mass), merges range by range by linear
+  merges of sorted runs, and spills the ranges to disk beyond ``memory_limit``;
+* pass 3, cutting: a task cuts its shard with the cohesive grams and counts its pieces (short
+  ones as sorted packed keys, long ones in a hash table); the parent merges them.
+
+Memory grows with the distinct n-grams and pieces, never with the corpus length. With the local
+engine, pass 1 keeps the unit keys of each shard in the temporary directory (4 bytes per unit,
+on disk), so that passes 2 and 3 need not decode the text again; Dask workers
+re-read the text. Saved counts of ``textmine count -t units --save`` (:class:`UnitTokenizer`) can
+replace passes 1 and 2 (:func:`check_counts`).
 
 Pipeline (ALGORITHMS.md §2.2 and §2.4):
 
@@ -22,13 +34,18 @@ Pipeline (ALGORITHMS.md §2.2 and §2.4):
    DP; drop it (its count goes to its parts) when ``ln p(w) - sum ln p(parts)`` is below the
    redundancy threshold.
 """
-import collections
+import dataclasses
+import hashlib
+import itertools
+import json
 import math
 import os
 import re
 import shutil
+import sys
 import tempfile
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -36,6 +53,7 @@ import numpy as np
 
 from textmine._numba import njit
 from textmine._packed import merge_runs
+from textmine.corpus import STDIN, ReadOptions, Shard, iter_batches, make_shards, splittable
 from textmine.errors import TextmineError
 from textmine.formats import save_npy
 
@@ -162,6 +180,58 @@ def _units(cps, cls, run_keys):
 
 
 RUN_BASE = 0x110000
+
+
+@njit
+def _unit_spans(cls):
+    """Units of classified text for ``count -t units``: a Han character, or a maximal Latin/digit run.
+
+    Returns ``(ustart, uend, goff)`` (int64): unit ``u`` is ``[ustart[u], uend[u])``; group ``g``
+    (a run of units with no split between them) holds units ``goff[g]:goff[g + 1]``.
+    """
+    n = cls.shape[0]
+    ustart = np.empty(n, dtype=np.int64)
+    uend = np.empty(n, dtype=np.int64)
+    goff = np.empty(n + 1, dtype=np.int64)
+    u = 0
+    g = 0
+    i = 0
+    open_group = False
+    while i < n:
+        c = cls[i]
+        if c == 1 or c == 2:
+            if not open_group:
+                goff[g] = u
+                g += 1
+                open_group = True
+            j = i + 1
+            if c == 2:
+                while j < n and cls[j] == 2:
+                    j += 1
+            ustart[u] = i
+            uend[u] = j
+            u += 1
+            i = j
+        else:
+            open_group = False
+            i += 1
+    goff[g] = u
+    return ustart[:u].copy(), uend[:u].copy(), goff[:g + 1].copy()
+
+
+class UnitTokenizer:
+    """``--tokenizer units`` of ``textmine count``: the units of discover-words (a Han character, or
+    a whole Latin/digit run with full-width forms folded), n-grams within runs of units; its
+    ``count --n MAX_N --save`` counts are what ``discover-words --counts`` reuses."""
+
+    name = "units"
+
+    def units(self, lines):
+        text = "\n".join(lines)
+        cls = _classify(np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
+        codes = np.frombuffer(fold_width(text).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        ustart, uend, goff = _unit_spans(cls)
+        return codes, ustart, uend, goff, False
 PAIR_SIDE = 2048  # 2-grams of the 2048 most frequent units are looked up in a 512 kB bitmap
 
 
@@ -235,8 +305,34 @@ def _pack_ngrams(ids, n, bits):
 
 def _count_ngrams(ids, n, bits):
     """Exact counts of the n-grams of one id array: (sorted distinct keys, counts), int64."""
-    keys = np.sort(_pack_ngrams(ids, n, bits))
-    return _sorted_rle(keys, np.ones(keys.shape[0], dtype=np.int64))
+    keys = _pack_ngrams(ids, n, bits)
+    keys.sort()  # in place; numpy's SIMD sort
+    return _sorted_runs(keys, 1)
+
+
+@njit
+def _unit_histogram(keys, han, runs):
+    """Add the unit keys of one batch to the counts ``han`` (by code point, int64[RUN_BASE]) and
+    ``runs`` (by ``key - RUN_BASE``, int64, long enough); splits (-1) are skipped."""
+    for k in keys:
+        if k >= RUN_BASE:
+            runs[k - RUN_BASE] += 1
+        elif k >= 0:
+            han[k] += 1
+
+
+@njit
+def _keys_to_ids(keys, han_to_id, run_to_id):
+    """Unit ids (int32) of unit keys: ``han_to_id[key]`` for a code point, ``run_to_id[key -
+    RUN_BASE]`` for a Latin/digit run, 0 for a split (-1)."""
+    out = np.zeros(keys.shape[0], dtype=np.int32)
+    for i in range(keys.shape[0]):
+        k = keys[i]
+        if k >= RUN_BASE:
+            out[i] = run_to_id[k - RUN_BASE]
+        elif k >= 0:
+            out[i] = han_to_id[k]
+    return out
 
 
 @njit
@@ -259,10 +355,33 @@ def _sorted_rle(keys, weights):
 @njit
 def _sorted_runs(keys, min_count):
     """Distinct values of sorted int64 ``keys`` occurring at least ``min_count`` times, and their
-    counts: (keys, counts), int64 arrays."""
+    counts: (keys, counts), int64 arrays sized exactly (a first pass counts them)."""
     k = keys.shape[0]
-    ukeys = np.empty(k, dtype=np.int64)
-    ucounts = np.empty(k, dtype=np.int64)
+    if min_count <= 1:  # every run: one comparison per key
+        m = 1 if k else 0
+        for i in range(1, k):
+            m += keys[i] != keys[i - 1]
+        ukeys = np.empty(m, dtype=np.int64)
+        ucounts = np.empty(m, dtype=np.int64)
+        u = -1
+        for i in range(k):
+            if i == 0 or keys[i] != keys[i - 1]:
+                u += 1
+                ukeys[u] = keys[i]
+                ucounts[u] = 1
+            else:
+                ucounts[u] += 1
+        return ukeys, ucounts
+    m = 0
+    i = 0
+    while i < k:
+        j = i + 1
+        while j < k and keys[j] == keys[i]:
+            j += 1
+        m += j - i >= min_count
+        i = j
+    ukeys = np.empty(m, dtype=np.int64)
+    ucounts = np.empty(m, dtype=np.int64)
     u = 0
     i = 0
     while i < k:
@@ -274,7 +393,7 @@ def _sorted_runs(keys, min_count):
             ucounts[u] = j - i
             u += 1
         i = j
-    return ukeys[:u].copy(), ucounts[:u].copy()
+    return ukeys, ucounts
 
 
 def _merge_counts(parts):
@@ -287,158 +406,80 @@ def _merge_counts(parts):
 
 
 class _OrderCounter:
-    """Accumulates exact partial counts of one order; spills hash-partitioned sorted runs to disk
-    when the partials outgrow ``limit_bytes``, and merges bucket by bucket at the end.
+    """Accumulates exact partial counts of one order; spills sorted runs to disk when the partials
+    outgrow ``limit_bytes``, and merges key range by key range at the end.
 
-    Memory stays near ``limit_bytes``: partials come partitioned by bucket (:func:`_partition`,
-    best done by the thread that counted them), so a spill merges one bucket, 1/64 of them, at a
-    time and then drops them; the result is merged from disk bucket by bucket too, unless the
-    partials stayed under a quarter of the limit (then they are merged in memory, bucket by
-    bucket, by linear merges of two sorted runs at a time).
+    A partial (sorted keys and counts, from one map task) is cut at the ``bounds`` of the key
+    ranges (a binary search each, no copy). Memory stays near ``limit_bytes``: a spill merges one
+    range at a time and then drops the partials; the result is merged range by range (by linear
+    merges of two sorted runs at a time), from memory, or from disk after a spill, and the
+    ranges are concatenated: they are in key order.
+
+    ``bounds``: increasing int64 keys, the first keys of ranges ``1..len(bounds)`` (range 0 starts
+    at the smallest key); pick them so that the ranges hold about equal numbers of keys.
     """
 
-    N_BUCKETS = 64
-
-    def __init__(self, limit_bytes, tmpdir_factory):
+    def __init__(self, limit_bytes, tmpdir_factory, bounds=()):
         self.parts, self.size, self.limit = [], 0, limit_bytes
         self.tmpdir_factory, self.spilled = tmpdir_factory, 0
+        self.bounds = np.asarray(bounds, dtype=np.int64)
+        self.n_ranges = self.bounds.shape[0] + 1
 
-    def add(self, keys, counts, offsets=None):
-        """Add partial counts (sorted keys), or the three arrays of :func:`_partition` of them."""
-        if offsets is None:
-            keys, counts, offsets = _partition(keys, counts, self.N_BUCKETS)
+    def add(self, keys, counts):
+        """Add partial counts: sorted distinct int64 keys and their int64 counts."""
+        offsets = np.concatenate([[0], np.searchsorted(keys, self.bounds), [keys.shape[0]]])
         self.parts.append((keys, counts, offsets))
         self.size += keys.nbytes + counts.nbytes
         if self.size > self.limit:
             self._spill()
 
-    def _bucket(self, b):
-        """Bucket ``b`` of every part in memory, merged: (sorted keys, counts)."""
+    def _range(self, b):
+        """Range ``b`` of every part in memory, merged: (sorted keys, counts)."""
         return _merge_counts([(k[o[b]:o[b + 1]], c[o[b]:o[b + 1]]) for k, c, o in self.parts])
 
     def _spill(self):
         d = self.tmpdir_factory()
-        for b in range(self.N_BUCKETS):
-            keys, counts = self._bucket(b)
+        for b in range(self.n_ranges):
+            keys, counts = self._range(b)
             save_npy(os.path.join(d, f"{id(self)}-{b}-{self.spilled}.npy"), np.stack([keys, counts]))
         self.parts, self.size = [], 0
         self.spilled += 1
 
     def result(self, min_count):
-        if not self.spilled and self.size <= self.limit // 4:
-            # a part is sorted within each bucket only: merge bucket by bucket, then the buckets
-            merged = [self._bucket(b) for b in range(self.N_BUCKETS)]
-            self.parts = []
-            keys, counts = _merge_counts(merged)
-            del merged
-            keep = counts >= min_count
-            return keys[keep], counts[keep]
-        if self.parts:
+        """Sorted keys counted at least ``min_count`` times and their counts (int64 arrays)."""
+        if self.parts and self.spilled:
             self._spill()
-        d = self.tmpdir_factory()
+        d = self.tmpdir_factory() if self.spilled else None
         out = []
-        for b in range(self.N_BUCKETS):
-            runs = []
-            for s in range(self.spilled):
-                p = os.path.join(d, f"{id(self)}-{b}-{s}.npy")
-                a = np.load(p)
-                os.unlink(p)
-                runs.append((a[0], a[1]))
-            keys, counts = _merge_counts(runs)
+        for b in range(self.n_ranges):
+            if d is None:
+                keys, counts = self._range(b)
+            else:
+                runs = []
+                for s in range(self.spilled):
+                    p = os.path.join(d, f"{id(self)}-{b}-{s}.npy")
+                    a = np.load(p)
+                    os.unlink(p)
+                    runs.append((a[0], a[1]))
+                keys, counts = _merge_counts(runs)
             keep = counts >= min_count
             out.append((keys[keep], counts[keep]))
-        return _merge_counts(out)
+        self.parts = []
+        if not out:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        return np.concatenate([k for k, _ in out]), np.concatenate([c for _, c in out])
 
 
-@njit
-def _partition(keys, counts, n_buckets):
-    """Stable partition of partial counts by the hash bucket of their key (a counting sort).
+def _range_bounds(id_count, n, bits, n_ranges=64):
+    """Key bounds (for :class:`_OrderCounter`) of ``n_ranges`` ranges of packed n-grams by their
+    first unit, of about equal expected mass: a unit starts about as many n-grams as it occurs."""
+    cum = np.cumsum(id_count[1:])
+    if cum.shape[0] == 0 or cum[-1] == 0:
+        return np.empty(0, np.int64)
+    first = 1 + np.searchsorted(cum, cum[-1] * np.arange(1, n_ranges) / n_ranges, side="right")
+    first = np.unique(first[(first > 1) & (first <= cum.shape[0])])
+    return first.astype(np.int64) << np.int64(bits * (n - 1))
 
-    Parameters
-    ----------
-    keys, counts : ndarray of int64, shape (k,)
-        Non-negative keys and their counts.
-    n_buckets : int
-        Number of buckets, 1..64.
-
-    Returns
-    -------
-    keys, counts : ndarray of int64, shape (k,)
-        Reordered: bucket 0 first, then 1, ...; the original order within a bucket (so sorted
-        keys stay sorted within each bucket).
-    offsets : ndarray of int64, shape (n_buckets + 1,)
-        Bucket ``b`` is ``[offsets[b], offsets[b + 1])``. The bucket of a key is the top 6 bits of
-        ``key * 0x9E3779B97F4A7C15`` (mod 2**64), modulo ``n_buckets``.
-    """
-    k = keys.shape[0]
-    bucket = np.empty(k, dtype=np.uint8)
-    offsets = np.zeros(n_buckets + 1, dtype=np.int64)
-    for i in range(k):
-        b = np.int64(((np.uint64(keys[i]) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(58)) % np.uint64(n_buckets))
-        bucket[i] = b
-        offsets[b + 1] += 1
-    for b in range(n_buckets):
-        offsets[b + 1] += offsets[b]
-    pos = offsets[:-1].copy()
-    out_keys = np.empty(k, dtype=np.int64)
-    out_counts = np.empty(k, dtype=np.int64)
-    for i in range(k):
-        j = pos[bucket[i]]
-        out_keys[j] = keys[i]
-        out_counts[j] = counts[i]
-        pos[bucket[i]] = j + 1
-    return out_keys, out_counts, offsets
-
-
-def _count_whole(ids, n, bits, min_count):
-    """Exact counts of the n-grams of ``ids`` kept at ``min_count``: (sorted keys, counts), int64."""
-    keys = _pack_ngrams(ids, n, bits)
-    keys.sort()  # in place; numpy's SIMD sort, no GIL
-    return _sorted_runs(keys, min_count)
-
-
-def _map_ahead(pool, fn, items, ahead):
-    """``pool.map(fn, items)`` in order, with at most ``ahead`` results computed but not yet taken
-    (``Executor.map`` submits every item at once, so its finished results pile up in memory while
-    the consumer is busy, e.g. spilling)."""
-    pending = collections.deque()
-    for item in items:
-        pending.append(pool.submit(fn, item))
-        if len(pending) > max(1, ahead):
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
-
-
-def _count_batches(id_batches, max_n, bits, min_count, n_jobs, memory_limit, tmpdir):
-    """Exact n-gram counts of orders 2..max_n batch by batch, spilling sorted runs beyond ``memory_limit``."""
-    tmp_holder = []
-
-    def tmpdir_factory():
-        if not tmp_holder:
-            tmp_holder.append(tempfile.mkdtemp(prefix="textmine-discover-", dir=tmpdir))
-        return tmp_holder[0]
-
-    grams = {}
-    try:
-        with ThreadPoolExecutor(max(1, n_jobs)) as pool:
-            for n in range(2, max_n + 1):
-                counter = _OrderCounter(memory_limit, tmpdir_factory)
-                def count_part(a):
-                    return _partition(*_count_ngrams(a, n, bits), _OrderCounter.N_BUCKETS)
-
-                for part in _map_ahead(pool, count_part, id_batches, 2 * max(1, n_jobs)):
-                    counter.add(*part)
-                part = None  # the last partial is the counter's alone
-                grams[n] = counter.result(min_count)
-    finally:
-        for d in tmp_holder:
-            shutil.rmtree(d, ignore_errors=True)
-    return grams
-
-
-# ---------------------------------------------------------------------------------------------
-# cutting and pieces
 
 @njit
 def _slot(key, shift):
@@ -620,42 +661,6 @@ def _cut_bm(ids, max_n, bits, good, pairs, side, filt):
 
 
 @njit
-def _piece_hashes(ids, join):
-    """Pieces of a cut unit array and a 64-bit content hash of each.
-
-    Returns
-    -------
-    starts, lengths : ndarray of int64, shape (p,)
-    hashes : ndarray of int64, shape (p,)
-        Polynomial hash of the ids and the length (verified for collisions by the caller).
-    """
-    m = ids.shape[0]
-    starts = np.empty(m, dtype=np.int64)
-    lengths = np.empty(m, dtype=np.int64)
-    hashes = np.empty(m, dtype=np.int64)
-    p = 0
-    i = 0
-    while i < m:
-        if ids[i] == 0:
-            i += 1
-            continue
-        s = i
-        h = np.uint64(1469598103934665603)
-        while True:
-            h = (h ^ np.uint64(ids[i])) * np.uint64(1099511628211)
-            h = h ^ (h >> np.uint64(29))
-            i += 1
-            if not join[i - 1] or i >= m or ids[i] == 0:
-                break
-        starts[p] = s
-        lengths[p] = i - s
-        h = (h ^ np.uint64(i - s)) * np.uint64(0x9E3779B97F4A7C15)
-        hashes[p] = np.int64(h)
-        p += 1
-    return starts[:p].copy(), lengths[:p].copy(), hashes[:p].copy()
-
-
-@njit
 def _piece_table(ids, starts, lengths, hashes, weights):
     """Distinct pieces and their summed weights, by a hash table; verifies hash collisions.
 
@@ -733,15 +738,6 @@ def _merge_piece_parts(parts):
     if not ok:
         raise RuntimeError("64-bit piece hash collision; please report")
     return uh, uc, content, offsets
-
-
-def _count_pieces(ids, join):
-    """Exact counts of the distinct pieces of one batch: (hashes, counts, content, offsets)."""
-    starts, lengths, hashes = _piece_hashes(ids, join)
-    uh, cnt, content, offsets, ok = _piece_table(ids, starts, lengths, hashes, np.ones(hashes.shape[0], np.int64))
-    if not ok:
-        raise RuntimeError("64-bit piece hash collision; please report")
-    return uh, cnt, content, offsets
 
 
 @njit
@@ -830,32 +826,6 @@ def _unpack_keys(keys, bits):
             out[j] = v & mask
             v >>= bits
     return out, offsets
-
-
-def _count_pieces_whole(id_batches, max_n, bits, good_set, n_jobs, pairs=None, side=0, filt=None):
-    """Exact counts of the pieces of every batch: short pieces by one sort of packed keys, long ones
-    by hash tables. Returns (number of distinct pieces, counts, content, offsets)."""
-    max_len = 63 // bits
-
-    def cut_keys(ids):
-        join = _cut_bm(ids, max_n, bits, good_set, pairs, side, filt) if side else _cut(ids, max_n, bits, good_set)
-        keys, starts, lengths, hashes = _piece_keys(ids, join, bits, max_len)
-        long = _piece_table(ids, starts, lengths, hashes, np.ones(hashes.shape[0], np.int64))
-        if not long[4]:
-            raise RuntimeError("64-bit piece hash collision; please report")
-        return keys, long[:4]
-
-    with ThreadPoolExecutor(max(1, n_jobs)) as pool:
-        out = list(pool.map(cut_keys, id_batches))
-    keys = np.concatenate([o[0] for o in out]) if len(out) != 1 else out[0][0]
-    keys.sort()
-    ukeys, ucounts = _sorted_runs(keys, 1)
-    del keys
-    content, offsets = _unpack_keys(ukeys, bits)
-    _, lc, lcontent, loffsets = _merge_piece_parts([o[1] for o in out])
-    n = ukeys.shape[0] + lc.shape[0]
-    return (n, np.concatenate([ucounts, lc]), np.concatenate([content, lcontent]),
-            np.concatenate([offsets, offsets[-1] + loffsets[1:]]))
 
 
 @njit
@@ -1118,6 +1088,372 @@ def _word_cohesion(content, offsets, max_n, bits, gram_keys, gram_coh, gram_offs
 
 
 # ---------------------------------------------------------------------------------------------
+# the passes: map tasks over shards on an engine of textmine.mapreduce, exact reduces here
+
+@dataclass(frozen=True)
+class _Job:
+    """What every map task of a pass needs besides its source (pickled to the workers).
+
+    ``han``/``han_ids``: code points of the frequent Han units and their ids; ``runs``: frequent
+    Latin/digit runs (folded) to ids; ``good``/``good2``: packed keys of the cohesive grams of
+    every order and of order 2 (the cut pass). ``token`` names the tables a worker builds from
+    them once (:func:`_tables`). ``spool``: a folder (local engine) where the first pass keeps the
+    unit keys of each shard (int32, 4 bytes per unit, and its Latin runs), so that the later
+    passes need not decode the text again.
+    """
+
+    read: ReadOptions = field(default_factory=ReadOptions)
+    batch_chars: int = 1 << 20
+    max_n: int = 0
+    bits: int = 0
+    n_freq: int = 0
+    token: str = ""
+    han: object = None
+    han_ids: object = None
+    runs: object = None
+    good: object = None
+    good2: object = None
+    spool: object = None
+
+
+_TABLES = {}
+
+
+def _tables(job):
+    """Lookup tables of a job, built once per worker process (the last job's only)."""
+    t = _TABLES.get(job.token)
+    if t is None:
+        _TABLES.clear()
+        han_to_id = np.zeros(RUN_BASE, dtype=np.int32)
+        han_to_id[job.han] = job.han_ids
+        t = dict(han_to_id=han_to_id)
+        if job.good is not None:
+            side = min(job.n_freq + 1, PAIR_SIDE)
+            t.update(good=_key_set(job.good), pairs=_pair_bitmap(job.good2, job.bits, side), side=side,
+                     filt=_key_filter(job.good))
+        _TABLES[job.token] = t
+    return t
+
+
+def _source_batches(source, job):
+    """Batches of lines of a task's source: a shard of a file, or a list of batches."""
+    if isinstance(source, Shard):
+        return iter_batches(source, job.read, job.batch_chars)
+    return source
+
+
+def _units_task(task):
+    """Map of pass 1: unit counts of a source, ``(han code points, their counts, folded runs,
+    their counts, characters)``."""
+    source, job = task
+    enc = _Encoder()
+    han = np.zeros(RUN_BASE, dtype=np.int64)
+    runs = np.zeros(0, dtype=np.int64)
+    n_chars = 0
+    spool = _spool_path(source, job)
+    out = open(spool + ".keys.tmp", "wb") if spool is not None else None
+    try:
+        for lines in _source_batches(source, job):
+            keys, nc = enc.encode(lines)
+            n_chars += nc
+            if out is not None:
+                keys.astype(np.int32).tofile(out)  # keys < 2**31: code points and run numbers
+            if len(enc.runs) > runs.shape[0]:
+                runs = np.concatenate([runs, np.zeros(max(len(enc.runs), 2 * runs.shape[0]) - runs.shape[0],
+                                                      np.int64)])
+            _unit_histogram(keys, han, runs)
+    finally:
+        if out is not None:
+            out.close()
+    cps = np.flatnonzero(han)
+    if spool is not None:
+        with open(spool + ".runs.json", "w", encoding="utf-8") as f:
+            json.dump(list(enc.runs), f)
+        os.replace(spool + ".keys.tmp", spool + ".keys")  # complete: the later passes may use it
+    return cps, han[cps], list(enc.runs), runs[:len(enc.runs)], n_chars
+
+
+def _spool_path(source, job):
+    """Where the spooled arrays of a shard go (their path without suffix), or None."""
+    if job.spool is None or not isinstance(source, Shard):
+        return None
+    name = hashlib.sha1(repr((source.path, source.start, source.end)).encode("utf-8", "surrogatepass")).hexdigest()
+    return os.path.join(job.spool, name)
+
+
+
+def _source_ids(source, job, chars=False):
+    """Unit ids of a whole source (int32, 0 = split; every batch ends with a split); with
+    ``chars``, also the characters read (0 from the spool)."""
+    han_to_id = _tables(job)["han_to_id"]
+    spool = _spool_path(source, job)
+    if spool is not None and os.path.exists(spool + ".keys"):  # unit keys kept by the first pass
+        with open(spool + ".runs.json", encoding="utf-8") as f:
+            local = np.array([job.runs.get(r, 0) for r in json.load(f)] or [0], dtype=np.int32)
+        ids = _keys_to_ids(np.fromfile(spool + ".keys", dtype=np.int32), han_to_id, local)
+        return (ids, 0) if chars else ids
+    enc = _Encoder()
+    local = np.zeros(0, dtype=np.int32)  # local run key - RUN_BASE -> id
+    out = []
+    n_chars = 0
+    for lines in _source_batches(source, job):
+        keys, nc = enc.encode(lines)
+        n_chars += nc
+        if len(enc.runs) > local.shape[0]:
+            new = [job.runs.get(s, 0) for s in itertools.islice(enc.runs, local.shape[0], None)]
+            local = np.concatenate([local, np.array(new, dtype=np.int32)])
+        out.append(_keys_to_ids(keys, han_to_id, local))
+    ids = np.concatenate(out) if len(out) != 1 else out[0] if out else np.zeros(0, dtype=np.int32)
+    return (ids, n_chars) if chars else ids
+
+
+def _ngram_task(task):
+    """Map of pass 2: exact counts of the 2..max_n-grams of a source, ``{n: (sorted keys, counts)}``."""
+    source, job = task
+    ids = _source_ids(source, job)
+    return {n: _count_ngrams(ids, n, job.bits) for n in range(2, job.max_n + 1)}
+
+
+def _cut_task(task):
+    """Map of pass 3: cut a source and count its pieces exactly: ``((keys, counts), (hashes,
+    counts, content, offsets), characters)``, the short pieces as sorted packed keys, the long ones
+    as a table (characters: 0 when the ids came from the spool)."""
+    source, job = task
+    t = _tables(job)
+    ids = _source_ids(source, job)
+    ids, n_chars = _source_ids(source, job, chars=True)
+    return _count_pieces(ids, _cut_bm(ids, job.max_n, job.bits, t["good"], t["pairs"], t["side"], t["filt"]),
+                         job.bits) + (n_chars,)
+
+
+def _count_pieces(ids, join, bits):
+    """Exact counts of the pieces of a cut id array: ``((keys, counts), (hashes, counts, content,
+    offsets))``, the pieces of at most ``63 // bits`` units as sorted packed keys, the longer ones
+    as a table (:func:`_piece_table`)."""
+    keys, starts, lengths, hashes = _piece_keys(ids, join, bits, 63 // bits)
+    keys.sort()
+    long = _piece_table(ids, starts, lengths, hashes, np.ones(hashes.shape[0], np.int64))
+    if not long[4]:
+        raise RuntimeError("64-bit piece hash collision; please report")
+    return _sorted_runs(keys, 1), long[:4]
+
+
+def _sorted_pieces(parts):
+    """Merged long-piece tables, ordered by hash (so the result does not depend on task order)."""
+    if not parts:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32), np.zeros(1, np.int64)
+    uh, uc, content, offsets = _merge_piece_parts(parts)
+    o = np.argsort(uh, kind="stable")
+    content, offsets = _gather(content, offsets[:-1][o], np.diff(offsets)[o])
+    return uh[o], uc[o], content, offsets
+
+
+def _tasks(sources, job):
+    return [(s, job) for s in sources]
+
+
+def _warmup():
+    """Compile (or load) every map kernel in this process before worker processes fork."""
+    job = _Job(batch_chars=1 << 12)
+    src = [["预热文本ab 1.5%预热", "文本"]]
+    _units_task((src, job))
+    job = dataclasses.replace(job, max_n=3, bits=3, n_freq=4, token="warmup",
+                              han=np.array([ord(c) for c in "预热文本"]), han_ids=np.arange(1, 5, dtype=np.int32),
+                              runs={"ab": 5}, good=np.array([(1 << 3) | 2], np.int64),
+                              good2=np.array([(1 << 3) | 2], np.int64))
+    part = _ngram_task((src, job))
+    _OrderCounter(1 << 20, None).add(*part[2])
+    _sorted_pieces([_cut_task((src, job))[1]] * 2)
+    _keys_to_ids(np.zeros(1, np.int32), np.zeros(1, np.int32), np.zeros(1, np.int32))
+    _merge_counts([_cut_task((src, job))[0]] * 2)
+    _TABLES.clear()
+
+
+def _spool_stdin(tmpdir):
+    """Standard input copied to a temporary file (the passes read the corpus more than once)."""
+    fd, path = tempfile.mkstemp(prefix="textmine-discover-stdin-", dir=tmpdir)
+    with os.fdopen(fd, "wb") as f:
+        shutil.copyfileobj(sys.stdin.buffer, f, 1 << 20)
+    return path
+
+
+def _sources(batches, paths, n_jobs, memory_limit, tmpdir, cleanup, shard_bytes=None):
+    """The task sources: byte-range shards of the files (``paths``), or groups of the given batches."""
+    if paths is not None:
+        paths = list(paths)
+        if STDIN in paths:
+            spooled = _spool_stdin(tmpdir)
+            cleanup.append(spooled)
+            paths = [spooled if p == STDIN else p for p in paths]
+        total = sum(os.path.getsize(p) for p in paths if splittable(p))
+        # a map task holds about 16 bytes per byte of its shard (ids, packed keys, partial counts)
+        shard = max(1 << 20, min(32 << 20, memory_limit // (16 * max(1, n_jobs))))
+        if n_jobs > 1:
+            shard = min(shard, max(1 << 20, total // (2 * n_jobs) + 1))
+        return make_shards(paths, shard_bytes or shard)
+    groups, group, size = [], [], 0
+    for lines in batches:
+        group.append(lines)
+        size += sum(map(len, lines))
+        if size >= 1 << 22:
+            groups.append(group)
+            group, size = [], 0
+    if group:
+        groups.append(group)
+    return groups
+
+
+# ---------------------------------------------------------------------------------------------
+# saved counts (textmine count -t units --n MAX_N --save) in place of the first two passes
+
+@njit
+def _key_units(cls, char_off):
+    """Units per key of concatenated unit n-gram keys (classes ``cls``; key ``k`` is characters
+    ``char_off[k]:char_off[k + 1]``): the number of units, -1 for a key with a character that is
+    no unit's (punctuation, space), and whether it holds a Latin/digit run (bool)."""
+    p = char_off.shape[0] - 1
+    n_units = np.zeros(p, dtype=np.int64)
+    has_run = np.zeros(p, dtype=np.bool_)
+    for k in range(p):
+        i = char_off[k]
+        while i < char_off[k + 1]:
+            c = cls[i]
+            if c == 1:
+                i += 1
+            elif c == 2:
+                has_run[k] = True
+                while i < char_off[k + 1] and cls[i] == 2:
+                    i += 1
+            else:
+                n_units[k] = -1
+                break
+            n_units[k] += 1
+    return n_units, has_run
+
+
+@njit
+def _pack_han_keys(cps, char_off, sel, n, han_to_id, bits):
+    """Packed ids of the Han-only n-gram keys ``sel`` (first unit in the high bits); -1 for a key
+    with a unit that is not frequent (id 0)."""
+    out = np.empty(sel.shape[0], dtype=np.int64)
+    for q in range(sel.shape[0]):
+        a = char_off[sel[q]]
+        key = np.int64(0)
+        for j in range(n):
+            v = han_to_id[cps[a + j]]
+            if v == 0:
+                key = -1
+                break
+            key = (key << bits) | v
+        out[q] = key
+    return out
+
+
+@njit
+def _char_offsets(data, offsets):
+    """Character offsets (int64) of the keys of UTF-8 ``data`` at byte ``offsets``: the bytes
+    before each offset that start a character (not ``10xxxxxx``)."""
+    out = np.zeros(offsets.shape[0], dtype=np.int64)
+    n = 0
+    k = 1
+    for i in range(data.shape[0]):
+        while k < offsets.shape[0] and offsets[k] == i:
+            out[k] = n
+            k += 1
+        if data[i] & 0xC0 != 0x80:
+            n += 1
+    while k < offsets.shape[0]:
+        out[k] = n
+        k += 1
+    return out
+
+
+class _SavedCounts:
+    """Unit and n-gram counts parsed from a count directory of ``count -t units``."""
+
+    def __init__(self, counts, max_n):
+        text = bytes(counts.data).decode("utf-8", "surrogatepass")
+        self.cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        self.char_off = _char_offsets(counts.data, counts.offsets)
+        self.cls = _classify(self.cps)
+        self.n_units, self.has_run = _key_units(self.cls, self.char_off)
+        if np.any(self.n_units < 1):
+            k = int(np.flatnonzero(self.n_units < 1)[0])
+            raise TextmineError(f"the saved counts hold the key {counts.key(k)!r}, which is not a sequence of "
+                                "discover-words units; count with textmine count -t units")
+        self.text, self.counts = text, counts.counts
+        one = np.flatnonzero(self.n_units == 1)
+        han1 = one[~self.has_run[one]]
+        self.han = np.zeros(RUN_BASE, dtype=np.int64)
+        self.han[self.cps[self.char_off[han1]]] = self.counts[han1]
+        run1 = one[self.has_run[one]]
+        self.runs = {text[a:b]: c for a, b, c in zip(self.char_off[run1].tolist(), self.char_off[run1 + 1].tolist(),
+                                                     self.counts[run1].tolist())}
+
+    def _units_of(self, k):
+        """The unit strings of key ``k`` (Python; for keys with Latin/digit runs)."""
+        a, b = int(self.char_off[k]), int(self.char_off[k + 1])
+        cls, out, i = self.cls, [], a
+        while i < b:
+            j = i + 1
+            if cls[i] == 2:
+                while j < b and cls[j] == 2:
+                    j += 1
+            out.append((self.text[i:j], cls[i] == 2))
+            i = j
+        return out
+
+    def grams(self, job, n, min_count):
+        """``{n: (sorted packed keys, counts)}`` of the n-grams counted at least ``min_count`` times
+        whose units are all frequent (the others would be dropped anyway)."""
+        han_to_id = _tables(job)["han_to_id"]
+        of_n = (self.n_units == n) & (self.counts >= min_count)
+        sel = np.flatnonzero(of_n & ~self.has_run)
+        keys = _pack_han_keys(self.cps, self.char_off, sel, n, han_to_id, job.bits)
+        counts = self.counts[sel]
+        extra_k, extra_c = [], []
+        for k in np.flatnonzero(of_n & self.has_run).tolist():
+            key = 0
+            for u, is_run in self._units_of(k):
+                v = job.runs.get(u, 0) if is_run else int(han_to_id[ord(u)])
+                if v == 0:
+                    key = -1
+                    break
+                key = (key << job.bits) | v
+            if key >= 0:
+                extra_k.append(key)
+                extra_c.append(int(self.counts[k]))
+        keys = np.concatenate([keys, np.array(extra_k, dtype=np.int64)])
+        counts = np.concatenate([counts, np.array(extra_c, dtype=np.int64)])
+        keep = keys >= 0
+        keys, counts = keys[keep], counts[keep]
+        o = np.argsort(keys, kind="stable")
+        return {n: (keys[o], counts[o])}
+
+
+def check_counts(meta, max_n, paths, where):
+    """Raise a :class:`TextmineError` saying what differs unless saved counts can replace the
+    first two passes of discover-words on ``paths``."""
+    need = f"count them with: textmine count -t units --n {max_n} CORPUS --save {where} -o /dev/null"
+    if meta.get("tokenizer") != "units":
+        raise TextmineError(f"{where}: counted with --tokenizer {meta.get('tokenizer')}, discover-words needs "
+                            f"the units tokenizer (Han characters and whole Latin/digit runs); {need}")
+    if meta.get("min_n") != 1 or (meta.get("max_n") or 0) < max_n:
+        raise TextmineError(f"{where}: holds {meta.get('min_n')}..{meta.get('max_n')}-grams, discover-words "
+                            f"--max-n {max_n} needs 1..{max_n}-grams; {need}")
+    if meta.get("min_count") != 1 or meta.get("top") is not None:
+        raise TextmineError(f"{where}: saved with --min-count {meta.get('min_count')}; discover-words needs every "
+                            f"count (--min-count 1); {need}")
+    if meta.get("doc_per_file"):
+        raise TextmineError(f"{where}: counted with --doc-per-file; {need}")
+    if paths is not None and all(p != STDIN and splittable(p) for p in paths):
+        size = sum(os.path.getsize(p) for p in paths)
+        if meta.get("input_bytes") != size:
+            raise TextmineError(f"{where}: counted from {meta.get('input_bytes')} bytes of input, the corpus has "
+                                f"{size} bytes; the counts must be of the same corpus; {need}")
+
+
+# ---------------------------------------------------------------------------------------------
 # the driver
 
 @dataclass
@@ -1200,14 +1536,17 @@ def _entropy_per_char(counts, lengths):
     return h, ell, h / ell
 
 
-def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3.5*(len-1)",
-                   n_jobs=1, memory_limit=2 << 30, tmpdir=None, progress=None):
+def discover_words(batches=None, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3.5*(len-1)",
+                   n_jobs=1, memory_limit=2 << 30, tmpdir=None, progress=None, *, paths=None,
+                   read=ReadOptions(), engine="local", scheduler=None, batch_chars=1 << 20, shard_bytes=None,
+                   counts=None):
     """Build a lexicon from raw text by minimum-entropy word discovery.
 
     Parameters
     ----------
-    batches : iterable of list of str
-        The corpus, as batches of lines (e.g. :func:`textmine.corpus.iter_batches`).
+    batches : iterable of list of str, optional
+        The corpus, as batches of lines, held in memory (e.g. a small text); give ``paths``
+        instead for a corpus of any size.
     min_count : int
         Minimum count of an n-gram and of a word (``>= 1``).
     max_n : int
@@ -1220,16 +1559,29 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
         is below it. ``'len-1'`` is nlp-zero's ``n - 1``; ``'K*(len-1)'`` scales it (default
         ``3.5*(len-1)``, chosen on the PKU benchmark); a number is a constant; ``'none'`` skips the step.
     n_jobs : int
-        Threads for the counting and cutting kernels; the result does not depend on it.
+        Worker processes (or Dask workers) for the map tasks, threads for the cohesion kernel;
+        the result does not depend on it.
     memory_limit : int
-        Bytes for n-gram counting. The corpus is counted whole when 12 bytes per unit fit;
-        otherwise batch by batch, with about this many bytes of partial counts kept in memory
-        before sorted runs spill to disk (hash-partitioned, merged bucket by bucket). The unit
-        ids, 4 bytes per unit, are held besides.
+        Bytes: the exact partial n-gram counts held before sorted runs spill to ``tmpdir``
+        (hash-partitioned, merged bucket by bucket), and the shard size (about
+        ``memory_limit / (16 n_jobs)`` bytes of text per map task, 1 to 32 MB).
     tmpdir : str, optional
         Where to spill (default: the system temporary directory).
     progress : callable, optional
-        Called with the number of characters of each batch as it is encoded.
+        Called with the number of characters of each map task of the first pass.
+    paths : list of str, optional
+        Files (resolved, see :func:`textmine.corpus.resolve_inputs`; ``'-'`` is standard input,
+        copied to ``tmpdir`` first); read once per pass, in byte-range shards, with ``read``.
+    engine, scheduler : str
+        ``local`` (``n_jobs`` processes) or ``dask`` (see :mod:`textmine.mapreduce`).
+    batch_chars : int
+        Characters per batch within a map task.
+    shard_bytes : int, optional
+        Bytes of text per map task (default from ``memory_limit`` and ``n_jobs``, see above).
+    counts : str, optional
+        A count directory of this corpus from ``textmine count -t units --n MAX_N --save`` (with
+        ``--min-count 1``): its unit and n-gram counts replace the first two passes, with the
+        same result; anything else is a :class:`TextmineError` saying what differs.
 
     Returns
     -------
@@ -1240,13 +1592,22 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
     Su Jianlin, "最小熵原理（二）：决策成本最小化" (kexue.fm 5476, §2.2 of ALGORITHMS.md) for the
     criterion and de-redundancy; "重新写了之前的新词发现算法" (kexue.fm 6920, ``bojone/word-discovery``,
     §2.4) for cohesion, cutting and backtracking. Unlike the reference, every order is counted exactly.
+
+    The corpus is read three times, each a map-reduce over shards (lines never span shards, so
+    every count is exact and the result does not depend on the shards, ``n_jobs`` or the engine):
+    unit counts (which give the ids), n-gram counts, and cutting with piece counts. Memory grows
+    with the distinct n-grams and pieces, not with the corpus.
     """
     if not isinstance(min_count, (int, np.integer)) or min_count < 1:
         raise TextmineError(f"min_count must be an integer >= 1, not {min_count!r}")
     if not 2 <= max_n <= 6:
         raise TextmineError(f"max_n must be between 2 and 6, not {max_n!r}")
+    if (batches is None) == (paths is None):
+        raise TextmineError("give the corpus as batches of lines or as paths, not both or neither")
     thr = _parse_thresholds(min_pmi, max_n)
     redundancy = parse_redundancy(redundancy)
+    n_jobs = max(1, int(n_jobs))
+    read.check()
 
     clock = [time.perf_counter(), None]
     timings = {}
@@ -1257,42 +1618,72 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
             timings[clock[1]] = now - clock[0]
         clock[0], clock[1] = now, name
 
-    # 1. encode every batch to unit keys (sequential: keys of Latin runs follow first appearance)
-    _tick('encode')
-    enc = _Encoder()
-    unit_batches, n_chars = [], 0
-    for lines in batches:
-        keys, nc = enc.encode(lines)
-        n_chars += nc
-        if keys.shape[0]:
-            unit_batches.append(keys.astype(np.int32))  # keys < 2**31: code points and run numbers
-        if progress is not None:
-            progress(nc)
-    run_strings = sorted(enc.runs, key=enc.runs.get)
-    n_keys = RUN_BASE + len(run_strings)
-    unit_counts = np.zeros(n_keys, dtype=np.int64)
-    for keys in unit_batches:
-        unit_counts += np.bincount(keys[keys >= 0], minlength=n_keys)
+    cleanup, tmp_holder = [], []
+
+    def tmpdir_factory():
+        if not tmp_holder:
+            tmp_holder.append(tempfile.mkdtemp(prefix="textmine-discover-", dir=tmpdir))
+        return tmp_holder[0]
+
+    from textmine.mapreduce import make_engine
+
+    try:
+        _tick('encode')
+        saved = None
+        if counts is not None:
+            from textmine import countfile
+
+            loaded = countfile.load(counts)
+            check_counts(loaded.meta, max_n, paths, counts)
+            saved = _SavedCounts(loaded, max_n)
+            del loaded
+        sources = _sources(batches, paths, n_jobs, memory_limit, tmpdir, cleanup, shard_bytes)
+        _warmup()
+        with make_engine(engine, n_jobs, scheduler) as eng:
+            return _discover(eng, sources, read, batch_chars, min_count, max_n, thr, redundancy, n_jobs,
+                             memory_limit, tmpdir_factory, progress, _tick, timings, saved)
+    finally:
+        for d in tmp_holder:
+            shutil.rmtree(d, ignore_errors=True)
+        for p in cleanup:
+            os.unlink(p)
+
+
+def _discover(eng, sources, read, batch_chars, min_count, max_n, thr, redundancy, n_jobs, memory_limit,
+              tmpdir_factory, progress, _tick, timings, counts=None):
+    # 1. unit counts; ids by descending count, ties by key (code point, then Latin runs in string order)
+    spool = tmpdir_factory() if eng.name == "local" and counts is None else None
+    job = _Job(read, batch_chars, spool=spool)
+    n_chars = 0
+    if counts is None:
+        han = np.zeros(RUN_BASE, dtype=np.int64)
+        runs = {}
+        for cps, hc, rstr, rc, nc in eng.map_unordered(_units_task, _tasks(sources, job)):
+            han[cps] += hc
+            for s, c in zip(rstr, rc.tolist()):
+                runs[s] = runs.get(s, 0) + c
+            n_chars += nc
+            if progress is not None:
+                progress(nc)
+    else:  # from saved counts (textmine count -t units --save)
+        parsed = counts
+        han, runs = parsed.han, parsed.runs
+    run_strings = sorted(runs)
+    han_present = np.flatnonzero(han)
+    unit_counts = np.concatenate([han[han_present], np.array([runs[s] for s in run_strings], dtype=np.int64)])
+    del han, runs
+    n_han = han_present.shape[0]
     n_units = int(unit_counts.sum())
     if n_units == 0:
         raise TextmineError("the corpus is empty: no Chinese characters, letters or digits to discover words in")
-    if not unit_counts[:RUN_BASE].any():
+    if n_han == 0:
         raise TextmineError("the corpus has no Chinese characters; discover-words finds the words of unsegmented "
                             "text (for space-separated text, count its tokens with textmine count)")
-
-    def key_string(k):
-        return chr(k) if k < RUN_BASE else run_strings[k - RUN_BASE]
-
-    present = np.flatnonzero(unit_counts)
-    key_len = np.array([1 if k < RUN_BASE else len(run_strings[k - RUN_BASE]) for k in present.tolist()])
-    h0, l0, L0 = _entropy_per_char(unit_counts[present], key_len)
-    # ids by descending count, ties by key (code point, then Latin runs in string order)
-    run_rank = np.zeros(max(1, len(run_strings)), dtype=np.int64)
-    run_rank[np.argsort(np.array(run_strings + [""] * (not run_strings), dtype=object), kind="stable")] = \
-        np.arange(max(1, len(run_strings)))
-    tiebreak = np.where(present < RUN_BASE, present, RUN_BASE + run_rank[np.maximum(present - RUN_BASE, 0)])
-    order = np.lexsort((tiebreak, -unit_counts[present]))
-    frequent = present[order][unit_counts[present][order] >= min_count]
+    key_len = np.concatenate([np.ones(n_han, dtype=np.int64), np.array([len(s) for s in run_strings], dtype=np.int64)])
+    h0, l0, L0 = _entropy_per_char(unit_counts, key_len)
+    tiebreak = np.concatenate([han_present, RUN_BASE + np.arange(len(run_strings), dtype=np.int64)])
+    order = np.lexsort((tiebreak, -unit_counts))
+    frequent = order[unit_counts[order] >= min_count]  # indices into the units present
     n_freq = int(frequent.shape[0])
     if n_freq == 0:
         raise TextmineError(f"no unit occurs {min_count} times; lower --min-count")
@@ -1300,31 +1691,29 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
     if bits * max_n > 63:
         raise TextmineError(f"{n_freq} distinct units occur >= {min_count} times, too many to pack "
                             f"{max_n}-grams in 64 bits; raise --min-count or lower --max-n")
-    key_to_id = np.zeros(n_keys, dtype=np.int32)
-    key_to_id[frequent] = np.arange(1, n_freq + 1, dtype=np.int32)
-    id_to_key = np.concatenate([[0], frequent]).astype(np.int64)
-    for k, keys in enumerate(unit_batches):  # in place, so that memory holds one copy of the corpus
-        unit_batches[k] = np.where(keys >= 0, key_to_id[np.maximum(keys, 0)], 0).astype(np.int32)
-    id_batches = unit_batches
+    ids = np.arange(1, n_freq + 1, dtype=np.int32)
+    is_han = frequent < n_han
+    unit_str = [""] + [chr(int(han_present[k])) if k < n_han else run_strings[k - n_han] for k in frequent.tolist()]
+    job = _Job(read, batch_chars, max_n, bits, n_freq, uuid.uuid4().hex, han_present[frequent[is_han]],
+               ids[is_han], {unit_str[i]: i for i in ids[~is_han].tolist()}, spool=spool)
     id_count = np.zeros(n_freq + 1, dtype=np.int64)
     id_count[1:] = unit_counts[frequent]
+    n_present = int(unit_counts.shape[0])
+    del unit_counts, tiebreak, order, key_len, han_present, run_strings
 
-    # 2. exact n-gram counts, orders 2..max_n (order 1 is id_count)
+    # 2. exact n-gram counts, orders 2..max_n (order 1 is id_count), summed over the map tasks
     _tick('count')
     grams = {1: (np.arange(1, n_freq + 1, dtype=np.int64), id_count[1:].copy())}
-    n_ids = sum(a.shape[0] for a in id_batches)
-    if n_ids * 12 <= memory_limit:
-        # the whole corpus at once: one pack, one in-place sort and one run-length pass per order
-        # (a batch ends with a split, so no gram crosses batches); orders run side by side
-        whole = np.concatenate(id_batches) if len(id_batches) != 1 else id_batches[0]
-        n_par = max(1, min(n_jobs, max_n - 1, memory_limit // max(1, n_ids * 8)))
-        with ThreadPoolExecutor(n_par) as pool:
-            for n, kc in zip(range(2, max_n + 1),
-                             pool.map(lambda n: _count_whole(whole, n, bits, min_count), range(2, max_n + 1))):
-                grams[n] = kc
-        del whole
-    else:
-        grams.update(_count_batches(id_batches, max_n, bits, min_count, n_jobs, memory_limit, tmpdir))
+    limit = max(1 << 20, memory_limit // (max_n - 1))
+    counters = {n: _OrderCounter(limit, tmpdir_factory, _range_bounds(id_count, n, bits)) for n in range(2, max_n + 1)}
+    parts = eng.map_unordered(_ngram_task, _tasks(sources, job)) if counts is None else \
+        [parsed.grams(job, n, min_count) for n in range(2, max_n + 1)]
+    for part in parts:
+        for n, p in part.items():
+            counters[n].add(*p)
+        part = p = None
+    for n in range(2, max_n + 1):
+        grams[n] = counters.pop(n).result(min_count)
 
     # 3. cohesion and the cohesive set G
     _tick('cohesion')
@@ -1333,33 +1722,34 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
     good_keys = np.concatenate([good[n] for n in range(2, max_n + 1)])
     good_set = _key_set(good_keys)
 
-    # 4. cut and count pieces exactly
+    # 4. cut and count pieces exactly: short pieces as sorted packed keys, long ones by hash tables;
+    # the partial tables are merged when they pass a quarter of the limit (a merge needs about
+    # twice their size), or twice the merged table once that alone is larger
     _tick('cut')
-    if n_ids * 12 <= memory_limit:
-        side = min(n_freq + 1, PAIR_SIDE)
-        pairs = _pair_bitmap(good[2], bits, side)
-        filt = _key_filter(good_keys)
-        n_pieces, uc, content, offsets = _count_pieces_whole(id_batches, max_n, bits, good_set, n_jobs, pairs, side,
-                                                             filt)
-    else:
-        def cut_count(ids):
-            return _count_pieces(ids, _cut(ids, max_n, bits, good_set))
-
-        # merge the per-batch piece tables when they pass a quarter of the limit (a merge needs about
-        # twice their size), or twice the merged table once that alone is larger
-        parts, size, merge_at = [], 0, memory_limit // 4
-        with ThreadPoolExecutor(max(1, n_jobs)) as pool:
-            for part in _map_ahead(pool, cut_count, id_batches, 2 * max(1, n_jobs)):
-                parts.append(part)
-                size += sum(a.nbytes for a in part)
-                if size > merge_at and len(parts) > 1:
-                    parts = [_merge_piece_parts(parts)]
-                    size = sum(a.nbytes for a in parts[0])
-                    merge_at = max(memory_limit // 4, 2 * size)
-            part = None
-        uh, uc, content, offsets = _merge_piece_parts(parts)
-        n_pieces = int(uh.shape[0])
-        del uh
+    job = dataclasses.replace(job, token=uuid.uuid4().hex, good=good_keys, good2=good[2])
+    shorts, longs, size, merge_at = [], [], 0, memory_limit // 4
+    cut_chars = 0
+    for short, long, nc in eng.map_unordered(_cut_task, _tasks(sources, job)):
+        cut_chars += nc
+        shorts.append(short)
+        longs.append(long)
+        size += sum(a.nbytes for a in short + long)
+        if size > merge_at and len(shorts) > 1:
+            shorts, longs = [_merge_counts(shorts)], [_merge_piece_parts(longs)]
+            size = sum(a.nbytes for a in shorts[0] + longs[0])
+            merge_at = max(memory_limit // 4, 2 * size)
+    short = long = None
+    job = None
+    _TABLES.clear()
+    ukeys, ucounts = _merge_counts(shorts) if shorts else (np.empty(0, np.int64), np.empty(0, np.int64))
+    _, lc, lcontent, loffsets = _sorted_pieces(longs)
+    del shorts, longs
+    content, offsets = _unpack_keys(ukeys, bits)
+    n_pieces = int(ukeys.shape[0] + lc.shape[0])
+    uc = np.concatenate([ucounts, lc])
+    content = np.concatenate([content, lcontent])
+    offsets = np.concatenate([offsets, offsets[-1] + loffsets[1:]])
+    del ukeys, ucounts, lcontent, loffsets
 
     # 5. truncate and backtrack
     _tick('backtrack')
@@ -1377,7 +1767,6 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
     cand_offsets = np.concatenate([cand_offsets, cand_offsets[-1] + np.arange(1, missing.shape[0] + 1)])
     cand_counts = np.concatenate([p_counts, np.ones(missing.shape[0], dtype=np.int64)]).astype(np.int64)
     del content, offsets, uc
-    unit_str = [""] + [key_string(int(k)) for k in id_to_key[1:].tolist()]
     # one join of every unit string, then one slice per candidate (character offsets from unit lengths)
     unit_len = np.array([len(u) for u in unit_str], dtype=np.int64)
     char_end = np.cumsum(unit_len[cand_content])
@@ -1425,7 +1814,7 @@ def discover_words(batches, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3
     _tick(None)
     lengths = [len(w) for w in words]
     h1, l1, L1 = _entropy_per_char(counts, lengths)
-    stats = dict(characters=n_chars, units=n_units, distinct_units=int(present.shape[0]),
+    stats = dict(characters=n_chars or cut_chars, units=n_units, distinct_units=n_present,
                  frequent_units=n_freq,
                  ngrams={n: int(grams[n][0].shape[0]) for n in range(1, max_n + 1)},
                  cohesive={n: int(good[n].shape[0]) for n in range(2, max_n + 1)},

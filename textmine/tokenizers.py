@@ -139,6 +139,10 @@ def make_tokenizer(spec):
     """Build a tokenizer from its ``--tokenizer`` name (see module docstring)."""
     if spec in ("char", "ngram", "space"):
         return CharTokenizer(spec)
+    if spec == "units":  # discover-words' units, for discover-words --counts
+        from textmine.discover import UnitTokenizer
+
+        return UnitTokenizer()
     if spec == "jieba" or spec.startswith(("jieba:nohmm", "jieba:dict=")):
         rest, hmm, dictionary = spec[len("jieba"):], True, None
         if rest.startswith(":nohmm"):

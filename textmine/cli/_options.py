@@ -35,6 +35,8 @@ MEANINGS = {
     "--format": None,  # per command: the output formats differ, always a Choice
     "--input-format": "text: one document per line; jsonl: one JSON object per line;",
     "--field": "The record's text:",
+    "--engine": "local: multiprocessing on this machine; dask: Dask distributed",
+    "--scheduler": "With --engine dask: join this cluster",
 }
 
 
@@ -165,6 +167,19 @@ class Size(click.ParamType):
             self.fail(e.message, param, ctx)
 
 
+def engine_options(f):
+    """--engine local|dask and --scheduler (the map-reduce engines of count and discover-words)."""
+    return _compose(
+        click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+                     help=MEANINGS["--engine"] + " (pip install textmine[dask]). Output does not depend on it."),
+        click.option("--scheduler", metavar="tcp://HOST:PORT", envvar="DASK_SCHEDULER_ADDRESS",
+                     help=MEANINGS["--scheduler"] + " (its workers must see the same files under the same "
+                          "absolute paths; relative ones are made absolute); without it a local cluster of -j "
+                          "workers starts. A cluster left without workers for TEXTMINE_DASK_NO_WORKER_TIMEOUT "
+                          "seconds (default 60) stops the run with an error."),
+    )(f)
+
+
 def memory_limit_option(default, what, minimum=16 << 20, show_default=True):
     """``--memory-limit SIZE``: ``default`` is a SIZE string or None (``show_default`` then says what)."""
     return click.option("--memory-limit", type=Size(minimum), default=default, show_default=show_default,
@@ -242,6 +257,24 @@ def check_output(ctx, param, value):
         check_output_path(value)
     except TextmineError as e:
         raise click.BadParameter(str(e), ctx=ctx, param_hint="/".join(param.opts)) from None
+    return value
+
+
+def check_output_dir(ctx, param, value):
+    """Click callback of an option naming a folder to write (count --save, merge -o): its parent
+    must exist and be writable, and it must not be a file."""
+    if value is None or ctx.resilient_parsing:
+        return value
+    parent = os.path.dirname(os.path.abspath(value))
+    problem = None
+    if os.path.exists(value) and not os.path.isdir(value):
+        problem = f"{value}: exists and is not a folder"
+    elif not os.path.isdir(parent):
+        problem = f"{value}: folder {parent} does not exist"
+    elif not os.access(parent, os.W_OK | os.X_OK):
+        problem = f"{value}: folder {parent} is not writable"
+    if problem:
+        raise click.BadParameter(problem, ctx=ctx, param_hint="/".join(param.opts))
     return value
 
 

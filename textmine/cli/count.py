@@ -1,7 +1,7 @@
 """``textmine count``: token and n-gram frequencies."""
 import click
 
-from textmine.cli._options import (absolute, format_options, header_option, input_options, jobs_option,
+from textmine.cli._options import (absolute, check_output_dir, engine_options, format_options, header_option, input_options, jobs_option,
                                    memory_limit_option, output_option, quiet_option, read_options, record_options,
                                    resolve, show_progress, top_option)
 
@@ -26,22 +26,19 @@ from textmine.cli._options import (absolute, format_options, header_option, inpu
               help="Drop keys seen fewer times (after the exact merge).")
 @top_option
 @jobs_option
-@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
-              help="local: multiprocessing on this machine; dask: Dask distributed (pip install textmine[dask]).")
-@click.option("--scheduler", metavar="tcp://HOST:PORT", envvar="DASK_SCHEDULER_ADDRESS",
-              help="With --engine dask: join this cluster (its workers must see the same files under the same "
-                   "absolute paths; relative ones are made absolute); without it a local cluster of -j workers "
-                   "starts. A cluster left without workers for TEXTMINE_DASK_NO_WORKER_TIMEOUT seconds (default 60) "
-                   "stops the run with an error.")
+@engine_options
 @memory_limit_option(None, "the count tables and partials; partials beyond half of it spill to a temporary "
                      "directory.", show_default="a quarter of RAM")
 @click.option("--tmpdir", type=click.Path(exists=True, file_okay=False, writable=True), default=None,
                help="Where to spill (default: $TMPDIR).")
 @header_option("token<TAB>count")
+@click.option("--save", metavar="DIR", type=click.Path(file_okay=False), default=None, callback=check_output_dir,
+              help="Also write the exact counts to the count directory DIR (sorted keys, .npy counts, "
+                   "meta.json), for textmine merge and discover-words --counts.")
 @output_option
 @quiet_option
 def count(paths, glob, encoding, decode_errors, doc_per_file, input_format, field, tokenizer, no_hmm, jieba_dict, max_n,
-          min_n, min_count, top, jobs, engine, scheduler, memory_limit, tmpdir, header, output, quiet):
+          min_n, min_count, top, jobs, engine, scheduler, memory_limit, tmpdir, header, save, output, quiet):
     """Count tokens or n-grams of a corpus: writes token<TAB>count.
 
     PATHS are files, directories (walked recursively, --glob filters names) or - for stdin;
@@ -77,6 +74,8 @@ def count(paths, glob, encoding, decode_errors, doc_per_file, input_format, fiel
         max_n = 4 if tokenizer == "ngram" else 1
     if min_n > max_n:
         raise click.UsageError(f"--min-n {min_n} is larger than --n {max_n}")
+    if save and top:
+        raise click.UsageError("--save keeps every key; drop --top")
     files = resolve(paths, glob)
     opts = record_options(opts, input_format, field, files)
     if engine == "dask":  # workers may run elsewhere, in another directory (stdin is read here)
@@ -97,6 +96,13 @@ def count(paths, glob, encoding, decode_errors, doc_per_file, input_format, fiel
             if header:
                 out.write(b"token\tcount\n")
             n = result.write(out)
+        if save:
+            import os
+
+            result.save(save, dict(tokenizer=tokenizer, min_n=min_n, max_n=max_n, min_count=min_count,
+                                   doc_per_file=doc_per_file,
+                                   inputs=[dict(path=os.path.abspath(p), bytes=os.path.getsize(p))
+                                           for p in files if p != "-"]))
     finally:
         result.close()
     if not quiet:

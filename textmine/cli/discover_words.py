@@ -3,9 +3,9 @@ import sys
 
 import click
 
-from textmine.cli._options import (format_options, header_option, input_options, jobs_option, memory_limit_option,
-                                   output_option, quiet_option, read_options, record_options, resolve, show_progress,
-                                   top_option)
+from textmine.cli._options import (absolute, engine_options, format_options, header_option, input_options,
+                                   jobs_option, memory_limit_option, output_option, quiet_option, read_options,
+                                   record_options, resolve, show_progress, top_option)
 
 
 @click.command("discover-words")
@@ -27,12 +27,15 @@ from textmine.cli._options import (format_options, header_option, input_options,
 @click.option("--format", "fmt", type=click.Choice(["tsv", "jieba"]), default="tsv", show_default=True,
               help="tsv: word, count and scores; jieba: 'word freq' lines for jieba.set_dictionary.")
 @header_option("word, count, cohesion, pmi, gain (tsv only), then ref_count, llr, log_ratio with --reference")
-@memory_limit_option("2G", "n-gram counting. A corpus of at most SIZE/12 units (87 M units for 1G) is counted "
-                     "whole; a larger one batch by batch, holding about SIZE of "
-                     "partial counts before sorted runs spill to disk (the unit ids, 4 bytes per character, are "
-                     "held besides).", minimum=1 << 20)
+@memory_limit_option("2G", "n-gram counting: about SIZE of exact partial counts are held before sorted runs "
+                     "spill to disk; each map task reads about SIZE/16/JOBS of text (1 to 32 MB).",
+                     minimum=1 << 20)
 @click.option("--batch-chars", type=click.IntRange(min=1000), default=1 << 20, show_default=True,
-              help="Characters per counting batch (the unit of -j parallelism).")
+              help="Characters per batch within a map task.")
+@engine_options
+@click.option("--counts", metavar="DIR", default=None, type=click.Path(file_okay=False),
+              help="Reuse the unit and n-gram counts of this corpus saved by textmine count -t units "
+                   "--n MAX_N --save DIR (same result, one pass over the text instead of three).")
 # --exclude / --reference / --sort / --min-llr: textmine/keyness.py
 @click.option("--exclude", multiple=True, metavar="DICT", type=click.Path(dir_okay=False, allow_dash=True),
               help="Write only words not in DICT (a jieba dictionary, textmine lexicon or plain word list, "
@@ -48,14 +51,17 @@ from textmine.cli._options import (format_options, header_option, input_options,
               help="With --reference: keep words whose llr reaches this (3.84 p<.05, 6.63 p<.01, 15.13 p<.0001).")
 @quiet_option
 def discover_words(paths, glob, encoding, decode_errors, input_format, field, jobs, output, min_count, max_n, min_pmi,
-                   redundancy, top, fmt, header, memory_limit, batch_chars, exclude, reference, sort, min_llr,
-                   quiet):
+                   redundancy, top, fmt, header, memory_limit, batch_chars, engine, scheduler, counts, exclude,
+                   reference, sort, min_llr, quiet):
     """Discover the words of a raw-text corpus (Chinese; Latin/digit runs are kept whole).
 
-    Memory: 4 bytes per character for the unit ids, plus about --memory-limit for counting
-    (beyond it, sorted runs of partial counts spill to disk), plus what grows with the distinct
-    pieces and the lexicon. 1 GB of Chinese text (357 M characters) ran in a 4.1 GB peak RSS
-    at the default limit, 2.5 GB at --memory-limit 512.
+    Three passes (unit counts, n-gram counts, cutting), each a map-reduce over byte-range
+    shards on -j processes or Dask workers, as in textmine count; the output
+    does not depend on -j or the engine. Memory: about --memory-limit for the partial n-gram
+    counts (beyond it, sorted runs spill to disk), plus what grows with the distinct n-grams,
+    pieces and the lexicon; not with the corpus length. With the local engine the unit keys
+    of the text (4 bytes per character) wait in $TMPDIR between passes, and standard input is
+    copied there first.
 
     \b
     Output (UTF-8 TSV, no header unless --header), sorted by count descending, then code point:
@@ -83,7 +89,6 @@ def discover_words(paths, glob, encoding, decode_errors, input_format, field, jo
       textmine discover-words corpus/ > lex.tsv
       textmine discover-words corpus/ --top 50000 --format jieba -o dict.txt
     """
-    from textmine.corpus import iter_batches, make_shards
     from textmine.discover import discover_words as run, format_stats
     from textmine.formats import atomic_output, check_token
 
@@ -105,13 +110,12 @@ def discover_words(paths, glob, encoding, decode_errors, input_format, field, jo
         bar = tqdm(unit="char", unit_scale=True, file=sys.stderr, desc="reading")
         progress = bar.update
 
-    def batches():
-        for shard in make_shards(files, opts=opts):
-            yield from iter_batches(shard, opts, batch_chars=batch_chars)
-
+    if engine == "dask":  # workers may run elsewhere, in another directory (stdin is read here)
+        files = [absolute(p) for p in files]
     try:
-        result = run(batches(), min_count=min_count, max_n=max_n, min_pmi=min_pmi, redundancy=redundancy,
-                     n_jobs=jobs, memory_limit=memory_limit, progress=progress)
+        result = run(paths=files, read=opts, batch_chars=batch_chars, engine=engine, scheduler=scheduler,
+                     min_count=min_count, max_n=max_n, min_pmi=min_pmi, redundancy=redundancy,
+                     n_jobs=jobs, memory_limit=memory_limit, progress=progress, counts=counts)
     finally:
         if bar is not None:
             bar.close()
