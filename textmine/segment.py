@@ -317,3 +317,131 @@ def load_lexicon(path, encoding="utf-8", unknown_score=None):
 
     words, counts = read_word_counts(path, encoding=encoding)
     return Segmenter(words, counts, unknown_score=unknown_score)
+
+
+# ----------------------------------------------------------------------------------------------
+# user dictionaries
+
+
+class UserDict:
+    """Words a user wants kept whole, and words whose frequency a user sets.
+
+    Each line of a user dictionary is ``word`` or ``word freq`` or ``word freq tag`` (jieba's
+    ``load_userdict`` layout; fields separated by spaces or tabs; blank and ``#`` lines skipped):
+
+    * ``word`` alone is **forced**: it comes out as one token wherever it occurs in the text,
+      punctuation, digits and Latin letters included (``C++``, ``AT&T``, ``iPhone14``). Where
+      occurrences of forced words overlap, the longest wins, then the leftmost (every occurrence
+      of every forced word is a candidate; they are taken longest first, then leftmost, skipping
+      any that overlaps one already taken). Matching is on the exact characters (no full-width
+      folding). The text between forced words is segmented as pieces of its own.
+    * ``word freq`` **tunes**: the word joins the lexicon (``--dict``) or the model's dictionary
+      (``--model``) with that frequency, and the segmenter still decides. For a model, 1 means the
+      probability of its dictionary's rarest word. A model without dictionary features
+      (``--features ngram``) cannot use frequencies; there such words are forced.
+
+    Several dictionaries merge in the order given: for a word in more than one, the later file's
+    line wins (as calling jieba's ``load_userdict`` in turn); within a file, the later line wins.
+
+    Parameters
+    ----------
+    entries : list of (word, freq or None), in precedence order (later wins).
+    """
+
+    def __init__(self, entries=()):
+        merged = {}
+        for w, f in entries:
+            merged[w] = f
+        self.forced = {w for w, f in merged.items() if f is None}
+        self.weighted = {w: f for w, f in merged.items() if f is not None}
+        self._pattern = None
+        self._lengths = sorted({len(w) for w in self.forced}, reverse=True)
+
+    @classmethod
+    def load(cls, paths, encoding="utf-8"):
+        """Read user dictionaries (``-`` is stdin); ``FILE:LINE`` errors for a malformed line."""
+        entries = []
+        for path in paths:
+            entries += read_user_dict(path, encoding)
+        return cls(entries)
+
+    def __bool__(self):
+        return bool(self.forced or self.weighted)
+
+    def spans(self, line):
+        """Forced-word spans ``[(start, end), ...]`` of ``line``, sorted, non-overlapping."""
+        if not self.forced:
+            return []
+        import re
+
+        if self._pattern is None:
+            alts = "|".join(re.escape(w) for w in sorted(self.forced, key=lambda w: (-len(w), w)))
+            self._pattern = re.compile(f"(?=({alts}))")
+        cands = []
+        for m in self._pattern.finditer(line):  # the longest forced word at each start, then shorter ones
+            st, ln = m.start(), len(m.group(1))
+            cands.append((st, st + ln))
+            cands += [(st, st + n) for n in self._lengths if n < ln and line[st:st + n] in self.forced]
+        if not cands:
+            return []
+        # occurrences taken longest first, then leftmost, skipping any that overlaps one taken
+        cands.sort(key=lambda se: (se[0] - se[1], se[0]))
+        taken = bytearray(len(line))
+        chosen = []
+        for st, e in cands:
+            if not any(taken[st:e]):
+                taken[st:e] = b"\x01" * (e - st)
+                chosen.append((st, e))
+        chosen.sort()
+        return chosen
+
+    def apply(self, lines, segment_lines):
+        """Segment ``lines`` with ``segment_lines`` (a function of a list of strings returning word
+        lists), keeping every forced word whole: the text between forced words is segmented as
+        pieces of its own."""
+        if not self.forced:
+            return segment_lines(lines)
+        pieces, plan = [], []
+        for line in lines:
+            spans = self.spans(line)
+            items, pos = [], 0
+            for s, e in spans:
+                if s > pos:
+                    items.append(len(pieces))
+                    pieces.append(line[pos:s])
+                items.append(line[s:e])
+                pos = e
+            if pos < len(line) or not spans:
+                items.append(len(pieces))
+                pieces.append(line[pos:])
+            plan.append(items)
+        done = segment_lines(pieces) if pieces else []
+        return [[w for it in items for w in ((it,) if isinstance(it, str) else done[it])] for items in plan]
+
+
+def read_user_dict(path, encoding="utf-8"):
+    """Entries ``(word, freq or None)`` of a user dictionary (see :class:`UserDict`)."""
+    from textmine.corpus import ReadOptions, Shard, iter_lines, resolve_inputs
+
+    resolve_inputs([path])
+    out = []
+    for lineno, line in enumerate(iter_lines(Shard(path), ReadOptions(encoding, option="", errors_option="")), 1):
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        parts = s.split()
+        if len(parts) > 3:
+            raise TextmineError(f"{path}:{lineno}: expected 'word', 'word freq' or 'word freq tag', got {s[:60]!r} "
+                                "(a user word cannot hold whitespace)")
+        freq = None
+        if len(parts) >= 2:
+            try:
+                freq = float(parts[1])
+            except ValueError:
+                raise TextmineError(f"{path}:{lineno}: frequency {parts[1]!r} of {parts[0]!r} is not a number "
+                                    "(a user word cannot hold whitespace)") from None
+            if not (freq > 0 and math.isfinite(freq)):
+                raise TextmineError(f"{path}:{lineno}: frequency {parts[1]!r} of {parts[0]!r} must be a "
+                                    "finite number > 0")
+        out.append((parts[0], freq))
+    return out

@@ -859,6 +859,31 @@ class SegmenterModel:
         """Words of one line (list of str)."""
         return self.segment_text(line)
 
+    @property
+    def uses_dictionary(self):
+        """True when the model has dictionary features (a user word's frequency can tune it)."""
+        return self._n_feat > N_NGRAM
+
+    def with_words(self, weighted):
+        """A copy whose dictionary also holds the words of ``weighted`` (word -> frequency > 0),
+        a frequency of 1 meaning the probability of the dictionary's rarest word; a word already
+        there takes the new value. Words with whitespace or punctuation are skipped (the tagger
+        never sees them inside a piece)."""
+        if not weighted:
+            return self
+        floor = float(self.logp_.min()) if len(self.logp_) else self.unk_
+        words, freqs = list(weighted), np.asarray(list(weighted.values()), dtype=np.float64)
+        try:
+            norm, counts = prepare_dictionary(words, freqs)
+        except TextmineError:  # every word holds punctuation: nothing for the dictionary features
+            return self
+        merged = dict(zip(self.words_, self.logp_.tolist()))
+        for w, c in zip(norm, counts.tolist()):
+            merged[w] = min(0.0, floor + math.log(c))
+        keys = sorted(merged)
+        return SegmenterModel(self.weights_, self.trans_, keys, np.array([merged[k] for k in keys]), self.unk_,
+                              self.features, self.nbits, self.params, self.stats, n_jobs=self.n_jobs)
+
     # -- persistence --------------------------------------------------------------------------
     def save(self, path):
         """Write the model as a zip archive in ``.npz`` layout with a ``meta.json`` member."""
