@@ -297,3 +297,15 @@ def test_cli_user_dict_with_model(tmp_path):
     # a frequency changes the model's dictionary (its features), it does not force
     tuned = model.with_words({"国人民": 1e9})
     assert "国人民" in tuned.words_ and "国人民" not in model.words_
+
+
+def test_cli_lexicon_words_with_punctuation_stay_whole(tmp_path):
+    lex = tmp_path / "lex.txt"
+    lex.write_text("中国 10\nC++ 3\n《留守女士》 2\n糖类抗原19-9 2\nAT&T 1\n", encoding="utf-8")
+    text = "看《留守女士》用C++测糖类抗原19-9和AT&T，C+\n"
+    r = _user_cli(tmp_path, ["--dict", str(lex)], text, [])
+    assert r.exit_code == 0, r.output
+    assert r.output.split() == ["看", "《留守女士》", "用", "C++", "测", "糖类抗原19-9", "和", "AT&T", "，", "C", "+"]
+    # a user dictionary's line for the same word wins: with a frequency it no longer forces
+    r = _user_cli(tmp_path, ["--dict", str(lex)], "C++\n", ["C++ 5\n"])
+    assert r.output.split() == ["C", "++"]

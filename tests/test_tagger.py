@@ -503,3 +503,20 @@ def test_cli_train_from_gold(tmp_path):
     assert r.exit_code == 2
     r = CliRunner().invoke(cli, ["train-segmenter", "--gold", str(g), "--samples", "5", "-o", str(tmp_path / "b.model")])
     assert r.exit_code == 2 and "--samples" in r.output
+
+
+@needs_jit
+def test_pku_quality_from_gold_subset():
+    """A quick model from a fifth of People's Daily 1998-01 gold text (3 passes) already segments the
+    PKU test well (the full 199801 model, 10 passes, is in bench/RESULTS.md: F 0.955)."""
+    from textmine.evaluate import read_training_words, score_segmentation
+
+    from conftest import shared_file
+
+    sents = tagger.read_gold(str(shared_file("cws", "199801_seg.utf8")))
+    test = shared_file("cws", "pku_test.utf8").read_text(encoding="utf-8").split("\n")
+    gold = shared_file("cws", "pku_test_gold.utf8").read_text(encoding="utf-8").split("\n")
+    iv = read_training_words(shared_file("cws", "pku_training_words.utf8"))
+    m = tagger.train_segmenter_gold(sents[:len(sents) // 5], epochs=3, random_state=1, n_jobs=2)
+    s = score_segmentation(gold, m.segment_lines(test), iv)
+    assert s.f1 >= 0.92 and s.oov_recall >= 0.65

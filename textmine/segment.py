@@ -419,6 +419,15 @@ class UserDict:
         return [[w for it in items for w in ((it,) if isinstance(it, str) else done[it])] for items in plan]
 
 
+def symbol_words(words):
+    """The words of a lexicon that hold punctuation or symbols (Unicode categories P*, S*), e.g.
+    ``C++``, ``AT&T``, ``糖类抗原19-9``, ``《留守女士》``: the DP splits text at such characters
+    before it looks words up, so ``segment --dict`` keeps these words whole as forced words."""
+    import unicodedata
+
+    return [w for w in words if len(w) > 1 and any(unicodedata.category(ch)[0] in "PS" for ch in w)]
+
+
 def read_user_dict(path, encoding="utf-8"):
     """Entries ``(word, freq or None)`` of a user dictionary (see :class:`UserDict`)."""
     from textmine.corpus import ReadOptions, Shard, iter_lines, resolve_inputs

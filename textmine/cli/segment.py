@@ -39,7 +39,9 @@ def segment(paths, glob, encoding, decode_errors, input_format, field, output_fi
 
     Each output line holds the words of the input line separated by SEP; whitespace is
     dropped, punctuation stands alone, Latin/digit runs stay whole, and a character that
-    starts no lexicon word stands alone.
+    starts no lexicon word stands alone. A --dict word with punctuation or symbols (C++,
+    AT&T, 《留守女士》) is kept whole wherever it occurs, as a --user-dict word without a
+    frequency is (see --user-dict; a user dictionary's line for the same word wins).
 
     JSON Lines, CSV and TSV inputs are written back in their own format, record for record,
     with the field replaced by its segmented text (or put in --output-field): every other key
@@ -77,14 +79,18 @@ def segment(paths, glob, encoding, decode_errors, input_format, field, output_fi
         raise click.UsageError("--output-field applies to jsonl, csv and tsv inputs")
     if formats == ["tsv"] and "\t" in sep:
         raise click.BadParameter("a TSV cell cannot hold a tab", param_hint="--sep")
-    from textmine.segment import UserDict
+    from textmine.segment import UserDict, read_user_dict
 
     read_options(dict_encoding, "strict", "--dict-encoding", "")  # an unknown codec fails before reading
-    user = UserDict.load(user_dicts, dict_encoding)
+    entries = [e for p in user_dicts for e in read_user_dict(p, dict_encoding)]
+    user = UserDict(entries)
     if dict_path is not None:
-        from textmine.segment import Segmenter
+        from textmine.segment import Segmenter, symbol_words
 
         words, counts = read_dictionary(dict_path, dict_encoding, "--dict-encoding")
+        sym = symbol_words(words)
+        if sym:  # lexicon words with punctuation (C++, AT&T) stay whole; user dictionaries still win
+            user = UserDict([(w, None) for w in sym] + entries)
         if user.weighted:  # a user frequency replaces the lexicon's
             index = {w: i for i, w in enumerate(words)}
             words, counts = list(words), list(counts)
