@@ -520,3 +520,13 @@ def test_pku_quality_from_gold_subset():
     m = tagger.train_segmenter_gold(sents[:len(sents) // 5], epochs=3, random_state=1, n_jobs=2)
     s = score_segmentation(gold, m.segment_lines(test), iv)
     assert s.f1 >= 0.92 and s.oov_recall >= 0.65
+
+
+def test_gold_training_with_extra_dictionary():
+    sents = [["中国", "人民", "的", "银行"], ["人民", "的", "中国"]] * 10
+    m = tagger.train_segmenter_gold(sents, ["尚未", "结婚"], [3, 4], epochs=2, nbits=14)
+    assert {"尚未", "结婚", "中国", "人民"} <= set(m.words_)
+    plain = tagger.train_segmenter_gold(sents, epochs=2, nbits=14)
+    assert "尚未" not in plain.words_
+    with pytest.raises(TextmineError, match="features"):
+        tagger.train_segmenter_gold(sents, features="nope")

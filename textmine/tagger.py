@@ -1,5 +1,14 @@
-"""A word segmenter trained from a word-frequency dictionary alone (kexue.fm 4245).
+"""A character-tagging word segmenter (B/M/E/S, averaged perceptron), trained from a
+word-frequency dictionary alone (kexue.fm 4245, :func:`train_segmenter`) or from gold segmented
+text (:func:`train_segmenter_gold`, ``train-segmenter --gold``).
 
+Gold training (Xue 2003; Ng & Low 2004; Tseng et al. 2005; ALGORITHMS-2 §7): each gold sentence
+is cut into the pieces the decoder tags (at whitespace and punctuation, see below) and the
+perceptron visits the pieces in a fresh shuffled order in each pass, with ``features=
+"ngram+dict+type"``: the character n-grams, dictionary features from the training words (plus
+any ``--dict``; ``dropout`` of them hidden in each pass) and character types/reduplication.
+
+Dictionary training:
 Training text is synthesised by drawing words in proportion to their frequency (1-16 words per
 sample, samples longer than 48 characters dropped), each character is labelled ``B``/``M``/``E``/``S``
 and an averaged structured perceptron over hashed character n-gram features learns to tag it.
