@@ -214,6 +214,27 @@ def test_user_spans_match_naive(seed):
         assert ud.spans(line) == user_spans(line, forced)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_user_apply_matches_naive_on_batches(seed):
+    from naive_segment import user_spans
+    from textmine.segment import UserDict
+
+    rng = random.Random(100 + seed)
+    alphabet = "AB+中国"
+    forced = {"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 3))) for _ in range(5)}
+    ud = UserDict([(w, None) for w in forced])
+    lines = ["".join(rng.choice(alphabet + " ") for _ in range(rng.randint(0, 12))) for _ in range(20)]
+    got = ud.apply(lines, lambda ls: [list(x) for x in ls])
+    want = []
+    for line in lines:
+        words, pos = [], 0
+        for s, e in user_spans(line, forced):
+            words += list(line[pos:s]) + [line[s:e]]
+            pos = e
+        want.append(words + list(line[pos:]))
+    assert got == want
+
+
 def test_user_dict_overlaps_longest_then_leftmost():
     from textmine.segment import UserDict
 

@@ -323,6 +323,74 @@ def load_lexicon(path, encoding="utf-8", unknown_score=None):
 # user dictionaries
 
 
+@njit
+def _forced_spans(cps, k1, k2, val, shift, max_len):
+    """Non-overlapping occurrences of the words of a table, chosen longest first, then leftmost.
+
+    Parameters
+    ----------
+    cps : ndarray of uint32, shape (n,)
+        Code points of the text (exact; no folding).
+    k1, k2, val, shift : the table of :func:`_build_table` (a word has ``val > -1e300``).
+    max_len : int
+        Longest word.
+
+    Returns
+    -------
+    starts, ends : ndarray of int64, the chosen spans in text order.
+    """
+    n = cps.shape[0]
+    cnt = 0
+    for p in range(2):  # count, then fill
+        if p == 1:
+            cs = np.empty(cnt, dtype=np.int64)
+            ce = np.empty(cnt, dtype=np.int64)
+            cnt = 0
+        for i in range(n):
+            h1 = np.uint64(_H1)
+            h2 = np.uint64(_H2)
+            for e in range(i + 1, min(n, i + max_len) + 1):
+                h1, h2 = _hash_step(h1, h2, cps[e - 1])
+                slot = _table_find(k1, k2, h1, h2, shift)
+                if slot < 0:
+                    break
+                if val[slot] > _NEG:
+                    if p == 1:
+                        cs[cnt] = i
+                        ce[cnt] = e
+                    cnt += 1
+    if cnt == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    key = (max_len - (ce - cs)) * np.int64(n + 1) + cs  # unique: one word per (start, length)
+    order = np.argsort(key)
+    taken = np.zeros(n, dtype=np.bool_)
+    chosen = np.zeros(n, dtype=np.int64)  # chosen[s] = end of the span chosen at s, 0 if none
+    for k in order:
+        s, e = cs[k], ce[k]
+        free = True
+        for j in range(s, e):
+            if taken[j]:
+                free = False
+                break
+        if free:
+            for j in range(s, e):
+                taken[j] = True
+            chosen[s] = e
+    m = 0
+    for s in range(n):
+        if chosen[s] > 0:
+            m += 1
+    starts = np.empty(m, dtype=np.int64)
+    ends = np.empty(m, dtype=np.int64)
+    m = 0
+    for s in range(n):
+        if chosen[s] > 0:
+            starts[m] = s
+            ends[m] = chosen[s]
+            m += 1
+    return starts, ends
+
+
 class UserDict:
     """Words a user wants kept whole, and words whose frequency a user sets.
 
@@ -354,7 +422,7 @@ class UserDict:
             merged[w] = f
         self.forced = {w for w, f in merged.items() if f is None}
         self.weighted = {w: f for w, f in merged.items() if f is not None}
-        self._pattern = None
+        self._table = None  # the forced words' hash table, built on first use
         self._lengths = sorted({len(w) for w in self.forced}, reverse=True)
 
     @classmethod
@@ -368,32 +436,23 @@ class UserDict:
     def __bool__(self):
         return bool(self.forced or self.weighted)
 
+    def _table_of(self):
+        if self._table is None:
+            words = sorted(self.forced)
+            lens = np.array([len(w) for w in words], dtype=np.int64)
+            offsets = np.zeros(len(words) + 1, dtype=np.int64)
+            np.cumsum(lens, out=offsets[1:])
+            bits = max(4, int(2 * int(lens.sum()) + 1).bit_length())
+            table = _build_table(_codepoints("".join(words)), offsets, np.zeros(len(words)), bits)
+            self._table = table + (64 - bits, int(lens.max()))
+        return self._table
+
     def spans(self, line):
         """Forced-word spans ``[(start, end), ...]`` of ``line``, sorted, non-overlapping."""
-        if not self.forced:
+        if not self.forced or not line:
             return []
-        import re
-
-        if self._pattern is None:
-            alts = "|".join(re.escape(w) for w in sorted(self.forced, key=lambda w: (-len(w), w)))
-            self._pattern = re.compile(f"(?=({alts}))")
-        cands = []
-        for m in self._pattern.finditer(line):  # the longest forced word at each start, then shorter ones
-            st, ln = m.start(), len(m.group(1))
-            cands.append((st, st + ln))
-            cands += [(st, st + n) for n in self._lengths if n < ln and line[st:st + n] in self.forced]
-        if not cands:
-            return []
-        # occurrences taken longest first, then leftmost, skipping any that overlaps one taken
-        cands.sort(key=lambda se: (se[0] - se[1], se[0]))
-        taken = bytearray(len(line))
-        chosen = []
-        for st, e in cands:
-            if not any(taken[st:e]):
-                taken[st:e] = b"\x01" * (e - st)
-                chosen.append((st, e))
-        chosen.sort()
-        return chosen
+        starts, ends = _forced_spans(_codepoints(line), *self._table_of())
+        return list(zip(starts.tolist(), ends.tolist()))
 
     def apply(self, lines, segment_lines):
         """Segment ``lines`` with ``segment_lines`` (a function of a list of strings returning word
@@ -401,9 +460,18 @@ class UserDict:
         pieces of its own."""
         if not self.forced:
             return segment_lines(lines)
+        lines = list(lines)
+        text = "\n".join(lines)  # a forced word holds no newline: one scan for the batch
+        starts, ends = _forced_spans(_codepoints(text), *self._table_of()) if text else (np.zeros(0, np.int64),) * 2
+        line_start = np.zeros(len(lines) + 1, dtype=np.int64)
+        np.cumsum(np.array([len(ln) + 1 for ln in lines], dtype=np.int64), out=line_start[1:])
+        which = np.searchsorted(line_start, starts, side="right") - 1
+        bounds = np.searchsorted(which, np.arange(len(lines) + 1)).tolist()
+        starts, ends = starts.tolist(), ends.tolist()
         pieces, plan = [], []
-        for line in lines:
-            spans = self.spans(line)
+        for k, line in enumerate(lines):
+            off = int(line_start[k])
+            spans = [(a - off, b - off) for a, b in zip(starts[bounds[k]:bounds[k + 1]], ends[bounds[k]:bounds[k + 1]])]
             items, pos = [], 0
             for s, e in spans:
                 if s > pos:
