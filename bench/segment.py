@@ -126,7 +126,8 @@ def main_gold(args):
                 total += 1
                 whole += (pos, pos + len(w)) in have
             pos += len(w)
-    rows.append((f"  ngram+dict+type model + --user-dict of the {len(ud.forced)} gold words it splits", f1, oov, ivr, test_mb / sec,
+    rows.append((f"  ngram+dict+type model + --user-dict of the {len(ud.forced)} gold words it splits",
+                 f1, oov, ivr, test_mb / sec,
                  f"{whole}/{total} = {whole / max(total, 1):.1%} of their occurrences whole"))
     tk = jieba_tokenizer(pathlib.Path(jieba.__file__).parent / "dict.txt")
     for hmm in (True, False):

@@ -501,7 +501,8 @@ def test_cli_train_from_gold(tmp_path):
     assert r.exit_code == 1 and "bad.txt:2:" in r.output and not (tmp_path / "b.model").exists()
     r = CliRunner().invoke(cli, ["train-segmenter", "-o", str(tmp_path / "b.model")])
     assert r.exit_code == 2
-    r = CliRunner().invoke(cli, ["train-segmenter", "--gold", str(g), "--samples", "5", "-o", str(tmp_path / "b.model")])
+    r = CliRunner().invoke(cli, ["train-segmenter", "--gold", str(g), "--samples", "5",
+                                 "-o", str(tmp_path / "b.model")])
     assert r.exit_code == 2 and "--samples" in r.output
 
 

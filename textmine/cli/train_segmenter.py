@@ -9,7 +9,8 @@ from textmine.cli._options import (check_output, dict_option, encoding_option, j
 
 
 @click.command("train-segmenter")
-@click.option("--gold", "gold_paths", multiple=True, metavar="SEGMENTED", type=click.Path(dir_okay=False, allow_dash=True),
+@click.option("--gold", "gold_paths", multiple=True, metavar="SEGMENTED",
+              type=click.Path(dir_okay=False, allow_dash=True),
               help="Gold segmented text to learn from: one sentence per line, words separated by whitespace "
                    "(spaces, tabs, full-width spaces; CRLF accepted; empty lines skipped). Repeat for several "
                    "files; - is stdin.")
