@@ -8,6 +8,14 @@ dictionary, §3.1), and jieba with HMM on and off loaded with the same dictionar
 side by side on the same text in one run.
 
     PYTHONPATH=. python bench/segment.py [--epochs 5] [--samples 400000] [-j 2]
+
+``--gold`` mode: models trained on gold segmented text (199801_seg.utf8 alone, closed-track
+conditions: the training words are the only lexicon) with ``--features ngram+dict+type`` (the
+default of ``train-segmenter --gold``) and ``ngram``, scored on PKU test next to jieba (its own
+dict.txt, HMM on and off) and pkuseg's default model when ``import pkuseg`` works; training time,
+model size and MB/s per core (-j 1) in the same run.
+
+    PYTHONPATH=. python bench/segment.py --gold [--gold-epochs 10]
 """
 import argparse
 import os
@@ -55,6 +63,98 @@ def timed(f, *a, repeat=1, **k):
     return out, times[len(times) // 2]
 
 
+def main_gold(args):
+    import jieba
+
+    from textmine.evaluate import read_training_words
+    from textmine.tagger import load_model, read_gold, train_segmenter_gold
+
+    test = (CWS / "pku_test.utf8").read_text(encoding="utf-8").split("\n")
+    gold = (CWS / "pku_test_gold.utf8").read_text(encoding="utf-8").split("\n")
+    iv = read_training_words(CWS / "pku_training_words.utf8")
+    test_mb = sum(len(s.encode("utf-8")) + 1 for s in test) / 1e6
+    sents = read_gold(str(CWS / "199801_seg.utf8"))
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="tm-bench-seg-"))
+    print(f"# PKU test: {len(test)} lines, {test_mb:.2f} MB; training: 199801_seg.utf8, {len(sents)} sentences; "
+          f"{args.gold_epochs} epochs, dropout {args.dropout}, seed {args.seed}; speeds at -j 1, median of 3")
+    rows = []
+    for feats in ("ngram+dict+type", "ngram"):
+        t = time.perf_counter()
+        model = train_segmenter_gold(sents, epochs=args.gold_epochs, dropout=args.dropout, features=feats,
+                                     random_state=args.seed, n_jobs=args.jobs)
+        train_s = time.perf_counter() - t
+        mpath = tmp / f"gold.{feats}.model"
+        model.save(str(mpath))
+        size = mpath.stat().st_size / 1e6
+        model = load_model(str(mpath), n_jobs=1)
+        model.segment_lines(test[:20])
+        out, sec = timed(model.segment_lines, test, repeat=3)
+        f1, oov, ivr = score(gold, out, iv)
+        rows.append((f"textmine train-segmenter --gold, --features {feats}", f1, oov, ivr, test_mb / sec,
+                     f"train {train_s:.0f} s (-j {args.jobs}), model {size:.1f} MB"))
+        if feats == "ngram+dict+type":
+            best_model, best_out = model, out
+    # user dictionary: the PKU gold words this model splits, given back as forced user words
+    from textmine.segment import UserDict
+
+    split_words = set()
+    for g, o in zip(gold, best_out):
+        spans = set()
+        pos = 0
+        for w in o:
+            spans.add((pos, pos + len(w)))
+            pos += len(w)
+        pos = 0
+        for w in g.split():
+            if (pos, pos + len(w)) not in spans:
+                split_words.add(w)
+            pos += len(w)
+    # only the words the model cuts inside (not those it merges with a neighbour)
+    ud = UserDict([(w, None) for w in sorted(split_words) if len(w) > 1])
+    out, sec = timed(lambda: ud.apply(test, best_model.segment_lines), repeat=3)
+    f1, oov, ivr = score(gold, out, iv)
+    whole = total = 0
+    for g, o in zip(gold, out):
+        have = set()
+        pos = 0
+        for w in o:
+            have.add((pos, pos + len(w)))
+            pos += len(w)
+        pos = 0
+        for w in g.split():
+            if w in ud.forced:
+                total += 1
+                whole += (pos, pos + len(w)) in have
+            pos += len(w)
+    rows.append((f"  ngram+dict+type model + --user-dict of the {len(ud.forced)} gold words it splits",
+                 f1, oov, ivr, test_mb / sec,
+                 f"{whole}/{total} = {whole / max(total, 1):.1%} of their occurrences whole"))
+    tk = jieba_tokenizer(pathlib.Path(jieba.__file__).parent / "dict.txt")
+    for hmm in (True, False):
+        jieba_segment(tk, test[:20], hmm)
+        out, sec = timed(jieba_segment, tk, test, hmm, repeat=3)
+        f1, oov, ivr = score(gold, out, iv)
+        rows.append((f"jieba 0.42.1 (dict.txt), HMM {'on' if hmm else 'off'}", f1, oov, ivr, test_mb / sec,
+                     "open lexicon"))
+    try:
+        import pkuseg
+    except ImportError:
+        rows.append(("pkuseg default model", None, None, None, None,
+                     "not run: pip install pkuseg 0.0.25 fails to build here (no wheel; its setup needs numpy/wheel)"))
+    else:
+        seg = pkuseg.pkuseg()
+        out, sec = timed(lambda: [seg.cut(line) for line in test], repeat=1)
+        f1, oov, ivr = score(gold, out, iv)
+        rows.append(("pkuseg default model", f1, oov, ivr, test_mb / sec, "trained on more than the closed track"))
+    print("\n| system | F | OOV-R | IV-R | MB/s (-j 1) | notes |")
+    print("|---|---|---|---|---|---|")
+    for label, f1, oov, ivr, mbs, note in rows:
+        if f1 is None:
+            print(f"| {label} | | | | | {note} |")
+        else:
+            print(f"| {label} | {f1:.3f} | {oov:.3f} | {ivr:.3f} | {mbs:.2f} | {note} |")
+
+
 def main():
     import jieba
     import numpy as np  # noqa: F401
@@ -70,7 +170,11 @@ def main():
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--speed-mb", type=float, default=2.0, help="MB of 199801_raw for the speed test")
+    ap.add_argument("--gold", action="store_true", help="models trained on 199801_seg.utf8 (gold text)")
+    ap.add_argument("--gold-epochs", type=int, default=10)
     args = ap.parse_args()
+    if args.gold:
+        return main_gold(args)
     for f in ("pku_test.utf8", "pku_test_gold.utf8", "pku_training_words.utf8", "199801_words.tsv"):
         if not (CWS / f).exists():
             sys.exit(f"missing {CWS / f}")

@@ -103,3 +103,15 @@ def naive_best_score(text, scores, unknown):
             total += lp
         best = max(best, total)
     return best
+
+
+def user_spans(line, forced):
+    """Every occurrence of every forced word, taken longest first, then leftmost, skipping overlaps."""
+    occ = [(s, s + len(w)) for w in forced for s in range(len(line) - len(w) + 1) if line[s:s + len(w)] == w]
+    occ.sort(key=lambda se: (-(se[1] - se[0]), se[0]))
+    used, out = set(), []
+    for s, e in occ:
+        if not used & set(range(s, e)):
+            used |= set(range(s, e))
+            out.append((s, e))
+    return sorted(set(out))

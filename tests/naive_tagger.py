@@ -90,6 +90,52 @@ NUMERALS = {ord(c) for c in "0〇○零一二三四五六七八九十百千万�
 NUM = 0x110003
 
 
+DATE = {ord(c) for c in "年月日时分秒点号"}
+GLUE = {ord(c) for c in ".%-/:+℃‰"}  # the number glue characters after full-width folding
+
+
+def ctype(c):
+    """Character type, written as a chain of plain tests."""
+    if c in (LEFT_PAD, RIGHT_PAD):
+        return 5
+    if c == ord("A"):
+        return 2
+    if c in NUMERALS or c == NUM:
+        return 1
+    if c in DATE:
+        return 3
+    if c in GLUE:
+        return 4
+    return 0
+
+
+def gold_pieces(sentences, text_masks):
+    """Pieces (strings) with tags, cut wherever the sentence's mask is False, character by
+    character: a tag starts a word at a gold word start or a piece start, ends one at a gold word
+    end or a piece end."""
+    pieces = []
+    for sent, mask in zip(sentences, text_masks):
+        chars, starts, ends = [], [], []
+        for w in sent:
+            for k, ch in enumerate(w):
+                chars.append(ch)
+                starts.append(k == 0)
+                ends.append(k == len(w) - 1)
+        cur = []
+        for i, ch in enumerate(chars):
+            if mask[i]:
+                cur.append(i)
+            if cur and (not mask[i] or i == len(chars) - 1):
+                tags = []
+                for j, c in enumerate(cur):
+                    b = starts[c] or j == 0
+                    e = ends[c] or j == len(cur) - 1
+                    tags.append(S if b and e else B if b else E if e else M)
+                pieces.append(("".join(chars[c] for c in cur), tags))
+                cur = []
+    return pieces
+
+
 def features(x, lb, le, lm, dp, with_dict, nbits):
     """Bucket lists per character, templates written out one by one (numerals folded to NUM)."""
     mask = (1 << nbits) - 1
@@ -102,11 +148,17 @@ def features(x, lb, le, lm, dp, with_dict, nbits):
                 (5, c[2], 0, 0), (6, c[-2], c[-1], 0), (7, c[-1], c[0], 0), (8, c[0], c[1], 0),
                 (9, c[1], c[2], 0), (10, c[-1], c[1], 0), (11, c[-1], c[0], c[1])]
         b, e, m, t = lb[i], le[i], lm[i], dp[i]
-        if with_dict in ("match", "dict", True):
+        if with_dict in ("match", "dict", "type", True):
             keys += [(12, b, 0, 0), (13, e, 0, 0), (14, m, 0, 0), (15, b, e, m), (16, b, c[0], 0),
                      (17, e, c[0], 0)]
-        if with_dict in ("dict", True):
+        if with_dict in ("dict", "type", True):
             keys += [(18, t, 0, 0), (19, t, c[0], 0), (20, t, b, e)]
+        if with_dict == "type":
+            ty = {k: ctype(v) for k, v in c.items()}
+            red = (c[0] == c[-1]) + 2 * (c[0] == c[1]) + 4 * (c[-1] == c[1]) + 8 * (c[-2] == c[0])
+            keys += [(21, ty[0], 0, 0), (22, ty[-1], ty[0], ty[1]),
+                     (23, ty[-2] * 8 + ty[-1], ty[0], ty[1] * 8 + ty[2]), (24, red, 0, 0),
+                     (25, t, ty[-1] * 8 + ty[0], ty[1])]
         out.append([fhash(*k) & mask for k in keys])
     return out
 

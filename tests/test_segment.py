@@ -194,3 +194,139 @@ def test_pku_with_gold_words():
     seg = Segmenter(list(counts), list(counts.values()))
     score = score_segmentation(gold, seg.segment_lines(test))
     assert score.f1 > 0.97
+
+
+# ---------------------------------------------------------------------------------------------
+# user dictionaries
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_user_spans_match_naive(seed):
+    from naive_segment import user_spans
+    from textmine.segment import UserDict
+
+    rng = random.Random(seed)
+    alphabet = "ABC+&1"
+    forced = {"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 4))) for _ in range(6)}
+    ud = UserDict([(w, None) for w in forced])
+    for _ in range(30):
+        line = "".join(rng.choice(alphabet + " 中") for _ in range(rng.randint(0, 20)))
+        assert ud.spans(line) == user_spans(line, forced)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_user_apply_matches_naive_on_batches(seed):
+    from naive_segment import user_spans
+    from textmine.segment import UserDict
+
+    rng = random.Random(100 + seed)
+    alphabet = "AB+中国"
+    forced = {"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 3))) for _ in range(5)}
+    ud = UserDict([(w, None) for w in forced])
+    lines = ["".join(rng.choice(alphabet + " ") for _ in range(rng.randint(0, 12))) for _ in range(20)]
+    got = ud.apply(lines, lambda ls: [list(x) for x in ls])
+    want = []
+    for line in lines:
+        words, pos = [], 0
+        for s, e in user_spans(line, forced):
+            words += list(line[pos:s]) + [line[s:e]]
+            pos = e
+        want.append(words + list(line[pos:]))
+    assert got == want
+
+
+def test_user_dict_overlaps_longest_then_leftmost():
+    from textmine.segment import UserDict
+
+    ud = UserDict([("AB", None), ("BC", None), ("ABCD", None), ("DE", None)])
+    assert ud.spans("ABCDE") == [(0, 4)]           # the longest wins
+    assert ud.spans("ABC") == [(0, 2)]             # equal lengths: the leftmost wins
+    # later entries (files) win: a forced word given a frequency afterwards only tunes
+    ud = UserDict([("AB", None), ("AB", 5.0), ("CD", 3.0), ("CD", None)])
+    assert ud.forced == {"CD"} and ud.weighted == {"AB": 5.0}
+
+
+def _user_cli(tmp_path, args, text, user_lines):
+    paths = []
+    for k, lines in enumerate(user_lines):
+        p = tmp_path / f"user{k}.txt"
+        p.write_text(lines, encoding="utf-8")
+        paths += ["--user-dict", str(p)]
+    inp = tmp_path / "in.txt"
+    inp.write_text(text, encoding="utf-8")
+    return CliRunner().invoke(cli, ["segment", "-q", *args, *paths, str(inp)])
+
+
+@pytest.fixture()
+def small_lexicon(tmp_path):
+    p = tmp_path / "lex.txt"
+    p.write_text("中国 10\n人民 100\n银行 100\n的 20\n用 5\n写 5\n", encoding="utf-8")
+    return str(p)
+
+
+def test_cli_user_dict_forces_words_whole(small_lexicon, tmp_path):
+    text = "中国人民银行用C++写的AT&T\n人民银行的iPhone14\n"
+    r = _user_cli(tmp_path, ["--dict", small_lexicon], text, [])
+    assert r.exit_code == 0 and "人民银行" not in r.output.split() and "C++" not in r.output.split()
+    for jobs in ("1", "2"):
+        r = _user_cli(tmp_path, ["--dict", small_lexicon, "-j", jobs, "--batch-lines", "1"], text,
+                      ["C++\n人民银行\n", "AT&T\niPhone14 \n# comment\n\n"])
+        assert r.exit_code == 0, r.output
+        lines = [ln.split() for ln in r.output.splitlines()]
+        assert lines == [["中国", "人民银行", "用", "C++", "写", "的", "AT&T"], ["人民银行", "的", "iPhone14"]]
+
+
+def test_cli_user_dict_frequency_tunes(small_lexicon, tmp_path):
+    text = "人民银行\n"
+    r = _user_cli(tmp_path, ["--dict", small_lexicon], text, ["人民银行 1000\n"])
+    assert r.output.split() == ["人民银行"]
+    r = _user_cli(tmp_path, ["--dict", small_lexicon], text, ["人民银行 1\n"])  # too rare to win
+    assert r.output.split() == ["人民", "银行"]
+    # the later file wins: forced in the first, tuned (rare) in the second, and the other way round
+    r = _user_cli(tmp_path, ["--dict", small_lexicon], text, ["人民银行\n", "人民银行 1\n"])
+    assert r.output.split() == ["人民", "银行"]
+    r = _user_cli(tmp_path, ["--dict", small_lexicon], text, ["人民银行 1\n", "人民银行\n"])
+    assert r.output.split() == ["人民银行"]
+
+
+@pytest.mark.parametrize("content,message", [
+    ("好 x\n", "user0.txt:1: frequency 'x'"),
+    ("好 1\n坏 -3\n", "user0.txt:2: frequency '-3'"),
+    ("a b c d\n", "user0.txt:1: expected"),
+])
+def test_cli_user_dict_errors(small_lexicon, tmp_path, content, message):
+    r = _user_cli(tmp_path, ["--dict", small_lexicon, "-o", str(tmp_path / "out.txt")], "中国\n", [content])
+    assert r.exit_code == 1 and message in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "out.txt").exists()
+
+
+def test_cli_user_dict_with_model(tmp_path):
+    from textmine.tagger import train_segmenter_gold
+
+    sents = [["中国", "人民", "的", "银行"], ["人民", "的", "中国"], ["银行", "和", "尚未", "结婚"]] * 20
+    model = train_segmenter_gold(sents, epochs=3, nbits=14)
+    mpath = tmp_path / "m.model"
+    model.save(str(mpath))
+    text = "中国人民的银行用C++\n"
+    r = _user_cli(tmp_path, ["--model", str(mpath)], text, [])
+    assert "国人民" not in r.output.split()
+    r = _user_cli(tmp_path, ["--model", str(mpath)], text, ["国人民\nC++\n"])
+    assert r.exit_code == 0, r.output
+    words = r.output.split()
+    assert "国人民" in words and "C++" in words and "".join(words) == text.strip()
+    assert words[:2] == ["中", "国人民"]
+    # a frequency changes the model's dictionary (its features), it does not force
+    tuned = model.with_words({"国人民": 1e9})
+    assert "国人民" in tuned.words_ and "国人民" not in model.words_
+
+
+def test_cli_lexicon_words_with_punctuation_stay_whole(tmp_path):
+    lex = tmp_path / "lex.txt"
+    lex.write_text("中国 10\nC++ 3\n《留守女士》 2\n糖类抗原19-9 2\nAT&T 1\n", encoding="utf-8")
+    text = "看《留守女士》用C++测糖类抗原19-9和AT&T，C+\n"
+    r = _user_cli(tmp_path, ["--dict", str(lex)], text, [])
+    assert r.exit_code == 0, r.output
+    assert r.output.split() == ["看", "《留守女士》", "用", "C++", "测", "糖类抗原19-9", "和", "AT&T", "，", "C", "+"]
+    # a user dictionary's line for the same word wins: with a frequency it no longer forces
+    r = _user_cli(tmp_path, ["--dict", str(lex)], "C++\n", ["C++ 5\n"])
+    assert r.output.split() == ["C", "++"]

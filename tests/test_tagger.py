@@ -95,13 +95,14 @@ def test_dict_features_ambiguity():
     assert lb.tolist()[3] == 2 and le.tolist()[5] == 2
 
 
-@pytest.mark.parametrize("with_dict", ["ngram", "match", "dict"])
+@pytest.mark.parametrize("with_dict", ["ngram", "match", "dict", "type"])
 def test_features_match_naive(with_dict):
     rng = np.random.default_rng(3)
     x = rng.integers(0x4E00, 0x4E20, 7).astype(np.int32)
     x[2], x[3] = ord("一"), ord("0")  # numerals are folded into one symbol
     lb, le, lm, dp = (rng.integers(0, 5, 7).astype(np.int8) for _ in range(4))
-    nf = {"ngram": tagger.N_NGRAM, "match": tagger.N_NGRAM + tagger.N_MATCH, "dict": tagger.N_NGRAM + tagger.N_DICT}[with_dict]
+    nf = {"ngram": tagger.N_NGRAM, "match": tagger.N_NGRAM + tagger.N_MATCH, "dict": tagger.N_NGRAM + tagger.N_DICT,
+          "type": tagger.FEATURE_SETS["ngram+dict+type"]}[with_dict]
     out = np.zeros((7, nf), np.int64)
     tagger._features(x, 0, 7, lb, le, lm, dp, nf, 16, out)
     want = naive.features(x.tolist(), lb.tolist(), le.tolist(), lm.tolist(), dp.tolist(), with_dict, 16)
@@ -419,3 +420,114 @@ def test_pku_quality_from_199801_counts():
     lookup = score_segmentation(gold, m.segment_lines(test, mode="dict"), iv)
     assert tagged.f1 >= 0.89 and tagged.oov_recall >= 0.65
     assert lookup.f1 >= 0.92 and lookup.oov_recall < tagged.oov_recall - 0.2
+
+
+# ---------------------------------------------------------------------------------------------
+# training from gold segmented text
+
+TYPE_ALPHABET = "中国人一二年月日A0.%-好好"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_type_features_match_naive_on_random_text(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 12))
+    text = "".join(TYPE_ALPHABET[int(i)] for i in rng.integers(0, len(TYPE_ALPHABET), n))
+    x = tagger.normalize_codes(tagger._codes(text))
+    lb, le, lm, dp = (rng.integers(0, 5, n).astype(np.int8) for _ in range(4))
+    nf = tagger.FEATURE_SETS["ngram+dict+type"]
+    out = np.zeros((n, nf), np.int64)
+    tagger._features(x, 0, n, lb, le, lm, dp, nf, 18, out)
+    want = naive.features(x.tolist(), lb.tolist(), le.tolist(), lm.tolist(), dp.tolist(), "type", 18)
+    assert out.tolist() == want
+    assert len({tuple(r[21:]) for r in want}) >= 1
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_gold_pieces_match_naive(seed):
+    rng = np.random.default_rng(seed)
+    alphabet = "中国人民，。ab12.好、"
+    sents = []
+    for _ in range(int(rng.integers(1, 6))):
+        sent = ["".join(alphabet[int(i)] for i in rng.integers(0, len(alphabet), int(rng.integers(1, 5))))
+                for _ in range(int(rng.integers(1, 6)))]
+        sents.append(sent)
+    x, gold, off = tagger.gold_pieces(sents)
+    masks = []  # which characters the decoder tags (the glue rule looks at neighbours: ask _classify)
+    for s in sents:
+        raw = tagger._codes("".join(s))
+        kind, _ = tagger._classify(raw, tagger.normalize_codes(raw))
+        masks.append((kind == tagger._KIND_TEXT).tolist())
+    want = [(tagger.normalize_codes(tagger._codes(p)).tolist(), t) for p, t in naive.gold_pieces(sents, masks)]
+    have = [(x[a:b].tolist(), gold[a:b].tolist()) for a, b in zip(off[:-1], off[1:])]
+    assert have == want and len(have) > 0
+
+
+def test_gold_training_learns_and_is_deterministic():
+    sents = [["中国", "人民", "的", "银行"], ["人民", "的", "中国"], ["银行", "和", "尚未", "结婚"]] * 30
+    m1 = tagger.train_segmenter_gold(sents, epochs=4, nbits=14, random_state=3)
+    m2 = tagger.train_segmenter_gold(sents, epochs=4, nbits=14, random_state=3, n_jobs=2)
+    assert m1.cut("中国人民的银行") == ["中国", "人民", "的", "银行"]
+    assert np.array_equal(m1.weights_, m2.weights_)
+    assert m1.stats["epochs"][-1]["sample_error_rate"] <= m1.stats["epochs"][0]["sample_error_rate"]
+
+
+def test_read_gold_errors(tmp_path):
+    p = tmp_path / "g.txt"
+    p.write_text("中国 人民\r\n\r\n银行\u3000的\r\n", encoding="utf-8")
+    assert tagger.read_gold(str(p)) == [["中国", "人民"], ["银行", "的"]]
+    for bad, line in (("中国 人民\n \t\u3000\n", 2), ("中 " + "长" * (tagger.MAX_GOLD_WORD + 1) + "\n", 1)):
+        p.write_text(bad, encoding="utf-8")
+        with pytest.raises(TextmineError, match=f"g.txt:{line}:"):
+            tagger.read_gold(str(p))
+    p.write_text("\n\n", encoding="utf-8")
+    with pytest.raises(TextmineError, match="no sentence"):
+        tagger.read_gold(str(p))
+
+
+def test_cli_train_from_gold(tmp_path):
+    g = tmp_path / "gold.txt"
+    g.write_text("中国 人民 的 银行\n人民 的 中国\n银行 和 尚未 结婚\n" * 30, encoding="utf-8")
+    out = tmp_path / "m.model"
+    r = CliRunner().invoke(cli, ["train-segmenter", "--gold", str(g), "--gold", str(g), "-o", str(out),
+                                 "--epochs", "3", "--bits", "14", "-q"])
+    assert r.exit_code == 0, r.output
+    m = tagger.load_model(str(out))
+    assert m.features == "ngram+dict+type" and m.params["sentences"] == 180
+    assert m.cut("中国人民的银行") == ["中国", "人民", "的", "银行"]
+    bad = tmp_path / "bad.txt"
+    bad.write_text("中国 人民\n\u3000 \t\n", encoding="utf-8")
+    r = CliRunner().invoke(cli, ["train-segmenter", "--gold", str(bad), "-o", str(tmp_path / "b.model")])
+    assert r.exit_code == 1 and "bad.txt:2:" in r.output and not (tmp_path / "b.model").exists()
+    r = CliRunner().invoke(cli, ["train-segmenter", "-o", str(tmp_path / "b.model")])
+    assert r.exit_code == 2
+    r = CliRunner().invoke(cli, ["train-segmenter", "--gold", str(g), "--samples", "5",
+                                 "-o", str(tmp_path / "b.model")])
+    assert r.exit_code == 2 and "--samples" in r.output
+
+
+@needs_jit
+def test_pku_quality_from_gold_subset():
+    """A quick model from a fifth of People's Daily 1998-01 gold text (3 passes) already segments the
+    PKU test well (the full 199801 model, 10 passes, is in bench/RESULTS.md: F 0.955)."""
+    from textmine.evaluate import read_training_words, score_segmentation
+
+    from conftest import shared_file
+
+    sents = tagger.read_gold(str(shared_file("cws", "199801_seg.utf8")))
+    test = shared_file("cws", "pku_test.utf8").read_text(encoding="utf-8").split("\n")
+    gold = shared_file("cws", "pku_test_gold.utf8").read_text(encoding="utf-8").split("\n")
+    iv = read_training_words(shared_file("cws", "pku_training_words.utf8"))
+    m = tagger.train_segmenter_gold(sents[:len(sents) // 5], epochs=3, random_state=1, n_jobs=2)
+    s = score_segmentation(gold, m.segment_lines(test), iv)
+    assert s.f1 >= 0.92 and s.oov_recall >= 0.65
+
+
+def test_gold_training_with_extra_dictionary():
+    sents = [["中国", "人民", "的", "银行"], ["人民", "的", "中国"]] * 10
+    m = tagger.train_segmenter_gold(sents, ["尚未", "结婚"], [3, 4], epochs=2, nbits=14)
+    assert {"尚未", "结婚", "中国", "人民"} <= set(m.words_)
+    plain = tagger.train_segmenter_gold(sents, epochs=2, nbits=14)
+    assert "尚未" not in plain.words_
+    with pytest.raises(TextmineError, match="features"):
+        tagger.train_segmenter_gold(sents, features="nope")

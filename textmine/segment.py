@@ -317,3 +317,208 @@ def load_lexicon(path, encoding="utf-8", unknown_score=None):
 
     words, counts = read_word_counts(path, encoding=encoding)
     return Segmenter(words, counts, unknown_score=unknown_score)
+
+
+# ----------------------------------------------------------------------------------------------
+# user dictionaries
+
+
+@njit
+def _forced_spans(cps, k1, k2, val, shift, max_len):
+    """Non-overlapping occurrences of the words of a table, chosen longest first, then leftmost.
+
+    Parameters
+    ----------
+    cps : ndarray of uint32, shape (n,)
+        Code points of the text (exact; no folding).
+    k1, k2, val, shift : the table of :func:`_build_table` (a word has ``val > -1e300``).
+    max_len : int
+        Longest word.
+
+    Returns
+    -------
+    starts, ends : ndarray of int64, the chosen spans in text order.
+    """
+    n = cps.shape[0]
+    cnt = 0
+    for p in range(2):  # count, then fill
+        if p == 1:
+            cs = np.empty(cnt, dtype=np.int64)
+            ce = np.empty(cnt, dtype=np.int64)
+            cnt = 0
+        for i in range(n):
+            h1 = np.uint64(_H1)
+            h2 = np.uint64(_H2)
+            for e in range(i + 1, min(n, i + max_len) + 1):
+                h1, h2 = _hash_step(h1, h2, cps[e - 1])
+                slot = _table_find(k1, k2, h1, h2, shift)
+                if slot < 0:
+                    break
+                if val[slot] > _NEG:
+                    if p == 1:
+                        cs[cnt] = i
+                        ce[cnt] = e
+                    cnt += 1
+    if cnt == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    key = (max_len - (ce - cs)) * np.int64(n + 1) + cs  # unique: one word per (start, length)
+    order = np.argsort(key)
+    taken = np.zeros(n, dtype=np.bool_)
+    chosen = np.zeros(n, dtype=np.int64)  # chosen[s] = end of the span chosen at s, 0 if none
+    for k in order:
+        s, e = cs[k], ce[k]
+        free = True
+        for j in range(s, e):
+            if taken[j]:
+                free = False
+                break
+        if free:
+            for j in range(s, e):
+                taken[j] = True
+            chosen[s] = e
+    m = 0
+    for s in range(n):
+        if chosen[s] > 0:
+            m += 1
+    starts = np.empty(m, dtype=np.int64)
+    ends = np.empty(m, dtype=np.int64)
+    m = 0
+    for s in range(n):
+        if chosen[s] > 0:
+            starts[m] = s
+            ends[m] = chosen[s]
+            m += 1
+    return starts, ends
+
+
+class UserDict:
+    """Words a user wants kept whole, and words whose frequency a user sets.
+
+    Each line of a user dictionary is ``word`` or ``word freq`` or ``word freq tag`` (jieba's
+    ``load_userdict`` layout; fields separated by spaces or tabs; blank and ``#`` lines skipped):
+
+    * ``word`` alone is **forced**: it comes out as one token wherever it occurs in the text,
+      punctuation, digits and Latin letters included (``C++``, ``AT&T``, ``iPhone14``). Where
+      occurrences of forced words overlap, the longest wins, then the leftmost (every occurrence
+      of every forced word is a candidate; they are taken longest first, then leftmost, skipping
+      any that overlaps one already taken). Matching is on the exact characters (no full-width
+      folding). The text between forced words is segmented as pieces of its own.
+    * ``word freq`` **tunes**: the word joins the lexicon (``--dict``) or the model's dictionary
+      (``--model``) with that frequency, and the segmenter still decides. For a model, 1 means the
+      probability of its dictionary's rarest word. A model without dictionary features
+      (``--features ngram``) cannot use frequencies; there such words are forced.
+
+    Several dictionaries merge in the order given: for a word in more than one, the later file's
+    line wins (as calling jieba's ``load_userdict`` in turn); within a file, the later line wins.
+
+    Parameters
+    ----------
+    entries : list of (word, freq or None), in precedence order (later wins).
+    """
+
+    def __init__(self, entries=()):
+        merged = {}
+        for w, f in entries:
+            merged[w] = f
+        self.forced = {w for w, f in merged.items() if f is None}
+        self.weighted = {w: f for w, f in merged.items() if f is not None}
+        self._table = None  # the forced words' hash table, built on first use
+        self._lengths = sorted({len(w) for w in self.forced}, reverse=True)
+
+    @classmethod
+    def load(cls, paths, encoding="utf-8"):
+        """Read user dictionaries (``-`` is stdin); ``FILE:LINE`` errors for a malformed line."""
+        entries = []
+        for path in paths:
+            entries += read_user_dict(path, encoding)
+        return cls(entries)
+
+    def __bool__(self):
+        return bool(self.forced or self.weighted)
+
+    def _table_of(self):
+        if self._table is None:
+            words = sorted(self.forced)
+            lens = np.array([len(w) for w in words], dtype=np.int64)
+            offsets = np.zeros(len(words) + 1, dtype=np.int64)
+            np.cumsum(lens, out=offsets[1:])
+            bits = max(4, int(2 * int(lens.sum()) + 1).bit_length())
+            table = _build_table(_codepoints("".join(words)), offsets, np.zeros(len(words)), bits)
+            self._table = table + (64 - bits, int(lens.max()))
+        return self._table
+
+    def spans(self, line):
+        """Forced-word spans ``[(start, end), ...]`` of ``line``, sorted, non-overlapping."""
+        if not self.forced or not line:
+            return []
+        starts, ends = _forced_spans(_codepoints(line), *self._table_of())
+        return list(zip(starts.tolist(), ends.tolist()))
+
+    def apply(self, lines, segment_lines):
+        """Segment ``lines`` with ``segment_lines`` (a function of a list of strings returning word
+        lists), keeping every forced word whole: the text between forced words is segmented as
+        pieces of its own."""
+        if not self.forced:
+            return segment_lines(lines)
+        lines = list(lines)
+        text = "\n".join(lines)  # a forced word holds no newline: one scan for the batch
+        starts, ends = _forced_spans(_codepoints(text), *self._table_of()) if text else (np.zeros(0, np.int64),) * 2
+        line_start = np.zeros(len(lines) + 1, dtype=np.int64)
+        np.cumsum(np.array([len(ln) + 1 for ln in lines], dtype=np.int64), out=line_start[1:])
+        which = np.searchsorted(line_start, starts, side="right") - 1
+        bounds = np.searchsorted(which, np.arange(len(lines) + 1)).tolist()
+        starts, ends = starts.tolist(), ends.tolist()
+        pieces, plan = [], []
+        for k, line in enumerate(lines):
+            off = int(line_start[k])
+            spans = [(a - off, b - off) for a, b in zip(starts[bounds[k]:bounds[k + 1]], ends[bounds[k]:bounds[k + 1]])]
+            items, pos = [], 0
+            for s, e in spans:
+                if s > pos:
+                    items.append(len(pieces))
+                    pieces.append(line[pos:s])
+                items.append(line[s:e])
+                pos = e
+            if pos < len(line) or not spans:
+                items.append(len(pieces))
+                pieces.append(line[pos:])
+            plan.append(items)
+        done = segment_lines(pieces) if pieces else []
+        return [[w for it in items for w in ((it,) if isinstance(it, str) else done[it])] for items in plan]
+
+
+def symbol_words(words):
+    """The words of a lexicon that hold punctuation or symbols (Unicode categories P*, S*), e.g.
+    ``C++``, ``AT&T``, ``糖类抗原19-9``, ``《留守女士》``: the DP splits text at such characters
+    before it looks words up, so ``segment --dict`` keeps these words whole as forced words."""
+    import unicodedata
+
+    return [w for w in words if len(w) > 1 and any(unicodedata.category(ch)[0] in "PS" for ch in w)]
+
+
+def read_user_dict(path, encoding="utf-8"):
+    """Entries ``(word, freq or None)`` of a user dictionary (see :class:`UserDict`)."""
+    from textmine.corpus import ReadOptions, Shard, iter_lines, resolve_inputs
+
+    resolve_inputs([path])
+    out = []
+    for lineno, line in enumerate(iter_lines(Shard(path), ReadOptions(encoding, option="", errors_option="")), 1):
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        parts = s.split()
+        if len(parts) > 3:
+            raise TextmineError(f"{path}:{lineno}: expected 'word', 'word freq' or 'word freq tag', got {s[:60]!r} "
+                                "(a user word cannot hold whitespace)")
+        freq = None
+        if len(parts) >= 2:
+            try:
+                freq = float(parts[1])
+            except ValueError:
+                raise TextmineError(f"{path}:{lineno}: frequency {parts[1]!r} of {parts[0]!r} is not a number "
+                                    "(a user word cannot hold whitespace)") from None
+            if not (freq > 0 and math.isfinite(freq)):
+                raise TextmineError(f"{path}:{lineno}: frequency {parts[1]!r} of {parts[0]!r} must be a "
+                                    "finite number > 0")
+        out.append((parts[0], freq))
+    return out

@@ -1,5 +1,14 @@
-"""A word segmenter trained from a word-frequency dictionary alone (kexue.fm 4245).
+"""A character-tagging word segmenter (B/M/E/S, averaged perceptron), trained from a
+word-frequency dictionary alone (kexue.fm 4245, :func:`train_segmenter`) or from gold segmented
+text (:func:`train_segmenter_gold`, ``train-segmenter --gold``).
 
+Gold training (Xue 2003; Ng & Low 2004; Tseng et al. 2005; ALGORITHMS-2 §7): each gold sentence
+is cut into the pieces the decoder tags (at whitespace and punctuation, see below) and the
+perceptron visits the pieces in a fresh shuffled order in each pass, with ``features=
+"ngram+dict+type"``: the character n-grams, dictionary features from the training words (plus
+any ``--dict``; ``dropout`` of them hidden in each pass) and character types/reduplication.
+
+Dictionary training:
 Training text is synthesised by drawing words in proportion to their frequency (1-16 words per
 sample, samples longer than 48 characters dropped), each character is labelled ``B``/``M``/``E``/``S``
 and an averaged structured perceptron over hashed character n-gram features learns to tag it.
@@ -64,7 +73,10 @@ MAXWORDS = 16      # words per synthetic sample: uniform on 1..MAXWORDS
 N_NGRAM = 12       # feature templates 0..11 are character n-grams
 N_MATCH = 6        # templates 12..17: dictionary match lengths
 N_DICT = 9         # templates 12..20 use the dictionary (match lengths, then the DP tag)
-FEATURE_SETS = {"ngram": N_NGRAM, "ngram+match": N_NGRAM + N_MATCH, "ngram+dict": N_NGRAM + N_DICT}
+N_TYPE = 5         # templates 21..25: character types and reduplication (gold-trained models)
+FEATURE_SETS = {"ngram": N_NGRAM, "ngram+match": N_NGRAM + N_MATCH, "ngram+dict": N_NGRAM + N_DICT,
+                "ngram+dict+type": N_NGRAM + N_DICT + N_TYPE}
+MAX_GOLD_WORD = 64  # longest word accepted in a gold segmented training file (characters)
 LEFT_PAD = 0x110001
 RIGHT_PAD = 0x110002
 PREFIX = 1.0       # value of a table entry that is only a prefix (log-probabilities are <= 0)
@@ -334,6 +346,39 @@ def _dict_features(x, s, e, keys, vals, unk, cont, c0, lb, le, lm, dp, best, bac
 
 NUMERALS = np.array(sorted(ord(c) for c in "0〇○零一二三四五六七八九十百千万亿两"), dtype=np.int32)
 NUM = 0x110003
+DATE_CHARS = np.array(sorted(ord(c) for c in "年月日时分秒点号"), dtype=np.int32)
+GLUE_CHARS = np.array(sorted(set(normalize_codes(_codes(_NUMBER_GLUE)).tolist())),
+                      dtype=np.int32)
+
+
+@njit
+def _member_of(table, c):
+    """True when ``c`` is in the sorted int32 array ``table``."""
+    lo, hi = 0, table.shape[0]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if table[mid] < c:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo < table.shape[0] and table[lo] == c
+
+
+@njit
+def _ctype(c):
+    """Character type of a normalised code point (Tseng et al. 2005): 1 numeral, 2 Latin letter,
+    3 date/time unit (年月日时分秒点号), 4 number glue (``.%-/:+`` ...), 5 padding, 0 other."""
+    if c == LEFT_PAD or c == RIGHT_PAD:
+        return 5
+    if c == 0x41:
+        return 2
+    if _fold(c) == NUM:
+        return 1
+    if _member_of(DATE_CHARS, c):
+        return 3
+    if _member_of(GLUE_CHARS, c):
+        return 4
+    return 0
 
 
 @njit
@@ -367,7 +412,10 @@ def _features(x, s, e, lb, le, lm, dp, n_feat, nbits, out):
     Templates: 0 bias; 1-5 unigrams c-2..c+2; 6-9 bigrams c-2c-1, c-1c0, c0c+1, c+1c+2; 10 c-1c+1;
     11 c-1c0c+1; then with ``n_feat > N_NGRAM`` the match lengths: 12 begin; 13 end; 14 inner;
     15 (begin, end, inner); 16 (begin, c0); 17 (end, c0); and with ``n_feat > N_NGRAM + N_MATCH``
-    the DP tag: 18 tag; 19 (tag, c0); 20 (tag, begin, end). Numerals are folded by :func:`_fold`.
+    the DP tag: 18 tag; 19 (tag, c0); 20 (tag, begin, end); and with ``n_feat > N_NGRAM + N_DICT``
+    the character types of :func:`_ctype` (Tseng et al. 2005): 21 type(c0); 22 types of c-1..c+1;
+    23 types of c-2..c+2; 24 reduplication (c0 = c-1, c0 = c+1, c-1 = c+1, c-2 = c0 as 4 bits);
+    25 (DP tag, types of c-1..c+1). Numerals are folded by :func:`_fold`.
     """
     n = e - s
     mask = np.uint64((1 << nbits) - 1)
@@ -401,6 +449,16 @@ def _features(x, s, e, lb, le, lm, dp, n_feat, nbits, out):
             out[i, 18] = np.int64(_fhash(18, t, 0, 0) & mask)
             out[i, 19] = np.int64(_fhash(19, t, c0, 0) & mask)
             out[i, 20] = np.int64(_fhash(20, t, b, en) & mask)
+        if n_feat > N_NGRAM + N_DICT:
+            tm2, tm1, t0, tp1, tp2 = _ctype(cm2), _ctype(cm1), _ctype(c0), _ctype(cp1), _ctype(cp2)
+            out[i, 21] = np.int64(_fhash(21, t0, 0, 0) & mask)
+            out[i, 22] = np.int64(_fhash(22, tm1, t0, tp1) & mask)
+            out[i, 23] = np.int64(_fhash(23, tm2 * 8 + tm1, t0, tp1 * 8 + tp2) & mask)
+            # reduplication: c0 equals c-1, c+1; c-1 equals c+1 (AXA); c-2 equals c0 (ABAB)
+            red = (c0 == cm1) * 1 + (c0 == cp1) * 2 + (cm1 == cp1) * 4 + (cm2 == c0) * 8
+            out[i, 24] = np.int64(_fhash(24, red, 0, 0) & mask)
+            # the dictionary-DP tag with the types around c0
+            out[i, 25] = np.int64(_fhash(25, t, tm1 * 8 + t0, tp1) & mask)
 
 
 @njit
@@ -810,6 +868,31 @@ class SegmenterModel:
         """Words of one line (list of str)."""
         return self.segment_text(line)
 
+    @property
+    def uses_dictionary(self):
+        """True when the model has dictionary features (a user word's frequency can tune it)."""
+        return self._n_feat > N_NGRAM
+
+    def with_words(self, weighted):
+        """A copy whose dictionary also holds the words of ``weighted`` (word -> frequency > 0),
+        a frequency of 1 meaning the probability of the dictionary's rarest word; a word already
+        there takes the new value. Words with whitespace or punctuation are skipped (the tagger
+        never sees them inside a piece)."""
+        if not weighted:
+            return self
+        floor = float(self.logp_.min()) if len(self.logp_) else self.unk_
+        words, freqs = list(weighted), np.asarray(list(weighted.values()), dtype=np.float64)
+        try:
+            norm, counts = prepare_dictionary(words, freqs)
+        except TextmineError:  # every word holds punctuation: nothing for the dictionary features
+            return self
+        merged = dict(zip(self.words_, self.logp_.tolist()))
+        for w, c in zip(norm, counts.tolist()):
+            merged[w] = min(0.0, floor + math.log(c))
+        keys = sorted(merged)
+        return SegmenterModel(self.weights_, self.trans_, keys, np.array([merged[k] for k in keys]), self.unk_,
+                              self.features, self.nbits, self.params, self.stats, n_jobs=self.n_jobs)
+
     # -- persistence --------------------------------------------------------------------------
     def save(self, path):
         """Write the model as a zip archive in ``.npz`` layout with a ``meta.json`` member."""
@@ -1014,4 +1097,218 @@ def train_segmenter(words, counts, epochs=5, n_samples=400_000, dropout=0.15, fe
     stats["train_seconds"] = round(time.perf_counter() - t_start, 2)
     params = {"epochs": epochs, "n_samples": n_samples, "dropout": dropout, "features": features,
               "nbits": nbits, "seed": random_state, "maxlen": MAXLEN, "maxwords": MAXWORDS}
+    return SegmenterModel(avg, avg_trans, norm_words, logp, unk, features, nbits, params, stats, n_jobs=n_jobs)
+
+
+# ----------------------------------------------------------------------------------------------
+# training from gold segmented text
+
+
+def read_gold(path, encoding="utf-8", lines=None):
+    """Sentences of a gold segmented file: one sentence per line, words separated by whitespace
+    (spaces, tabs, U+3000 full-width spaces); an empty line is skipped.
+
+    Parameters
+    ----------
+    path : str, the file (``-`` for stdin); used in messages when ``lines`` is given.
+    encoding : str; a UTF-8 BOM is dropped; CRLF line ends are accepted.
+    lines : iterable of str or None, the file's lines when already read.
+
+    Returns
+    -------
+    list of list of str
+
+    Raises
+    ------
+    TextmineError
+        ``FILE:LINE`` for a line that holds only whitespace (a broken separator) and for a word
+        longer than ``MAX_GOLD_WORD`` characters; also for an unreadable or empty file.
+    """
+    if lines is None:
+        import codecs
+        import sys
+
+        if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+            encoding = "utf-8-sig"
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise TextmineError(f"unknown encoding {encoding!r}") from None
+        try:
+            if path == "-":
+                import io
+                lines = io.TextIOWrapper(sys.stdin.buffer, encoding=encoding, newline="").read().splitlines()
+            else:
+                with open(path, encoding=encoding, newline="") as f:
+                    lines = f.read().splitlines()
+        except FileNotFoundError:
+            raise TextmineError(f"{path}: gold file does not exist") from None
+        except IsADirectoryError:
+            raise TextmineError(f"{path}: is a directory, not a gold file") from None
+        except UnicodeDecodeError as e:
+            raise TextmineError(f"{path}: not valid {encoding} text ({e.reason} at byte {e.start})") from None
+        except OSError as e:
+            raise TextmineError(f"{path}: cannot read ({e.strerror or e})") from None
+    out = []
+    for k, line in enumerate(lines, 1):
+        line = line.rstrip("\r\n")
+        if not line:
+            continue
+        words = line.split()
+        if not words:
+            raise TextmineError(f"{path}:{k}: the line holds only whitespace (spaces, tabs or full-width "
+                                "spaces); a gold line needs at least one word (remove the line)")
+        for w in words:
+            if len(w) > MAX_GOLD_WORD:
+                raise TextmineError(f"{path}:{k}: word {w[:20]!r}... is {len(w)} characters long; the tagger "
+                                    f"learns words of at most {MAX_GOLD_WORD} characters (split it)")
+        out.append(words)
+    if not out:
+        raise TextmineError(f"{path}: the gold file has no sentence")
+    return out
+
+
+def gold_pieces(sentences):
+    """The text pieces the decoder tags, with their gold B/M/E/S tags.
+
+    Each sentence is joined and cut as :meth:`SegmenterModel.segment_text` cuts text before tagging
+    (at whitespace and punctuation); inside a piece a character is B/S where a gold word starts (or
+    the piece starts) and E/S where a gold word ends (or the piece ends).
+
+    Returns
+    -------
+    (x, gold, offsets) : int32 (n,) normalised codes, int8 (n,) tags, int64 (n_pieces + 1,).
+    """
+    words = [w for sent in sentences for w in sent]
+    lens = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
+    # one newline between sentences: a word start at every word and after every newline
+    per_sent = np.fromiter((len(s) for s in sentences), dtype=np.int64, count=len(sentences))
+    text = "\n".join("".join(s) for s in sentences)
+    raw = _codes(text)
+    x = normalize_codes(raw)
+    kind, _ = _classify(raw, x)
+    start = np.zeros(len(raw) + 1, dtype=bool)
+    # position of each word: cumulative lengths plus one per preceding newline
+    sent_of = np.repeat(np.arange(len(sentences)), per_sent)
+    wstart = np.zeros(len(words), dtype=np.int64)
+    if len(words) > 1:
+        np.cumsum(lens[:-1], out=wstart[1:])
+    wstart += sent_of
+    start[wstart] = True
+    start[len(raw)] = True
+    text_k = kind == _KIND_TEXT
+    n = len(raw)
+    prev_text = np.concatenate(([False], text_k[:-1]))
+    next_text = np.concatenate((text_k[1:], [False]))
+    pstart = np.flatnonzero(text_k & ~prev_text)
+    pend = np.flatnonzero(text_k & ~next_text) + 1
+    begins = start[:n] | ~prev_text
+    ends = start[1:n + 1] | ~next_text
+    tags = np.where(begins, np.where(ends, S, B), np.where(ends, E, M)).astype(np.int8)
+    lens_p = pend - pstart
+    offsets = np.zeros(len(pstart) + 1, dtype=np.int64)
+    np.cumsum(lens_p, out=offsets[1:])
+    sel = np.flatnonzero(text_k)
+    return np.ascontiguousarray(x[sel]), np.ascontiguousarray(tags[sel]), offsets
+
+
+def _shuffled(x, gold, offsets, order):
+    """The pieces of ``(x, gold, offsets)`` in the order ``order``."""
+    lens = np.diff(offsets)[order]
+    off = np.zeros(len(order) + 1, dtype=np.int64)
+    np.cumsum(lens, out=off[1:])
+    sel = np.repeat(offsets[:-1][order] - off[:-1], lens) + np.arange(off[-1], dtype=np.int64)
+    return x[sel], gold[sel], off
+
+
+def train_segmenter_gold(sentences, dict_words=None, dict_counts=None, epochs=10, dropout=0.15,
+                         features="ngram+dict+type", nbits=22, random_state=1, n_jobs=1, progress=None):
+    """Train the tagger on gold segmented sentences (supervised; Xue 2003, Collins 2002).
+
+    Parameters
+    ----------
+    sentences : list of list of str, the gold words of each sentence (see :func:`read_gold`).
+    dict_words, dict_counts : optional extra lexicon (words and frequencies); it is merged with the
+        training words (counts added) into the model's dictionary, which feeds the dictionary
+        features (ngram+dict, ngram+dict+type).
+    epochs : int, passes over the sentences, each in a fresh shuffled order (from the seed).
+    dropout : float in [0, 1), share of dictionary words hidden from the dictionary features in
+        each pass, so that the model also learns to tag words it has never seen.
+    features : ``"ngram+dict+type"`` (default: n-grams, dictionary features and character types),
+        ``"ngram+dict"`` or ``"ngram"``.
+    nbits, random_state, n_jobs, progress : as :func:`train_segmenter`.
+
+    Returns
+    -------
+    SegmenterModel
+
+    Examples
+    --------
+    >>> m = train_segmenter_gold([["中国", "人民", "的"], ["人民", "银行"]] * 20, epochs=3, nbits=14)
+    >>> m.cut("中国人民银行")
+    ['中国', '人民', '银行']
+    """
+    import time
+    from collections import Counter
+
+    if features not in FEATURE_SETS:
+        raise TextmineError(f"features must be one of {', '.join(FEATURE_SETS)}, not {features!r}")
+    if not 0 <= dropout < 1:
+        raise TextmineError(f"dropout must be in [0, 1), got {dropout}")
+    if epochs < 1:
+        raise TextmineError("epochs must be >= 1")
+    if not 8 <= nbits <= 30:
+        raise TextmineError("nbits must be between 8 and 30")
+    if not sentences:
+        raise TextmineError("no gold sentence to learn from")
+    counts = Counter(w for s in sentences for w in s)
+    if dict_words is not None:
+        if len(dict_words) != len(dict_counts):
+            raise TextmineError("words and counts differ in length")
+        for w, c in zip(dict_words, dict_counts):
+            counts[w] += float(c)
+    norm_words, norm_counts = prepare_dictionary(list(counts), np.asarray(list(counts.values()), np.float64))
+    logp, unk = _logp(norm_counts)
+    x0, gold0, off0 = gold_pieces(sentences)
+    rng = np.random.default_rng(random_state)
+    n_feat = FEATURE_SETS[features]
+    W = np.zeros((1 << nbits, 4), dtype=np.int32)
+    U = np.zeros((1 << nbits, 4), dtype=np.int64)
+    trans = np.zeros((4, 4), dtype=np.int32)
+    transU = np.zeros((4, 4), dtype=np.int64)
+    step = 0
+    parallel = n_jobs > 1
+    if parallel:
+        set_num_threads(n_jobs)
+    stats = {"epochs": []}
+    t_start = time.perf_counter()
+    for ep in range(epochs):
+        t0 = time.perf_counter()
+        x, gold, off = _shuffled(x0, gold0, off0, rng.permutation(len(off0) - 1))
+        n = len(x)
+        lb = np.zeros(n, dtype=np.int8)
+        le = np.zeros(n, dtype=np.int8)
+        lm = np.zeros(n, dtype=np.int8)
+        dp = np.zeros(n, dtype=np.int8)
+        if n_feat > N_NGRAM:
+            keep = rng.random(len(norm_words)) >= dropout
+            kd = norm_counts[keep]
+            sub_logp = np.log(kd / kd.sum()) if keep.any() else logp[keep]
+            kcodes, koff, _ = _pack([w for w, k in zip(norm_words, keep) if k])
+            keys, vals = build_table(kcodes, koff, sub_logp)
+            sub_unk = math.log(float(kd.min()) / float(kd.sum())) if keep.any() else unk
+            (_dict_features_all_par if parallel else _dict_features_all)(
+                x, off, keys, vals, sub_unk, lb, le, lm, dp)
+        step, mistakes = _train_pass(x, off, gold, lb, le, lm, dp, n_feat, nbits, W, U, trans, transU, step)
+        info = {"epoch": ep + 1, "samples": len(off) - 1, "chars": n,
+                "sample_error_rate": mistakes / max(1, len(off) - 1),
+                "seconds": round(time.perf_counter() - t0, 2)}
+        stats["epochs"].append(info)
+        if progress is not None:
+            progress(ep + 1, info)
+    avg = (W - U / float(max(step, 1))).astype(np.float32)
+    avg_trans = (trans - transU / float(max(step, 1))).astype(np.float32)
+    stats["train_seconds"] = round(time.perf_counter() - t_start, 2)
+    params = {"source": "gold", "epochs": epochs, "dropout": dropout, "features": features, "nbits": nbits,
+              "seed": random_state, "sentences": len(sentences), "extra_dict_words": len(dict_words or ())}
     return SegmenterModel(avg, avg_trans, norm_words, logp, unk, features, nbits, params, stats, n_jobs=n_jobs)

@@ -13,9 +13,17 @@ from textmine.cli._options import (dict_option, encoding_option, format_options,
 @input_options(doc_per_file=False)
 @format_options(output_field=True)
 @dict_option(what="Segment by maximum probability over its words.")
-@encoding_option("--dict-encoding", " of the --dict dictionary (--encoding is the corpus').")
+@encoding_option("--dict-encoding", " of the --dict and --user-dict dictionaries (--encoding is the corpus').")
 @click.option("--model", metavar="MODEL", type=click.Path(),
               help="A trained character tagger (textmine.tagger) instead of a lexicon.")
+@click.option("--user-dict", "user_dicts", multiple=True, metavar="USERDICT",
+              type=click.Path(dir_okay=False, allow_dash=True),
+              help="User dictionary, with --dict or --model; repeatable. A line 'word' keeps the word whole "
+                   "wherever it occurs (punctuation, digits and Latin letters included, e.g. C++; overlapping "
+                   "user words: the longest, then the leftmost wins); 'word freq [tag]' (jieba's load_userdict) "
+                   "adds the word with that frequency to the lexicon or the model's dictionary (for a model, 1 = "
+                   "its rarest word), so it tunes rather than forces. For a word in several files the last "
+                   "file wins. Blank and # lines are skipped; a malformed line is an error naming FILE:LINE.")
 @click.option("--sep", default=" ", show_default=True, help="Separator written between words.")
 @click.option("--unknown-score", type=float, default=None,
               help="Log-score of a character that is no word (default ln(1/total); nlp-zero uses -100).")
@@ -25,13 +33,15 @@ from textmine.cli._options import (dict_option, encoding_option, format_options,
 @output_option
 @quiet_option
 def segment(paths, glob, encoding, decode_errors, input_format, field, output_field, dict_path, dict_encoding, model,
-            sep, unknown_score, batch_lines, jobs, output, quiet):
+            user_dicts, sep, unknown_score, batch_lines, jobs, output, quiet):
     """Segment text into words, line for line: maximum-probability DP over a lexicon (--dict),
     or a character tagger trained from a dictionary (--model, see train-segmenter).
 
     Each output line holds the words of the input line separated by SEP; whitespace is
     dropped, punctuation stands alone, Latin/digit runs stay whole, and a character that
-    starts no lexicon word stands alone.
+    starts no lexicon word stands alone. A --dict word with punctuation or symbols (C++,
+    AT&T, 《留守女士》) is kept whole wherever it occurs, as a --user-dict word without a
+    frequency is (see --user-dict; a user dictionary's line for the same word wins).
 
     JSON Lines, CSV and TSV inputs are written back in their own format, record for record,
     with the field replaced by its segmented text (or put in --output-field): every other key
@@ -49,6 +59,8 @@ def segment(paths, glob, encoding, decode_errors, input_format, field, output_fi
         raise click.UsageError("give exactly one of --dict DICT and --model MODEL")
     if dict_path == "-" and (not paths or "-" in paths):
         raise click.UsageError("--dict - and the corpus cannot both be stdin")
+    if "-" in user_dicts and (not paths or "-" in paths or dict_path == "-" or user_dicts.count("-") > 1):
+        raise click.UsageError("a --user-dict - and the corpus or --dict cannot both be stdin")
     if "\n" in sep or "\r" in sep:
         raise click.BadParameter("the separator cannot contain a line break", param_hint="--sep")
     from textmine.corpus import iter_batches, make_shards
@@ -67,23 +79,49 @@ def segment(paths, glob, encoding, decode_errors, input_format, field, output_fi
         raise click.UsageError("--output-field applies to jsonl, csv and tsv inputs")
     if formats == ["tsv"] and "\t" in sep:
         raise click.BadParameter("a TSV cell cannot hold a tab", param_hint="--sep")
+    from textmine.segment import UserDict, read_user_dict
+
+    read_options(dict_encoding, "strict", "--dict-encoding", "")  # an unknown codec fails before reading
+    entries = [e for p in user_dicts for e in read_user_dict(p, dict_encoding)]
+    user = UserDict(entries)
     if dict_path is not None:
-        from textmine.segment import Segmenter
+        from textmine.segment import Segmenter, symbol_words
 
         words, counts = read_dictionary(dict_path, dict_encoding, "--dict-encoding")
+        sym = symbol_words(words)
+        if sym:  # lexicon words with punctuation (C++, AT&T) stay whole; user dictionaries still win
+            user = UserDict([(w, None) for w in sym] + entries)
+        if user.weighted:  # a user frequency replaces the lexicon's
+            index = {w: i for i, w in enumerate(words)}
+            words, counts = list(words), list(counts)
+            for w, f in user.weighted.items():
+                if w in index:
+                    counts[index[w]] = f
+                else:
+                    words.append(w)
+                    counts.append(f)
         seg = Segmenter(words, counts, unknown_score=unknown_score)
 
-        def run(lines):
+        def base(lines):
             return seg.segment_lines(lines, n_jobs=jobs, batch_size=max(1, batch_lines // max(1, jobs)))
+
+        def run(lines):
+            return user.apply(lines, base)
     else:
         if unknown_score is not None:
             raise click.UsageError("--unknown-score applies to --dict only")
         from textmine.tagger import load_model
 
         tagger = load_model(model, n_jobs=jobs)
+        if user.weighted and not tagger.uses_dictionary:
+            if not quiet:
+                click.echo("textmine segment: the model has no dictionary features (--features ngram); user words "
+                           "with a frequency are kept whole instead", err=True)
+            user = UserDict([(w, None) for w in sorted(user.forced | set(user.weighted))])
+        tagger = tagger.with_words(user.weighted)
 
         def run(lines):  # the tagger keeps whitespace runs as tokens; --dict drops them
-            return [[w for w in words if not w.isspace()] for words in tagger.segment_lines(lines)]
+            return [[w for w in words if not w.isspace()] for words in user.apply(lines, tagger.segment_lines)]
 
     bar = None
     if show_progress(quiet):

@@ -1,4 +1,4 @@
-"""``textmine train-segmenter``: train a segmenter from a word-frequency dictionary alone."""
+"""``textmine train-segmenter``: train a segmenter from gold segmented text or a word-frequency dictionary."""
 import os
 import sys
 
@@ -9,33 +9,50 @@ from textmine.cli._options import (check_output, dict_option, encoding_option, j
 
 
 @click.command("train-segmenter")
-@dict_option(required=True, what="The words to learn, drawn in proportion to their frequency.")
-@encoding_option(what=" of the --dict dictionary; a UTF-8 BOM is dropped.")
+@click.option("--gold", "gold_paths", multiple=True, metavar="SEGMENTED",
+              type=click.Path(dir_okay=False, allow_dash=True),
+              help="Gold segmented text to learn from: one sentence per line, words separated by whitespace "
+                   "(spaces, tabs, full-width spaces; CRLF accepted; empty lines skipped). Repeat for several "
+                   "files; - is stdin.")
+@dict_option(what="Without --gold: the words to learn, drawn in proportion to their frequency. With --gold: "
+                  "extra words for the dictionary features (counts added to the training words').")
+@encoding_option(what=" of the --dict dictionary and the --gold files; a UTF-8 BOM is dropped.")
 @click.option("-o", "--output", required=True, type=click.Path(allow_dash=False), metavar="MODEL",
               callback=check_output,
               help="Model file to write (zip of meta.json + .npy arrays), written atomically.")
-@click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Training passes; each draws fresh synthetic samples.")
-@click.option("--samples", type=click.IntRange(min=1), default=400_000, show_default=True,
-              help="Synthetic samples (1-16 words, at most 48 characters) drawn per pass.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Training passes; each draws fresh synthetic samples (--dict alone) or visits the gold "
+                   "sentences in a fresh shuffled order (--gold). Default: 5 (--dict), 10 (--gold).")
+@click.option("--samples", type=click.IntRange(min=1), default=None,
+              help="--dict alone: synthetic samples (1-16 words, at most 48 characters) drawn per pass. "
+                   "Default: 400000.")
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.15, show_default=True,
               help="With ngram+dict/ngram+match: share of dictionary words hidden from the dictionary "
                    "features in each pass, so the model learns to find unknown words.")
-@click.option("--features", type=click.Choice(["ngram", "ngram+dict", "ngram+match"]), default="ngram",
-              show_default=True,
+@click.option("--features", type=click.Choice(["ngram", "ngram+dict", "ngram+match", "ngram+dict+type"]),
+              default=None,
               help="ngram: character n-grams only (the tagger of kexue.fm 4245; segments finer); "
                    "ngram+dict: the hybrid, n-grams plus dictionary-match and dictionary-DP features (follows "
                    "the dictionary's word boundaries; best when it shares the target's standard); "
-                   "ngram+match: n-grams plus match lengths.")
+                   "ngram+match: n-grams plus match lengths; ngram+dict+type: ngram+dict plus character types "
+                   "and reduplication (Tseng et al. 2005). Default: ngram (--dict alone), ngram+dict+type "
+                   "(--gold, whose dictionary is the training words plus --dict).")
 @click.option("--bits", type=click.IntRange(12, 26), default=22, show_default=True,
               help="log2 of the number of hashed feature rows.")
 @seed_option
 @jobs_option
 @quiet_option
-def train_segmenter(dict_path, encoding, output, epochs, samples, dropout, features, bits, seed, jobs, quiet):
-    """Train a word segmenter from a word-frequency dictionary alone (kexue.fm 4245).
+def train_segmenter(gold_paths, dict_path, encoding, output, epochs, samples, dropout, features, bits, seed, jobs,
+                    quiet):
+    """Train a word segmenter from gold segmented text (--gold) or a word-frequency dictionary alone
+    (--dict, kexue.fm 4245).
 
-    Synthetic text is drawn by sampling words in proportion to their frequency, every character is
+    With --gold, an averaged structured perceptron learns B/M/E/S tags of the characters of real
+    sentences (character n-grams C-2..C2, bigrams, C-1C1; character types; dictionary features
+    from the training words, some hidden in each pass by --dropout). A gold line that holds only
+    whitespace, or a word longer than 64 characters, is an error naming FILE:LINE.
+
+    With --dict alone, synthetic text is drawn by sampling words in proportion to their frequency, every character is
     labelled B/M/E/S, and an averaged structured perceptron learns to tag it;
     `textmine segment --model MODEL` then decodes with Viterbi. The model depends on --seed and
     the options, not on -j. DICT may be - (stdin). Training statistics go to stderr.
@@ -44,30 +61,50 @@ def train_segmenter(dict_path, encoding, output, epochs, samples, dropout, featu
     weight table (2^--bits rows of 4 tags, with its averaging copy).
 
     \b
+      textmine train-segmenter --gold pku_training.utf8 -o pku.model
       textmine train-segmenter --dict dict.txt -o seg.model
       textmine segment --model seg.model corpus.txt > corpus.seg
     """
+    if not gold_paths and dict_path is None:
+        raise click.UsageError("give --gold SEGMENTED (gold segmented text) or --dict DICT (a dictionary)")
+    if gold_paths and samples is not None:
+        raise click.UsageError("--samples applies to training from --dict alone, not --gold")
+    if sum(p == "-" for p in (*gold_paths, dict_path)) > 1:
+        raise click.UsageError("only one of --gold and --dict can be - (stdin)")
     if output == "-":
         raise click.BadParameter("the model is a binary file; give a file name", param_hint="-o/--output")
     out_dir = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(out_dir):  # fail before training, not after
         raise click.BadParameter(f"directory {out_dir} does not exist", param_hint="-o/--output")
     from textmine.cli._options import read_options
+    from textmine.tagger import read_gold, train_segmenter_gold
     from textmine.tagger import train_segmenter as train
 
     read_options(encoding)  # an unknown codec is an error before anything is read
-    words, counts = read_dictionary(dict_path, encoding)
+    words = counts = None
+    if dict_path is not None:
+        words, counts = read_dictionary(dict_path, encoding)
+    sentences = [s for p in gold_paths for s in read_gold(p, encoding)]
     verbose = not quiet
+    if epochs is None:
+        epochs = 10 if gold_paths else 5
 
     def progress(epoch, info):
         if verbose:
             click.echo(f"epoch {epoch}/{epochs}: {info['samples']} samples, {info['chars']} chars, "
                        f"{info['sample_error_rate']:.3f} of samples mis-tagged, {info['seconds']:.1f} s", err=True)
 
-    model = train(words, counts, epochs=epochs, n_samples=samples, dropout=dropout, features=features,
-                  nbits=bits, random_state=seed, n_jobs=jobs, progress=progress)
+    if gold_paths:
+        model = train_segmenter_gold(sentences, words, counts, epochs=epochs, dropout=dropout,
+                                     features=features or "ngram+dict+type", nbits=bits, random_state=seed,
+                                     n_jobs=jobs, progress=progress)
+        what = f"{len(sentences)} gold sentences ({len(model.words_)} dictionary words)"
+    else:
+        model = train(words, counts, epochs=epochs, n_samples=samples or 400_000, dropout=dropout,
+                      features=features or "ngram", nbits=bits, random_state=seed, n_jobs=jobs, progress=progress)
+        what = f"{len(model.words_)} dictionary words"
     model.save(output)
     if verbose:
-        click.echo(f"trained on {len(model.words_)} dictionary words in {model.stats['train_seconds']:.1f} s; "
-                   f"model written to {output}", err=True)
+        click.echo(f"trained on {what} in {model.stats['train_seconds']:.1f} s; "
+                   f"model written to {output} ({os.path.getsize(output) / 1e6:.1f} MB)", err=True)
     sys.stderr.flush()
