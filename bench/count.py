@@ -10,7 +10,15 @@ the variant's largest process (``wait4``) are reported, with speed-ups as ratios
 2. character 1-4-grams: ``collections.Counter`` over the same n-grams (runs of letters and
    digits, as ``--tokenizer ngram``) against textmine ``-j 1`` / ``-j 2``.
 
+3. ``--memory``: peak memory of ``count -t ngram --n 4`` (summed over the parent and its workers,
+   polled from /proc by ``bench/peakrss.py``) and wall time, for corpus sizes (``--sizes``, the
+   sources repeated: the distinct keys stay fixed) x ``--memory-limit`` (``--limits``) x ``-j``
+   (``--jobs``), then peak(largest) / peak(smallest) for each limit and ``-j``; ``--long-line MB``
+   adds one line of that size. ``--compare DIR`` runs the same commands with another checkout
+   (e.g. ``/work/main``) on ``PYTHONPATH`` as well. Outputs of one size must be byte-identical.
+
 Usage: python bench/count.py [--mb 33] [--repeat 3] [--skip-naive]
+       python bench/count.py --memory [--sizes 25,100,200] [--limits default,256M,64M] [--jobs 1,2]
 Input: ../shared/data/cws/199801_raw.utf8 + ../shared/data/raw/*.txt (about 33 MB), repeated or
 cut to --mb megabytes (repetition inflates counts but not distinct keys; it is said in the output).
 """
@@ -127,13 +135,74 @@ def textmine_cmd(path, out, jobs, *extra):
     return [sys.executable, "-m", "textmine", "count", str(path), "-j", str(jobs), "-q", "-o", str(out), *extra]
 
 
+def memory(args):
+    sys.path.insert(0, str(ROOT / "bench"))
+    import gen_corpus
+    import hashlib
+    import peakrss
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    sizes = [float(x) for x in args.sizes.split(",")]
+    limits = args.limits.split(",")
+    jobs = [int(x) for x in args.jobs.split(",")]
+    roots = [("this", str(ROOT))] + ([("compare", args.compare)] if args.compare else [])
+    inputs = []
+    for mb in sizes:
+        path = OUT / f"mem_repeat_{mb:g}MB.txt"
+        if not path.exists():
+            gen_corpus.generate("repeat", mb, path)
+        inputs.append((f"{mb:g} MB", path))
+    if args.long_line:
+        path = OUT / f"mem_oneline_{args.long_line:g}MB.txt"
+        if not path.exists():
+            gen_corpus.generate("oneline", args.long_line, path)
+        inputs.append((f"{args.long_line:g} MB, one line", path))
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; "
+          f"count -t ngram --n 4, peak RSS summed over the process tree (MiB)")
+    print("| checkout | corpus | --memory-limit | -j | peak RSS (MiB) | wall (s) |\n|---|---|---|---|---|---|")
+    peaks = {}
+    for tag, root in roots:
+        env = dict(os.environ, PYTHONPATH=root)
+        for label, path in inputs:
+            digests = set()
+            for lim in limits:
+                for j in jobs:
+                    out = OUT / "mem_out.tsv"
+                    cmd = [sys.executable, "-m", "textmine", "count", "-t", "ngram", "--n", "4", "-j", str(j), "-q",
+                           "-o", str(out), str(path)] + ([] if lim == "default" else ["--memory-limit", lim])
+                    r = peakrss.measure(cmd, env=env, cwd=root)  # python -m imports from the working directory
+                    if r["status"]:
+                        sys.exit(f"failed: {' '.join(cmd)}\n{r['stderr']}")
+                    digests.add(hashlib.sha1(out.read_bytes()).hexdigest())
+                    peak = r["peak_sum"] / 2 ** 20
+                    peaks[tag, label, lim, j] = peak
+                    print(f"| {tag} | {label} | {lim} | {j} | {peak:.0f} | {r['seconds']:.1f} |", flush=True)
+            print(f"<!-- {tag} {label}: outputs identical across limits and -j: {len(digests) == 1} -->")
+            if len(digests) != 1:
+                sys.exit("outputs differ")
+    lo, hi = inputs[0][0], inputs[len(sizes) - 1][0]
+    print(f"\npeak({hi}) / peak({lo}):")
+    for tag, _ in roots:
+        for lim in limits:
+            for j in jobs:
+                print(f"  {tag} --memory-limit {lim} -j {j}: {peaks[tag, hi, lim, j] / peaks[tag, lo, lim, j]:.2f}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--memory", action="store_true", help="the peak-memory table (section 3 of the docstring)")
+    ap.add_argument("--sizes", default="25,100,200", help="--memory: corpus sizes in MB")
+    ap.add_argument("--limits", default="default,256M,64M", help="--memory: --memory-limit values")
+    ap.add_argument("--jobs", default="1,2", help="--memory: -j values")
+    ap.add_argument("--long-line", type=float, default=0, help="--memory: also one line of this many MB")
+    ap.add_argument("--compare", metavar="DIR", help="--memory: also run the checkout at DIR")
     ap.add_argument("--mb", type=float, default=33.0, help="input size in MB (default 33: the sources once)")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each textmine variant (median reported)")
     ap.add_argument("--naive-repeat", type=int, default=1, help="runs of each slow Python baseline")
     ap.add_argument("--skip-naive", action="store_true", help="skip the slow jieba baselines")
     args = ap.parse_args()
+    if args.memory:
+        return memory(args)
     path, src_bytes, reps = build_input(args.mb)
     env_note = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     print(f"input: {path.name}, {path.stat().st_size / 1e6:.1f} MB "

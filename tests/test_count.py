@@ -112,9 +112,14 @@ def test_spill_to_disk_gives_identical_counts(tmp_path):
     ref = list(count([path], tokenizer="ngram", max_n=4).items())
     res = count([path], tokenizer="ngram", max_n=4, memory_limit=1 << 20, shard_bytes=16384, tmpdir=str(tmp_path))
     assert res.spilled_bytes > 0
-    assert os.path.exists(os.path.join(res._tmp, "pk.npy"))  # the packed output was memory-mapped too
+    assert res.packed.n > res.packed.capacity  # the packed keys are put in output order out of core
     assert list(res.items()) == ref
+    assert res.packed.passes > 2  # a histogram pass, then one pass per group of counts
     res.close()
+    for j in (1, 2):  # one bucket (count 1) larger than a chunk is streamed; the rest grouped
+        with count([path], tokenizer="ngram", max_n=4, memory_limit=1 << 19, n_jobs=j, shard_bytes=16384,
+                   tmpdir=str(tmp_path)) as res:
+            assert list(res.items()) == ref
     assert not [p for p in os.listdir(tmp_path) if p.startswith("textmine-")]
 
 

@@ -225,10 +225,17 @@ def test_write_errors_of_every_command(name, inputs, tmp_path):
         assert one_error_line(p.stderr) == "Error: stdout: cannot write (No space left on device)"
     if name in WITH_O:
         out = tmp_path / "o.out"
-        p = textmine(*args, "-o", out, preexec_fn=_limit_fsize)
+        scratch = tmp_path / "scratch"
+        scratch.mkdir()
+        p = textmine(*args, "-o", out, preexec_fn=_limit_fsize, env=dict(ENV, TMPDIR=str(scratch)))
         assert p.returncode == 1
-        assert one_error_line(p.stderr) == f"Error: {out}: cannot write (File too large)"
-        assert sorted(os.listdir(tmp_path)) == ["ok.out"]
+        line = one_error_line(p.stderr)
+        if name == "discover-words" and line.startswith(f"Error: {scratch}"):
+            # its passes spool the unit keys to $TMPDIR: that file can hit the limit first
+            assert line.endswith(": cannot write (File too large)"), line
+        else:
+            assert line == f"Error: {out}: cannot write (File too large)"
+        assert sorted(os.listdir(tmp_path)) == ["ok.out", "scratch"] and os.listdir(scratch) == []
 
 
 @heavy

@@ -257,8 +257,24 @@ def iter_line_blocks(shard, opts=ReadOptions(), block_bytes=1 << 20):
     The same lines as :func:`iter_lines`; a shard owns the lines that start in its byte range.
     Each block is read, checked for NUL bytes and decoded at once.
     """
+    for lines, _ in _line_blocks(shard, opts, block_bytes):
+        yield lines
+
+
+def iter_line_pieces(shard, opts=ReadOptions(), block_bytes=1 << 20, max_line_bytes=1 << 20):
+    """Like :func:`iter_line_blocks`, but a line longer than ``max_line_bytes`` comes in pieces:
+    yields ``(lines, open_end)``, where ``open_end`` says that the last line of the list goes on
+    as the first line of the next list (a block then holds at most ``block_bytes +
+    max_line_bytes`` bytes). Pieces are cut between characters. For encodings where ``\\n`` is
+    not a byte of its own (UTF-16/32) and for records (JSONL, CSV) lines still come whole.
+    """
+    return _line_blocks(shard, opts, block_bytes, max_line_bytes)
+
+
+def _line_blocks(shard, opts, block_bytes, max_line=None):
     if opts.errors == "skip" or input_format(shard.path, opts) != "text":
-        yield from _record_line_blocks(shard, opts, block_bytes)
+        for lines in _record_line_blocks(shard, opts, block_bytes):
+            yield lines, False
         return
     if not opts.ascii_compatible:
         if shard.start:  # byte offsets mean nothing here: the shard at 0 reads the whole file
@@ -267,10 +283,10 @@ def iter_line_blocks(shard, opts=ReadOptions(), block_bytes=1 << 20):
         for line in _iter_lines_wide(shard, opts):
             block.append(line)
             if len(block) >= 8192:
-                yield block
+                yield block, False
                 block = []
         if block:
-            yield block
+            yield block, False
         return
     path = shard.path
     f = _open_binary(path)
@@ -278,42 +294,73 @@ def iter_line_blocks(shard, opts=ReadOptions(), block_bytes=1 << 20):
         pos = shard.start
         if pos:
             f.seek(pos - 1)
-            skipped = f.readline()  # finish the line that the previous shard owns
-            pos = pos - 1 + len(skipped)
+            while True:  # finish the line that the previous shard owns
+                skipped = f.readline(max_line or -1)
+                pos += len(skipped)
+                if not skipped or skipped.endswith(b"\n"):
+                    break
+            pos -= 1
         end = shard.end
         enc, errs = opts.encoding, opts.errors
         first = pos == 0
         read = getattr(f, "read1", f.read)  # a pipe: what has arrived, not a full block
-        while end is None or pos < end:
+        # with max_line, a block may end inside a line: bytes of a character cut there wait in
+        # an incremental decoder
+        dec = codecs.getincrementaldecoder(enc)(errs) if max_line else None
+        open_end = False
+        while end is None or pos < end or open_end:
             try:
-                raw = read(block_bytes if end is None else min(block_bytes, end - pos))
-                if raw and not raw.endswith(b"\n"):
-                    raw += f.readline()  # complete the last line: it starts inside the range
+                if open_end:  # the rest of a long line (that started inside the range)
+                    raw = f.readline(max_line)
+                else:
+                    raw = read(block_bytes if end is None else min(block_bytes, end - pos))
+                    if raw and not raw.endswith(b"\n"):
+                        raw += f.readline(max_line or -1)  # complete the last line: it starts inside the range
+                open_end = max_line is not None and len(raw) > 0 and not raw.endswith(b"\n")
+                if open_end and raw.endswith(b"\r"):  # keep a CRLF whole
+                    raw += f.readline(1)
+                    open_end = not raw.endswith(b"\n")
             except OSError as e:
                 raise TextmineError(f"{display(path)}: {e}") from None
             if not raw:
+                if dec is not None:
+                    dec.decode(b"", final=True) if errs != "strict" else _finish(dec, path, pos, opts)
                 break
             nul = raw.find(b"\x00")
             if nul >= 0:
                 raise _binary_error(path, raw, pos, nul, opts)
             try:
-                text = raw.decode(enc, errs)
+                if dec is None:
+                    text = raw.decode(enc, errs)
+                else:
+                    held = len(dec.getstate()[0])
+                    text = dec.decode(raw)
             except UnicodeDecodeError as e:
-                raise _decode_error(path, pos + e.start, raw[e.start], opts) from None
+                if dec is None:
+                    raise _decode_error(path, pos + e.start, raw[e.start], opts) from None
+                raise _decode_error(path, pos - held + e.start, e.object[e.start], opts) from None
             if first:
                 first = False
                 if text.startswith("\ufeff"):
                     text = text[1:]
             pos += len(raw)
             lines = text.split("\n")
-            if not lines[-1]:  # else the file's last line has no line end
+            if not open_end and not lines[-1]:  # else the file's last line has no line end
                 lines.pop()
             if "\r" in text:
-                lines = [x[:-1] if x.endswith("\r") else x for x in lines]
-            yield lines
+                lines = [x[:-1] if x.endswith("\r") and (i < len(lines) - 1 or not open_end) else x
+                         for i, x in enumerate(lines)]
+            yield lines, open_end
     finally:
         if f is not sys.stdin.buffer:
             f.close()
+
+
+def _finish(dec, path, pos, opts):
+    try:
+        dec.decode(b"", final=True)
+    except UnicodeDecodeError as e:
+        raise _decode_error(path, pos - len(e.object) + e.start, e.object[e.start], opts) from None
 
 
 def _iter_lines_wide(shard, opts):
@@ -353,6 +400,30 @@ def iter_documents(paths, opts=ReadOptions(), doc_per_file=False):
             yield "\n".join(iter_lines(Shard(p), opts))
         else:
             yield from iter_lines(Shard(p), opts)
+
+
+def iter_batch_pieces(shard, opts=ReadOptions(), batch_chars=1 << 20, doc_per_file=False, max_line_chars=1 << 18):
+    """Like :func:`iter_batches` in bounded memory: yields ``(documents, open_end)``, where
+    ``open_end`` says that the last document of the list goes on as the first one of the next
+    list. A line longer than about ``max_line_chars`` comes in pieces (cut between characters);
+    with ``doc_per_file`` a file is one document in pieces, each piece its lines joined by
+    ``\\n`` and, but for the last, ending with ``\\n``.
+    """
+    batch, size = [], 0
+    max_line = 4 * max_line_chars
+    for lines, open_end in iter_line_pieces(shard, opts, max(1 << 12, min(batch_chars, 1 << 20)), max_line):
+        if doc_per_file:
+            yield ["\n".join(lines) + ("" if open_end else "\n")], True
+            continue
+        batch.extend(lines)
+        size += sum(map(len, lines)) + len(lines)
+        if size >= batch_chars or open_end:
+            yield batch, open_end
+            batch, size = [], 0
+    if doc_per_file:
+        yield [""], False  # the end of the document
+    elif batch:
+        yield batch, False
 
 
 def iter_batches(shard, opts=ReadOptions(), batch_chars=1 << 20, doc_per_file=False):

@@ -15,11 +15,21 @@ the packed ranges, concatenated in key order, are put in output order by one cou
 count. The runs and the packed keys are merged straight into UTF-8 output. No step goes through
 one ever-growing dict.
 
-Memory: partials held by the parent beyond half of ``memory_limit`` are spilled to a temporary
-directory and read back by memory map; a worker flushes its key buffer (a quarter of its budget),
-runs and tables at ``memory_limit / (4 * n_jobs)``. What still grows is the distinct keys of one
-hash partition or key range during its reduce, and the output itself (sorted runs and the ordered
-packed keys beyond half of ``memory_limit`` are kept on disk too).
+Memory (``memory_limit``, split among the ``n_jobs`` workers; a fixed start-up cost of about
+300 MB per process comes on top): a map task counts in a quarter of its share and flushes a partial
+when its table, packed runs and buffered keys reach it; partials beyond a quarter of the limit (one
+job) or all of them (several local jobs) are written to a scratch directory as they are made.
+Batches hold a bounded number of characters and a long line is read in pieces, cut where the
+tokenizer's units do not change (anywhere for ``ngram``/``char``, after whitespace for ``space``,
+after a character outside jieba's blocks for ``jieba``; ``lexicon`` lines stay whole); the n-grams
+across a cut are counted once from the units on both sides. The reduce uses as many key ranges and
+partition groups as it takes for each task to read at most a sixth of its share (slices of the
+partials are read, not memory-mapped, so their pages do not count in the resident set). The packed
+keys are put in output order in chunks of at most ``memory_limit / 64`` entries (a histogram of
+the counts, then one pass over the reduce results per group of counts), so the output is written
+in bounded memory however many distinct keys there are. What is not bounded: the distinct long
+keys (over 4 code points, or outside the BMP) of one hash partition during its merge, and the
+sorted runs of those keys, memory-mapped while the output is written.
 
 Output order is count descending, then code point ascending (``LC_ALL=C sort``), so the result
 does not depend on ``n_jobs``, the shard size or the engine: ``-j 1`` and ``-j N`` are byte-identical.
@@ -38,7 +48,8 @@ import numpy as np
 
 from textmine import _packed as pk
 from textmine import _spantable as st
-from textmine.corpus import ReadOptions, Shard, STDIN, iter_batches, iter_lines, make_shards, splittable
+from textmine.corpus import (ReadOptions, Shard, STDIN, iter_batch_pieces, iter_batches, iter_lines, make_shards,
+                             splittable)
 from textmine.errors import TextmineError
 from textmine.formats import open_npy_memmap, save_npy
 from textmine.tokenizers import make_tokenizer
@@ -57,6 +68,7 @@ class CountConfig:
     read: ReadOptions = field(default_factory=ReadOptions)
     doc_per_file: bool = False
     spool_dir: object = None  # workers write partials and runs here instead of pickling them back
+    keep_bytes: int = 0  # with spool_dir: partials kept in memory up to this size, the rest spilled there
     pack_capacity: int = 1 << 24  # packed keys buffered before a sort (8 bytes each)
 
 
@@ -66,6 +78,7 @@ class MapResult:
     lines: int
     chars: int
     nbytes: int
+    spilled: int = 0
 
 
 _TOKENIZERS = {}
@@ -87,34 +100,211 @@ def count_batch(lines, tokenizer, table, min_n=1, max_n=1):
     return codes.shape[0]
 
 
+_JIEBA_BLOCK = None
+
+
+def _safe_split(tokenizer):
+    """``split(text) -> p``: a position where ``text`` may be cut without changing its units, the
+    last one found (``len(text)``: anywhere; 0: none), or None when the tokenizer must see whole
+    lines (``lexicon``)."""
+    kind = tokenizer.split(":")[0]
+    if kind in ("ngram", "char"):  # units are single characters
+        return len
+    if kind == "space":  # after whitespace
+        from textmine.tokenizers import char_classes
+
+        cls = char_classes()
+
+        def after_space(text, window=1 << 16):
+            for i in range(len(text) - 1, max(-1, len(text) - 1 - window), -1):
+                if cls[ord(text[i])] == 2:
+                    return i + 1
+            return 0
+        return after_space
+    if kind == "jieba":  # after a character outside jieba's blocks (re_han_default): it is a token
+        import re
+
+        from textmine.jiebacut import RE_HAN_DEFAULT
+
+        block = re.compile(RE_HAN_DEFAULT[1:-2]).match  # the character class alone
+
+        def after_nonblock(text, window=1 << 16):
+            for i in range(len(text) - 1, max(-1, len(text) - 1 - window), -1):
+                if not block(text[i]):
+                    return i + 1
+            return 0
+        return after_nonblock
+    return None
+
+
+def _safe_batches(pieces, split):
+    """Batches of documents from :func:`textmine.corpus.iter_batch_pieces`, cut only where
+    ``split`` allows: yields ``(docs, first_continues, last_continues)``. The text of an open
+    document after its last safe position waits for the next piece (it grows only while no safe
+    position comes)."""
+    pending = ""
+    cont = False  # the next document yielded goes on from the last one yielded
+    for docs, open_end in pieces:
+        if pending:
+            docs[0] = pending + docs[0]
+            pending = ""
+        first = cont
+        if open_end:
+            last = docs[-1]
+            p = split(last)
+            pending = last[p:]
+            if p == 0:  # nothing safe to cut at: all of it waits
+                docs.pop()
+                if not docs:
+                    continue
+                cont = False  # the last document yielded is a whole line; the waiting one is new
+                yield docs, first, False
+                continue
+            docs[-1] = last[:p]
+        cont = open_end
+        yield docs, first, open_end
+    if pending:
+        yield [pending], cont, False
+
+
+def _unit_strings(codes, us, ue, a, b):
+    return [codes[us[u]:ue[u]].tobytes().decode("utf-32-le", "surrogatepass") for u in range(a, b)]
+
+
+def _edges(docs, tok, units, max_n):
+    """The first and last ``max_n - 1`` units of a batch's first and last documents (as strings),
+    and whether the last document is a single group (its units go on from the previous ones)."""
+    k = max_n - 1
+    codes, us, ue, goff, joined = units
+    if joined:  # one group per document
+        g0a, g0b = int(goff[0]), int(goff[1])
+        gla, glb = int(goff[-2]), int(goff[-1])
+        return (_unit_strings(codes, us, ue, g0a, min(g0b, g0a + k)), _unit_strings(codes, us, ue, max(gla, glb - k), glb),
+                True)
+    from textmine.tokenizers import char_classes  # ngram: groups are runs of word characters
+
+    cls = char_classes()
+    first, last = docs[0], docs[-1]
+    head = []
+    for ch in first[:k]:
+        if cls[ord(ch)] != 1:
+            break
+        head.append(ch)
+    tail = []
+    for ch in reversed(last[-k:] if k else ""):
+        if cls[ord(ch)] != 1:
+            break
+        tail.append(ch)
+    whole = len(tail) == len(last)
+    return head, tail[::-1], whole
+
+
+def _cross_keys(tail, head, min_n, max_n, sep):
+    """The n-grams that start in ``tail`` and end in ``head`` (lists of unit strings)."""
+    keys = []
+    for i in range(len(tail)):
+        for j in range(len(head)):
+            n = len(tail) - i + j + 1
+            if min_n <= n <= max_n:
+                keys.append(sep.join(tail[i:] + head[:j + 1]))
+    return keys
+
+
+def _count_keys(table, keys):
+    """Count each string of ``keys`` once (as a one-unit group)."""
+    if not keys:
+        return
+    codes = np.frombuffer("".join(keys).encode("utf-32-le", "surrogatepass"), np.uint32)
+    lens = np.fromiter(map(len, keys), np.int64, len(keys))
+    ends = np.cumsum(lens)
+    table.count_ngrams(codes, ends - lens, ends, np.arange(len(keys) + 1, dtype=np.int64), 1, 1)
+
+
+class _Table(st.PartitionedTable):
+    """A :class:`~textmine._spantable.PartitionedTable` whose partition tables start small (a few
+    KB each, grown by doubling), so that an empty table costs little of a small budget."""
+
+    def __init__(self, n_parts, pack_capacity=None):
+        self.tables = [st.SpanTable(entries=1 << 6, arena=1 << 8) for _ in range(n_parts)]
+        self.packed = pk.PackedCounter(pack_capacity) if pack_capacity else None
+
+
+def _used_bytes(table):
+    """Memory a map task's table holds or will need to flush: the partition tables, the packed
+    runs and the buffered packed keys at 16 bytes each (what run-length coding them may take)."""
+    n = sum(t.nbytes for t in table.tables)
+    p = table.packed
+    if p is not None:
+        n += 16 * p.fill + sum(k.nbytes + c.nbytes for k, c in p.runs)
+    return n
+
+
 def _map_task(task):
     """Map one shard (``Shard``) or batch of lines (``list``) to partials."""
     source, cfg = task
     tok = _tokenizer(cfg.tokenizer)
-    table = st.PartitionedTable(cfg.n_parts, cfg.pack_capacity)
+    table = _Table(cfg.n_parts, cfg.pack_capacity)
     partials = []
     lines = chars = 0
+    kept = [0, 0]  # bytes of partials kept in memory, and spilled beyond keep_bytes
+
+    def flush(table):
+        p = _partial(table)
+        if cfg.spool_dir is None:
+            return p
+        size = _partial_bytes(p)
+        if kept[0] + size <= cfg.keep_bytes:
+            kept[0] += size
+            return p
+        if cfg.keep_bytes:
+            kept[1] += size
+        return _save_partial(p, cfg.spool_dir)
+
     if isinstance(source, Shard):
-        batches = iter_batches(source, cfg.read, cfg.batch_chars, cfg.doc_per_file)
+        split = _safe_split(cfg.tokenizer)
+        if split is None:
+            batches = ((b, False, False) for b in iter_batches(source, cfg.read, cfg.batch_chars, cfg.doc_per_file))
+        else:
+            batches = _safe_batches(iter_batch_pieces(source, cfg.read, cfg.batch_chars, cfg.doc_per_file,
+                                                      cfg.batch_chars), split)
         if source.path == STDIN or not splittable(source.path):
             nbytes = 0
         else:
             end = source.end if source.end is not None else os.path.getsize(source.path)
             nbytes = end - source.start
     else:
-        batches = [source]
+        batches = [(source, False, False)]
         nbytes = sum(len(x.encode("utf-8", "surrogatepass")) + 1 for x in source)
-    for batch in batches:
-        lines += len(batch)
-        chars += count_batch(batch, tok, table, cfg.min_n, cfg.max_n)
-        if table.nbytes > cfg.table_bytes:
-            partials.append(_partial(table))
-            table = st.PartitionedTable(cfg.n_parts, cfg.pack_capacity)
+    tail = []  # the last max_n - 1 units of an open document: n-grams across a cut start there
+    for batch, first_cont, last_cont in batches:
+        lines += len(batch) - first_cont
+        if cfg.max_n == 1 or not (first_cont or last_cont):
+            chars += count_batch(batch, tok, table, cfg.min_n, cfg.max_n)
+        else:
+            units = tok.units(batch)
+            head, last, whole = _edges(batch, tok, units, cfg.max_n)
+            codes, us, ue, go, joined = units
+            if joined:
+                codes, us, ue = st.join_units(codes, us, ue, go)
+            table.count_ngrams(codes, us, ue, go, cfg.min_n, cfg.max_n)
+            chars += codes.shape[0]
+            del units, codes, us, ue, go
+            if first_cont:
+                _count_keys(table, _cross_keys(tail, head, cfg.min_n, cfg.max_n, " " if joined else ""))
+            if last_cont:
+                tail = ((tail if first_cont and len(batch) == 1 and whole else []) + last)[-(cfg.max_n - 1):]
+            else:
+                tail = []
+        if _used_bytes(table) > cfg.table_bytes:
+            partials.append(flush(table))
+            table = _Table(cfg.n_parts, cfg.pack_capacity)
     if table.n_entries:
-        partials.append(_partial(table))
-    if cfg.spool_dir is not None:
-        partials = [_save_partial(p, cfg.spool_dir) for p in partials]
-    return MapResult(partials, lines, chars, nbytes)
+        partials.append(flush(table))
+    return MapResult(partials, lines, chars, nbytes, kept[1])
+
+
+def _partial_bytes(partial):
+    return sum(a.nbytes for piece in partial[0] for a in piece) + partial[1].nbytes + partial[2].nbytes
 
 
 def _partial(table):
@@ -125,18 +315,77 @@ def _partial(table):
 
 _PARTIAL_NAMES = ("codes", "offsets", "counts", "hashes", "parts")
 _PACKED_NAMES = ("pkeys", "pcounts")
+_RAW = {"pkeys": np.dtype(np.uint64), "pcounts": np.dtype(np.int64), "psample": np.dtype(np.uint64)}
+
+
+def _save_raw(d, name, a):
+    """Packed keys, counts and samples are raw ``.bin`` files: read by slices, many times, with no
+    header to parse."""
+    path = os.path.join(d, name + ".bin")
+    try:
+        np.ascontiguousarray(a, _RAW[name]).tofile(path)
+    except OSError as e:  # a full scratch directory: one line naming the file, as save_npy
+        raise TextmineError(f"{path}: cannot write ({e.strerror or e})") from None
+
+
+def _len_raw(d, name):
+    return os.path.getsize(os.path.join(d, name + ".bin")) // _RAW[name].itemsize
+
+
+def _read_raw(d, name, a=0, b=None):
+    """Items ``a:b`` of a raw array, read into memory (not mapped: a mapped file's pages, and the
+    pages the kernel maps around each one touched, would count in the resident memory)."""
+    dt = _RAW[name]
+    path = os.path.join(d, name + ".bin")
+    n = os.path.getsize(path) // dt.itemsize
+    b = n if b is None else min(b, n)
+    a = min(a, b)
+    return np.fromfile(path, dt, b - a, offset=a * dt.itemsize)
+
+
+def _save_packed(packed, directory):
+    d = tempfile.mkdtemp(prefix="k", dir=directory)
+    for name, a in zip(_PACKED_NAMES, packed):
+        _save_raw(d, name, a)
+    return d
+
+
+_STRIDE = 256  # one packed key in this many is kept as a sample (to choose the reduce ranges)
 
 
 def _save_partial(partial, directory):
-    """Write a partial as ``.npy`` files in a new subdirectory; returns its path."""
+    """Write a partial as ``.npy`` files in a new subdirectory; returns its path. Besides the
+    arrays, ``psample.bin`` holds every ``_STRIDE``-th packed key (read to choose key ranges
+    without reading the keys)."""
     d = tempfile.mkdtemp(prefix="p", dir=directory)
-    for name, a in zip(_PARTIAL_NAMES + _PACKED_NAMES, _concat_pieces(partial[0]) + tuple(partial[1:])):
+    pieces = partial[0]
+    partial = (None,) + tuple(partial[1:])
+    for name, a in zip(_PARTIAL_NAMES, _concat_pieces(pieces)):
         save_npy(os.path.join(d, name + ".npy"), a)
+    del pieces
+    for name, a in zip(_PACKED_NAMES, partial[1:]):
+        _save_raw(d, name, a)
+    _save_raw(d, "psample", partial[1][::_STRIDE])
     return d
 
 
 def _load(d, name):
     return np.load(os.path.join(d, name + ".npy"), mmap_mode="r")
+
+
+def _read(d, name, a=0, b=None):
+    """Items ``a:b`` of a saved 1-D array, read into memory (not mapped: a mapped file's pages, and
+    the pages the kernel maps around each one touched, would count in the resident memory)."""
+    from numpy.lib import format as npf
+
+    with open(os.path.join(d, name + ".npy"), "rb") as f:
+        version = npf.read_magic(f)
+        read_header = npf.read_array_header_1_0 if version == (1, 0) else npf.read_array_header_2_0
+        shape, _, dtype = read_header(f)
+        n = shape[0]
+        b = n if b is None else min(b, n)
+        a = min(a, b)
+        return np.fromfile(f, dtype, b - a, offset=a * dtype.itemsize)
 
 
 def _key_slice(keys, counts, lo, hi):
@@ -146,12 +395,19 @@ def _key_slice(keys, counts, lo, hi):
     return keys[a:b], counts[a:b]
 
 
+def _shape(d, name):
+    """The length of a saved array (its header only is read)."""
+    return int(_load(d, name).shape[0])
+
+
 class PartialStore:
     """Partials from the map phase: in memory up to ``budget`` bytes, then spilled to ``directory``.
 
     An in-memory partial is ``(pieces, keys, counts)``: a list of per-partition pieces
     ``(codes, offsets, counts, hashes)`` and a sorted run of packed keys; one on disk is a
-    directory of ``.npy`` files (written here, or by a worker), read back by memory map.
+    directory of ``.npy`` files (written here, or by a worker), read back by memory map, slice by
+    slice. ``packed_bytes`` and ``table_bytes`` sum the sizes of the two kinds of key, which size
+    the reduce.
     """
 
     def __init__(self, budget, directory):
@@ -160,12 +416,19 @@ class PartialStore:
         self.in_memory = 0
         self._dir = directory
         self.spilled = 0
+        self.packed_bytes = 0
+        self.table_bytes = 0
 
     def add(self, partial):
         if isinstance(partial, str):  # already on disk (written by a worker)
             self.items.append(partial)
+            self.packed_bytes += 16 * _len_raw(partial, "pkeys")
+            self.table_bytes += os.path.getsize(os.path.join(partial, "codes.npy")) + 24 * _shape(partial, "counts")
             return
-        size = sum(a.nbytes for piece in partial[0] for a in piece) + partial[1].nbytes + partial[2].nbytes
+        size = _partial_bytes(partial)
+        tsize = size - partial[1].nbytes - partial[2].nbytes
+        self.packed_bytes += partial[1].nbytes + partial[2].nbytes
+        self.table_bytes += tsize
         if self.in_memory + size <= self.budget:
             self.items.append(partial)
             self.in_memory += size
@@ -173,26 +436,45 @@ class PartialStore:
         self.items.append(_save_partial(partial, self._dir))
         self.spilled += size
 
-    def refs(self, p0, p1, lo, hi):
-        """What a reduce task over partitions ``[p0, p1)`` and packed keys ``[lo, hi)`` needs from
-        every partial: the slices themselves, or (for a partial on disk) its directory and the
-        ranges, small to pickle."""
-        return [(item, p0, p1, lo, hi) if isinstance(item, str)
-                else (item[0][p0:p1],) + _key_slice(item[1], item[2], lo, hi) for item in self.items]
+    def refs(self, p0, p1, g):
+        """What a reduce task over partitions ``[p0, p1)`` and packed-key range ``g`` (of
+        :meth:`key_bounds`; ``None``: no packed keys) needs from every partial: the slices
+        themselves, or (for a partial on disk) its directory and the positions, small to pickle."""
+        lo, hi = (self.bounds[g], self.bounds[g + 1]) if g is not None else (0, 0)
+        out = []
+        for item in self.items:
+            if isinstance(item, str):
+                pos = self._pos[item]
+                out.append((item, p0, p1) + ((int(pos[g]), int(pos[g + 1])) if g is not None else (0, 0)))
+            else:
+                keys, counts = _key_slice(item[1], item[2], lo, hi) if g is not None else pk._EMPTY
+                out.append(([piece for piece in item[0][p0:p1]], keys, counts))
+        return out
 
-    def key_bounds(self, n_groups, samples=64):
-        """``n_groups + 1`` packed-key bounds (``None`` at both ends) splitting the keys of all
-        partials into ranges of about equal size, from evenly spaced samples of each."""
+    def key_bounds(self, n_groups):
+        """Split the packed keys of all partials into ``n_groups`` ranges of about equal size,
+        from every ``_STRIDE``-th key of each, and find the ranges' positions in the partials on
+        disk (one read of each partial's keys)."""
         picks = []
         for item in self.items:
-            keys = _load(item, "pkeys") if isinstance(item, str) else item[1]
+            keys = _read_raw(item, "psample") if isinstance(item, str) else item[1][::_STRIDE]
             if keys.shape[0]:
-                idx = np.linspace(0, keys.shape[0] - 1, min(keys.shape[0], samples * n_groups)).astype(np.int64)
-                picks.append(np.asarray(keys[idx]))
+                picks.append(np.asarray(keys))
         if not picks:  # no packed keys anywhere: every range is empty
-            return [None] * (n_groups + 1)
-        allk = np.sort(np.concatenate(picks))
-        return [None] + [int(allk[len(allk) * g // n_groups]) for g in range(1, n_groups)] + [None]
+            bounds = [None] + [0] * (n_groups - 1) + [None]
+        else:
+            allk = np.sort(np.concatenate(picks))
+            bounds = [None] + [int(allk[len(allk) * g // n_groups]) for g in range(1, n_groups)] + [None]
+        del picks
+        self.bounds = bounds
+        inner = np.array(bounds[1:-1], np.uint64)
+        self._pos = {}
+        for item in self.items:
+            if isinstance(item, str):
+                keys = _read_raw(item, "pkeys")
+                self._pos[item] = np.concatenate([[0], np.searchsorted(keys, inner), [keys.shape[0]]])
+                del keys
+        return bounds
 
     def close(self):
         for item in self.items:
@@ -218,11 +500,18 @@ def _pieces(ref):
     """``(pieces, keys, counts)``: what a reduce task asked for of one partial (see
     :meth:`PartialStore.refs`), from memory or from a spilled partial."""
     if isinstance(ref[0], str):
-        d, p0, p1, lo, hi = ref
-        arrays = [_load(d, n) for n in _PARTIAL_NAMES]
-        pieces = [[np.ascontiguousarray(a) for a in _slice(arrays, p, p + 1)] for p in range(p0, p1)]
-        keys, counts = _key_slice(_load(d, "pkeys"), _load(d, "pcounts"), lo, hi)
-        return pieces, np.ascontiguousarray(keys), np.ascontiguousarray(counts)
+        d, p0, p1, a, b = ref
+        pieces = []
+        if p1 > p0:
+            parts = _read(d, "parts")
+            k0, k1 = int(parts[p0]), int(parts[p1])
+            offsets = _read(d, "offsets", k0, k1 + 1)
+            c0 = int(offsets[0])
+            # the group's entries only, rebased: then sliced partition by partition
+            arrays = (_read(d, "codes", c0, int(offsets[-1])), offsets - c0, _read(d, "counts", k0, k1),
+                      _read(d, "hashes", k0, k1), parts[p0:p1 + 1] - k0)
+            pieces = [list(_slice(arrays, p, p + 1)) for p in range(p1 - p0)]
+        return pieces, _read_raw(d, "pkeys", a, b), _read_raw(d, "pcounts", a, b)
     return ref
 
 
@@ -234,9 +523,10 @@ def _merge_partition(pieces, min_count):
     if len(pieces) == 1:  # keys of one partial are already distinct
         codes, offsets, counts, _ = pieces[0]
         return st.filter_min_count(codes, offsets, counts, min_count)
-    # sized for the sum of the pieces (an upper bound on the distinct keys): no rehash while merging
-    table = st.SpanTable(entries=sum(x[2].shape[0] for x in pieces),
-                         arena=sum(x[0].shape[0] for x in pieces) + 64)
+    # sized for twice the largest piece, grown by doubling: not for the sum of the pieces, which
+    # grows with the corpus when the distinct keys do not
+    table = st.SpanTable(entries=min(sum(x[2].shape[0] for x in pieces), 2 * max(x[2].shape[0] for x in pieces)),
+                         arena=min(sum(x[0].shape[0] for x in pieces), 2 * max(x[0].shape[0] for x in pieces)) + 64)
     for codes, offsets, counts, hashes in pieces:
         table.add(codes, offsets, counts, hashes)
     return table.extract(1, min_count)[:3]
@@ -268,7 +558,7 @@ def _reduce_task(task):
             order = order[:top]
         runs.append(st.gather(order, codes, offsets, counts) + (pref[order], pref2[order]))
     if spool_dir is not None:
-        return group, _save_runs(runs, spool_dir), _save_arrays(packed, _PACKED_NAMES, spool_dir)
+        return group, _save_runs(runs, spool_dir), _save_packed(packed, spool_dir)
     return group, runs, packed
 
 
@@ -314,17 +604,16 @@ def _load_runs(d):
 
 @dataclass
 class CountResult:
-    """Sorted runs (one per hash partition) and the packed keys in output order, plus corpus
-    statistics; iterate or :meth:`write`.
+    """Sorted runs (one per hash partition) and the packed keys (a :class:`PackedOutput`, put in
+    output order as they are written), plus corpus statistics; iterate or :meth:`write`.
 
-    The runs may live in a scratch directory: it is removed by :meth:`close`, on leaving a
-    ``with`` block, when the result is garbage-collected, or at interpreter exit, whichever
-    comes first.
+    The runs and packed keys may live in a scratch directory: it is removed by :meth:`close`, on
+    leaving a ``with`` block, when the result is garbage-collected, or at interpreter exit,
+    whichever comes first.
     """
 
     runs: list
-    pkeys: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))
-    pcounts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    packed: object = None
     lines: int = 0
     chars: int = 0
     nbytes: int = 0
@@ -346,8 +635,12 @@ class CountResult:
         self.close()
 
     @property
+    def n_packed(self):
+        return self.packed.n if self.packed is not None else 0
+
+    @property
     def n_keys(self):
-        n = sum(int(r[2].shape[0]) for r in self.runs) + int(self.pkeys.shape[0])
+        n = sum(int(r[2].shape[0]) for r in self.runs) + self.n_packed
         return n if self.top is None else min(n, self.top)
 
     def write(self, out, chunk_bytes=1 << 22):
@@ -356,8 +649,7 @@ class CountResult:
         Returns the number of lines written.
         """
         runs = [r for r in self.runs if r[2].shape[0]]
-        n_packed = int(self.pkeys.shape[0])
-        if not runs and not n_packed:
+        if not runs and not self.n_packed:
             return 0
         codes, offsets, counts, run_starts = _concat_runs(runs, self._tmp if self.runs_spilled else None)
         pref = np.concatenate([r[3] for r in runs] or [np.empty(0, np.int64)])
@@ -370,13 +662,27 @@ class CountResult:
         buf = np.empty(max(chunk_bytes, 4 * longest + 64), np.uint8)
         remaining = self.top if self.top is not None else 1 << 62
         written = 0
-        pnext = np.zeros(1, np.int64)
-        while (n_heap > 0 or pnext[0] < n_packed) and remaining > 0:
-            nb, nl, n_heap = st.merge_emit(heap, n_heap, hkey, heads, run_ends, *keys, self.pkeys,
-                                           self.pcounts, pnext, buf, remaining)
-            out.write(memoryview(buf)[:nb])
-            remaining -= nl
-            written += nl
+        chunks = self.packed.chunks() if self.n_packed else iter(())
+        empty = (np.empty(0, np.uint64), np.empty(0, np.int64))
+        cur, nxt = next(chunks, empty), next(chunks, None)
+        while True:
+            pkeys, pcounts = cur
+            pnext = np.zeros(1, np.int64)
+            # lines to write before the next chunk: this chunk and the run entries before its first key
+            todo = remaining
+            if nxt is not None:
+                todo = min(todo, pkeys.shape[0] + _entries_before(int(nxt[0][0]), int(nxt[1][0]), heads, run_ends,
+                                                                  counts, offsets, codes))
+            while todo > 0 and (n_heap > 0 or pnext[0] < pkeys.shape[0]):
+                nb, nl, n_heap = st.merge_emit(heap, n_heap, hkey, heads, run_ends, *keys, pkeys, pcounts, pnext,
+                                               buf, todo)
+                out.write(memoryview(buf)[:nb])
+                remaining -= nl
+                written += nl
+                todo -= nl
+            if nxt is None or remaining <= 0:
+                break
+            cur, nxt = nxt, next(chunks, None)
         return written
 
     def save(self, path, meta):
@@ -412,8 +718,7 @@ class CountResult:
             self._cleanup()
         self._tmp = None
         self.runs = []
-        self.pkeys = np.empty(0, np.uint64)
-        self.pcounts = np.empty(0, np.int64)
+        self.packed = None
 
 
 def _concat_runs(runs, tmpdir):
@@ -440,25 +745,137 @@ def _concat_runs(runs, tmpdir):
     return codes, offsets, counts, run_starts
 
 
-def _array(n, dtype, path):
-    """An empty array of ``n`` items: in memory, or a ``.npy`` memory map at ``path``."""
-    if path is None:
-        return np.empty(n, dtype)
-    return open_npy_memmap(path, dtype, n)
+def _packed_before(key, cnt, k, counts, offsets, codes):
+    """Whether the packed key ``key`` (count ``cnt``) comes before table entry ``k`` in output
+    order (the Python twin of ``_spantable._packed_first``, for a few binary searches)."""
+    c_k = int(counts[k])
+    if cnt != c_k:
+        return cnt > c_k
+    s, e = int(offsets[k]), int(offsets[k + 1])
+    for j in range(st.PACK16_MAX):
+        c = (key >> (48 - 16 * j)) & 0xFFFF
+        if c == 0:
+            return True
+        if s + j >= e:
+            return False
+        d = int(codes[s + j])
+        if c != d:
+            return c < d
+    return True
 
 
-def _order_packed(parts, top, directory, budget):
-    """The packed keys of all key ranges (``parts``, in key order) put in output order: count
-    descending, then key. Kept in memory up to ``budget`` bytes, else memory-mapped in
-    ``directory``."""
-    n = sum(int(p[0].shape[0]) for p in parts)
-    on_disk = 16 * n > budget
-    out_k = _array(n, np.uint64, os.path.join(directory, "pk.npy") if on_disk else None)
-    out_c = _array(n, np.int64, os.path.join(directory, "pc.npy") if on_disk else None)
-    pk.count_sort(parts, out_k, out_c)
-    if top is not None:
-        out_k, out_c = out_k[:top], out_c[:top]
-    return out_k, out_c
+def _entries_before(key, cnt, heads, run_ends, counts, offsets, codes):
+    """How many entries left in the runs (``heads[r]:run_ends[r]``, each in output order) come
+    before the packed key ``key`` with count ``cnt``."""
+    n = 0
+    for r in range(heads.shape[0]):
+        lo, hi = int(heads[r]), int(run_ends[r])
+        a = lo
+        while lo < hi:  # the first entry that the packed key precedes
+            mid = (lo + hi) // 2
+            if _packed_before(key, cnt, mid, counts, offsets, codes):
+                hi = mid
+            else:
+                lo = mid + 1
+        n += lo - a
+    return n
+
+
+class PackedOutput:
+    """The packed keys of all key ranges (``parts``, each ``(keys, counts)`` in key order, in
+    memory or a directory of ``.npy`` files), put in output order (count descending, then key)
+    chunk by chunk, in about ``budget`` bytes.
+
+    When all of them fit, one counting sort (:func:`textmine._packed.count_sort`) orders them at
+    once. Otherwise the counts are first histogrammed (one pass over the parts), then cut, from
+    the largest down, into groups of at most ``budget / 64`` entries; each group is read back from
+    the parts (one pass each) and counting-sorted. A single count held by more entries than that
+    is streamed: its entries come in key order already.
+    """
+
+    def __init__(self, parts, budget):
+        self.parts = parts
+        self.budget = budget
+        self.n = sum(_len_raw(p, "pkeys") if isinstance(p, str) else int(p[0].shape[0]) for p in parts)
+        self.passes = 0
+
+    @property
+    def capacity(self):
+        """Entries ordered at once: 16 bytes read and 16 written for each, with room to spare."""
+        return max(1 << 12, self.budget // 64)
+
+    def _blocks(self, part, block):
+        if not isinstance(part, str):
+            yield part
+            return
+        for i in range(0, _len_raw(part, "pkeys"), block):
+            yield _read_raw(part, "pkeys", i, i + block), _read_raw(part, "pcounts", i, i + block)
+
+    def _scan(self):
+        self.passes += 1
+        block = max(1 << 12, self.capacity // 4)
+        for part in self.parts:
+            yield from self._blocks(part, block)
+
+    def chunks(self):
+        """Yield ``(keys, counts)`` arrays whose concatenation is every packed key in output order."""
+        n, cap = self.n, self.capacity
+        if not n:
+            return
+        if n <= cap:
+            self.passes += 1
+            parts = [(_read_raw(p, "pkeys"), _read_raw(p, "pcounts")) if isinstance(p, str) else p for p in self.parts]
+            out_k, out_c = np.empty(n, np.uint64), np.empty(n, np.int64)
+            pk.count_sort(parts, out_k, out_c)
+            del parts
+            yield out_k, out_c
+            return
+        top = pk._CAP
+        hist = np.zeros(top + 1, np.int64)
+        for _, c in self._scan():
+            pk.count_histogram(c, hist)
+        group, size = [], 0
+        for b in np.flatnonzero(hist)[::-1].tolist():  # buckets by count, largest first
+            h = int(hist[b])
+            if group and size + h > cap:
+                yield self._group(group[-1], group[0])
+                group, size = [], 0
+            if h > cap and b != top:
+                yield from self._stream(b, cap)
+                continue
+            group.append(b)
+            size += h
+        if group:
+            yield self._group(group[-1], group[0])
+
+    def _group(self, lo, hi):
+        """The entries whose bucket ``min(count, 2**16)`` is in ``[lo, hi]``, in output order."""
+        top = pk._CAP
+        parts = []
+        for k, c in self._scan():
+            b = np.minimum(c, top)
+            m = (b >= lo) & (b <= hi)
+            if m.any():
+                parts.append((k[m], c[m]))
+        n = sum(int(x[0].shape[0]) for x in parts)
+        out_k, out_c = np.empty(n, np.uint64), np.empty(n, np.int64)
+        pk.count_sort(parts, out_k, out_c)
+        return out_k, out_c
+
+    def _stream(self, count, cap):
+        """The entries with this count, in key order, in pieces of about ``cap``."""
+        ks, cs, size = [], [], 0
+        for k, c in self._scan():
+            m = c == count
+            if m.any():
+                ks.append(k[m])
+                cs.append(c[m])
+                size += ks[-1].shape[0]
+                if size >= cap:
+                    yield np.concatenate(ks), np.concatenate(cs)
+                    ks, cs, size = [], [], 0
+        if ks:
+            yield np.concatenate(ks), np.concatenate(cs)
 
 
 def default_memory_limit():
@@ -471,6 +888,7 @@ def default_memory_limit():
 
 
 def _stdin_tasks(cfg, batch_bytes=4 << 20):
+    """Batches of about ``batch_bytes`` of stdin lines, as map tasks."""
     if cfg.doc_per_file:
         yield ["\n".join(iter_lines(Shard(STDIN), cfg.read))], cfg
         return
@@ -485,6 +903,7 @@ def _stdin_tasks(cfg, batch_bytes=4 << 20):
         yield batch, cfg
 
 
+_BATCH_CHARS = (1 << 12, 1 << 18)  # bounds on the characters of a batch (and of a piece of a long line)
 _MIN_JOB_BYTES = 4 << 20  # the least input worth a worker process of its own
 
 
@@ -554,10 +973,19 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
     make_tokenizer(tokenizer)  # validate early, in the parent
     memory_limit = memory_limit or default_memory_limit()
     n_parts = 256 * max(1, (n_jobs + 3) // 4)
-    n_groups = 4 * n_jobs
-    table_bytes = max(1 << 20, memory_limit // (4 * n_jobs))
-    cfg = CountConfig(tokenizer, min_n, max_n, n_parts, table_bytes, 1 << 18, read, doc_per_file,
-                      pack_capacity=int(min(1 << 26, max(1 << 12, table_bytes // 32))))
+    # the budget: with one job, a quarter of the limit for the table being filled and a quarter for
+    # the partials kept in memory; with N, each worker process counts in a quarter of its share
+    # (limit / N) and its partials go to disk. The reduce tasks read at most a sixth of that share,
+    # the parent keeps at most a quarter of the limit of their results, and orders the output in
+    # half of it once the workers are gone.
+    share = memory_limit if n_jobs == 1 else memory_limit // n_jobs
+    table_bytes = max(1 << 18, share // 4)
+    reduce_bytes = max(1 << 18, (memory_limit // 16) if n_jobs == 1 else share // 6)
+    n_orders = max_n - min_n + 1
+    pack_capacity = int(min(1 << 26, max(1 << 12, table_bytes // 32)))
+    batch_chars = int(min(_BATCH_CHARS[1], max(_BATCH_CHARS[0], pack_capacity // (2 * n_orders))))
+    cfg = CountConfig(tokenizer, min_n, max_n, n_parts, table_bytes, batch_chars, read, doc_per_file,
+                      pack_capacity=pack_capacity)
     t0 = time.perf_counter()
     files = [p for p in paths if p != STDIN]
     total = sum(os.path.getsize(p) for p in files if splittable(p))
@@ -569,7 +997,7 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
     if STDIN in paths:
         import itertools
 
-        tasks = itertools.chain(tasks, _stdin_tasks(cfg))
+        tasks = itertools.chain(tasks, _stdin_tasks(cfg, int(min(4 << 20, max(1 << 16, table_bytes // 8)))))
 
     # compile every kernel (and load the tokenizer) in the parent before any worker starts
     tok = _tokenizer(tokenizer)
@@ -580,6 +1008,7 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
     if warm.partials:  # two copies of one partial: both merges compile
         ref = (warm.partials[0][0],) + tuple(warm.partials[0][1:])
         _reduce_task((0, [ref, ref], 1, None, None))
+    del warm
 
     from textmine.mapreduce import make_engine
 
@@ -592,10 +1021,10 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
     # there instead of pickling them back) and the sorted runs until the output is written
     work = tempfile.mkdtemp(prefix="textmine-count-", dir=tmpdir)
     spool = work if engine == "local" and n_jobs > 1 else None
-    if spool is not None:
-        cfg = dataclasses.replace(cfg, spool_dir=spool)
+    if engine == "local":  # one job: partials past a quarter of the limit go to disk as they are made
+        cfg = dataclasses.replace(cfg, spool_dir=work, keep_bytes=memory_limit // 4 if n_jobs == 1 else 0)
         tasks = ((source, cfg) for source, _ in tasks)
-    store = PartialStore(memory_limit // 2, work)
+    store = PartialStore(memory_limit // 4, work)
     lines = chars = nbytes = 0
     runs = []
     try:
@@ -604,45 +1033,61 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
                 lines += res.lines
                 chars += res.chars
                 nbytes += res.nbytes
+                store.spilled += res.spilled
                 for p in res.partials:
                     store.add(p)
+                del res
                 if bar is not None:
-                    bar.update(res.nbytes)
+                    bar.update(nbytes - bar.n)
             if chars == 0:
                 where = ", ".join(paths[:3]) + (" ..." if len(paths) > 3 else "")
                 raise TextmineError(f"no text to count in {where} (empty input)")
             # reduce tasks over contiguous groups of partitions and ranges of packed keys: one
-            # sorted run per partition, and the packed keys of the range in key order
+            # sorted run per partition, and the packed keys of the range in key order; as many as
+            # it takes for each to read at most reduce_bytes
+            n_ranges = max(4 * n_jobs, -(-store.packed_bytes // reduce_bytes))
+            n_groups = min(n_parts, max(4 * n_jobs, -(-store.table_bytes // reduce_bytes)))
             bounds = np.linspace(0, n_parts, n_groups + 1).astype(int)
-            kb = store.key_bounds(n_groups)
-            red_tasks = [(g, store.refs(int(bounds[g]), int(bounds[g + 1]), kb[g], kb[g + 1]), min_count, top, spool)
-                         for g in range(n_groups)]
+            store.key_bounds(n_ranges)
+
+            def red_tasks():  # made as they are needed: a task holds views of in-memory partials
+                for g in range(max(n_ranges, n_groups)):
+                    p0, p1 = (int(bounds[g]), int(bounds[g + 1])) if g < n_groups else (0, 0)
+                    yield g, store.refs(p0, p1, g if g < n_ranges else None), min_count, top, spool
+
             kept = 0
             runs_spilled = False
-            packed_parts = [None] * n_groups
-            for g, group_runs, packed in eng.map_unordered(_reduce_task, red_tasks):
-                packed_parts[g] = _load_arrays(packed, _PACKED_NAMES) if isinstance(packed, str) else packed
+            packed_parts = [None] * max(n_ranges, n_groups)
+            for g, group_runs, packed in eng.map_unordered(_reduce_task, red_tasks()):
+                if not isinstance(packed, str) and packed[0].shape[0]:
+                    size = packed[0].nbytes + packed[1].nbytes
+                    if kept + size > memory_limit // 4:
+                        packed = _save_packed(packed, work)
+                    else:
+                        kept += size
+                packed_parts[g] = packed
                 if isinstance(group_runs, str):  # spooled by a worker
                     runs.extend(_load_runs(group_runs))
                     continue
                 for run in group_runs:
                     size = sum(a.nbytes for a in run)
-                    if kept + size > memory_limit // 2:
+                    if kept + size > memory_limit // 4:
                         run = _load_run(_save_run(run, work))
                         runs_spilled = True
                     else:
                         kept += size
                     runs.append(run)
-            pkeys, pcounts = _order_packed(packed_parts, top, work, max(0, memory_limit // 2 - kept))
+                del group_runs, packed
         spilled = store.spilled
         store.close()
+        packed = PackedOutput(packed_parts, memory_limit // 2)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
     finally:
         if bar is not None:
             bar.close()
-    return CountResult(runs, pkeys, pcounts, lines, chars, nbytes, time.perf_counter() - t0, spilled, top, work,
+    return CountResult(runs, packed, lines, chars, nbytes, time.perf_counter() - t0, spilled, top, work,
                        runs_spilled)
 
 

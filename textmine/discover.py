@@ -55,7 +55,7 @@ from textmine._numba import njit
 from textmine._packed import merge_runs
 from textmine.corpus import STDIN, ReadOptions, Shard, iter_batches, make_shards, splittable
 from textmine.errors import TextmineError
-from textmine.formats import save_npy
+from textmine.formats import open_scratch, save_npy
 
 # ---------------------------------------------------------------------------------------------
 # character classes
@@ -1151,13 +1151,13 @@ def _units_task(task):
     runs = np.zeros(0, dtype=np.int64)
     n_chars = 0
     spool = _spool_path(source, job)
-    out = open(spool + ".keys.tmp", "wb") if spool is not None else None
+    out = open_scratch(spool + ".keys.tmp") if spool is not None else None
     try:
         for lines in _source_batches(source, job):
             keys, nc = enc.encode(lines)
             n_chars += nc
             if out is not None:
-                keys.astype(np.int32).tofile(out)  # keys < 2**31: code points and run numbers
+                out.write(keys.astype(np.int32).data)  # keys < 2**31: code points and run numbers
             if len(enc.runs) > runs.shape[0]:
                 runs = np.concatenate([runs, np.zeros(max(len(enc.runs), 2 * runs.shape[0]) - runs.shape[0],
                                                       np.int64)])
@@ -1167,8 +1167,8 @@ def _units_task(task):
             out.close()
     cps = np.flatnonzero(han)
     if spool is not None:
-        with open(spool + ".runs.json", "w", encoding="utf-8") as f:
-            json.dump(list(enc.runs), f)
+        with open_scratch(spool + ".runs.json") as f:
+            f.write(json.dumps(list(enc.runs)).encode("utf-8"))
         os.replace(spool + ".keys.tmp", spool + ".keys")  # complete: the later passes may use it
     return cps, han[cps], list(enc.runs), runs[:len(enc.runs)], n_chars
 
@@ -1272,8 +1272,13 @@ def _warmup():
 def _spool_stdin(tmpdir):
     """Standard input copied to a temporary file (the passes read the corpus more than once)."""
     fd, path = tempfile.mkstemp(prefix="textmine-discover-stdin-", dir=tmpdir)
-    with os.fdopen(fd, "wb") as f:
-        shutil.copyfileobj(sys.stdin.buffer, f, 1 << 20)
+    os.close(fd)
+    try:
+        with open_scratch(path) as f:
+            shutil.copyfileobj(sys.stdin.buffer, f, 1 << 20)
+    except BaseException:
+        os.unlink(path)
+        raise
     return path
 
 

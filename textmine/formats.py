@@ -243,13 +243,20 @@ def atomic_output(path, mode="w", encoding="utf-8"):
         raise
 
 
+def open_scratch(path):
+    """A buffered binary file for scratch data (spools, spills) whose write errors are one
+    :class:`TextmineError` naming the file, as for outputs. Close it (or use ``with``)."""
+    sink = _Sink(path, fd=_open_fd(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, path), closefd=True)
+    return io.BufferedWriter(sink, 1 << 16)
+
+
 def save_npy(path, array):
     """``np.save(path, array)`` with the write errors of :class:`_Sink` (for scratch files:
     a full temporary directory is one line naming the file, not a traceback)."""
     import numpy as np
 
-    sink = _Sink(path, fd=_open_fd(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, path), closefd=True)
-    f = io.BufferedWriter(sink, 1 << 16)
+    f = open_scratch(path)
+    sink = f.raw
     try:
         np.lib.format.write_array(f, np.asanyarray(array), allow_pickle=False)
         f.close()

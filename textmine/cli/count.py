@@ -27,8 +27,10 @@ from textmine.cli._options import (absolute, check_output_dir, engine_options, f
 @top_option
 @jobs_option
 @engine_options
-@memory_limit_option(None, "the count tables and partials; partials beyond half of it spill to a temporary "
-                     "directory.", show_default="a quarter of RAM")
+@memory_limit_option(None, "counting, merging and ordering, split among the -j workers; beyond it, partial "
+                     "counts spill to a temporary directory. Peak memory is about SIZE plus a fixed start-up "
+                     "cost of about 300 MB per process (Python, numba kernels, jieba's dictionary), for the "
+                     "parent and each worker.", show_default="a quarter of RAM")
 @click.option("--tmpdir", type=click.Path(exists=True, file_okay=False, writable=True), default=None,
                help="Where to spill (default: $TMPDIR).")
 @header_option("token<TAB>count")
@@ -51,8 +53,9 @@ def count(paths, glob, encoding, decode_errors, doc_per_file, input_format, fiel
     compact sorted arrays. Keys of at most 4 characters (of the Basic Multilingual Plane) are
     packed into 64-bit integers and counted by sorting; longer ones go to small per-partition
     hash tables. The merge runs per key range and hash partition. Memory grows with the number
-    of distinct keys of one partition or range and is otherwise bounded by --memory-limit
-    (partials and the output spill to disk). Whitespace tokens are never counted.
+    of distinct keys of one hash partition (keys over 4 characters) and is otherwise bounded by
+    --memory-limit, whatever the corpus length; long lines are read in pieces. Whitespace tokens
+    are never counted.
 
     \b
     Examples:
