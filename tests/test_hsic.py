@@ -613,3 +613,149 @@ def test_cli_mismatched_files_and_usage_errors(tmp_path):
 def test_cli_help():
     res = run(["--help"])
     assert res.exit_code == 0 and "--pairwise" in res.stdout and "hsicTestGamma" in res.stdout
+
+
+# ---------------------------------------------------------------- aggregated test (HSICAgg)
+
+from textmine import hsic_agg as A  # noqa: E402
+
+
+def agg_build(name, which):
+    return A._KERNELS[name][BUILDS.index(which)]
+
+
+@pytest.mark.parametrize("which", BUILDS)
+def test_agg_gram_and_centre_match_naive(which):
+    x, _ = data(n=17, p=2, seed=31)
+    sig = [0.3, 1.0, 2.5]
+    k = np.empty((17, 17, 3))
+    agg_build("_agg_gram", which)(x, np.array([1 / (2 * s * s) for s in sig]), k)
+    np.testing.assert_allclose(k, naive.agg_gram(x, sig), rtol=1e-13, atol=1e-15)
+    agg_build("_agg_centre", which)(k)
+    np.testing.assert_allclose(k, naive.agg_centre(naive.agg_gram(x, sig)), rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("which", BUILDS)
+def test_agg_null_matches_naive(which):
+    x, y = data(n=13, p=1, q=2, seed=32)
+    ka = naive.agg_centre(naive.agg_gram(x, [0.5, 1.5]))
+    kb = naive.agg_centre(naive.agg_gram(y, [0.4, 1.0, 3.0]))
+    out = np.empty((31, 6))
+    with np.errstate(over="ignore"):
+        agg_build("_agg_null", which)(ka, kb, 9, out)
+    np.testing.assert_allclose(out, naive.agg_null(ka, kb, 9, 30), rtol=1e-10, atol=1e-12)
+
+
+def test_agg_rank_counts_and_decision_match_mmdagg():
+    rng = np.random.default_rng(33)
+    for trial in range(40):
+        m, L = int(rng.integers(5, 60)), int(rng.integers(1, 6))
+        vals = rng.normal(size=(m, L))
+        if trial % 3 == 0:                       # ties, and a strong first row
+            vals = np.round(vals, 1)
+            vals[0] += rng.uniform(0, 2)
+        counts = A._counts(vals, np.zeros(L))
+        assert (counts == naive.agg_rank_counts(vals)).all()
+        for alpha in (0.05, 0.1, 0.3):
+            p, rej = A._aggregate(counts, alpha)
+            want = naive.mmdagg_decision(vals, alpha)
+            assert (rej == want).all() and rej.any() == (p <= alpha)
+            low = naive.agg_rank_counts(vals).min(axis=1)
+            assert p == np.mean(low <= low[0])
+
+
+def test_agg_one_pair_is_the_permutation_test():
+    x, y = data(n=40, p=1, q=1, seed=34)
+    r = A.hsic_agg_test(x, y, n_permutations=199, seed=3, bandwidths=([0.7], [1.3]))
+    s = hsic_test(x, y, bandwidth=(0.7, 1.3), method="permutation", n_permutations=199, seed=3)
+    assert r.pvalue == s.pvalue == r.kernels[0].pvalue
+    assert rel(r.statistic, s.statistic) < 1e-12 and r.method == "aggregated"
+
+
+def test_agg_collection_statistics_and_threads():
+    x, y = data(n=60, p=2, q=1, seed=35)
+    y[:, 0] += 2 * x[:, 0] ** 2
+    r = hsic_test(x, y, method="aggregated", n_permutations=299, seed=4, n_jobs=1)
+    r2 = hsic_test(x, y, method="aggregated", n_permutations=299, seed=4, n_jobs=2)
+    assert r == r2 and r.kernels == r2.kernels
+    mx, my = naive.median_sigma(x), naive.median_sigma(y)
+    assert len(r.kernels) == 25
+    want = [(2.0 ** i * mx / math.sqrt(2), 2.0 ** j * my / math.sqrt(2)) for i in range(-2, 3) for j in range(-2, 3)]
+    for k, (sx, sy) in zip(r.kernels, want):
+        assert rel(k.bandwidth_x, sx) < 1e-12 and rel(k.bandwidth_y, sy) < 1e-12
+        assert rel(k.statistic, naive.hsic_biased(naive.gaussian_gram(x, sx), naive.gaussian_gram(y, sy))) < 1e-10
+    assert r.pvalue <= 0.05 and any(k.rejected for k in r.kernels)
+    assert min(k.pvalue for k in r.kernels) <= r.pvalue            # the correction never lowers a p-value
+    d = r.to_dict()
+    assert d["method"] == "aggregated" and d["alpha"] == 0.05 and len(d["kernels"]) == 25
+
+
+def test_agg_level_under_independence():
+    """Rejection rate at 0.05 over 300 seeded null data sets within 2 binomial s.e."""
+    rng = np.random.default_rng(36)
+    rej = 0
+    trials = 300
+    for t in range(trials):
+        x, y = rng.normal(size=30), rng.normal(size=30)
+        r = A.hsic_agg_test(x, y, n_permutations=99, seed=t)
+        rej += r.pvalue <= 0.05
+        assert any(k.rejected for k in r.kernels) == (r.pvalue <= 0.05)
+    se = math.sqrt(0.05 * 0.95 / trials)
+    assert rej / trials <= 0.05 + 2 * se
+
+
+def test_agg_power_where_the_median_heuristic_fails():
+    rng = np.random.default_rng(37)
+    x = rng.normal(size=200)
+    y = np.sin(4 * x) + 0.5 * rng.normal(size=200)
+    assert hsic_test(x, y, method="gamma").pvalue > 0.05
+    r = hsic_test(x, y, method="aggregated", n_permutations=199)
+    assert r.pvalue <= 0.05
+    # the pairs that reject have a sigma_x below the median-heuristic one
+    assert min(k.bandwidth_x for k in r.kernels if k.rejected) < median_bandwidth(x) / 2
+
+
+@pytest.mark.parametrize("kw,msg", [
+    (dict(kernel="linear"), "has none"),
+    (dict(estimator="unbiased"), "biased statistic"),
+    (dict(bandwidth=1.0), "do not give a bandwidth"),
+    (dict(return_null=True), "no single null"),
+    (dict(collection=(1, 0, 2)), "base > 1"),
+])
+def test_agg_bad_arguments(kw, msg):
+    x, y = data(n=20, p=1, q=1, seed=38)
+    with pytest.raises(TextmineError, match=msg):
+        hsic_test(x, y, method="aggregated", n_permutations=9, **kw)
+
+
+def test_cli_aggregated_json_and_jobs(table):
+    path, t = table
+    args = [str(path), "--x-cols", "1", "--y-cols", "2", "--pvalue", "aggregated", "-B", "99", "--seed", "2"]
+    res = run(args + ["--json", "-j", "1"])
+    assert res.exit_code == 0, res.stderr
+    d = json.loads(res.stdout)
+    r = hsic_test(t[:, 0], t[:, 1], method="aggregated", n_permutations=99, seed=2)
+    assert d["pvalue"] == r.pvalue and d["method"] == "aggregated" and d["alpha"] == 0.05
+    assert [k["rejected"] for k in d["kernels"]] == [k.rejected for k in r.kernels] and len(d["kernels"]) == 25
+    assert run(args + ["-j", "1"]).stdout == run(args + ["-j", "2"]).stdout
+    res = run(args + ["--collection", "2,-1,1", "--json"])
+    assert len(json.loads(res.stdout)["kernels"]) == 9
+    res = run(args + ["--collection", "1,0,1"])
+    assert res.exit_code == 2 and "BASE > 1" in res.stderr
+    res = run([str(path), "--x-cols", "1", "--y-cols", "2", "--collection", "2,-1,1"])
+    assert res.exit_code == 2 and "--pvalue aggregated" in res.stderr
+    res = run(args + ["--kernel", "linear"])
+    assert res.exit_code == 1 and res.stderr.startswith("Error: the aggregated test") and "Traceback" not in res.stderr
+
+
+def test_cli_num_features_and_deprecated_alias(table):
+    path, t = table
+    base = [str(path), "--x-cols", "1", "--y-cols", "2", "--pvalue", "rff"]
+    new = run(base + ["--num-features", "20"])
+    old = run(base + ["--features", "20"])
+    assert new.exit_code == old.exit_code == 0 and new.stdout == old.stdout and new.stderr == ""
+    assert old.stderr == "textmine hsic: --features is deprecated, use --num-features\n"
+    assert new.stdout.split("\t")[7] == "20"
+    res = run(base + ["--features", "20", "--num-features", "30"])
+    assert res.exit_code == 2 and "disagree" in res.stderr
+    assert "--features " not in run(["--help"]).stdout

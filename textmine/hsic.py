@@ -37,10 +37,11 @@ from textmine._numba import njit, prange, serial_and_parallel, set_num_threads
 from textmine.errors import TextmineError
 
 ESTIMATORS = ("biased", "unbiased", "gretton2005", "normalized")
-METHODS = ("auto", "gamma", "permutation", "chi2", "rff", "block")
+METHODS = ("auto", "gamma", "permutation", "chi2", "rff", "block", "aggregated")
 BANDWIDTH_RULES = ("median", "gretton", "hyppo")
 KERNELS = ("gaussian", "linear", "precomputed")
 LARGE_N = 10_000            # method="auto" switches to the linear-time test from here
+AGG_AUTO_MAX_N = 0          # method="auto" runs the aggregated test up to here (single tests, median rule)
 MEDIAN_SUBSAMPLE = 1000     # rows used by the "median" rule (evenly strided) when n is larger
 GRETTON_SUBSAMPLE = 100     # hsicTestGamma.m uses the first 100 rows
 _CHUNK = 8192               # rows per chunk in the random-feature accumulation
@@ -920,6 +921,12 @@ class HsicResult:
         Seed of the random method, None for the analytic ones.
     null : ndarray or None
         Null statistics of the permutation test, when asked for.
+    kernels : list of KernelPair or None
+        The aggregated test's bandwidth pairs (see :mod:`textmine.hsic_agg`).
+    alpha : float or None
+        The level at which the aggregated test's pairs are marked ``rejected``.
+    qvalue : float or None
+        FDR-adjusted p-value (pairwise runs with an FDR method).
     """
     statistic: float
     pvalue: float
@@ -931,12 +938,19 @@ class HsicResult:
     n_permutations: object = None
     seed: object = None
     null: object = dataclasses.field(default=None, repr=False)
+    kernels: object = dataclasses.field(default=None, repr=False)
+    alpha: object = None
+    qvalue: object = None
 
     def to_dict(self):
-        """The result as a JSON-ready dict (without the null sample)."""
+        """The result as a JSON-ready dict (without the null sample; the aggregated test's
+        ``kernels`` and ``alpha`` and the ``qvalue`` only when set)."""
         d = dataclasses.asdict(self)
         d.pop("null")
         d["permutations"] = d.pop("n_permutations")
+        for k in ("kernels", "alpha", "qvalue"):
+            if d[k] is None:
+                d.pop(k)
         return d
 
 
@@ -1237,9 +1251,22 @@ def _block_test(x, y, kernel, sx, sy, block, seed):
 
 # --------------------------------------------------------------------------- public tests
 
-def _resolve_method(method, estimator, n, kernel):
+def _resolve_method(method, estimator, n, kernel, bandwidth="median", single=False):
     if method not in METHODS:
         raise TextmineError(f"unknown p-value method {method!r}; choose one of {', '.join(METHODS)}")
+    if method == "auto" and single and estimator is None and kernel == "gaussian" \
+            and isinstance(bandwidth, str) and bandwidth == "median" and n <= AGG_AUTO_MAX_N:
+        method = "aggregated"
+    if method == "aggregated":
+        if kernel != "gaussian":
+            raise TextmineError(f"the aggregated test is over Gaussian bandwidths; the {kernel} kernel has none "
+                                "(use --pvalue permutation)")
+        if estimator not in (None, "biased"):
+            raise TextmineError(f"the aggregated test uses the biased statistic, not {estimator}")
+        if not (isinstance(bandwidth, str) and bandwidth == "median"):
+            raise TextmineError("the aggregated test picks its bandwidths around the median distance "
+                                "(see --collection); do not give a bandwidth or another rule with it")
+        return "biased", "aggregated"
     if method in ("rff", "block"):
         if estimator is not None:
             raise TextmineError(f"the {method} test has its own statistic; do not give an estimator with it")
@@ -1264,7 +1291,7 @@ def _resolve_method(method, estimator, n, kernel):
 
 
 def _check_method_args(method, n_permutations, n_features, block_size, seed):
-    if method == "permutation" and (int(n_permutations) < 1):
+    if method in ("permutation", "aggregated") and (int(n_permutations) < 1):
         raise TextmineError(f"n_permutations must be at least 1, got {n_permutations}")
     if method == "rff" and int(n_features) < 1:
         raise TextmineError(f"n_features must be at least 1, got {n_features}")
@@ -1293,7 +1320,7 @@ class _Threads:
 
 def hsic_test(x, y, kernel="gaussian", bandwidth="median", estimator=None, method="auto",
               n_permutations=1000, seed=1, n_jobs=None, n_features=100, block_size=50,
-              return_null=False):
+              return_null=False, alpha=0.05, collection=None):
     """HSIC independence test of paired samples x (n x p) and y (n x q).
 
     Parameters
@@ -1303,12 +1330,15 @@ def hsic_test(x, y, kernel="gaussian", bandwidth="median", estimator=None, metho
     estimator : {"biased", "unbiased", "gretton2005", "normalized"} or None
         None picks the method's own (``biased`` for gamma and permutation, ``normalized`` for
         chi2); rff and block have their own statistics and take no estimator.
-    method : {"auto", "gamma", "permutation", "chi2", "rff", "block"}
+    method : {"auto", "gamma", "permutation", "chi2", "rff", "block", "aggregated"}
         ``gamma``: Gretton's gamma approximation of ``n HSIC_b``; ``permutation``:
         ``p = (1 + #{T_b >= T}) / (1 + B)``; ``chi2``: hyppo's ``1 - F_chi2_1(n stat + 1)``;
         ``rff``: linear-time test on random Fourier features (the data itself for the linear
-        kernel); ``block``: linear-time block HSIC. ``auto``: ``rff`` from n = 10^4 when no
-        estimator is given, else the estimator's natural test.
+        kernel); ``block``: linear-time block HSIC; ``aggregated``: HSICAgg over 5 x 5 Gaussian
+        bandwidths around the median distance, one set of B permutations
+        (:func:`textmine.hsic_agg.hsic_agg_test`). ``auto``: with no estimator, the Gaussian
+        kernel and the median rule, ``aggregated`` up to n = 500, ``gamma`` up to 10^4 and
+        ``rff`` from there; with an estimator, its natural test.
     n_permutations : int
         B for the permutation test.
     seed : int
@@ -1322,6 +1352,10 @@ def hsic_test(x, y, kernel="gaussian", bandwidth="median", estimator=None, metho
         Rows per block (``block``; kerpy's default 50).
     return_null : bool
         Keep the permutation null statistics in ``result.null``.
+    alpha : float
+        ``aggregated``: the level at which each bandwidth pair is marked rejected.
+    collection : (base, lo, hi) or None
+        ``aggregated``: the bandwidth collection (None: ``(2, -2, 2)``).
 
     Returns
     -------
@@ -1337,14 +1371,19 @@ def hsic_test(x, y, kernel="gaussian", bandwidth="median", estimator=None, metho
     --------
     >>> rng = np.random.default_rng(0)
     >>> x = rng.normal(size=300)
-    >>> r = hsic_test(x, x ** 2 + 0.5 * rng.normal(size=300))
+    >>> r = hsic_test(x, x ** 2 + 0.5 * rng.normal(size=300), method="gamma")
     >>> r.method, r.pvalue < 1e-6
     ('gamma', True)
     """
     x, y = _check_pair(x, y, kernel)
     n = x.shape[0]
-    estimator, method = _resolve_method(method, estimator, n, kernel)
+    estimator, method = _resolve_method(method, estimator, n, kernel, bandwidth, single=True)
     _check_method_args(method, n_permutations, n_features, block_size, seed)
+    if method == "aggregated":
+        if return_null:
+            raise TextmineError("the aggregated test has one null per bandwidth pair; no single null to return")
+        from textmine.hsic_agg import COLLECTION, hsic_agg_test
+        return hsic_agg_test(x, y, n_permutations, seed, alpha, collection or COLLECTION, n_jobs=n_jobs)
     sx, sy = _bandwidths(x, y, kernel, bandwidth)
     random_method = method in ("permutation", "rff", "block")
     with _Threads(n_jobs):
@@ -1367,7 +1406,7 @@ def hsic_test(x, y, kernel="gaussian", bandwidth="median", estimator=None, metho
 
 def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", bandwidth="median",
                   estimator=None, method="auto", n_permutations=1000, seed=1, n_jobs=None,
-                  n_features=100, block_size=50, memory_limit=2 ** 30):
+                  n_features=100, block_size=50, memory_limit=2 ** 30, alpha=0.05, collection=None):
     """HSIC test between every pair of columns.
 
     Parameters
@@ -1411,14 +1450,15 @@ def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", band
     n = x.shape[0]
     if n < 4:
         raise TextmineError(f"HSIC needs at least 4 samples (the unbiased estimator divides by n(n-3)), got {n}")
-    est, meth = _resolve_method(method, estimator, n, kernel)
+    est, meth = _resolve_method(method, estimator, n, kernel, bandwidth)
     _check_method_args(meth, n_permutations, n_features, block_size, seed)
-    if meth in ("rff", "block") or (isinstance(bandwidth, str) and bandwidth == "hyppo"):
+    if meth in ("rff", "block", "aggregated") or (isinstance(bandwidth, str) and bandwidth == "hyppo"):
         out = []
         for i, j in pairs:
             r = hsic_test(cols[i], cols[j], kernel=kernel, bandwidth=bandwidth, estimator=estimator,
-                          method=method, n_permutations=n_permutations, seed=seed, n_jobs=n_jobs,
-                          n_features=n_features, block_size=block_size)
+                          method=meth if meth in ("rff", "block", "aggregated") else method,
+                          n_permutations=n_permutations, seed=seed, n_jobs=n_jobs,
+                          n_features=n_features, block_size=block_size, alpha=alpha, collection=collection)
             out.append((names[i], names[j], r))
         return out
     sigmas = [_bandwidths(c, c, kernel, bandwidth, (nm, nm))[0] for c, nm in zip(cols, names)]

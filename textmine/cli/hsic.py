@@ -18,6 +18,21 @@ def _fmt(v):
     return str(v)
 
 
+def _parse_collection(ctx, param, value):
+    if value is None:
+        return None
+    parts = value.split(",")
+    try:
+        if len(parts) != 3:
+            raise ValueError
+        base, lo, hi = float(parts[0]), int(parts[1]), int(parts[2])
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give BASE,LO,HI, e.g. 2,-2,2") from None
+    if not (base > 1 and math.isfinite(base)) or lo > hi or hi - lo > 20:
+        raise click.BadParameter(f"{value!r}: need BASE > 1, LO <= HI and at most 21 bandwidths")
+    return base, lo, hi
+
+
 def _parse_bandwidth(ctx, param, value):
     if value is None:
         return None
@@ -50,13 +65,24 @@ def _parse_bandwidth(ctx, param, value):
 @click.option("--estimator", type=click.Choice(["biased", "unbiased", "gretton2005", "normalized"]), default=None,
               help="biased tr(KHLH)/n^2, gretton2005 /(n-1)^2, unbiased (Song 2012), normalized (hyppo's statistic) "
               "[default: biased; normalized with --pvalue chi2].")
-@click.option("--pvalue", "method", type=click.Choice(["auto", "gamma", "permutation", "chi2", "rff", "block"]),
+@click.option("--pvalue", "method", type=click.Choice(["auto", "gamma", "permutation", "chi2", "rff", "block",
+                                                      "aggregated"]),
               default="auto", show_default=True,
-              help="auto: gamma (biased), chi2 (normalized), permutation (unbiased); rff from n = 10000.")
+              help="aggregated: HSICAgg, 5 x 5 Gaussian bandwidths around the median distance, one set of -B "
+              "permutations, min-p level correction (power where one median bandwidth fails). auto: gamma "
+              "(biased), chi2 (normalized), permutation (unbiased); rff from n = 10000.")
+@click.option("--collection", callback=_parse_collection, metavar="BASE,LO,HI",
+              help="Bandwidths of --pvalue aggregated: BASE^i x median distance / sqrt 2, i = LO..HI, per "
+              "variable [default: 2,-2,2].")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
+              show_default=True, help="Level at which --pvalue aggregated marks each bandwidth pair rejected "
+              "(--json 'kernels').")
 @click.option("-B", "--permutations", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Permutations of the permutation test.")
-@click.option("--features", type=click.IntRange(min=1), default=100, show_default=True,
-              help="Random Fourier features per variable (--pvalue rff).")
+@click.option("--num-features", type=click.IntRange(min=1), default=None,
+              help="Random Fourier features per variable (--pvalue rff) [default: 100].")
+@click.option("--features", "features_old", type=click.IntRange(min=1), default=None, hidden=True,
+              help="Deprecated spelling of --num-features.")
 @click.option("--block-size", type=click.IntRange(min=4), default=50, show_default=True,
               help="Rows per block (--pvalue block).")
 @click.option("--pairwise", is_flag=True, help="Test every pair of columns (of X, or X's against Y's); writes "
@@ -70,8 +96,8 @@ def _parse_bandwidth(ctx, param, value):
 @output_option
 @quiet_option
 def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwidth, estimator, method,
-         permutations, features, block_size, pairwise, as_json, null_path, encoding, seed, jobs, output, quiet,
-         column_names):
+         collection, alpha, permutations, num_features, features_old, block_size, pairwise, as_json, null_path,
+         encoding, seed, jobs, output, quiet, column_names):
     """Hilbert-Schmidt independence test between x and y (n x p and n x q).
 
     X and Y are TSV, CSV or .npy tables (- is stdin), rows paired by position. With one table,
@@ -79,14 +105,17 @@ def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwi
 
     Output: one TSV row (--header adds a line of names)
 
-    Memory: the exact tests hold n x n kernel matrices (8 bytes per entry, O(n^2)); the rff and
-    block tests grow linearly with n.
+    Memory: the exact tests hold n x n kernel matrices (8 bytes per entry, O(n^2); the aggregated
+    test ten of them); the rff and block tests grow linearly with n.
 
     \b
       statistic estimator pvalue method bandwidth_x bandwidth_y n permutations seed
 
     ('-' where a field does not apply; permutations is B, or the features per variable for rff,
     or the block size for block) or, with --json, one JSON object with the same keys.
+    --pvalue aggregated reports the bandwidth pair with the smallest single p-value; its --json
+    adds "alpha" and "kernels" (each pair's sigmas, statistic, own p-value and whether it
+    rejects at --alpha after the correction for the collection).
     --pvalue gamma reproduces Gretton's hsicTestGamma.m (with --bandwidth-rule gretton);
     --estimator normalized --pvalue chi2 --bandwidth-rule hyppo reproduces hyppo's Hsic.
 
@@ -100,6 +129,14 @@ def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwi
 
     if x == "-" and y == "-":
         raise click.UsageError("only one of X and Y can be stdin")
+    if features_old is not None:
+        click.echo("textmine hsic: --features is deprecated, use --num-features", err=True)
+        if num_features is not None and num_features != features_old:
+            raise click.UsageError("--features (deprecated) and --num-features disagree; give --num-features only")
+        num_features = features_old
+    features = 100 if num_features is None else num_features
+    if collection is not None and method != "aggregated":
+        raise click.UsageError("--collection is for --pvalue aggregated")
     if bandwidth is not None and bandwidth_rule not in (None, "fixed"):
         raise click.UsageError(f"--bandwidth gives a fixed sigma; it cannot be combined with --bandwidth-rule "
                                f"{bandwidth_rule}")
@@ -155,7 +192,8 @@ def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwi
             tx, names_x, ty, names_y = xa, names_xa, ya, names_ya
 
     common = dict(kernel=kernel, bandwidth=bw, estimator=estimator, method=method, n_permutations=permutations,
-                  seed=seed, n_jobs=jobs, n_features=features, block_size=block_size)
+                  seed=seed, n_jobs=jobs, n_features=features, block_size=block_size, alpha=alpha,
+                  collection=collection)
     if pairwise:
         rows = hsic_pairwise(tx, ty, names_x, names_y, **common)
         with atomic_output(output) as out:
@@ -176,7 +214,8 @@ def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwi
     d = result.to_dict()
     with atomic_output(output) as out:
         if as_json:
-            out.write(json.dumps({k: d[k] for k in _FIELDS}) + "\n")
+            extra = {k: d[k] for k in ("alpha", "kernels") if k in d}
+            out.write(json.dumps({**{k: d[k] for k in _FIELDS}, **extra}) + "\n")
         else:
             if header:
                 out.write("\t".join(_FIELDS) + "\n")
