@@ -13,6 +13,7 @@ power        rejection rate at alpha = 0.05 on linear, quadratic, sinusoidal and
              (hyppo's ``indep_sim`` with noise), textmine's default test vs hyppo's default test.
 aggregated   level and power of the aggregated test (HSICAgg) against the median-heuristic gamma and
              permutation tests, hyppo and the best single bandwidth pair in hindsight, same data.
+dcor_speed   1-D bias-corrected distance correlation at n = 10^5, 10^6 vs the dcor package (avl, mergesort).
 speed        permutation test n = 500, B = 1000 (hyppo timed with B = 100 and scaled x10; textmine's
              low-rank first pass and its direct float32 pass); gamma test
              vs numpy and hyppo's chi2 at n = 1000/2000/5000; the linear-time tests at n = 10^6.
@@ -382,10 +383,33 @@ def aggregated(args):
            "s.e. at 0.05", "agg s (median)"], rows)
 
 
+def dcor_speed(args):
+    """1-D bias-corrected distance correlation: textmine's O(n log n) path vs the dcor package."""
+    import dcor
+    rng = np.random.default_rng(11)
+    hsic(np.arange(10.0), np.arange(10.0) ** 2, kernel="distance", estimator="normalized")     # compile
+    dcor.u_distance_correlation_sqr(np.arange(10.0), np.arange(10.0) ** 2, method="avl")
+    dcor.u_distance_correlation_sqr(np.arange(10.0), np.arange(10.0) ** 2, method="mergesort")
+    rows = []
+    for n in args.dcor_ns:
+        x = rng.normal(size=n)
+        y = np.sin(3 * x) + rng.normal(size=n)
+        reps = 3 if n <= 10 ** 5 else 1
+        t_tm, a = timed(lambda: hsic(x, y, kernel="distance", estimator="normalized"), reps)
+        t_avl, b = timed(lambda: dcor.u_distance_correlation_sqr(x, y, method="avl"), reps)
+        t_ms, c = timed(lambda: dcor.u_distance_correlation_sqr(x, y, method="mergesort"), reps)
+        rows.append((f"{n:,}", f"{t_tm:.3f}", f"{t_avl:.3f}", f"{t_ms:.3f}", f"{t_avl / t_tm:.1f}x",
+                     f"{t_ms / t_tm:.1f}x", f"{abs(a - b):.1e}", f"{abs(a - c):.1e}"))
+    print(f"## 1-D distance correlation (u_distance_correlation_sqr), dcor {dcor.__version__}; medians\n")
+    table(["n", "textmine s", "dcor avl s", "dcor mergesort s", "avl / textmine", "mergesort / textmine",
+           "|diff| avl", "|diff| mergesort"], rows)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", choices=["correctness", "calibration", "power", "speed", "aggregated"],
+    ap.add_argument("--only", choices=["correctness", "calibration", "power", "speed", "aggregated", "dcor_speed"],
                     action="append")
+    ap.add_argument("--dcor-ns", type=int, nargs="+", default=[10 ** 5, 10 ** 6])
     ap.add_argument("--agg-ns", type=int, nargs="+", default=[100, 200, 500])
     ap.add_argument("--agg-shapes", nargs="+", default=["null", "sin4", "sin8", "quadratic", "circle", "sign"])
     ap.add_argument("--agg-b", type=int, default=1000, help="aggregated: permutations per trial")
@@ -402,7 +426,7 @@ def main():
     ap.add_argument("--gamma-ns", type=int, nargs="+", default=[1000, 2000, 5000])
     ap.add_argument("--large-n", type=int, default=1_000_000)
     args = ap.parse_args()
-    parts = args.only or ["correctness", "calibration", "power", "speed", "aggregated"]
+    parts = args.only or ["correctness", "calibration", "power", "speed", "aggregated", "dcor_speed"]
     print(f"textmine bench/hsic.py; python {sys.version.split()[0]}, numpy {np.__version__}; "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}\n")
     for part in parts:

@@ -241,3 +241,37 @@ def mmdagg_decision(vals, alpha, steps=60):
         else:
             hi = mid
     return vals[0] > quantiles(lo)
+
+
+# ---------------------------------------------------------------- distance covariance (textmine/dcor.py)
+
+def distance_gram(x):
+    """``-||x_i - x_j||`` entry by entry."""
+    x = np.asarray(x, dtype=float).reshape(len(x), -1)
+    n = len(x)
+    return np.array([[-math.sqrt(sum((x[i] - x[j]) ** 2)) for j in range(n)] for i in range(n)])
+
+
+def dcov_row_sums(v):
+    return np.array([sum(abs(a - b) for b in v) for a in v])
+
+
+def dcov_cross(x, y):
+    """``sum_{i != j} |x_i - x_j| |y_i - y_j|`` by double loop."""
+    n = len(x)
+    return sum(abs(x[i] - x[j]) * abs(y[i] - y[j]) for i in range(n) for j in range(n) if i != j)
+
+
+def dcov_sqr(x, y):
+    """Double-centred V_n^2 (Szekely, Rizzo & Bakirov 2007), from the distance matrices."""
+    a = -distance_gram(x)
+    b = -distance_gram(y)
+    return np.mean(h_centre(a) * h_centre(b))
+
+
+def u_dcor_sqr(x, y):
+    """Bias-corrected distance correlation from U-centred distance matrices (Szekely & Rizzo 2014)."""
+    a = u_centre(-distance_gram(x))
+    b = u_centre(-distance_gram(y))
+    vx, vy = np.sum(a * a), np.sum(b * b)
+    return 0.0 if vx <= 0 or vy <= 0 else np.sum(a * b) / math.sqrt(vx * vy)

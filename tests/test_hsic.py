@@ -759,3 +759,100 @@ def test_cli_num_features_and_deprecated_alias(table):
     res = run(base + ["--features", "20", "--num-features", "30"])
     assert res.exit_code == 2 and "disagree" in res.stderr
     assert "--features " not in run(["--help"]).stdout
+
+
+# ---------------------------------------------------------------- distance kernel and 1-D dCor
+
+from textmine import dcor as D  # noqa: E402
+
+
+@pytest.mark.parametrize("which", BUILDS)
+def test_distance_gram_matches_naive(which):
+    x, _ = data(n=15, p=3, seed=40)
+    out = np.empty((15, 15))
+    build("_distance_gram", which)(x, out)
+    np.testing.assert_allclose(out, naive.distance_gram(x), rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_dcov_kernels_match_naive(ties):
+    rng = np.random.default_rng(41)
+    for n in (4, 5, 17, 60):
+        x = rng.normal(size=n)
+        y = x ** 2 + rng.normal(size=n)
+        if ties:
+            x, y = np.round(x), np.round(y)
+        ox, oy = np.argsort(x, kind="stable"), np.argsort(y, kind="stable")
+        ra = np.empty(n)
+        D._dcov_row_sums(x, ox, ra)
+        np.testing.assert_allclose(ra, naive.dcov_row_sums(x), rtol=1e-12, atol=1e-12)
+        assert rel(D._dcov_cross_1d(x, y, ox, oy), naive.dcov_cross(x, y)) < 1e-12
+
+
+def test_distance_estimators_match_formulas_any_dimension():
+    rng = np.random.default_rng(42)
+    for p in (1, 2):
+        x = rng.normal(size=(30, p))
+        y = x[:, :1] ** 2 + 0.5 * rng.normal(size=(30, 1))
+        assert rel(hsic(x, y, kernel="distance"), naive.dcov_sqr(x, y)) < 1e-11
+        assert abs(hsic(x, y, kernel="distance", estimator="normalized") - naive.u_dcor_sqr(x, y)) < 1e-11
+
+
+def test_distance_reference_values():
+    """ALGORITHMS-2.md 2: dcor's test data, x = 1..6, y = (1, 7, 5, 5, 6, 2); 500 zeros + 500 ones."""
+    x, y = np.arange(1.0, 7.0), np.array([1.0, 7, 5, 5, 6, 2])
+    assert round(hsic(x, y, kernel="distance", estimator="unbiased"), 5) == -0.88889
+    assert round(hsic(x, y, kernel="distance", estimator="normalized"), 5) == -0.41613
+    assert round(hsic(x, x, kernel="distance", estimator="unbiased"), 4) == 1.5556
+    assert round(hsic(x, y, kernel="distance"), 6) == 0.685185
+    z = np.r_[np.zeros(500), np.ones(500)]
+    assert round(hsic(z, z, kernel="distance", estimator="unbiased"), 5) == 0.25050
+
+
+def test_distance_matches_dcor_package():
+    dcor = pytest.importorskip("dcor")
+    rng = np.random.default_rng(43)
+    for n, ties in ((7, False), (200, False), (200, True), (3000, False)):
+        x = rng.normal(size=n) * 5 + 100
+        y = np.sin(x) + rng.normal(size=n)
+        if ties:
+            x, y = np.round(x), np.round(y, 1)
+        assert abs(hsic(x, y, kernel="distance", estimator="normalized") - dcor.u_distance_correlation_sqr(x, y)) < 1e-9
+        assert rel(hsic(x, y, kernel="distance"), dcor.distance_covariance_sqr(x, y)) < 1e-9
+        assert rel(hsic(x, y, kernel="distance", estimator="unbiased"), dcor.u_distance_covariance_sqr(x, y)) < 1e-9
+    x = rng.normal(size=(40, 3))
+    y = rng.normal(size=(40, 2)) + x[:, :2]
+    assert abs(hsic(x, y, kernel="distance", estimator="normalized") - dcor.u_distance_correlation_sqr(x, y)) < 1e-9
+
+
+def test_distance_tests():
+    x, y = data(n=60, p=1, q=1, seed=44, dep=False)
+    y += x ** 2 + x
+    r = hsic_test(x, y, kernel="distance", method="chi2")
+    assert r.estimator == "normalized" and r.bandwidth_x is None
+    assert r.pvalue == pytest.approx(1 - __import__("scipy").stats.chi2.cdf(60 * r.statistic + 1, 1), rel=1e-10)
+    xi, yi = data(n=60, p=1, q=1, seed=45, dep=False)
+    for m in ("gamma", "permutation", "chi2"):
+        assert hsic_test(x, y, kernel="distance", method=m, n_permutations=199).pvalue < 0.05
+        assert hsic_test(xi, yi, kernel="distance", method=m, n_permutations=199).pvalue > 0.05
+    a = hsic_test(x, y, kernel="distance", method="permutation", n_permutations=99, n_jobs=1)
+    b = hsic_test(x, y, kernel="distance", method="permutation", n_permutations=99, n_jobs=2)
+    assert a == b
+    with pytest.raises(TextmineError, match="Gaussian and linear"):
+        hsic_test(x, y, kernel="distance", method="rff")
+    rng = np.random.default_rng(46)
+    big = rng.normal(size=20_000)          # O(n log n): no 20000 x 20000 matrix
+    r = hsic_test(big, big ** 2 + rng.normal(size=20_000), kernel="distance", method="chi2")
+    assert r.pvalue < 1e-10 and r.n == 20_000
+
+
+def test_cli_distance_kernel(table):
+    path, t = table
+    res = run([str(path), "--x-cols", "1", "--y-cols", "2", "--kernel", "distance", "--estimator", "normalized",
+               "--json"])
+    assert res.exit_code == 0, res.stderr
+    d = json.loads(res.stdout)
+    assert d["statistic"] == hsic(t[:, 0], t[:, 1], kernel="distance", estimator="normalized")
+    assert d["method"] == "chi2" and d["bandwidth_x"] is None
+    res = run([str(path), "--x-cols", "1", "--y-cols", "2", "--kernel", "distance", "--bandwidth", "1"])
+    assert res.exit_code == 2 and "no bandwidth" in res.stderr

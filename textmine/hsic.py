@@ -39,7 +39,7 @@ from textmine.errors import TextmineError
 ESTIMATORS = ("biased", "unbiased", "gretton2005", "normalized")
 METHODS = ("auto", "gamma", "permutation", "chi2", "rff", "block", "aggregated")
 BANDWIDTH_RULES = ("median", "gretton", "hyppo")
-KERNELS = ("gaussian", "linear", "precomputed")
+KERNELS = ("gaussian", "linear", "distance", "precomputed")
 LARGE_N = 10_000            # method="auto" switches to the linear-time test from here
 AGG_AUTO_MAX_N = 0          # method="auto" runs the aggregated test up to here (single tests, median rule)
 MEDIAN_SUBSAMPLE = 1000     # rows used by the "median" rule (evenly strided) when n is larger
@@ -73,6 +73,35 @@ def _gaussian_gram(x, inv_two_sigma2, out):
                 t = x[i, k] - x[j, k]
                 d += t * t
             v = math.exp(-d * inv_two_sigma2)
+            out[i, j] = v
+            out[j, i] = v
+
+
+def _distance_gram(x, out):
+    """Minus the Euclidean distance matrix, ``out[i, j] = -||x_i - x_j||``.
+
+    Parameters
+    ----------
+    x : float64[n, p], C-contiguous
+    out : float64[n, n]
+        Written in full; exactly symmetric, zero diagonal.
+
+    Notes
+    -----
+    The distance-induced kernel ``k(x, x') = ||x|| + ||x'|| - ||x - x'||`` differs from ``-D`` by
+    terms constant along rows or columns, which H- and U-centring remove: the centred matrices,
+    hence every estimator, are those of the kernel (ALGORITHMS-2.md section 2; Sejdinovic et al.,
+    Ann. Stat. 41, 2013). The Gamma test's moments use only the difference of the mean diagonal
+    and the mean off-diagonal entries, which is also the same.
+    """
+    n, p = x.shape
+    for i in prange(n):
+        for j in range(i, n):
+            d = 0.0
+            for k in range(p):
+                t = x[i, k] - x[j, k]
+                d += t * t
+            v = -math.sqrt(d)
             out[i, j] = v
             out[j, i] = v
 
@@ -639,7 +668,7 @@ def _outer_sums(fx, fy, sx, sy, axy, axx, ayy):
 # Serial: prange runs as range. Small inputs run serially because waking threads costs more than
 # the work, especially on a loaded machine; the result is the same either way.
 _KERNELS = {f.__name__: serial_and_parallel(f)[::-1]
-            for f in (_gaussian_gram, _centre, _frob, _permutation_null, _residual_norms, _block_hsic,
+            for f in (_gaussian_gram, _distance_gram, _centre, _frob, _permutation_null, _residual_norms, _block_hsic,
                       _feature_moments)}
 _KERNELS["_lowrank_null"] = serial_and_parallel(_lowrank_null, fast=True)[::-1]
 PARALLEL_WORK = 2_000_000   # estimated inner-loop steps from which the parallel build is used
@@ -870,6 +899,9 @@ def _gram(a, kernel, sigma, unbiased):
     n = a.shape[0]
     if kernel == "precomputed":
         k = np.array(a, dtype=np.float64, order="C", copy=True)
+    elif kernel == "distance":
+        k = np.empty((n, n))
+        _build("_distance_gram", n * n * (a.shape[1] + 8))(a, k)
     elif kernel == "linear":
         k = np.ascontiguousarray(a @ a.T)
         k = 0.5 * (k + k.T)    # exactly symmetric
@@ -962,10 +994,16 @@ def hsic(x, y, kernel="gaussian", bandwidth="median", estimator="biased"):
     x : array (n,) or (n, p)
     y : array (n,) or (n, q)
         With ``kernel="precomputed"``, x and y are n x n kernel matrices.
-    kernel : {"gaussian", "linear", "precomputed"}
+    kernel : {"gaussian", "linear", "distance", "precomputed"}
+        ``distance``: the distance-induced kernel ``||x|| + ||x'|| - ||x - x'||``, for which
+        ``biased`` is the distance covariance ``V_n^2`` (``dcor.distance_covariance_sqr``),
+        ``unbiased`` its bias-corrected form and ``normalized`` the bias-corrected distance
+        correlation (``dcor.u_distance_correlation_sqr``); for 1-D x and y it is computed in
+        O(n log n) time and O(n) memory (:mod:`textmine.dcor`).
     bandwidth : {"median", "gretton", "hyppo"}, float or (float, float)
         Gaussian sigma: a rule applied to each variable (see :func:`median_bandwidth`; ``hyppo``
-        reuses x's sigma for y, as hyppo does), one sigma for both, or a pair.
+        reuses x's sigma for y, as hyppo does), one sigma for both, or a pair. Ignored by the
+        other kernels.
     estimator : {"biased", "unbiased", "gretton2005", "normalized"}
         ``biased``: V-statistic ``tr(KHLH)/n^2``; ``gretton2005``: ``tr(KHLH)/(n-1)^2`` (post
         6910's estimator, still O(1/n)-biased); ``unbiased``: Song et al. (2012), may be negative;
@@ -991,11 +1029,27 @@ def hsic(x, y, kernel="gaussian", bandwidth="median", estimator="biased"):
     """
     x, y = _check_pair(x, y, kernel)
     estimator = _estimator(estimator)
+    if _fast_distance(x, y, kernel):
+        return _distance_1d(x, y, estimator)
     sx, sy = _bandwidths(x, y, kernel, bandwidth)
     unb = estimator in ("unbiased", "normalized")
     gx = _gram(x, kernel, sx, unb)
     gy = _gram(y, kernel, sy, unb)
     return _scale(estimator, x.shape[0], gx, gy) * _frob_any(gx.c, gy.c)[0]
+
+
+def _fast_distance(x, y, kernel):
+    """True when the O(n log n) 1-D distance covariance applies."""
+    return kernel == "distance" and x.shape[1] == 1 and y.shape[1] == 1
+
+
+def _distance_1d(x, y, estimator):
+    """Estimator of the distance kernel for 1-D x and y in O(n log n) (:mod:`textmine.dcor`)."""
+    from textmine.dcor import distance_covariance_1d
+    n = x.shape[0]
+    if estimator == "gretton2005":
+        return distance_covariance_1d(x[:, 0], y[:, 0], "biased") * n * n / ((n - 1) * (n - 1))
+    return distance_covariance_1d(x[:, 0], y[:, 0], estimator)
 
 
 def _gamma_pvalue(gx, gy, dot, sq, n):
@@ -1268,12 +1322,17 @@ def _resolve_method(method, estimator, n, kernel, bandwidth="median", single=Fal
                                 "(see --collection); do not give a bandwidth or another rule with it")
         return "biased", "aggregated"
     if method in ("rff", "block"):
+        if kernel == "distance":
+            raise TextmineError(f"the {method} test is for the Gaussian and linear kernels; with --kernel distance "
+                                "use --pvalue chi2 (O(n log n) for one column each), gamma or permutation")
         if estimator is not None:
             raise TextmineError(f"the {method} test has its own statistic; do not give an estimator with it")
         if kernel == "precomputed":
             raise TextmineError(f"the {method} test needs the data, not a precomputed kernel matrix")
         return method, method
     if method == "auto":
+        if estimator is None and n >= LARGE_N and kernel == "distance":
+            return "normalized", "chi2"
         if estimator is None and n >= LARGE_N and kernel != "precomputed":
             return "rff", "rff"
         estimator = estimator or "biased"
@@ -1384,6 +1443,9 @@ def hsic_test(x, y, kernel="gaussian", bandwidth="median", estimator=None, metho
             raise TextmineError("the aggregated test has one null per bandwidth pair; no single null to return")
         from textmine.hsic_agg import COLLECTION, hsic_agg_test
         return hsic_agg_test(x, y, n_permutations, seed, alpha, collection or COLLECTION, n_jobs=n_jobs)
+    if method == "chi2" and _fast_distance(x, y, kernel):
+        stat = _distance_1d(x, y, estimator)
+        return HsicResult(float(stat), float(_chi2_1_sf(n * stat + 1.0)), estimator, method, None, None, n)
     sx, sy = _bandwidths(x, y, kernel, bandwidth)
     random_method = method in ("permutation", "rff", "block")
     with _Threads(n_jobs):

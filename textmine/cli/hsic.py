@@ -55,8 +55,10 @@ def _parse_bandwidth(ctx, param, value):
 @click.option("--header", is_flag=True, help="Write one line of field names before the output.")
 @click.option("--delimiter", metavar="CHAR", help="Cell separator [default: ',' for .csv, TAB otherwise; 'ws' = any "
               "whitespace].")
-@click.option("--kernel", type=click.Choice(["gaussian", "linear", "precomputed"]), default="gaussian",
-              show_default=True, help="precomputed: X and Y are n x n kernel matrices.")
+@click.option("--kernel", type=click.Choice(["gaussian", "linear", "distance", "precomputed"]), default="gaussian",
+              show_default=True, help="distance: the distance-induced kernel (biased = distance covariance V^2, "
+              "normalized = bias-corrected distance correlation; O(n log n) for one column each); "
+              "precomputed: X and Y are n x n kernel matrices.")
 @click.option("--bandwidth-rule", type=click.Choice(["median", "gretton", "hyppo", "fixed"]), default=None,
               help="Gaussian sigma per variable: median distance (default), gretton = sqrt(0.5 median d^2) over the "
               "first 100 rows (hsicTestGamma.m), hyppo = median of x reused for y, fixed = --bandwidth.")
@@ -142,6 +144,8 @@ def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwi
                                f"{bandwidth_rule}")
     if bandwidth_rule == "fixed" and bandwidth is None:
         raise click.UsageError("--bandwidth-rule fixed needs --bandwidth SIGMA[,SIGMA_Y]")
+    if kernel == "distance" and (bandwidth is not None or bandwidth_rule is not None):
+        raise click.UsageError("--kernel distance has no bandwidth; drop --bandwidth/--bandwidth-rule")
     bw = bandwidth if bandwidth is not None else (bandwidth_rule or "median")
     if null_path and (pairwise or method != "permutation"):
         raise click.UsageError("--null needs --pvalue permutation (and no --pairwise)")
