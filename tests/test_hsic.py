@@ -856,3 +856,51 @@ def test_cli_distance_kernel(table):
     assert d["method"] == "chi2" and d["bandwidth_x"] is None
     res = run([str(path), "--x-cols", "1", "--y-cols", "2", "--kernel", "distance", "--bandwidth", "1"])
     assert res.exit_code == 2 and "no bandwidth" in res.stderr
+
+
+# ---------------------------------------------------------------- FDR
+
+def test_fdr_anchor_and_statsmodels():
+    p = [0.01, 0.04, 0.03, 0.005, 0.20, 0.50]
+    np.testing.assert_allclose(H.fdr_adjust(p, "bh"), [0.03, 0.06, 0.06, 0.03, 0.24, 0.50], rtol=1e-12)
+    np.testing.assert_allclose(H.fdr_adjust(p, "by"), [0.0735, 0.147, 0.147, 0.0735, 0.588, 1.0], rtol=1e-3)
+    multitest = pytest.importorskip("statsmodels.stats.multitest")
+    rng = np.random.default_rng(50)
+    cases = [rng.uniform(size=m) for m in (1, 2, 7, 100, 1000)]
+    cases += [np.round(rng.uniform(size=50), 1), np.ones(9), np.sort(rng.uniform(size=30)),
+              np.r_[rng.uniform(0, 1e-4, 20), rng.uniform(size=80)]]
+    for p in cases:
+        for meth in ("bh", "by"):
+            want = multitest.multipletests(p, method="fdr_" + meth)[1]
+            got = H.fdr_adjust(p, meth)
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+            perm = rng.permutation(p.size)                 # invariant to the input order
+            np.testing.assert_allclose(H.fdr_adjust(p[perm], meth), got[perm], rtol=1e-12, atol=1e-15)
+            o = np.argsort(p, kind="stable")               # monotone in p
+            assert (np.diff(got[o]) >= -1e-15).all()
+
+
+def test_fdr_nan_kept_and_counted():
+    q = H.fdr_adjust([0.01, np.nan, 0.02], "bh")
+    assert np.isnan(q[1]) and q[0] == pytest.approx(0.03) and q[2] == pytest.approx(0.03)
+    with pytest.raises(TextmineError, match="unknown FDR"):
+        H.fdr_adjust([0.1], "holm")
+
+
+def test_pairwise_and_cli_fdr(table):
+    path, t = table
+    rows = hsic_pairwise(t, fdr="by")
+    q = H.fdr_adjust([r.pvalue for _, _, r in rows], "by")
+    assert [r.qvalue for _, _, r in rows] == q.tolist()
+    res = run([str(path), "--pairwise", "--fdr", "bh", "--header"])
+    assert res.exit_code == 0, res.stderr
+    lines = [ln.split("\t") for ln in res.stdout.splitlines()]
+    assert lines[0] == ["x", "y", "statistic", "pvalue", "qvalue"]
+    want = H.fdr_adjust([float(r[3]) for r in lines[1:]], "bh")
+    assert [float(r[4]) for r in lines[1:]] == want.tolist()
+    d = [json.loads(ln) for ln in run([str(path), "--pairwise", "--fdr", "bh", "--json"]).stdout.splitlines()]
+    assert [x["qvalue"] for x in d] == want.tolist()
+    res = run([str(path), "--pairwise", "--fdr", "holm"])
+    assert res.exit_code == 2 and "holm" in res.stderr
+    res = run([str(path), "--x-cols", "1", "--y-cols", "2", "--fdr", "bh"])
+    assert res.exit_code == 2 and "--pairwise" in res.stderr

@@ -1468,7 +1468,7 @@ def hsic_test(x, y, kernel="gaussian", bandwidth="median", estimator=None, metho
 
 def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", bandwidth="median",
                   estimator=None, method="auto", n_permutations=1000, seed=1, n_jobs=None,
-                  n_features=100, block_size=50, memory_limit=2 ** 30, alpha=0.05, collection=None):
+                  n_features=100, block_size=50, memory_limit=2 ** 30, alpha=0.05, collection=None, fdr=None):
     """HSIC test between every pair of columns.
 
     Parameters
@@ -1481,6 +1481,9 @@ def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", band
     memory_limit : int
         Bytes of cached centred Gram matrices (one per column) in the exact tests; beyond it
         they are rebuilt per pair.
+    fdr : {"bh", "by"} or None
+        Set each result's ``qvalue`` to the FDR-adjusted p-value over all the pairs
+        (:func:`fdr_adjust`).
     Other parameters
         As in :func:`hsic_test`; each pair is tested with the same seed.
 
@@ -1490,6 +1493,8 @@ def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", band
     """
     if kernel == "precomputed":
         raise TextmineError("pairwise tests need data columns, not precomputed kernel matrices")
+    if fdr is not None and fdr not in FDR_METHODS:
+        raise TextmineError(f"unknown FDR method {fdr!r}; choose one of {', '.join(FDR_METHODS)}")
     x = _as_data(x, "x")
     cols_x = [x[:, [j]] for j in range(x.shape[1])]
     names_x = list(names_x) if names_x is not None else [str(j + 1) for j in range(len(cols_x))]
@@ -1522,7 +1527,7 @@ def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", band
                           n_permutations=n_permutations, seed=seed, n_jobs=n_jobs,
                           n_features=n_features, block_size=block_size, alpha=alpha, collection=collection)
             out.append((names[i], names[j], r))
-        return out
+        return _with_fdr(out, fdr)
     sigmas = [_bandwidths(c, c, kernel, bandwidth, (nm, nm))[0] for c, nm in zip(cols, names)]
     unb = est in ("unbiased", "normalized")
     cache = {}
@@ -1543,6 +1548,66 @@ def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", band
             out.append((names[i], names[j],
                         HsicResult(float(stat), float(p), est, meth, sigmas[i], sigmas[j], n, reps,
                                    int(seed) if meth == "permutation" else None)))
+    return _with_fdr(out, fdr)
+
+
+def _with_fdr(rows, fdr):
+    """Set the q-values of ``(name, name, HsicResult)`` rows over all of them."""
+    if fdr is not None:
+        q = fdr_adjust([r.pvalue for _, _, r in rows], fdr)
+        for (_, _, r), v in zip(rows, q):
+            r.qvalue = float(v)
+    return rows
+
+
+# --------------------------------------------------------------------------- many tests at once
+
+FDR_METHODS = ("bh", "by")
+
+
+def fdr_adjust(pvalues, method="bh"):
+    """Benjamini-Hochberg or Benjamini-Yekutieli adjusted p-values (q-values).
+
+    Parameters
+    ----------
+    pvalues : array (m,)
+        NaN entries stay NaN and are left out of the ranking, but m counts them (R's
+        ``p.adjust``; statsmodels would turn every value into NaN).
+    method : {"bh", "by"}
+
+    Returns
+    -------
+    float64[m]
+        ``q_(i) = min_{j >= i} min(1, m c(m) p_(j) / j)`` with ``c(m) = 1`` (BH) or
+        ``sum_{k <= m} 1/k`` (BY): equal to statsmodels' ``multipletests(p, method="fdr_bh" /
+        "fdr_by")[1]``; reject at FDR q iff ``q_i <= q``.
+
+    Notes
+    -----
+    ALGORITHMS-2.md section 3. Benjamini & Hochberg, JRSS-B 57, 1995; Benjamini & Yekutieli,
+    Ann. Stat. 29, 2001 (BY holds under any dependence; tests that share a column are dependent).
+
+    Examples
+    --------
+    >>> fdr_adjust([0.01, 0.04, 0.03, 0.005, 0.20, 0.50]).round(4).tolist()
+    [0.03, 0.06, 0.06, 0.03, 0.24, 0.5]
+    """
+    if method not in FDR_METHODS:
+        raise TextmineError(f"unknown FDR method {method!r}; choose one of {', '.join(FDR_METHODS)}")
+    p = np.asarray(pvalues, dtype=np.float64).ravel()
+    out = np.full(p.shape, np.nan)
+    m = p.size
+    ok = np.flatnonzero(~np.isnan(p))
+    if not ok.size:
+        return out
+    if ((p[ok] < 0) | (p[ok] > 1)).any():
+        raise TextmineError("p-values must lie in [0, 1]")
+    c = 1.0 if method == "bh" else float(np.sum(1.0 / np.arange(1, m + 1)))
+    order = ok[np.argsort(p[ok], kind="stable")]
+    ranks = np.arange(1, order.size + 1)
+    q = np.minimum(1.0, m * c * p[order] / ranks)
+    q = np.minimum.accumulate(q[::-1])[::-1]
+    out[order] = q
     return out
 
 

@@ -89,6 +89,9 @@ def _parse_bandwidth(ctx, param, value):
               help="Rows per block (--pvalue block).")
 @click.option("--pairwise", is_flag=True, help="Test every pair of columns (of X, or X's against Y's); writes "
               "x<TAB>y<TAB>statistic<TAB>pvalue per pair.")
+@click.option("--fdr", type=click.Choice(["bh", "by"]), default=None,
+              help="With --pairwise: add a qvalue column after pvalue, the Benjamini-Hochberg (bh) or "
+              "Benjamini-Yekutieli (by, any dependence) adjusted p-value over all the pairs.")
 @click.option("--json", "as_json", is_flag=True, help="Write JSON (one object; one per line with --pairwise).")
 @click.option("--null", "null_path", type=click.Path(dir_okay=False), metavar="FILE.npy",
               help="Save the permutation null statistics as .npy.")
@@ -98,7 +101,7 @@ def _parse_bandwidth(ctx, param, value):
 @output_option
 @quiet_option
 def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwidth, estimator, method,
-         collection, alpha, permutations, num_features, features_old, block_size, pairwise, as_json, null_path,
+         collection, alpha, permutations, num_features, features_old, block_size, pairwise, fdr, as_json, null_path,
          encoding, seed, jobs, output, quiet, column_names):
     """Hilbert-Schmidt independence test between x and y (n x p and n x q).
 
@@ -137,6 +140,8 @@ def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwi
             raise click.UsageError("--features (deprecated) and --num-features disagree; give --num-features only")
         num_features = features_old
     features = 100 if num_features is None else num_features
+    if fdr is not None and not pairwise:
+        raise click.UsageError("--fdr adjusts the p-values of many tests; it needs --pairwise")
     if collection is not None and method != "aggregated":
         raise click.UsageError("--collection is for --pvalue aggregated")
     if bandwidth is not None and bandwidth_rule not in (None, "fixed"):
@@ -199,16 +204,18 @@ def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwi
                   seed=seed, n_jobs=jobs, n_features=features, block_size=block_size, alpha=alpha,
                   collection=collection)
     if pairwise:
-        rows = hsic_pairwise(tx, ty, names_x, names_y, **common)
+        rows = hsic_pairwise(tx, ty, names_x, names_y, fdr=fdr, **common)
+        fields = _PAIR_FIELDS + (("qvalue",) if fdr else ())
         with atomic_output(output) as out:
             if header and not as_json:
-                out.write("\t".join(_PAIR_FIELDS) + "\n")
+                out.write("\t".join(fields) + "\n")
             if as_json:
                 for a, b, r in rows:
                     out.write(json.dumps({"x": a, "y": b, **r.to_dict()}) + "\n")
             else:
                 for a, b, r in rows:
-                    out.write("\t".join((a, b, _fmt(r.statistic), _fmt(r.pvalue))) + "\n")
+                    cells = [a, b, _fmt(r.statistic), _fmt(r.pvalue)] + ([_fmt(r.qvalue)] if fdr else [])
+                    out.write("\t".join(cells) + "\n")
         return
     result = hsic_test(tx, ty, return_null=bool(null_path), **common)
     if null_path:
