@@ -476,7 +476,8 @@ def test_read_table_formats(tmp_path):
 @pytest.mark.parametrize("text,msg", [
     ("1\t2\n3\tx\n", r"t.tsv:2: column 2: cannot read 'x' as a number"),
     ("a\tb\n1\t2\n", r"t.tsv:1: column 1: cannot read 'a'.*--column-names"),
-    ("1\t2\n3\tnan\n", r"t.tsv:2: column 2: 'nan' is not a finite number"),
+    ("1\t2\n3\tnan\n", r"t.tsv:2: column 2: 'nan' is a missing value; use --missing drop"),
+    ("1\t2\n3\t-inf\n", r"t.tsv:2: column 2: '-inf' is not a finite number"),
     ("1\t2\n3\n", r"t.tsv:2: 1 columns, expected 2"),
     ("\n\n", r"t.tsv: no data rows"),
 ])
@@ -576,7 +577,11 @@ def test_cli_precomputed(tmp_path):
 
 @pytest.mark.parametrize("content,args,msg", [
     ("1\t2\n2\t3\n3\t5\n4\tx\n5\t1\n", [], "t.tsv:4: column 2: cannot read 'x' as a number"),
-    ("1\t2\n2\t3\n3\t5\n4\tnan\n5\t1\n", [], "t.tsv:4: column 2: 'nan' is not a finite number"),
+    ("1\t2\n2\t3\n3\t5\n4\tnan\n5\t1\n", [], "t.tsv:4: column 2: 'nan' is a missing value; use --missing drop"),
+    ("1\t2\n2\t3\n3\t\n4\t1\n5\t1\n", [], "t.tsv:3: column 2: empty cell is a missing value"),
+    ("1\t2\nNA\t3\n3\t5\n4\t1\n5\t1\n", [], "t.tsv:2: column 1: 'NA' is a missing value"),
+    ("1\t2\nNA\t3\n3\tNA\n4\t1\n5\t1\n", ["--missing", "drop"], "3 complete rows after dropping 2"),
+    ("1\t2\nNA\t3\n3\t5\n4\t1\n5\t1\n", ["--missing", "drop", "--pvalue", "gamma"], "needs n >= 6"),
     ("1\t2\n2\t3\n3\t5\n4\tinf\n5\t1\n", [], "t.tsv:4: column 2: 'inf' is not a finite number"),
     ("1\t2\n2\t2\n3\t2\n4\t2\n5\t2\n", [], "y is constant"),
     ("1\t2\n2\t3\n3\t5\n", [], "at least 4 samples"),
@@ -904,3 +909,53 @@ def test_pairwise_and_cli_fdr(table):
     assert res.exit_code == 2 and "holm" in res.stderr
     res = run([str(path), "--x-cols", "1", "--y-cols", "2", "--fdr", "bh"])
     assert res.exit_code == 2 and "--pairwise" in res.stderr
+
+
+# ---------------------------------------------------------------- missing values
+
+def test_missing_drop_library():
+    x, y = data(n=40, p=1, q=2, seed=60)
+    xm, ym = x.copy(), y.copy()
+    xm[3, 0] = np.nan
+    ym[7, 1] = np.nan
+    ym[3, 0] = np.nan
+    keep = np.ones(40, bool)
+    keep[[3, 7]] = False
+    r = hsic_test(xm, ym, missing="drop", method="permutation", n_permutations=99)
+    want = hsic_test(x[keep], y[keep], method="permutation", n_permutations=99)
+    assert r.dropped == 2 and r.n == 38 and r.statistic == want.statistic and r.pvalue == want.pvalue
+    with pytest.raises(TextmineError, match="non-finite"):
+        hsic_test(xm, ym)
+    xm[5, 0] = np.inf
+    with pytest.raises(TextmineError, match="non-finite"):
+        hsic_test(xm, ym, missing="drop")                 # inf is not missing
+
+
+def test_missing_drop_pairwise_per_pair(tmp_path):
+    rng = np.random.default_rng(61)
+    t = rng.normal(size=(30, 3))
+    t[:, 1] += t[:, 0] ** 2
+    t[2, 0] = np.nan
+    t[5, 2] = np.nan
+    rows = hsic_pairwise(t, missing="drop", method="permutation", n_permutations=99)
+    assert [(a, b, r.dropped, r.n) for a, b, r in rows] == [("1", "2", 1, 29), ("1", "3", 2, 28), ("2", "3", 1, 29)]
+    for (a, b, r), (i, j) in zip(rows, [(0, 1), (0, 2), (1, 2)]):
+        ok = ~np.isnan(t[:, i]) & ~np.isnan(t[:, j])
+        assert r.pvalue == hsic_test(t[ok, i], t[ok, j], method="permutation", n_permutations=99).pvalue
+    path = tmp_path / "m.tsv"
+    path.write_text("".join("\t".join("NA" if np.isnan(v) else repr(float(v)) for v in r) + "\n" for r in t))
+    res = run([str(path), "--pairwise", "--missing", "drop", "--pvalue", "permutation", "-B", "99"])
+    assert res.exit_code == 0, res.stderr
+    assert [float(ln.split("\t")[3]) for ln in res.stdout.splitlines()] == [r.pvalue for _, _, r in rows]
+    assert "dropped incomplete rows in 3 of 3 pairs" in res.stderr
+    assert run([str(path), "--pairwise", "--missing", "drop", "-q"]).stderr == ""
+    res = run([str(path), "--x-cols", "1", "--y-cols", "2", "--missing", "drop", "--json"])
+    assert json.loads(res.stdout)["dropped"] == 1 and res.stderr == "textmine hsic: dropped 1 incomplete rows of 30\n"
+
+
+def test_missing_constant_after_drop_names_the_pair(tmp_path):
+    path = tmp_path / "c.tsv"
+    path.write_text("1\t2\t\n2\t3\t1\n3\t5\t1\n4\t1\t1\n5\t2\t1\n6\t3\t1\n")
+    res = run([str(path), "--pairwise", "--missing", "drop"])
+    assert res.exit_code == 1 and res.stderr.startswith("Error: columns 1 and 3: y is constant")
+    assert "Traceback" not in res.stderr

@@ -39,6 +39,7 @@ from textmine.errors import TextmineError
 ESTIMATORS = ("biased", "unbiased", "gretton2005", "normalized")
 METHODS = ("auto", "gamma", "permutation", "chi2", "rff", "block", "aggregated")
 BANDWIDTH_RULES = ("median", "gretton", "hyppo")
+MISSING = ("error", "drop")
 KERNELS = ("gaussian", "linear", "distance", "precomputed")
 LARGE_N = 10_000            # method="auto" switches to the linear-time test from here
 AGG_AUTO_MAX_N = 0          # method="auto" runs the aggregated test up to here (single tests, median rule)
@@ -741,7 +742,7 @@ def _normal_sf(z):
 
 # --------------------------------------------------------------------------- input checks
 
-def _as_data(a, name):
+def _as_data(a, name, allow_nan=False):
     a = np.asarray(a)
     if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
         raise TextmineError(f"{name} must be numeric, got dtype {a.dtype}")
@@ -752,12 +753,36 @@ def _as_data(a, name):
         raise TextmineError(f"{name} must be an n x p matrix (or a vector), got {a.ndim} dimensions")
     if a.shape[1] == 0:
         raise TextmineError(f"{name} has no columns")
-    bad = ~np.isfinite(a)
+    bad = np.isinf(a) if allow_nan else ~np.isfinite(a)
     if bad.any():
         i, j = np.argwhere(bad)[0]
         raise TextmineError(f"{name} has a non-finite value ({a[i, j]}) at row {i + 1}, column {j + 1}; "
-                            "drop or impute missing values first")
+                            "drop or impute missing values first (missing=\"drop\" drops rows with NaN)")
     return a
+
+
+def _drop_missing(x, y, missing, names=("x", "y")):
+    """Rows of x and y without NaN, and how many were dropped (``missing="drop"``).
+
+    With ``missing="error"`` the arrays pass unchanged (the checks that follow reject NaN).
+    """
+    if missing not in MISSING:
+        raise TextmineError(f"unknown missing-value policy {missing!r}; choose one of {', '.join(MISSING)}")
+    if missing == "error":
+        return x, y, 0
+    x = _as_data(x, names[0], allow_nan=True)
+    y = _as_data(y, names[1], allow_nan=True)
+    if x.shape[0] != y.shape[0]:
+        raise TextmineError(f"{names[0]} has {x.shape[0]} rows but {names[1]} has {y.shape[0]}; "
+                            "the samples must be paired row by row")
+    keep = ~(np.isnan(x).any(axis=1) | np.isnan(y).any(axis=1))
+    k = int(keep.size - np.count_nonzero(keep))
+    if keep.sum() < 4:
+        raise TextmineError(f"{names[0]} and {names[1]}: {int(keep.sum())} complete rows after dropping {k} with "
+                            "missing values; HSIC needs at least 4")
+    if k:
+        x, y = np.ascontiguousarray(x[keep]), np.ascontiguousarray(y[keep])
+    return x, y, k
 
 
 def _check_pair(x, y, kernel):
@@ -959,6 +984,8 @@ class HsicResult:
         The level at which the aggregated test's pairs are marked ``rejected``.
     qvalue : float or None
         FDR-adjusted p-value (pairwise runs with an FDR method).
+    dropped : int or None
+        Rows left out for missing values (``missing="drop"``); ``n`` counts the rows used.
     """
     statistic: float
     pvalue: float
@@ -973,6 +1000,7 @@ class HsicResult:
     kernels: object = dataclasses.field(default=None, repr=False)
     alpha: object = None
     qvalue: object = None
+    dropped: object = None
 
     def to_dict(self):
         """The result as a JSON-ready dict (without the null sample; the aggregated test's
@@ -980,7 +1008,7 @@ class HsicResult:
         d = dataclasses.asdict(self)
         d.pop("null")
         d["permutations"] = d.pop("n_permutations")
-        for k in ("kernels", "alpha", "qvalue"):
+        for k in ("kernels", "alpha", "qvalue", "dropped"):
             if d[k] is None:
                 d.pop(k)
         return d
@@ -1379,7 +1407,7 @@ class _Threads:
 
 def hsic_test(x, y, kernel="gaussian", bandwidth="median", estimator=None, method="auto",
               n_permutations=1000, seed=1, n_jobs=None, n_features=100, block_size=50,
-              return_null=False, alpha=0.05, collection=None):
+              return_null=False, alpha=0.05, collection=None, missing="error"):
     """HSIC independence test of paired samples x (n x p) and y (n x q).
 
     Parameters
@@ -1415,6 +1443,9 @@ def hsic_test(x, y, kernel="gaussian", bandwidth="median", estimator=None, metho
         ``aggregated``: the level at which each bandwidth pair is marked rejected.
     collection : (base, lo, hi) or None
         ``aggregated``: the bandwidth collection (None: ``(2, -2, 2)``).
+    missing : {"error", "drop"}
+        ``drop``: leave out the rows where x or y has a NaN (``result.dropped`` says how many;
+        at least 4 complete rows must remain); ``error``: NaN is an error.
 
     Returns
     -------
@@ -1434,6 +1465,18 @@ def hsic_test(x, y, kernel="gaussian", bandwidth="median", estimator=None, metho
     >>> r.method, r.pvalue < 1e-6
     ('gamma', True)
     """
+    if missing == "drop" and kernel == "precomputed":
+        raise TextmineError("missing values cannot be dropped from precomputed kernel matrices")
+    x, y, dropped = _drop_missing(x, y, missing)
+    r = _hsic_test(x, y, kernel, bandwidth, estimator, method, n_permutations, seed, n_jobs, n_features,
+                   block_size, return_null, alpha, collection)
+    if missing == "drop":
+        r.dropped = dropped
+    return r
+
+
+def _hsic_test(x, y, kernel, bandwidth, estimator, method, n_permutations, seed, n_jobs, n_features,
+               block_size, return_null, alpha, collection):
     x, y = _check_pair(x, y, kernel)
     n = x.shape[0]
     estimator, method = _resolve_method(method, estimator, n, kernel, bandwidth, single=True)
@@ -1468,7 +1511,8 @@ def hsic_test(x, y, kernel="gaussian", bandwidth="median", estimator=None, metho
 
 def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", bandwidth="median",
                   estimator=None, method="auto", n_permutations=1000, seed=1, n_jobs=None,
-                  n_features=100, block_size=50, memory_limit=2 ** 30, alpha=0.05, collection=None, fdr=None):
+                  n_features=100, block_size=50, memory_limit=2 ** 30, alpha=0.05, collection=None, fdr=None,
+                  missing="error"):
     """HSIC test between every pair of columns.
 
     Parameters
@@ -1481,6 +1525,8 @@ def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", band
     memory_limit : int
         Bytes of cached centred Gram matrices (one per column) in the exact tests; beyond it
         they are rebuilt per pair.
+    missing : {"error", "drop"}
+        ``drop``: each pair leaves out its own incomplete rows (``result.dropped``).
     fdr : {"bh", "by"} or None
         Set each result's ``qvalue`` to the FDR-adjusted p-value over all the pairs
         (:func:`fdr_adjust`).
@@ -1495,7 +1541,9 @@ def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", band
         raise TextmineError("pairwise tests need data columns, not precomputed kernel matrices")
     if fdr is not None and fdr not in FDR_METHODS:
         raise TextmineError(f"unknown FDR method {fdr!r}; choose one of {', '.join(FDR_METHODS)}")
-    x = _as_data(x, "x")
+    if missing not in MISSING:
+        raise TextmineError(f"unknown missing-value policy {missing!r}; choose one of {', '.join(MISSING)}")
+    x = _as_data(x, "x", allow_nan=missing == "drop")
     cols_x = [x[:, [j]] for j in range(x.shape[1])]
     names_x = list(names_x) if names_x is not None else [str(j + 1) for j in range(len(cols_x))]
     if y is None:
@@ -1505,7 +1553,7 @@ def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", band
         cols, names = cols_x, names_x
         index_y = 0
     else:
-        y = _as_data(y, "y")
+        y = _as_data(y, "y", allow_nan=missing == "drop")
         if y.shape[0] != x.shape[0]:
             raise TextmineError(f"x has {x.shape[0]} rows but y has {y.shape[0]}; "
                                 "the samples must be paired row by row")
@@ -1519,13 +1567,20 @@ def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", band
         raise TextmineError(f"HSIC needs at least 4 samples (the unbiased estimator divides by n(n-3)), got {n}")
     est, meth = _resolve_method(method, estimator, n, kernel, bandwidth)
     _check_method_args(meth, n_permutations, n_features, block_size, seed)
-    if meth in ("rff", "block", "aggregated") or (isinstance(bandwidth, str) and bandwidth == "hyppo"):
+    has_nan = missing == "drop" and any(np.isnan(c).any() for c in cols)
+    if meth in ("rff", "block", "aggregated") or (isinstance(bandwidth, str) and bandwidth == "hyppo") or has_nan:
         out = []
         for i, j in pairs:
-            r = hsic_test(cols[i], cols[j], kernel=kernel, bandwidth=bandwidth, estimator=estimator,
-                          method=meth if meth in ("rff", "block", "aggregated") else method,
-                          n_permutations=n_permutations, seed=seed, n_jobs=n_jobs,
-                          n_features=n_features, block_size=block_size, alpha=alpha, collection=collection)
+            xi, yj, k = _drop_missing(cols[i], cols[j], missing, (names[i], names[j]))
+            try:
+                r = hsic_test(xi, yj, kernel=kernel, bandwidth=bandwidth, estimator=estimator,
+                              method=meth if meth in ("rff", "block", "aggregated") else method,
+                              n_permutations=n_permutations, seed=seed, n_jobs=n_jobs,
+                              n_features=n_features, block_size=block_size, alpha=alpha, collection=collection)
+            except TextmineError as e:
+                raise TextmineError(f"columns {names[i]} and {names[j]}: {e}") from None
+            if missing == "drop":
+                r.dropped = k
             out.append((names[i], names[j], r))
         return _with_fdr(out, fdr)
     sigmas = [_bandwidths(c, c, kernel, bandwidth, (nm, nm))[0] for c, nm in zip(cols, names)]
@@ -1547,7 +1602,8 @@ def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", band
             reps = int(n_permutations) if meth == "permutation" else None
             out.append((names[i], names[j],
                         HsicResult(float(stat), float(p), est, meth, sigmas[i], sigmas[j], n, reps,
-                                   int(seed) if meth == "permutation" else None)))
+                                   int(seed) if meth == "permutation" else None,
+                                   dropped=0 if missing == "drop" else None)))
     return _with_fdr(out, fdr)
 
 
@@ -1613,8 +1669,15 @@ def fdr_adjust(pvalues, method="bh"):
 
 # --------------------------------------------------------------------------- reading tables
 
-def _parse_cells(path, lines, delimiter, first_line):
-    """Parse text lines into a float matrix; errors name ``file:line``."""
+_NA_CELLS = frozenset(("", "na", "nan", "n/a", "null", "none", "-nan"))
+
+
+def _parse_cells(path, lines, delimiter, first_line, missing="error"):
+    """Parse text lines into a float matrix; errors name ``file:line``.
+
+    ``missing="drop"`` reads missing cells (empty, ``NA``, ``NaN``, ``N/A``, ``null``) as NaN;
+    ``"error"`` reports the first one.
+    """
     rows = []
     width = None
     for k, line in enumerate(lines):
@@ -1629,6 +1692,13 @@ def _parse_cells(path, lines, delimiter, first_line):
             raise TextmineError(f"{path}:{lineno}: {len(cells)} columns, expected {width} as on the first data line")
         row = []
         for c, cell in enumerate(cells, 1):
+            if cell.strip().lower() in _NA_CELLS:
+                if missing == "drop":
+                    row.append(math.nan)
+                    continue
+                what = repr(cell.strip()) if cell.strip() else "empty cell"
+                raise TextmineError(f"{path}:{lineno}: column {c}: {what} is a missing value; "
+                                    "use --missing drop to leave out incomplete rows")
             try:
                 v = float(cell)
             except ValueError:
@@ -1645,7 +1715,7 @@ def _parse_cells(path, lines, delimiter, first_line):
     return np.array(rows, dtype=np.float64)
 
 
-def read_table(path, delimiter=None, header=False, encoding="utf-8"):
+def read_table(path, delimiter=None, header=False, encoding="utf-8", missing="error"):
     """Read a numeric table: TSV (default), CSV (``.csv``) or NumPy ``.npy``; ``-`` is stdin.
 
     Parameters
@@ -1656,6 +1726,10 @@ def read_table(path, delimiter=None, header=False, encoding="utf-8"):
     header : bool
         The first line holds column names.
     encoding : str
+    missing : {"error", "drop"}
+        ``drop``: missing cells (empty, ``NA``, ``NaN``, ``N/A``, ``null``; NaN in ``.npy``) are
+        read as NaN, for :func:`hsic_test` and :func:`hsic_pairwise` to drop per test;
+        ``error``: the first one is reported with ``file:line`` and its column.
 
     Returns
     -------
@@ -1682,11 +1756,11 @@ def read_table(path, delimiter=None, header=False, encoding="utf-8"):
         if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
             raise TextmineError(f"{path}: array of dtype {a.dtype} is not numeric")
         a = np.ascontiguousarray(a, dtype=np.float64)
-        bad = ~np.isfinite(a)
+        bad = ~np.isfinite(a) if missing == "error" else np.isinf(a)
         if bad.any():
             i, j = np.argwhere(bad)[0]
-            raise TextmineError(f"{path}: row {i + 1}, column {j + 1}: {a[i, j]} is not a finite number; "
-                                "drop or impute missing values first")
+            hint = "; use --missing drop to leave out incomplete rows" if np.isnan(a[i, j]) else ""
+            raise TextmineError(f"{path}: row {i + 1}, column {j + 1}: {a[i, j]} is not a finite number" + hint)
         return a, [str(j + 1) for j in range(a.shape[1])]
     if delimiter is None:
         delimiter = "," if path.lower().endswith(".csv") else "\t"
@@ -1721,7 +1795,7 @@ def read_table(path, delimiter=None, header=False, encoding="utf-8"):
         names = [c.strip() for c in (lines[0].split(delimiter) if delimiter else lines[0].split())]
         lines = lines[1:]
         first += 1
-    data = _parse_cells(name, lines, delimiter, first)
+    data = _parse_cells(name, lines, delimiter, first, missing)
     if names is None:
         names = [str(j + 1) for j in range(data.shape[1])]
     elif len(names) != data.shape[1]:

@@ -96,13 +96,16 @@ def _parse_bandwidth(ctx, param, value):
 @click.option("--null", "null_path", type=click.Path(dir_okay=False), metavar="FILE.npy",
               help="Save the permutation null statistics as .npy.")
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of text tables.")
+@click.option("--missing", type=click.Choice(["error", "drop"]), default="error", show_default=True,
+              help="Missing cells (empty, NA, NaN, N/A, null): error names FILE:LINE and the column; drop leaves "
+              "out the incomplete rows of each test (per pair with --pairwise) and says how many on stderr.")
 @seed_option
 @jobs_option
 @output_option
 @quiet_option
 def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwidth, estimator, method,
          collection, alpha, permutations, num_features, features_old, block_size, pairwise, fdr, as_json, null_path,
-         encoding, seed, jobs, output, quiet, column_names):
+         encoding, missing, seed, jobs, output, quiet, column_names):
     """Hilbert-Schmidt independence test between x and y (n x p and n x q).
 
     X and Y are TSV, CSV or .npy tables (- is stdin), rows paired by position. With one table,
@@ -158,9 +161,9 @@ def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwi
         raise click.UsageError("--kernel precomputed needs two n x n matrices X and Y (no column selection or "
                                "--pairwise)")
 
-    tx, names_x = read_table(x, delimiter, column_names, encoding)
+    tx, names_x = read_table(x, delimiter, column_names, encoding, missing)
     if y is not None:
-        ty, names_y = read_table(y, delimiter, column_names, encoding)
+        ty, names_y = read_table(y, delimiter, column_names, encoding, missing)
         if ty.shape[0] != tx.shape[0]:
             raise TextmineError(f"{x} has {tx.shape[0]} rows but {y} has {ty.shape[0]}; "
                                 "the samples must be paired row by row")
@@ -202,9 +205,14 @@ def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwi
 
     common = dict(kernel=kernel, bandwidth=bw, estimator=estimator, method=method, n_permutations=permutations,
                   seed=seed, n_jobs=jobs, n_features=features, block_size=block_size, alpha=alpha,
-                  collection=collection)
+                  collection=collection, missing=missing)
     if pairwise:
         rows = hsic_pairwise(tx, ty, names_x, names_y, fdr=fdr, **common)
+        if missing == "drop" and not quiet:
+            dropped = [(a, b, r.dropped) for a, b, r in rows if r.dropped]
+            if dropped:
+                click.echo(f"textmine hsic: dropped incomplete rows in {len(dropped)} of {len(rows)} pairs (at most "
+                           f"{max(k for _, _, k in dropped)} rows; the JSON output has a 'dropped' key)", err=True)
         fields = _PAIR_FIELDS + (("qvalue",) if fdr else ())
         with atomic_output(output) as out:
             if header and not as_json:
@@ -218,6 +226,8 @@ def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwi
                     out.write("\t".join(cells) + "\n")
         return
     result = hsic_test(tx, ty, return_null=bool(null_path), **common)
+    if missing == "drop" and result.dropped and not quiet:
+        click.echo(f"textmine hsic: dropped {result.dropped} incomplete rows of {result.n + result.dropped}", err=True)
     if null_path:
         import numpy as np
         with atomic_output(null_path, "wb") as f:
@@ -225,7 +235,7 @@ def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwi
     d = result.to_dict()
     with atomic_output(output) as out:
         if as_json:
-            extra = {k: d[k] for k in ("alpha", "kernels") if k in d}
+            extra = {k: d[k] for k in ("alpha", "kernels", "dropped") if k in d}
             out.write(json.dumps({**{k: d[k] for k in _FIELDS}, **extra}) + "\n")
         else:
             if header:
