@@ -383,6 +383,30 @@ def aggregated(args):
            "s.e. at 0.05", "agg s (median)"], rows)
 
 
+def agg_speed(args):
+    """Aggregated test at n = 500 (B = 1000) against hyppo's permutation test (B = 1000), same data."""
+    from hyppo.independence import Hsic
+    from textmine.hsic_agg import hsic_agg_test
+    x, y = dep_sample("sin4", 500, np.random.default_rng(12))
+    hsic_agg_test(x[:30], y[:30], n_permutations=10)
+    hsic_agg_test(x[:30], y[:30], n_permutations=10, n_jobs=1)
+    t2, r = timed(lambda: hsic_agg_test(x, y, n_permutations=1000), 3)
+    t1, r1 = timed(lambda: hsic_agg_test(x, y, n_permutations=1000, n_jobs=1), 3)
+    assert r.pvalue == r1.pvalue and r.kernels == r1.kernels
+    tg, g = timed(lambda: hsic_test(x, y, method="gamma"), 3)
+    Hsic().test(x[:30], y[:30], reps=10, auto=False)
+    reps = args.hyppo_reps
+    th, hp = timed(lambda: Hsic().test(x, y, reps=reps, workers=1, auto=False), 1)
+    th *= 1000 / reps
+    print(f"## Aggregated test speed, n = 500, sin(4x) data, B = 1000 (medians of 3; hyppo measured with "
+          f"reps = {reps}, scaled to 1000)\n")
+    table(["implementation", "seconds", "hyppo / this", "p-value"],
+          [("textmine aggregated, 25 pairs, -j 2", f"{t2:.2f}", f"{th / t2:.1f}x", f"{r.pvalue:.4g}"),
+           ("textmine aggregated, 25 pairs, -j 1", f"{t1:.2f}", f"{th / t1:.1f}x", f"{r1.pvalue:.4g}"),
+           ("textmine gamma, median heuristic", f"{tg:.4f}", f"{th / tg:.0f}x", f"{g.pvalue:.4g}"),
+           ("hyppo Hsic permutation, one kernel", f"{th:.1f}", "1", f"{hp[1]:.4g}")])
+
+
 def dcor_speed(args):
     """1-D bias-corrected distance correlation: textmine's O(n log n) path vs the dcor package."""
     import dcor
@@ -407,7 +431,8 @@ def dcor_speed(args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", choices=["correctness", "calibration", "power", "speed", "aggregated", "dcor_speed"],
+    ap.add_argument("--only", choices=["correctness", "calibration", "power", "speed", "aggregated", "agg_speed",
+                                          "dcor_speed"],
                     action="append")
     ap.add_argument("--dcor-ns", type=int, nargs="+", default=[10 ** 5, 10 ** 6])
     ap.add_argument("--agg-ns", type=int, nargs="+", default=[100, 200, 500])
@@ -426,7 +451,7 @@ def main():
     ap.add_argument("--gamma-ns", type=int, nargs="+", default=[1000, 2000, 5000])
     ap.add_argument("--large-n", type=int, default=1_000_000)
     args = ap.parse_args()
-    parts = args.only or ["correctness", "calibration", "power", "speed", "aggregated", "dcor_speed"]
+    parts = args.only or ["correctness", "calibration", "power", "speed", "aggregated", "agg_speed", "dcor_speed"]
     print(f"textmine bench/hsic.py; python {sys.version.split()[0]}, numpy {np.__version__}; "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}\n")
     for part in parts:

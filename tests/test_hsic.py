@@ -162,7 +162,7 @@ def test_estimators_match_formulas(kernel, estimator, formula):
 def test_default_bandwidth_is_per_variable_median():
     x, y = data(n=50, p=1, q=2, seed=12)
     y *= 10
-    r = hsic_test(x, y)
+    r = hsic_test(x, y, method="gamma")
     assert rel(r.bandwidth_x, naive.median_sigma(x)) < 1e-12
     assert rel(r.bandwidth_y, naive.median_sigma(y)) < 1e-12
     want = naive.hsic_biased(naive.gaussian_gram(x, r.bandwidth_x), naive.gaussian_gram(y, r.bandwidth_y))
@@ -411,7 +411,14 @@ def test_large_n_methods_detect_dependence_and_accept_independence():
 
 def test_method_estimator_combinations():
     x, y = data(n=30, seed=20)
-    assert hsic_test(x, y).method == "gamma"
+    assert hsic_test(x, y, n_permutations=9).method == "aggregated"        # the default up to n = 500
+    assert hsic_test(x, y, bandwidth="gretton").method == "gamma"           # a bandwidth rule: one kernel
+    assert hsic_test(x, y, bandwidth=1.0).method == "gamma"
+    assert hsic_test(x, y, estimator="biased").method == "gamma"
+    assert hsic_test(x, y, kernel="linear").method == "gamma"
+    big = data(n=H.AGG_AUTO_MAX_N + 1, seed=20)
+    assert hsic_test(*big).method == "gamma"
+    assert hsic_pairwise(x[:, :2]).__getitem__(0)[2].method == "gamma"     # many tests: the fast analytic one
     assert hsic_test(x, y, estimator="normalized").method == "chi2"
     assert hsic_test(x, y, estimator="unbiased", n_permutations=9).method == "permutation"
     assert hsic_test(x, y, method="chi2").estimator == "normalized"
@@ -453,7 +460,7 @@ def test_pairwise_equals_single_tests():
     rows = hsic_pairwise(table, names_x=list("abcd"))
     assert [(a, b) for a, b, _ in rows] == [("a", "b"), ("a", "c"), ("a", "d"), ("b", "c"), ("b", "d"), ("c", "d")]
     for a, b, r in rows:
-        single = hsic_test(table[:, "abcd".index(a)], table[:, "abcd".index(b)])
+        single = hsic_test(table[:, "abcd".index(a)], table[:, "abcd".index(b)], method="gamma")
         assert (r.statistic, r.pvalue) == (single.statistic, single.pvalue)
     rows = hsic_pairwise(x, y, method="permutation", n_permutations=19)
     assert len(rows) == 3
@@ -509,8 +516,12 @@ def test_cli_tsv_row_and_json(table):
     assert res.exit_code == 0, res.stderr
     fields = res.stdout.rstrip("\n").split("\t")
     r = hsic_test(t[:, 0], t[:, 1])
-    assert fields == [repr(r.statistic), "biased", repr(r.pvalue), "gamma", repr(r.bandwidth_x),
-                      repr(r.bandwidth_y), "60", "-", "-"]
+    assert fields == [repr(r.statistic), "biased", repr(r.pvalue), "aggregated", repr(r.bandwidth_x),
+                      repr(r.bandwidth_y), "60", "1000", "1"]
+    res = run([str(path), "--x-cols", "1", "--y-cols", "2", "--pvalue", "gamma"])
+    r = hsic_test(t[:, 0], t[:, 1], method="gamma")
+    assert res.stdout.rstrip("\n").split("\t") == [repr(r.statistic), "biased", repr(r.pvalue), "gamma",
+                                                    repr(r.bandwidth_x), repr(r.bandwidth_y), "60", "-", "-"]
     res = run([str(path), "--x-cols", "1", "--y-cols", "2", "--json", "--pvalue", "permutation", "-B", "99",
                "--seed", "5"])
     d = json.loads(res.stdout)

@@ -4,7 +4,9 @@ Public API
 ----------
 * :func:`hsic` -- the statistic alone (biased, Gretton-2005, unbiased or normalised estimator).
 * :func:`hsic_test` -- statistic and p-value (gamma, permutation, chi-square, random Fourier
-  features, block HSIC); returns an :class:`HsicResult`.
+  features, block HSIC, the aggregated test over bandwidths of :mod:`textmine.hsic_agg` -- the
+  default for single tests up to n = 500); returns an :class:`HsicResult`.
+* :func:`fdr_adjust` -- Benjamini-Hochberg / Benjamini-Yekutieli q-values (``hsic_pairwise(fdr=)``).
 * :func:`hsic_pairwise` -- all-pairs dependence over the columns of a table.
 * :func:`median_bandwidth` -- the bandwidth rules (``median``, ``gretton``, ``hyppo``).
 * :func:`read_table` -- TSV / CSV / ``.npy`` reader with ``file:line`` errors.
@@ -42,7 +44,7 @@ BANDWIDTH_RULES = ("median", "gretton", "hyppo")
 MISSING = ("error", "drop")
 KERNELS = ("gaussian", "linear", "distance", "precomputed")
 LARGE_N = 10_000            # method="auto" switches to the linear-time test from here
-AGG_AUTO_MAX_N = 0          # method="auto" runs the aggregated test up to here (single tests, median rule)
+AGG_AUTO_MAX_N = 500        # method="auto" runs the aggregated test up to here (single tests, median rule)
 MEDIAN_SUBSAMPLE = 1000     # rows used by the "median" rule (evenly strided) when n is larger
 GRETTON_SUBSAMPLE = 100     # hsicTestGamma.m uses the first 100 rows
 _CHUNK = 8192               # rows per chunk in the random-feature accumulation

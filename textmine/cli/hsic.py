@@ -71,8 +71,10 @@ def _parse_bandwidth(ctx, param, value):
                                                       "aggregated"]),
               default="auto", show_default=True,
               help="aggregated: HSICAgg, 5 x 5 Gaussian bandwidths around the median distance, one set of -B "
-              "permutations, min-p level correction (power where one median bandwidth fails). auto: gamma "
-              "(biased), chi2 (normalized), permutation (unbiased); rff from n = 10000.")
+              "permutations, min-p level correction (power where one median bandwidth fails). auto: aggregated "
+              "for one test up to n = 500 (Gaussian kernel, median rule, no --estimator), else gamma (biased), "
+              "chi2 (normalized), permutation (unbiased); rff from n = 10000 (chi2 with --kernel distance); "
+              "--pairwise uses gamma.")
 @click.option("--collection", callback=_parse_collection, metavar="BASE,LO,HI",
               help="Bandwidths of --pvalue aggregated: BASE^i x median distance / sqrt 2, i = LO..HI, per "
               "variable [default: 2,-2,2].")
