@@ -261,7 +261,7 @@ def hsic_agg_test(x, y, n_permutations=1000, seed=1, alpha=0.05, collection=COLL
     >>> rng = np.random.default_rng(0)
     >>> x = rng.normal(size=200)
     >>> r = hsic_agg_test(x, np.sin(4 * x) + 0.5 * rng.normal(size=200), n_permutations=200)
-    >>> r.pvalue < 0.01, len(r.kernels)
+    >>> r.pvalue <= 0.05, len(r.kernels)
     (True, 25)
     """
     x = _as_data(x, "x")
