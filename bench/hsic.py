@@ -11,6 +11,9 @@ calibration  rejection rate at alpha = 0.05 under independence over ``--trials``
              p-value method (the permutation test with B = 200 per trial).
 power        rejection rate at alpha = 0.05 on linear, quadratic, sinusoidal and circular dependence
              (hyppo's ``indep_sim`` with noise), textmine's default test vs hyppo's default test.
+aggregated   level and power of the aggregated test (HSICAgg) against the median-heuristic gamma and
+             permutation tests, hyppo and the best single bandwidth pair in hindsight, same data.
+dcor_speed   1-D bias-corrected distance correlation at n = 10^5, 10^6 vs the dcor package (avl, mergesort).
 speed        permutation test n = 500, B = 1000 (hyppo timed with B = 100 and scaled x10; textmine's
              low-rank first pass and its direct float32 pass); gamma test
              vs numpy and hyppo's chi2 at n = 1000/2000/5000; the linear-time tests at n = 10^6.
@@ -311,9 +314,135 @@ def speed(args):
     table(["method", "n", "seconds -j 2", "seconds -j 1", "p (dependent)", "p (independent)"], rows)
 
 
+def dep_sample(shape, n, rng):
+    """Data of the aggregated-test benchmark (ALGORITHMS-2.md 1; issue 15's cells)."""
+    if shape == "null":
+        return rng.normal(size=n), rng.normal(size=n)
+    if shape in ("sin4", "sin8"):
+        x = rng.normal(size=n)
+        return x, np.sin((4 if shape == "sin4" else 8) * x) + 0.5 * rng.normal(size=n)
+    if shape == "quadratic":
+        x = rng.uniform(-1, 1, size=n)
+        return x, x ** 2 + 0.3 * rng.normal(size=n)
+    if shape == "circle":
+        t = rng.uniform(-math.pi, math.pi, size=n)
+        return np.cos(t) + 0.3 * rng.normal(size=n), np.sin(t) + 0.3 * rng.normal(size=n)
+    if shape == "sign":                     # 2-D Gaussian sign: y = |z| sign(x1 x2)
+        x = rng.normal(size=(n, 2))
+        return x, np.abs(rng.normal(size=n)) * np.sign(x[:, 0] * x[:, 1])
+    raise ValueError(shape)
+
+
+def aggregated(args):
+    """Level and power of the aggregated test against the median-heuristic tests and hyppo, same data."""
+    from hyppo.independence import Hsic
+    from textmine.hsic_agg import hsic_agg_test
+    alpha = 0.05
+    hsic_agg_test(np.arange(30.0), np.arange(30.0) ** 2, n_permutations=10)      # compile
+    ns = args.agg_ns
+    print(f"## Aggregated test (HSICAgg, 5 x 5 bandwidths, B = {args.agg_b}): rejection rate at alpha = 0.05\n")
+    print("Same data for every column. `agg` = textmine aggregated (one set of B permutations, min-p correction); "
+          "`gamma` = median-heuristic gamma test; `perm` = median-heuristic permutation test (B = 200); "
+          "`hyppo` = `Hsic().test` (chi2); `best single` = the best of the 25 bandwidth pairs' own uncorrected "
+          "permutation tests in hindsight (the same permutations as `agg`), and its sigma pair.\n")
+    rows = []
+    for shape in args.agg_shapes:
+        for n in ns:
+            trials = args.agg_null_trials if shape == "null" else args.agg_trials
+            if n >= 500:
+                trials = args.agg_null_trials_500 if shape == "null" else args.agg_trials_500
+            rng = np.random.default_rng(2026 + n)
+            rej = {"agg": 0, "gamma": 0, "perm": 0, "hyppo": 0}
+            single = None
+            t_agg = []
+            t0 = time.perf_counter()
+            for t in range(trials):
+                x, y = dep_sample(shape, n, rng)
+                ts = time.perf_counter()
+                r = hsic_agg_test(x, y, n_permutations=args.agg_b, seed=t, alpha=alpha)
+                t_agg.append(time.perf_counter() - ts)
+                rej["agg"] += r.pvalue <= alpha
+                ps = np.array([k.pvalue for k in r.kernels])
+                single = (ps <= alpha).astype(int) if single is None else single + (ps <= alpha)
+                if shape == "null" or not args.agg_skip_peers:
+                    rej["gamma"] += hsic_test(x, y, method="gamma").pvalue <= alpha
+                    rej["perm"] += hsic_test(x, y, method="permutation", n_permutations=200, seed=t).pvalue <= alpha
+                    rej["hyppo"] += Hsic().test(x, y)[1] <= alpha
+            best = int(np.argmax(single))
+            bk = r.kernels[best]
+            rate = {k: v / trials for k, v in rej.items()}
+            se = math.sqrt(alpha * (1 - alpha) / trials)
+            rows.append((shape, n, trials, f"{rate['agg']:.3f}", f"{rate['gamma']:.3f}", f"{rate['perm']:.3f}",
+                         f"{rate['hyppo']:.3f}", f"{single[best] / trials:.3f}",
+                         f"{bk.bandwidth_x:.3g}, {bk.bandwidth_y:.3g}",
+                         f"{se:.4f}" if shape == "null" else "", f"{statistics.median(t_agg):.3f}"))
+            print(f"  {shape} n={n} trials={trials}: agg {rate['agg']:.3f} gamma {rate['gamma']:.3f} "
+                  f"perm {rate['perm']:.3f} hyppo {rate['hyppo']:.3f} best {single[best] / trials:.3f} "
+                  f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+    table(["data", "n", "trials", "agg", "gamma", "perm", "hyppo", "best single", "best sigma pair",
+           "s.e. at 0.05", "agg s (median)"], rows)
+
+
+def agg_speed(args):
+    """Aggregated test at n = 500 (B = 1000) against hyppo's permutation test (B = 1000), same data."""
+    from hyppo.independence import Hsic
+    from textmine.hsic_agg import hsic_agg_test
+    x, y = dep_sample("sin4", 500, np.random.default_rng(12))
+    hsic_agg_test(x[:30], y[:30], n_permutations=10)
+    hsic_agg_test(x[:30], y[:30], n_permutations=10, n_jobs=1)
+    t2, r = timed(lambda: hsic_agg_test(x, y, n_permutations=1000), 3)
+    t1, r1 = timed(lambda: hsic_agg_test(x, y, n_permutations=1000, n_jobs=1), 3)
+    assert r.pvalue == r1.pvalue and r.kernels == r1.kernels
+    tg, g = timed(lambda: hsic_test(x, y, method="gamma"), 3)
+    Hsic().test(x[:30], y[:30], reps=10, auto=False)
+    reps = args.hyppo_reps
+    th, hp = timed(lambda: Hsic().test(x, y, reps=reps, workers=1, auto=False), 1)
+    th *= 1000 / reps
+    print(f"## Aggregated test speed, n = 500, sin(4x) data, B = 1000 (medians of 3; hyppo measured with "
+          f"reps = {reps}, scaled to 1000)\n")
+    table(["implementation", "seconds", "hyppo / this", "p-value"],
+          [("textmine aggregated, 25 pairs, -j 2", f"{t2:.2f}", f"{th / t2:.1f}x", f"{r.pvalue:.4g}"),
+           ("textmine aggregated, 25 pairs, -j 1", f"{t1:.2f}", f"{th / t1:.1f}x", f"{r1.pvalue:.4g}"),
+           ("textmine gamma, median heuristic", f"{tg:.4f}", f"{th / tg:.0f}x", f"{g.pvalue:.4g}"),
+           ("hyppo Hsic permutation, one kernel", f"{th:.1f}", "1", f"{hp[1]:.4g}")])
+
+
+def dcor_speed(args):
+    """1-D bias-corrected distance correlation: textmine's O(n log n) path vs the dcor package."""
+    import dcor
+    rng = np.random.default_rng(11)
+    hsic(np.arange(10.0), np.arange(10.0) ** 2, kernel="distance", estimator="normalized")     # compile
+    dcor.u_distance_correlation_sqr(np.arange(10.0), np.arange(10.0) ** 2, method="avl")
+    dcor.u_distance_correlation_sqr(np.arange(10.0), np.arange(10.0) ** 2, method="mergesort")
+    rows = []
+    for n in args.dcor_ns:
+        x = rng.normal(size=n)
+        y = np.sin(3 * x) + rng.normal(size=n)
+        reps = 3 if n <= 10 ** 5 else 1
+        t_tm, a = timed(lambda: hsic(x, y, kernel="distance", estimator="normalized"), reps)
+        t_avl, b = timed(lambda: dcor.u_distance_correlation_sqr(x, y, method="avl"), reps)
+        t_ms, c = timed(lambda: dcor.u_distance_correlation_sqr(x, y, method="mergesort"), reps)
+        rows.append((f"{n:,}", f"{t_tm:.3f}", f"{t_avl:.3f}", f"{t_ms:.3f}", f"{t_avl / t_tm:.1f}x",
+                     f"{t_ms / t_tm:.1f}x", f"{abs(a - b):.1e}", f"{abs(a - c):.1e}"))
+    print(f"## 1-D distance correlation (u_distance_correlation_sqr), dcor {dcor.__version__}; medians\n")
+    table(["n", "textmine s", "dcor avl s", "dcor mergesort s", "avl / textmine", "mergesort / textmine",
+           "|diff| avl", "|diff| mergesort"], rows)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", choices=["correctness", "calibration", "power", "speed"], action="append")
+    ap.add_argument("--only", choices=["correctness", "calibration", "power", "speed", "aggregated", "agg_speed",
+                                          "dcor_speed"],
+                    action="append")
+    ap.add_argument("--dcor-ns", type=int, nargs="+", default=[10 ** 5, 10 ** 6])
+    ap.add_argument("--agg-ns", type=int, nargs="+", default=[100, 200, 500])
+    ap.add_argument("--agg-shapes", nargs="+", default=["null", "sin4", "sin8", "quadratic", "circle", "sign"])
+    ap.add_argument("--agg-b", type=int, default=1000, help="aggregated: permutations per trial")
+    ap.add_argument("--agg-trials", type=int, default=100, help="aggregated: trials per power cell (n < 500)")
+    ap.add_argument("--agg-trials-500", type=int, default=50, help="aggregated: trials per power cell, n >= 500")
+    ap.add_argument("--agg-null-trials", type=int, default=1000, help="aggregated: null trials (n < 500)")
+    ap.add_argument("--agg-null-trials-500", type=int, default=200, help="aggregated: null trials, n >= 500")
+    ap.add_argument("--agg-skip-peers", action="store_true", help="aggregated: power cells without the peers")
     ap.add_argument("--trials", type=int, default=2000)
     ap.add_argument("--methods", nargs="+", help="calibration: only the rows whose name contains one of these")
     ap.add_argument("--runs", type=int, default=5, help="speed: runs per permutation-test timing (median)")
@@ -322,7 +451,7 @@ def main():
     ap.add_argument("--gamma-ns", type=int, nargs="+", default=[1000, 2000, 5000])
     ap.add_argument("--large-n", type=int, default=1_000_000)
     args = ap.parse_args()
-    parts = args.only or ["correctness", "calibration", "power", "speed"]
+    parts = args.only or ["correctness", "calibration", "power", "speed", "aggregated", "agg_speed", "dcor_speed"]
     print(f"textmine bench/hsic.py; python {sys.version.split()[0]}, numpy {np.__version__}; "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}\n")
     for part in parts:

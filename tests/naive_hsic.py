@@ -183,3 +183,95 @@ def residual_norms(a, gt):
     """Row sums of ``(A - G G^T)^2`` and of ``(G G^T)^2``."""
     low = gt.T @ gt
     return np.stack([np.sum((a - low) ** 2, axis=1), np.sum(low ** 2, axis=1)], axis=1)
+
+
+# ---------------------------------------------------------------- aggregated test (textmine/hsic_agg.py)
+
+def agg_gram(x, sigmas):
+    """Stacked Gaussian Gram matrices, one slice per sigma."""
+    return np.stack([gaussian_gram(x, s) for s in sigmas], axis=2)
+
+
+def agg_centre(k):
+    """``H K_a H`` for every slice."""
+    return np.stack([h_centre(k[:, :, a]) for a in range(k.shape[2])], axis=2)
+
+
+def agg_null(ka, kb, seed, n_perm):
+    """Row 0: the identity; row t: permutation ``t - 1`` of the single-kernel test's streams."""
+    n = ka.shape[0]
+    out = []
+    for t in range(n_perm + 1):
+        p = list(range(n)) if t == 0 else permutation(n, stream_state(seed, t - 1))
+        out.append([np.sum(ka[:, :, a] * kb[np.ix_(p, p, [b])][:, :, 0])
+                    for a in range(ka.shape[2]) for b in range(kb.shape[2])])
+    return np.array(out)
+
+
+def agg_rank_counts(vals):
+    """``#{c : vals[c, l] >= vals[t, l]}`` by double loop."""
+    m, L = vals.shape
+    return np.array([[sum(vals[c, l] >= vals[t, l] for c in range(m)) for l in range(L)] for t in range(m)])
+
+
+def mmdagg_decision(vals, alpha, steps=60):
+    """MMDAgg's rule with uniform weights, as published (Schrab et al. 2023, Algorithm 1), with the
+    same permutations in both roles (B1 = B2 = the B + 1 rows, the observed one included):
+    quantile ``q_l(1 - u/L)`` = element ``ceil((B+1)(1 - u/L))`` of the sorted values of pair l;
+    ``u_alpha`` = sup{u : #{t : exists l, vals[t, l] > q_l(1 - u/L)} / (B+1) <= alpha}, found by
+    bisection on (0, L); pair l rejects iff its observed value exceeds its quantile at ``u_alpha``.
+    Returns the per-pair decisions (the test rejects iff any is true)."""
+    m, L = vals.shape
+    srt = np.sort(vals, axis=0)
+
+    def quantiles(u):
+        k = int(math.ceil(m * (1 - u / L)))
+        k = min(max(k, 1), m)
+        return srt[k - 1]
+
+    def rate(u):
+        q = quantiles(u)
+        return np.mean(np.any(vals > q, axis=1))
+
+    lo, hi = 0.0, float(L)
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        if rate(mid) <= alpha:
+            lo = mid
+        else:
+            hi = mid
+    return vals[0] > quantiles(lo)
+
+
+# ---------------------------------------------------------------- distance covariance (textmine/dcor.py)
+
+def distance_gram(x):
+    """``-||x_i - x_j||`` entry by entry."""
+    x = np.asarray(x, dtype=float).reshape(len(x), -1)
+    n = len(x)
+    return np.array([[-math.sqrt(sum((x[i] - x[j]) ** 2)) for j in range(n)] for i in range(n)])
+
+
+def dcov_row_sums(v):
+    return np.array([sum(abs(a - b) for b in v) for a in v])
+
+
+def dcov_cross(x, y):
+    """``sum_{i != j} |x_i - x_j| |y_i - y_j|`` by double loop."""
+    n = len(x)
+    return sum(abs(x[i] - x[j]) * abs(y[i] - y[j]) for i in range(n) for j in range(n) if i != j)
+
+
+def dcov_sqr(x, y):
+    """Double-centred V_n^2 (Szekely, Rizzo & Bakirov 2007), from the distance matrices."""
+    a = -distance_gram(x)
+    b = -distance_gram(y)
+    return np.mean(h_centre(a) * h_centre(b))
+
+
+def u_dcor_sqr(x, y):
+    """Bias-corrected distance correlation from U-centred distance matrices (Szekely & Rizzo 2014)."""
+    a = u_centre(-distance_gram(x))
+    b = u_centre(-distance_gram(y))
+    vx, vy = np.sum(a * a), np.sum(b * b)
+    return 0.0 if vx <= 0 or vy <= 0 else np.sum(a * b) / math.sqrt(vx * vy)

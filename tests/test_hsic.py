@@ -162,7 +162,7 @@ def test_estimators_match_formulas(kernel, estimator, formula):
 def test_default_bandwidth_is_per_variable_median():
     x, y = data(n=50, p=1, q=2, seed=12)
     y *= 10
-    r = hsic_test(x, y)
+    r = hsic_test(x, y, method="gamma")
     assert rel(r.bandwidth_x, naive.median_sigma(x)) < 1e-12
     assert rel(r.bandwidth_y, naive.median_sigma(y)) < 1e-12
     want = naive.hsic_biased(naive.gaussian_gram(x, r.bandwidth_x), naive.gaussian_gram(y, r.bandwidth_y))
@@ -411,7 +411,14 @@ def test_large_n_methods_detect_dependence_and_accept_independence():
 
 def test_method_estimator_combinations():
     x, y = data(n=30, seed=20)
-    assert hsic_test(x, y).method == "gamma"
+    assert hsic_test(x, y, n_permutations=9).method == "aggregated"        # the default up to n = 500
+    assert hsic_test(x, y, bandwidth="gretton").method == "gamma"           # a bandwidth rule: one kernel
+    assert hsic_test(x, y, bandwidth=1.0).method == "gamma"
+    assert hsic_test(x, y, estimator="biased").method == "gamma"
+    assert hsic_test(x, y, kernel="linear").method == "gamma"
+    big = data(n=H.AGG_AUTO_MAX_N + 1, seed=20)
+    assert hsic_test(*big).method == "gamma"
+    assert hsic_pairwise(x[:, :2]).__getitem__(0)[2].method == "gamma"     # many tests: the fast analytic one
     assert hsic_test(x, y, estimator="normalized").method == "chi2"
     assert hsic_test(x, y, estimator="unbiased", n_permutations=9).method == "permutation"
     assert hsic_test(x, y, method="chi2").estimator == "normalized"
@@ -453,7 +460,7 @@ def test_pairwise_equals_single_tests():
     rows = hsic_pairwise(table, names_x=list("abcd"))
     assert [(a, b) for a, b, _ in rows] == [("a", "b"), ("a", "c"), ("a", "d"), ("b", "c"), ("b", "d"), ("c", "d")]
     for a, b, r in rows:
-        single = hsic_test(table[:, "abcd".index(a)], table[:, "abcd".index(b)])
+        single = hsic_test(table[:, "abcd".index(a)], table[:, "abcd".index(b)], method="gamma")
         assert (r.statistic, r.pvalue) == (single.statistic, single.pvalue)
     rows = hsic_pairwise(x, y, method="permutation", n_permutations=19)
     assert len(rows) == 3
@@ -476,7 +483,8 @@ def test_read_table_formats(tmp_path):
 @pytest.mark.parametrize("text,msg", [
     ("1\t2\n3\tx\n", r"t.tsv:2: column 2: cannot read 'x' as a number"),
     ("a\tb\n1\t2\n", r"t.tsv:1: column 1: cannot read 'a'.*--column-names"),
-    ("1\t2\n3\tnan\n", r"t.tsv:2: column 2: 'nan' is not a finite number"),
+    ("1\t2\n3\tnan\n", r"t.tsv:2: column 2: 'nan' is a missing value; use --missing drop"),
+    ("1\t2\n3\t-inf\n", r"t.tsv:2: column 2: '-inf' is not a finite number"),
     ("1\t2\n3\n", r"t.tsv:2: 1 columns, expected 2"),
     ("\n\n", r"t.tsv: no data rows"),
 ])
@@ -508,8 +516,12 @@ def test_cli_tsv_row_and_json(table):
     assert res.exit_code == 0, res.stderr
     fields = res.stdout.rstrip("\n").split("\t")
     r = hsic_test(t[:, 0], t[:, 1])
-    assert fields == [repr(r.statistic), "biased", repr(r.pvalue), "gamma", repr(r.bandwidth_x),
-                      repr(r.bandwidth_y), "60", "-", "-"]
+    assert fields == [repr(r.statistic), "biased", repr(r.pvalue), "aggregated", repr(r.bandwidth_x),
+                      repr(r.bandwidth_y), "60", "1000", "1"]
+    res = run([str(path), "--x-cols", "1", "--y-cols", "2", "--pvalue", "gamma"])
+    r = hsic_test(t[:, 0], t[:, 1], method="gamma")
+    assert res.stdout.rstrip("\n").split("\t") == [repr(r.statistic), "biased", repr(r.pvalue), "gamma",
+                                                    repr(r.bandwidth_x), repr(r.bandwidth_y), "60", "-", "-"]
     res = run([str(path), "--x-cols", "1", "--y-cols", "2", "--json", "--pvalue", "permutation", "-B", "99",
                "--seed", "5"])
     d = json.loads(res.stdout)
@@ -576,7 +588,11 @@ def test_cli_precomputed(tmp_path):
 
 @pytest.mark.parametrize("content,args,msg", [
     ("1\t2\n2\t3\n3\t5\n4\tx\n5\t1\n", [], "t.tsv:4: column 2: cannot read 'x' as a number"),
-    ("1\t2\n2\t3\n3\t5\n4\tnan\n5\t1\n", [], "t.tsv:4: column 2: 'nan' is not a finite number"),
+    ("1\t2\n2\t3\n3\t5\n4\tnan\n5\t1\n", [], "t.tsv:4: column 2: 'nan' is a missing value; use --missing drop"),
+    ("1\t2\n2\t3\n3\t\n4\t1\n5\t1\n", [], "t.tsv:3: column 2: empty cell is a missing value"),
+    ("1\t2\nNA\t3\n3\t5\n4\t1\n5\t1\n", [], "t.tsv:2: column 1: 'NA' is a missing value"),
+    ("1\t2\nNA\t3\n3\tNA\n4\t1\n5\t1\n", ["--missing", "drop"], "3 complete rows after dropping 2"),
+    ("1\t2\nNA\t3\n3\t5\n4\t1\n5\t1\n", ["--missing", "drop", "--pvalue", "gamma"], "needs n >= 6"),
     ("1\t2\n2\t3\n3\t5\n4\tinf\n5\t1\n", [], "t.tsv:4: column 2: 'inf' is not a finite number"),
     ("1\t2\n2\t2\n3\t2\n4\t2\n5\t2\n", [], "y is constant"),
     ("1\t2\n2\t3\n3\t5\n", [], "at least 4 samples"),
@@ -613,3 +629,344 @@ def test_cli_mismatched_files_and_usage_errors(tmp_path):
 def test_cli_help():
     res = run(["--help"])
     assert res.exit_code == 0 and "--pairwise" in res.stdout and "hsicTestGamma" in res.stdout
+
+
+# ---------------------------------------------------------------- aggregated test (HSICAgg)
+
+from textmine import hsic_agg as A  # noqa: E402
+
+
+def agg_build(name, which):
+    return A._KERNELS[name][BUILDS.index(which)]
+
+
+@pytest.mark.parametrize("which", BUILDS)
+def test_agg_gram_and_centre_match_naive(which):
+    x, _ = data(n=17, p=2, seed=31)
+    sig = [0.3, 1.0, 2.5]
+    k = np.empty((17, 17, 3))
+    agg_build("_agg_gram", which)(x, np.array([1 / (2 * s * s) for s in sig]), k)
+    np.testing.assert_allclose(k, naive.agg_gram(x, sig), rtol=1e-13, atol=1e-15)
+    agg_build("_agg_centre", which)(k)
+    np.testing.assert_allclose(k, naive.agg_centre(naive.agg_gram(x, sig)), rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("which", BUILDS)
+def test_agg_null_matches_naive(which):
+    x, y = data(n=13, p=1, q=2, seed=32)
+    ka = naive.agg_centre(naive.agg_gram(x, [0.5, 1.5]))
+    kb = naive.agg_centre(naive.agg_gram(y, [0.4, 1.0, 3.0]))
+    out = np.empty((31, 6))
+    with np.errstate(over="ignore"):
+        agg_build("_agg_null", which)(ka, kb, 9, out)
+    np.testing.assert_allclose(out, naive.agg_null(ka, kb, 9, 30), rtol=1e-10, atol=1e-12)
+
+
+def test_agg_rank_counts_and_decision_match_mmdagg():
+    rng = np.random.default_rng(33)
+    for trial in range(40):
+        m, L = int(rng.integers(5, 60)), int(rng.integers(1, 6))
+        vals = rng.normal(size=(m, L))
+        if trial % 3 == 0:                       # ties, and a strong first row
+            vals = np.round(vals, 1)
+            vals[0] += rng.uniform(0, 2)
+        counts = A._counts(vals, np.zeros(L))
+        assert (counts == naive.agg_rank_counts(vals)).all()
+        for alpha in (0.05, 0.1, 0.3):
+            p, rej = A._aggregate(counts, alpha)
+            want = naive.mmdagg_decision(vals, alpha)
+            assert (rej == want).all() and rej.any() == (p <= alpha)
+            low = naive.agg_rank_counts(vals).min(axis=1)
+            assert p == np.mean(low <= low[0])
+
+
+def test_agg_one_pair_is_the_permutation_test():
+    x, y = data(n=40, p=1, q=1, seed=34)
+    r = A.hsic_agg_test(x, y, n_permutations=199, seed=3, bandwidths=([0.7], [1.3]))
+    s = hsic_test(x, y, bandwidth=(0.7, 1.3), method="permutation", n_permutations=199, seed=3)
+    assert r.pvalue == s.pvalue == r.kernels[0].pvalue
+    assert rel(r.statistic, s.statistic) < 1e-12 and r.method == "aggregated"
+
+
+def test_agg_collection_statistics_and_threads():
+    x, y = data(n=60, p=2, q=1, seed=35)
+    y[:, 0] += 2 * x[:, 0] ** 2
+    r = hsic_test(x, y, method="aggregated", n_permutations=299, seed=4, n_jobs=1)
+    r2 = hsic_test(x, y, method="aggregated", n_permutations=299, seed=4, n_jobs=2)
+    assert r == r2 and r.kernels == r2.kernels
+    mx, my = naive.median_sigma(x), naive.median_sigma(y)
+    assert len(r.kernels) == 25
+    want = [(2.0 ** i * mx / math.sqrt(2), 2.0 ** j * my / math.sqrt(2)) for i in range(-2, 3) for j in range(-2, 3)]
+    for k, (sx, sy) in zip(r.kernels, want):
+        assert rel(k.bandwidth_x, sx) < 1e-12 and rel(k.bandwidth_y, sy) < 1e-12
+        assert rel(k.statistic, naive.hsic_biased(naive.gaussian_gram(x, sx), naive.gaussian_gram(y, sy))) < 1e-10
+    assert r.pvalue <= 0.05 and any(k.rejected for k in r.kernels)
+    assert min(k.pvalue for k in r.kernels) <= r.pvalue            # the correction never lowers a p-value
+    d = r.to_dict()
+    assert d["method"] == "aggregated" and d["alpha"] == 0.05 and len(d["kernels"]) == 25
+
+
+def test_agg_level_under_independence():
+    """Rejection rate at 0.05 over 300 seeded null data sets within 2 binomial s.e."""
+    rng = np.random.default_rng(36)
+    rej = 0
+    trials = 300
+    for t in range(trials):
+        x, y = rng.normal(size=30), rng.normal(size=30)
+        r = A.hsic_agg_test(x, y, n_permutations=99, seed=t)
+        rej += r.pvalue <= 0.05
+        assert any(k.rejected for k in r.kernels) == (r.pvalue <= 0.05)
+    se = math.sqrt(0.05 * 0.95 / trials)
+    assert rej / trials <= 0.05 + 2 * se
+
+
+def test_agg_power_where_the_median_heuristic_fails():
+    rng = np.random.default_rng(37)
+    x = rng.normal(size=200)
+    y = np.sin(4 * x) + 0.5 * rng.normal(size=200)
+    assert hsic_test(x, y, method="gamma").pvalue > 0.05
+    r = hsic_test(x, y, method="aggregated", n_permutations=199)
+    assert r.pvalue <= 0.05
+    # the pairs that reject have a sigma_x below the median-heuristic one
+    assert min(k.bandwidth_x for k in r.kernels if k.rejected) < median_bandwidth(x) / 2
+
+
+@pytest.mark.parametrize("kw,msg", [
+    (dict(kernel="linear"), "has none"),
+    (dict(estimator="unbiased"), "biased statistic"),
+    (dict(bandwidth=1.0), "do not give a bandwidth"),
+    (dict(return_null=True), "no single null"),
+    (dict(collection=(1, 0, 2)), "base > 1"),
+])
+def test_agg_bad_arguments(kw, msg):
+    x, y = data(n=20, p=1, q=1, seed=38)
+    with pytest.raises(TextmineError, match=msg):
+        hsic_test(x, y, method="aggregated", n_permutations=9, **kw)
+
+
+def test_cli_aggregated_json_and_jobs(table):
+    path, t = table
+    args = [str(path), "--x-cols", "1", "--y-cols", "2", "--pvalue", "aggregated", "-B", "99", "--seed", "2"]
+    res = run(args + ["--json", "-j", "1"])
+    assert res.exit_code == 0, res.stderr
+    d = json.loads(res.stdout)
+    r = hsic_test(t[:, 0], t[:, 1], method="aggregated", n_permutations=99, seed=2)
+    assert d["pvalue"] == r.pvalue and d["method"] == "aggregated" and d["alpha"] == 0.05
+    assert [k["rejected"] for k in d["kernels"]] == [k.rejected for k in r.kernels] and len(d["kernels"]) == 25
+    assert run(args + ["-j", "1"]).stdout == run(args + ["-j", "2"]).stdout
+    res = run(args + ["--collection", "2,-1,1", "--json"])
+    assert len(json.loads(res.stdout)["kernels"]) == 9
+    res = run(args + ["--collection", "1,0,1"])
+    assert res.exit_code == 2 and "BASE > 1" in res.stderr
+    res = run([str(path), "--x-cols", "1", "--y-cols", "2", "--collection", "2,-1,1"])
+    assert res.exit_code == 2 and "--pvalue aggregated" in res.stderr
+    res = run(args + ["--kernel", "linear"])
+    assert res.exit_code == 1 and res.stderr.startswith("Error: the aggregated test") and "Traceback" not in res.stderr
+
+
+def test_cli_num_features_and_deprecated_alias(table):
+    path, t = table
+    base = [str(path), "--x-cols", "1", "--y-cols", "2", "--pvalue", "rff"]
+    new = run(base + ["--num-features", "20"])
+    old = run(base + ["--features", "20"])
+    assert new.exit_code == old.exit_code == 0 and new.stdout == old.stdout and new.stderr == ""
+    assert old.stderr == "textmine hsic: --features is deprecated, use --num-features\n"
+    assert new.stdout.split("\t")[7] == "20"
+    res = run(base + ["--features", "20", "--num-features", "30"])
+    assert res.exit_code == 2 and "disagree" in res.stderr
+    assert "--features " not in run(["--help"]).stdout
+
+
+# ---------------------------------------------------------------- distance kernel and 1-D dCor
+
+from textmine import dcor as D  # noqa: E402
+
+
+@pytest.mark.parametrize("which", BUILDS)
+def test_distance_gram_matches_naive(which):
+    x, _ = data(n=15, p=3, seed=40)
+    out = np.empty((15, 15))
+    build("_distance_gram", which)(x, out)
+    np.testing.assert_allclose(out, naive.distance_gram(x), rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_dcov_kernels_match_naive(ties):
+    rng = np.random.default_rng(41)
+    for n in (4, 5, 17, 60):
+        x = rng.normal(size=n)
+        y = x ** 2 + rng.normal(size=n)
+        if ties:
+            x, y = np.round(x), np.round(y)
+        ox, oy = np.argsort(x, kind="stable"), np.argsort(y, kind="stable")
+        ra = np.empty(n)
+        D._dcov_row_sums(x, ox, ra)
+        np.testing.assert_allclose(ra, naive.dcov_row_sums(x), rtol=1e-12, atol=1e-12)
+        assert rel(D._dcov_cross_1d(x, y, ox, oy), naive.dcov_cross(x, y)) < 1e-12
+
+
+def test_distance_estimators_match_formulas_any_dimension():
+    rng = np.random.default_rng(42)
+    for p in (1, 2):
+        x = rng.normal(size=(30, p))
+        y = x[:, :1] ** 2 + 0.5 * rng.normal(size=(30, 1))
+        assert rel(hsic(x, y, kernel="distance"), naive.dcov_sqr(x, y)) < 1e-11
+        assert abs(hsic(x, y, kernel="distance", estimator="normalized") - naive.u_dcor_sqr(x, y)) < 1e-11
+
+
+def test_distance_reference_values():
+    """ALGORITHMS-2.md 2: dcor's test data, x = 1..6, y = (1, 7, 5, 5, 6, 2); 500 zeros + 500 ones."""
+    x, y = np.arange(1.0, 7.0), np.array([1.0, 7, 5, 5, 6, 2])
+    assert round(hsic(x, y, kernel="distance", estimator="unbiased"), 5) == -0.88889
+    assert round(hsic(x, y, kernel="distance", estimator="normalized"), 5) == -0.41613
+    assert round(hsic(x, x, kernel="distance", estimator="unbiased"), 4) == 1.5556
+    assert round(hsic(x, y, kernel="distance"), 6) == 0.685185
+    z = np.r_[np.zeros(500), np.ones(500)]
+    assert round(hsic(z, z, kernel="distance", estimator="unbiased"), 5) == 0.25050
+
+
+def test_distance_matches_dcor_package():
+    dcor = pytest.importorskip("dcor")
+    rng = np.random.default_rng(43)
+    for n, ties in ((7, False), (200, False), (200, True), (3000, False)):
+        x = rng.normal(size=n) * 5 + 100
+        y = np.sin(x) + rng.normal(size=n)
+        if ties:
+            x, y = np.round(x), np.round(y, 1)
+        assert abs(hsic(x, y, kernel="distance", estimator="normalized") - dcor.u_distance_correlation_sqr(x, y)) < 1e-9
+        assert rel(hsic(x, y, kernel="distance"), dcor.distance_covariance_sqr(x, y)) < 1e-9
+        assert rel(hsic(x, y, kernel="distance", estimator="unbiased"), dcor.u_distance_covariance_sqr(x, y)) < 1e-9
+    x = rng.normal(size=(40, 3))
+    y = rng.normal(size=(40, 2)) + x[:, :2]
+    assert abs(hsic(x, y, kernel="distance", estimator="normalized") - dcor.u_distance_correlation_sqr(x, y)) < 1e-9
+
+
+def test_distance_tests():
+    x, y = data(n=60, p=1, q=1, seed=44, dep=False)
+    y += x ** 2 + x
+    r = hsic_test(x, y, kernel="distance", method="chi2")
+    assert r.estimator == "normalized" and r.bandwidth_x is None
+    assert r.pvalue == pytest.approx(1 - __import__("scipy").stats.chi2.cdf(60 * r.statistic + 1, 1), rel=1e-10)
+    xi, yi = data(n=60, p=1, q=1, seed=45, dep=False)
+    for m in ("gamma", "permutation", "chi2"):
+        assert hsic_test(x, y, kernel="distance", method=m, n_permutations=199).pvalue < 0.05
+        assert hsic_test(xi, yi, kernel="distance", method=m, n_permutations=199).pvalue > 0.05
+    a = hsic_test(x, y, kernel="distance", method="permutation", n_permutations=99, n_jobs=1)
+    b = hsic_test(x, y, kernel="distance", method="permutation", n_permutations=99, n_jobs=2)
+    assert a == b
+    with pytest.raises(TextmineError, match="Gaussian and linear"):
+        hsic_test(x, y, kernel="distance", method="rff")
+    rng = np.random.default_rng(46)
+    big = rng.normal(size=20_000)          # O(n log n): no 20000 x 20000 matrix
+    r = hsic_test(big, big ** 2 + rng.normal(size=20_000), kernel="distance", method="chi2")
+    assert r.pvalue < 1e-10 and r.n == 20_000
+
+
+def test_cli_distance_kernel(table):
+    path, t = table
+    res = run([str(path), "--x-cols", "1", "--y-cols", "2", "--kernel", "distance", "--estimator", "normalized",
+               "--json"])
+    assert res.exit_code == 0, res.stderr
+    d = json.loads(res.stdout)
+    assert d["statistic"] == hsic(t[:, 0], t[:, 1], kernel="distance", estimator="normalized")
+    assert d["method"] == "chi2" and d["bandwidth_x"] is None
+    res = run([str(path), "--x-cols", "1", "--y-cols", "2", "--kernel", "distance", "--bandwidth", "1"])
+    assert res.exit_code == 2 and "no bandwidth" in res.stderr
+
+
+# ---------------------------------------------------------------- FDR
+
+def test_fdr_anchor_and_statsmodels():
+    p = [0.01, 0.04, 0.03, 0.005, 0.20, 0.50]
+    np.testing.assert_allclose(H.fdr_adjust(p, "bh"), [0.03, 0.06, 0.06, 0.03, 0.24, 0.50], rtol=1e-12)
+    np.testing.assert_allclose(H.fdr_adjust(p, "by"), [0.0735, 0.147, 0.147, 0.0735, 0.588, 1.0], rtol=1e-3)
+    multitest = pytest.importorskip("statsmodels.stats.multitest")
+    rng = np.random.default_rng(50)
+    cases = [rng.uniform(size=m) for m in (1, 2, 7, 100, 1000)]
+    cases += [np.round(rng.uniform(size=50), 1), np.ones(9), np.sort(rng.uniform(size=30)),
+              np.r_[rng.uniform(0, 1e-4, 20), rng.uniform(size=80)]]
+    for p in cases:
+        for meth in ("bh", "by"):
+            want = multitest.multipletests(p, method="fdr_" + meth)[1]
+            got = H.fdr_adjust(p, meth)
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+            perm = rng.permutation(p.size)                 # invariant to the input order
+            np.testing.assert_allclose(H.fdr_adjust(p[perm], meth), got[perm], rtol=1e-12, atol=1e-15)
+            o = np.argsort(p, kind="stable")               # monotone in p
+            assert (np.diff(got[o]) >= -1e-15).all()
+
+
+def test_fdr_nan_kept_and_counted():
+    q = H.fdr_adjust([0.01, np.nan, 0.02], "bh")
+    assert np.isnan(q[1]) and q[0] == pytest.approx(0.03) and q[2] == pytest.approx(0.03)
+    with pytest.raises(TextmineError, match="unknown FDR"):
+        H.fdr_adjust([0.1], "holm")
+
+
+def test_pairwise_and_cli_fdr(table):
+    path, t = table
+    rows = hsic_pairwise(t, fdr="by")
+    q = H.fdr_adjust([r.pvalue for _, _, r in rows], "by")
+    assert [r.qvalue for _, _, r in rows] == q.tolist()
+    res = run([str(path), "--pairwise", "--fdr", "bh", "--header"])
+    assert res.exit_code == 0, res.stderr
+    lines = [ln.split("\t") for ln in res.stdout.splitlines()]
+    assert lines[0] == ["x", "y", "statistic", "pvalue", "qvalue"]
+    want = H.fdr_adjust([float(r[3]) for r in lines[1:]], "bh")
+    assert [float(r[4]) for r in lines[1:]] == want.tolist()
+    d = [json.loads(ln) for ln in run([str(path), "--pairwise", "--fdr", "bh", "--json"]).stdout.splitlines()]
+    assert [x["qvalue"] for x in d] == want.tolist()
+    res = run([str(path), "--pairwise", "--fdr", "holm"])
+    assert res.exit_code == 2 and "holm" in res.stderr
+    res = run([str(path), "--x-cols", "1", "--y-cols", "2", "--fdr", "bh"])
+    assert res.exit_code == 2 and "--pairwise" in res.stderr
+
+
+# ---------------------------------------------------------------- missing values
+
+def test_missing_drop_library():
+    x, y = data(n=40, p=1, q=2, seed=60)
+    xm, ym = x.copy(), y.copy()
+    xm[3, 0] = np.nan
+    ym[7, 1] = np.nan
+    ym[3, 0] = np.nan
+    keep = np.ones(40, bool)
+    keep[[3, 7]] = False
+    r = hsic_test(xm, ym, missing="drop", method="permutation", n_permutations=99)
+    want = hsic_test(x[keep], y[keep], method="permutation", n_permutations=99)
+    assert r.dropped == 2 and r.n == 38 and r.statistic == want.statistic and r.pvalue == want.pvalue
+    with pytest.raises(TextmineError, match="non-finite"):
+        hsic_test(xm, ym)
+    xm[5, 0] = np.inf
+    with pytest.raises(TextmineError, match="non-finite"):
+        hsic_test(xm, ym, missing="drop")                 # inf is not missing
+
+
+def test_missing_drop_pairwise_per_pair(tmp_path):
+    rng = np.random.default_rng(61)
+    t = rng.normal(size=(30, 3))
+    t[:, 1] += t[:, 0] ** 2
+    t[2, 0] = np.nan
+    t[5, 2] = np.nan
+    rows = hsic_pairwise(t, missing="drop", method="permutation", n_permutations=99)
+    assert [(a, b, r.dropped, r.n) for a, b, r in rows] == [("1", "2", 1, 29), ("1", "3", 2, 28), ("2", "3", 1, 29)]
+    for (a, b, r), (i, j) in zip(rows, [(0, 1), (0, 2), (1, 2)]):
+        ok = ~np.isnan(t[:, i]) & ~np.isnan(t[:, j])
+        assert r.pvalue == hsic_test(t[ok, i], t[ok, j], method="permutation", n_permutations=99).pvalue
+    path = tmp_path / "m.tsv"
+    path.write_text("".join("\t".join("NA" if np.isnan(v) else repr(float(v)) for v in r) + "\n" for r in t))
+    res = run([str(path), "--pairwise", "--missing", "drop", "--pvalue", "permutation", "-B", "99"])
+    assert res.exit_code == 0, res.stderr
+    assert [float(ln.split("\t")[3]) for ln in res.stdout.splitlines()] == [r.pvalue for _, _, r in rows]
+    assert "dropped incomplete rows in 3 of 3 pairs" in res.stderr
+    assert run([str(path), "--pairwise", "--missing", "drop", "-q"]).stderr == ""
+    res = run([str(path), "--x-cols", "1", "--y-cols", "2", "--missing", "drop", "--json"])
+    assert json.loads(res.stdout)["dropped"] == 1 and res.stderr == "textmine hsic: dropped 1 incomplete rows of 30\n"
+
+
+def test_missing_constant_after_drop_names_the_pair(tmp_path):
+    path = tmp_path / "c.tsv"
+    path.write_text("1\t2\t\n2\t3\t1\n3\t5\t1\n4\t1\t1\n5\t2\t1\n6\t3\t1\n")
+    res = run([str(path), "--pairwise", "--missing", "drop"])
+    assert res.exit_code == 1 and res.stderr.startswith("Error: columns 1 and 3: y is constant")
+    assert "Traceback" not in res.stderr

@@ -4,7 +4,9 @@ Public API
 ----------
 * :func:`hsic` -- the statistic alone (biased, Gretton-2005, unbiased or normalised estimator).
 * :func:`hsic_test` -- statistic and p-value (gamma, permutation, chi-square, random Fourier
-  features, block HSIC); returns an :class:`HsicResult`.
+  features, block HSIC, the aggregated test over bandwidths of :mod:`textmine.hsic_agg` -- the
+  default for single tests up to n = 500); returns an :class:`HsicResult`.
+* :func:`fdr_adjust` -- Benjamini-Hochberg / Benjamini-Yekutieli q-values (``hsic_pairwise(fdr=)``).
 * :func:`hsic_pairwise` -- all-pairs dependence over the columns of a table.
 * :func:`median_bandwidth` -- the bandwidth rules (``median``, ``gretton``, ``hyppo``).
 * :func:`read_table` -- TSV / CSV / ``.npy`` reader with ``file:line`` errors.
@@ -37,10 +39,12 @@ from textmine._numba import njit, prange, serial_and_parallel, set_num_threads
 from textmine.errors import TextmineError
 
 ESTIMATORS = ("biased", "unbiased", "gretton2005", "normalized")
-METHODS = ("auto", "gamma", "permutation", "chi2", "rff", "block")
+METHODS = ("auto", "gamma", "permutation", "chi2", "rff", "block", "aggregated")
 BANDWIDTH_RULES = ("median", "gretton", "hyppo")
-KERNELS = ("gaussian", "linear", "precomputed")
+MISSING = ("error", "drop")
+KERNELS = ("gaussian", "linear", "distance", "precomputed")
 LARGE_N = 10_000            # method="auto" switches to the linear-time test from here
+AGG_AUTO_MAX_N = 500        # method="auto" runs the aggregated test up to here (single tests, median rule)
 MEDIAN_SUBSAMPLE = 1000     # rows used by the "median" rule (evenly strided) when n is larger
 GRETTON_SUBSAMPLE = 100     # hsicTestGamma.m uses the first 100 rows
 _CHUNK = 8192               # rows per chunk in the random-feature accumulation
@@ -72,6 +76,35 @@ def _gaussian_gram(x, inv_two_sigma2, out):
                 t = x[i, k] - x[j, k]
                 d += t * t
             v = math.exp(-d * inv_two_sigma2)
+            out[i, j] = v
+            out[j, i] = v
+
+
+def _distance_gram(x, out):
+    """Minus the Euclidean distance matrix, ``out[i, j] = -||x_i - x_j||``.
+
+    Parameters
+    ----------
+    x : float64[n, p], C-contiguous
+    out : float64[n, n]
+        Written in full; exactly symmetric, zero diagonal.
+
+    Notes
+    -----
+    The distance-induced kernel ``k(x, x') = ||x|| + ||x'|| - ||x - x'||`` differs from ``-D`` by
+    terms constant along rows or columns, which H- and U-centring remove: the centred matrices,
+    hence every estimator, are those of the kernel (ALGORITHMS-2.md section 2; Sejdinovic et al.,
+    Ann. Stat. 41, 2013). The Gamma test's moments use only the difference of the mean diagonal
+    and the mean off-diagonal entries, which is also the same.
+    """
+    n, p = x.shape
+    for i in prange(n):
+        for j in range(i, n):
+            d = 0.0
+            for k in range(p):
+                t = x[i, k] - x[j, k]
+                d += t * t
+            v = -math.sqrt(d)
             out[i, j] = v
             out[j, i] = v
 
@@ -638,7 +671,7 @@ def _outer_sums(fx, fy, sx, sy, axy, axx, ayy):
 # Serial: prange runs as range. Small inputs run serially because waking threads costs more than
 # the work, especially on a loaded machine; the result is the same either way.
 _KERNELS = {f.__name__: serial_and_parallel(f)[::-1]
-            for f in (_gaussian_gram, _centre, _frob, _permutation_null, _residual_norms, _block_hsic,
+            for f in (_gaussian_gram, _distance_gram, _centre, _frob, _permutation_null, _residual_norms, _block_hsic,
                       _feature_moments)}
 _KERNELS["_lowrank_null"] = serial_and_parallel(_lowrank_null, fast=True)[::-1]
 PARALLEL_WORK = 2_000_000   # estimated inner-loop steps from which the parallel build is used
@@ -711,7 +744,7 @@ def _normal_sf(z):
 
 # --------------------------------------------------------------------------- input checks
 
-def _as_data(a, name):
+def _as_data(a, name, allow_nan=False):
     a = np.asarray(a)
     if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
         raise TextmineError(f"{name} must be numeric, got dtype {a.dtype}")
@@ -722,12 +755,36 @@ def _as_data(a, name):
         raise TextmineError(f"{name} must be an n x p matrix (or a vector), got {a.ndim} dimensions")
     if a.shape[1] == 0:
         raise TextmineError(f"{name} has no columns")
-    bad = ~np.isfinite(a)
+    bad = np.isinf(a) if allow_nan else ~np.isfinite(a)
     if bad.any():
         i, j = np.argwhere(bad)[0]
         raise TextmineError(f"{name} has a non-finite value ({a[i, j]}) at row {i + 1}, column {j + 1}; "
-                            "drop or impute missing values first")
+                            "drop or impute missing values first (missing=\"drop\" drops rows with NaN)")
     return a
+
+
+def _drop_missing(x, y, missing, names=("x", "y")):
+    """Rows of x and y without NaN, and how many were dropped (``missing="drop"``).
+
+    With ``missing="error"`` the arrays pass unchanged (the checks that follow reject NaN).
+    """
+    if missing not in MISSING:
+        raise TextmineError(f"unknown missing-value policy {missing!r}; choose one of {', '.join(MISSING)}")
+    if missing == "error":
+        return x, y, 0
+    x = _as_data(x, names[0], allow_nan=True)
+    y = _as_data(y, names[1], allow_nan=True)
+    if x.shape[0] != y.shape[0]:
+        raise TextmineError(f"{names[0]} has {x.shape[0]} rows but {names[1]} has {y.shape[0]}; "
+                            "the samples must be paired row by row")
+    keep = ~(np.isnan(x).any(axis=1) | np.isnan(y).any(axis=1))
+    k = int(keep.size - np.count_nonzero(keep))
+    if keep.sum() < 4:
+        raise TextmineError(f"{names[0]} and {names[1]}: {int(keep.sum())} complete rows after dropping {k} with "
+                            "missing values; HSIC needs at least 4")
+    if k:
+        x, y = np.ascontiguousarray(x[keep]), np.ascontiguousarray(y[keep])
+    return x, y, k
 
 
 def _check_pair(x, y, kernel):
@@ -869,6 +926,9 @@ def _gram(a, kernel, sigma, unbiased):
     n = a.shape[0]
     if kernel == "precomputed":
         k = np.array(a, dtype=np.float64, order="C", copy=True)
+    elif kernel == "distance":
+        k = np.empty((n, n))
+        _build("_distance_gram", n * n * (a.shape[1] + 8))(a, k)
     elif kernel == "linear":
         k = np.ascontiguousarray(a @ a.T)
         k = 0.5 * (k + k.T)    # exactly symmetric
@@ -920,6 +980,14 @@ class HsicResult:
         Seed of the random method, None for the analytic ones.
     null : ndarray or None
         Null statistics of the permutation test, when asked for.
+    kernels : list of KernelPair or None
+        The aggregated test's bandwidth pairs (see :mod:`textmine.hsic_agg`).
+    alpha : float or None
+        The level at which the aggregated test's pairs are marked ``rejected``.
+    qvalue : float or None
+        FDR-adjusted p-value (pairwise runs with an FDR method).
+    dropped : int or None
+        Rows left out for missing values (``missing="drop"``); ``n`` counts the rows used.
     """
     statistic: float
     pvalue: float
@@ -931,12 +999,20 @@ class HsicResult:
     n_permutations: object = None
     seed: object = None
     null: object = dataclasses.field(default=None, repr=False)
+    kernels: object = dataclasses.field(default=None, repr=False)
+    alpha: object = None
+    qvalue: object = None
+    dropped: object = None
 
     def to_dict(self):
-        """The result as a JSON-ready dict (without the null sample)."""
+        """The result as a JSON-ready dict (without the null sample; the aggregated test's
+        ``kernels`` and ``alpha`` and the ``qvalue`` only when set)."""
         d = dataclasses.asdict(self)
         d.pop("null")
         d["permutations"] = d.pop("n_permutations")
+        for k in ("kernels", "alpha", "qvalue", "dropped"):
+            if d[k] is None:
+                d.pop(k)
         return d
 
 
@@ -948,10 +1024,16 @@ def hsic(x, y, kernel="gaussian", bandwidth="median", estimator="biased"):
     x : array (n,) or (n, p)
     y : array (n,) or (n, q)
         With ``kernel="precomputed"``, x and y are n x n kernel matrices.
-    kernel : {"gaussian", "linear", "precomputed"}
+    kernel : {"gaussian", "linear", "distance", "precomputed"}
+        ``distance``: the distance-induced kernel ``||x|| + ||x'|| - ||x - x'||``, for which
+        ``biased`` is the distance covariance ``V_n^2`` (``dcor.distance_covariance_sqr``),
+        ``unbiased`` its bias-corrected form and ``normalized`` the bias-corrected distance
+        correlation (``dcor.u_distance_correlation_sqr``); for 1-D x and y it is computed in
+        O(n log n) time and O(n) memory (:mod:`textmine.dcor`).
     bandwidth : {"median", "gretton", "hyppo"}, float or (float, float)
         Gaussian sigma: a rule applied to each variable (see :func:`median_bandwidth`; ``hyppo``
-        reuses x's sigma for y, as hyppo does), one sigma for both, or a pair.
+        reuses x's sigma for y, as hyppo does), one sigma for both, or a pair. Ignored by the
+        other kernels.
     estimator : {"biased", "unbiased", "gretton2005", "normalized"}
         ``biased``: V-statistic ``tr(KHLH)/n^2``; ``gretton2005``: ``tr(KHLH)/(n-1)^2`` (post
         6910's estimator, still O(1/n)-biased); ``unbiased``: Song et al. (2012), may be negative;
@@ -977,11 +1059,27 @@ def hsic(x, y, kernel="gaussian", bandwidth="median", estimator="biased"):
     """
     x, y = _check_pair(x, y, kernel)
     estimator = _estimator(estimator)
+    if _fast_distance(x, y, kernel):
+        return _distance_1d(x, y, estimator)
     sx, sy = _bandwidths(x, y, kernel, bandwidth)
     unb = estimator in ("unbiased", "normalized")
     gx = _gram(x, kernel, sx, unb)
     gy = _gram(y, kernel, sy, unb)
     return _scale(estimator, x.shape[0], gx, gy) * _frob_any(gx.c, gy.c)[0]
+
+
+def _fast_distance(x, y, kernel):
+    """True when the O(n log n) 1-D distance covariance applies."""
+    return kernel == "distance" and x.shape[1] == 1 and y.shape[1] == 1
+
+
+def _distance_1d(x, y, estimator):
+    """Estimator of the distance kernel for 1-D x and y in O(n log n) (:mod:`textmine.dcor`)."""
+    from textmine.dcor import distance_covariance_1d
+    n = x.shape[0]
+    if estimator == "gretton2005":
+        return distance_covariance_1d(x[:, 0], y[:, 0], "biased") * n * n / ((n - 1) * (n - 1))
+    return distance_covariance_1d(x[:, 0], y[:, 0], estimator)
 
 
 def _gamma_pvalue(gx, gy, dot, sq, n):
@@ -1237,16 +1335,34 @@ def _block_test(x, y, kernel, sx, sy, block, seed):
 
 # --------------------------------------------------------------------------- public tests
 
-def _resolve_method(method, estimator, n, kernel):
+def _resolve_method(method, estimator, n, kernel, bandwidth="median", single=False):
     if method not in METHODS:
         raise TextmineError(f"unknown p-value method {method!r}; choose one of {', '.join(METHODS)}")
+    if method == "auto" and single and estimator is None and kernel == "gaussian" \
+            and isinstance(bandwidth, str) and bandwidth == "median" and n <= AGG_AUTO_MAX_N:
+        method = "aggregated"
+    if method == "aggregated":
+        if kernel != "gaussian":
+            raise TextmineError(f"the aggregated test is over Gaussian bandwidths; the {kernel} kernel has none "
+                                "(use --pvalue permutation)")
+        if estimator not in (None, "biased"):
+            raise TextmineError(f"the aggregated test uses the biased statistic, not {estimator}")
+        if not (isinstance(bandwidth, str) and bandwidth == "median"):
+            raise TextmineError("the aggregated test picks its bandwidths around the median distance "
+                                "(see --collection); do not give a bandwidth or another rule with it")
+        return "biased", "aggregated"
     if method in ("rff", "block"):
+        if kernel == "distance":
+            raise TextmineError(f"the {method} test is for the Gaussian and linear kernels; with --kernel distance "
+                                "use --pvalue chi2 (O(n log n) for one column each), gamma or permutation")
         if estimator is not None:
             raise TextmineError(f"the {method} test has its own statistic; do not give an estimator with it")
         if kernel == "precomputed":
             raise TextmineError(f"the {method} test needs the data, not a precomputed kernel matrix")
         return method, method
     if method == "auto":
+        if estimator is None and n >= LARGE_N and kernel == "distance":
+            return "normalized", "chi2"
         if estimator is None and n >= LARGE_N and kernel != "precomputed":
             return "rff", "rff"
         estimator = estimator or "biased"
@@ -1264,7 +1380,7 @@ def _resolve_method(method, estimator, n, kernel):
 
 
 def _check_method_args(method, n_permutations, n_features, block_size, seed):
-    if method == "permutation" and (int(n_permutations) < 1):
+    if method in ("permutation", "aggregated") and (int(n_permutations) < 1):
         raise TextmineError(f"n_permutations must be at least 1, got {n_permutations}")
     if method == "rff" and int(n_features) < 1:
         raise TextmineError(f"n_features must be at least 1, got {n_features}")
@@ -1293,7 +1409,7 @@ class _Threads:
 
 def hsic_test(x, y, kernel="gaussian", bandwidth="median", estimator=None, method="auto",
               n_permutations=1000, seed=1, n_jobs=None, n_features=100, block_size=50,
-              return_null=False):
+              return_null=False, alpha=0.05, collection=None, missing="error"):
     """HSIC independence test of paired samples x (n x p) and y (n x q).
 
     Parameters
@@ -1303,12 +1419,15 @@ def hsic_test(x, y, kernel="gaussian", bandwidth="median", estimator=None, metho
     estimator : {"biased", "unbiased", "gretton2005", "normalized"} or None
         None picks the method's own (``biased`` for gamma and permutation, ``normalized`` for
         chi2); rff and block have their own statistics and take no estimator.
-    method : {"auto", "gamma", "permutation", "chi2", "rff", "block"}
+    method : {"auto", "gamma", "permutation", "chi2", "rff", "block", "aggregated"}
         ``gamma``: Gretton's gamma approximation of ``n HSIC_b``; ``permutation``:
         ``p = (1 + #{T_b >= T}) / (1 + B)``; ``chi2``: hyppo's ``1 - F_chi2_1(n stat + 1)``;
         ``rff``: linear-time test on random Fourier features (the data itself for the linear
-        kernel); ``block``: linear-time block HSIC. ``auto``: ``rff`` from n = 10^4 when no
-        estimator is given, else the estimator's natural test.
+        kernel); ``block``: linear-time block HSIC; ``aggregated``: HSICAgg over 5 x 5 Gaussian
+        bandwidths around the median distance, one set of B permutations
+        (:func:`textmine.hsic_agg.hsic_agg_test`). ``auto``: with no estimator, the Gaussian
+        kernel and the median rule, ``aggregated`` up to n = 500, ``gamma`` up to 10^4 and
+        ``rff`` from there; with an estimator, its natural test.
     n_permutations : int
         B for the permutation test.
     seed : int
@@ -1322,6 +1441,13 @@ def hsic_test(x, y, kernel="gaussian", bandwidth="median", estimator=None, metho
         Rows per block (``block``; kerpy's default 50).
     return_null : bool
         Keep the permutation null statistics in ``result.null``.
+    alpha : float
+        ``aggregated``: the level at which each bandwidth pair is marked rejected.
+    collection : (base, lo, hi) or None
+        ``aggregated``: the bandwidth collection (None: ``(2, -2, 2)``).
+    missing : {"error", "drop"}
+        ``drop``: leave out the rows where x or y has a NaN (``result.dropped`` says how many;
+        at least 4 complete rows must remain); ``error``: NaN is an error.
 
     Returns
     -------
@@ -1337,14 +1463,34 @@ def hsic_test(x, y, kernel="gaussian", bandwidth="median", estimator=None, metho
     --------
     >>> rng = np.random.default_rng(0)
     >>> x = rng.normal(size=300)
-    >>> r = hsic_test(x, x ** 2 + 0.5 * rng.normal(size=300))
+    >>> r = hsic_test(x, x ** 2 + 0.5 * rng.normal(size=300), method="gamma")
     >>> r.method, r.pvalue < 1e-6
     ('gamma', True)
     """
+    if missing == "drop" and kernel == "precomputed":
+        raise TextmineError("missing values cannot be dropped from precomputed kernel matrices")
+    x, y, dropped = _drop_missing(x, y, missing)
+    r = _hsic_test(x, y, kernel, bandwidth, estimator, method, n_permutations, seed, n_jobs, n_features,
+                   block_size, return_null, alpha, collection)
+    if missing == "drop":
+        r.dropped = dropped
+    return r
+
+
+def _hsic_test(x, y, kernel, bandwidth, estimator, method, n_permutations, seed, n_jobs, n_features,
+               block_size, return_null, alpha, collection):
     x, y = _check_pair(x, y, kernel)
     n = x.shape[0]
-    estimator, method = _resolve_method(method, estimator, n, kernel)
+    estimator, method = _resolve_method(method, estimator, n, kernel, bandwidth, single=True)
     _check_method_args(method, n_permutations, n_features, block_size, seed)
+    if method == "aggregated":
+        if return_null:
+            raise TextmineError("the aggregated test has one null per bandwidth pair; no single null to return")
+        from textmine.hsic_agg import COLLECTION, hsic_agg_test
+        return hsic_agg_test(x, y, n_permutations, seed, alpha, collection or COLLECTION, n_jobs=n_jobs)
+    if method == "chi2" and _fast_distance(x, y, kernel):
+        stat = _distance_1d(x, y, estimator)
+        return HsicResult(float(stat), float(_chi2_1_sf(n * stat + 1.0)), estimator, method, None, None, n)
     sx, sy = _bandwidths(x, y, kernel, bandwidth)
     random_method = method in ("permutation", "rff", "block")
     with _Threads(n_jobs):
@@ -1367,7 +1513,8 @@ def hsic_test(x, y, kernel="gaussian", bandwidth="median", estimator=None, metho
 
 def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", bandwidth="median",
                   estimator=None, method="auto", n_permutations=1000, seed=1, n_jobs=None,
-                  n_features=100, block_size=50, memory_limit=2 ** 30):
+                  n_features=100, block_size=50, memory_limit=2 ** 30, alpha=0.05, collection=None, fdr=None,
+                  missing="error"):
     """HSIC test between every pair of columns.
 
     Parameters
@@ -1380,6 +1527,11 @@ def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", band
     memory_limit : int
         Bytes of cached centred Gram matrices (one per column) in the exact tests; beyond it
         they are rebuilt per pair.
+    missing : {"error", "drop"}
+        ``drop``: each pair leaves out its own incomplete rows (``result.dropped``).
+    fdr : {"bh", "by"} or None
+        Set each result's ``qvalue`` to the FDR-adjusted p-value over all the pairs
+        (:func:`fdr_adjust`).
     Other parameters
         As in :func:`hsic_test`; each pair is tested with the same seed.
 
@@ -1389,7 +1541,11 @@ def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", band
     """
     if kernel == "precomputed":
         raise TextmineError("pairwise tests need data columns, not precomputed kernel matrices")
-    x = _as_data(x, "x")
+    if fdr is not None and fdr not in FDR_METHODS:
+        raise TextmineError(f"unknown FDR method {fdr!r}; choose one of {', '.join(FDR_METHODS)}")
+    if missing not in MISSING:
+        raise TextmineError(f"unknown missing-value policy {missing!r}; choose one of {', '.join(MISSING)}")
+    x = _as_data(x, "x", allow_nan=missing == "drop")
     cols_x = [x[:, [j]] for j in range(x.shape[1])]
     names_x = list(names_x) if names_x is not None else [str(j + 1) for j in range(len(cols_x))]
     if y is None:
@@ -1399,7 +1555,7 @@ def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", band
         cols, names = cols_x, names_x
         index_y = 0
     else:
-        y = _as_data(y, "y")
+        y = _as_data(y, "y", allow_nan=missing == "drop")
         if y.shape[0] != x.shape[0]:
             raise TextmineError(f"x has {x.shape[0]} rows but y has {y.shape[0]}; "
                                 "the samples must be paired row by row")
@@ -1411,16 +1567,24 @@ def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", band
     n = x.shape[0]
     if n < 4:
         raise TextmineError(f"HSIC needs at least 4 samples (the unbiased estimator divides by n(n-3)), got {n}")
-    est, meth = _resolve_method(method, estimator, n, kernel)
+    est, meth = _resolve_method(method, estimator, n, kernel, bandwidth)
     _check_method_args(meth, n_permutations, n_features, block_size, seed)
-    if meth in ("rff", "block") or (isinstance(bandwidth, str) and bandwidth == "hyppo"):
+    has_nan = missing == "drop" and any(np.isnan(c).any() for c in cols)
+    if meth in ("rff", "block", "aggregated") or (isinstance(bandwidth, str) and bandwidth == "hyppo") or has_nan:
         out = []
         for i, j in pairs:
-            r = hsic_test(cols[i], cols[j], kernel=kernel, bandwidth=bandwidth, estimator=estimator,
-                          method=method, n_permutations=n_permutations, seed=seed, n_jobs=n_jobs,
-                          n_features=n_features, block_size=block_size)
+            xi, yj, k = _drop_missing(cols[i], cols[j], missing, (names[i], names[j]))
+            try:
+                r = hsic_test(xi, yj, kernel=kernel, bandwidth=bandwidth, estimator=estimator,
+                              method=meth if meth in ("rff", "block", "aggregated") else method,
+                              n_permutations=n_permutations, seed=seed, n_jobs=n_jobs,
+                              n_features=n_features, block_size=block_size, alpha=alpha, collection=collection)
+            except TextmineError as e:
+                raise TextmineError(f"columns {names[i]} and {names[j]}: {e}") from None
+            if missing == "drop":
+                r.dropped = k
             out.append((names[i], names[j], r))
-        return out
+        return _with_fdr(out, fdr)
     sigmas = [_bandwidths(c, c, kernel, bandwidth, (nm, nm))[0] for c, nm in zip(cols, names)]
     unb = est in ("unbiased", "normalized")
     cache = {}
@@ -1440,14 +1604,82 @@ def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", band
             reps = int(n_permutations) if meth == "permutation" else None
             out.append((names[i], names[j],
                         HsicResult(float(stat), float(p), est, meth, sigmas[i], sigmas[j], n, reps,
-                                   int(seed) if meth == "permutation" else None)))
+                                   int(seed) if meth == "permutation" else None,
+                                   dropped=0 if missing == "drop" else None)))
+    return _with_fdr(out, fdr)
+
+
+def _with_fdr(rows, fdr):
+    """Set the q-values of ``(name, name, HsicResult)`` rows over all of them."""
+    if fdr is not None:
+        q = fdr_adjust([r.pvalue for _, _, r in rows], fdr)
+        for (_, _, r), v in zip(rows, q):
+            r.qvalue = float(v)
+    return rows
+
+
+# --------------------------------------------------------------------------- many tests at once
+
+FDR_METHODS = ("bh", "by")
+
+
+def fdr_adjust(pvalues, method="bh"):
+    """Benjamini-Hochberg or Benjamini-Yekutieli adjusted p-values (q-values).
+
+    Parameters
+    ----------
+    pvalues : array (m,)
+        NaN entries stay NaN and are left out of the ranking, but m counts them (R's
+        ``p.adjust``; statsmodels would turn every value into NaN).
+    method : {"bh", "by"}
+
+    Returns
+    -------
+    float64[m]
+        ``q_(i) = min_{j >= i} min(1, m c(m) p_(j) / j)`` with ``c(m) = 1`` (BH) or
+        ``sum_{k <= m} 1/k`` (BY): equal to statsmodels' ``multipletests(p, method="fdr_bh" /
+        "fdr_by")[1]``; reject at FDR q iff ``q_i <= q``.
+
+    Notes
+    -----
+    ALGORITHMS-2.md section 3. Benjamini & Hochberg, JRSS-B 57, 1995; Benjamini & Yekutieli,
+    Ann. Stat. 29, 2001 (BY holds under any dependence; tests that share a column are dependent).
+
+    Examples
+    --------
+    >>> fdr_adjust([0.01, 0.04, 0.03, 0.005, 0.20, 0.50]).round(4).tolist()
+    [0.03, 0.06, 0.06, 0.03, 0.24, 0.5]
+    """
+    if method not in FDR_METHODS:
+        raise TextmineError(f"unknown FDR method {method!r}; choose one of {', '.join(FDR_METHODS)}")
+    p = np.asarray(pvalues, dtype=np.float64).ravel()
+    out = np.full(p.shape, np.nan)
+    m = p.size
+    ok = np.flatnonzero(~np.isnan(p))
+    if not ok.size:
+        return out
+    if ((p[ok] < 0) | (p[ok] > 1)).any():
+        raise TextmineError("p-values must lie in [0, 1]")
+    c = 1.0 if method == "bh" else float(np.sum(1.0 / np.arange(1, m + 1)))
+    order = ok[np.argsort(p[ok], kind="stable")]
+    ranks = np.arange(1, order.size + 1)
+    q = np.minimum(1.0, m * c * p[order] / ranks)
+    q = np.minimum.accumulate(q[::-1])[::-1]
+    out[order] = q
     return out
 
 
 # --------------------------------------------------------------------------- reading tables
 
-def _parse_cells(path, lines, delimiter, first_line):
-    """Parse text lines into a float matrix; errors name ``file:line``."""
+_NA_CELLS = frozenset(("", "na", "nan", "n/a", "null", "none", "-nan"))
+
+
+def _parse_cells(path, lines, delimiter, first_line, missing="error"):
+    """Parse text lines into a float matrix; errors name ``file:line``.
+
+    ``missing="drop"`` reads missing cells (empty, ``NA``, ``NaN``, ``N/A``, ``null``) as NaN;
+    ``"error"`` reports the first one.
+    """
     rows = []
     width = None
     for k, line in enumerate(lines):
@@ -1462,6 +1694,13 @@ def _parse_cells(path, lines, delimiter, first_line):
             raise TextmineError(f"{path}:{lineno}: {len(cells)} columns, expected {width} as on the first data line")
         row = []
         for c, cell in enumerate(cells, 1):
+            if cell.strip().lower() in _NA_CELLS:
+                if missing == "drop":
+                    row.append(math.nan)
+                    continue
+                what = repr(cell.strip()) if cell.strip() else "empty cell"
+                raise TextmineError(f"{path}:{lineno}: column {c}: {what} is a missing value; "
+                                    "use --missing drop to leave out incomplete rows")
             try:
                 v = float(cell)
             except ValueError:
@@ -1478,7 +1717,7 @@ def _parse_cells(path, lines, delimiter, first_line):
     return np.array(rows, dtype=np.float64)
 
 
-def read_table(path, delimiter=None, header=False, encoding="utf-8"):
+def read_table(path, delimiter=None, header=False, encoding="utf-8", missing="error"):
     """Read a numeric table: TSV (default), CSV (``.csv``) or NumPy ``.npy``; ``-`` is stdin.
 
     Parameters
@@ -1489,6 +1728,10 @@ def read_table(path, delimiter=None, header=False, encoding="utf-8"):
     header : bool
         The first line holds column names.
     encoding : str
+    missing : {"error", "drop"}
+        ``drop``: missing cells (empty, ``NA``, ``NaN``, ``N/A``, ``null``; NaN in ``.npy``) are
+        read as NaN, for :func:`hsic_test` and :func:`hsic_pairwise` to drop per test;
+        ``error``: the first one is reported with ``file:line`` and its column.
 
     Returns
     -------
@@ -1515,11 +1758,11 @@ def read_table(path, delimiter=None, header=False, encoding="utf-8"):
         if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
             raise TextmineError(f"{path}: array of dtype {a.dtype} is not numeric")
         a = np.ascontiguousarray(a, dtype=np.float64)
-        bad = ~np.isfinite(a)
+        bad = ~np.isfinite(a) if missing == "error" else np.isinf(a)
         if bad.any():
             i, j = np.argwhere(bad)[0]
-            raise TextmineError(f"{path}: row {i + 1}, column {j + 1}: {a[i, j]} is not a finite number; "
-                                "drop or impute missing values first")
+            hint = "; use --missing drop to leave out incomplete rows" if np.isnan(a[i, j]) else ""
+            raise TextmineError(f"{path}: row {i + 1}, column {j + 1}: {a[i, j]} is not a finite number" + hint)
         return a, [str(j + 1) for j in range(a.shape[1])]
     if delimiter is None:
         delimiter = "," if path.lower().endswith(".csv") else "\t"
@@ -1554,7 +1797,7 @@ def read_table(path, delimiter=None, header=False, encoding="utf-8"):
         names = [c.strip() for c in (lines[0].split(delimiter) if delimiter else lines[0].split())]
         lines = lines[1:]
         first += 1
-    data = _parse_cells(name, lines, delimiter, first)
+    data = _parse_cells(name, lines, delimiter, first, missing)
     if names is None:
         names = [str(j + 1) for j in range(data.shape[1])]
     elif len(names) != data.shape[1]:

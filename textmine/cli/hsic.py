@@ -18,6 +18,21 @@ def _fmt(v):
     return str(v)
 
 
+def _parse_collection(ctx, param, value):
+    if value is None:
+        return None
+    parts = value.split(",")
+    try:
+        if len(parts) != 3:
+            raise ValueError
+        base, lo, hi = float(parts[0]), int(parts[1]), int(parts[2])
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give BASE,LO,HI, e.g. 2,-2,2") from None
+    if not (base > 1 and math.isfinite(base)) or lo > hi or hi - lo > 20:
+        raise click.BadParameter(f"{value!r}: need BASE > 1, LO <= HI and at most 21 bandwidths")
+    return base, lo, hi
+
+
 def _parse_bandwidth(ctx, param, value):
     if value is None:
         return None
@@ -40,8 +55,10 @@ def _parse_bandwidth(ctx, param, value):
 @click.option("--header", is_flag=True, help="Write one line of field names before the output.")
 @click.option("--delimiter", metavar="CHAR", help="Cell separator [default: ',' for .csv, TAB otherwise; 'ws' = any "
               "whitespace].")
-@click.option("--kernel", type=click.Choice(["gaussian", "linear", "precomputed"]), default="gaussian",
-              show_default=True, help="precomputed: X and Y are n x n kernel matrices.")
+@click.option("--kernel", type=click.Choice(["gaussian", "linear", "distance", "precomputed"]), default="gaussian",
+              show_default=True, help="distance: the distance-induced kernel (biased = distance covariance V^2, "
+              "normalized = bias-corrected distance correlation; O(n log n) for one column each); "
+              "precomputed: X and Y are n x n kernel matrices.")
 @click.option("--bandwidth-rule", type=click.Choice(["median", "gretton", "hyppo", "fixed"]), default=None,
               help="Gaussian sigma per variable: median distance (default), gretton = sqrt(0.5 median d^2) over the "
               "first 100 rows (hsicTestGamma.m), hyppo = median of x reused for y, fixed = --bandwidth.")
@@ -50,28 +67,47 @@ def _parse_bandwidth(ctx, param, value):
 @click.option("--estimator", type=click.Choice(["biased", "unbiased", "gretton2005", "normalized"]), default=None,
               help="biased tr(KHLH)/n^2, gretton2005 /(n-1)^2, unbiased (Song 2012), normalized (hyppo's statistic) "
               "[default: biased; normalized with --pvalue chi2].")
-@click.option("--pvalue", "method", type=click.Choice(["auto", "gamma", "permutation", "chi2", "rff", "block"]),
+@click.option("--pvalue", "method", type=click.Choice(["auto", "gamma", "permutation", "chi2", "rff", "block",
+                                                      "aggregated"]),
               default="auto", show_default=True,
-              help="auto: gamma (biased), chi2 (normalized), permutation (unbiased); rff from n = 10000.")
+              help="aggregated: HSICAgg, 5 x 5 Gaussian bandwidths around the median distance, one set of -B "
+              "permutations, min-p level correction (power where one median bandwidth fails). auto: aggregated "
+              "for one test up to n = 500 (Gaussian kernel, median rule, no --estimator), else gamma (biased), "
+              "chi2 (normalized), permutation (unbiased); rff from n = 10000 (chi2 with --kernel distance); "
+              "--pairwise uses gamma.")
+@click.option("--collection", callback=_parse_collection, metavar="BASE,LO,HI",
+              help="Bandwidths of --pvalue aggregated: BASE^i x median distance / sqrt 2, i = LO..HI, per "
+              "variable [default: 2,-2,2].")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
+              show_default=True, help="Level at which --pvalue aggregated marks each bandwidth pair rejected "
+              "(--json 'kernels').")
 @click.option("-B", "--permutations", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Permutations of the permutation test.")
-@click.option("--features", type=click.IntRange(min=1), default=100, show_default=True,
-              help="Random Fourier features per variable (--pvalue rff).")
+@click.option("--num-features", type=click.IntRange(min=1), default=None,
+              help="Random Fourier features per variable (--pvalue rff) [default: 100].")
+@click.option("--features", "features_old", type=click.IntRange(min=1), default=None, hidden=True,
+              help="Deprecated spelling of --num-features.")
 @click.option("--block-size", type=click.IntRange(min=4), default=50, show_default=True,
               help="Rows per block (--pvalue block).")
 @click.option("--pairwise", is_flag=True, help="Test every pair of columns (of X, or X's against Y's); writes "
               "x<TAB>y<TAB>statistic<TAB>pvalue per pair.")
+@click.option("--fdr", type=click.Choice(["bh", "by"]), default=None,
+              help="With --pairwise: add a qvalue column after pvalue, the Benjamini-Hochberg (bh) or "
+              "Benjamini-Yekutieli (by, any dependence) adjusted p-value over all the pairs.")
 @click.option("--json", "as_json", is_flag=True, help="Write JSON (one object; one per line with --pairwise).")
 @click.option("--null", "null_path", type=click.Path(dir_okay=False), metavar="FILE.npy", callback=check_output,
               help="Save the permutation null statistics as .npy.")
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of text tables.")
+@click.option("--missing", type=click.Choice(["error", "drop"]), default="error", show_default=True,
+              help="Missing cells (empty, NA, NaN, N/A, null): error names FILE:LINE and the column; drop leaves "
+              "out the incomplete rows of each test (per pair with --pairwise) and says how many on stderr.")
 @seed_option
 @jobs_option
 @output_option
 @quiet_option
 def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwidth, estimator, method,
-         permutations, features, block_size, pairwise, as_json, null_path, encoding, seed, jobs, output, quiet,
-         column_names):
+         collection, alpha, permutations, num_features, features_old, block_size, pairwise, fdr, as_json, null_path,
+         encoding, missing, seed, jobs, output, quiet, column_names):
     """Hilbert-Schmidt independence test between x and y (n x p and n x q).
 
     X and Y are TSV, CSV or .npy tables (- is stdin), rows paired by position. With one table,
@@ -79,14 +115,17 @@ def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwi
 
     Output: one TSV row (--header adds a line of names)
 
-    Memory: the exact tests hold n x n kernel matrices (8 bytes per entry, O(n^2)); the rff and
-    block tests grow linearly with n.
+    Memory: the exact tests hold n x n kernel matrices (8 bytes per entry, O(n^2); the aggregated
+    test ten of them); the rff and block tests grow linearly with n.
 
     \b
       statistic estimator pvalue method bandwidth_x bandwidth_y n permutations seed
 
     ('-' where a field does not apply; permutations is B, or the features per variable for rff,
     or the block size for block) or, with --json, one JSON object with the same keys.
+    --pvalue aggregated reports the bandwidth pair with the smallest single p-value; its --json
+    adds "alpha" and "kernels" (each pair's sigmas, statistic, own p-value and whether it
+    rejects at --alpha after the correction for the collection).
     --pvalue gamma reproduces Gretton's hsicTestGamma.m (with --bandwidth-rule gretton);
     --estimator normalized --pvalue chi2 --bandwidth-rule hyppo reproduces hyppo's Hsic.
 
@@ -100,11 +139,23 @@ def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwi
 
     if x == "-" and y == "-":
         raise click.UsageError("only one of X and Y can be stdin")
+    if features_old is not None:
+        click.echo("textmine hsic: --features is deprecated, use --num-features", err=True)
+        if num_features is not None and num_features != features_old:
+            raise click.UsageError("--features (deprecated) and --num-features disagree; give --num-features only")
+        num_features = features_old
+    features = 100 if num_features is None else num_features
+    if fdr is not None and not pairwise:
+        raise click.UsageError("--fdr adjusts the p-values of many tests; it needs --pairwise")
+    if collection is not None and method != "aggregated":
+        raise click.UsageError("--collection is for --pvalue aggregated")
     if bandwidth is not None and bandwidth_rule not in (None, "fixed"):
         raise click.UsageError(f"--bandwidth gives a fixed sigma; it cannot be combined with --bandwidth-rule "
                                f"{bandwidth_rule}")
     if bandwidth_rule == "fixed" and bandwidth is None:
         raise click.UsageError("--bandwidth-rule fixed needs --bandwidth SIGMA[,SIGMA_Y]")
+    if kernel == "distance" and (bandwidth is not None or bandwidth_rule is not None):
+        raise click.UsageError("--kernel distance has no bandwidth; drop --bandwidth/--bandwidth-rule")
     bw = bandwidth if bandwidth is not None else (bandwidth_rule or "median")
     if null_path and (pairwise or method != "permutation"):
         raise click.UsageError("--null needs --pvalue permutation (and no --pairwise)")
@@ -112,9 +163,9 @@ def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwi
         raise click.UsageError("--kernel precomputed needs two n x n matrices X and Y (no column selection or "
                                "--pairwise)")
 
-    tx, names_x = read_table(x, delimiter, column_names, encoding)
+    tx, names_x = read_table(x, delimiter, column_names, encoding, missing)
     if y is not None:
-        ty, names_y = read_table(y, delimiter, column_names, encoding)
+        ty, names_y = read_table(y, delimiter, column_names, encoding, missing)
         if ty.shape[0] != tx.shape[0]:
             raise TextmineError(f"{x} has {tx.shape[0]} rows but {y} has {ty.shape[0]}; "
                                 "the samples must be paired row by row")
@@ -155,20 +206,30 @@ def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwi
             tx, names_x, ty, names_y = xa, names_xa, ya, names_ya
 
     common = dict(kernel=kernel, bandwidth=bw, estimator=estimator, method=method, n_permutations=permutations,
-                  seed=seed, n_jobs=jobs, n_features=features, block_size=block_size)
+                  seed=seed, n_jobs=jobs, n_features=features, block_size=block_size, alpha=alpha,
+                  collection=collection, missing=missing)
     if pairwise:
-        rows = hsic_pairwise(tx, ty, names_x, names_y, **common)
+        rows = hsic_pairwise(tx, ty, names_x, names_y, fdr=fdr, **common)
+        if missing == "drop" and not quiet:
+            dropped = [(a, b, r.dropped) for a, b, r in rows if r.dropped]
+            if dropped:
+                click.echo(f"textmine hsic: dropped incomplete rows in {len(dropped)} of {len(rows)} pairs (at most "
+                           f"{max(k for _, _, k in dropped)} rows; the JSON output has a 'dropped' key)", err=True)
+        fields = _PAIR_FIELDS + (("qvalue",) if fdr else ())
         with atomic_output(output) as out:
             if header and not as_json:
-                out.write("\t".join(_PAIR_FIELDS) + "\n")
+                out.write("\t".join(fields) + "\n")
             if as_json:
                 for a, b, r in rows:
                     out.write(json.dumps({"x": a, "y": b, **r.to_dict()}) + "\n")
             else:
                 for a, b, r in rows:
-                    out.write("\t".join((a, b, _fmt(r.statistic), _fmt(r.pvalue))) + "\n")
+                    cells = [a, b, _fmt(r.statistic), _fmt(r.pvalue)] + ([_fmt(r.qvalue)] if fdr else [])
+                    out.write("\t".join(cells) + "\n")
         return
     result = hsic_test(tx, ty, return_null=bool(null_path), **common)
+    if missing == "drop" and result.dropped and not quiet:
+        click.echo(f"textmine hsic: dropped {result.dropped} incomplete rows of {result.n + result.dropped}", err=True)
     if null_path:
         import numpy as np
         with atomic_output(null_path, "wb") as f:
@@ -176,7 +237,8 @@ def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwi
     d = result.to_dict()
     with atomic_output(output) as out:
         if as_json:
-            out.write(json.dumps({k: d[k] for k in _FIELDS}) + "\n")
+            extra = {k: d[k] for k in ("alpha", "kernels", "dropped") if k in d}
+            out.write(json.dumps({**{k: d[k] for k in _FIELDS}, **extra}) + "\n")
         else:
             if header:
                 out.write("\t".join(_FIELDS) + "\n")
