@@ -21,7 +21,7 @@ from textmine.formats import read_word2vec, write_word2vec
 # (command, option) pairs whose commands belong to other branches of issue 16 (cluster: --seed
 # and --encoding through the shared decorators; hsic: --features renamed, --encoding and --header
 # through the shared decorators). Empty this set when those branches are merged.
-PENDING = {("hsic", "--encoding"), ("hsic", "--features"), ("hsic", "--header")}
+PENDING = set()
 
 
 def run(args, input=None):

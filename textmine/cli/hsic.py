@@ -4,7 +4,8 @@ import math
 
 import click
 
-from textmine.cli._options import check_output, jobs_option, output_option, quiet_option, seed_option
+from textmine.cli._options import (check_output, encoding_option, header_option, jobs_option, output_option, quiet_option,
+                                   seed_option)
 
 _FIELDS = ("statistic", "estimator", "pvalue", "method", "bandwidth_x", "bandwidth_y", "n", "permutations", "seed")
 _PAIR_FIELDS = ("x", "y", "statistic", "pvalue")
@@ -52,7 +53,7 @@ def _parse_bandwidth(ctx, param, value):
               "(1,3-4 or age,income). With one table and no --y-cols, y is the other columns.")
 @click.option("--y-cols", metavar="SPEC", help="Columns that form y (of Y, or of X when Y is not given).")
 @click.option("--column-names", is_flag=True, help="The first line of each input table holds column names.")
-@click.option("--header", is_flag=True, help="Write one line of field names before the output.")
+@header_option("the output's field names")
 @click.option("--delimiter", metavar="CHAR", help="Cell separator [default: ',' for .csv, TAB otherwise; 'ws' = any "
               "whitespace].")
 @click.option("--kernel", type=click.Choice(["gaussian", "linear", "distance", "precomputed"]), default="gaussian",
@@ -78,8 +79,8 @@ def _parse_bandwidth(ctx, param, value):
 @click.option("--collection", callback=_parse_collection, metavar="BASE,LO,HI",
               help="Bandwidths of --pvalue aggregated: BASE^i x median distance / sqrt 2, i = LO..HI, per "
               "variable [default: 2,-2,2].")
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
-              show_default=True, help="Level at which --pvalue aggregated marks each bandwidth pair rejected "
+@click.option("--level", "alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
+              show_default=True, help="Significance level α at which --pvalue aggregated marks each bandwidth pair rejected "
               "(--json 'kernels').")
 @click.option("-B", "--permutations", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Permutations of the permutation test.")
@@ -97,7 +98,7 @@ def _parse_bandwidth(ctx, param, value):
 @click.option("--json", "as_json", is_flag=True, help="Write JSON (one object; one per line with --pairwise).")
 @click.option("--null", "null_path", type=click.Path(dir_okay=False), metavar="FILE.npy", callback=check_output,
               help="Save the permutation null statistics as .npy.")
-@click.option("--encoding", default="utf-8", show_default=True, help="Encoding of text tables.")
+@encoding_option(what=" of text tables; a UTF-8 BOM is dropped.")
 @click.option("--missing", type=click.Choice(["error", "drop"]), default="error", show_default=True,
               help="Missing cells (empty, NA, NaN, N/A, null): error names FILE:LINE and the column; drop leaves "
               "out the incomplete rows of each test (per pair with --pairwise) and says how many on stderr.")
@@ -125,7 +126,7 @@ def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwi
     or the block size for block) or, with --json, one JSON object with the same keys.
     --pvalue aggregated reports the bandwidth pair with the smallest single p-value; its --json
     adds "alpha" and "kernels" (each pair's sigmas, statistic, own p-value and whether it
-    rejects at --alpha after the correction for the collection).
+    rejects at --level after the correction for the collection).
     --pvalue gamma reproduces Gretton's hsicTestGamma.m (with --bandwidth-rule gretton);
     --estimator normalized --pvalue chi2 --bandwidth-rule hyppo reproduces hyppo's Hsic.
 
