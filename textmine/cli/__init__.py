@@ -35,6 +35,7 @@ COMMANDS = {
     "hsic": "textmine.cli.hsic:hsic",
     "embed": "textmine.cli.embed:embed",
     "similar": "textmine.cli.similar:similar",
+    "evaluate": "textmine.cli.evaluate:evaluate",
 }
 
 

@@ -35,6 +35,7 @@ MEANINGS = {
     "--format": None,  # per command: the output formats differ, always a Choice
     "--input-format": "text: one document per line; jsonl: one JSON object per line;",
     "--field": "The record's text:",
+    "--json": "Write JSON",
 }
 
 
