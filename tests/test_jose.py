@@ -150,7 +150,7 @@ def test_epoch_kernel_matches_naive(update, loss, seed):
     bounds = jose.chunk_bounds(offsets, n_chunks)
     seeds = np.array([jose.splitmix64(seed, c) for c in range(len(bounds) - 1)], dtype=np.uint64)
     paper = update == "paper"
-    args = (ids, offsets, bounds, keep, prob, alias, 3, 2, 0.15, -0.1, lam, 0.05, 7, 3 * len(ids), seeds, paper)
+    args = (ids, offsets, bounds, keep, prob, alias, 3, 2, 0.15, -0.1, (1.0, 0.7, 1.6)[seed], lam, 0.05, 7, 3 * len(ids), seeds, paper)
     want_u, want_v, want_d, want_loss = nj.jose_epoch(u, v, d, docs, bounds, *args[3:], loss)
     args += (jose.LOSSES.index(loss),)
     loss_out = np.zeros(len(bounds) - 1)
@@ -181,7 +181,7 @@ def test_parallel_epoch_kernel_matches_serial_on_one_chunk():
     for kernel in (jose._jose_epoch_serial, jose._jose_epoch_parallel):
         u, v, d = (t.copy() for t in tables)
         loss = np.zeros(1)
-        kernel(u, v, d, ids, offsets, bounds, keep, prob, alias, 2, 2, 0.15, -0.1, 0.5, 0.04, 0, len(ids) + 1, seeds,
+        kernel(u, v, d, ids, offsets, bounds, keep, prob, alias, 2, 2, 0.15, -0.1, 0.8, 0.5, 0.04, 0, len(ids) + 1, seeds,
                False, 0, loss)
         outs.append((u, v, d, loss))
     for a, b in zip(*outs):
@@ -196,11 +196,11 @@ def test_infer_kernel_matches_naive(update, loss):
     prob, alias = jose.negative_table(counts)
     seeds = np.array([jose.splitmix64(7, i) for i in range(len(docs))], dtype=np.uint64)
     paper = update == "paper"
-    want = nj.jose_infer(u, v, docs, keep, prob, alias, 3, 2, 0.15, -0.1, 0.7, 0.05, 3, seeds, paper, loss)
+    want = nj.jose_infer(u, v, docs, keep, prob, alias, 3, 2, 0.15, -0.1, 0.6, 0.7, 0.05, 3, seeds, paper, loss)
     u0, v0 = u.copy(), v.copy()
     for kernel in (jose._jose_infer_serial, jose._jose_infer_parallel):
         out = np.full((len(docs), u.shape[1]), np.nan, dtype=np.float32)
-        kernel(u, v, ids, offsets, keep, prob, alias, 3, 2, 0.15, -0.1, 0.7, 0.05, 3, seeds, paper,
+        kernel(u, v, ids, offsets, keep, prob, alias, 3, 2, 0.15, -0.1, 0.6, 0.7, 0.05, 3, seeds, paper,
                jose.LOSSES.index(loss), out)
         np.testing.assert_allclose(out, want, atol=2e-5)
     assert np.array_equal(u, u0) and np.array_equal(v, v0)  # frozen
