@@ -291,7 +291,8 @@ def test_infer_places_new_documents_near_their_topic(tmp_path):
 def test_bad_parameters():
     for kw in ({"dim": 0}, {"window": 0}, {"negative": 0}, {"n_iter": 0}, {"min_count": 0}, {"margin": 0},
                {"alpha": float("nan")}, {"sample": -1}, {"update": "x"}, {"loss": "y"}, {"doc_weight": 0},
-               {"doc_weight": float("inf")}, {"neg_margin": 1}, {"neg_margin": -1.5},
+               {"doc_weight": float("inf")}, {"neg_margin": 1}, {"neg_margin": -1.5}, {"neg_weight": 0},
+               {"neg_weight": float("nan")},
                {"loss": "contrastive", "margin": 0.1, "neg_margin": 0.1}):
         with pytest.raises(TextmineError):
             jose.JoSE(**kw).fit(["a b"])
@@ -315,6 +316,18 @@ def test_load_rejects_other_files(tmp_path):
                                      '"params": {"loss": "bogus"}}')
     with pytest.raises(TextmineError, match="y.json: bad parameters .*loss must be one of"):
         jose.JoSE.load(str(tmp_path / "y.npz"))
+
+
+def test_negative_terms_share_one_weight(tmp_path):
+    # each of the k negatives weighs neg_weight / k: the default 2 is the unweighted loss at k = 2
+    assert [jose.JoSE(negative=k).neg_step_ for k in (1, 2, 5, 10)] == [2.0, 1.0, 0.4, 0.2]
+    assert jose.JoSE(negative=4, neg_weight=1).neg_step_ == 0.25
+    # a model saved before neg_weight existed was trained with weight 1 per negative
+    np.savez(tmp_path / "old.npz", word_vectors=np.ones((1, 2), np.float32),
+             context_vectors=np.ones((1, 2), np.float32), counts=np.ones(1, np.int64))
+    (tmp_path / "old.json").write_text('{"format": "textmine-jose", "version": 1, "words": ["a"], '
+                                       '"params": {"loss": "contrastive", "negative": 5}}')
+    assert jose.JoSE.load(str(tmp_path / "old.npz")).neg_step_ == 1.0
 
 
 def test_most_similar_matches_brute_force():
