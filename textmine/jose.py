@@ -284,6 +284,9 @@ def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_
         Running hinge total.
     alpha, m_pos, m_neg : float
         Learning rate, positive margin ``m₊`` and negative margin ``m₋``.
+    wneg : float
+        Weight of each negative term (``neg_weight / negative``): a negative steps with
+        ``wneg * alpha`` and enters the target's gradient as ``wneg * u'``.
     paper : bool
     gv : ndarray, float32, shape (D,)
         Scratch buffer.
@@ -439,6 +442,8 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
         Hinge margin (contrastive loss: the positive margin ``m₊``) and starting learning rate.
     m_neg : float
         Negative margin ``m₋`` of the contrastive loss (unused by the others).
+    wneg : float
+        Weight of each negative term of the contrastive loss (unused by the others).
     lam : float
         Weight of the document hinge (split and contrastive: the document step uses ``lam * alpha``;
         joint: ``λ`` of :func:`_joint_pair`).
@@ -536,7 +541,7 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, m
     keep : ndarray, float64, shape (V,)
     prob, alias : ndarray, float32 and int32, shape (V,)
     window, negative : int
-    margin, m_neg, alpha0 : float
+    margin, m_neg, wneg, alpha0 : float
         As in :func:`_jose_epoch`.
     lam : float
         Weight of the document terms, as in training (it scales the document step).
