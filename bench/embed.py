@@ -14,6 +14,7 @@ dimensions, each tool in its own subprocess.
     python bench/embed.py --corpora en --iter 5 --jobs 2 --variants
     python bench/embed.py --memory-only
     python bench/embed.py --seeds 5 --also-loss split --no-memory   # the default loss against jose.c's
+    python bench/embed.py --grid --seeds 2 --no-memory   # issue #14's grid: word2vec's usual settings
 
 Data are read from ../shared/data (never copied into the repository); a missing file skips its corpus.
 """
@@ -222,6 +223,11 @@ def main():
                    help="also --loss split --update reference, --loss joint and --loss split --margin 0.15")
     p.add_argument("--also-loss", default="", metavar="LOSS[,LOSS]",
                    help="also train textmine with these --loss values (e.g. split, jose.c's loss)")
+    p.add_argument("--grid", action="store_true",
+                   help="issue #14's grid instead of one setting: (negative, iter, dim, jobs) = (5, 5, 100, 2), "
+                        "(10, 5, 100, 2), (5, 5, 300, 2), (2, 10, 100, 1); see --cells")
+    p.add_argument("--cells", default="", metavar="N,I,D,J[;...]",
+                   help="with --grid: only these cells (negative,iter,dim,jobs), e.g. '5,5,100,2;2,10,100,1'")
     p.add_argument("--memory-only", action="store_true")
     p.add_argument("--no-memory", action="store_true")
     p.add_argument("--_memory-child", dest="memory_child", help=argparse.SUPPRESS)
@@ -229,29 +235,53 @@ def main():
     if args.memory_child:
         memory_child(args.memory_child, 1_000_000, args.dim)
         return
+    if args.grid:
+        cells = [tuple(int(x) for x in c.split(",")) for c in args.cells.split(";") if c.strip()] or \
+            [(5, 5, 100, 2), (10, 5, 100, 2), (5, 5, 300, 2), (2, 10, 100, 1)]
+        summary = []
+        for neg, it, dim, jobs in cells:
+            args.negative, args.iter, args.dim, args.jobs = neg, it, dim, jobs
+            summary += [((neg, it, dim, jobs), name, res) for name, res in run_corpora(args)]
+        print("\n### grid summary: mean ρ over the seeds, textmine / gensim (difference)\n")
+        print("| negative, iter, dim, -j | corpus | set | textmine | gensim | difference |")
+        print("|---|---|---|---|---|---|")
+        for cell, name, res in summary:
+            ours, gensim = res[0], res[-1]
+            for s in ours["mean"]:
+                print(f"| {', '.join(map(str, cell))} | {name} | {s} | {ours['mean'][s]:.3f} | "
+                      f"{gensim['mean'][s]:.3f} | {ours['mean'][s] - gensim['mean'][s]:+.3f} |")
+        return
     if not args.memory_only:
-        wanted = args.corpora.split(",")
-        if "en" in wanted:
-            lines = load_english()
-            sets = {k: v for k, v in (("WS353", read_pairs("wordsim353.tsv", True)),
-                                      ("SimLex-999", read_pairs("simlex999.txt", True))) if v}
-            if "SimLex-999" in sets:  # the defaults were chosen on the even pairs: the odd ones are held out
-                sets["SimLex even (dev)"] = sets["SimLex-999"][0::2]
-                sets["SimLex odd (held out)"] = sets["SimLex-999"][1::2]
-            if lines is None or not sets:
-                print("English data missing: skipped")
-            else:
-                bench_corpus("English: Brown + Gutenberg, lowercased", lines, sets, args)
-        if "zh" in wanted:
-            lines = load_chinese()
-            sets = {k: v for k, v in (("wordsim-240", read_pairs("zh_wordsim240.tsv", False)),
-                                      ("wordsim-297", read_pairs("zh_wordsim297.tsv", False))) if v}
-            if lines is None or not sets:
-                print("Chinese data missing: skipped")
-            else:
-                bench_corpus("Chinese: People's Daily 1998-01 (gold segmentation)", lines, sets, args)
+        run_corpora(args)
     if not args.no_memory:
         bench_memory(args)
+
+
+def run_corpora(args):
+    """bench_corpus on each corpus of --corpora; returns [(corpus, results)]."""
+    done = []
+    wanted = args.corpora.split(",")
+    if "en" in wanted:
+        lines = load_english()
+        sets = {k: v for k, v in (("WS353", read_pairs("wordsim353.tsv", True)),
+                                  ("SimLex-999", read_pairs("simlex999.txt", True))) if v}
+        if "SimLex-999" in sets:  # the defaults were chosen on the even pairs: the odd ones are held out
+            sets["SimLex even (dev)"] = sets["SimLex-999"][0::2]
+            sets["SimLex odd (held out)"] = sets["SimLex-999"][1::2]
+        if lines is None or not sets:
+            print("English data missing: skipped")
+        else:
+            done.append(("English", bench_corpus("English: Brown + Gutenberg, lowercased", lines, sets, args)))
+    if "zh" in wanted:
+        lines = load_chinese()
+        sets = {k: v for k, v in (("wordsim-240", read_pairs("zh_wordsim240.tsv", False)),
+                                  ("wordsim-297", read_pairs("zh_wordsim297.tsv", False))) if v}
+        if lines is None or not sets:
+            print("Chinese data missing: skipped")
+        else:
+            done.append(("Chinese", bench_corpus("Chinese: People's Daily 1998-01 (gold segmentation)", lines,
+                                                 sets, args)))
+    return done
 
 
 if __name__ == "__main__":

@@ -111,8 +111,8 @@ def joint_hinge(U, i, V, j, D, k, ti, alpha, margin, lam, paper, update_words=Tr
     return margin - gap
 
 
-def contrast_terms(U, i, V, j, word, prob, alias, negative, s, alpha, m_pos, m_neg, paper):
-    """max(0, m+ - U[i].V[j]) + sum over the draws t of max(0, U[t].V[j] - m-); returns (hinge, s).
+def contrast_terms(U, i, V, j, word, prob, alias, negative, s, alpha, m_pos, m_neg, wneg, paper):
+    """max(0, m+ - U[i].V[j]) + wneg * sum over the draws t of max(0, U[t].V[j] - m-); returns (hinge, s).
 
     Draws first; then each active negative row steps (read when its turn comes), then U[i], then
     V[j] on the summed gradient -[pull] u + sum of the active u', all gradients at the old values."""
@@ -133,9 +133,9 @@ def contrast_terms(U, i, V, j, word, prob, alias, negative, s, alpha, m_pos, m_n
         un = U[t].copy()
         h = float(un @ v)
         if h > m_neg:
-            hinge += h - m_neg
-            grad_v += un
-            U[t] = step(U[t], v, alpha, paper, True, xg=h)
+            hinge += wneg * (h - m_neg)
+            grad_v += wneg * un
+            U[t] = step(U[t], v, wneg * alpha, paper, True, xg=h)
     if f < m_pos:
         U[i] = step(U[i], -v, alpha, paper, False, xg=-f)
     if grad_v @ grad_v > 0:
@@ -154,7 +154,7 @@ def subsample(doc, keep, s):
     return sen, s
 
 
-def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, negative, margin, m_neg, lam, alpha0,
+def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, negative, margin, m_neg, wneg, lam, alpha0,
                words_before, total_words, seeds, paper, loss):
     """One epoch, chunks one after the other; returns the float64 tables and the hinge per chunk."""
     U, V, D = (np.array(x, dtype=np.float64) for x in (syn0, syn1, syndoc))
@@ -175,7 +175,7 @@ def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, nega
                         continue
                     if loss == "contrastive":
                         h, s = contrast_terms(U, sen[cpos], V, word, word, prob, alias, negative, s, alpha, margin,
-                                              m_neg, paper)
+                                              m_neg, wneg, paper)
                         hinge += h
                         continue
                     for _ in range(negative):
@@ -189,7 +189,7 @@ def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, nega
                             hinge += split_hinge(U, sen[cpos], V, word, t, alpha, margin, paper)
                 if loss == "contrastive":
                     h, s = contrast_terms(U, word, D, doc, word, prob, alias, negative, s, lam * alpha, margin, m_neg,
-                                          paper)
+                                          wneg, paper)
                     hinge += h
                 elif loss == "split":
                     for _ in range(negative):
@@ -203,7 +203,7 @@ def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, nega
     return U, V, D, losses
 
 
-def jose_infer(syn0, syn1, docs, keep, prob, alias, window, negative, margin, m_neg, lam, alpha0, n_iter, seeds,
+def jose_infer(syn0, syn1, docs, keep, prob, alias, window, negative, margin, m_neg, wneg, lam, alpha0, n_iter, seeds,
                paper, loss):
     """Document vectors with u, v frozen, one document at a time."""
     U, V = np.array(syn0, dtype=np.float64), np.array(syn1, dtype=np.float64)
@@ -230,7 +230,7 @@ def jose_infer(syn0, syn1, docs, keep, prob, alias, window, negative, margin, m_
                         s = lcg(s)
                         t = draw(s, prob, alias)
                         if t != word and U[t] @ d > m_neg:
-                            grad = grad + U[t]
+                            grad = grad + wneg * U[t]
                     if grad @ grad > 0:
                         D[0] = step(D[0], grad, lam * alpha, paper, False)
                 elif loss == "joint":

@@ -150,7 +150,7 @@ def test_epoch_kernel_matches_naive(update, loss, seed):
     bounds = jose.chunk_bounds(offsets, n_chunks)
     seeds = np.array([jose.splitmix64(seed, c) for c in range(len(bounds) - 1)], dtype=np.uint64)
     paper = update == "paper"
-    args = (ids, offsets, bounds, keep, prob, alias, 3, 2, 0.15, -0.1, lam, 0.05, 7, 3 * len(ids), seeds, paper)
+    args = (ids, offsets, bounds, keep, prob, alias, 3, 2, 0.15, -0.1, (1.0, 0.7, 1.6)[seed], lam, 0.05, 7, 3 * len(ids), seeds, paper)
     want_u, want_v, want_d, want_loss = nj.jose_epoch(u, v, d, docs, bounds, *args[3:], loss)
     args += (jose.LOSSES.index(loss),)
     loss_out = np.zeros(len(bounds) - 1)
@@ -181,7 +181,7 @@ def test_parallel_epoch_kernel_matches_serial_on_one_chunk():
     for kernel in (jose._jose_epoch_serial, jose._jose_epoch_parallel):
         u, v, d = (t.copy() for t in tables)
         loss = np.zeros(1)
-        kernel(u, v, d, ids, offsets, bounds, keep, prob, alias, 2, 2, 0.15, -0.1, 0.5, 0.04, 0, len(ids) + 1, seeds,
+        kernel(u, v, d, ids, offsets, bounds, keep, prob, alias, 2, 2, 0.15, -0.1, 0.8, 0.5, 0.04, 0, len(ids) + 1, seeds,
                False, 0, loss)
         outs.append((u, v, d, loss))
     for a, b in zip(*outs):
@@ -196,11 +196,11 @@ def test_infer_kernel_matches_naive(update, loss):
     prob, alias = jose.negative_table(counts)
     seeds = np.array([jose.splitmix64(7, i) for i in range(len(docs))], dtype=np.uint64)
     paper = update == "paper"
-    want = nj.jose_infer(u, v, docs, keep, prob, alias, 3, 2, 0.15, -0.1, 0.7, 0.05, 3, seeds, paper, loss)
+    want = nj.jose_infer(u, v, docs, keep, prob, alias, 3, 2, 0.15, -0.1, 0.6, 0.7, 0.05, 3, seeds, paper, loss)
     u0, v0 = u.copy(), v.copy()
     for kernel in (jose._jose_infer_serial, jose._jose_infer_parallel):
         out = np.full((len(docs), u.shape[1]), np.nan, dtype=np.float32)
-        kernel(u, v, ids, offsets, keep, prob, alias, 3, 2, 0.15, -0.1, 0.7, 0.05, 3, seeds, paper,
+        kernel(u, v, ids, offsets, keep, prob, alias, 3, 2, 0.15, -0.1, 0.6, 0.7, 0.05, 3, seeds, paper,
                jose.LOSSES.index(loss), out)
         np.testing.assert_allclose(out, want, atol=2e-5)
     assert np.array_equal(u, u0) and np.array_equal(v, v0)  # frozen
@@ -291,7 +291,8 @@ def test_infer_places_new_documents_near_their_topic(tmp_path):
 def test_bad_parameters():
     for kw in ({"dim": 0}, {"window": 0}, {"negative": 0}, {"n_iter": 0}, {"min_count": 0}, {"margin": 0},
                {"alpha": float("nan")}, {"sample": -1}, {"update": "x"}, {"loss": "y"}, {"doc_weight": 0},
-               {"doc_weight": float("inf")}, {"neg_margin": 1}, {"neg_margin": -1.5},
+               {"doc_weight": float("inf")}, {"neg_margin": 1}, {"neg_margin": -1.5}, {"neg_weight": 0},
+               {"neg_weight": float("nan")},
                {"loss": "contrastive", "margin": 0.1, "neg_margin": 0.1}):
         with pytest.raises(TextmineError):
             jose.JoSE(**kw).fit(["a b"])
@@ -315,6 +316,18 @@ def test_load_rejects_other_files(tmp_path):
                                      '"params": {"loss": "bogus"}}')
     with pytest.raises(TextmineError, match="y.json: bad parameters .*loss must be one of"):
         jose.JoSE.load(str(tmp_path / "y.npz"))
+
+
+def test_negative_terms_share_one_weight(tmp_path):
+    # each of the k negatives weighs neg_weight / k: the default 2 is the unweighted loss at k = 2
+    assert [jose.JoSE(negative=k).neg_step_ for k in (1, 2, 5, 10)] == [2.0, 1.0, 0.4, 0.2]
+    assert jose.JoSE(negative=4, neg_weight=1).neg_step_ == 0.25
+    # a model saved before neg_weight existed was trained with weight 1 per negative
+    np.savez(tmp_path / "old.npz", word_vectors=np.ones((1, 2), np.float32),
+             context_vectors=np.ones((1, 2), np.float32), counts=np.ones(1, np.int64))
+    (tmp_path / "old.json").write_text('{"format": "textmine-jose", "version": 1, "words": ["a"], '
+                                       '"params": {"loss": "contrastive", "negative": 5}}')
+    assert jose.JoSE.load(str(tmp_path / "old.npz")).neg_step_ == 1.0
 
 
 def test_most_similar_matches_brute_force():

@@ -14,11 +14,14 @@ Two choices of ALGORITHMS.md §6.1–6.2, and one loss of our own:
   negative ``u'``).
   ``loss="contrastive"`` (default): the same pairs as ``split`` (word-context and word-document,
   the same rows, draws and steps), but one hinge per term instead of one per (positive, negative)
-  pair: ``max(0, m₊ - cos(u, v)) + Σ max(0, cos(u', v) - m₋)``, ``m₊ = 0.4``, ``m₋ = -0.1``. A
+  pair: ``max(0, m₊ - cos(u, v)) + (W/k) Σ max(0, cos(u', v) - m₋)``, ``m₊ = 0.4``, ``m₋ = -0.1``,
+  ``k`` negatives of total weight ``W = 2`` (``neg_weight``). A
   negative is pushed away whenever its cosine exceeds ``m₋``, however well the positive pair is
   already placed, as word2vec's logistic loss does. On English it raised SimLex-999 from 0.17 to
   0.20 (level with gensim's skip-gram), on Chinese it kept wordsim-240/297 far above gensim
-  (bench/RESULTS.md "embed").
+  (bench/RESULTS.md "embed"). Unweighted (``W = k``), the push grew with ``--negative`` while
+  the pull did not, and the model collapsed at word2vec's usual ``--negative 5``/``10``; the
+  weight keeps the push of the default ``k = 2`` at any ``k``.
 * ``update="paper"`` (default): the paper's step multiplier ``1 + x·∇f / ||∇f||`` for every vector.
   ``update="reference"``: ``jose.c``'s multipliers (``1 - cos`` for positives, ``2 cos(u', v)`` for a
   negative, which turns into a step *towards* ``v`` when ``cos(u', v) < 0``). On Brown the reference
@@ -262,7 +265,7 @@ def _split_negatives(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m
 
 
 @njit_fast(inline="always")
-def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_pos, m_neg, paper, gv, picks):
+def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_pos, m_neg, wneg, paper, gv, picks):
     """The contrastive hinges of ``u`` against target ``v`` (a context row or a document):
     ``max(0, m₊ - cos(u, v)) + Σ max(0, cos(u', v) - m₋)`` over ``negative`` draws (a draw equal
     to ``word`` is skipped).
@@ -281,6 +284,9 @@ def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_
         Running hinge total.
     alpha, m_pos, m_neg : float
         Learning rate, positive margin ``m₊`` and negative margin ``m₋``.
+    wneg : float
+        Weight of each negative term (``neg_weight / negative``): a negative steps with
+        ``wneg * alpha`` and enters the target's gradient as ``wneg * u'``.
     paper : bool
     gv : ndarray, float32, shape (D,)
         Scratch buffer.
@@ -319,10 +325,10 @@ def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_
         un = syn0[picks[i]]
         h = _dot(un, v)
         if h > m_neg:
-            hinge += h - m_neg
+            hinge += wneg * (h - m_neg)
             for c in range(u.shape[0]):
-                gv[c] += un[c]
-            _retract_step(un, v, 1.0, h, 1.0, alpha, paper, True)
+                gv[c] += wneg * un[c]
+            _retract_step(un, v, 1.0, h, 1.0, wneg * alpha, paper, True)
     if pull:
         _retract_step(u, v, -1.0, -f, 1.0, alpha, paper, False)
     gg = _dot(gv, gv)
@@ -412,7 +418,7 @@ def _joint_pair(u, v, d, un, alpha, margin, lam, paper, update_doc, gu, gn, gv):
 
 
 def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, window, negative, margin, m_neg,
-                lam, alpha0, words_before, total_words, seeds, paper, kind, loss_out):
+                wneg, lam, alpha0, words_before, total_words, seeds, paper, kind, loss_out):
     """One training epoch over every document (serial, or Hogwild over chunks when parallel).
 
     Parameters
@@ -436,6 +442,8 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
         Hinge margin (contrastive loss: the positive margin ``m₊``) and starting learning rate.
     m_neg : float
         Negative margin ``m₋`` of the contrastive loss (unused by the others).
+    wneg : float
+        Weight of each negative term of the contrastive loss (unused by the others).
     lam : float
         Weight of the document hinge (split and contrastive: the document step uses ``lam * alpha``;
         joint: ``λ`` of :func:`_joint_pair`).
@@ -506,13 +514,13 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
                                                  paper, True, gu, gn, gv)
                     elif kind == _CONTRAST:
                         hinge, s = _contrast_terms(syn0[ctx], syn1[word], word, syn0, prob, alias, negative, s,
-                                                   hinge, alpha, margin, m_neg, paper, gv, picks)
+                                                   hinge, alpha, margin, m_neg, wneg, paper, gv, picks)
                     else:
                         hinge, s = _split_negatives(syn0[ctx], syn1[word], word, syn0, prob, alias, negative, s,
                                                     hinge, alpha, margin, paper, gv)
                 if kind == _CONTRAST:
                     hinge, s = _contrast_terms(syn0[word], dvec, word, syn0, prob, alias, negative, s,
-                                               hinge, lam * alpha, margin, m_neg, paper, gv, picks)
+                                               hinge, lam * alpha, margin, m_neg, wneg, paper, gv, picks)
                 elif kind == _SPLIT:
                     hinge, s = _split_negatives(syn0[word], dvec, word, syn0, prob, alias, negative, s,
                                                 hinge, lam * alpha, margin, paper, gv)
@@ -520,7 +528,7 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
         loss_out[ch] = hinge
 
 
-def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, margin, m_neg, lam, alpha0,
+def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, margin, m_neg, wneg, lam, alpha0,
                 n_iter, seeds, paper, kind, out):
     """Optimise one vector per new document with the word tables frozen.
 
@@ -533,7 +541,7 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, m
     keep : ndarray, float64, shape (V,)
     prob, alias : ndarray, float32 and int32, shape (V,)
     window, negative : int
-    margin, m_neg, alpha0 : float
+    margin, m_neg, wneg, alpha0 : float
         As in :func:`_jose_epoch`.
     lam : float
         Weight of the document terms, as in training (it scales the document step).
@@ -616,7 +624,7 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, m
                         un = syn0[t]
                         if _dot(un, d) > m_neg:
                             for c in range(dim):
-                                gv[c] += un[c]
+                                gv[c] += wneg * un[c]
                     if _dot(gv, gv) > 0.0:
                         _sphere_step(d, gv, lam * alpha, paper, False)
                 else:
@@ -936,6 +944,11 @@ class JoSE:
     neg_margin : float
         Negative margin ``m₋`` of the contrastive loss (a negative is pushed while its cosine is
         above it); ignored by the other losses.
+    neg_weight : float
+        Contrastive loss only: the total weight of the ``negative`` negative terms of one hinge;
+        each weighs ``neg_weight / negative`` (its step and its share of the target's gradient).
+        The push on the word vectors then does not grow with ``negative``; 2 reproduces the
+        unweighted loss at the default ``negative=2`` (bench/RESULTS.md "embed", fifth round).
     doc_weight : float
         Weight ``λ`` of the document part of the loss against the word-context part (``jose.c``
         and the paper: 1). Split loss: the document hinge's step is ``λ alpha``; joint loss:
@@ -993,7 +1006,7 @@ class JoSE:
 
     def __init__(self, dim=100, window=5, negative=2, margin=None, alpha=0.04, n_iter=10, min_count=5,
                  sample=1e-3, n_jobs=1, random_state=1, update="paper", loss="contrastive", lowercase=False,
-                 doc_weight=1.0, neg_margin=-0.1):
+                 doc_weight=1.0, neg_margin=-0.1, neg_weight=2.0):
         self.dim = dim
         self.window = window
         self.negative = negative
@@ -1009,11 +1022,12 @@ class JoSE:
         self.lowercase = lowercase
         self.doc_weight = doc_weight
         self.neg_margin = neg_margin
+        self.neg_weight = neg_weight
 
     def get_params(self):
         return {k: getattr(self, k) for k in ("dim", "window", "negative", "margin", "alpha", "n_iter",
                                                "min_count", "sample", "n_jobs", "random_state", "update",
-                                               "loss", "lowercase", "doc_weight", "neg_margin")}
+                                               "loss", "lowercase", "doc_weight", "neg_margin", "neg_weight")}
 
     def _check(self):
         def need(ok, msg):
@@ -1035,6 +1049,8 @@ class JoSE:
         need(math.isfinite(self.alpha) and self.alpha > 0, f"--alpha must be > 0, not {self.alpha}")
         need(math.isfinite(self.doc_weight) and self.doc_weight > 0,
              f"--doc-weight must be > 0, not {self.doc_weight}")
+        need(math.isfinite(self.neg_weight) and self.neg_weight > 0,
+             f"--neg-weight must be > 0, not {self.neg_weight}")
         need(math.isfinite(self.sample) and self.sample >= 0, f"--sample must be >= 0, not {self.sample}")
         need(self.update in UPDATES, f"update must be one of {UPDATES}, not {self.update!r}")
 
@@ -1042,6 +1058,11 @@ class JoSE:
     def margin_(self):
         """The margin in use: ``margin``, or the loss's default (:data:`DEFAULT_MARGIN`) when None."""
         return float(DEFAULT_MARGIN[self.loss] if self.margin is None else self.margin)
+
+    @property
+    def neg_step_(self):
+        """Weight of each negative term of the contrastive loss: ``neg_weight / negative``."""
+        return float(self.neg_weight) / int(self.negative)
 
     def fit(self, documents, progress=None):
         """Train on an iterable of documents (one string per document, whitespace-tokenised).
@@ -1090,7 +1111,7 @@ class JoSE:
             t0, c0 = time.perf_counter(), time.process_time()
             with np.errstate(over="ignore"):
                 kernel(syn0, syn1, syndoc, corpus.ids, corpus.offsets, bounds, keep, prob, alias, int(self.window),
-                       int(self.negative), self.margin_, float(self.neg_margin), float(self.doc_weight),
+                       int(self.negative), self.margin_, float(self.neg_margin), self.neg_step_, float(self.doc_weight),
                        float(self.alpha), epoch * int(corpus.offsets[-1]), total, seeds, self.update == "paper",
                        LOSSES.index(self.loss), loss)
             for table_ in (syn0, syn1, syndoc):
@@ -1157,7 +1178,8 @@ class JoSE:
             kernel = _jose_infer_serial
         with np.errstate(over="ignore"):
             kernel(self.word_vectors_, self.context_vectors_, ids, offsets, keep, prob, alias, int(self.window),
-                   int(self.negative), self.margin_, float(self.neg_margin), float(self.doc_weight), alpha,
+                   int(self.negative), self.margin_, float(self.neg_margin), self.neg_step_, float(self.doc_weight),
+                   alpha,
                    n_iter, seeds, self.update == "paper", LOSSES.index(self.loss), out)
         return out
 
@@ -1211,6 +1233,7 @@ class JoSE:
         if not (u.shape == v.shape and u.ndim == 2 and len(words) == u.shape[0] == counts.shape[0]):
             raise TextmineError(f"{path}: arrays do not match the vocabulary of {side}")
         params = {k: val for k, val in meta["params"].items() if k in cls().get_params()}
+        params.setdefault("neg_weight", params.get("negative", 2))  # before neg_weight: weight 1 per negative
         m = cls(**params)
         try:
             m._check()

@@ -36,6 +36,7 @@ COMMANDS = {
     "embed": "textmine.cli.embed:embed",
     "similar": "textmine.cli.similar:similar",
     "merge": "textmine.cli.merge:merge",
+    "evaluate": "textmine.cli.evaluate:evaluate",
 }
 
 

@@ -37,6 +37,7 @@ MEANINGS = {
     "--field": "The record's text:",
     "--engine": "local: multiprocessing on this machine; dask: Dask distributed",
     "--scheduler": "With --engine dask: join this cluster",
+    "--json": "Write JSON",
 }
 
 

@@ -8,7 +8,8 @@ from textmine.cli._options import (format_options, input_options, quiet_option, 
                                    seed_option, show_progress)
 
 _TRAIN_ONLY = ("doc_output", "context_output", "save_model", "dim", "window", "negative", "margin", "min_count",
-               "sample", "update", "loss", "lowercase", "doc_weight", "neg_margin")
+               "sample", "update", "loss", "lowercase", "doc_weight", "neg_margin",
+               "neg_weight")
 
 
 def _check_writable(path, option):
@@ -44,6 +45,9 @@ def _check_writable(path, option):
                    "(jose.c: 0.15; the defaults were chosen on half of SimLex-999, bench/RESULTS.md).")
 @click.option("--neg-margin", type=click.FloatRange(min=-1, max=1, max_open=True), default=-0.1, show_default=True,
               help="Contrastive loss only: negatives are pushed while their cosine is above this.")
+@click.option("--neg-weight", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True,
+              help="Contrastive loss only: total weight of the --negative negative terms (each weighs "
+                   "neg-weight/negative), so that more negatives sample the push better instead of pushing harder.")
 @click.option("--doc-weight", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
               help="Weight of the document hinge against the word-context hinge (jose.c: 1).")
 @click.option("--alpha", type=click.FloatRange(min=0, min_open=True), default=0.04, show_default=True,
@@ -70,7 +74,7 @@ def _check_writable(path, option):
 @quiet_option
 @click.pass_context
 def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, input_format, field, output, doc_output, context_output, save_model,
-          infer_model, dim, window, negative, margin, neg_margin, doc_weight, alpha, n_iter, min_count, sample, update,
+          infer_model, dim, window, negative, margin, neg_margin, neg_weight, doc_weight, alpha, n_iter, min_count, sample, update,
           loss, lowercase, binary, jobs, seed, quiet):
     """Train JoSE spherical embeddings on PATHS (one document per line, whitespace-tokenised).
 
@@ -141,7 +145,8 @@ def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, input_format,
 
     model = JoSE(dim=dim, window=window, negative=negative, margin=margin, alpha=alpha, n_iter=n_iter,
                  min_count=min_count, sample=sample, n_jobs=jobs, random_state=seed, update=update, loss=loss,
-                 lowercase=lowercase, doc_weight=doc_weight, neg_margin=neg_margin)
+                 lowercase=lowercase, doc_weight=doc_weight, neg_margin=neg_margin,
+                 neg_weight=neg_weight)
     try:
         model.fit(docs, progress=progress)
     finally:

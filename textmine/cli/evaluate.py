@@ -1,0 +1,89 @@
+"""``textmine evaluate``: word-pair similarity and analogy accuracy of word vectors."""
+import click
+
+from textmine.cli._options import encoding_option, output_option, quiet_option
+
+
+@click.command("evaluate")
+@click.argument("vectors", type=click.Path(allow_dash=True, dir_okay=False))
+@click.option("--pairs", "pair_files", multiple=True, metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Word-pair file (word1 word2 score ..., TAB- or space-separated; '#' lines and a header "
+                   "skipped); repeatable.")
+@click.option("--score-column", type=click.IntRange(min=3), default=3, show_default=True,
+              help="Column (1-based) of the human score in the --pairs files.")
+@click.option("--analogies", "analogy_files", multiple=True, metavar="FILE",
+              type=click.Path(dir_okay=False, allow_dash=True),
+              help="Analogy file in word2vec's questions-words format (': section' lines, then 'a b c d'); "
+                   "repeatable.")
+@click.option("--method", type=click.Choice(["3cosadd", "3cosmul"]), multiple=True,
+              help="Analogy method; repeatable (default: 3cosadd).")
+@click.option("--restrict-vocab", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Only the first N words of VECTORS (the most frequent) count as known and as answers, "
+                   "like gensim's restrict_vocab (default: all).")
+@click.option("--ignore-case", is_flag=True,
+              help="Match words case-insensitively (gensim's case_insensitive=True).")
+@click.option("--json", "as_json", is_flag=True, help="Write JSON (one object) instead of TSV.")
+@encoding_option(what=" of VECTORS, --pairs and --analogies; a UTF-8 BOM is dropped.")
+@output_option
+@quiet_option
+def evaluate(vectors, pair_files, score_column, analogy_files, method, restrict_vocab, ignore_case, as_json, encoding,
+             output, quiet):
+    """Score the word vectors in VECTORS (word2vec text or binary, - for stdin) on word-pair
+    similarity sets (Spearman's rho of cosine against the human scores) and on analogy
+    questions (accuracy per section and overall).
+
+    Output (TSV): 'pairs<TAB>FILE<TAB>spearman<TAB>pearson<TAB>used<TAB>oov' per --pairs file;
+    'analogy<TAB>FILE<TAB>METHOD<TAB>SECTION<TAB>accuracy<TAB>correct<TAB>answered<TAB>oov' per section,
+    SECTION 'total' last. Pairs or questions with a word outside the vocabulary are skipped and
+    counted (oov). The numbers equal gensim's evaluate_word_pairs and evaluate_word_analogies.
+
+    \b
+      textmine evaluate words.vec --pairs wordsim353.tsv --pairs simlex999.txt
+      textmine evaluate words.vec --analogies questions-words.txt --restrict-vocab 30000 --json
+    """
+    import json
+
+    from textmine.corpus import display
+    from textmine.errors import TextmineError
+    from textmine.evaluate import evaluate_analogies, evaluate_word_pairs, read_analogies, read_word_pairs
+    from textmine.formats import atomic_output, read_word2vec
+
+    if not pair_files and not analogy_files:
+        raise click.UsageError("nothing to evaluate: give --pairs FILE and/or --analogies FILE")
+    methods = list(dict.fromkeys(method or ("3cosadd",)))
+    pair_sets = [(p, read_word_pairs(p, score_column, encoding)) for p in pair_files]
+    analogy_sets = [(p, read_analogies(p, encoding)) for p in analogy_files]
+    words, vecs = read_word2vec(vectors, encoding=encoding)
+    if not words:
+        raise TextmineError(f"{display(vectors)}: no vectors (empty input)")
+    result = {"vectors": display(vectors), "words": len(words), "dim": int(vecs.shape[1]), "pairs": [],
+              "analogies": []}
+    for path, pairs in pair_sets:
+        if not pairs:
+            raise TextmineError(f"{display(path)}: no usable pairs (no line with two words and a score)")
+        try:
+            r = evaluate_word_pairs(words, vecs, pairs, restrict_vocab, ignore_case)
+        except TextmineError as e:
+            raise TextmineError(f"{display(path)}: {e}") from None
+        result["pairs"].append(dict(file=display(path), **r))
+    for path, sections in analogy_sets:
+        for m in methods:
+            r = evaluate_analogies(words, vecs, sections, m, restrict_vocab, ignore_case)
+            result["analogies"].append(dict(file=display(path), method=m, **r))
+    with atomic_output(output) as out:
+        if as_json:
+            out.write(json.dumps(result, ensure_ascii=False) + "\n")
+        else:
+            for r in result["pairs"]:
+                out.write(f"pairs\t{r['file']}\t{r['spearman']:.6f}\t{r['pearson']:.6f}\t{r['used']}\t{r['oov']}\n")
+            for r in result["analogies"]:
+                for s in r["sections"] + [dict(r, section="total")]:
+                    out.write(f"analogy\t{r['file']}\t{r['method']}\t{s['section']}\t{s['accuracy']:.6f}\t"
+                              f"{s['correct']}\t{s['total']}\t{s['oov']}\n")
+    if not quiet:
+        for r in result["pairs"]:
+            click.echo(f"textmine evaluate: {r['file']}: rho {r['spearman']:.3f} on {r['used']} of {r['pairs']} pairs "
+                       f"({r['oov']} out of vocabulary)", err=True)
+        for r in result["analogies"]:
+            click.echo(f"textmine evaluate: {r['file']} ({r['method']}): {r['correct']}/{r['total']} correct "
+                       f"({r['accuracy']:.3f}), {r['oov']} questions out of vocabulary", err=True)
