@@ -259,3 +259,12 @@ def test_license_matches_the_metadata():
     assert text.startswith("MIT License") and "Copyright (c) 2026 the textmine authors" in text
     cfg = (ROOT / "setup.cfg").read_text(encoding="utf-8")
     assert re.search(r"^license = MIT$", cfg, re.M) and re.search(r"^license_files = LICENSE$", cfg, re.M)
+
+
+def test_the_code_cites_the_notes_in_the_repository():
+    """Docstrings cite docs/algorithms.md (in the repository), never the spec outside it."""
+    bare = []
+    for path in (ROOT / "textmine").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        bare += [f"{path.name}:{m.start()}" for m in re.finditer(r"(?<!docs/)ALGORITHMS\.md", text)]
+    assert not bare, bare

@@ -23,7 +23,7 @@ on disk), so that passes 2 and 3 need not decode the text again; Dask workers
 re-read the text. Saved counts of ``textmine count -t units --save`` (:class:`UnitTokenizer`) can
 replace passes 1 and 2 (:func:`check_counts`).
 
-Pipeline (ALGORITHMS.md §2.2 and §2.4):
+Pipeline (docs/algorithms.md §2.2 and §2.4):
 
 1. cohesion ``coh(w) = min_j ln(N #w / (#w[:j] #w[j:]))`` of every kept 2..n-gram; the set ``G``
    holds the grams whose cohesion reaches a threshold that grows with the length;
@@ -1594,7 +1594,7 @@ def discover_words(batches=None, min_count=3, max_n=4, min_pmi="1,3,5", redundan
 
     Notes
     -----
-    Su Jianlin, "最小熵原理（二）：决策成本最小化" (kexue.fm 5476, §2.2 of ALGORITHMS.md) for the
+    Su Jianlin, "最小熵原理（二）：决策成本最小化" (kexue.fm 5476, §2.2 of docs/algorithms.md) for the
     criterion and de-redundancy; "重新写了之前的新词发现算法" (kexue.fm 6920, ``bojone/word-discovery``,
     §2.4) for cohesion, cutting and backtracking. Unlike the reference, every order is counted exactly.
 

@@ -17,7 +17,7 @@ three fields, a Pajek link to an undeclared vertex, an unsupported section (``*S
 
 Notes
 -----
-Formats follow Infomap 2.16 ``src/io/NetworkInputParser.h`` (see ALGORITHMS.md §7.4), with one
+Formats follow Infomap 2.16 ``src/io/NetworkInputParser.h`` (see docs/algorithms.md §7.4), with one
 deliberate difference so that no node name is lost: a file is Pajek only when its first line
 that is neither blank nor starts with ``#``/``%`` is a Pajek section header (``*Vertices [N]``,
 ``*Edges``, ``*Arcs``, ``*Links``, ``*States``...; :func:`is_pajek_header`). Anything else is a

@@ -22,7 +22,7 @@ depend on the number of threads.
 
 Notes
 -----
-ALGORITHMS.md section 5. Gretton, Bousquet, Smola & Schoelkopf, ALT 2005 (definition);
+docs/algorithms.md section 5. Gretton, Bousquet, Smola & Schoelkopf, ALT 2005 (definition);
 Gretton et al., NIPS 2007 / ``hsicTestGamma.m`` (gamma approximation); Song et al., JMLR 13,
 2012, Theorem 2 (unbiased estimator); Shen, Panda & Vogelstein, "The chi-square test of distance
 correlation", JCGS 2022 (hyppo's chi-square test); Zhang, Filippi, Gretton & Sejdinovic,
@@ -151,7 +151,7 @@ def _centre(k, unbiased):
     Notes
     -----
     O(n^2): ``K~_ij = K_ij - r_i - r_j + m`` with row means ``r`` and grand mean ``m``
-    (ALGORITHMS.md 5.1, "Cost"). U-centring: for ``i != j``,
+    (docs/algorithms.md 5.1, "Cost"). U-centring: for ``i != j``,
     ``K_ij - R_i/(n-2) - R_j/(n-2) + S/((n-1)(n-2))`` with ``R``, ``S`` the row sums and total
     of ``K`` with its diagonal zeroed.
     """
@@ -354,7 +354,7 @@ def _permutation_null(a, b, seed, out):
 
     Notes
     -----
-    ALGORITHMS.md 5.3: centre once, permute the y index, O(n^2) per permutation.
+    docs/algorithms.md 5.3: centre once, permute the y index, O(n^2) per permutation.
     """
     n = a.shape[0]
     for t in prange(out.shape[0]):
@@ -558,7 +558,7 @@ def _feature_rows(a, w, b, lo, hi, out):
 
     Notes
     -----
-    ``phi(x) = sqrt(2/D) cos(omega^T x + b)`` (Rahimi & Recht 2007), ALGORITHMS.md 5.4.
+    ``phi(x) = sqrt(2/D) cos(omega^T x + b)`` (Rahimi & Recht 2007), docs/algorithms.md 5.4.
     """
     p = a.shape[1]
     d = w.shape[1]
@@ -851,7 +851,7 @@ def median_bandwidth(a, rule="median", name="x"):
 
     Notes
     -----
-    ALGORITHMS.md 5.2. The kernel is ``exp(-||x - x'||^2 / (2 sigma^2))``.
+    docs/algorithms.md 5.2. The kernel is ``exp(-||x - x'||^2 / (2 sigma^2))``.
 
     Examples
     --------
@@ -1046,7 +1046,7 @@ def hsic(x, y, kernel="gaussian", bandwidth="median", estimator="biased"):
 
     Notes
     -----
-    ALGORITHMS.md 5.1. hyppo 0.5.2 computes the unbiased distance correlation of
+    docs/algorithms.md 5.1. hyppo 0.5.2 computes the unbiased distance correlation of
     ``D = 1 - K/max K``; U-centring removes the constant, so that equals the ``normalized``
     estimator with hyppo's shared bandwidth (``bandwidth="hyppo"``).
 
@@ -1455,7 +1455,7 @@ def hsic_test(x, y, kernel="gaussian", bandwidth="median", estimator=None, metho
 
     Notes
     -----
-    ALGORITHMS.md 5.3-5.4. ``estimator="biased", method="gamma", bandwidth="gretton"``
+    docs/algorithms.md 5.3-5.4. ``estimator="biased", method="gamma", bandwidth="gretton"``
     reproduces ``hsicTestGamma.m``; ``estimator="normalized", method="chi2",
     bandwidth="hyppo"`` reproduces ``hyppo.independence.Hsic().test``.
 

@@ -14,7 +14,7 @@ Rosvall & Bergstrom, "Maps of random walks on complex networks reveal community 
 PNAS 105:1118 (2008); Rosvall & Bergstrom, "Multilevel compression of random walks on networks
 reveals hierarchical organization in large integrated systems", PLoS ONE 6:e18209 (2011);
 Lambiotte & Rosvall, "Ranking and clustering of nodes in networks with smart teleportation",
-PRE 85:056107 (2012). ALGORITHMS.md §4.1–4.3 gives the formulas implemented here.
+PRE 85:056107 (2012). docs/algorithms.md §4.1–4.3 gives the formulas implemented here.
 """
 import math
 import time
@@ -117,7 +117,7 @@ def _pagerank(n, src, dst, trans, dangling, tele_w, alpha, max_iter, min_iter, t
 
     Notes
     -----
-    Infomap ``src/utils/FlowCalculator.cpp`` (``calcDirectedFlow``), ALGORITHMS.md §4.2.
+    Infomap ``src/utils/FlowCalculator.cpp`` (``calcDirectedFlow``), docs/algorithms.md §4.2.
     """
     beta = 1.0 - alpha
     p = np.full(n, 1.0 / n)
@@ -254,7 +254,7 @@ def compute_flow(graph, directed=None, teleport_to="links", recorded=False, tele
 
     Notes
     -----
-    Infomap 2.16 ``src/utils/FlowCalculator.cpp``; ALGORITHMS.md §4.2, ALGORITHMS-2.md §6.1-6.2.
+    Infomap 2.16 ``src/utils/FlowCalculator.cpp``; docs/algorithms.md §4.2, ALGORITHMS-2.md §6.1-6.2.
     Undirected: node flow is strength / total (a self-loop counted once, other links twice in
     the total), link flow ``w / total`` each way. The 2008 formulation is ``recorded=True,
     teleport_to='nodes'``. Markov time multiplies the link flows after they are computed
@@ -496,7 +496,7 @@ def codelength(fn, modules):
 
     Notes
     -----
-    The form of ALGORITHMS.md §4.1 (Infomap ``src/core/MapEquation.h``):
+    The form of docs/algorithms.md §4.1 (Infomap ``src/core/MapEquation.h``):
     L = plogp(Σq↶) − Σ plogp(q↶) − Σ plogp(q↷) + Σ plogp(q↷ + p_i) − Σ plogp(p_α).
     """
     _, inverse = np.unique(np.asarray(modules), return_inverse=True)
@@ -912,7 +912,7 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
     Notes
     -----
     Infomap 2.16 ``InfomapOptimizer.h::tryMoveEachNodeIntoBestModule`` and
-    ``MapEquation.h::getDeltaCodelengthOnMovingNode``; ALGORITHMS.md §4.3 step 3. Nodes are visited
+    ``MapEquation.h::getDeltaCodelengthOnMovingNode``; docs/algorithms.md §4.3 step 3. Nodes are visited
     in a fresh random order per sweep, only if dirty; candidates are the neighbours' modules and one
     empty module, evaluated in random order; ties go to the most strongly connected module.
     """
@@ -1445,7 +1445,7 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
 
     Notes
     -----
-    ALGORITHMS.md §4.3: core loop (up to 10 sweeps, 20 at aggregated levels), aggregation
+    docs/algorithms.md §4.3: core loop (up to 10 sweeps, 20 at aggregated levels), aggregation
     repeated while nodes move, then alternate fine-tune (re-run the core loop on the leaves from
     the current modules) and coarse-tune (split each module into the submodules a constrained core
     loop finds, move submodules as units), stopping when a tune round after a coarse-tune gains
@@ -1615,7 +1615,7 @@ def write_result(out, result, ids, names=None, fmt="tsv", header=None, state_lev
         Display names for ``tree`` and ``json`` (``Graph.names``); default ``ids``.
     fmt : {'tsv', 'clu', 'tree', 'ftree', 'csv', 'json'}
         ``tsv``: ``node<TAB>module<TAB>flow``, no header. The others follow Infomap 2.16
-        ``src/io/Output.cpp`` (ALGORITHMS.md §7.4), with its ``#`` header lines: ``ftree`` is the
+        ``src/io/Output.cpp`` (docs/algorithms.md §7.4), with its ``#`` header lines: ``ftree`` is the
         tree plus a ``*Links`` section per module (:func:`module_links`), ``csv`` the tree's rows
         as ``path,flow,name,node_id`` with a column-name line and no ``#`` lines.
     header : list of str, optional
@@ -2047,7 +2047,7 @@ def hierarchical_codelength(fn, paths):
 
     Notes
     -----
-    Rosvall & Bergstrom, PLoS ONE 6:e18209 (2011); ALGORITHMS.md §4.1. Every module's codebook holds its
+    Rosvall & Bergstrom, PLoS ONE 6:e18209 (2011); docs/algorithms.md §4.1. Every module's codebook holds its
     exit and the enter rates of its submodules (the root: enter rates only) plus the visit rates of
     the nodes directly in it; its cost is T log T − Σ t log t over those rates t, T = Σ t.
     """
@@ -2097,7 +2097,7 @@ def multilevel_paths(fn, top, seed=1):
 
     Notes
     -----
-    ALGORITHMS.md §4.3 step 7 (Infomap ``InfomapBase::findHierarchicalSuperModules`` and the
+    docs/algorithms.md §4.3 step 7 (Infomap ``InfomapBase::findHierarchicalSuperModules`` and the
     recursive sub-module partition). Each module with more than two nodes is partitioned with the
     two-level search on its sub-network, where one extra node stands for the rest of the network,
     so the search minimises that module's true description length; the split is kept if it is

@@ -4,7 +4,7 @@ Words (``u``, ``syn0``), contexts (``v``, ``syn1``) and documents (``d``) live o
 and are trained with a max-margin loss on cosines, Riemannian SGD and the retraction
 ``R_x(z) = (x + z) / ||x + z||`` (Meng et al., "Spherical Text Embedding", NeurIPS 2019; post 7063).
 
-Two choices of ALGORITHMS.md §6.1–6.2, and one loss of our own:
+Two choices of docs/algorithms.md §6.1–6.2, and one loss of our own:
 
 * ``loss="split"`` (the reference ``jose.c``): one hinge ``max(0, m - cos(u, v) + cos(u', v))``
   per (window word ``u``, current word ``v``, negative ``u'``), and separately
@@ -146,7 +146,7 @@ def _sphere_step(x, g, eta, paper, negative_term):
 
     Notes
     -----
-    ``x ← (x - η k (∇f - (xᵀ∇f) x)) / ||·||`` with the multiplier ``k`` above; ALGORITHMS.md §6.1
+    ``x ← (x - η k (∇f - (xᵀ∇f) x)) / ||·||`` with the multiplier ``k`` above; docs/algorithms.md §6.1
     and the table of §6.2 (Meng et al. 2019, §4.3).
     """
     d = x.shape[0]
@@ -230,7 +230,7 @@ def _split_pair(u, v, un, f, alpha, margin, paper, gv):
     Notes
     -----
     Gradients ``∇u = -v``, ``∇u' = v``, ``∇v = -(u - u')``, all taken at the old values (as
-    ``jose.c`` does), then ``u``, ``u'``, ``v`` are stepped in this order (ALGORITHMS.md §6.2).
+    ``jose.c`` does), then ``u``, ``u'``, ``v`` are stepped in this order (docs/algorithms.md §6.2).
     """
     h = _dot(un, v)
     if f - h >= margin:
@@ -464,7 +464,7 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
     ``window - b`` and each of ``negative`` draws (a draw equal to the current word is skipped) apply
     the word hinge (contrastive: one set of draws per context position); then (split and
     contrastive) the document hinge with ``negative`` fresh draws. The learning
-    rate decays linearly to ``1e-4 * alpha0`` (ALGORITHMS.md §6.2).
+    rate decays linearly to ``1e-4 * alpha0`` (docs/algorithms.md §6.2).
     """
     n_chunks = bounds.shape[0] - 1
     dim = syn0.shape[1]
@@ -561,7 +561,7 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, m
     The training hinge of the chosen loss with only ``d`` free: split loss
     ``max(0, m - cos(u, d) + cos(u', d))``; contrastive loss ``max(0, m₊ - cos(u, d)) +
     Σ max(0, cos(u', d) - m₋)`` with one step of ``d`` on the summed gradient per word; joint loss
-    the full hinge (ALGORITHMS.md §6.2,
+    the full hinge (docs/algorithms.md §6.2,
     "infer"; Spherical-Text-Embedding#4). ``d`` starts uniform in ``(-0.5/D, 0.5/D)``, normalised.
     """
     n_docs = offsets.shape[0] - 1
@@ -994,7 +994,7 @@ class JoSE:
     -----
     Meng et al., "Spherical Text Embedding", NeurIPS 2019, §3–4 (model, Riemannian update,
     retraction); ``yumeng5/Spherical-Text-Embedding`` ``src/jose.c`` for the reference behaviour;
-    Su, kexue.fm 7063. See ALGORITHMS.md §6.
+    Su, kexue.fm 7063. See docs/algorithms.md §6.
 
     Examples
     --------

@@ -5,7 +5,7 @@ Notes
 Su Jianlin, 最小熵原理（五）："层次分解"下的词语聚类 (kexue.fm/archives/7006) and
 ``bojone/infomap/word_cluster.py``: take the most frequent words, L2-normalise their vectors, link
 each word to up to 50 neighbours with cosine >= 0.6 as directed links weighted by the cosine, and
-run two-level directed Infomap. ALGORITHMS.md §4.4.
+run two-level directed Infomap. docs/algorithms.md §4.4.
 """
 import numpy as np
 

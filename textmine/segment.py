@@ -231,7 +231,7 @@ class Segmenter:
 
     Notes
     -----
-    Su Jianlin, kexue.fm 5476 and 3908 (ALGORITHMS.md §3.1); jieba's scoring of unknown and
+    Su Jianlin, kexue.fm 5476 and 3908 (docs/algorithms.md §3.1); jieba's scoring of unknown and
     zero-frequency entries.
 
     Examples

@@ -16,7 +16,7 @@ Decoding is first-order Viterbi over the allowed tag pairs (be, bm, eb, es, me, 
 
 With ``features="ngram+dict"`` (the hybrid mode) the tagger also sees *dictionary features*: the
 longest dictionary word that begins, ends or strictly covers the character, and the character's
-tag in the unigram maximum-probability segmentation (ALGORITHMS.md §3.1). While training, a random
+tag in the unigram maximum-probability segmentation (docs/algorithms.md §3.1). While training, a random
 share of the dictionary (``dropout``) is hidden from these features, so the model also learns to
 find words the dictionary lacks from their characters: the "hybrid" of the issue, learnt rather
 than hand-wired. The default, ``features="ngram"``, is the plain character tagger of the post; it
@@ -47,8 +47,8 @@ arrays), never a pickle. Members:
 Notes
 -----
 Su Jianlin, "中文分词系列：7. 深度学习分词？只需一个词典！", kexue.fm/archives/4245 (§3.2 of
-ALGORITHMS.md); the averaged structured perceptron is Collins (2002), "Discriminative training
-methods for hidden Markov models"; §3.1 of ALGORITHMS.md for the dictionary DP.
+docs/algorithms.md); the averaged structured perceptron is Collins (2002), "Discriminative training
+methods for hidden Markov models"; §3.1 of docs/algorithms.md for the dictionary DP.
 """
 import json
 import math
@@ -281,7 +281,7 @@ def _dict_features(x, s, e, keys, vals, unk, cont, c0, lb, le, lm, dp, best, bac
 
     Notes
     -----
-    kexue.fm 5476/3908 (ALGORITHMS.md §3.1): best(j) = max_i best(i) + ln p(x[i:j]).
+    kexue.fm 5476/3908 (docs/algorithms.md §3.1): best(j) = max_i best(i) + ln p(x[i:j]).
     """
     n = e - s
     for i in range(n):
@@ -1030,7 +1030,7 @@ def train_segmenter(words, counts, epochs=5, n_samples=400_000, dropout=0.15, fe
 
     Notes
     -----
-    kexue.fm 4245 (ALGORITHMS.md §3.2) for the synthesis; averaged structured perceptron
+    kexue.fm 4245 (docs/algorithms.md §3.2) for the synthesis; averaged structured perceptron
     (Collins 2002) instead of the post's BiLSTM, so that training runs on a CPU in minutes.
 
     Examples
