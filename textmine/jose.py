@@ -126,7 +126,7 @@ def _multiplier(xg, gg, paper, negative_term):
         return True, 2.0 * xg
     return True, 1.0 + xg
 
-@njit_fast(inline="always")
+@njit_fast
 def _sphere_step(x, g, eta, paper, negative_term):
     """One Riemannian SGD step on the unit sphere, in place, then the retraction.
 
@@ -168,7 +168,7 @@ def _sphere_step(x, g, eta, paper, negative_term):
             x[c] *= inv
 
 
-@njit_fast(inline="always")
+@njit_fast
 def _retract_step(x, g, sgn, xg, gg, eta, paper, negative_term):
     """One Riemannian SGD step and retraction for a unit ``x``, with ``xᵀ∇f`` already known.
 
@@ -206,7 +206,7 @@ def _retract_step(x, g, sgn, xg, gg, eta, paper, negative_term):
             x[c] *= inv
 
 
-@njit_fast(inline="always")
+@njit_fast
 def _split_pair(u, v, un, f, alpha, margin, paper, gv):
     """The reference hinge ``max(0, m - cos(u, v) + cos(u', v))`` and its updates of u, u', v.
 
@@ -244,7 +244,7 @@ def _split_pair(u, v, un, f, alpha, margin, paper, gv):
     return margin - (f - h)
 
 
-@njit_fast(inline="always")
+@njit_fast
 def _split_negatives(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, margin, paper, gv):
     """Every negative of one split hinge of ``u`` against target ``v`` (a context row or a
     document): draws ``negative`` words (skipping ``word``) and applies :func:`_split_pair`.
@@ -264,7 +264,7 @@ def _split_negatives(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m
     return hinge, s
 
 
-@njit_fast(inline="always")
+@njit_fast
 def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_pos, m_neg, wneg, paper, gv, picks):
     """The contrastive hinges of ``u`` against target ``v`` (a context row or a document):
     ``max(0, m₊ - cos(u, v)) + Σ max(0, cos(u', v) - m₋)`` over ``negative`` draws (a draw equal
@@ -353,7 +353,7 @@ def _subsample(ids, a0, a1, keep, sen, s):
     return n, s
 
 
-@njit_fast(inline="always")
+@njit_fast
 def _joint_pair(u, v, d, un, alpha, margin, lam, paper, update_doc, gu, gn, gv):
     """The paper's joint hinge ``max(0, m - cos(v,u) - λ cos(u,d) + cos(v,u') + λ cos(u',d))``.
 
