@@ -640,3 +640,55 @@ def test_an_end_of_file_is_an_error_not_an_interrupt(tmp_path, capsys):
         main(["hsic", str(tmp_path / "empty.npy")])
     err = capsys.readouterr().err
     assert e.value.code == 1 and "Interrupted" not in err and one_error_line(err.encode()).startswith("Error: ")
+
+
+def test_outputs_together_appear_together_or_not_at_all(tmp_path):
+    """A command with several outputs (embed: vectors, contexts, documents, model) never leaves
+    one replaced and another not, and never deletes a file that existed before."""
+    from textmine.errors import TextmineError
+    from textmine.formats import atomic_output, outputs_together
+
+    a, b, target = tmp_path / "a.vec", tmp_path / "b.vec", tmp_path / "target.json"
+    a.write_text("old a")
+    link = tmp_path / "link.json"
+    link.symlink_to(target.name)
+    target.write_text("old target")
+    with pytest.raises(TextmineError, match="boom"):
+        with outputs_together():
+            with atomic_output(str(a)) as f:
+                f.write("new a")
+            assert a.read_text() == "old a"  # not yet in place
+            with atomic_output(str(link)) as f:
+                f.write("new target")
+            raise TextmineError("boom")
+    assert a.read_text() == "old a" and target.read_text() == "old target" and link.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.vec", "link.json", "target.json"]
+    with outputs_together():
+        with atomic_output(str(a)) as f:
+            f.write("new a")
+        with outputs_together():  # nested: joins the outer block
+            with atomic_output(str(b)) as f:
+                f.write("new b")
+        assert not b.exists()
+        with atomic_output(str(link)) as f:
+            f.write("new target")
+    assert (a.read_text(), b.read_text(), target.read_text()) == ("new a", "new b", "new target")
+    assert link.is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == ["a.vec", "b.vec", "link.json",
+                                                                               "target.json"]
+
+
+@heavy
+def test_a_failed_model_save_keeps_the_old_files(tmp_path, monkeypatch):
+    import json
+
+    from textmine.jose import JoSE, sidecar_path
+
+    docs = ["春风 又 绿 江南 岸", "明月 何时 照 我 还"] * 20
+    model = JoSE(dim=8, n_iter=1, min_count=1, n_jobs=1).fit(docs)
+    path = tmp_path / "m.npz"
+    path.write_bytes(b"old model")
+    monkeypatch.setattr(json, "dump", lambda *a, **k: (_ for _ in ()).throw(OSError(28, "No space left on device")))
+    with pytest.raises(OSError):
+        model.save(str(path))
+    assert path.read_bytes() == b"old model" and not os.path.exists(sidecar_path(str(path)))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]

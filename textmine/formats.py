@@ -228,6 +228,9 @@ def atomic_output(path, mode="w", encoding="utf-8"):
             os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
         yield f
         f.close()
+        if _GROUPS:  # inside outputs_together(): renamed into place with the others
+            _GROUPS[-1].append((tmp, target, path))
+            return
         try:
             os.replace(tmp, target)
         except OSError as e:
@@ -241,6 +244,39 @@ def atomic_output(path, mode="w", encoding="utf-8"):
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+_GROUPS = []
+
+
+@contextlib.contextmanager
+def outputs_together():
+    """The files written by :func:`atomic_output` inside the block appear together when it ends
+    without error, or none of them does: a command with several outputs (embed's vectors and
+    model) never replaces one and then fails on the next, and an existing file is never deleted.
+    Nested blocks join the outermost one."""
+    if _GROUPS:
+        yield
+        return
+    staged = []
+    _GROUPS.append(staged)
+    try:
+        yield
+    except BaseException:
+        for tmp, _, _ in staged:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise
+    finally:
+        _GROUPS.remove(staged)
+    for i, (tmp, target, path) in enumerate(staged):
+        try:
+            os.replace(tmp, target)
+        except OSError as e:
+            for rest, _, _ in staged[i:]:
+                with contextlib.suppress(OSError):
+                    os.unlink(rest)
+            raise TextmineError(f"{path}: cannot write ({e.strerror or e})") from None
 
 
 def open_scratch(path):

@@ -1189,23 +1189,20 @@ class JoSE:
         """Save the trained model: ``path`` (``.npz``: u, v, counts) and its ``.json`` sidecar
         (format, version, parameters, vocabulary). Both are written atomically."""
         from textmine import __version__
-        from textmine.formats import atomic_output
+        from textmine.formats import atomic_output, outputs_together
 
         if not hasattr(self, "word_vectors_"):
             raise TextmineError("the model is not trained")
         side = sidecar_path(path)
         meta = {"format": MODEL_FORMAT, "version": MODEL_VERSION, "textmine": __version__,
                 "params": dict(self.get_params(), margin=self.margin_), "n_tokens": self.n_tokens_, "words": list(self.words_)}
-        with atomic_output(path, "wb") as f:
-            np.savez(f, word_vectors=self.word_vectors_, context_vectors=self.context_vectors_,
-                     counts=self.counts_)
-        try:
+        with outputs_together():  # both files or neither
+            with atomic_output(path, "wb") as f:
+                np.savez(f, word_vectors=self.word_vectors_, context_vectors=self.context_vectors_,
+                         counts=self.counts_)
             with atomic_output(side, "w") as f:
                 json.dump(meta, f, ensure_ascii=False)
                 f.write("\n")
-        except BaseException:
-            os.unlink(path)
-            raise
         return self
 
     @classmethod

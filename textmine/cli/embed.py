@@ -152,23 +152,16 @@ def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, input_format,
     finally:
         if bar is not None:
             bar.close()
-    written = []
-    try:
+    from textmine.formats import outputs_together
+
+    with outputs_together():  # every output, or none of them (an existing file is kept)
         write_word2vec(output, model.words_, model.word_vectors_, binary=binary)
-        written.append(output)
         if context_output:
             write_word2vec(context_output, model.words_, model.context_vectors_, binary=binary)
-            written.append(context_output)
         if doc_output:
             write_word2vec(doc_output, [str(i) for i in range(model.n_docs_)], model.doc_vectors_, binary=binary)
-            written.append(doc_output)
         if save_model:
             model.save(save_model)
-    except BaseException:
-        for p in written:
-            if p != "-" and os.path.exists(p):
-                os.unlink(p)
-        raise
     if not quiet:
         wps = model.n_tokens_ * n_iter / max(model.train_seconds_, 1e-9) / jobs
         click.echo(f"textmine embed: {model.n_docs_} documents, {model.n_raw_tokens_} tokens, "
