@@ -664,3 +664,40 @@ def test_kept_dictionary_arithmetics():
     assert a[2] == pytest.approx(b[2], abs=1e-12)
     kd = counts[keep]
     assert b[2] == np.log(kd.min() / kd.sum())
+
+
+def _word_hashes(words):
+    out = []
+    for w in words:
+        h = tagger.H0
+        for c in tagger.normalize_codes(tagger._codes(w)):
+            h = np.uint64(tagger._step(np.uint64(h), c))
+        out.append(h)
+    return out
+
+
+def test_gold_training_with_zero_count_extra_words(tmp_path):
+    # an extra dictionary word of count 0 (not in the gold text) was a math domain error
+    sents = [["中国", "人民", "的", "银行"], ["人民", "的", "中国"]] * 10
+    m1 = tagger.train_segmenter_gold(sents, ["尚未", "结婚"], [0, 4], epochs=2, nbits=14, dropout=0.2)
+    m2 = tagger.train_segmenter_gold(sents, ["尚未", "结婚"], [0, 4], epochs=2, nbits=14, dropout=0.2, n_jobs=2)
+    assert np.array_equal(m1.weights_, m2.weights_) and "尚未" in m1.words_
+    counts = np.array([0.0, 4.0, 2.0, 0.0])
+    words = ["尚未", "结婚", "中国", "银行"]
+    logp, unk = tagger._logp(counts)
+    keys, vals, sub_unk = tagger._kept_dictionary(words, counts, logp, unk, np.array([True, True, True, False]),
+                                                  "counts")
+    assert sub_unk == np.log(2.0 / 6.0)
+    got = {w: vals[tagger._lookup(keys, np.uint64(h))] for w, h in zip(words[:3], _word_hashes(words[:3]))}
+    assert got == {"尚未": np.log(2.0 / 6.0), "结婚": np.log(4.0 / 6.0), "中国": np.log(2.0 / 6.0)}
+    # every kept count zero: the full dictionary's floored log-probabilities
+    _, vals0, unk0 = tagger._kept_dictionary(words, counts, logp, unk, np.array([True, False, False, True]),
+                                             "counts")
+    assert unk0 == unk and np.isfinite(vals0).all()
+    g, d = tmp_path / "g.txt", tmp_path / "d.tsv"
+    g.write_text("中国 人民 的 银行\n人民 的 中国\n", encoding="utf-8")
+    d.write_text("尚未\t0\n结婚\t4\n", encoding="utf-8")
+    r = CliRunner().invoke(cli, ["train-segmenter", "--gold", str(g), "--dict", str(d), "-o",
+                                 str(tmp_path / "m.model"), "--epochs", "2", "--bits", "14", "-q"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "m.model").stat().st_size > 0

@@ -1008,8 +1008,9 @@ def _kept_dictionary(norm_words, norm_counts, logp, unk, keep, kept_logp):
     ``kept_logp`` picks the arithmetic (both kept, so that models stay bit for bit what they were):
     ``"logp"`` renormalises ``exp(logp)`` over the kept words (a zero count keeps its floored
     log-probability) and floors ``unk`` at the least positive kept count; ``"counts"`` takes
-    ``log(count / kept total)`` and the least kept count (gold training, where every count is > 0).
-    The two agree up to rounding (about 1e-15) when every count is positive.
+    ``log(count / kept total)`` and the least kept count (gold training; a zero count, possible in
+    an extra dictionary, is floored at the least positive kept count). The two agree up to
+    rounding (about 1e-15) when every count is positive.
     """
     kd = norm_counts[keep]
     if kept_logp == "logp":
@@ -1017,8 +1018,15 @@ def _kept_dictionary(norm_words, norm_counts, logp, unk, keep, kept_logp):
         sub_logp = np.log(np.exp(sub_logp) / np.exp(sub_logp).sum()) if keep.any() else sub_logp
         sub_unk = math.log(float(kd[kd > 0].min()) / float(kd.sum())) if (kd > 0).any() else unk
     else:
-        sub_logp = np.log(kd / kd.sum()) if keep.any() else logp[keep]
-        sub_unk = math.log(float(kd.min()) / float(kd.sum())) if keep.any() else unk
+        pos = kd > 0
+        if pos.any():
+            # a zero count (an extra dictionary word) is floored at the least positive kept count,
+            # as _logp floors; with every count > 0 this is exactly log(kd / kd.sum())
+            floor = kd[pos].min()
+            sub_logp = np.log(np.maximum(kd, floor) / kd.sum())
+            sub_unk = math.log(float(floor) / float(kd.sum()))
+        else:
+            sub_logp, sub_unk = logp[keep], unk
     kcodes, koff, _ = _pack([w for w, k in zip(norm_words, keep) if k])
     keys, vals = build_table(kcodes, koff, sub_logp)
     return keys, vals, sub_unk
