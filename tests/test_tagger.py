@@ -531,3 +531,173 @@ def test_gold_training_with_extra_dictionary():
     assert "尚未" not in plain.words_
     with pytest.raises(TextmineError, match="features"):
         tagger.train_segmenter_gold(sents, features="nope")
+
+
+# ---------------------------------------------------------------------------------------------
+# the shared training loop reproduces the two loops it replaced, bit for bit
+
+
+def _reference_training(norm_words, norm_counts, draw, epochs, dropout, n_feat, nbits, seed, n_jobs, gold_style):
+    """The per-epoch loops of train_segmenter (``gold_style`` False) and train_segmenter_gold (True)
+    as they were written before they were merged into ``tagger._train_perceptron``, kept here
+    verbatim in their arithmetic: averaged weights and transitions, and the per-epoch error rates."""
+    import math
+
+    logp, unk = tagger._logp(norm_counts)
+    rng = np.random.default_rng(seed)
+    W = np.zeros((1 << nbits, 4), dtype=np.int32)
+    U = np.zeros((1 << nbits, 4), dtype=np.int64)
+    trans = np.zeros((4, 4), dtype=np.int32)
+    transU = np.zeros((4, 4), dtype=np.int64)
+    step, rates = 0, []
+    for _ in range(epochs):
+        x, gold, off = draw(rng)
+        n = len(x)
+        lb, le, lm, dp = (np.zeros(n, dtype=np.int8) for _ in range(4))
+        if n_feat > tagger.N_NGRAM:
+            if gold_style:
+                keep = rng.random(len(norm_words)) >= dropout
+                kd = norm_counts[keep]
+                sub_logp = np.log(kd / kd.sum()) if keep.any() else logp[keep]
+                sub_unk = math.log(float(kd.min()) / float(kd.sum())) if keep.any() else unk
+            else:
+                drop = rng.random(len(norm_words)) < dropout
+                keep = ~drop
+                sub_logp = logp.copy()[keep]
+                sub_logp = np.log(np.exp(sub_logp) / np.exp(sub_logp).sum()) if keep.any() else sub_logp
+                kd = norm_counts[keep]
+                sub_unk = math.log(float(kd[kd > 0].min()) / float(kd.sum())) if (kd > 0).any() else unk
+            kcodes, koff, _ = tagger._pack([w for w, k in zip(norm_words, keep) if k])
+            keys, vals = tagger.build_table(kcodes, koff, sub_logp)
+            (tagger._dict_features_all_par if n_jobs > 1 else tagger._dict_features_all)(
+                x, off, keys, vals, sub_unk, lb, le, lm, dp)
+        step, mistakes = tagger._train_pass(x, off, gold, lb, le, lm, dp, n_feat, nbits, W, U, trans, transU, step)
+        rates.append(mistakes / max(1, len(off) - 1))
+    avg = (W - U / float(max(step, 1))).astype(np.float32)
+    avg_trans = (trans - transU / float(max(step, 1))).astype(np.float32)
+    return avg, avg_trans, rates
+
+
+def _recording(monkeypatch):
+    """Record the dictionary table and unknown-word score of every call to the dictionary-feature
+    kernels (``(keys, vals, unk)``, copied), so that the per-epoch dictionaries can be compared bit
+    for bit: the models alone rarely show a last-bit difference in the log-probabilities."""
+    seen = []
+    for name in ("_dict_features_all", "_dict_features_all_par"):
+        def spy(x, off, keys, vals, unk, lb, le, lm, dp, _kernel=getattr(tagger, name)):
+            seen.append((keys.copy(), vals.copy(), unk))
+            return _kernel(x, off, keys, vals, unk, lb, le, lm, dp)
+        monkeypatch.setattr(tagger, name, spy)
+    return seen
+
+
+def _same_tables(a, b):
+    assert len(a) == len(b)
+    for (ka, va, ua), (kb, vb, ub) in zip(a, b):
+        assert np.array_equal(ka, kb) and va.tobytes() == vb.tobytes() and ua == ub
+
+
+def _same_model(m, ref):
+    import hashlib
+
+    avg, avg_trans, rates = ref
+    digest = [hashlib.sha256(a.tobytes()).hexdigest() for a in (m.weights_, m.trans_)]
+    assert digest == [hashlib.sha256(a.tobytes()).hexdigest() for a in (avg, avg_trans)]
+    assert np.array_equal(m.weights_, avg) and np.array_equal(m.trans_, avg_trans)
+    assert [e["sample_error_rate"] for e in m.stats["epochs"]] == rates
+    assert np.abs(avg).sum() > 0  # it learned something
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize("features", ["ngram", "ngram+match", "ngram+dict"])
+def test_dictionary_training_equals_the_unmerged_loop(features, n_jobs, monkeypatch):
+    seen = _recording(monkeypatch)
+    words, counts = _WORDS + ["零次"], _COUNTS + [0]  # a zero count: the floored log-probability path
+    norm_words, norm_counts = tagger.prepare_dictionary(words, np.asarray(counts, dtype=np.float64))
+    m = tagger.train_segmenter(words, counts, epochs=2, n_samples=_SAMPLES, nbits=14, random_state=5,
+                               n_jobs=n_jobs, features=features, dropout=0.3)
+    ref = _reference_training(norm_words, norm_counts,
+                              lambda rng: tagger.synthesize(norm_words, norm_counts, _SAMPLES, rng),
+                              2, 0.3, tagger.FEATURE_SETS[features], 14, 5, n_jobs, gold_style=False)
+    _same_model(m, ref)
+    n = len(seen) // 2
+    assert n == (2 if features != "ngram" else 0)
+    _same_tables(seen[:n], seen[n:])
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize("features", ["ngram", "ngram+dict", "ngram+dict+type"])
+def test_gold_training_equals_the_unmerged_loop(features, n_jobs, monkeypatch):
+    from collections import Counter
+
+    seen = _recording(monkeypatch)
+    rng = np.random.default_rng(8)
+    sents = [[w for w in rng.choice(_WORDS, int(rng.integers(1, 8)))] for _ in range(60)]
+    extra_words, extra_counts = ["尚未结婚", "中国人民"], [3.0, 7.0]
+    m = tagger.train_segmenter_gold(sents, extra_words, extra_counts, epochs=3, nbits=14, random_state=6,
+                                    n_jobs=n_jobs, features=features, dropout=0.3)
+    counts = Counter(w for s in sents for w in s)
+    for w, c in zip(extra_words, extra_counts):
+        counts[w] += c
+    norm_words, norm_counts = tagger.prepare_dictionary(list(counts), np.asarray(list(counts.values())))
+    x0, gold0, off0 = tagger.gold_pieces(sents)
+    ref = _reference_training(norm_words, norm_counts,
+                              lambda rng: tagger._shuffled(x0, gold0, off0, rng.permutation(len(off0) - 1)),
+                              3, 0.3, tagger.FEATURE_SETS[features], 14, 6, n_jobs, gold_style=True)
+    _same_model(m, ref)
+    n = len(seen) // 2
+    assert n == (3 if features != "ngram" else 0)
+    _same_tables(seen[:n], seen[n:])
+
+
+def test_kept_dictionary_arithmetics():
+    # the dictionary-only and the gold arithmetic agree up to rounding on positive counts; they
+    # are both kept (not unified) because they differ in the last bits, which changes the models
+    counts = np.random.default_rng(1).integers(1, 5000, 300).astype(np.float64)
+    words = [chr(0x4E00 + i) + chr(0x4E00 + 7 * i % 300) for i in range(300)]
+    logp, unk = tagger._logp(counts)
+    keep = np.random.default_rng(2).random(300) >= 0.2
+    a = tagger._kept_dictionary(words, counts, logp, unk, keep, "logp")
+    b = tagger._kept_dictionary(words, counts, logp, unk, keep, "counts")
+    assert np.array_equal(a[0], b[0]) and np.allclose(a[1], b[1], rtol=0, atol=1e-12)
+    assert a[1].tobytes() != b[1].tobytes()  # last-bit differences: merging them would change models
+    assert a[2] == pytest.approx(b[2], abs=1e-12)
+    kd = counts[keep]
+    assert b[2] == np.log(kd.min() / kd.sum())
+
+
+def _word_hashes(words):
+    out = []
+    for w in words:
+        h = tagger.H0
+        for c in tagger.normalize_codes(tagger._codes(w)):
+            h = np.uint64(tagger._step(np.uint64(h), c))
+        out.append(h)
+    return out
+
+
+def test_gold_training_with_zero_count_extra_words(tmp_path):
+    # an extra dictionary word of count 0 (not in the gold text) was a math domain error
+    sents = [["中国", "人民", "的", "银行"], ["人民", "的", "中国"]] * 10
+    m1 = tagger.train_segmenter_gold(sents, ["尚未", "结婚"], [0, 4], epochs=2, nbits=14, dropout=0.2)
+    m2 = tagger.train_segmenter_gold(sents, ["尚未", "结婚"], [0, 4], epochs=2, nbits=14, dropout=0.2, n_jobs=2)
+    assert np.array_equal(m1.weights_, m2.weights_) and "尚未" in m1.words_
+    counts = np.array([0.0, 4.0, 2.0, 0.0])
+    words = ["尚未", "结婚", "中国", "银行"]
+    logp, unk = tagger._logp(counts)
+    keys, vals, sub_unk = tagger._kept_dictionary(words, counts, logp, unk, np.array([True, True, True, False]),
+                                                  "counts")
+    assert sub_unk == np.log(2.0 / 6.0)
+    got = {w: vals[tagger._lookup(keys, np.uint64(h))] for w, h in zip(words[:3], _word_hashes(words[:3]))}
+    assert got == {"尚未": np.log(2.0 / 6.0), "结婚": np.log(4.0 / 6.0), "中国": np.log(2.0 / 6.0)}
+    # every kept count zero: the full dictionary's floored log-probabilities
+    _, vals0, unk0 = tagger._kept_dictionary(words, counts, logp, unk, np.array([True, False, False, True]),
+                                             "counts")
+    assert unk0 == unk and np.isfinite(vals0).all()
+    g, d = tmp_path / "g.txt", tmp_path / "d.tsv"
+    g.write_text("中国 人民 的 银行\n人民 的 中国\n", encoding="utf-8")
+    d.write_text("尚未\t0\n结婚\t4\n", encoding="utf-8")
+    r = CliRunner().invoke(cli, ["train-segmenter", "--gold", str(g), "--dict", str(d), "-o",
+                                 str(tmp_path / "m.model"), "--epochs", "2", "--bits", "14", "-q"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "m.model").stat().st_size > 0

@@ -1002,6 +1002,86 @@ def load_model(path, n_jobs=1):
         raise TextmineError(f"{path}: corrupt model file ({e})") from None
 
 
+def _kept_dictionary(norm_words, norm_counts, logp, unk, keep, kept_logp):
+    """Hash table ``(keys, vals)`` and unknown-word log-probability of the words where ``keep``.
+
+    ``kept_logp`` picks the arithmetic (both kept, so that models stay bit for bit what they were):
+    ``"logp"`` renormalises ``exp(logp)`` over the kept words (a zero count keeps its floored
+    log-probability) and floors ``unk`` at the least positive kept count; ``"counts"`` takes
+    ``log(count / kept total)`` and the least kept count (gold training; a zero count, possible in
+    an extra dictionary, is floored at the least positive kept count). The two agree up to
+    rounding (about 1e-15) when every count is positive.
+    """
+    kd = norm_counts[keep]
+    if kept_logp == "logp":
+        sub_logp = logp[keep]
+        sub_logp = np.log(np.exp(sub_logp) / np.exp(sub_logp).sum()) if keep.any() else sub_logp
+        sub_unk = math.log(float(kd[kd > 0].min()) / float(kd.sum())) if (kd > 0).any() else unk
+    else:
+        pos = kd > 0
+        if pos.any():
+            # a zero count (an extra dictionary word) is floored at the least positive kept count,
+            # as _logp floors; with every count > 0 this is exactly log(kd / kd.sum())
+            floor = kd[pos].min()
+            sub_logp = np.log(np.maximum(kd, floor) / kd.sum())
+            sub_unk = math.log(float(floor) / float(kd.sum()))
+        else:
+            sub_logp, sub_unk = logp[keep], unk
+    kcodes, koff, _ = _pack([w for w, k in zip(norm_words, keep) if k])
+    keys, vals = build_table(kcodes, koff, sub_logp)
+    return keys, vals, sub_unk
+
+
+def _train_perceptron(draw, norm_words, norm_counts, logp, unk, epochs, dropout, features, nbits,
+                      random_state, n_jobs, progress, params, kept_logp):
+    """The averaged-perceptron training loop shared by :func:`train_segmenter` and
+    :func:`train_segmenter_gold`.
+
+    Each epoch takes its pieces from ``draw(rng)`` -> ``(x, gold, offsets)`` (synthetic samples or
+    the gold pieces shuffled), then, for dictionary features, hides a ``dropout`` share of the words
+    (one ``rng.random`` draw per word, after ``draw``) and runs one perceptron pass. ``kept_logp``:
+    see :func:`_kept_dictionary`. Returns the :class:`SegmenterModel` with the averaged weights.
+    """
+    import time
+
+    rng = np.random.default_rng(random_state)
+    n_feat = FEATURE_SETS[features]
+    W = np.zeros((1 << nbits, 4), dtype=np.int32)
+    U = np.zeros((1 << nbits, 4), dtype=np.int64)
+    trans = np.zeros((4, 4), dtype=np.int32)
+    transU = np.zeros((4, 4), dtype=np.int64)
+    step = 0
+    parallel = n_jobs > 1
+    if parallel:
+        set_num_threads(n_jobs)
+    stats = {"epochs": []}
+    t_start = time.perf_counter()
+    for ep in range(epochs):
+        t0 = time.perf_counter()
+        x, gold, off = draw(rng)
+        n = len(x)
+        lb = np.zeros(n, dtype=np.int8)
+        le = np.zeros(n, dtype=np.int8)
+        lm = np.zeros(n, dtype=np.int8)
+        dp = np.zeros(n, dtype=np.int8)
+        if n_feat > N_NGRAM:
+            keep = rng.random(len(norm_words)) >= dropout
+            keys, vals, sub_unk = _kept_dictionary(norm_words, norm_counts, logp, unk, keep, kept_logp)
+            (_dict_features_all_par if parallel else _dict_features_all)(
+                x, off, keys, vals, sub_unk, lb, le, lm, dp)
+        step, mistakes = _train_pass(x, off, gold, lb, le, lm, dp, n_feat, nbits, W, U, trans, transU, step)
+        info = {"epoch": ep + 1, "samples": len(off) - 1, "chars": n,
+                "sample_error_rate": mistakes / max(1, len(off) - 1),
+                "seconds": round(time.perf_counter() - t0, 2)}
+        stats["epochs"].append(info)
+        if progress is not None:
+            progress(ep + 1, info)
+    avg = (W - U / float(max(step, 1))).astype(np.float32)
+    avg_trans = (trans - transU / float(max(step, 1))).astype(np.float32)
+    stats["train_seconds"] = round(time.perf_counter() - t_start, 2)
+    return SegmenterModel(avg, avg_trans, norm_words, logp, unk, features, nbits, params, stats, n_jobs=n_jobs)
+
+
 def train_segmenter(words, counts, epochs=5, n_samples=400_000, dropout=0.15, features="ngram",
                     nbits=22, random_state=1, n_jobs=1, progress=None):
     """Train a segmenter from a word-frequency dictionary alone.
@@ -1039,8 +1119,6 @@ def train_segmenter(words, counts, epochs=5, n_samples=400_000, dropout=0.15, fe
     >>> m.cut("中国人民的")
     ['中国', '人民', '的']
     """
-    import time
-
     if features not in FEATURE_SETS:
         raise TextmineError(f"features must be one of {', '.join(FEATURE_SETS)}, not {features!r}")
     if not 0 <= dropout < 1:
@@ -1053,51 +1131,11 @@ def train_segmenter(words, counts, epochs=5, n_samples=400_000, dropout=0.15, fe
         raise TextmineError("words and counts differ in length")
     norm_words, norm_counts = prepare_dictionary(words, np.asarray(counts, dtype=np.float64))
     logp, unk = _logp(norm_counts)
-    codes, woff, _ = _pack(norm_words)
-    rng = np.random.default_rng(random_state)
-    n_feat = FEATURE_SETS[features]
-    W = np.zeros((1 << nbits, 4), dtype=np.int32)
-    U = np.zeros((1 << nbits, 4), dtype=np.int64)
-    trans = np.zeros((4, 4), dtype=np.int32)
-    transU = np.zeros((4, 4), dtype=np.int64)
-    step = 0
-    parallel = n_jobs > 1
-    if parallel:
-        set_num_threads(n_jobs)
-    stats = {"epochs": []}
-    t_start = time.perf_counter()
-    for ep in range(epochs):
-        t0 = time.perf_counter()
-        x, gold, off = synthesize(norm_words, norm_counts, n_samples, rng)
-        n = len(x)
-        lb = np.zeros(n, dtype=np.int8)
-        le = np.zeros(n, dtype=np.int8)
-        lm = np.zeros(n, dtype=np.int8)
-        dp = np.zeros(n, dtype=np.int8)
-        if n_feat > N_NGRAM:
-            drop = rng.random(len(norm_words)) < dropout
-            lp = logp.copy()
-            keep = ~drop
-            sub_logp = lp[keep]
-            sub_logp = np.log(np.exp(sub_logp) / np.exp(sub_logp).sum()) if keep.any() else sub_logp
-            kcodes, koff, _ = _pack([w for w, k in zip(norm_words, keep) if k])
-            keys, vals = build_table(kcodes, koff, sub_logp)
-            kd = norm_counts[keep]
-            sub_unk = math.log(float(kd[kd > 0].min()) / float(kd.sum())) if (kd > 0).any() else unk
-            (_dict_features_all_par if parallel else _dict_features_all)(
-                x, off, keys, vals, sub_unk, lb, le, lm, dp)
-        step, mistakes = _train_pass(x, off, gold, lb, le, lm, dp, n_feat, nbits, W, U, trans, transU, step)
-        info = {"epoch": ep + 1, "samples": len(off) - 1, "chars": n, "sample_error_rate": mistakes / max(1, len(off) - 1),
-                "seconds": round(time.perf_counter() - t0, 2)}
-        stats["epochs"].append(info)
-        if progress is not None:
-            progress(ep + 1, info)
-    avg = (W - U / float(max(step, 1))).astype(np.float32)
-    avg_trans = (trans - transU / float(max(step, 1))).astype(np.float32)
-    stats["train_seconds"] = round(time.perf_counter() - t_start, 2)
     params = {"epochs": epochs, "n_samples": n_samples, "dropout": dropout, "features": features,
               "nbits": nbits, "seed": random_state, "maxlen": MAXLEN, "maxwords": MAXWORDS}
-    return SegmenterModel(avg, avg_trans, norm_words, logp, unk, features, nbits, params, stats, n_jobs=n_jobs)
+    return _train_perceptron(lambda rng: synthesize(norm_words, norm_counts, n_samples, rng),
+                             norm_words, norm_counts, logp, unk, epochs, dropout, features, nbits,
+                             random_state, n_jobs, progress, params, kept_logp="logp")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1248,7 +1286,6 @@ def train_segmenter_gold(sentences, dict_words=None, dict_counts=None, epochs=10
     >>> m.cut("中国人民银行")
     ['中国', '人民', '银行']
     """
-    import time
     from collections import Counter
 
     if features not in FEATURE_SETS:
@@ -1270,45 +1307,8 @@ def train_segmenter_gold(sentences, dict_words=None, dict_counts=None, epochs=10
     norm_words, norm_counts = prepare_dictionary(list(counts), np.asarray(list(counts.values()), np.float64))
     logp, unk = _logp(norm_counts)
     x0, gold0, off0 = gold_pieces(sentences)
-    rng = np.random.default_rng(random_state)
-    n_feat = FEATURE_SETS[features]
-    W = np.zeros((1 << nbits, 4), dtype=np.int32)
-    U = np.zeros((1 << nbits, 4), dtype=np.int64)
-    trans = np.zeros((4, 4), dtype=np.int32)
-    transU = np.zeros((4, 4), dtype=np.int64)
-    step = 0
-    parallel = n_jobs > 1
-    if parallel:
-        set_num_threads(n_jobs)
-    stats = {"epochs": []}
-    t_start = time.perf_counter()
-    for ep in range(epochs):
-        t0 = time.perf_counter()
-        x, gold, off = _shuffled(x0, gold0, off0, rng.permutation(len(off0) - 1))
-        n = len(x)
-        lb = np.zeros(n, dtype=np.int8)
-        le = np.zeros(n, dtype=np.int8)
-        lm = np.zeros(n, dtype=np.int8)
-        dp = np.zeros(n, dtype=np.int8)
-        if n_feat > N_NGRAM:
-            keep = rng.random(len(norm_words)) >= dropout
-            kd = norm_counts[keep]
-            sub_logp = np.log(kd / kd.sum()) if keep.any() else logp[keep]
-            kcodes, koff, _ = _pack([w for w, k in zip(norm_words, keep) if k])
-            keys, vals = build_table(kcodes, koff, sub_logp)
-            sub_unk = math.log(float(kd.min()) / float(kd.sum())) if keep.any() else unk
-            (_dict_features_all_par if parallel else _dict_features_all)(
-                x, off, keys, vals, sub_unk, lb, le, lm, dp)
-        step, mistakes = _train_pass(x, off, gold, lb, le, lm, dp, n_feat, nbits, W, U, trans, transU, step)
-        info = {"epoch": ep + 1, "samples": len(off) - 1, "chars": n,
-                "sample_error_rate": mistakes / max(1, len(off) - 1),
-                "seconds": round(time.perf_counter() - t0, 2)}
-        stats["epochs"].append(info)
-        if progress is not None:
-            progress(ep + 1, info)
-    avg = (W - U / float(max(step, 1))).astype(np.float32)
-    avg_trans = (trans - transU / float(max(step, 1))).astype(np.float32)
-    stats["train_seconds"] = round(time.perf_counter() - t_start, 2)
     params = {"source": "gold", "epochs": epochs, "dropout": dropout, "features": features, "nbits": nbits,
               "seed": random_state, "sentences": len(sentences), "extra_dict_words": len(dict_words or ())}
-    return SegmenterModel(avg, avg_trans, norm_words, logp, unk, features, nbits, params, stats, n_jobs=n_jobs)
+    return _train_perceptron(lambda rng: _shuffled(x0, gold0, off0, rng.permutation(len(off0) - 1)),
+                             norm_words, norm_counts, logp, unk, epochs, dropout, features, nbits,
+                             random_state, n_jobs, progress, params, kept_logp="counts")
