@@ -678,21 +678,24 @@ class _RunReader:
 
 class _RunWindows:
     """The heads of sorted runs, ``window`` entries of each (and at most ``slot`` code points) in
-    fixed slots of buffers shaped as :func:`textmine._spantable.merge_emit` reads them: run ``r``
+    slots of buffers shaped as :func:`textmine._spantable.merge_emit` reads them: run ``r``
     holds entries ``heads[r]:run_ends[r]`` of the buffers. A run whose window is half used is
     read on from where it stands (:meth:`refill`); :meth:`safe` lines can then be merged without
-    any window running out before its run does. Memory: about ``(32 + 4 * slot / window)``
-    bytes per window entry, whatever the runs' length."""
+    any window running out before its run does (a slot holds at least two entries). Memory:
+    about 64 bytes per window entry, and twice its longest key for each run, whatever the runs'
+    length."""
 
-    def __init__(self, readers, window, slot):
-        self.readers, self.w, self.slot = readers, window, slot
+    def __init__(self, readers, window, slots):
+        self.readers, self.w = readers, window
+        self.slot = np.asarray(slots, np.int64)  # code points of each run's slot
+        self.cstart = np.concatenate([[0], np.cumsum(self.slot)])
         n_runs = len(readers)
         size = n_runs * (window + 1)
         self.counts = np.zeros(size, np.int64)
         self.pref = np.zeros(size, np.int64)
         self.pref2 = np.zeros(size, np.int64)
         self.offsets = np.zeros(size, np.int64)
-        self.codes = np.zeros(max(1, n_runs * slot), np.uint32)
+        self.codes = np.zeros(max(1, int(self.cstart[-1])), np.uint32)
         self.heads = np.zeros(n_runs, np.int64)
         self.run_ends = np.zeros(n_runs, np.int64)
         self.start = np.zeros(n_runs, np.int64)  # the run entry at the start of each slot
@@ -713,9 +716,9 @@ class _RunWindows:
         rd = self.readers[r]
         b = min(p + self.w, rd.n)
         off = rd.offsets(p, b)
-        m = int(np.searchsorted(off, off[0] + self.slot, side="right")) - 1  # entries that fit the slot
+        m = int(np.searchsorted(off, off[0] + self.slot[r], side="right")) - 1  # entries that fit the slot
         m = max(1, min(m, b - p))
-        base, cb = r * (self.w + 1), r * self.slot
+        base, cb = r * (self.w + 1), int(self.cstart[r])
         c0 = int(off[0])
         self.codes[cb:cb + int(off[m]) - c0] = rd.codes(c0, int(off[m]))
         self.offsets[base:base + m + 1] = off[:m + 1] - c0 + cb
@@ -811,9 +814,10 @@ class CountResult:
         # number of keys, and a run on disk is read (not mapped) window by window
         _NPY_HEADERS.clear()  # scratch paths may be reused
         readers = [_RunReader(r) for r in runs]
-        longest = max([rd.longest() for rd in readers] or [0])
+        longest = [rd.longest() for rd in readers]
         window = int(max(64, self.window_bytes // (64 * max(1, len(readers)))))
-        wins = _RunWindows(readers, window, 8 * window + 2 * longest + 8)
+        wins = _RunWindows(readers, window, [8 * window + 2 * m + 8 for m in longest])
+        longest = max(longest or [0])
         heads, run_ends = wins.heads, wins.run_ends
         heap, n_heap, hkey = st.heap_init(heads, run_ends, *wins.keys)
         buf = np.empty(max(chunk_bytes, 4 * longest + 64), np.uint8)
