@@ -131,8 +131,8 @@ _HWM_AT_EXIT = ("import atexit, re, sys\n"
 
 
 def _peak_at_exit(path, limit, args):
-    """The peak RSS (MiB) of a one-process count, read by the process itself as it exits: the
-    output is written last, so a poll from outside can miss its peak."""
+    """The peak RSS (MiB) of a one-process count, its own ``VmHWM`` read as it exits (exact for one
+    process, whatever happens between polls)."""
     cmd = [sys.executable, "-c", _HWM_AT_EXIT, "count", "-j", "1", "-q", "-o", os.devnull, "--memory-limit", limit,
            *args, str(path)]
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
