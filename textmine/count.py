@@ -926,23 +926,6 @@ def _packed_before(key, cnt, k, counts, offsets, codes):
     return True
 
 
-def _entries_before(key, cnt, heads, run_ends, counts, offsets, codes):
-    """How many entries left in the runs (``heads[r]:run_ends[r]``, each in output order) come
-    before the packed key ``key`` with count ``cnt``."""
-    n = 0
-    for r in range(heads.shape[0]):
-        lo, hi = int(heads[r]), int(run_ends[r])
-        a = lo
-        while lo < hi:  # the first entry that the packed key precedes
-            mid = (lo + hi) // 2
-            if _packed_before(key, cnt, mid, counts, offsets, codes):
-                hi = mid
-            else:
-                lo = mid + 1
-        n += lo - a
-    return n
-
-
 class PackedOutput:
     """The packed keys of all key ranges (``parts``, each ``(keys, counts)`` in key order, in
     memory or a directory of ``.npy`` files), put in output order (count descending, then key)
