@@ -119,3 +119,38 @@ def test_peak_memory_two_jobs_and_one_long_line(tmp_path):
     gen_corpus.generate("oneline", 20, line)
     for tok in ("ngram", "jieba"):
         assert _peak(line, "32M", tokenizer=tok) <= 32 + STARTUP_MB
+
+
+_HWM_AT_EXIT = ("import atexit, re, sys\n"
+                "def hwm():\n"
+                "    s = open('/proc/self/status').read()\n"
+                "    sys.stderr.write('VmHWM %s\\n' % re.search(r'VmHWM:\\s+(\\d+)', s).group(1))\n"
+                "atexit.register(hwm)\n"
+                "from textmine.cli import main\n"
+                "main(sys.argv[1:])\n")  # an explicit argv: the run ends by SystemExit, atexit runs
+
+
+def _peak_at_exit(path, limit, args):
+    """The peak RSS (MiB) of a one-process count, its own ``VmHWM`` read as it exits (exact for one
+    process, whatever happens between polls)."""
+    cmd = [sys.executable, "-c", _HWM_AT_EXIT, "count", "-j", "1", "-q", "-o", os.devnull, "--memory-limit", limit,
+           *args, str(path)]
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    r = subprocess.run(cmd, env=env, cwd=str(ROOT), stderr=subprocess.PIPE, text=True)
+    assert r.returncode == 0, r.stderr
+    return int(r.stderr.rsplit("VmHWM ", 1)[1].split()[0]) / 1024
+
+
+def test_peak_memory_of_long_keys_flat_in_corpus_length(tmp_path):
+    # keys of 5-6 characters (counted in hash tables, not packed), distinct keys growing with the
+    # text (a character bigram model): the sorted runs are merged through bounded windows, so 4x
+    # the text and the keys costs no more than a little memory at the output
+    shared_file("raw", "hongloumeng.txt")
+    small, big = tmp_path / "s.txt", tmp_path / "b.txt"
+    gen_corpus.generate("markov", 1, small)
+    gen_corpus.generate("markov", 4, big)
+    args = ["-t", "ngram", "--min-n", "5", "--n", "6", "--errors", "replace"]
+    p1 = _peak_at_exit(small, "16M", args)
+    p4 = _peak_at_exit(big, "16M", args)
+    assert p4 <= p1 + 30, (p1, p4)
+    assert max(p1, p4) <= 16 + STARTUP_MB, (p1, p4)

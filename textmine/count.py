@@ -581,7 +581,10 @@ def _save_run(run, directory):
 
 
 def _load_run(d):
-    return _load_arrays(d, _RUN_NAMES)
+    """A run saved by :func:`_save_run`: views of memory maps (for their lengths) and, last, where
+    :class:`_RunReader` reads it from, ``(directory, first entry, entries)``."""
+    arrays = _load_arrays(d, _RUN_NAMES)
+    return arrays + ((d, 0, int(arrays[2].shape[0])),)
 
 
 def _save_runs(runs, directory):
@@ -597,9 +600,164 @@ def _load_runs(d):
     codes, offsets, counts, pref, pref2, starts = _load_arrays(d, _RUN_NAMES + ("s",))
     runs = []
     for a, b in zip(starts[:-1].tolist(), starts[1:].tolist()):
-        c0, c1 = int(offsets[a]), int(offsets[b])
-        runs.append((codes[c0:c1], offsets[a:b + 1] - c0, counts[a:b], pref[a:b], pref2[a:b]))
+        # nothing is read here (the offsets are not rebased): :class:`_RunReader` reads the run
+        # window by window from ``(d, a, b - a)``
+        runs.append((codes, offsets[a:b + 1], counts[a:b], pref[a:b], pref2[a:b], (d, a, b - a)))
     return runs
+
+
+_NPY_HEADERS = {}
+
+
+def _npy_at(path, a, b):
+    """Items ``a:b`` of the 1-D ``.npy`` file ``path``, read into memory (header cached)."""
+    h = _NPY_HEADERS.get(path)
+    if h is None:
+        from numpy.lib import format as npf
+
+        with open(path, "rb") as f:
+            version = npf.read_magic(f)
+            read_header = npf.read_array_header_1_0 if version == (1, 0) else npf.read_array_header_2_0
+            _, _, dtype = read_header(f)
+            h = _NPY_HEADERS[path] = (dtype, f.tell())
+    dtype, start = h
+    return np.fromfile(path, dtype, max(0, b - a), offset=start + a * dtype.itemsize)
+
+
+class _RunReader:
+    """Slices of one sorted run (``(codes, offsets, counts, pref, pref2)`` in memory, or with a
+    sixth item ``(directory, first entry, entries)`` on disk), read into memory: a run on disk is
+    never mapped, so that reading it through does not leave its pages resident."""
+
+    def __init__(self, run):
+        self.disk = run[5] if len(run) > 5 else None
+        self.run = None if self.disk else run
+        self.n = self.disk[2] if self.disk else int(run[2].shape[0])
+
+    def _get(self, i, name, a, b):
+        if self.disk is None:
+            return np.asarray(self.run[i][a:b])
+        d, e0, _ = self.disk
+        if name == "c":
+            return _npy_at(os.path.join(d, "c.npy"), a, b)
+        return _npy_at(os.path.join(d, name + ".npy"), e0 + a, e0 + b)
+
+    def offsets(self, a, b):
+        """Offsets of entries ``a:b`` and of the end of ``b - 1`` (``b - a + 1`` values)."""
+        return self._get(1, "o", a, b + 1)
+
+    def codes(self, c0, c1):
+        return self._get(0, "c", c0, c1)
+
+    def counts(self, a, b):
+        return self._get(2, "n", a, b)
+
+    def pref(self, a, b):
+        return self._get(3, "p", a, b), self._get(4, "q", a, b)
+
+    def longest(self, block=1 << 16):
+        m = 0
+        for a in range(0, self.n, block):
+            o = self.offsets(a, min(a + block, self.n))
+            m = max(m, int(np.max(np.diff(o))))
+        return m
+
+    def before(self, key, cnt, lo, hi):
+        """The first entry in ``[lo, hi)`` that the packed key precedes (binary search)."""
+        while lo < hi:
+            mid = (lo + hi) // 2
+            o = self.offsets(mid, mid + 1)
+            c = self.counts(mid, mid + 1)
+            codes = self.codes(int(o[0]), int(o[1]))
+            if _packed_before(key, cnt, 0, c, np.array([0, codes.shape[0]]), codes):
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+
+class _RunWindows:
+    """The heads of sorted runs, ``window`` entries of each (and at most ``slot`` code points) in
+    slots of buffers shaped as :func:`textmine._spantable.merge_emit` reads them: run ``r``
+    holds entries ``heads[r]:run_ends[r]`` of the buffers. A run whose window is half used is
+    read on from where it stands (:meth:`refill`); :meth:`safe` lines can then be merged without
+    any window running out before its run does (a slot holds at least two entries). Memory:
+    about 64 bytes per window entry, and twice its longest key for each run, whatever the runs'
+    length."""
+
+    def __init__(self, readers, window, slots):
+        self.readers, self.w = readers, window
+        self.slot = np.asarray(slots, np.int64)  # code points of each run's slot
+        self.cstart = np.concatenate([[0], np.cumsum(self.slot)])
+        n_runs = len(readers)
+        size = n_runs * (window + 1)
+        self.counts = np.zeros(size, np.int64)
+        self.pref = np.zeros(size, np.int64)
+        self.pref2 = np.zeros(size, np.int64)
+        self.offsets = np.zeros(size, np.int64)
+        self.codes = np.zeros(max(1, int(self.cstart[-1])), np.uint32)
+        self.heads = np.zeros(n_runs, np.int64)
+        self.run_ends = np.zeros(n_runs, np.int64)
+        self.start = np.zeros(n_runs, np.int64)  # the run entry at the start of each slot
+        self.loaded = np.ones(n_runs, np.int64)
+        self.final = np.zeros(n_runs, bool)
+        for r in range(n_runs):
+            self.load(r, 0)
+
+    @property
+    def keys(self):
+        return self.counts, self.pref, self.pref2, self.offsets, self.codes
+
+    def pos(self, r):
+        """The run entry at the head of run ``r``."""
+        return int(self.start[r] + self.heads[r] - r * (self.w + 1))
+
+    def load(self, r, p):
+        rd = self.readers[r]
+        b = min(p + self.w, rd.n)
+        off = rd.offsets(p, b)
+        m = int(np.searchsorted(off, off[0] + self.slot[r], side="right")) - 1  # entries that fit the slot
+        m = max(1, min(m, b - p))
+        base, cb = r * (self.w + 1), int(self.cstart[r])
+        c0 = int(off[0])
+        self.codes[cb:cb + int(off[m]) - c0] = rd.codes(c0, int(off[m]))
+        self.offsets[base:base + m + 1] = off[:m + 1] - c0 + cb
+        self.counts[base:base + m] = rd.counts(p, p + m)
+        self.pref[base:base + m], self.pref2[base:base + m] = rd.pref(p, p + m)
+        self.heads[r], self.run_ends[r], self.start[r] = base, base + m, p
+        self.loaded[r] = m
+        self.final[r] = p + m >= rd.n
+
+    def refill(self):
+        """Read on the runs whose window is half used; return how many lines can be merged safely."""
+        left = self.run_ends - self.heads
+        low = np.flatnonzero((left > 0) & ~self.final & (2 * left <= self.loaded))
+        for r in low.tolist():
+            self.load(r, self.pos(r))
+        left = self.run_ends - self.heads
+        open_ = (left > 0) & ~self.final
+        return int(left[open_].min()) - 1 if open_.any() else 1 << 62
+
+    def entries_before(self, key, cnt):
+        """How many entries left in the runs come before the packed key ``key`` (count ``cnt``)."""
+        n = 0
+        for r, rd in enumerate(self.readers):
+            lo, hi = int(self.heads[r]), int(self.run_ends[r])
+            if lo >= hi:
+                continue
+            if self.final[r] or _packed_before(key, cnt, hi - 1, self.counts, self.offsets, self.codes):
+                a = lo
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if _packed_before(key, cnt, mid, self.counts, self.offsets, self.codes):
+                        hi = mid
+                    else:
+                        lo = mid + 1
+                n += lo - a
+            else:  # after the window: search the rest of the run on disk
+                p_end = int(self.start[r] + self.loaded[r])
+                n += (hi - lo) + rd.before(key, cnt, p_end, rd.n) - p_end
+        return n
 
 
 @dataclass
@@ -622,6 +780,7 @@ class CountResult:
     top: object = None
     _tmp: object = None
     runs_spilled: bool = False
+    window_bytes: int = 1 << 24  # the merge windows of the runs in write()
 
     def __post_init__(self):
         self._cleanup = None
@@ -651,14 +810,16 @@ class CountResult:
         runs = [r for r in self.runs if r[2].shape[0]]
         if not runs and not self.n_packed:
             return 0
-        codes, offsets, counts, run_starts = _concat_runs(runs, self._tmp if self.runs_spilled else None)
-        pref = np.concatenate([r[3] for r in runs] or [np.empty(0, np.int64)])
-        pref2 = np.concatenate([r[4] for r in runs] or [np.empty(0, np.int64)])
-        heads = run_starts[:-1].copy()
-        run_ends = run_starts[1:].copy()
-        keys = (counts, pref, pref2, offsets, codes)
-        heap, n_heap, hkey = st.heap_init(heads, run_ends, *keys)
-        longest = int(np.max(np.diff(offsets))) if runs else 0
+        # the runs are merged through windows of a bounded size: memory does not follow the
+        # number of keys, and a run on disk is read (not mapped) window by window
+        _NPY_HEADERS.clear()  # scratch paths may be reused
+        readers = [_RunReader(r) for r in runs]
+        longest = [rd.longest() for rd in readers]
+        window = int(max(64, self.window_bytes // (64 * max(1, len(readers)))))
+        wins = _RunWindows(readers, window, [8 * window + 2 * m + 8 for m in longest])
+        longest = max(longest or [0])
+        heads, run_ends = wins.heads, wins.run_ends
+        heap, n_heap, hkey = st.heap_init(heads, run_ends, *wins.keys)
         buf = np.empty(max(chunk_bytes, 4 * longest + 64), np.uint8)
         remaining = self.top if self.top is not None else 1 << 62
         written = 0
@@ -671,11 +832,12 @@ class CountResult:
             # lines to write before the next chunk: this chunk and the run entries before its first key
             todo = remaining
             if nxt is not None:
-                todo = min(todo, pkeys.shape[0] + _entries_before(int(nxt[0][0]), int(nxt[1][0]), heads, run_ends,
-                                                                  counts, offsets, codes))
+                todo = min(todo, pkeys.shape[0] + wins.entries_before(int(nxt[0][0]), int(nxt[1][0])))
             while todo > 0 and (n_heap > 0 or pnext[0] < pkeys.shape[0]):
-                nb, nl, n_heap = st.merge_emit(heap, n_heap, hkey, heads, run_ends, *keys, pkeys, pcounts, pnext,
-                                               buf, todo)
+                # a packed line needs no window: at least one line can be written
+                step = max(1, min(todo, wins.refill()))
+                nb, nl, n_heap = st.merge_emit(heap, n_heap, hkey, heads, run_ends, *wins.keys, pkeys, pcounts, pnext,
+                                               buf, step)
                 out.write(memoryview(buf)[:nb])
                 remaining -= nl
                 written += nl
@@ -762,23 +924,6 @@ def _packed_before(key, cnt, k, counts, offsets, codes):
         if c != d:
             return c < d
     return True
-
-
-def _entries_before(key, cnt, heads, run_ends, counts, offsets, codes):
-    """How many entries left in the runs (``heads[r]:run_ends[r]``, each in output order) come
-    before the packed key ``key`` with count ``cnt``."""
-    n = 0
-    for r in range(heads.shape[0]):
-        lo, hi = int(heads[r]), int(run_ends[r])
-        a = lo
-        while lo < hi:  # the first entry that the packed key precedes
-            mid = (lo + hi) // 2
-            if _packed_before(key, cnt, mid, counts, offsets, codes):
-                hi = mid
-            else:
-                lo = mid + 1
-        n += lo - a
-    return n
 
 
 class PackedOutput:
@@ -1088,7 +1233,7 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
         if bar is not None:
             bar.close()
     return CountResult(runs, packed, lines, chars, nbytes, time.perf_counter() - t0, spilled, top, work,
-                       runs_spilled)
+                       runs_spilled, max(1 << 18, memory_limit // 8))
 
 
 class _CountModule(types.ModuleType):
