@@ -1005,10 +1005,9 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
     helper = _start_unit_warmup(tokenizer, warm_lines, max_n)
     if helper is not None:
         # a cold cache: the helper compiles the tokenizer's and the output's kernels while this
-        # process compiles the heap's set-up, the table and reduce kernels on a whitespace-tokenized text (keys short
+        # process compiles the table and reduce kernels on a whitespace-tokenized text (keys short
         # enough to pack and longer ones); then the warm-up below loads them all from the cache
-        try:  # the heap's set-up first: the helper's output warm-up then loads it
-            _warm_output(heap_only=True)
+        try:
             _warm_tables(dataclasses.replace(cfg, tokenizer=_WARM_WORDS),
                          [" ".join(["预热"] * k) + " ab 1 " + "预热文本" * 4 + "\U00020000"])
         finally:
@@ -1109,25 +1108,14 @@ def _warm_tables(cfg, lines):
         _reduce_task((0, [ref, ref], 1, None, None))
 
 
-def _warm_run():
-    codes = np.frombuffer("预热文本预热".encode("utf-32-le"), np.uint32).copy()
-    return codes, np.array([0, codes.shape[0]], np.int64), np.ones(1, np.int64), np.zeros(1, np.int64), \
-        np.zeros(1, np.int64)
-
-
-def _warm_output(heap_only=False):
-    """Compile the output kernels by writing one made-up run and one packed key; returns the
-    bytes written (``heap_only``: only the heap's set-up, as :meth:`CountResult.write` calls it)."""
+def _warm_output():
+    """Compile the output kernels by writing one made-up run and one packed key."""
     import io
 
-    run = _warm_run()
-    if heap_only:
-        codes, offsets, counts, pref, pref2 = run
-        st.heap_init(np.zeros(1, np.int64), np.ones(1, np.int64), counts, pref, pref2, offsets, codes)
-        return
-    out = io.BytesIO()
-    CountResult([run], PackedOutput([(pk.pack(["预热"]), run[2])], 1 << 20)).write(out)
-    return out.getvalue()
+    codes = np.frombuffer("预热文本预热".encode("utf-32-le"), np.uint32).copy()
+    one = np.ones(1, np.int64)
+    run = (codes, np.array([0, codes.shape[0]], np.int64), one, np.zeros(1, np.int64), np.zeros(1, np.int64))
+    CountResult([run], PackedOutput([(pk.pack(["预热"]), one)], 1 << 20)).write(io.BytesIO())
 
 
 _WARM_WORDS = "\0words"
