@@ -446,17 +446,3 @@ def test_auto_jobs_follow_input_size(tmp_path):
     lines = random_lines(random.Random(3))
     path = write(tmp_path, "c.txt", lines)
     assert list(count([path], tokenizer="char", n_jobs=None).items()) == sorted_items(count_naive(lines, "char"))
-
-
-def test_cold_start_warmup_helpers():
-    """The cold-start warm-up's own pieces: the Python word splitter gives the spans a naive split
-    does, and the made-up output warm-up writes through the real output kernels without error."""
-    from textmine import count as cm
-
-    lines = ["预热 预热  ab 1 ", "", " x\U00020000y  z"]
-    codes, us, ue, go, joined = cm._WarmWords().units(lines)
-    text = "".join(lines)
-    got = [[text[a:b] for a, b in zip(us[go[g]:go[g + 1]], ue[go[g]:go[g + 1]])] for g in range(len(lines))]
-    assert got == [line.split() for line in lines]
-    assert joined
-    cm._warm_output()
