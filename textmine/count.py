@@ -1000,22 +1000,15 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
         tasks = itertools.chain(tasks, _stdin_tasks(cfg, int(min(4 << 20, max(1 << 16, table_bytes // 8)))))
 
     # compile every kernel (and load the tokenizer) in the parent before any worker starts
-    k = max_n + 1
-    warm_lines = ["预热文本" * k + "\U00020000文本", " ".join(["预热"] * k) + " ab 1"]
-    helper = _start_unit_warmup(tokenizer, warm_lines, max_n)
-    if helper is not None:
-        # a cold cache: the helper compiles the tokenizer's and the output's kernels while this
-        # process compiles the table and reduce kernels on a whitespace-tokenized text (keys short
-        # enough to pack and longer ones); then the warm-up below loads them all from the cache
-        try:
-            _warm_tables(dataclasses.replace(cfg, tokenizer=_WARM_WORDS),
-                         [" ".join(["预热"] * k) + " ab 1 " + "预热文本" * 4 + "\U00020000"])
-        finally:
-            helper.join()
     tok = _tokenizer(tokenizer)
     if hasattr(tok, "warmup"):
         tok.warmup()
-    _warm_tables(cfg, warm_lines)
+    k = max_n + 1
+    warm = _map_task((["预热文本" * k + "\U00020000文本", " ".join(["预热"] * k) + " ab 1"], cfg))
+    if warm.partials:  # two copies of one partial: both merges compile
+        ref = (warm.partials[0][0],) + tuple(warm.partials[0][1:])
+        _reduce_task((0, [ref, ref], 1, None, None))
+    del warm
 
     from textmine.mapreduce import make_engine
 
@@ -1096,86 +1089,6 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
             bar.close()
     return CountResult(runs, packed, lines, chars, nbytes, time.perf_counter() - t0, spilled, top, work,
                        runs_spilled)
-
-
-def _warm_tables(cfg, lines):
-    """Compile the map and reduce kernels by counting ``lines`` (two copies of one partial: both
-    merges compile)."""
-    warm = _map_task((lines, cfg))
-    if warm.partials:
-        ref = (warm.partials[0][0],) + tuple(warm.partials[0][1:])
-        del warm
-        _reduce_task((0, [ref, ref], 1, None, None))
-
-
-def _warm_output():
-    """Compile the output kernels by writing one made-up run and one packed key."""
-    import io
-
-    codes = np.frombuffer("预热文本预热".encode("utf-32-le"), np.uint32).copy()
-    one = np.ones(1, np.int64)
-    run = (codes, np.array([0, codes.shape[0]], np.int64), one, np.zeros(1, np.int64), np.zeros(1, np.int64))
-    CountResult([run], PackedOutput([(pk.pack(["预热"]), one)], 1 << 20)).write(io.BytesIO())
-
-
-_WARM_WORDS = "\0words"
-
-
-class _WarmWords:
-    """Whitespace-separated words found in Python (no kernel of its own to compile), in the form
-    the jieba and lexicon tokenizers give: the warm-up text of the table kernels."""
-
-    def units(self, lines):
-        from textmine.tokenizers import _spans_to_units, encode_lines
-
-        codes, line_starts, _ = encode_lines(lines)
-        starts, ends = [], []
-        for line, at in zip(lines, line_starts.tolist()):
-            pos = 0
-            for w in line.split(" "):
-                if w:
-                    starts.append(at + pos)
-                    ends.append(at + pos + len(w))
-                pos += len(w) + 1
-        return _spans_to_units(codes, np.array(starts, np.int64), np.array(ends, np.int64), line_starts)
-
-
-_TOKENIZERS[_WARM_WORDS] = _WarmWords()
-
-
-def _units_warmup(tokenizer, lines, max_n):
-    """The helper's work; silent: whatever fails here fails again, and is reported, in the parent."""
-    try:
-        tok = _tokenizer(tokenizer)
-        if hasattr(tok, "warmup"):
-            tok.warmup()
-        codes, us, ue, go, joined = tok.units(lines)
-        if joined and max_n > 1:
-            st.join_units(codes, us, ue, go)
-        _warm_output()
-    except BaseException:
-        os._exit(1)
-
-
-def _start_unit_warmup(tokenizer, lines, max_n):
-    """On a cold kernel cache, a forked process that compiles the tokenizer's and the output's
-    kernels into the on-disk cache (numba writes its cache files atomically), so that they compile at the same
-    time as the rest; None when the cache is warm, off, or fork is not available."""
-    from textmine import _numba
-
-    if not _numba.CACHE or _numba.JIT_DISABLED or st.merge_emit.signatures:
-        return None
-    try:
-        if os.path.exists(st.merge_emit._cache._cache_file._index_path):
-            return None
-        import multiprocessing
-
-        helper = multiprocessing.get_context("fork").Process(target=_units_warmup, args=(tokenizer, lines, max_n),
-                                                             daemon=True)
-        helper.start()
-    except (AttributeError, ValueError, OSError):  # numba's cache internals moved, or no fork
-        return None
-    return helper
 
 
 class _CountModule(types.ModuleType):
