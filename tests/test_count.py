@@ -446,3 +446,33 @@ def test_auto_jobs_follow_input_size(tmp_path):
     lines = random_lines(random.Random(3))
     path = write(tmp_path, "c.txt", lines)
     assert list(count([path], tokenizer="char", n_jobs=None).items()) == sorted_items(count_naive(lines, "char"))
+
+
+def test_count_compiles_one_specialisation_per_kernel(tmp_path):
+    """A jieba count (with the output merge) leaves one compiled signature per kernel: constants
+    passed from numba code must not add literal specialisations (each one costs a cold start
+    about as much as the kernel itself)."""
+    code = (
+        "import sys\n"
+        "from numba.core.registry import CPUDispatcher\n"
+        "from textmine.cli import main\n"
+        "try:\n"
+        "    main(['count', sys.argv[1], '-j', '1', '-q', '-o', sys.argv[2]])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "for m in list(sys.modules.values()):\n"
+        "    if getattr(m, '__name__', '').startswith('textmine'):\n"
+        "        for k, v in vars(m).items():\n"
+        "            if isinstance(v, CPUDispatcher) and len(v.signatures) > 1:\n"
+        "                print(m.__name__ + '.' + k, len(v.signatures))\n")
+    text = tmp_path / "t.txt"
+    text.write_text("我来到北京清华大学, 他来到了网易杭研大厦 abc 3.5% 十二\n" * 3 + "𠀀文本 long1 a\n",
+                    encoding="utf-8")
+    # an empty cache: a kernel loaded from the cache does not compile its callees, so only a
+    # cold run shows their specialisations
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    r = subprocess.run([sys.executable, "-c", code, str(text), str(tmp_path / "o.tsv")],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "o.tsv").read_text(encoding="utf-8").count("\n") > 10
+    assert r.stdout == ""

@@ -568,7 +568,7 @@ def merge_emit(heap, n_heap, hkey, heads, run_ends, counts, pref, pref2, offsets
                 c = slot(key, j)
                 if c == 0:
                     break
-                o = _utf8(c, buf, o)
+                o = _utf8(np.int64(c), buf, np.int64(o))
             o = _emit_count(pcounts[pi], buf, o, digits)
             pi += 1
             lines += 1
@@ -579,7 +579,7 @@ def merge_emit(heap, n_heap, hkey, heads, run_ends, counts, pref, pref2, offsets
         if o + 4 * (e - s) + 24 > cap:
             break
         for j in range(s, e):
-            o = _utf8(codes[j], buf, o)
+            o = _utf8(np.int64(codes[j]), buf, np.int64(o))
         o = _emit_count(counts[k], buf, o, digits)
         lines += 1
         heads[r] = k + 1

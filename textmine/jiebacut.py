@@ -162,7 +162,7 @@ def _jiebacut_child(node, c, root_child, keys, vals, shift):
         return root_child[c]
     key = (np.int64(node) << _CP_BITS) | c
     mask = keys.shape[0] - 1
-    h = _jiebacut_hash(np.int64(node), c, shift)
+    h = _jiebacut_hash(np.int64(node), np.int64(c), shift)
     while True:
         k = keys[h]
         if k == key:
@@ -217,7 +217,7 @@ def _jiebacut_route(codes, lo, hi, root_child, keys, vals, shift, logp, isword, 
             i += 1
             if i >= n:
                 break
-            node = _jiebacut_child(node, codes[lo + i], root_child, keys, vals, shift)
+            node = _jiebacut_child(np.int64(node), codes[lo + i], root_child, keys, vals, shift)
         if best_x < 0:
             best_v = unk + route_val[idx + 1]
             best_x = idx
@@ -363,7 +363,7 @@ def _jiebacut_flush(codes, lo, hi, cls, root_child, keys, vals, shift, isword,
         return n_out + 1
     node = 0
     for i in range(lo, hi):
-        node = _jiebacut_child(node, codes[i], root_child, keys, vals, shift)
+        node = _jiebacut_child(np.int64(node), codes[i], root_child, keys, vals, shift)
         if node < 0:
             break
     if node >= 0 and isword[node]:
@@ -383,8 +383,10 @@ def _jiebacut_singles(hmm, codes, a, b, cls, root_child, keys, vals, shift, iswo
     """The buffered run ``codes[a:b]`` of single characters: re-cut by the HMM (``hmm``), else
     one token (a run of single letters and digits). Returns the new ``n_out``."""
     if hmm:
-        return _jiebacut_flush(codes, a, b, cls, root_child, keys, vals, shift, isword,
-                               start_p, trans_p, emit_p, prev, vit, ptr, states, out_starts, out_ends, n_out)
+        # int64 arguments (np.int64: not literals) so that one specialisation serves every call
+        return _jiebacut_flush(codes, np.int64(a), np.int64(b), cls, root_child, keys, vals, shift, isword,
+                               start_p, trans_p, emit_p, prev, vit, ptr, states, out_starts, out_ends,
+                               np.int64(n_out))
     out_starts[n_out] = a
     out_ends[n_out] = b
     return n_out + 1
