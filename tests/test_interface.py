@@ -594,7 +594,7 @@ def test_dask_ctrl_c_is_quiet(tmp_path):
     works: exit 130 and one 'Interrupted' line, no worker tracebacks, no processes left."""
     pytest.importorskip("distributed")
     corpus = tmp_path / "c.txt"
-    corpus.write_text("".join(f"中国人民{i % 97}银行{i % 89}大学\n" for i in range(200_000)), encoding="utf-8")
+    corpus.write_text("".join(f"中国人民{i % 97}银行{i % 89}大学\n" for i in range(1_000_000)), encoding="utf-8")
     mark = f"textmine-test-{os.getpid()}-{time.time_ns()}"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
                TEXTMINE_TEST_MARK=mark)
