@@ -52,6 +52,16 @@ _CHUNK = 8192               # rows per chunk in the random-feature accumulation
 
 # --------------------------------------------------------------------------- kernels (numba)
 
+@njit
+def sq_dist(x, i, j):
+    """``||x_i - x_j||^2`` of two rows (the same floats in the same order for every kernel)."""
+    d = 0.0
+    for k in range(x.shape[1]):
+        t = x[i, k] - x[j, k]
+        d += t * t
+    return d
+
+
 def _gaussian_gram(x, inv_two_sigma2, out):
     """Gaussian Gram matrix ``out[i, j] = exp(-||x_i - x_j||^2 * inv_two_sigma2)``.
 
@@ -71,11 +81,7 @@ def _gaussian_gram(x, inv_two_sigma2, out):
     n, p = x.shape
     for i in prange(n):
         for j in range(i, n):
-            d = 0.0
-            for k in range(p):
-                t = x[i, k] - x[j, k]
-                d += t * t
-            v = math.exp(-d * inv_two_sigma2)
+            v = math.exp(-sq_dist(x, i, j) * inv_two_sigma2)
             out[i, j] = v
             out[j, i] = v
 
@@ -100,11 +106,7 @@ def _distance_gram(x, out):
     n, p = x.shape
     for i in prange(n):
         for j in range(i, n):
-            d = 0.0
-            for k in range(p):
-                t = x[i, k] - x[j, k]
-                d += t * t
-            v = -math.sqrt(d)
+            v = -math.sqrt(sq_dist(x, i, j))
             out[i, j] = v
             out[j, i] = v
 
@@ -123,11 +125,7 @@ def _pair_sqdists(x, out):
     t = 0
     for i in range(m):
         for j in range(i + 1, m):
-            d = 0.0
-            for k in range(p):
-                u = x[i, k] - x[j, k]
-                d += u * u
-            out[t] = d
+            out[t] = sq_dist(x, i, j)
             t += 1
 
 

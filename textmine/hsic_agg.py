@@ -38,7 +38,7 @@ import numpy as np
 
 from textmine._numba import prange, serial_and_parallel
 from textmine.errors import TextmineError
-from textmine.hsic import (HsicResult, _Threads, _as_data, _permutation, _stream_state,
+from textmine.hsic import (HsicResult, _Threads, _as_data, _permutation, _stream_state, sq_dist,
                            median_bandwidth)
 
 COLLECTION = (2.0, -2, 2)     # base, lo, hi: lambda = base^i * median distance, i = lo..hi (agginc's)
@@ -62,10 +62,7 @@ def _agg_gram(x, inv_two_sigma2, out):
     m = inv_two_sigma2.shape[0]
     for i in prange(n):
         for j in range(i, n):
-            d = 0.0
-            for k in range(p):
-                t = x[i, k] - x[j, k]
-                d += t * t
+            d = sq_dist(x, i, j)
             for a in range(m):
                 v = math.exp(-d * inv_two_sigma2[a])
                 out[i, j, a] = v
