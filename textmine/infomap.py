@@ -88,6 +88,20 @@ def _plogp(x):
 
 
 @njit
+def _renormalise_into(tmp, p):
+    """``p = tmp / sum(tmp)``; returns the L1 change (the end of one power-iteration step)."""
+    s = 0.0
+    for i in range(tmp.shape[0]):
+        s += tmp[i]
+    diff = 0.0
+    for i in range(tmp.shape[0]):
+        v = tmp[i] / s
+        diff += abs(v - p[i])
+        p[i] = v
+    return diff
+
+
+@njit
 def _pagerank(n, src, dst, trans, dangling, tele_w, alpha, max_iter, min_iter, tol):
     """Power iteration for PageRank with teleportation.
 
@@ -133,14 +147,7 @@ def _pagerank(n, src, dst, trans, dangling, tele_w, alpha, max_iter, min_iter, t
             tmp[i] = tf * tele_w[i]
         for e in range(src.shape[0]):
             tmp[dst[e]] += beta * trans[e] * p[src[e]]
-        s = 0.0
-        for i in range(n):
-            s += tmp[i]
-        diff = 0.0
-        for i in range(n):
-            v = tmp[i] / s
-            diff += abs(v - p[i])
-            p[i] = v
+        diff = _renormalise_into(tmp, p)
         it += 1
         if it >= max_iter or (diff <= tol and it >= min_iter):
             break
@@ -391,14 +398,7 @@ def _pagerank_prior(n, src, dst, trans, alpha, tele_w, max_iter, min_iter, tol):
             tmp[i] = tele * tele_w[i]
         for e in range(src.shape[0]):
             tmp[dst[e]] += (1.0 - alpha[src[e]]) * trans[e] * p[src[e]]
-        s = 0.0
-        for i in range(n):
-            s += tmp[i]
-        diff = 0.0
-        for i in range(n):
-            v = tmp[i] / s
-            diff += abs(v - p[i])
-            p[i] = v
+        diff = _renormalise_into(tmp, p)
         it += 1
         if it >= max_iter or (diff <= tol and it >= min_iter):
             break
