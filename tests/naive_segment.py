@@ -115,3 +115,51 @@ def user_spans(line, forced):
             used |= set(range(s, e))
             out.append((s, e))
     return sorted(set(out))
+
+
+def _segmentations(text, cls):
+    """Every cut list ``[0, ..., n]`` of a word block that keeps Latin/digit runs whole."""
+    n = len(text)
+    for mask in itertools.product([0, 1], repeat=n - 1):
+        cuts = [0] + [i + 1 for i, m in enumerate(mask) if m] + [n]
+        if not any(0 < c < n and cls[c - 1] == 2 and cls[c] == 2 for c in cuts):
+            yield cuts
+
+
+def _seg_score(text, folded, cls, cuts, scores, unknown):
+    total = 0.0
+    for s, e in zip(cuts, cuts[1:]):
+        lp = scores.get(folded[s:e])
+        if lp is None:
+            if not ((e - s == 1 and cls[s] == 1) or all(cls[k] == 2 for k in range(s, e))):
+                return None
+            lp = unknown
+        total += lp
+    return total
+
+
+def naive_marginals(text, scores, unknown, theta=1.0, max_len=None):
+    """Brute force: P(boundary after each character) = the weight of the segmentations with a cut
+    there over the weight of all, every segmentation of every word block enumerated (short blocks).
+    ``max_len``: words longer than this are not in the lattice (the kernel's trie depth)."""
+    blocks, cls = _blocks(text)
+    folded = naive_fold(text)
+    p = [1.0] * len(text)
+    for a, b, kind in blocks:
+        if kind == "sym":
+            for k in range(a, b - 1):
+                p[k] = 0.0
+            continue
+        sub, subf, subc = text[a:b], folded[a:b], cls[a:b]
+        weights = []
+        for cuts in _segmentations(sub, subc):
+            if max_len is not None and any(e - s > max_len and subf[s:e] in scores for s, e in zip(cuts, cuts[1:])):
+                continue
+            sc = _seg_score(sub, subf, subc, cuts, scores, unknown)
+            if sc is not None:
+                weights.append((cuts, sc / theta))
+        top = max(sc for _, sc in weights)
+        z = sum(math.exp(sc - top) for _, sc in weights)
+        for k in range(1, b - a):
+            p[a + k - 1] = sum(math.exp(sc - top) for cuts, sc in weights if k in cuts) / z
+    return p

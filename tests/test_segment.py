@@ -1,6 +1,7 @@
 import math
 import random
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -330,3 +331,58 @@ def test_cli_lexicon_words_with_punctuation_stay_whole(tmp_path):
     # a user dictionary's line for the same word wins: with a frequency it no longer forces
     r = _user_cli(tmp_path, ["--dict", str(lex)], "C++\n", ["C++ 5\n"])
     assert r.output.split() == ["C", "++"]
+
+
+# ---------------------------------------------------------------------------------------------
+# boundary marginals (forward-backward over the unigram lattice)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_marginals_match_brute_force(seed):
+    from naive_segment import naive_marginals
+
+    rng = random.Random(100 + seed)
+    words, counts = random_lexicon(rng, n_words=25)
+    theta = [1.0, 0.5, 2.0][seed % 3]
+    seg = Segmenter(words, counts, unknown_score=None if seed % 2 else -9.0)
+    scores, total = naive_scores(words, counts)
+    for _ in range(8):
+        text = random_text(rng, rng.randint(0, 14))
+        want = naive_marginals(text, scores, seg.unknown_score, theta)
+        have = seg.marginals(text, temperature=theta)
+        assert have.shape == (len(text),)
+        assert have.tolist() == pytest.approx(want, abs=1e-9)
+
+
+def test_marginals_anchor_and_viterbi_limit():
+    """ALGORITHMS-2 §5.1 anchor; θ → 0 gives the Viterbi cuts; a lattice of two readings."""
+    seg = Segmenter(["研究", "研究生", "生命", "命", "的", "起源", "生", "研", "究", "起", "源"],
+                    [100, 20, 50, 10, 500, 30, 20, 1, 1, 5, 5])
+    text = "研究生命的起源"
+    p = seg.marginals(text)
+    assert p.round(3).tolist() == [0.0, 0.962, 0.043, 1.0, 1.0, 0.001, 1.0]
+    cold = seg.marginals(text, temperature=1e-3)
+    cuts = [i for i, v in enumerate(cold) if v > 0.5]
+    ends = [sum(map(len, seg.cut(text)[:k + 1])) - 1 for k in range(len(seg.cut(text)))]
+    assert cuts == ends and all(v < 1e-9 or v > 1 - 1e-9 for v in cold)  # scores x 1000: rounding ~1e-12
+    # three segmentations: 中国|人, 中|国人 and 中|国|人 (国 is no word: the unknown score 1/total)
+    seg = Segmenter(["中国", "人", "中", "国人"], [3, 1, 1, 1])
+    q = 1 / 6.0
+    w1, w2, w3 = 3 * q * q, q * q, q ** 3
+    z = w1 + w2 + w3
+    assert seg.marginals("中国人").tolist() == pytest.approx([(w2 + w3) / z, (w1 + w3) / z, 1.0], rel=1e-12)
+
+
+def test_marginals_lines_jobs_and_symbols():
+    rng = random.Random(7)
+    words, counts = random_lexicon(rng)
+    seg = Segmenter(words, counts)
+    lines = [random_text(rng, rng.randint(0, 30)) for _ in range(50)]
+    one = seg.marginals_lines(lines, n_jobs=1, batch_size=7)
+    two = seg.marginals_lines(lines, n_jobs=2, batch_size=3)
+    assert len(one) == len(lines) and all(np.array_equal(a, b) for a, b in zip(one, two))
+    assert all(np.array_equal(a, seg.marginals(ln)) for a, ln in zip(one, lines))
+    # a repeated symbol run is one token, whitespace is a boundary on both sides
+    assert seg.marginals("——， 中").tolist() == [0.0, 1.0, 1.0, 1.0, 1.0]
+    with pytest.raises(TextmineError, match="temperature"):
+        seg.marginals("中", temperature=0)

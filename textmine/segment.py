@@ -214,6 +214,129 @@ def _segment(cps, k1, k2, val, shift, unknown, max_len):
     return starts[:t].copy(), ends[:t].copy()
 
 
+@njit
+def _lse(a, b):
+    """ln(e^a + e^b) in float64, exact when either is -inf."""
+    if a == -np.inf:
+        return b
+    if b == -np.inf:
+        return a
+    if a > b:
+        return a + np.log1p(np.exp(b - a))
+    return b + np.log1p(np.exp(a - b))
+
+
+@njit
+def _edges_from(cps, cls, s, j, k1, k2, val, shift, unknown, max_len, ends, scores):
+    """The lattice edges (words) that start at ``s`` in the word block ending at ``j``: the same
+    edges :func:`_segment` scores. Writes their ends and log-scores into ``ends``/``scores``
+    (length >= ``max_len + 1``) and returns how many there are."""
+    ue = s + 1
+    if cls[s] == 2:
+        while ue < j and cls[ue] == 2:
+            ue += 1
+    h1 = np.uint64(_H1)
+    h2 = np.uint64(_H2)
+    unit_scored = False
+    cnt = 0
+    lim = min(j, s + max_len)
+    for e in range(s + 1, lim + 1):
+        h1, h2 = _hash_step(h1, h2, _fold(cps[e - 1]))
+        slot = _table_find(k1, k2, h1, h2, shift)
+        if slot < 0:
+            break
+        if val[slot] > _NEG and (e == j or not (cls[e - 1] == 2 and cls[e] == 2)) and e >= ue:
+            if e == ue:
+                unit_scored = True
+            ends[cnt] = e
+            scores[cnt] = val[slot]
+            cnt += 1
+    if not unit_scored:
+        ends[cnt] = ue
+        scores[cnt] = unknown
+        cnt += 1
+    return cnt
+
+
+@njit
+def _marginals(cps, k1, k2, val, shift, unknown, max_len, inv_theta):
+    """Boundary marginals of the unigram word lattice (forward–backward in log space).
+
+    Parameters
+    ----------
+    cps : ndarray of uint32, shape (n,)
+        Code points of the text (lines joined by ``\\n``).
+    k1, k2, val, shift, unknown, max_len :
+        As :func:`_segment`; the lattice is exactly the one :func:`_segment` maximises over.
+    inv_theta : float
+        ``1 / θ``: every word score is multiplied by it (θ = 1: the posterior of the unigram
+        model; θ → 0: the Viterbi segmentation's 0/1 boundaries).
+
+    Returns
+    -------
+    ndarray of float64, shape (n,)
+        ``p[i]``: probability of a token boundary after character ``i``, i.e. that character
+        ``i`` ends a token. It is 1 after a whitespace character, before one, at the end of a
+        word block and after a symbol run; 0 inside a run of one repeated symbol.
+
+    Notes
+    -----
+    ALGORITHMS-2 §5.1: α_0 = 0, α_j = LSE_k α_{j-k} + s(c_{j-k+1..j}); β_m = 0,
+    β_i = LSE_k s(c_{i+1..i+k}) + β_{i+k}; P(boundary at gap j) = exp(α_j + β_j − Z), Z = α_m,
+    per word block of length m (blocks are independent: their gaps are fixed boundaries).
+    sentencepiece ``Lattice::ForwardAlgorithm`` / ``BackwardAlgorithm`` for the shape.
+    """
+    n = cps.shape[0]
+    cls = _classify(cps)
+    p = np.ones(n, dtype=np.float64)
+    alpha = np.empty(n + 1, dtype=np.float64)
+    beta = np.empty(n + 1, dtype=np.float64)
+    ends = np.empty(max_len + 1, dtype=np.int64)
+    scores = np.empty(max_len + 1, dtype=np.float64)
+    i = 0
+    while i < n:
+        c = cls[i]
+        if c == 3:
+            i += 1
+            continue
+        if c == 0:
+            j = i + 1
+            while j < n and cps[j] == cps[i]:
+                p[j - 1] = 0.0
+                j += 1
+            i = j
+            continue
+        j = i
+        while j < n and (cls[j] == 1 or cls[j] == 2):
+            j += 1
+        m = j - i
+        for k in range(m + 1):
+            alpha[k] = -np.inf
+            beta[k] = -np.inf
+        alpha[0] = 0.0
+        for s in range(i, j):
+            a = alpha[s - i]
+            if a == -np.inf:
+                continue
+            cnt = _edges_from(cps, cls, s, j, k1, k2, val, shift, unknown, max_len, ends, scores)
+            for q in range(cnt):
+                k = ends[q] - i
+                alpha[k] = _lse(alpha[k], a + scores[q] * inv_theta)
+        beta[m] = 0.0
+        for s in range(j - 1, i - 1, -1):
+            cnt = _edges_from(cps, cls, s, j, k1, k2, val, shift, unknown, max_len, ends, scores)
+            b = -np.inf
+            for q in range(cnt):
+                b = _lse(b, scores[q] * inv_theta + beta[ends[q] - i])
+            beta[s - i] = b
+        z = alpha[m]
+        for k in range(1, m):
+            v = alpha[k] + beta[k] - z
+            p[i + k - 1] = min(1.0, np.exp(v)) if v > -np.inf else 0.0
+        i = j
+    return p
+
+
 def _codepoints(text):
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
@@ -295,6 +418,47 @@ class Segmenter:
         else:
             parts = [self._segment_chunk(c) for c in chunks]
         return [words for part in parts for words in part]
+
+    def marginals(self, line, temperature=1.0):
+        """Probability of a token boundary after each character of ``line`` (float64, ``len(line)``);
+        see :func:`_marginals`. ``temperature`` θ scales the word scores by ``1/θ`` (θ = 1: the
+        unigram model's own posterior)."""
+        return self.marginals_lines([line], temperature=temperature)[0]
+
+    def marginals_lines(self, lines, n_jobs=1, batch_size=2000, temperature=1.0):
+        """Boundary marginals of each line: one float64 array per line, in input order (the same for
+        any ``n_jobs``).
+
+        Examples
+        --------
+        >>> seg = Segmenter(["研究", "研究生", "生命", "命", "的", "起源", "生", "研", "究", "起", "源"],
+        ...                 [100, 20, 50, 10, 500, 30, 20, 1, 1, 5, 5])
+        >>> seg.marginals("研究生命的起源").round(3).tolist()
+        [0.0, 0.962, 0.043, 1.0, 1.0, 0.001, 1.0]
+        """
+        if not (temperature > 0 and math.isfinite(temperature)):
+            raise TextmineError(f"the temperature must be a finite number > 0, not {temperature!r}")
+        lines = list(lines)
+        if not lines:
+            return []
+        chunks = [lines[i:i + batch_size] for i in range(0, len(lines), batch_size)]
+        work = [(c, 1.0 / temperature) for c in chunks]
+        if n_jobs > 1 and len(chunks) > 1:
+            with ThreadPoolExecutor(n_jobs) as pool:
+                parts = list(pool.map(lambda a: self._marginals_chunk(*a), work))
+        else:
+            parts = [self._marginals_chunk(*a) for a in work]
+        return [p for part in parts for p in part]
+
+    def _marginals_chunk(self, lines, inv_theta):
+        text = "\n".join(lines)
+        k1, k2, val, shift = self._table
+        p = _marginals(_codepoints(text), k1, k2, val, shift, self.unknown_score, self.max_len_, inv_theta)
+        out, pos = [], 0
+        for ln in lines:
+            out.append(p[pos:pos + len(ln)].copy())
+            pos += len(ln) + 1
+        return out
 
     def _segment_chunk(self, lines):
         text = "\n".join(lines)
