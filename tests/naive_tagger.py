@@ -239,3 +239,19 @@ def train_pass(samples, golds, feats_of, nbuckets, W, U, trans, transU, step):
                     transU[g0][g1] += step
                     transU[p0][p1] -= step
     return step, mistakes
+
+
+def brute_marginals(emit, trans, theta=1.0, cont=None):
+    """Boundary marginals by enumerating every valid tag sequence: returns (P(y_i in {E, S}) per i,
+    P(y_{i+1} in {B, S}) per i < n - 1, log Z), path scores divided by ``theta``."""
+    n = len(emit)
+    paths = []
+    for tags in itertools.product(range(4), repeat=n):
+        if valid_tags(tags, cont):
+            s = sum(emit[i][t] for i, t in enumerate(tags)) + sum(trans[a][b] for a, b in zip(tags[:-1], tags[1:]))
+            paths.append((tags, s / theta))
+    top = max(s for _, s in paths)
+    z = sum(math.exp(s - top) for _, s in paths)
+    ends = [sum(math.exp(s - top) for t, s in paths if t[i] in (E, S)) / z for i in range(n)]
+    starts = [sum(math.exp(s - top) for t, s in paths if t[i + 1] in (B, S)) / z for i in range(n - 1)]
+    return ends, starts, top + math.log(z)

@@ -386,3 +386,116 @@ def test_marginals_lines_jobs_and_symbols():
     assert seg.marginals("——， 中").tolist() == [0.0, 1.0, 1.0, 1.0, 1.0]
     with pytest.raises(TextmineError, match="temperature"):
         seg.marginals("中", temperature=0)
+
+
+def test_user_dict_marginals_keep_forced_words_whole():
+    from textmine.segment import UserDict
+
+    seg = Segmenter(["研究", "研究生", "生命", "命", "的", "起源", "生"], [100, 20, 50, 10, 500, 30, 20])
+    ud = UserDict([("生命的", None), ("C++", None)])
+    lines = ["研究生命的起源", "用C++研究", "", "起源"]
+    got = ud.apply_marginals(lines, seg.marginals_lines)
+    assert got[0].tolist() == pytest.approx(seg.marginals("研究").tolist() + [0, 0, 1] + seg.marginals("起源").tolist())
+    assert got[1].tolist() == pytest.approx([1, 0, 0, 1] + seg.marginals("研究").tolist())
+    assert got[2].shape == (0,) and np.array_equal(got[3], seg.marginals("起源"))
+    # the words the marginals call certain are the words apply() writes
+    for line, p, words in zip(lines, got, ud.apply(lines, seg.segment_lines)):
+        assert [i for i, v in enumerate(p) if v > 0.5] == list(np.cumsum([len(w) for w in words], dtype=int) - 1)
+
+
+def test_ambiguity_review_ranks_and_aggregates():
+    from textmine.segment import AmbiguityReview
+
+    rv = AmbiguityReview(confident=0.95, max_len=4, context=2)
+    lines = ["甲乙丙丁", "甲乙丙丁", "戊己庚辛壬", "ab"]
+    probs = [np.array([0.5, 0.99, 0.3, 1.0]),     # 甲乙 (0.5: ambiguity 1) | 丙丁 (0.3: 0.6)
+             np.array([0.9, 1.0, 0.01, 1.0]),     # 甲乙 (0.9: 0.2) | 丙丁 (0.01: certain, not listed)
+             np.array([0.2, 0.2, 0.2, 0.2, 1.0]),  # 5 characters > max_len: not listed
+             np.array([0.5, 1.0])]
+    rv.add(lines, probs)
+    top = rv.top(10)
+    assert [t[:2] for t in top] == [("甲乙", 2), ("ab", 1), ("丙丁", 1)]
+    assert top[0][2] == pytest.approx(0.6) and top[1][2] == pytest.approx(1.0) and top[2][2] == pytest.approx(0.6)
+    assert top[0][3] == "甲 乙" and top[2][3] == "丙丁" and top[0][4] == "[甲乙]丙丁" and top[2][4] == "甲乙[丙丁]"
+    assert rv.top(1) == top[:1]
+
+
+def _review_lexicon(tmp_path):
+    lex = tmp_path / "amb.txt"
+    lex.write_text("和尚 12\n尚未 10\n和 10\n未 10\n结婚 30\n他 30\n的 30\n说 30\n", encoding="utf-8")
+    return str(lex)
+
+
+def test_cli_marginals_and_review_with_dict(tmp_path):
+    lex = _review_lexicon(tmp_path)
+    text = "他说和尚未结婚\n和尚未的\n他说\n\n和尚未结婚\n"
+    inp = tmp_path / "in.txt"
+    inp.write_text(text, encoding="utf-8")
+    r = CliRunner().invoke(cli, ["segment", "-q", "--dict", lex, "--marginals", str(inp)])
+    assert r.exit_code == 0, r.output
+    seg = load_lexicon(lex)
+    rows = r.stdout.split("\n")[:-1]
+    assert len(rows) == 5
+    for row, line in zip(rows, text.split("\n")):
+        words, probs = row.split("\t")
+        assert words.split() == seg.cut(line)
+        want = seg.marginals(line)
+        assert len(probs.split()) == len(line)
+        assert [float(v) for v in probs.split()] == pytest.approx(want.tolist(), abs=5e-5)
+    assert rows[3] == "\t"
+    r = CliRunner().invoke(cli, ["segment", "-q", "--dict", lex, "--review", "5", str(inp)])
+    assert r.exit_code == 0, r.output
+    rows = [row.split("\t") for row in r.stdout.splitlines()]
+    assert rows[0][:2] == ["和尚未", "3"] and rows[0][4] == "他说[和尚未]结婚" and len(rows[0]) == 5
+    # 和尚|未 weighs 12 x 10, 和|尚未 10 x 10, 和|尚|未 10 x 1 x 10 / 162 (尚 unknown; 162 = total)
+    z = 120 + 100 + 100 / 162
+    p1, p2 = (100 + 100 / 162) / z, (120 + 100 / 162) / z
+    assert rows[0][2] == f"{max(1 - abs(2 * p1 - 1), 1 - abs(2 * p2 - 1)):.3f}" and rows[0][3] == "和尚 未"
+    # adding the string to a user dictionary takes it off the list
+    user = tmp_path / "user.txt"
+    user.write_text("和尚未\n", encoding="utf-8")
+    r = CliRunner().invoke(cli, ["segment", "-q", "--dict", lex, "--user-dict", str(user), "--review", "5", str(inp)])
+    assert r.exit_code == 0 and "和尚未" not in r.stdout
+    # a sharper temperature makes the lattice surer
+    r = CliRunner().invoke(cli, ["segment", "-q", "--dict", lex, "--review", "5", "--temperature", "0.01", str(inp)])
+    assert r.exit_code == 0 and r.stdout == ""
+
+
+def test_cli_marginals_with_model(tmp_path):
+    from textmine.tagger import load_model, train_segmenter_gold
+
+    sents = [["中国", "人民", "的", "银行"], ["人民", "的", "中国"], ["银行", "和", "尚未", "结婚"]] * 10
+    train_segmenter_gold(sents, epochs=2, nbits=14).save(str(tmp_path / "m.model"))
+    train_segmenter_gold(sents, epochs=2, nbits=14, dev_fraction=0).save(str(tmp_path / "raw.model"))
+    inp = tmp_path / "in.txt"
+    lines = ["中国人民的银行", "和尚未结婚 OK"]
+    inp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    r = CliRunner().invoke(cli, ["segment", "-q", "--model", str(tmp_path / "m.model"), "--marginals",
+                                 "--temperature", "20", str(inp)])
+    assert r.exit_code == 0, r.output
+    m = load_model(str(tmp_path / "m.model"))
+    for row, line, want in zip(r.stdout.splitlines(), lines, m.marginals_lines(lines, temperature=20)):
+        assert [float(v) for v in row.split("\t")[1].split()] == pytest.approx(want.tolist(), abs=5e-5)
+    out = tmp_path / "out.txt"
+    r = CliRunner().invoke(cli, ["segment", "-q", "--model", str(tmp_path / "raw.model"), "--marginals",
+                                 "-o", str(out), str(inp)])
+    assert r.exit_code == 1 and "no fitted temperature" in r.stderr and not out.exists()
+    r = CliRunner().invoke(cli, ["segment", "-q", "--model", str(tmp_path / "raw.model"), "--review", "3",
+                                 "--temperature", "5", str(inp)])
+    assert r.exit_code == 0, r.output
+
+
+@pytest.mark.parametrize("args", [["--marginals", "--review", "3"], ["--temperature", "2"],
+                                  ["--marginals", "--sep", "\t"], ["--review", "0"], ["--marginals", "--temperature", "0"]])
+def test_cli_marginals_usage_errors(tmp_path, args):
+    inp = tmp_path / "in.txt"
+    inp.write_text("和尚未\n", encoding="utf-8")
+    r = CliRunner().invoke(cli, ["segment", "-q", "--dict", _review_lexicon(tmp_path), *args, str(inp)])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+
+
+def test_cli_marginals_reject_records(tmp_path):
+    inp = tmp_path / "in.jsonl"
+    inp.write_text('{"text": "和尚未"}\n', encoding="utf-8")
+    r = CliRunner().invoke(cli, ["segment", "-q", "--dict", _review_lexicon(tmp_path), "--marginals", str(inp)])
+    assert r.exit_code == 2 and "--marginals applies to text input" in r.output

@@ -635,7 +635,7 @@ def test_gold_training_equals_the_unmerged_loop(features, n_jobs, monkeypatch):
     sents = [[w for w in rng.choice(_WORDS, int(rng.integers(1, 8)))] for _ in range(60)]
     extra_words, extra_counts = ["尚未结婚", "中国人民"], [3.0, 7.0]
     m = tagger.train_segmenter_gold(sents, extra_words, extra_counts, epochs=3, nbits=14, random_state=6,
-                                    n_jobs=n_jobs, features=features, dropout=0.3)
+                                    n_jobs=n_jobs, features=features, dropout=0.3, dev_fraction=0)
     counts = Counter(w for s in sents for w in s)
     for w, c in zip(extra_words, extra_counts):
         counts[w] += c
@@ -701,3 +701,126 @@ def test_gold_training_with_zero_count_extra_words(tmp_path):
                                  str(tmp_path / "m.model"), "--epochs", "2", "--bits", "14", "-q"])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "m.model").stat().st_size > 0
+
+
+# ---------------------------------------------------------------------------------------------
+# boundary marginals (forward-backward over B/M/E/S) and their temperature
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_forward_backward_matches_brute_force(seed):
+    rng = np.random.default_rng(40 + seed)
+    lens = [int(v) for v in rng.integers(1, 8, 6)]
+    off = np.concatenate(([0], np.cumsum(lens))).astype(np.int64)
+    n = int(off[-1])
+    em = rng.normal(0, 3, (n, 4))
+    trans = rng.normal(0, 2, (4, 4)).astype(np.float32)
+    cont = rng.random(n) < 0.2
+    theta = float(rng.choice([0.3, 1.0, 4.0]))
+    for kernel in (tagger._marginals, tagger._marginals_par):
+        out = np.full(n, -1.0)
+        kernel(em, off, cont, trans.astype(np.float64), 1 / theta, out)
+        for a, b in zip(off[:-1], off[1:]):
+            c = [False] + cont[a + 1:b].tolist()
+            ends, starts, logz = naive.brute_marginals(em[a:b].tolist(), trans.tolist(), theta, c)
+            assert out[a:b].tolist() == pytest.approx(ends, abs=1e-12)
+            assert ends[:-1] == pytest.approx(starts, abs=1e-12)  # the two forms of §5.2 agree
+            alpha, beta = np.empty((b - a, 4)), np.empty((b - a, 4))
+            got = tagger._forward_backward(em, a, b - a, trans.astype(np.float64), cont, 1 / theta, alpha, beta,
+                                           np.empty(n))
+            assert got == pytest.approx(logz, abs=1e-9)
+
+
+def test_emissions_match_naive_features():
+    rng = np.random.default_rng(3)
+    words, counts = random_dictionary(rng, 20)
+    m = tagger.train_segmenter_gold([[w] for w in words] * 3, epochs=1, nbits=12, dev_fraction=0)
+    text = "".join(CHARS[int(i)] for i in rng.integers(0, len(CHARS), 12))
+    sel, off, pc, em, _ = m._piece_emissions(text)
+    x = tagger.normalize_codes(tagger._codes(text)).tolist()
+    lb, le, lm, dp = naive.dict_features(x, {tuple(tagger.normalize_codes(tagger._codes(w)).tolist()): v
+                                            for w, v in zip(m.words_, m.logp_)}, m.unk_)
+    feats = naive.features(x, lb, le, lm, dp, "type", 12)
+    want = [[sum(float(m.weights_[f, t]) for f in fs) for t in range(4)] for fs in feats]
+    np.testing.assert_allclose(em, np.array(want), rtol=0, atol=1e-9)  # float32 weights summed in float64, same order
+
+
+def _gold_model(dev_fraction=0.1, **kw):
+    rng = np.random.default_rng(11)
+    words = ["中国", "人民", "银行", "的", "和", "尚未", "结婚", "和尚", "未", "国人", "民"]
+    sents = [[words[int(i)] for i in rng.integers(0, len(words), int(rng.integers(2, 9)))] for _ in range(150)]
+    return tagger.train_segmenter_gold(sents, epochs=2, nbits=14, dev_fraction=dev_fraction, **kw), sents
+
+
+def test_marginals_cold_limit_is_viterbi_and_jobs_agree():
+    m, sents = _gold_model()
+    lines = ["".join(s) for s in sents[:40]] + ["中国 人民，银行AB12结婚", ""]
+    cold = m.marginals_lines(lines, temperature=1e-4)
+    for line, p, words in zip(lines, cold, m.segment_lines(lines)):
+        ends = np.cumsum([len(w) for w in words], dtype=np.int64) - 1
+        want = np.zeros(len(line))
+        want[ends] = 1
+        assert p.shape == want.shape and (len(p) == 0 or np.abs(p - want).max() < 1e-9)
+    warm = m.marginals_lines(lines, temperature=100.0)
+    assert any(((p > 0.01) & (p < 0.99)).any() for p in warm)
+    m.n_jobs = 2
+    assert all(np.array_equal(a, b) for a, b in zip(warm, m.marginals_lines(lines, temperature=100.0)))
+    assert all(np.array_equal(a, b) for a, b in zip(m.marginals_lines(lines), m.marginals_lines(lines[::-1])[::-1]))
+
+
+def test_fitted_temperature_minimises_held_out_log_loss(tmp_path):
+    m, sents = _gold_model()
+    calib = m.stats["calibration"]
+    assert m.temperature_ == calib["temperature"] and calib["sentences"] == 15 and calib["gaps"] > 0
+    held, _ = _gold_model(refit=False)
+    text, boundary = tagger._gold_text(sents[135:])
+    sel, off, pc, em, _ = held._piece_emissions(text)
+    inner = tagger._inner_gaps(off, pc)
+    y = boundary[sel][inner]
+
+    def loss(theta):
+        p = np.clip(held._piece_marginals(off, pc, em, theta)[inner], 1e-12, 1 - 1e-12)
+        return -np.mean(np.where(y, np.log(p), np.log1p(-p)))
+
+    t = held.temperature_
+    assert t == m.temperature_ and loss(t) == pytest.approx(calib["log_loss"], rel=1e-9)
+    assert loss(t) <= min(loss(t * 1.5), loss(t / 1.5)) + 1e-12
+    # refit: the final model is the one trained on everything, without a held-out part
+    plain, _ = _gold_model(dev_fraction=0)
+    assert np.array_equal(plain.weights_, m.weights_) and plain.temperature_ is None
+    assert not np.array_equal(held.weights_, m.weights_)
+    with pytest.raises(TextmineError, match="no fitted temperature"):
+        plain.marginals("中国")
+    # the temperature is saved and read back
+    m.save(tmp_path / "m.model")
+    assert tagger.load_model(str(tmp_path / "m.model")).temperature_ == m.temperature_
+    with pytest.raises(TextmineError, match="too few"):
+        tagger.train_segmenter_gold(sents[:1], epochs=1, nbits=12, dev_fraction=0.1)
+
+
+def test_dictionary_model_has_a_synthetic_temperature():
+    m = _small_model()
+    assert m.temperature_ > 0 and m.stats["calibration"]["source"] == "synthetic"
+    p = m.marginals("中国人民银行的和尚未结婚")
+    assert p.shape == (12,) and p[-1] == 1.0 and ((p >= 0) & (p <= 1)).all()
+
+
+def test_cli_train_with_dev_and_fraction(tmp_path):
+    g, d = tmp_path / "gold.txt", tmp_path / "dev.txt"
+    g.write_text("中国 人民 的 银行\n人民 的 中国\n银行 和 尚未 结婚\n" * 10, encoding="utf-8")
+    d.write_text("中国 的 银行\n和 尚未 结婚\n", encoding="utf-8")
+    base = ["train-segmenter", "--gold", str(g), "--epochs", "2", "--bits", "14"]
+    r = CliRunner().invoke(cli, [*base, "--dev", str(d), "-o", str(tmp_path / "a.model")])
+    assert r.exit_code == 0, r.output
+    a = tagger.load_model(str(tmp_path / "a.model"))
+    assert a.temperature_ > 0 and a.stats["calibration"]["sentences"] == 2 and "held-out F" not in r.stderr
+    plain = tagger.train_segmenter_gold(tagger.read_gold(str(g)), epochs=2, nbits=14, dev_fraction=0)
+    assert np.array_equal(a.weights_, plain.weights_)  # --dev: trained once, on all of --gold
+    assert a.temperature_ == tagger.fit_temperature(plain, tagger.read_gold(str(d)))["temperature"]
+    r = CliRunner().invoke(cli, [*base, "-o", str(tmp_path / "b.model")])
+    assert r.exit_code == 0 and "held-out F 1.0000" in r.stderr and "on the last 3 sentences" in r.stderr
+    assert "held-out run, epoch 2/2" in r.stderr
+    r = CliRunner().invoke(cli, [*base, "--dev-fraction", "0", "-q", "-o", str(tmp_path / "c.model")])
+    assert r.exit_code == 0 and tagger.load_model(str(tmp_path / "c.model")).temperature_ is None
+    r = CliRunner().invoke(cli, ["train-segmenter", "--dict", str(d), "--dev", str(d), "-o", str(tmp_path / "x")])
+    assert r.exit_code == 2 and "--dev applies to --gold" in r.output

@@ -651,6 +651,35 @@ class UserDict:
         return [[w for it in items for w in ((it,) if isinstance(it, str) else done[it])] for items in plan]
 
 
+    def apply_marginals(self, lines, marginals_lines):
+        """Boundary marginals of ``lines`` (one float64 array per line) with every forced word kept
+        whole: 0 inside a forced word, 1 at its end and before it; the text between forced words is
+        given to ``marginals_lines`` (a function of a list of strings returning arrays) as pieces of
+        its own, as :meth:`apply` segments them."""
+        lines = list(lines)
+        if not self.forced:
+            return marginals_lines(lines)
+        pieces, plan = [], []
+        for line in lines:
+            spans = self.spans(line)
+            p = np.ones(len(line), dtype=np.float64)
+            todo, pos = [], 0
+            for s, e in spans + [(len(line), len(line))]:
+                if s > pos:
+                    todo.append((pos, len(pieces)))
+                    pieces.append(line[pos:s])
+                p[s:e - 1] = 0.0
+                pos = e
+            plan.append((p, todo))
+        done = marginals_lines(pieces) if pieces else []
+        out = []
+        for p, todo in plan:
+            for pos, k in todo:
+                p[pos:pos + len(pieces[k])] = done[k]
+            out.append(p)
+        return out
+
+
 def symbol_words(words):
     """The words of a lexicon that hold punctuation or symbols (Unicode categories P*, S*), e.g.
     ``C++``, ``AT&T``, ``糖类抗原19-9``, ``《留守女士》``: the DP splits text at such characters
@@ -686,3 +715,66 @@ def read_user_dict(path, encoding="utf-8"):
                                     "finite number > 0")
         out.append((parts[0], freq))
     return out
+
+
+# ----------------------------------------------------------------------------------------------
+# review: the most ambiguous strings of a corpus
+
+
+class AmbiguityReview:
+    """The strings of a corpus whose segmentation the segmenter is least sure of.
+
+    Each line is cut at its *confident* boundaries (``p >= confident``; whitespace and punctuation
+    are always boundaries); a resulting span of 2 to ``max_len`` characters with an inner gap of
+    ``p > 1 - confident`` is an ambiguous occurrence, scored by the ambiguity of its least sure
+    gap, ``1 - |2p - 1|`` (1 at p = 0.5, 0 at p = 0 or 1). Occurrences are aggregated by string;
+    strings rank by total ambiguity (occurrences × mean ambiguity), then by count, then by string.
+    Memory grows with the number of distinct ambiguous strings (not with the corpus).
+
+    Parameters
+    ----------
+    confident : float in (0.5, 1), a boundary at least this probable ends a span.
+    max_len : int, longer spans are not listed (they are no dictionary candidates).
+    context : int, characters of context kept on each side of the first occurrence.
+    """
+
+    def __init__(self, confident=0.95, max_len=12, context=12):
+        if not 0.5 < confident < 1:
+            raise TextmineError(f"confident must be in (0.5, 1), not {confident}")
+        self.confident = confident
+        self.max_len = max_len
+        self.context = context
+        self.stats_ = {}  # string -> [count, sum of ambiguity, cut, context]
+
+    def add(self, lines, marginals):
+        """Count the ambiguous spans of ``lines`` given their boundary ``marginals`` (arrays)."""
+        hi, lo = self.confident, 1 - self.confident
+        for line, p in zip(lines, marginals):
+            if len(line) < 2:
+                continue
+            cuts = np.flatnonzero(p[:-1] >= hi) + 1
+            starts = np.concatenate(([0], cuts))
+            ends = np.concatenate((cuts, [len(line)]))
+            for a, b in zip(starts.tolist(), ends.tolist()):
+                if b - a < 2 or b - a > self.max_len:
+                    continue
+                inner = p[a:b - 1]
+                if not (inner > lo).any():
+                    continue
+                span = line[a:b]
+                if span.isspace() or any(ch.isspace() for ch in span):
+                    continue
+                amb = float((1 - np.abs(2 * inner - 1)).max())
+                rec = self.stats_.get(span)
+                if rec is None:
+                    cut = "".join(ch + (" " if k < b - a - 1 and inner[k] >= 0.5 else "") for k, ch in enumerate(span))
+                    ctx = (line[max(0, a - self.context):a] + "[" + span + "]" + line[b:b + self.context])
+                    self.stats_[span] = [1, amb, cut, " ".join(ctx.split())]
+                else:
+                    rec[0] += 1
+                    rec[1] += amb
+
+    def top(self, n):
+        """The ``n`` most ambiguous strings: ``(string, count, mean ambiguity, likely cut, context)``."""
+        items = sorted(self.stats_.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))[:n]
+        return [(w, c, a / c, cut, ctx) for w, (c, a, cut, ctx) in items]

@@ -36,7 +36,9 @@ arrays), never a pickle. Members:
 
 * ``meta.json``: ``format`` (``"textmine-segmenter"``), ``format_version`` (1), ``textmine_version``,
   ``tags`` (``"BMES"``), ``features``, ``nbits``, ``unk_logp``, ``n_words``, ``maxw``, ``cap``,
-  ``params`` (training parameters and seed), ``stats`` (per-pass samples and error rates) and
+  ``temperature`` (θ of the boundary marginals, fitted on held-out data, see :func:`fit_temperature`;
+  ``null`` in a model written before marginals existed), ``params`` (training parameters and seed),
+  ``stats`` (per-pass samples and error rates; ``calibration``: the held-out data θ was fitted on) and
   ``arrays`` (dtype and shape of each member below);
 * ``rows.npy`` int64 (k,) and ``weights.npy`` float32 (k, 4): the nonzero rows of the
   ``2**nbits``-row hashed weight table (columns B, M, E, S; buckets by :func:`_fhash`);
@@ -651,6 +653,120 @@ _decode.__doc__ = _decode_par.__doc__ = """Tag every piece ``x[offsets[q]:offset
 only its own slice."""
 
 
+def _emissions_impl(x, offsets, cont, keys, vals, unk, n_feat, nbits, W, em):
+    for q in prange(offsets.shape[0] - 1):
+        s, e = offsets[q], offsets[q + 1]
+        n = e - s
+        if n == 0:
+            continue
+        lb = np.empty(n, dtype=np.int8)
+        le = np.empty(n, dtype=np.int8)
+        lm = np.empty(n, dtype=np.int8)
+        dp = np.empty(n, dtype=np.int8)
+        if n_feat > N_NGRAM:
+            best = np.empty(n + 1, dtype=np.float64)
+            back = np.empty(n + 1, dtype=np.int64)
+            _dict_features(x, s, e, keys, vals, unk, cont, s, lb, le, lm, dp, best, back)
+        feats = np.empty((n, n_feat), dtype=np.int64)
+        _features(x, s, e, lb, le, lm, dp, n_feat, nbits, feats)
+        for i in range(n):
+            for t in range(4):
+                acc = 0.0
+                for k in range(n_feat):
+                    acc += W[feats[i, k], t]
+                em[s + i, t] = acc
+
+
+_emissions, _emissions_par = serial_and_parallel(_emissions_impl)
+_emissions.__doc__ = _emissions_par.__doc__ = """Emission scores ``em[i, t]`` (float64 (n, 4), filled in place):
+the summed weights of character i's features for tag t, per piece ``x[offsets[q]:offsets[q+1]]``, the
+same sums :func:`_viterbi` adds up (arguments as :func:`_decode`)."""
+
+
+@njit
+def _lse(a, b):
+    """ln(e^a + e^b), exact when either is -inf."""
+    if a == -np.inf:
+        return b
+    if b == -np.inf:
+        return a
+    if a > b:
+        return a + np.log1p(np.exp(b - a))
+    return b + np.log1p(np.exp(a - b))
+
+
+@njit
+def _forward_backward(em, s, n, trans, cont, inv_theta, alpha, beta, out):
+    """Boundary marginals of one piece under the BMES linear chain with scores divided by θ.
+
+    Parameters
+    ----------
+    em : float64 (N, 4) emission scores; the piece is rows ``s .. s+n-1``.
+    trans : float (4, 4) transition weights (previous, next).
+    cont : bool (N,) ``cont[s + i]`` True: character i may not start a word (tag M or E), i > 0.
+    inv_theta : float, 1/θ.
+    alpha, beta : float64 (>= n, 4) scratch.
+    out : float64 (N,) output: ``out[s + i]`` = P(y_i ∈ {E, S}), the probability of a boundary after
+        character i (1 for the last character).
+
+    Returns
+    -------
+    float, log Z (of the scaled scores).
+
+    Notes
+    -----
+    ALGORITHMS-2 §5.2: α_1 = π + U_1, α_i(y) = U_i(y) + LSE_{y'} α_{i-1}(y') + T(y', y);
+    β_n(y) = 0 for E, S (−inf for B, M), β_i(y) = LSE_{y'} T(y, y') + U_{i+1}(y') + β_{i+1}(y').
+    Forbidden pairs, a start in M/E, an end in B/M and B/S on a ``cont`` character get −inf,
+    exactly the paths :func:`_viterbi` maximises over.
+    """
+    for t in range(4):
+        alpha[0, t] = em[s, t] * inv_theta if (t == B or t == S) else -np.inf
+    for i in range(1, n):
+        for t in range(4):
+            if cont[s + i] and (t == B or t == S):
+                alpha[i, t] = -np.inf
+                continue
+            acc = -np.inf
+            for p in range(4):
+                if ALLOWED[p, t]:
+                    acc = _lse(acc, alpha[i - 1, p] + trans[p, t] * inv_theta)
+            alpha[i, t] = acc + em[s + i, t] * inv_theta
+    for t in range(4):
+        beta[n - 1, t] = 0.0 if (t == E or t == S) else -np.inf
+    for i in range(n - 2, -1, -1):
+        for t in range(4):
+            acc = -np.inf
+            for nx in range(4):
+                if ALLOWED[t, nx] and not (cont[s + i + 1] and (nx == B or nx == S)):
+                    acc = _lse(acc, trans[t, nx] * inv_theta + em[s + i + 1, nx] * inv_theta + beta[i + 1, nx])
+            beta[i, t] = acc
+    logz = _lse(alpha[n - 1, E], alpha[n - 1, S])
+    for i in range(n):
+        pe = alpha[i, E] + beta[i, E] - logz
+        ps = alpha[i, S] + beta[i, S] - logz
+        v = (np.exp(pe) if pe > -np.inf else 0.0) + (np.exp(ps) if ps > -np.inf else 0.0)
+        out[s + i] = min(1.0, v)
+    return logz
+
+
+def _marginals_impl(em, offsets, cont, trans, inv_theta, out):
+    for q in prange(offsets.shape[0] - 1):
+        s, e = offsets[q], offsets[q + 1]
+        n = e - s
+        if n == 0:
+            continue
+        alpha = np.empty((n, 4), dtype=np.float64)
+        beta = np.empty((n, 4), dtype=np.float64)
+        _forward_backward(em, s, n, trans, cont, inv_theta, alpha, beta, out)
+
+
+_marginals, _marginals_par = serial_and_parallel(_marginals_impl)
+_marginals.__doc__ = _marginals_par.__doc__ = """Boundary marginals (float64 (n,) ``out``, in place) of every
+piece ``offsets[q]:offsets[q+1]`` from the emissions ``em`` (see :func:`_forward_backward`). Each piece
+writes only its own slice, so the parallel build gives the same numbers."""
+
+
 def _dp_impl(x, offsets, cont, keys, vals, unk, tags):
     for q in prange(offsets.shape[0] - 1):
         s, e = offsets[q], offsets[q + 1]
@@ -773,7 +889,7 @@ class SegmenterModel:
     """
 
     def __init__(self, weights, trans, words, logp, unk, features="ngram", nbits=22,
-                 params=None, stats=None, n_jobs=1):
+                 params=None, stats=None, n_jobs=1, temperature=None):
         self.weights_ = np.ascontiguousarray(weights, dtype=np.float32)
         self.trans_ = np.ascontiguousarray(trans, dtype=np.float32)
         self.words_ = list(words)
@@ -784,6 +900,7 @@ class SegmenterModel:
         self.params = dict(params or {})
         self.stats = dict(stats or {})
         self.n_jobs = n_jobs
+        self.temperature_ = None if temperature is None else float(temperature)
         codes, off, _ = _pack(self.words_)
         self._keys, self._vals = build_table(codes, off, self.logp_)
         self._n_feat = FEATURE_SETS[features]
@@ -812,14 +929,18 @@ class SegmenterModel:
             brk[text_k] = (t == B) | (t == S)
         return brk, kind, raw
 
-    def _decode_csr(self, x, starts, ends, cont, tags, mode):
-        # build a compact copy of the pieces so the kernel sees a plain CSR list
+    @staticmethod
+    def _compact(x, starts, ends, cont):
+        """A compact CSR copy of the pieces ``[starts[q], ends[q])``: ``(sel, off, px, pc)``."""
         lens = ends - starts
         off = np.zeros(len(starts) + 1, dtype=np.int64)
         np.cumsum(lens, out=off[1:])
         sel = np.repeat(starts - off[:-1], lens) + np.arange(off[-1], dtype=np.int64)
-        px = np.ascontiguousarray(x[sel])
-        pc = np.ascontiguousarray(cont[sel])
+        return sel, off, np.ascontiguousarray(x[sel]), np.ascontiguousarray(cont[sel])
+
+    def _decode_csr(self, x, starts, ends, cont, tags, mode):
+        # build a compact copy of the pieces so the kernel sees a plain CSR list
+        sel, off, px, pc = self._compact(x, starts, ends, cont)
         pt = np.empty(len(px), dtype=np.int8)
         parallel = self.n_jobs > 1 and len(starts) > 1
         if parallel:
@@ -868,6 +989,84 @@ class SegmenterModel:
         """Words of one line (list of str)."""
         return self.segment_text(line)
 
+    # -- confidence ---------------------------------------------------------------------------
+    def _piece_emissions(self, text):
+        """Emission scores of the tagger pieces of ``text``: ``(sel, off, pc, em, brk)`` with ``sel``
+        the text position of each piece character, ``em`` float64 (len(sel), 4) and ``brk`` the
+        token-start mask outside the pieces (as :meth:`_tag`)."""
+        raw = _codes(text)
+        x = normalize_codes(raw)
+        kind, cont = _classify(raw, x)
+        n = len(raw)
+        brk = np.ones(n, dtype=bool)
+        if n > 1:
+            k0, k1 = kind[:-1], kind[1:]
+            brk[1:] = (k1 != k0) | (k1 == _KIND_NEWLINE) | ((k1 == _KIND_PUNCT) & (raw[1:] != raw[:-1]))
+        text_k = kind == _KIND_TEXT
+        prev_text = np.concatenate(([False], text_k[:-1]))
+        next_text = np.concatenate((text_k[1:], [False]))
+        starts = np.flatnonzero(text_k & ~prev_text)
+        ends = np.flatnonzero(text_k & ~next_text) + 1
+        sel, off, px, pc = self._compact(x, starts, ends, cont)
+        em = np.zeros((len(px), 4), dtype=np.float64)
+        parallel = self.n_jobs > 1 and len(starts) > 1
+        if parallel:
+            set_num_threads(self.n_jobs)
+        if len(px):
+            (_emissions_par if parallel else _emissions)(px, off, pc, self._keys, self._vals, self.unk_,
+                                                         self._n_feat, self.nbits, self.weights_, em)
+        return sel, off, pc, em, brk
+
+    def _piece_marginals(self, off, pc, em, temperature):
+        out = np.ones(len(pc), dtype=np.float64)
+        if len(pc):
+            parallel = self.n_jobs > 1 and len(off) > 2
+            (_marginals_par if parallel else _marginals)(em, off, pc, self.trans_.astype(np.float64),
+                                                         1.0 / temperature, out)
+        return out
+
+    def _temperature(self, temperature):
+        t = self.temperature_ if temperature is None else temperature
+        if t is None:
+            raise TextmineError("the model has no fitted temperature, so its scores are no probabilities: "
+                                "retrain it with this textmine (train-segmenter fits one on held-out data) "
+                                "or give --temperature")
+        if not (t > 0 and math.isfinite(t)):
+            raise TextmineError(f"the temperature must be a finite number > 0, not {t!r}")
+        return float(t)
+
+    def marginals_lines(self, lines, temperature=None):
+        """Probability of a token boundary after each character of each line (one float64 array
+        of ``len(line)`` per line).
+
+        Inside a tagger piece it is P(y_i ∈ {E, S}) under the linear chain whose path scores are
+        the perceptron's scores divided by the temperature θ (:func:`_forward_backward`); outside
+        (whitespace, punctuation) it is the fixed 0/1 of :meth:`segment_lines`. ``temperature``
+        defaults to the model's fitted ``temperature_`` (see :func:`fit_temperature`).
+        """
+        theta = self._temperature(temperature)
+        lines = list(lines)
+        if not lines:
+            return []
+        text = "\n".join(lines)
+        if text.count("\n") != len(lines) - 1:
+            raise TextmineError("marginals_lines: a line contains a newline character")
+        if not text:
+            return [np.zeros(0) for _ in lines]
+        sel, off, pc, em, brk = self._piece_emissions(text)
+        p = np.ones(len(text), dtype=np.float64)
+        p[:-1] = brk[1:]
+        p[sel] = self._piece_marginals(off, pc, em, theta)
+        out, pos = [], 0
+        for ln in lines:
+            out.append(p[pos:pos + len(ln)].copy())
+            pos += len(ln) + 1
+        return out
+
+    def marginals(self, line, temperature=None):
+        """Boundary marginals of one line (see :meth:`marginals_lines`)."""
+        return self.marginals_lines([line], temperature)[0]
+
     @property
     def uses_dictionary(self):
         """True when the model has dictionary features (a user word's frequency can tune it)."""
@@ -891,7 +1090,8 @@ class SegmenterModel:
             merged[w] = min(0.0, floor + math.log(c))
         keys = sorted(merged)
         return SegmenterModel(self.weights_, self.trans_, keys, np.array([merged[k] for k in keys]), self.unk_,
-                              self.features, self.nbits, self.params, self.stats, n_jobs=self.n_jobs)
+                              self.features, self.nbits, self.params, self.stats, n_jobs=self.n_jobs,
+                              temperature=self.temperature_)
 
     # -- persistence --------------------------------------------------------------------------
     def save(self, path):
@@ -909,7 +1109,7 @@ class SegmenterModel:
         meta = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "textmine_version": __version__,
             "tags": TAGS, "features": self.features, "nbits": self.nbits, "unk_logp": self.unk_,
-            "n_words": len(self.words_), "maxw": MAXW, "cap": CAP,
+            "n_words": len(self.words_), "maxw": MAXW, "cap": CAP, "temperature": self.temperature_,
             "params": self.params, "stats": _strip_timings(self.stats),
             "arrays": {k: [str(v.dtype), list(v.shape)] for k, v in arrays.items()},
         }
@@ -996,8 +1196,13 @@ def load_model(path, n_jobs=1):
         words = arrays["dict_text"].tobytes().decode("utf-8").split("\n")
         if len(words) != len(arrays["dict_logp"]) or len(words) != meta["n_words"]:
             raise ValueError("dictionary size mismatch")
+        temperature = meta.get("temperature")
+        if temperature is not None and not (isinstance(temperature, (int, float)) and temperature > 0
+                                            and math.isfinite(temperature)):
+            raise ValueError(f"temperature {temperature!r}")
         return SegmenterModel(weights, arrays["trans"], words, arrays["dict_logp"], meta["unk_logp"],
-                              features, nbits, meta.get("params"), meta.get("stats"), n_jobs=n_jobs)
+                              features, nbits, meta.get("params"), meta.get("stats"), n_jobs=n_jobs,
+                              temperature=temperature)
     except (KeyError, ValueError, TypeError, UnicodeDecodeError) as e:
         raise TextmineError(f"{path}: corrupt model file ({e})") from None
 
@@ -1133,9 +1338,15 @@ def train_segmenter(words, counts, epochs=5, n_samples=400_000, dropout=0.15, fe
     logp, unk = _logp(norm_counts)
     params = {"epochs": epochs, "n_samples": n_samples, "dropout": dropout, "features": features,
               "nbits": nbits, "seed": random_state, "maxlen": MAXLEN, "maxwords": MAXWORDS}
-    return _train_perceptron(lambda rng: synthesize(norm_words, norm_counts, n_samples, rng),
-                             norm_words, norm_counts, logp, unk, epochs, dropout, features, nbits,
-                             random_state, n_jobs, progress, params, kept_logp="logp")
+    model = _train_perceptron(lambda rng: synthesize(norm_words, norm_counts, n_samples, rng),
+                              norm_words, norm_counts, logp, unk, epochs, dropout, features, nbits,
+                              random_state, n_jobs, progress, params, kept_logp="logp")
+    # the marginals' temperature, fitted on fresh synthetic samples (the weights are unchanged)
+    rng = np.random.default_rng(None if random_state is None else [random_state, 1])
+    calib = _fit_synthetic(model, norm_words, norm_counts, max(1, min(n_samples // 10, 20_000)), rng)
+    model.temperature_ = calib["temperature"]
+    model.stats["calibration"] = calib
+    return model
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1260,7 +1471,8 @@ def _shuffled(x, gold, offsets, order):
 
 
 def train_segmenter_gold(sentences, dict_words=None, dict_counts=None, epochs=10, dropout=0.15,
-                         features="ngram+dict+type", nbits=22, random_state=1, n_jobs=1, progress=None):
+                         features="ngram+dict+type", nbits=22, random_state=1, n_jobs=1, progress=None,
+                         dev_sentences=None, dev_fraction=0.1, refit=True):
     """Train the tagger on gold segmented sentences (supervised; Xue 2003, Collins 2002).
 
     Parameters
@@ -1274,7 +1486,19 @@ def train_segmenter_gold(sentences, dict_words=None, dict_counts=None, epochs=10
         each pass, so that the model also learns to tag words it has never seen.
     features : ``"ngram+dict+type"`` (default: n-grams, dictionary features and character types),
         ``"ngram+dict"`` or ``"ngram"``.
-    nbits, random_state, n_jobs, progress : as :func:`train_segmenter`.
+    nbits, random_state, n_jobs, progress : as :func:`train_segmenter`; ``progress`` also receives
+        ``stage`` in its info: ``"held-out"`` (the model trained without the held-out sentences)
+        or ``"final"``.
+    dev_sentences : list of list of str or None, held-out gold sentences on which the temperature
+        of the boundary marginals is fitted (:func:`fit_temperature`); the model is trained once, on
+        all of ``sentences``.
+    dev_fraction : float in [0, 1), without ``dev_sentences``: hold out the last ``dev_fraction``
+        of the sentences (at least one), train on the rest, score the held-out part (``stats["dev"]``: F, OOV
+        recall against the remaining training words) and fit the temperature on it; then, with
+        ``refit``, train again on all the sentences (same seed and options: the model is the one
+        ``dev_fraction=0`` gives) and keep that temperature. 0: no temperature (the model has no
+        calibrated marginals).
+    refit : bool, see ``dev_fraction``; False keeps the model trained without the held-out part.
 
     Returns
     -------
@@ -1298,6 +1522,48 @@ def train_segmenter_gold(sentences, dict_words=None, dict_counts=None, epochs=10
         raise TextmineError("nbits must be between 8 and 30")
     if not sentences:
         raise TextmineError("no gold sentence to learn from")
+    if not 0 <= dev_fraction < 1:
+        raise TextmineError(f"the held-out fraction must be in [0, 1), got {dev_fraction}")
+    args = dict(dict_words=dict_words, dict_counts=dict_counts, epochs=epochs, dropout=dropout, features=features,
+                nbits=nbits, random_state=random_state, n_jobs=n_jobs)
+
+    def stage(name):
+        if progress is None:
+            return None
+        return lambda ep, info: progress(ep, dict(info, stage=name))
+
+    if dev_sentences is not None:
+        model = _train_gold(sentences, progress=stage("final"), **args)
+        calib = fit_temperature(model, dev_sentences)
+    elif dev_fraction > 0:
+        k = len(sentences) - max(1, int(round(len(sentences) * dev_fraction)))
+        if k < 1:
+            raise TextmineError(f"{len(sentences)} sentence is too few to hold out {dev_fraction:g} of them "
+                                "(give more, or no held-out part: --dev-fraction 0)")
+        held = _train_gold(sentences[:k], progress=stage("held-out"), **args)
+        calib = fit_temperature(held, sentences[k:])
+        dev = sentences[k:]
+        from textmine.evaluate import score_segmentation
+
+        iv = {w for s in sentences[:k] for w in s}
+        sc = score_segmentation(dev, held.segment_lines(["".join(s) for s in dev]), iv)
+        calib["dev"] = {"f1": sc.f1, "oov_recall": sc.oov_recall, "iv_recall": sc.iv_recall,
+                        "oov_rate": sc.oov_rate, "train_sentences": k}
+        model = _train_gold(sentences, progress=stage("final"), **args) if refit else held
+    else:
+        return _train_gold(sentences, progress=stage("final"), **args)
+    model.temperature_ = calib["temperature"]
+    model.stats["calibration"] = calib
+    model.params["dev_fraction"] = dev_fraction if dev_sentences is None else None
+    model.params["refit"] = refit
+    return model
+
+
+def _train_gold(sentences, dict_words, dict_counts, epochs, dropout, features, nbits, random_state, n_jobs,
+                progress):
+    """One perceptron training on gold ``sentences`` (see :func:`train_segmenter_gold`)."""
+    from collections import Counter
+
     counts = Counter(w for s in sentences for w in s)
     if dict_words is not None:
         if len(dict_words) != len(dict_counts):
@@ -1312,3 +1578,89 @@ def train_segmenter_gold(sentences, dict_words=None, dict_counts=None, epochs=10
     return _train_perceptron(lambda rng: _shuffled(x0, gold0, off0, rng.permutation(len(off0) - 1)),
                              norm_words, norm_counts, logp, unk, epochs, dropout, features, nbits,
                              random_state, n_jobs, progress, params, kept_logp="counts")
+
+
+# ----------------------------------------------------------------------------------------------
+# calibration of the boundary marginals
+
+
+def _inner_gaps(off, pc):
+    """Mask of the piece characters that are followed by a free gap: not the last of their piece
+    and the next character may start a word (``pc`` False)."""
+    inner = np.ones(len(pc), dtype=bool)
+    if len(pc):
+        inner[off[1:] - 1] = False
+        inner[:-1] &= ~pc[1:]
+    return inner
+
+
+def _fit_theta(model, off, pc, em, boundary):
+    """θ minimising the mean binary cross-entropy of the boundary marginals at the free gaps
+    (bounded Brent search over ln θ in [ln 1e-3, ln 1e4]). Returns ``(theta, loss, n_gaps)``."""
+    from scipy.optimize import minimize_scalar
+
+    inner = _inner_gaps(off, pc)
+    y = boundary[inner]
+    if not len(y):
+        raise TextmineError("no gap inside a word piece in the held-out data: cannot fit a temperature")
+
+    def loss(log_theta):
+        p = model._piece_marginals(off, pc, em, math.exp(log_theta))[inner]
+        p = np.clip(p, 1e-12, 1 - 1e-12)
+        return float(-np.mean(np.where(y, np.log(p), np.log1p(-p))))
+
+    res = minimize_scalar(loss, bounds=(math.log(1e-3), math.log(1e4)), method="bounded",
+                          options={"xatol": 1e-4})
+    return float(math.exp(res.x)), float(res.fun), int(len(y))
+
+
+def fit_temperature(model, sentences):
+    """Fit the temperature θ of ``model``'s boundary marginals on held-out gold sentences.
+
+    The perceptron's path scores are no log-probabilities; divided by θ they define a linear-chain
+    distribution (CRF-style) whose boundary marginals (:meth:`SegmenterModel.marginals_lines`) are
+    calibrated by choosing the θ that minimises their mean binary cross-entropy (log loss) against
+    the gold boundaries at every free gap of the held-out text (inside a tagger piece, not inside a
+    digit/Latin run): temperature scaling (Guo et al., ICML 2017) with one parameter, so the
+    segmentation itself is unchanged.
+
+    Parameters
+    ----------
+    model : SegmenterModel
+    sentences : list of list of str, gold words (not used in training).
+
+    Returns
+    -------
+    dict with ``temperature``, ``log_loss`` (at that θ), ``gaps`` (free gaps scored) and
+    ``sentences``. The model is not changed; set ``model.temperature_`` to use θ.
+    """
+    text, boundary = _gold_text(sentences)
+    sel, off, pc, em, _ = model._piece_emissions(text)
+    theta, loss, n = _fit_theta(model, off, pc, em, boundary[sel])
+    return {"temperature": theta, "log_loss": loss, "gaps": n, "sentences": len(sentences)}
+
+
+def _gold_text(sentences):
+    """The sentences joined by newlines, and a bool mask of the characters that end a gold word."""
+    lines = ["".join(s) for s in sentences]
+    text = "\n".join(lines)
+    boundary = np.zeros(len(text), dtype=bool)
+    pos = 0
+    for s in sentences:
+        for w in s:
+            pos += len(w)
+            boundary[pos - 1] = True
+        pos += 1
+    return text, boundary
+
+
+def _fit_synthetic(model, norm_words, norm_counts, n_samples, rng):
+    """θ fitted on fresh synthetic samples (dictionary-trained models, which have no gold text)."""
+    x, gold, off = synthesize(norm_words, norm_counts, n_samples, rng)
+    pc = np.zeros(len(x), dtype=np.bool_)
+    em = np.zeros((len(x), 4), dtype=np.float64)
+    if len(x):
+        _emissions(x, off, pc, model._keys, model._vals, model.unk_, model._n_feat, model.nbits,
+                   model.weights_, em)
+    theta, loss, n = _fit_theta(model, off, pc, em, (gold == E) | (gold == S))
+    return {"temperature": theta, "log_loss": loss, "gaps": n, "source": "synthetic", "samples": len(off) - 1}

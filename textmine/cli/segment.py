@@ -24,6 +24,24 @@ from textmine.cli._options import (dict_option, encoding_option, format_options,
                    "adds the word with that frequency to the lexicon or the model's dictionary (for a model, 1 = "
                    "its rarest word), so it tunes rather than forces. For a word in several files the last "
                    "file wins. Blank and # lines are skipped; a malformed line is an error naming FILE:LINE.")
+@click.option("--marginals", is_flag=True,
+              help="Text input only: after each line's words write a tab and the probability of a word "
+                   "boundary after each character of the input line (one number per character, space-"
+                   "separated, 4 decimals at most; 1 after the last character, after whitespace and "
+                   "punctuation). Forward-backward in log space over the --dict lattice (the unigram "
+                   "model's posterior) or the --model tagger (its scores divided by the temperature it "
+                   "fitted on held-out data when trained).")
+@click.option("--review", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Text input only: instead of the text, list the N strings of the corpus whose "
+                   "segmentation is least certain, the candidates for a --user-dict: columns string, "
+                   "occurrences, mean ambiguity (1 - |2p - 1| of its least certain inner boundary; 1 = "
+                   "a coin toss), its likely cut, and the first occurrence in context with the string "
+                   "in [ ]. A string is a span of 2-12 characters between boundaries of probability "
+                   ">= 0.95 with an inner boundary of probability > 0.05; ranked by occurrences x mean "
+                   "ambiguity.")
+@click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="With --marginals or --review: divide the path scores by this θ (default: the model's "
+                   "fitted temperature; 1 with --dict). Smaller is sharper; the segmentation is unchanged.")
 @click.option("--sep", default=" ", show_default=True, help="Separator written between words.")
 @click.option("--unknown-score", type=float, default=None,
               help="Log-score of a character that is no word (default ln(1/total); nlp-zero uses -100).")
@@ -33,7 +51,7 @@ from textmine.cli._options import (dict_option, encoding_option, format_options,
 @output_option
 @quiet_option
 def segment(paths, glob, encoding, decode_errors, input_format, field, output_field, dict_path, dict_encoding, model,
-            user_dicts, sep, unknown_score, batch_lines, jobs, output, quiet):
+            user_dicts, marginals, review, temperature, sep, unknown_score, batch_lines, jobs, output, quiet):
     """Segment text into words, line for line: maximum-probability DP over a lexicon (--dict),
     or a character tagger trained from a dictionary (--model, see train-segmenter).
 
@@ -46,6 +64,10 @@ def segment(paths, glob, encoding, decode_errors, input_format, field, output_fi
     JSON Lines, CSV and TSV inputs are written back in their own format, record for record,
     with the field replaced by its segmented text (or put in --output-field): every other key
     and column flows through, in order. A document's line breaks are kept.
+
+    Confidence: --marginals adds each character's boundary probability to every output line;
+    --review N lists the N most ambiguous strings of the corpus (what to add to a --user-dict
+    next). Both keep --user-dict words whole (probability 0 inside them).
 
     Memory: the lexicon or model, plus one batch of lines per job (--batch-lines); it does not
     grow with the corpus. A progress bar (on a terminal) and a summary line go to stderr
@@ -63,6 +85,13 @@ def segment(paths, glob, encoding, decode_errors, input_format, field, output_fi
         raise click.UsageError("a --user-dict - and the corpus or --dict cannot both be stdin")
     if "\n" in sep or "\r" in sep:
         raise click.BadParameter("the separator cannot contain a line break", param_hint="--sep")
+    if marginals and review is not None:
+        raise click.UsageError("give one of --marginals and --review")
+    if marginals and "\t" in sep:
+        raise click.BadParameter("with --marginals a tab separates the words from the probabilities",
+                                 param_hint="--sep")
+    if temperature is not None and not (marginals or review):
+        raise click.UsageError("--temperature applies to --marginals and --review")
     from textmine.corpus import iter_batches, make_shards
     from textmine.errors import TextmineError
     from textmine.formats import atomic_output
@@ -77,6 +106,8 @@ def segment(paths, glob, encoding, decode_errors, input_format, field, output_fi
         raise click.UsageError(f"the inputs mix formats ({', '.join(formats)}); segment them separately")
     if output_field is not None and formats == ["text"]:
         raise click.UsageError("--output-field applies to jsonl, csv and tsv inputs")
+    if (marginals or review) and formats != ["text"]:
+        raise click.UsageError(f"--{'marginals' if marginals else 'review'} applies to text input")
     if formats == ["tsv"] and "\t" in sep:
         raise click.BadParameter("a TSV cell cannot hold a tab", param_hint="--sep")
     from textmine.segment import UserDict, read_user_dict
@@ -107,6 +138,10 @@ def segment(paths, glob, encoding, decode_errors, input_format, field, output_fi
 
         def run(lines):
             return user.apply(lines, base)
+
+        def base_marg(lines):
+            return seg.marginals_lines(lines, n_jobs=jobs, batch_size=max(1, batch_lines // max(1, jobs)),
+                                       temperature=1.0 if temperature is None else temperature)
     else:
         if unknown_score is not None:
             raise click.UsageError("--unknown-score applies to --dict only")
@@ -123,6 +158,21 @@ def segment(paths, glob, encoding, decode_errors, input_format, field, output_fi
         def run(lines):  # the tagger keeps whitespace runs as tokens; --dict drops them
             return [[w for w in words if not w.isspace()] for words in user.apply(lines, tagger.segment_lines)]
 
+        if marginals or review:
+            tagger._temperature(temperature)  # a model without a fitted temperature fails before reading
+
+        def base_marg(lines):
+            return tagger.marginals_lines(lines, temperature)
+
+    def run_marg(lines):
+        return user.apply_marginals(lines, base_marg)
+
+    reviewer = None
+    if review is not None:
+        from textmine.segment import AmbiguityReview
+
+        reviewer = AmbiguityReview()
+
     bar = None
     if show_progress(quiet):
         from tqdm import tqdm
@@ -136,8 +186,16 @@ def segment(paths, glob, encoding, decode_errors, input_format, field, output_fi
                                                              batch_lines * 100 * max(1, jobs))
             for shard in make_shards(files, opts=opts) if formats == ["text"] else ():
                 for lines in iter_batches(shard, opts, batch_chars=batch_lines * 100 * max(1, jobs)):
-                    segmented = run(lines)
-                    out.write("".join(sep.join(words) + "\n" for words in segmented))
+                    if reviewer is not None:
+                        reviewer.add(lines, run_marg(lines))
+                        segmented = ()
+                    elif marginals:
+                        segmented = run(lines)
+                        out.write("".join(sep.join(words) + "\t" + _probabilities(p) + "\n"
+                                          for words, p in zip(segmented, run_marg(lines))))
+                    else:
+                        segmented = run(lines)
+                        out.write("".join(sep.join(words) + "\n" for words in segmented))
                     chars = sum(map(len, lines))
                     n_lines, n_chars = n_lines + len(lines), n_chars + chars
                     n_words += sum(map(len, segmented))
@@ -147,6 +205,8 @@ def segment(paths, glob, encoding, decode_errors, input_format, field, output_fi
                 from textmine.corpus import display
                 raise TextmineError(f"no text to segment in {', '.join(map(display, files[:3]))}"
                                     f"{' ...' if len(files) > 3 else ''} (empty input)")
+            if reviewer is not None:
+                out.write("".join(f"{w}\t{c}\t{a:.3f}\t{cut}\t{ctx}\n" for w, c, a, cut, ctx in reviewer.top(review)))
     finally:
         if bar is not None:
             bar.close()
@@ -154,7 +214,10 @@ def segment(paths, glob, encoding, decode_errors, input_format, field, output_fi
     if not quiet:
         seconds = time.perf_counter() - start
         unit = "lines" if formats == ["text"] else "records"
-        click.echo(f"textmine segment: {n_lines} {unit}, {n_chars:,} characters, {n_words:,} words, "
+        if reviewer is not None:
+            n_words = len(reviewer.stats_)
+        click.echo(f"textmine segment: {n_lines} {unit}, {n_chars:,} characters, {n_words:,} "
+                   f"{'distinct ambiguous strings' if reviewer is not None else 'words'}, "
                    f"{seconds:.2f} s ({n_chars / max(seconds, 1e-9) / 1e6:.2f} M chars/s)", err=True)
 
 
@@ -191,3 +254,8 @@ def _segment_records(files, opts, run, sep, output_field, out, bar, block_bytes)
             if bar is not None:
                 bar.update(chars)
     return n_records, n_words, n_chars
+
+
+def _probabilities(p):
+    """Space-separated probabilities, at most 4 decimals, trailing zeros dropped (1, 0, 0.25)."""
+    return " ".join(("%.4f" % v).rstrip("0").rstrip(".") for v in p.tolist())
