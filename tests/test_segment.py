@@ -294,11 +294,22 @@ def test_cli_user_dict_frequency_tunes(small_lexicon, tmp_path):
     ("好 x\n", "user0.txt:1: frequency 'x'"),
     ("好 1\n坏 -3\n", "user0.txt:2: frequency '-3'"),
     ("a b c d\n", "user0.txt:1: expected"),
+    ("\t5\n", "user0.txt:1: the line starts with whitespace, so its word is empty"),
+    ("好\n\u3000 3\n", "user0.txt:2: the line starts with whitespace"),
+    ("好\n \u3000\t好的\n", "user0.txt:2: the line starts with whitespace"),
 ])
 def test_cli_user_dict_errors(small_lexicon, tmp_path, content, message):
     r = _user_cli(tmp_path, ["--dict", small_lexicon, "-o", str(tmp_path / "out.txt")], "中国\n", [content])
     assert r.exit_code == 1 and message in r.output and "Traceback" not in r.output
     assert not (tmp_path / "out.txt").exists()
+
+
+def test_user_dict_rejects_empty_and_whitespace_words():
+    from textmine.segment import UserDict
+
+    for bad in ("", " ", "\u3000", "AT T"):
+        with pytest.raises(TextmineError, match="cannot be empty or hold whitespace"):
+            UserDict([("好", None), (bad, 3.0)])
 
 
 def test_cli_user_dict_with_model(tmp_path):

@@ -499,6 +499,12 @@ def test_cli_train_from_gold(tmp_path):
     bad.write_text("中国 人民\n\u3000 \t\n", encoding="utf-8")
     r = CliRunner().invoke(cli, ["train-segmenter", "--gold", str(bad), "-o", str(tmp_path / "b.model")])
     assert r.exit_code == 1 and "bad.txt:2:" in r.output and not (tmp_path / "b.model").exists()
+    bad.write_text("中国 人民\n中 " + "长" * (tagger.MAX_GOLD_WORD + 1) + "\n", encoding="utf-8")
+    r = CliRunner().invoke(cli, ["train-segmenter", "--gold", str(g), "--gold", str(bad), "-o", str(tmp_path / "b.model")])
+    assert r.exit_code == 1 and "bad.txt:2: word" in r.output and "at most 64 characters" in r.output
+    assert "Traceback" not in r.output and not (tmp_path / "b.model").exists()
+    r = CliRunner().invoke(cli, ["train-segmenter", "--gold", str(g), "--dev", str(bad), "-o", str(tmp_path / "b.model")])
+    assert r.exit_code == 1 and "bad.txt:2: word" in r.output and not (tmp_path / "b.model").exists()
     r = CliRunner().invoke(cli, ["train-segmenter", "-o", str(tmp_path / "b.model")])
     assert r.exit_code == 2
     r = CliRunner().invoke(cli, ["train-segmenter", "--gold", str(g), "--samples", "5",

@@ -583,6 +583,8 @@ class UserDict:
     def __init__(self, entries=()):
         merged = {}
         for w, f in entries:
+            if not isinstance(w, str) or not w or any(ch.isspace() for ch in w):
+                raise TextmineError(f"a user word cannot be empty or hold whitespace: {w!r}")
             merged[w] = f
         self.forced = {w for w, f in merged.items() if f is None}
         self.weighted = {w: f for w, f in merged.items() if f is not None}
@@ -686,7 +688,8 @@ def symbol_words(words):
     before it looks words up, so ``segment --dict`` keeps these words whole as forced words."""
     import unicodedata
 
-    return [w for w in words if len(w) > 1 and any(unicodedata.category(ch)[0] in "PS" for ch in w)]
+    return [w for w in words if len(w) > 1 and any(unicodedata.category(ch)[0] in "PS" for ch in w)
+            and not any(ch.isspace() for ch in w)]
 
 
 def read_user_dict(path, encoding="utf-8"):
@@ -699,6 +702,10 @@ def read_user_dict(path, encoding="utf-8"):
         s = line.strip()
         if not s or s.startswith("#"):
             continue
+        if line[:1].isspace():
+            raise TextmineError(f"{path}:{lineno}: the line starts with whitespace, so its word is empty "
+                                f"({line[:40]!r}); write the word first (a user word cannot be empty or hold "
+                                "whitespace)")
         parts = s.split()
         if len(parts) > 3:
             raise TextmineError(f"{path}:{lineno}: expected 'word', 'word freq' or 'word freq tag', got {s[:60]!r} "
