@@ -10,10 +10,14 @@ side by side on the same text in one run.
     PYTHONPATH=. python bench/segment.py [--epochs 5] [--samples 400000] [-j 2]
 
 ``--gold`` mode: models trained on gold segmented text (199801_seg.utf8 alone, closed-track
-conditions: the training words are the only lexicon) with ``--features ngram+dict+type`` (the
-default of ``train-segmenter --gold``) and ``ngram``, scored on PKU test next to jieba (its own
-dict.txt, HMM on and off) and pkuseg's default model when ``import pkuseg`` works; training time,
-model size and MB/s per core (-j 1) in the same run.
+conditions: the training words are the only lexicon) with each feature set, first on all but the
+last 10 % of the sentences (the development split: its F picks the feature set, and the
+temperature of the marginals is fitted on it), then on all of them; scored on PKU test next to
+jieba (its own dict.txt, HMM on and off) and pkuseg's default model when ``import pkuseg``
+works; training time, model size and MB/s per core (-j 1) in the same run. Then: a user
+dictionary of the PKU gold words the chosen model splits; the reliability table (predicted vs
+observed boundary rate, ECE) of the marginals of the chosen model and of the dictionary
+segmenter on the PKU gold test; the ``--review`` list of a raw novel.
 
     PYTHONPATH=. python bench/segment.py --gold [--gold-epochs 10]
 """
@@ -63,10 +67,52 @@ def timed(f, *a, repeat=1, **k):
     return out, times[len(times) // 2]
 
 
+def reliability(lines, gold_lines, probs, bins=10):
+    """Predicted vs observed boundary rate at the gaps between two Han characters (the gaps the
+    segmenters decide; punctuation and whitespace gaps are fixed boundaries and left out).
+    Returns (rows, ece, log_loss, n) with rows (lo, hi, gaps, mean predicted, observed rate)."""
+    import numpy as np
+
+    from textmine.discover import _classify
+
+    ps, ys = [], []
+    for line, g, p in zip(lines, gold_lines, probs):
+        if len(line) < 2:
+            continue
+        words = g.split()
+        if "".join(words) != line.replace(" ", "").replace("\u3000", ""):
+            raise SystemExit("gold and test lines differ")
+        # gold boundary after each character of the (space-free) line
+        cls = _classify(np.frombuffer(line.encode("utf-32-le"), dtype=np.uint32))
+        ends = set(np.cumsum([len(w) for w in words]) - 1)
+        pos = [i for i, ch in enumerate(line) if not ch.isspace()]
+        for k in range(len(pos) - 1):
+            i, j = pos[k], pos[k + 1]
+            if j == i + 1 and cls[i] == 1 and cls[j] == 1:
+                ps.append(p[i])
+                ys.append(k in ends)
+    ps, ys = np.array(ps), np.array(ys, dtype=float)
+    edges = np.linspace(0, 1, bins + 1)
+    idx = np.minimum((ps * bins).astype(int), bins - 1)
+    rows, ece = [], 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            rows.append((edges[b], edges[b + 1], int(m.sum()), float(ps[m].mean()), float(ys[m].mean())))
+            ece += m.sum() / len(ps) * abs(ps[m].mean() - ys[m].mean())
+        else:
+            rows.append((edges[b], edges[b + 1], 0, None, None))
+    q = np.clip(ps, 1e-12, 1 - 1e-12)
+    ll = float(-np.mean(ys * np.log(q) + (1 - ys) * np.log1p(-q)))
+    return rows, float(ece), ll, len(ps)
+
+
 def main_gold(args):
     import jieba
 
     from textmine.evaluate import read_training_words
+    from textmine.segment import AmbiguityReview, Segmenter, UserDict
+    from textmine.formats import read_word_counts
     from textmine.tagger import load_model, read_gold, train_segmenter_gold
 
     test = (CWS / "pku_test.utf8").read_text(encoding="utf-8").split("\n")
@@ -74,15 +120,25 @@ def main_gold(args):
     iv = read_training_words(CWS / "pku_training_words.utf8")
     test_mb = sum(len(s.encode("utf-8")) + 1 for s in test) / 1e6
     sents = read_gold(str(CWS / "199801_seg.utf8"))
+    if args.gold_sentences:
+        sents = sents[:args.gold_sentences]  # a quick look; the figures in RESULTS use them all
+    n_dev = max(1, round(len(sents) * args.dev_fraction))
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="tm-bench-seg-"))
-    print(f"# PKU test: {len(test)} lines, {test_mb:.2f} MB; training: 199801_seg.utf8, {len(sents)} sentences; "
-          f"{args.gold_epochs} epochs, dropout {args.dropout}, seed {args.seed}; speeds at -j 1, median of 3")
-    rows = []
-    for feats in ("ngram+dict+type", "ngram"):
+    print(f"# PKU test: {len(test)} lines, {test_mb:.2f} MB; training: 199801_seg.utf8, {len(sents)} sentences, the "
+          f"last {n_dev} held out as the development split; {args.gold_epochs} epochs, dropout {args.dropout}, "
+          f"seed {args.seed}; speeds at -j 1, median of 3")
+    rows, dev_rows, models = [], [], {}
+    for feats in ("ngram", "ngram+dict", "ngram+dict+type"):
         t = time.perf_counter()
+        # dev_fraction: trained on the first part, scored and calibrated on the held-out part, then
+        # trained again on everything (the temperature kept)
         model = train_segmenter_gold(sents, epochs=args.gold_epochs, dropout=args.dropout, features=feats,
-                                     random_state=args.seed, n_jobs=args.jobs)
+                                     random_state=args.seed, n_jobs=args.jobs, dev_fraction=args.dev_fraction)
         train_s = time.perf_counter() - t
+        calib = model.stats["calibration"]
+        dev = calib["dev"]
+        dev_rows.append((feats, dev["f1"], dev["oov_recall"], dev["iv_recall"], dev["oov_rate"], calib["temperature"],
+                         calib["log_loss"]))
         mpath = tmp / f"gold.{feats}.model"
         model.save(str(mpath))
         size = mpath.stat().st_size / 1e6
@@ -90,13 +146,18 @@ def main_gold(args):
         model.segment_lines(test[:20])
         out, sec = timed(model.segment_lines, test, repeat=3)
         f1, oov, ivr = score(gold, out, iv)
-        rows.append((f"textmine train-segmenter --gold, --features {feats}", f1, oov, ivr, test_mb / sec,
-                     f"train {train_s:.0f} s (-j {args.jobs}), model {size:.1f} MB"))
-        if feats == "ngram+dict+type":
-            best_model, best_out = model, out
+        rows.append((f"`train-segmenter --gold --features {feats}`", f1, oov, ivr, test_mb / sec,
+                     f"train {train_s:.0f} s (held-out run + final, -j {args.jobs}), model {size:.1f} MB"))
+        models[feats] = (model, out, mpath)
+    chosen = max(dev_rows, key=lambda r: r[1])[0]
+    print(f"\n## Feature set chosen on the development split (the last {n_dev} sentences of 199801, not trained on)\n")
+    print("| features | dev F | dev OOV-R | dev IV-R | dev OOV rate | fitted θ | dev log loss |")
+    print("|---|---|---|---|---|---|---|")
+    for feats, f1, oov, ivr, rate, theta, ll in dev_rows:
+        mark = " (chosen)" if feats == chosen else ""
+        print(f"| {feats}{mark} | {f1:.4f} | {oov:.3f} | {ivr:.3f} | {rate:.3f} | {theta:.3g} | {ll:.4f} |")
+    best_model, best_out, best_path = models[chosen]
     # user dictionary: the PKU gold words this model splits, given back as forced user words
-    from textmine.segment import UserDict
-
     split_words = set()
     for g, o in zip(gold, best_out):
         spans = set()
@@ -126,7 +187,7 @@ def main_gold(args):
                 total += 1
                 whole += (pos, pos + len(w)) in have
             pos += len(w)
-    rows.append((f"  ngram+dict+type model + --user-dict of the {len(ud.forced)} gold words it splits",
+    rows.append((f"  {chosen} model + --user-dict of the {len(ud.forced)} gold words it splits",
                  f1, oov, ivr, test_mb / sec,
                  f"{whole}/{total} = {whole / max(total, 1):.1%} of their occurrences whole"))
     tk = jieba_tokenizer(pathlib.Path(jieba.__file__).parent / "dict.txt")
@@ -146,13 +207,57 @@ def main_gold(args):
         out, sec = timed(lambda: [seg.cut(line) for line in test], repeat=1)
         f1, oov, ivr = score(gold, out, iv)
         rows.append(("pkuseg default model", f1, oov, ivr, test_mb / sec, "trained on more than the closed track"))
-    print("\n| system | F | OOV-R | IV-R | MB/s (-j 1) | notes |")
+    print("\n## PKU test\n")
+    print("| system | F | OOV-R | IV-R | MB/s (-j 1) | notes |")
     print("|---|---|---|---|---|---|")
     for label, f1, oov, ivr, mbs, note in rows:
         if f1 is None:
             print(f"| {label} | | | | | {note} |")
         else:
             print(f"| {label} | {f1:.3f} | {oov:.3f} | {ivr:.3f} | {mbs:.2f} | {note} |")
+
+    # calibration of the boundary marginals on the PKU gold test
+    words, counts = read_word_counts(str(CWS / "199801_words.tsv"))
+    dseg = Segmenter(words, counts)
+    dseg.marginals_lines(test[:20])
+    systems = [(f"tagger {chosen}, fitted θ = {best_model.temperature_:.3g}",
+                lambda: best_model.marginals_lines(test)),
+               (f"tagger {chosen}, θ = 1 (raw perceptron scores)",
+                lambda: best_model.marginals_lines(test, temperature=1.0)),
+               ("`segment --dict 199801_words.tsv` (unigram posterior, θ = 1)", lambda: dseg.marginals_lines(test))]
+    results = []
+    for label, f in systems:
+        probs, sec = timed(f, repeat=3)
+        results.append((label, *reliability(test, gold, probs), test_mb / sec))
+    print("\n## Reliability of the boundary marginals on the PKU gold test (gaps between two Han characters)\n")
+    print("| predicted | " + " | ".join(f"{r[0]}: gaps, mean p, observed" for r in results) + " |")
+    print("|---|" + "---|" * len(results))
+    for b in range(10):
+        cells = []
+        for r in results:
+            lo, hi, n, mp, obs = r[1][b]
+            cells.append(f"{n:,}, {mp:.3f}, {obs:.3f}" if n else "0")
+        lo, hi = results[0][1][b][:2]
+        print(f"| {lo:.1f}-{hi:.1f} | " + " | ".join(cells) + " |")
+    print("| ECE | " + " | ".join(f"{r[2]:.4f}" for r in results) + " |")
+    print("| log loss | " + " | ".join(f"{r[3]:.4f}" for r in results) + " |")
+    print("| gaps | " + " | ".join(f"{r[4]:,}" for r in results) + " |")
+    print("| marginals MB/s (-j 1) | " + " | ".join(f"{r[5]:.2f}" for r in results) + " |")
+
+    # review on a real corpus
+    if args.review_corpus:
+        path = pathlib.Path(args.review_corpus)
+        lines = path.read_text(encoding="utf-8").split("\n")
+        rv = AmbiguityReview()
+        for i in range(0, len(lines), 2000):
+            rv.add(lines[i:i + 2000], best_model.marginals_lines(lines[i:i + 2000]))
+        print(f"\n## segment --model (gold {chosen}) --review 15 {path.name}: {len(lines)} lines, "
+              f"{len(rv.stats_):,} distinct ambiguous strings\n")
+        print("```")
+        for w, c, a, cut, ctx in rv.top(15):
+            print(f"{w}\t{c}\t{a:.3f}\t{cut}\t{ctx}")
+        print("```")
+    print(f"\n(models kept in {tmp})")
 
 
 def main():
@@ -172,6 +277,10 @@ def main():
     ap.add_argument("--speed-mb", type=float, default=2.0, help="MB of 199801_raw for the speed test")
     ap.add_argument("--gold", action="store_true", help="models trained on 199801_seg.utf8 (gold text)")
     ap.add_argument("--gold-epochs", type=int, default=10)
+    ap.add_argument("--gold-sentences", type=int, default=0, help="--gold: the first N sentences only (0: all)")
+    ap.add_argument("--dev-fraction", type=float, default=0.1, help="--gold: held-out share of 199801 (its end)")
+    ap.add_argument("--review-corpus", default=str(SHARED / "raw" / "sanguo_yanyi.txt"),
+                    help="--gold: a raw text whose most ambiguous strings are listed ('' to skip)")
     args = ap.parse_args()
     if args.gold:
         return main_gold(args)
