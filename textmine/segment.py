@@ -10,6 +10,11 @@ where a Latin/digit run is never cut inside and a character or run that starts n
 stands alone with ``unknown_score`` (default ``ln(1 / total)``, jieba's choice). Full-width letters and
 digits match their ASCII forms; the output keeps the original characters.
 
+:meth:`Segmenter.marginals_lines` gives the probability of a boundary after each character under
+the same unigram model (forward–backward over the same lattice, ALGORITHMS-2 §5.1), and
+:class:`AmbiguityReview` turns those probabilities into the list of a corpus's most ambiguous
+strings (``segment --review``).
+
 The dictionary is an open-addressing hash table of 2 × 64-bit polynomial hashes of every word and
 every prefix (a prefix that is not a word stops nothing but scores nothing), so the DP from a start
 position stops at the first string that is not a prefix of any word.

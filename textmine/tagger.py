@@ -31,6 +31,14 @@ n-gram features also see every numeral (digits and 〇一二…十百千万亿�
 their own (a run of one repeated punctuation mark, e.g. ``——``, is one word). A run of
 digits/Latin letters is never split.
 
+Confidence (:meth:`SegmenterModel.marginals_lines`, ``segment --marginals``): the probability of
+a boundary after each character is the forward–backward marginal P(y_i ∈ {E, S}) of the linear
+chain whose path scores are the perceptron's scores divided by a temperature θ (ALGORITHMS-2
+§5.2). The perceptron's scores are no log-probabilities, so θ is fitted on held-out data when
+the model is trained (:func:`fit_temperature`: the last ``dev_fraction`` of the gold sentences,
+or ``dev_sentences``; fresh synthetic samples for a dictionary-trained model) and stored in the
+model; the segmentation (Viterbi) does not depend on θ.
+
 Model file: a zip archive in ``.npz`` layout (``numpy.load(path, allow_pickle=False)`` reads the
 arrays), never a pickle. Members:
 
