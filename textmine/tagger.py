@@ -681,7 +681,7 @@ def _emissions_impl(x, offsets, cont, keys, vals, unk, n_feat, nbits, W, em):
             for t in range(4):
                 acc = 0.0
                 for k in range(n_feat):
-                    acc += W[feats[i, k], t]
+                    acc += np.float64(W[feats[i, k], t])  # float64 sums with the JIT off too
                 em[s + i, t] = acc
 
 
