@@ -510,3 +510,18 @@ def test_cli_marginals_reject_records(tmp_path):
     inp.write_text('{"text": "和尚未"}\n', encoding="utf-8")
     r = CliRunner().invoke(cli, ["segment", "-q", "--dict", _review_lexicon(tmp_path), "--marginals", str(inp)])
     assert r.exit_code == 2 and "--marginals applies to text input" in r.output
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_marginals_reverse_with_text_and_lexicon(seed):
+    """ALGORITHMS-2 §5.1: reversing the string and every lexicon word reverses the marginals."""
+    rng = random.Random(300 + seed)
+    words, counts = random_lexicon(rng, n_words=30)
+    words, counts = words[:30], counts[:30]  # Han words only: a Latin run reads differently reversed
+    fwd = Segmenter(words, counts)
+    bwd = Segmenter([w[::-1] for w in words], counts)
+    for _ in range(5):
+        text = "".join(rng.choice(CHARS) for _ in range(rng.randint(2, 40)))
+        p, q = fwd.marginals(text), bwd.marginals(text[::-1])
+        assert p[-1] == q[-1] == 1.0
+        assert q[:-1].tolist() == pytest.approx(p[:-1][::-1].tolist(), abs=1e-9)
