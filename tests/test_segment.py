@@ -487,6 +487,9 @@ def test_cli_marginals_with_model(tmp_path):
     m = load_model(str(tmp_path / "m.model"))
     for row, line, want in zip(r.stdout.splitlines(), lines, m.marginals_lines(lines, temperature=20)):
         assert [float(v) for v in row.split("\t")[1].split()] == pytest.approx(want.tolist(), abs=5e-5)
+    r2 = CliRunner().invoke(cli, ["segment", "-q", "--model", str(tmp_path / "m.model"), "--marginals", "-j", "2",
+                                  "--batch-lines", "1", "--temperature", "20", str(inp)])
+    assert r2.exit_code == 0 and r2.stdout == r.stdout
     out = tmp_path / "out.txt"
     r = CliRunner().invoke(cli, ["segment", "-q", "--model", str(tmp_path / "raw.model"), "--marginals",
                                  "-o", str(out), str(inp)])
