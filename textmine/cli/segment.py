@@ -39,7 +39,7 @@ from textmine.cli._options import (dict_option, encoding_option, format_options,
                    "in [ ]. A string is a span of 2-12 characters between boundaries of probability "
                    ">= 0.95 with an inner boundary of probability > 0.05; ranked by occurrences x mean "
                    "ambiguity.")
-@click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=None, metavar="THETA",
               help="With --marginals or --review: divide the path scores by this θ (default: the model's "
                    "fitted temperature; 1 with --dict). Smaller is sharper; the segmentation is unchanged.")
 @click.option("--sep", default=" ", show_default=True, help="Separator written between words.")
