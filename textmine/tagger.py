@@ -1351,7 +1351,7 @@ def train_segmenter(words, counts, epochs=5, n_samples=400_000, dropout=0.15, fe
                               random_state, n_jobs, progress, params, kept_logp="logp")
     # the marginals' temperature, fitted on fresh synthetic samples (the weights are unchanged)
     rng = np.random.default_rng(None if random_state is None else [random_state, 1])
-    calib = _fit_synthetic(model, norm_words, norm_counts, max(1, min(n_samples // 10, 20_000)), rng)
+    calib = _fit_synthetic(model, norm_words, norm_counts, min(max(n_samples // 10, 2_000), 20_000), rng)
     model.temperature_ = calib["temperature"]
     model.stats["calibration"] = calib
     return model
