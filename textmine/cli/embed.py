@@ -37,7 +37,7 @@ def _check_writable(path, option):
               help="Embed the input documents with a saved model: u and v frozen, only d optimised.")
 @click.option("--init", type=click.Path(dir_okay=False, allow_dash=True), metavar="VECTORS",
               help="Start from these pretrained word vectors (word2vec text or binary, also .gz/.bz2/.xz; words "
-                   "under --encoding), normalised to the unit sphere, as jose.c's -load-emb: vocabulary words "
+                   "under --encoding), normalised to the unit sphere, as jose.c's load-emb option does: vocabulary words "
                    "missing from VECTORS get the usual random start (the same as without --init for the same "
                    "--seed), words of VECTORS outside the vocabulary are ignored, context and document vectors "
                    "start as usual. Their dimension must equal --dim.")
