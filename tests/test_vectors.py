@@ -288,3 +288,31 @@ def test_similar_queries_skip_unknown_words_and_bad_lines(kv_file, tmp_path):
     one_error_line(run(["similar", p]), 2)
     one_error_line(run(["similar", p, "king", "--queries", q]), 2)
     one_error_line(run(["similar", "-", "--queries", "-"], input=b""), 2)
+
+
+# ----------------------------------------------------------------------------- evaluate: bad input
+def test_evaluate_bad_input_is_one_line(tmp_path):
+    v = tmp_path / "v.vec.gz"
+    import gzip
+
+    v.write_bytes(gzip.compress(b"3 2\na 1 0\nb 0 1\nc 1 1\n"))
+    pairs = tmp_path / "p.txt"
+    pairs.write_text("x y 1\nz a 2\n", encoding="utf-8")
+    err = one_error_line(run(["evaluate", v, "--pairs", pairs]))
+    assert err == f"Error: {pairs}: no usable pairs: 0 of 2 have both words in the vocabulary\n"
+    pairs.write_text("# only a comment\n", encoding="utf-8")
+    assert "no usable pairs (no line with two words and a score)" in one_error_line(
+        run(["evaluate", v, "--pairs", pairs]))
+    q = tmp_path / "q.txt"
+    q.write_text(": s\na b c a\na b c\n", encoding="utf-8")
+    assert f"{q}:3: an analogy line is four words (a b c d), not 3" in one_error_line(
+        run(["evaluate", v, "--analogies", q]))
+    q.write_text(": s\na b c zz\n", encoding="utf-8")
+    assert "no usable questions: none of the 1 has its four words in the vocabulary" in one_error_line(
+        run(["evaluate", v, "--analogies", q]))
+    pairs.write_text("a b 1\na c 2\nb c 3\n", encoding="utf-8")
+    r = run(["evaluate", v, "--pairs", pairs, "--limit", 2, "-q"])  # only a and b: one pair is too few
+    assert "0 of 3" not in r.stderr and "1 of 3 have both words" in one_error_line(r)
+    r = run(["evaluate", v, "--pairs", pairs, "-q"])
+    assert r.exit_code == 0 and r.stdout.startswith(f"pairs\t{pairs}\t")
+    one_error_line(run(["evaluate", "-", "--pairs", "-"], input=b""), 2)
