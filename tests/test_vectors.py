@@ -316,3 +316,23 @@ def test_evaluate_bad_input_is_one_line(tmp_path):
     r = run(["evaluate", v, "--pairs", pairs, "-q"])
     assert r.exit_code == 0 and r.stdout.startswith(f"pairs\t{pairs}\t")
     one_error_line(run(["evaluate", "-", "--pairs", "-"], input=b""), 2)
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_records_across_read_windows(tmp_path, binary):
+    """Files larger than the reader's 1 MB window: records that straddle two reads."""
+    import gzip
+
+    rng = np.random.default_rng(3)
+    words = [f"词{i}" * (1 + i % 5) for i in range(3000)]
+    x = rng.normal(size=(3000, 97)).astype(np.float32)
+    p = tmp_path / "v.vec"
+    write_word2vec(str(p), words, x, binary=binary)
+    assert p.stat().st_size > 1 << 20
+    z = tmp_path / "v.gz"
+    z.write_bytes(gzip.compress(p.read_bytes()))
+    for path in (p, z):
+        got_words, got = read_word2vec(str(path))
+        assert got_words == words and np.allclose(got, x, atol=0 if binary else 1e-5)
+        got_words, got = read_word2vec(str(path), limit=2500)
+        assert got_words == words[:2500] and np.allclose(got, x[:2500], atol=0 if binary else 1e-5)

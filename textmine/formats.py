@@ -791,8 +791,28 @@ def _read_word2vec_stream(buf, name, size, binary, encoding, limit, errors, info
     if binary:
         where = []
         row_bytes = 4 * d
+        data, pos = buf.buf, buf.pos
         while rows.i < want:
             i = rows.i
+            # the fast path: a whole record in the window
+            while pos < len(data) and data[pos] in (10, 13):
+                pos += 1
+            sp = data.find(b" ", pos, pos + (1 << 16))
+            if sp >= 0 and sp + 1 + row_bytes <= len(data):
+                try:
+                    word = data[pos:sp].decode(encoding)
+                except UnicodeDecodeError:
+                    pass  # the slow path says where
+                else:
+                    if i >= rows.x.shape[0]:
+                        rows.room(1)
+                    rows.x[i] = np.frombuffer(data, dtype="<f4", count=d, offset=sp + 1)
+                    words.append(word)
+                    where.append(buf.base + sp + 1)
+                    pos = sp + 1 + row_bytes
+                    rows.i += 1
+                    continue
+            buf.pos = pos
             while buf.fill(1) and buf.buf[buf.pos:buf.pos + 1] in (b"\n", b"\r"):
                 buf.take(1)
             if not buf.fill(1):
@@ -824,6 +844,8 @@ def _read_word2vec_stream(buf, name, size, binary, encoding, limit, errors, info
             words.append(word)
             where.append(buf.offset - row_bytes)
             rows.i += 1
+            data, pos = buf.buf, buf.pos
+        buf.pos = pos
         if limit is None:
             while buf.fill(1) and buf.buf[buf.pos:buf.pos + 1] in (b"\n", b"\r"):
                 buf.take(1)
