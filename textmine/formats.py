@@ -477,12 +477,15 @@ def open_compressed(path):
         stream.seek(0)
     else:
         stream = io.BufferedReader(_Prefixed(head, stream), 1 << 16)
-    if kind == "gzip":
-        return gzip.GzipFile(fileobj=stream, mode="rb"), kind
-    if kind == "bz2":
-        return bz2.BZ2File(stream, "rb"), kind
-    if kind == "xz":
-        return lzma.LZMAFile(stream, "rb"), kind
+    if kind in ("gzip", "bz2", "xz"):
+        opener = {"gzip": gzip.GzipFile, "bz2": bz2.BZ2File, "xz": lzma.LZMAFile}[kind]
+        if path == STDIN:
+            return opener(fileobj=stream, mode="rb") if kind == "gzip" else opener(stream, "rb"), kind
+        stream.close()  # the decompressor opens (and closes) the file itself
+        try:
+            return opener(path, "rb"), kind
+        except OSError as e:
+            raise TextmineError(f"{path}: cannot read ({e.strerror or e})") from None
     if kind == "zstd":
         try:
             import zstandard
