@@ -423,17 +423,180 @@ def write_word2vec(path, words, vectors, binary=False):
             f.write("".join(lines).encode("utf-8"))
 
 
-def _read_all(path):
-    """The bytes of ``path`` (``'-'``: all of standard input), decompressed by extension."""
-    from textmine.corpus import STDIN, _open_binary
+#: Leading bytes of the compressed formats the vector reader recognises, whatever the name.
+_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"))
+
+
+class _Prefixed(io.RawIOBase):
+    """``prefix`` (bytes already read from ``stream``), then the rest of ``stream``."""
+
+    def __init__(self, prefix, stream):
+        self._prefix, self._stream = prefix, stream
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        if self._prefix:
+            n = min(len(b), len(self._prefix))
+            b[:n], self._prefix = self._prefix[:n], self._prefix[n:]
+            return n
+        data = self._stream.read(len(b))
+        b[:len(data)] = data
+        return len(data)
+
+
+def open_compressed(path):
+    """``path`` (``'-'``: standard input) as a binary stream, decompressed when its first bytes are
+    those of gzip, bzip2, xz or zstd (whatever its name), and the format's name (``"plain"``,
+    ``"gzip"``, ...). Only what is read is decompressed and held."""
+    import bz2
+    import gzip
+    import lzma
+
+    from textmine.corpus import STDIN, display
 
     if path == STDIN:
-        return sys.stdin.buffer.read()
+        stream = sys.stdin.buffer
+    else:
+        try:
+            stream = open(path, "rb")
+        except OSError as e:
+            raise TextmineError(f"{path}: cannot read ({e.strerror or e})") from None
     try:
-        with _open_binary(path) as f:  # .gz, .bz2 and .xz by extension
-            return f.read()
-    except (OSError, EOFError) as e:
-        raise TextmineError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
+        head = stream.read(6)
+        while len(head) < 6:
+            more = stream.read(6 - len(head))
+            if not more:
+                break
+            head += more
+    except OSError as e:
+        raise TextmineError(f"{display(path)}: cannot read ({e.strerror or e})") from None
+    kind = next((k for magic, k in _MAGIC if head.startswith(magic)), "plain")
+    if path != STDIN:
+        stream.seek(0)
+    else:
+        stream = io.BufferedReader(_Prefixed(head, stream), 1 << 16)
+    if kind in ("gzip", "bz2", "xz"):
+        opener = {"gzip": gzip.GzipFile, "bz2": bz2.BZ2File, "xz": lzma.LZMAFile}[kind]
+        if path == STDIN:
+            return opener(fileobj=stream, mode="rb") if kind == "gzip" else opener(stream, "rb"), kind
+        stream.close()  # the decompressor opens (and closes) the file itself
+        try:
+            return opener(path, "rb"), kind
+        except OSError as e:
+            raise TextmineError(f"{path}: cannot read ({e.strerror or e})") from None
+    if kind == "zstd":
+        try:
+            import zstandard
+        except ImportError:
+            raise TextmineError(f"{display(path)}: zstd-compressed; reading it needs the zstandard package: "
+                                "pip install 'textmine[zstd]' (or decompress it: zstd -d)") from None
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True),
+                                 1 << 20), kind
+    return stream, kind
+
+
+def _read_errors():
+    """What reading a damaged compressed stream raises: I/O errors, a premature end, and the
+    decompressors' own errors."""
+    import lzma
+    import zlib
+
+    errors = [OSError, EOFError, lzma.LZMAError, zlib.error]
+    try:
+        import zstandard
+        errors.append(zstandard.ZstdError)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+def _read_all(path):
+    """The bytes of ``path`` (``'-'``: all of standard input), decompressed by their first bytes."""
+    from textmine.corpus import display
+
+    f, _ = open_compressed(path)
+    try:
+        return f.read()
+    except _read_errors() as e:
+        raise TextmineError(f"{display(path)}: cannot read ({getattr(e, 'strerror', None) or e}); corrupt or "
+                            "truncated") from None
+    finally:
+        if f is not sys.stdin.buffer:
+            f.close()
+
+
+class _Buffer:
+    """A window on a (decompressed) byte stream: ``buf[pos:]`` is unread, ``base`` is the offset of
+    ``buf[0]`` in the stream, for messages. Holds only what the caller has asked to see."""
+
+    def __init__(self, stream, name, chunk=1 << 20):
+        self.stream, self.name, self.chunk = stream, name, chunk
+        self.buf, self.pos, self.base, self.eof = b"", 0, 0, False
+
+    @property
+    def offset(self):
+        return self.base + self.pos
+
+    def fill(self, need):
+        """Make ``need`` unread bytes available if the stream has them; ``False`` at the end."""
+        if len(self.buf) - self.pos >= need:
+            return True
+        if self.eof:
+            return False
+        parts = [self.buf[self.pos:]]
+        self.base += self.pos
+        self.pos = 0
+        have = len(parts[0])
+        while have < need:
+            try:
+                data = self.stream.read(min(max(self.chunk, need - have), 1 << 24))
+            except _read_errors() as e:
+                raise TextmineError(f"{self.name}: cannot read past byte offset {self.base + have} of the "
+                                    f"decompressed data ({getattr(e, 'strerror', None) or e}); corrupt or "
+                                    "truncated") from None
+            if not data:
+                self.eof = True
+                break
+            parts.append(data)
+            have += len(data)
+        self.buf = b"".join(parts)
+        return have >= need
+
+    def find(self, sep, limit):
+        """Position of ``sep`` in the unread bytes (searching at most ``limit`` bytes), or -1."""
+        searched = 0  # bytes after pos known not to start sep
+        while True:
+            k = self.buf.find(sep, self.pos + searched, self.pos + limit)
+            if k >= 0:
+                return k - self.pos
+            avail = len(self.buf) - self.pos
+            if avail >= limit:
+                return -1
+            searched = max(0, avail - len(sep) + 1)
+            if not self.fill(avail + self.chunk):
+                k = self.buf.find(sep, self.pos + searched, self.pos + limit)
+                return k - self.pos if k >= 0 else -1
+
+    def take(self, n):
+        out = self.buf[self.pos:self.pos + n]
+        self.pos += len(out)
+        return out
+
+
+def _decode_replacing(data, encoding):
+    """``data`` decoded with each undecodable sequence replaced by U+FFFD, and their number."""
+    out, n, start = [], 0, 0
+    while True:
+        try:
+            out.append(data[start:].decode(encoding))
+            return "".join(out), n
+        except UnicodeDecodeError as e:
+            out.append(data[start:start + e.start].decode(encoding))
+            out.append("\ufffd")
+            n += 1
+            start += max(e.end, e.start + 1)
 
 
 def _looks_like_text_record(line, d):
@@ -452,19 +615,29 @@ def _looks_like_text_record(line, d):
     return True
 
 
-def read_word2vec(path, binary=None, encoding="utf-8"):
+def read_word2vec(path, binary=None, encoding="utf-8", limit=None, errors="strict", stats=None):
     """Read a word2vec file (text or binary), ``'-'`` for standard input.
 
     Parameters
     ----------
     path : str
-        The file (``.gz``, ``.bz2``, ``.xz``: decompressed), or ``'-'``.
+        The file or ``'-'``; gzip, bzip2, xz (and, with the zstandard package, zstd) data is
+        recognised by its first bytes and decompressed as it is read.
     binary : bool or None
         ``None`` decides from the first record: a word followed by numbers is text, anything
         else binary (a word, a space and ``4 * D`` float32 bytes).
     encoding : str
         Encoding of the words (and of the whole file in text format). A UTF-8 BOM is dropped;
         a codec such as UTF-16 whose text is not ASCII-compatible implies the text format.
+    limit : int, optional
+        Read only the first ``limit`` vectors (gensim's ``limit``); the rest of the file is neither
+        read nor checked. Memory then grows with ``limit``, not with the file.
+    errors : {"strict", "replace"}
+        ``strict``: an undecodable word is an error naming ``FILE:LINE`` (text) or its byte
+        offset (binary); ``replace``: its undecodable bytes become U+FFFD.
+    stats : dict, optional
+        Filled with ``"replaced"`` (undecodable sequences replaced), ``"header"`` (the header's
+        ``(V, D)``) and ``"compression"`` (``"plain"``, ``"gzip"``, ``"bz2"``, ``"xz"``, ``"zstd"``).
 
     Returns
     -------
@@ -475,8 +648,18 @@ def read_word2vec(path, binary=None, encoding="utf-8"):
     ------
     TextmineError
         Naming the file (and ``file:line`` or the byte offset) on a malformed header, a header
-        that promises more vectors than the file can hold, a record of the wrong length, a word
-        that does not decode under ``encoding``, and a NaN or infinite value.
+        that promises more vectors than the file holds, a record of the wrong length (vectors of
+        mixed dimension), a word that does not decode under ``encoding``, and a NaN or infinite
+        value. Offsets count bytes of the decompressed data.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "v.vec")
+    >>> write_word2vec(p, ["a", "b", "c"], [[1, 0], [0, 1], [1, 1]])
+    >>> words, x = read_word2vec(p, limit=2)
+    >>> words, x.shape
+    (['a', 'b'], (2, 2))
     """
     import codecs
 
@@ -486,114 +669,272 @@ def read_word2vec(path, binary=None, encoding="utf-8"):
 
     resolve_inputs([path])
     name = display(path)
+    if limit is not None and int(limit) < 1:
+        raise TextmineError(f"limit must be at least 1, not {limit}")
+    if errors not in ("strict", "replace"):
+        raise TextmineError(f"errors must be 'strict' or 'replace', not {errors!r}")
     try:
         codecs.lookup(encoding)
     except LookupError:
         raise TextmineError(f"unknown encoding {encoding!r}; try utf-8 or gb18030") from None
-    data = _read_all(path)
-    if not ReadOptions(encoding).ascii_compatible:  # UTF-16/32: decode the whole file, text format
-        if binary:
-            raise TextmineError(f"{name}: a binary word2vec file cannot be read as {encoding}")
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError as e:
-            raise TextmineError(f"{name}: cannot decode as {encoding} ({e.reason} at byte offset {e.start}); "
-                                "try another --encoding") from None
-        data = text.lstrip("\ufeff").encode("utf-8", "surrogatepass")
-        encoding = "utf-8"
-    offset = 3 if data.startswith(codecs.BOM_UTF8) else 0
-    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+    stream, kind = open_compressed(path)
+    opened = stream
+    info = {"replaced": 0, "header": None, "compression": kind}
+    try:
+        size = os.fstat(stream.fileno()).st_size if kind == "plain" and path != "-" else None
+        if size is not None and not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            size = None
+        if not ReadOptions(encoding).ascii_compatible:  # UTF-16/32: decode the whole file, text format
+            if binary:
+                raise TextmineError(f"{name}: a binary word2vec file cannot be read as {encoding}")
+            data = _Buffer(stream, name)
+            while data.fill(len(data.buf) + (1 << 24)):
+                pass
+            try:
+                text = data.buf.decode(encoding)
+            except UnicodeDecodeError as e:
+                if errors == "replace":
+                    text, info["replaced"] = _decode_replacing(data.buf, encoding)
+                else:
+                    raise TextmineError(f"{name}: cannot decode as {encoding} ({e.reason} at byte offset "
+                                        f"{e.start}); try another --encoding or --errors replace") from None
+            stream = io.BytesIO(text.lstrip("\ufeff").encode("utf-8", "surrogatepass"))
+            encoding, size = "utf-8", None
+        result = _read_word2vec_stream(_Buffer(stream, name, 1 << 16), name, size, binary, encoding, limit, errors, info)
+    finally:
+        if opened is not sys.stdin.buffer:
+            opened.close()
+    if stats is not None:
+        stats.update(info)
+    return result
+
+
+def _word2vec_header(buf, name, encoding, size):
+    """``(V, D)`` from the header line; ``buf`` is left at the first record."""
+    import codecs
+
+    from textmine.corpus import ReadOptions
+
+    buf.fill(1 << 12)
+    if buf.buf.startswith(codecs.BOM_UTF8):
+        buf.take(3)
+    if buf.buf[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         raise TextmineError(f"{name}: looks like UTF-16 (it starts with a UTF-16 byte-order mark); "
                             "try --encoding utf-16")
-    eol = data.find(b"\n", offset)
-    header = data[offset:] if eol < 0 else data[offset:eol]
+    eol = buf.find(b"\n", 1 << 16)
+    header = buf.buf[buf.pos:] if eol < 0 else buf.buf[buf.pos:buf.pos + eol]
     if b"\x00" in header:  # UTF-16/32 without a byte-order mark, or not text at all
         from textmine.corpus import _binary_error
 
-        raise _binary_error(name, data[:1 << 16], 0, data.index(b"\x00"), ReadOptions(encoding))
+        raise _binary_error(name, buf.buf[:1 << 16], 0, buf.buf.index(b"\x00"), ReadOptions(encoding))
     try:
         n, d = (int(x) for x in header.split())
     except ValueError:
-        if not data:
+        if not buf.buf:
             raise TextmineError(f"{name}: empty file, expected a word2vec 'V D' header") from None
         raise TextmineError(f"{name}:1: expected a word2vec 'V D' header, got {header[:60]!r}") from None
     if n < 0 or d <= 0:
         raise TextmineError(f"{name}:1: bad word2vec header {header.strip()!r}: V must be >= 0 and D >= 1")
-    body_start = len(data) if eol < 0 else eol + 1
-    body_bytes = len(data) - body_start
-    # the smallest record is a 1-byte word, a space and D one-character numbers with separators
-    # (text) or D float32 values (binary): never allocate what the file cannot hold
-    if n * (2 * d + 1) > body_bytes:
-        raise TextmineError(f"{name}:1: the header promises {n} vectors of {d} values, but the file holds only "
-                            f"{body_bytes} bytes after it (at least {n * (2 * d + 1)} needed); "
-                            "not a word2vec file, or truncated")
+    buf.take(len(header) + (eol >= 0))
+    if size is not None:
+        body_bytes = size - buf.offset
+        # the smallest record is a 1-byte word, a space and D one-character numbers with separators
+        # (text) or D float32 values (binary): never allocate what the file cannot hold
+        if n * (2 * d + 1) > body_bytes:
+            raise TextmineError(f"{name}:1: the header promises {n} vectors of {d} values, but the file holds only "
+                                f"{body_bytes} bytes after it (at least {n * (2 * d + 1)} needed); "
+                                "not a word2vec file, or truncated")
+    return n, d
+
+
+class _Rows:
+    """A float32 table grown in place as rows arrive (a header's V is not trusted for compressed
+    data and stdin, whose size is unknown)."""
+
+    def __init__(self, n, d):
+        import numpy as np
+
+        self.n, self.d, self.i = n, d, 0
+        self.x = np.empty((min(n, 1 << 16), d), dtype=np.float32)
+
+    def room(self, k):
+        if self.i + k > self.x.shape[0]:
+            self.x.resize((min(self.n, max(self.i + k, 2 * self.x.shape[0])), self.d), refcheck=False)
+
+    def done(self):
+        if self.x.shape[0] != self.i:
+            self.x.resize((self.i, self.d), refcheck=False)
+        return self.x
+
+
+def _read_word2vec_stream(buf, name, size, binary, encoding, limit, errors, info):
+    import numpy as np
+
+    n, d = _word2vec_header(buf, name, encoding, size)
+    info["header"] = (n, d)
+    want = n if limit is None else min(n, int(limit))
+    # read (and decompress) about what the wanted records need: a text record of D values is
+    # rarely over 16 D + 64 bytes, a binary one is 4 D bytes and its word
+    window = min(1 << 20, max(1 << 16, want * (16 * d + 64)))
+    buf.chunk = window
     if binary is None:
-        first_end = data.find(b"\n", body_start)
-        first = data[body_start:] if first_end < 0 else data[body_start:first_end]
+        cap = (1 << 16) + 32 * d
+        eol = buf.find(b"\n", cap)
+        buf.fill(1)
+        first = buf.buf[buf.pos:buf.pos + (cap if eol < 0 else eol)]
         binary = n > 0 and not _looks_like_text_record(first, d)
-    vecs = np.empty((n, d), dtype=np.float32)
+    rows = _Rows(want, d)
     words = []
-    where = []  # per vector: its line (text) or byte offset (binary), for messages
+    hint = f"try --encoding gb18030 (or another codec){'' if errors == 'replace' else ' or --errors replace'}"
+
+    def ended(i):
+        return TextmineError(f"{name}: the header promises {n} vectors of {d} values, but the file ends after "
+                             f"{i}; truncated, or not a word2vec file")
+
     if binary:
-        pos = body_start
-        for i in range(n):
-            while data[pos:pos + 1] in (b"\n", b"\r"):
+        where = []
+        row_bytes = 4 * d
+        data, pos = buf.buf, buf.pos
+        while rows.i < want:
+            i = rows.i
+            # the fast path: a whole record in the window
+            while pos < len(data) and data[pos] in (10, 13):
                 pos += 1
-            sp = data.find(b" ", pos)
-            if sp < 0 or sp + 1 + 4 * d > len(data):
-                raise TextmineError(f"{name}: truncated binary vector {i + 1} of {n} (byte offset {pos})")
+            sp = data.find(b" ", pos, pos + (1 << 16))
+            if sp >= 0 and sp + 1 + row_bytes <= len(data):
+                try:
+                    word = data[pos:sp].decode(encoding)
+                except UnicodeDecodeError:
+                    pass  # the slow path says where
+                else:
+                    if i >= rows.x.shape[0]:
+                        rows.room(1)
+                    rows.x[i] = np.frombuffer(data, dtype="<f4", count=d, offset=sp + 1)
+                    words.append(word)
+                    where.append(buf.base + sp + 1)
+                    pos = sp + 1 + row_bytes
+                    rows.i += 1
+                    continue
+            buf.pos = pos
+            while buf.fill(1) and buf.buf[buf.pos:buf.pos + 1] in (b"\n", b"\r"):
+                buf.take(1)
+            if not buf.fill(1):
+                raise ended(i)
+            start = buf.offset
+            sp = buf.find(b" ", 1 << 16)
+            if sp < 0:
+                if buf.eof and len(buf.buf) - buf.pos < 1 << 16:
+                    raise TextmineError(f"{name}: truncated binary vector {i + 1} of {n} (byte offset {start}): "
+                                        "no space after its word")
+                raise TextmineError(f"{name}: binary vector {i + 1} of {n} (byte offset {start}): no space within "
+                                    f"{1 << 16} bytes after it; not a binary word2vec file")
+            raw_word = buf.take(sp)
+            buf.take(1)
+            if not buf.fill(row_bytes):
+                raise TextmineError(f"{name}: truncated binary vector {i + 1} of {n} (byte offset {start}): "
+                                    f"{len(buf.buf) - buf.pos} of its {row_bytes} bytes of values")
             try:
-                words.append(data[pos:sp].decode(encoding))
+                word = raw_word.decode(encoding)
             except UnicodeDecodeError as e:
-                raise TextmineError(f"{name}: cannot decode the word of binary vector {i + 1} as {encoding} "
-                                    f"(byte offset {pos + e.start}); try --encoding") from None
-            vecs[i] = np.frombuffer(data, dtype="<f4", count=d, offset=sp + 1)
-            where.append(f"byte offset {sp + 1}")
-            pos = sp + 1 + 4 * d
-        rest = data[pos:].strip(b"\r\n")
-        if rest:
-            raise TextmineError(f"{name}: {len(rest)} bytes after the {n} binary vectors of the header")
-    else:
+                if errors != "replace":
+                    raise TextmineError(f"{name}: cannot decode the word of binary vector {i + 1} as {encoding} "
+                                        f"(byte 0x{raw_word[e.start]:02x} at byte offset {start + e.start}); "
+                                        f"{hint}") from None
+                word, k = _decode_replacing(raw_word, encoding)
+                info["replaced"] += k
+            rows.room(1)
+            rows.x[i] = np.frombuffer(buf.take(row_bytes), dtype="<f4")
+            words.append(word)
+            where.append(buf.offset - row_bytes)
+            rows.i += 1
+            data, pos = buf.buf, buf.pos
+        buf.pos = pos
+        if limit is None:
+            while buf.fill(1) and buf.buf[buf.pos:buf.pos + 1] in (b"\n", b"\r"):
+                buf.take(1)
+            if buf.fill(1):
+                buf.fill(1 << 16)
+                rest = len(buf.buf) - buf.pos
+                raise TextmineError(f"{name}: {'more than ' if not buf.eof else ''}{rest} bytes after the {n} "
+                                    f"binary vectors of the header (byte offset {buf.offset})")
+        vecs = rows.done()
+        bad = np.flatnonzero(~np.isfinite(vecs).all(axis=1))
+        if bad.size:
+            b = int(bad[0])
+            raise TextmineError(f"{name}: vector {b + 1} ({words[b]!r}, byte offset {where[b]}) has a NaN or "
+                                "infinite value")
+        return words, vecs
+
+    lineno = 1  # the header
+    done = False
+    while not done:
+        if limit is not None and rows.i >= want:
+            break
+        eol = buf.find(b"\n", window)
+        while eol < 0 and not buf.eof:  # a line longer than the window: widen it
+            buf.fill(len(buf.buf) - buf.pos + window)
+            eol = buf.find(b"\n", len(buf.buf) - buf.pos)
+        # every complete line in the window (all that is left at the end of the data)
+        chunk_end = len(buf.buf) if buf.eof else buf.buf.rfind(b"\n", buf.pos) + 1
+        if chunk_end <= buf.pos:
+            break
+        chunk_start = buf.offset
+        chunk = buf.buf[buf.pos:chunk_end]
+        buf.pos = chunk_end
         try:
-            text = data[body_start:].decode(encoding)
+            text = chunk.decode(encoding)
         except UnicodeDecodeError as e:
-            line = data.count(b"\n", 0, body_start + e.start) + 1
-            raise TextmineError(f"{name}:{line}: cannot decode byte 0x{data[body_start + e.start]:02x} at byte "
-                                f"offset {body_start + e.start} as {encoding}; try --encoding gb18030 (or another "
-                                "codec)") from None
-        i = 0
-        rows = []
-        with np.errstate(all="ignore"):
-            for lineno, line in enumerate(text.split("\n"), 2):
+            if errors != "replace":
+                line = lineno + chunk.count(b"\n", 0, e.start) + 1
+                raise TextmineError(f"{name}:{line}: cannot decode byte 0x{chunk[e.start]:02x} at byte offset "
+                                    f"{chunk_start + e.start} as {encoding}; {hint}") from None
+            text, k = _decode_replacing(chunk, encoding)
+            info["replaced"] += k
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        for b0 in range(0, len(lines), 4096):
+            batch = lines[b0:b0 + 4096]
+            values, batch_words, batch_lines = [], [], []
+            for off, line in enumerate(batch):
+                ln = lineno + b0 + off + 1
                 parts = line.rstrip().split(" ")
                 if parts == [""]:
                     continue
-                if i >= n:
-                    raise TextmineError(f"{name}:{lineno}: more vectors than the header's {n}")
+                if rows.i + len(batch_words) >= want:
+                    if limit is not None:
+                        done = True
+                        break
+                    raise TextmineError(f"{name}:{ln}: more vectors than the header's {n}")
                 if len(parts) != d + 1:
-                    raise TextmineError(f"{name}:{lineno}: expected a word and {d} numbers, got "
-                                        f"{len(parts) - 1} values")
-                try:
-                    rows.append(np.asarray(parts[1:], dtype=np.float64))
-                except ValueError:
-                    raise TextmineError(f"{name}:{lineno}: non-numeric value in the vector of "
-                                        f"{parts[0]!r}") from None
-                words.append(parts[0])
-                where.append(lineno)
-                i += 1
-                if len(rows) >= 4096:
-                    vecs[i - len(rows):i] = _finite32(rows, name, where[i - len(rows):i], words[i - len(rows):])
-                    rows = []
-            if rows:
-                vecs[i - len(rows):i] = _finite32(rows, name, where[i - len(rows):i], words[i - len(rows):])
-        if i != n:
-            raise TextmineError(f"{name}: the header says {n} vectors, found {i}")
-        return words, vecs
-    bad = np.flatnonzero(~np.isfinite(vecs).all(axis=1))
-    if bad.size:
-        b = int(bad[0])
-        raise TextmineError(f"{name}: vector {b + 1} ({words[b]!r}, {where[b]}) has a NaN or infinite value")
-    return words, vecs
+                    raise TextmineError(f"{name}:{ln}: expected a word and {d} numbers (the header's dimension), "
+                                        f"got {len(parts) - 1} values; vectors of mixed dimension, or a word "
+                                        "with a space")
+                batch_words.append(parts[0])
+                batch_lines.append(ln)
+                values.extend(parts[1:])
+            if batch_words:
+                with np.errstate(all="ignore"):
+                    try:
+                        a = np.array(values, dtype=np.float64).reshape(len(batch_words), d)
+                    except ValueError:
+                        for w, ln, k in zip(batch_words, batch_lines, range(len(batch_words))):
+                            try:
+                                np.array(values[k * d:(k + 1) * d], dtype=np.float64)
+                            except ValueError:
+                                raise TextmineError(f"{name}:{ln}: non-numeric value in the vector of "
+                                                    f"{w!r}") from None
+                        raise
+                    rows.room(len(batch_words))
+                    rows.x[rows.i:rows.i + len(batch_words)] = _finite32([a], name, batch_lines, batch_words)
+                rows.i += len(batch_words)
+                words.extend(batch_words)
+            if done:
+                break
+        lineno += len(lines)
+    if rows.i != want:
+        raise ended(rows.i) if rows.i < n else TextmineError(f"{name}: the header says {n} vectors, found {rows.i}")
+    return words, rows.done()
 
 
 def _finite32(rows, name, lines, words):

@@ -772,6 +772,54 @@ def random_unit_rows(n, dim, rng, block=8192):
     return normalize_rows(x, block)
 
 
+def init_word_vectors(syn0, words, init_words, init_vectors):
+    """Overwrite the rows of ``syn0`` whose word has a pretrained vector with that vector, normalised
+    (jose.c's ``-load-emb``).
+
+    Parameters
+    ----------
+    syn0 : ndarray of float32, shape (V, D)
+        The randomly started word table, changed in place; rows of words without a pretrained
+        vector (or with an all-zero one, which has no direction) keep their random start.
+    words : list of str
+        The vocabulary of ``syn0``.
+    init_words : list of str
+        Words of the pretrained file; the first of repeated words wins, words outside ``words`` are
+        ignored.
+    init_vectors : ndarray, shape (M, D)
+
+    Returns
+    -------
+    int
+        Rows overwritten.
+
+    Raises :class:`TextmineError` when the dimensions differ.
+    """
+    init_vectors = _check_init(init_words, init_vectors, syn0.shape[1])
+    row = {}
+    for i, w in enumerate(init_words):
+        row.setdefault(w, i)
+    dst = np.array([i for i, w in enumerate(words) if w in row], dtype=np.int64)
+    src = np.array([row[words[i]] for i in dst], dtype=np.int64)
+    for start in range(0, dst.size, 8192):
+        b = np.asarray(init_vectors[src[start:start + 8192]], dtype=np.float64)
+        norms = np.linalg.norm(b, axis=1)
+        ok = norms > 0
+        syn0[dst[start:start + 8192][ok]] = (b[ok] / norms[ok, None]).astype(np.float32)
+        dst[start:start + 8192][~ok] = -1
+    return int((dst >= 0).sum())
+
+
+def _check_init(init_words, init_vectors, dim):
+    init_vectors = np.asarray(init_vectors)
+    if init_vectors.ndim != 2 or init_vectors.shape[0] != len(init_words):
+        raise TextmineError(f"--init: {len(init_words)} words but vectors of shape {init_vectors.shape}")
+    if init_vectors.shape[1] != dim:
+        raise TextmineError(f"--init vectors have {init_vectors.shape[1]} dimensions but --dim is {dim}; "
+                            f"give --dim {init_vectors.shape[1]}")
+    return init_vectors
+
+
 def normalize_rows(x, block=8192):
     """Scale the rows of ``x`` (float32, shape (n, D)) to unit norm in place; zero rows stay zero.
 
@@ -1064,7 +1112,7 @@ class JoSE:
         """Weight of each negative term of the contrastive loss: ``neg_weight / negative``."""
         return float(self.neg_weight) / int(self.negative)
 
-    def fit(self, documents, progress=None):
+    def fit(self, documents, progress=None, init=None):
         """Train on an iterable of documents (one string per document, whitespace-tokenised).
 
         Parameters
@@ -1073,17 +1121,22 @@ class JoSE:
             Read once; empty and all-unknown documents are allowed (they get zero vectors).
         progress : callable, optional
             ``progress(epoch_done, n_iter)`` after every epoch.
+        init : (list of str, ndarray of shape (M, dim)), optional
+            Pretrained word vectors to start from (:func:`init_word_vectors`); the number of
+            vocabulary words started from them is ``n_init_words_``.
 
         Returns
         -------
         self
         """
         self._check()
+        if init is not None:
+            _check_init(*init, int(self.dim))
         corpus = documents if isinstance(documents, EncodedCorpus) else encode_corpus(
             documents, int(self.min_count), bool(self.lowercase))
-        return self._fit_encoded(corpus, progress)
+        return self._fit_encoded(corpus, progress, init)
 
-    def _fit_encoded(self, corpus, progress=None):
+    def _fit_encoded(self, corpus, progress=None, init=None):
         self._check()
         dim, n_iter = int(self.dim), int(self.n_iter)
         v, n_docs = len(corpus.words), corpus.n_docs
@@ -1091,6 +1144,7 @@ class JoSE:
         syn0 = random_unit_rows(v, dim, rng)
         syn1 = random_unit_rows(v, dim, rng)
         syndoc = random_unit_rows(n_docs, dim, rng)
+        self.n_init_words_ = 0 if init is None else init_word_vectors(syn0, corpus.words, *init)
         syndoc[np.diff(corpus.offsets) == 0] = 0.0
         keep = keep_probabilities(corpus.counts, float(self.sample))
         prob, alias = negative_table(corpus.counts)

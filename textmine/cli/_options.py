@@ -38,6 +38,7 @@ MEANINGS = {
     "--engine": "local: multiprocessing on this machine; dask: Dask distributed",
     "--scheduler": "With --engine dask: join this cluster",
     "--json": "Write JSON",
+    "--limit": "Read only the first N vectors of VECTORS",
 }
 
 
@@ -77,6 +78,44 @@ def encoding_option(name="--encoding", what="; a UTF-8 BOM is dropped."):
     ``what`` continues the help sentence (" of the --dict dictionary.")."""
     return click.option(name, default="utf-8", show_default=True, metavar="CODEC",
                         help=MEANINGS["--encoding"] + what)
+
+
+def vector_options(f=None, *, limit_names=("--limit",), limit_callback=None):
+    """How a command reads its word2vec VECTORS: --encoding, --errors strict|replace, --limit N.
+
+    ``limit_names`` adds older spellings (neighbors' --max-vectors); ``limit_callback`` is the
+    callback of the --limit option (:func:`alias_target` where a deprecated alias sets it)."""
+    decorators = [
+        encoding_option(what=" of the words of VECTORS (text or binary); a UTF-8 BOM is dropped."),
+        click.option("--errors", "decode_errors", default="strict", show_default=True,
+                     type=click.Choice(["strict", "replace"]),
+                     help="What to do with undecodable bytes; strict stops with FILE:LINE (text) or the byte "
+                          "offset (binary) and a hint; replace decodes them as U+FFFD and counts them on stderr."),
+        click.option(*limit_names, "limit", cls=AliasedOption, type=click.IntRange(min=1), default=None,
+                     metavar="N", callback=limit_callback,
+                     help=MEANINGS["--limit"] + " (word2vec files list the most frequent words first), like "
+                          "gensim's limit; the rest of the file is not read, so memory grows with N. "
+                          "Default: all."),
+    ]
+    return _compose(*decorators) if f is None else _compose(*decorators)(f)
+
+
+def read_vectors(path, encoding="utf-8", decode_errors="strict", limit=None, quiet=False, command="textmine"):
+    """The ``(words, vectors)`` of a word2vec file for a command with :func:`vector_options`: an empty
+    file is an error, replaced bytes are counted on stderr (unless ``quiet``)."""
+    from textmine.corpus import display
+    from textmine.errors import TextmineError
+    from textmine.formats import read_word2vec
+
+    stats = {}
+    words, vecs = read_word2vec(path, encoding=encoding, limit=limit, errors=decode_errors, stats=stats)
+    if not words:
+        raise TextmineError(f"{display(path)}: no vectors (empty input)")
+    if stats["replaced"] and not quiet:
+        k = stats["replaced"]
+        click.echo(f"{command}: {display(path)}: {k} undecodable byte sequence{'s' if k != 1 else ''} replaced by "
+                   "U+FFFD (--errors replace)", err=True)
+    return words, vecs
 
 
 def _top_callback(ctx, param, value):

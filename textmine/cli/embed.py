@@ -9,7 +9,7 @@ from textmine.cli._options import (format_options, input_options, quiet_option, 
 
 _TRAIN_ONLY = ("doc_output", "context_output", "save_model", "dim", "window", "negative", "margin", "min_count",
                "sample", "update", "loss", "lowercase", "doc_weight", "neg_margin",
-               "neg_weight")
+               "neg_weight", "init")
 
 
 def _check_writable(path, option):
@@ -35,6 +35,12 @@ def _check_writable(path, option):
               help="Save the model (MODEL.npz arrays + MODEL.json sidecar, no pickle) for --infer.")
 @click.option("--infer", "infer_model", type=click.Path(), metavar="MODEL.npz",
               help="Embed the input documents with a saved model: u and v frozen, only d optimised.")
+@click.option("--init", type=click.Path(dir_okay=False, allow_dash=True), metavar="VECTORS",
+              help="Start from these pretrained word vectors (word2vec text or binary, also .gz/.bz2/.xz; words "
+                   "under --encoding), normalised to the unit sphere, as jose.c's load-emb option does: vocabulary words "
+                   "missing from VECTORS get the usual random start (the same as without --init for the same "
+                   "--seed), words of VECTORS outside the vocabulary are ignored, context and document vectors "
+                   "start as usual. Their dimension must equal --dim.")
 @click.option("--dim", type=click.IntRange(min=1), default=100, show_default=True, help="Dimension.")
 @click.option("--window", type=click.IntRange(min=1), default=5, show_default=True, help="Maximum context distance.")
 @click.option("--negative", type=click.IntRange(min=1), default=2, show_default=True,
@@ -74,7 +80,7 @@ def _check_writable(path, option):
 @quiet_option
 @click.pass_context
 def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, input_format, field, output, doc_output, context_output, save_model,
-          infer_model, dim, window, negative, margin, neg_margin, neg_weight, doc_weight, alpha, n_iter, min_count, sample, update,
+          infer_model, init, dim, window, negative, margin, neg_margin, neg_weight, doc_weight, alpha, n_iter, min_count, sample, update,
           loss, lowercase, binary, jobs, seed, quiet):
     """Train JoSE spherical embeddings on PATHS (one document per line, whitespace-tokenised).
 
@@ -114,6 +120,13 @@ def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, input_format,
         from textmine.jose import sidecar_path
         _check_writable(sidecar_path(save_model), "--save-model")
     opts = read_options(encoding, decode_errors)
+    pretrained = None
+    if init is not None:
+        from textmine.formats import read_word2vec
+
+        if init == "-" and (not paths or "-" in paths):
+            raise click.UsageError("--init and the corpus cannot both be stdin")
+        pretrained = read_word2vec(init, encoding=encoding)  # fit checks its dimension before reading PATHS
     files = resolve(paths, glob)
     opts = record_options(opts, input_format, field, files)
     from textmine.corpus import iter_documents
@@ -148,7 +161,7 @@ def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, input_format,
                  lowercase=lowercase, doc_weight=doc_weight, neg_margin=neg_margin,
                  neg_weight=neg_weight)
     try:
-        model.fit(docs, progress=progress)
+        model.fit(docs, progress=progress, init=pretrained)
     finally:
         if bar is not None:
             bar.close()
@@ -168,3 +181,7 @@ def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, input_format,
                    f"{len(model.words_)} words (--min-count {min_count}), dim {dim}, {n_iter} epochs, -j {jobs}: "
                    f"{model.train_seconds_:.1f} s, {wps:,.0f} words/s/thread, final hinge "
                    f"{model.epoch_loss_[-1]:.4f}", err=True)
+        if init is not None:
+            from textmine.corpus import display
+            click.echo(f"textmine embed: {model.n_init_words_} of {len(model.words_)} words started from "
+                       f"{display(init)} ({len(pretrained[0])} vectors)", err=True)

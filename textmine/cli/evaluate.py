@@ -1,7 +1,7 @@
 """``textmine evaluate``: word-pair similarity and analogy accuracy of word vectors."""
 import click
 
-from textmine.cli._options import encoding_option, output_option, quiet_option
+from textmine.cli._options import output_option, quiet_option, vector_options
 
 
 @click.command("evaluate")
@@ -23,12 +23,13 @@ from textmine.cli._options import encoding_option, output_option, quiet_option
 @click.option("--ignore-case", is_flag=True,
               help="Match words case-insensitively (gensim's case_insensitive=True).")
 @click.option("--json", "as_json", is_flag=True, help="Write JSON (one object) instead of TSV.")
-@encoding_option(what=" of VECTORS, --pairs and --analogies; a UTF-8 BOM is dropped.")
+@vector_options
 @output_option
 @quiet_option
 def evaluate(vectors, pair_files, score_column, analogy_files, method, restrict_vocab, ignore_case, as_json, encoding,
-             output, quiet):
-    """Score the word vectors in VECTORS (word2vec text or binary, - for stdin) on word-pair
+             decode_errors, limit, output, quiet):
+    """Score the word vectors in VECTORS (word2vec text or binary, also gzip, bzip2 or xz
+    compressed, - for stdin) on word-pair
     similarity sets (Spearman's rho of cosine against the human scores) and on analogy
     questions (accuracy per section and overall).
 
@@ -36,6 +37,7 @@ def evaluate(vectors, pair_files, score_column, analogy_files, method, restrict_
     'analogy<TAB>FILE<TAB>METHOD<TAB>SECTION<TAB>accuracy<TAB>correct<TAB>answered<TAB>oov' per section,
     SECTION 'total' last. Pairs or questions with a word outside the vocabulary are skipped and
     counted (oov). The numbers equal gensim's evaluate_word_pairs and evaluate_word_analogies.
+    --encoding also applies to the --pairs and --analogies files.
 
     \b
       textmine evaluate words.vec --pairs wordsim353.tsv --pairs simlex999.txt
@@ -43,24 +45,26 @@ def evaluate(vectors, pair_files, score_column, analogy_files, method, restrict_
     """
     import json
 
+    from textmine.cli._options import read_vectors
     from textmine.corpus import display
     from textmine.errors import TextmineError
     from textmine.evaluate import evaluate_analogies, evaluate_word_pairs, read_analogies, read_word_pairs
-    from textmine.formats import atomic_output, read_word2vec
+    from textmine.formats import atomic_output
 
     if not pair_files and not analogy_files:
         raise click.UsageError("nothing to evaluate: give --pairs FILE and/or --analogies FILE")
     methods = list(dict.fromkeys(method or ("3cosadd",)))
+    if [vectors, *pair_files, *analogy_files].count("-") > 1:
+        raise click.UsageError("only one of VECTORS, --pairs and --analogies can be stdin")
     pair_sets = [(p, read_word_pairs(p, score_column, encoding)) for p in pair_files]
+    for path, pairs in pair_sets:  # before reading VECTORS, which may be large
+        if not pairs:
+            raise TextmineError(f"{display(path)}: no usable pairs (no line with two words and a score)")
     analogy_sets = [(p, read_analogies(p, encoding)) for p in analogy_files]
-    words, vecs = read_word2vec(vectors, encoding=encoding)
-    if not words:
-        raise TextmineError(f"{display(vectors)}: no vectors (empty input)")
+    words, vecs = read_vectors(vectors, encoding, decode_errors, limit, quiet, "textmine evaluate")
     result = {"vectors": display(vectors), "words": len(words), "dim": int(vecs.shape[1]), "pairs": [],
               "analogies": []}
     for path, pairs in pair_sets:
-        if not pairs:
-            raise TextmineError(f"{display(path)}: no usable pairs (no line with two words and a score)")
         try:
             r = evaluate_word_pairs(words, vecs, pairs, restrict_vocab, ignore_case)
         except TextmineError as e:
@@ -69,6 +73,9 @@ def evaluate(vectors, pair_files, score_column, analogy_files, method, restrict_
     for path, sections in analogy_sets:
         for m in methods:
             r = evaluate_analogies(words, vecs, sections, m, restrict_vocab, ignore_case)
+            if r["total"] == 0:
+                raise TextmineError(f"{display(path)}: no usable questions: none of the {r['oov']} has its four "
+                                    "words in the vocabulary" + (" (see --restrict-vocab)" if restrict_vocab else ""))
             result["analogies"].append(dict(file=display(path), method=m, **r))
     with atomic_output(output) as out:
         if as_json:

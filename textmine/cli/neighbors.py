@@ -1,8 +1,7 @@
 """``textmine neighbors``: a directed cosine kNN link list from word vectors."""
 import click
 
-from textmine.cli._options import (AliasedOption, alias_target, deprecated_alias, encoding_option, k_option,
-                                   output_option, quiet_option)
+from textmine.cli._options import alias_target, deprecated_alias, k_option, output_option, quiet_option, vector_options
 
 
 @click.command("neighbors")
@@ -10,35 +9,29 @@ from textmine.cli._options import (AliasedOption, alias_target, deprecated_alias
 @k_option(50)
 @click.option("--min-sim", type=click.FloatRange(-1, 1), default=0.6, show_default=True,
               help="Minimum cosine similarity of a link.")
-@click.option("--max-vectors", cls=AliasedOption, type=click.IntRange(min=1), default=None, metavar="N",
-              callback=alias_target("max_vectors"),
-              help="Use only the first N vectors (word2vec files list the most frequent words first).")
-@deprecated_alias("--top", "max_vectors", click.IntRange(min=1), "--max-vectors")
-@encoding_option(what=" of the words of VECTORS (text or binary); a UTF-8 BOM is dropped.")
+@vector_options(limit_names=("--limit", "--max-vectors"), limit_callback=alias_target("limit"))
+@deprecated_alias("--top", "limit", click.IntRange(min=1), "--max-vectors")
 @output_option
 @quiet_option
-def neighbors(vectors, k, min_sim, max_vectors, encoding, output, quiet):
+def neighbors(vectors, k, min_sim, encoding, decode_errors, limit, output, quiet):
     """Link each word to its K most similar words (cosine >= MIN_SIM) for `textmine cluster --directed`.
 
-    VECTORS is a word2vec file (text or binary, e.g. from `textmine embed` or gensim), - for
-    stdin. Output columns: word, neighbour, cosine; one line per directed link, by word then
+    VECTORS is a word2vec file (text or binary, e.g. from `textmine embed` or gensim; also
+    gzip, bzip2 or xz compressed), - for stdin. Output columns: word, neighbour, cosine; one line per directed link, by word then
     decreasing cosine.
 
-    Memory: the whole file, the vectors (V x D float32) and up to K links per word.
+    Memory: the vectors up to --limit (V x D float32) and up to K links per word.
 
     \b
-      textmine neighbors vectors.txt --max-vectors 10000 -k 50 --min-sim 0.6 | textmine cluster --directed
+      textmine neighbors vectors.txt.gz --limit 10000 -k 50 --min-sim 0.6 | textmine cluster --directed
     """
+    from textmine.cli._options import read_vectors
     from textmine.corpus import display
     from textmine.errors import TextmineError
-    from textmine.formats import atomic_output, read_word2vec
+    from textmine.formats import atomic_output
     from textmine.neighbors import knn_graph
 
-    words, vecs = read_word2vec(vectors, encoding=encoding)
-    if not words:
-        raise TextmineError(f"{display(vectors)}: no vectors (empty input)")
-    if max_vectors is not None:
-        words, vecs = words[:max_vectors], vecs[:max_vectors]
+    words, vecs = read_vectors(vectors, encoding, decode_errors, limit, quiet, "textmine neighbors")
     for w in words:
         if any(ch.isspace() for ch in w):
             raise TextmineError(f"{display(vectors)}: word {w!r} contains whitespace and cannot be a node id")
