@@ -59,8 +59,10 @@ from textmine.cli._options import (absolute, engine_options, format_options, hea
 def discover_words(paths, glob, encoding, decode_errors, input_format, field, jobs, output, units, joiner, min_count,
                    max_n, min_pmi, redundancy, top, fmt, header, memory_limit, batch_chars, engine, scheduler, counts,
                    exclude, reference, sort, min_llr, quiet):
-    """Discover the words of a raw-text corpus (Chinese; Latin/digit runs are kept whole), or with
-    --units tokens the phrases of space-separated text (English, segmented Chinese).
+    """Discover the words of raw Chinese text, or (--units tokens) the phrases of tokenised text.
+
+    Units are Han characters and whole Latin/digit runs by default; with --units tokens they are
+    the whitespace-separated tokens of English or segmented Chinese, and words are phrases.
 
     Three passes (unit counts, n-gram counts, cutting), each a map-reduce over byte-range
     shards on -j processes or Dask workers, as in textmine count; the output
@@ -101,7 +103,7 @@ def discover_words(paths, glob, encoding, decode_errors, input_format, field, jo
     \b
       textmine discover-words corpus/ > lex.tsv
       textmine discover-words corpus/ --top 50000 --format jieba -o dict.txt
-      textmine discover-words --units tokens english.txt | awk -F'\t' '$2 ~ / /' | head
+      textmine discover-words --units tokens english.txt | grep ' ' | head   # phrases only
     """
     from textmine.discover import discover_words as run, format_stats
     from textmine.formats import atomic_output, check_token
