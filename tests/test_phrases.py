@@ -202,3 +202,15 @@ def test_cli_jieba_format_with_joiner(token_file):
     rows = [line.split(" ") for line in res.stdout.splitlines()]
     assert all(len(r) == 2 and int(r[1]) >= 1 for r in rows)
     assert any(r[0] == "new_york" for r in rows)
+
+
+def test_cli_tokens_exclude_drops_listed_phrases(token_file, tmp_path):
+    args = ["discover-words", str(token_file), "--units", "tokens", "--min-pmi", "1,2", "-q"]
+    listed = tmp_path / "known.txt"
+    listed.write_text("new york\nthe\n", encoding="utf-8")
+    a = CliRunner().invoke(cli, args)
+    b = CliRunner().invoke(cli, args + ["--exclude", str(listed)])
+    assert a.exit_code == b.exit_code == 0
+    rows = a.stdout.splitlines()
+    assert b.stdout.splitlines() == [r for r in rows if r.split("\t")[0] not in ("new york", "the")]
+    assert len(rows) - len(b.stdout.splitlines()) == 2
