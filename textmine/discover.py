@@ -1624,10 +1624,10 @@ def _entropy_per_char(counts, lengths):
 
 UNITS = ("chars", "tokens")
 # defaults by unit: characters chosen on the PKU benchmark, tokens on the development half of
-# bench/data/collocations_en.txt (bench/phrases.py)
+# bench/data/collocations_en.txt and the labelled precision samples (bench/phrases.py, RESULTS ## phrases)
 DEFAULTS = {
     "chars": dict(min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3.5*(len-1)"),
-    "tokens": dict(min_count=5, max_n=3, min_pmi="4,5", redundancy="len-1"),
+    "tokens": dict(min_count=5, max_n=3, min_pmi="4.5,5.5", redundancy="len-1"),
 }
 
 
@@ -1649,7 +1649,7 @@ def discover_words(batches=None, min_count=None, max_n=None, min_pmi=None, redun
         Default 4 (characters), 3 (tokens).
     min_pmi : str or sequence of float
         Cohesion thresholds in nats for 2-, 3-, ... grams (``ln(N #w / (#a #b)) >= t``); a short
-        list is extended by its last step. Default ``1,3,5`` (characters), ``4,5`` (tokens).
+        list is extended by its last step. Default ``1,3,5`` (characters), ``4.5,5.5`` (tokens).
     redundancy : str or float
         De-redundancy threshold: a word of ``n`` units is dropped when ``ln p(w) - sum ln p(parts)``
         is below it. ``'len-1'`` is nlp-zero's ``n - 1``; ``'K*(len-1)'`` scales it (default

@@ -22,7 +22,7 @@ from textmine.cli._options import (absolute, engine_options, format_options, hea
               help="Minimum count of an n-gram and of a word.")
 @click.option("--max-n", type=click.IntRange(2, 6), default=None, show_default="4; tokens 3",
               help="Longest n-gram counted (units); longer words need every MAX_N-window cohesive.")
-@click.option("--min-pmi", default=None, show_default="1,3,5; tokens 4,5", metavar="T2,T3,...",
+@click.option("--min-pmi", default=None, show_default="1,3,5; tokens 4.5,5.5", metavar="T2,T3,...",
               help="Cohesion thresholds (nats) for 2-, 3-, ...-grams: min over splits of "
                    "ln(N·#w/(#left·#right)) must reach them; a short list grows by its last step.")
 @click.option("--redundancy", default=None, show_default="3.5*(len-1); tokens len-1",
@@ -91,7 +91,8 @@ def discover_words(paths, glob, encoding, decode_errors, input_format, field, jo
     --units tokens runs the same steps with whitespace-separated tokens as units (as written: no
     case folding; a token without a letter, digit or Han character splits like punctuation);
     phrases join their tokens with --joiner; the defaults become --min-count 5 --max-n 3
-    --min-pmi 4,5 --redundancy len-1 (chosen on the dev half of bench/data/collocations_en.txt).
+    --min-pmi 4.5,5.5 --redundancy len-1 (chosen on the dev half of bench/data/collocations_en.txt
+    and the labelled precision samples, bench/phrases.py).
     --counts and --reference take character units only.
 
     Steps: exact 1..MAX_N-gram counts; a boundary survives unless a cohesive gram spans it;
