@@ -4,6 +4,10 @@ The corpus is turned into *units*: a Han character, or a whole run of Latin lett
 (full-width forms folded to ASCII). Punctuation, symbols and whitespace split the text and never
 belong to an n-gram. Units become ``int32`` ids by descending frequency; units rarer than
 ``min_count`` become the separator 0, because no n-gram that contains them can reach ``min_count``.
+With ``units="tokens"`` (:class:`_TokenEncoder`) a unit is a whitespace-separated token instead
+(English, segmented Chinese; words are then phrases): a map task interns its tokens as keys in
+order of first appearance, exactly as it does Latin/digit runs, and the ids come from the merged
+token counts, so nothing below the encoder knows which units it counts.
 All counts are exact and come from three map-reduce passes over the corpus, on the engines of
 :mod:`textmine.mapreduce` (``n_jobs`` local processes, or Dask workers), each map task reading
 its own byte-range shard of the files (a line never spans shards, and no n-gram or piece spans
