@@ -64,6 +64,22 @@ def naive_segments(line):
     return segs
 
 
+def naive_token_segments(line):
+    """``--units tokens``: split a line at whitespace; a token with no letter, digit or Han
+    character (punctuation, symbols) splits it like a line end; tokens are kept as written."""
+    segs, cur = [], []
+    for tok in line.split():
+        if any(ch.isalnum() for ch in tok):
+            cur.append(tok)
+        else:
+            if cur:
+                segs.append(cur)
+            cur = []
+    if cur:
+        segs.append(cur)
+    return segs
+
+
 def naive_ngrams(segments, n):
     c = Counter()
     for seg in segments:
@@ -72,12 +88,15 @@ def naive_ngrams(segments, n):
     return c
 
 
-def naive_discover(lines, min_count, max_n, thresholds, redundancy):
-    """The whole pipeline on unit strings. ``thresholds``: {n: t}; ``redundancy``: None or (a, b).
+def naive_discover(lines, min_count, max_n, thresholds, redundancy, units="chars", joiner=" "):
+    """The whole pipeline on unit strings. ``thresholds``: {n: t}; ``redundancy``: None or (a, b);
+    ``units``: ``chars`` (:func:`naive_segments`) or ``tokens`` (:func:`naive_token_segments`,
+    phrases written with ``joiner``, ties ordered by the tokens joined with one space).
 
     Returns ``(words, counts)`` sorted by count descending, then code point.
     """
-    segments = [s for line in lines for s in naive_segments(line)]
+    segmenter, sep, out = (naive_token_segments, " ", joiner) if units == "tokens" else (naive_segments, "", "")
+    segments = [s for line in lines for s in segmenter(line)]
     units = Counter(u for s in segments for u in s)
     total = sum(units.values())
     # rare units split the text like punctuation
@@ -132,7 +151,7 @@ def naive_discover(lines, min_count, max_n, thresholds, redundancy):
             cands[(u,)] = 1
     if redundancy is not None:
         total_c = float(sum(cands.values()))
-        for w in sorted([w for w in cands if len(w) > 1], key=lambda w: (-len(w), -cands[w], "".join(w))):
+        for w in sorted([w for w in cands if len(w) > 1], key=lambda w: (-len(w), -cands[w], sep.join(w))):
             c = cands.pop(w)
             total_c -= c
             lp, parts = naive_best_split(w, cands, total_c)
@@ -143,8 +162,8 @@ def naive_discover(lines, min_count, max_n, thresholds, redundancy):
             else:
                 cands[w] = c
                 total_c += c
-    items = sorted(cands.items(), key=lambda kv: (-kv[1], "".join(kv[0])))
-    return ["".join(w) for w, _ in items], [c for _, c in items]
+    items = sorted(cands.items(), key=lambda kv: (-kv[1], sep.join(kv[0])))
+    return [out.join(w) for w, _ in items], [c for _, c in items]
 
 
 def naive_best_split(w, cands, total):

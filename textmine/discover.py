@@ -4,6 +4,10 @@ The corpus is turned into *units*: a Han character, or a whole run of Latin lett
 (full-width forms folded to ASCII). Punctuation, symbols and whitespace split the text and never
 belong to an n-gram. Units become ``int32`` ids by descending frequency; units rarer than
 ``min_count`` become the separator 0, because no n-gram that contains them can reach ``min_count``.
+With ``units="tokens"`` (:class:`_TokenEncoder`) a unit is a whitespace-separated token instead
+(English, segmented Chinese; words are then phrases): a map task interns its tokens as keys in
+order of first appearance, exactly as it does Latin/digit runs, and the ids come from the merged
+token counts, so nothing below the encoder knows which units it counts.
 All counts are exact and come from three map-reduce passes over the corpus, on the engines of
 :mod:`textmine.mapreduce` (``n_jobs`` local processes, or Dask workers), each map task reading
 its own byte-range shard of the files (a line never spans shards, and no n-gram or piece spans
@@ -260,6 +264,61 @@ class _Encoder:
                 raw[r] = k
             keys.append(k)
         return _units(cps, cls, np.array(keys, dtype=np.int64)), len(text) - text.count("\n")
+
+
+class _TokenEncoder:
+    """Text to unit keys for ``units="tokens"``: every whitespace-separated token is one unit.
+
+    A token (as written, no case or width folding) with a letter, digit or Han character
+    (``str.isalnum`` of one of its characters) gets the key ``RUN_BASE + k``, ``k`` in order of
+    first appearance, as a Latin/digit run does in character mode; a token of punctuation or
+    symbols only ("," "--" "，" "——") splits the text as punctuation does there, and so does a
+    line end. ``runs``, the keys and the spool are shared with :class:`_Encoder`, so the passes do
+    not know which units they count. ``gaps`` counts the places where two tokens of a line
+    stand side by side (none means the text was not segmented).
+    """
+
+    def __init__(self):
+        self.runs = {}  # unit token -> key
+        self._local = {}  # any token seen -> index into _key
+        self._key = np.full(1, -1, dtype=np.int64)  # index -> key or -1; the last entry (-1) is the line end
+        self.gaps = 0
+
+    def encode(self, lines):
+        local = self._local
+        idx = []
+        n_chars = 0
+        gaps = 0
+        for line in lines:
+            n_chars += len(line)
+            toks = line.split()
+            if toks:
+                idx.extend([local.setdefault(t, len(local)) for t in toks])
+                idx.append(-1)  # the line end: the last entry of _key
+                gaps += len(toks) - 1
+        self.gaps += gaps
+        if len(local) + 1 > self._key.shape[0]:
+            runs = self.runs
+            new = []
+            for t in itertools.islice(local, self._key.shape[0] - 1, None):
+                if any(ch.isalnum() for ch in t):
+                    new.append(runs.setdefault(t, RUN_BASE + len(runs)))
+                else:
+                    new.append(-1)
+            self._key = np.concatenate([self._key[:-1], np.array(new, dtype=np.int64), [-1]])
+        keys = self._key[np.array(idx, dtype=np.int64)]
+        if keys.shape[0]:  # never two splits in a row, none first
+            split = keys == -1
+            drop = np.empty_like(split)
+            drop[0] = split[0]
+            drop[1:] = split[1:] & split[:-1]
+            keys = keys[~drop]
+        return keys, n_chars
+
+
+def _encoder(job):
+    """A fresh text-to-unit-keys encoder for ``job.units``."""
+    return _TokenEncoder() if job.units == "tokens" else _Encoder()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1099,7 +1158,8 @@ class _Job:
     every order and of order 2 (the cut pass). ``token`` names the tables a worker builds from
     them once (:func:`_tables`). ``spool``: a folder (local engine) where the first pass keeps the
     unit keys of each shard (int32, 4 bytes per unit, and its Latin runs), so that the later
-    passes need not decode the text again.
+    passes need not decode the text again. ``units``: ``chars`` (:class:`_Encoder`) or
+    ``tokens`` (:class:`_TokenEncoder`), the one place where the passes differ.
     """
 
     read: ReadOptions = field(default_factory=ReadOptions)
@@ -1114,6 +1174,7 @@ class _Job:
     good: object = None
     good2: object = None
     spool: object = None
+    units: str = "chars"
 
 
 _TABLES = {}
@@ -1143,10 +1204,10 @@ def _source_batches(source, job):
 
 
 def _units_task(task):
-    """Map of pass 1: unit counts of a source, ``(han code points, their counts, folded runs,
-    their counts, characters)``."""
+    """Map of pass 1: unit counts of a source, ``(han code points, their counts, folded runs
+    (tokens with ``units="tokens"``), their counts, characters, gaps between tokens)``."""
     source, job = task
-    enc = _Encoder()
+    enc = _encoder(job)
     han = np.zeros(RUN_BASE, dtype=np.int64)
     runs = np.zeros(0, dtype=np.int64)
     n_chars = 0
@@ -1170,7 +1231,7 @@ def _units_task(task):
         with open_scratch(spool + ".runs.json") as f:
             f.write(json.dumps(list(enc.runs)).encode("utf-8"))
         os.replace(spool + ".keys.tmp", spool + ".keys")  # complete: the later passes may use it
-    return cps, han[cps], list(enc.runs), runs[:len(enc.runs)], n_chars
+    return cps, han[cps], list(enc.runs), runs[:len(enc.runs)], n_chars, getattr(enc, "gaps", 0)
 
 
 def _spool_path(source, job):
@@ -1192,7 +1253,7 @@ def _source_ids(source, job, chars=False):
             local = np.array([job.runs.get(r, 0) for r in json.load(f)] or [0], dtype=np.int32)
         ids = _keys_to_ids(np.fromfile(spool + ".keys", dtype=np.int32), han_to_id, local)
         return (ids, 0) if chars else ids
-    enc = _Encoder()
+    enc = _encoder(job)
     local = np.zeros(0, dtype=np.int32)  # local run key - RUN_BASE -> id
     out = []
     n_chars = 0
@@ -1529,6 +1590,30 @@ def _parse_thresholds(value, max_n):
     return {n: vals[n - 2] for n in range(2, max_n + 1)}
 
 
+def _check_segmented(tokens, counts, gaps):
+    """Raise a :class:`TextmineError` with a hint to segment first when whitespace-separated
+    ``tokens`` (with their ``counts``) look like unsegmented text: no line holds two tokens
+    (``gaps == 0``), or the tokens average more than 12 characters."""
+    n = int(counts.sum())
+    mean = float(np.dot(counts, np.array([len(t) for t in tokens], dtype=np.float64))) / max(n, 1)
+    if gaps == 0 or mean > 12:
+        why = "no line has two tokens" if gaps == 0 else f"its tokens average {mean:.0f} characters"
+        raise TextmineError(f"--units tokens needs text segmented into space-separated words, but {why}; "
+                            "segment it first (textmine segment, or jieba) or find the words of unsegmented "
+                            "text with --units chars")
+
+
+def _unit_strings(unit_str, content, offsets, sep):
+    """The string of every unit sequence ``content[offsets[k]:offsets[k + 1]]`` (ids into
+    ``unit_str``), its units joined by ``sep``: one join of every unit string, then one slice each."""
+    step = np.array([len(u) + len(sep) for u in unit_str], dtype=np.int64)
+    start = np.concatenate([[0], np.cumsum(step[content])])
+    a = start[offsets[:-1]].tolist()
+    b = (start[offsets[1:]] - len(sep)).tolist()
+    text = sep.join([unit_str[v] for v in content.tolist()]) + sep
+    return [text[i:j] for i, j in zip(a, b)]
+
+
 def _entropy_per_char(counts, lengths):
     counts = np.asarray(counts, dtype=np.float64)
     lengths = np.asarray(lengths, dtype=np.float64)
@@ -1541,10 +1626,19 @@ def _entropy_per_char(counts, lengths):
     return h, ell, h / ell
 
 
-def discover_words(batches=None, min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3.5*(len-1)",
+UNITS = ("chars", "tokens")
+# defaults by unit: characters chosen on the PKU benchmark, tokens on the development half of
+# bench/data/collocations_en.txt and the labelled precision samples (bench/phrases.py, RESULTS ## phrases)
+DEFAULTS = {
+    "chars": dict(min_count=3, max_n=4, min_pmi="1,3,5", redundancy="3.5*(len-1)"),
+    "tokens": dict(min_count=5, max_n=3, min_pmi="4.5,5.5", redundancy="len-1"),
+}
+
+
+def discover_words(batches=None, min_count=None, max_n=None, min_pmi=None, redundancy=None,
                    n_jobs=1, memory_limit=2 << 30, tmpdir=None, progress=None, *, paths=None,
                    read=ReadOptions(), engine="local", scheduler=None, batch_chars=1 << 20, shard_bytes=None,
-                   counts=None):
+                   counts=None, units="chars", joiner=" "):
     """Build a lexicon from raw text by minimum-entropy word discovery.
 
     Parameters
@@ -1553,16 +1647,18 @@ def discover_words(batches=None, min_count=3, max_n=4, min_pmi="1,3,5", redundan
         The corpus, as batches of lines, held in memory (e.g. a small text); give ``paths``
         instead for a corpus of any size.
     min_count : int
-        Minimum count of an n-gram and of a word (``>= 1``).
+        Minimum count of an n-gram and of a word (``>= 1``). Default 3 (characters), 5 (tokens).
     max_n : int
         Longest n-gram counted (2..6); words may be longer (backtracking checks their windows).
+        Default 4 (characters), 3 (tokens).
     min_pmi : str or sequence of float
         Cohesion thresholds in nats for 2-, 3-, ... grams (``ln(N #w / (#a #b)) >= t``); a short
-        list is extended by its last step. Default ``1,3,5``.
+        list is extended by its last step. Default ``1,3,5`` (characters), ``4.5,5.5`` (tokens).
     redundancy : str or float
         De-redundancy threshold: a word of ``n`` units is dropped when ``ln p(w) - sum ln p(parts)``
         is below it. ``'len-1'`` is nlp-zero's ``n - 1``; ``'K*(len-1)'`` scales it (default
-        ``3.5*(len-1)``, chosen on the PKU benchmark); a number is a constant; ``'none'`` skips the step.
+        ``3.5*(len-1)`` for characters, chosen on the PKU benchmark; ``len-1`` for tokens); a
+        number is a constant; ``'none'`` skips the step.
     n_jobs : int
         Worker processes (or Dask workers) for the map tasks, threads for the cohesion kernel;
         the result does not depend on it.
@@ -1586,7 +1682,16 @@ def discover_words(batches=None, min_count=3, max_n=4, min_pmi="1,3,5", redundan
     counts : str, optional
         A count directory of this corpus from ``textmine count -t units --n MAX_N --save`` (with
         ``--min-count 1``): its unit and n-gram counts replace the first two passes, with the
-        same result; anything else is a :class:`TextmineError` saying what differs.
+        same result; anything else is a :class:`TextmineError` saying what differs (characters only).
+    units : {"chars", "tokens"}
+        ``chars``: a Han character or a whole Latin/digit run (unsegmented text); ``tokens``: a
+        whitespace-separated token (segmented Chinese, English), so that words are phrases.
+        In both, punctuation (a token without a letter, digit or Han character) and line ends split.
+        Tokens are interned per map task in order of first appearance; the ids come, as for
+        characters, from the merged counts (descending count, then the token's code points).
+    joiner : str
+        Between the tokens of a phrase in ``words`` (``units="tokens"``; ties are ordered by the
+        tokens joined with one space whatever the joiner).
 
     Returns
     -------
@@ -1603,6 +1708,16 @@ def discover_words(batches=None, min_count=3, max_n=4, min_pmi="1,3,5", redundan
     unit counts (which give the ids), n-gram counts, and cutting with piece counts. Memory grows
     with the distinct n-grams and pieces, not with the corpus.
     """
+    if units not in UNITS:
+        raise TextmineError(f"units must be one of {', '.join(UNITS)}, not {units!r}")
+    if units == "tokens" and counts is not None:
+        raise TextmineError("saved counts (--counts) hold character units; they cannot be reused with "
+                            "units='tokens'")
+    defaults = DEFAULTS[units]
+    min_count = defaults["min_count"] if min_count is None else min_count
+    max_n = defaults["max_n"] if max_n is None else max_n
+    min_pmi = defaults["min_pmi"] if min_pmi is None else min_pmi
+    redundancy = defaults["redundancy"] if redundancy is None else redundancy
     if not isinstance(min_count, (int, np.integer)) or min_count < 1:
         raise TextmineError(f"min_count must be an integer >= 1, not {min_count!r}")
     if not 2 <= max_n <= 6:
@@ -1646,7 +1761,7 @@ def discover_words(batches=None, min_count=3, max_n=4, min_pmi="1,3,5", redundan
         _warmup()
         with make_engine(engine, n_jobs, scheduler) as eng:
             return _discover(eng, sources, read, batch_chars, min_count, max_n, thr, redundancy, n_jobs,
-                             memory_limit, tmpdir_factory, progress, _tick, timings, saved)
+                             memory_limit, tmpdir_factory, progress, _tick, timings, saved, units, joiner)
     finally:
         for d in tmp_holder:
             shutil.rmtree(d, ignore_errors=True)
@@ -1655,19 +1770,22 @@ def discover_words(batches=None, min_count=3, max_n=4, min_pmi="1,3,5", redundan
 
 
 def _discover(eng, sources, read, batch_chars, min_count, max_n, thr, redundancy, n_jobs, memory_limit,
-              tmpdir_factory, progress, _tick, timings, counts=None):
+              tmpdir_factory, progress, _tick, timings, counts=None, units="chars", joiner=" "):
     # 1. unit counts; ids by descending count, ties by key (code point, then Latin runs in string order)
     spool = tmpdir_factory() if eng.name == "local" and counts is None else None
-    job = _Job(read, batch_chars, spool=spool)
+    tokens = units == "tokens"
+    job = _Job(read, batch_chars, spool=spool, units=units)
     n_chars = 0
+    n_gaps = 0
     if counts is None:
         han = np.zeros(RUN_BASE, dtype=np.int64)
         runs = {}
-        for cps, hc, rstr, rc, nc in eng.map_unordered(_units_task, _tasks(sources, job)):
+        for cps, hc, rstr, rc, nc, ng in eng.map_unordered(_units_task, _tasks(sources, job)):
             han[cps] += hc
             for s, c in zip(rstr, rc.tolist()):
                 runs[s] = runs.get(s, 0) + c
             n_chars += nc
+            n_gaps += ng
             if progress is not None:
                 progress(nc)
     else:  # from saved counts (textmine count -t units --save)
@@ -1681,10 +1799,17 @@ def _discover(eng, sources, read, batch_chars, min_count, max_n, thr, redundancy
     n_units = int(unit_counts.sum())
     if n_units == 0:
         raise TextmineError("the corpus is empty: no Chinese characters, letters or digits to discover words in")
-    if n_han == 0:
+    if tokens:
+        _check_segmented(run_strings, unit_counts, n_gaps)
+    elif n_han == 0:
         raise TextmineError("the corpus has no Chinese characters; discover-words finds the words of unsegmented "
-                            "text (for space-separated text, count its tokens with textmine count)")
-    key_len = np.concatenate([np.ones(n_han, dtype=np.int64), np.array([len(s) for s in run_strings], dtype=np.int64)])
+                            "text by default; for space-separated text (English, segmented Chinese) find its "
+                            "phrases with --units tokens")
+    if tokens:  # entropy per token: every unit has length 1
+        key_len = np.ones(unit_counts.shape[0], dtype=np.int64)
+    else:
+        key_len = np.concatenate([np.ones(n_han, dtype=np.int64),
+                                  np.array([len(s) for s in run_strings], dtype=np.int64)])
     h0, l0, L0 = _entropy_per_char(unit_counts, key_len)
     tiebreak = np.concatenate([han_present, RUN_BASE + np.arange(len(run_strings), dtype=np.int64)])
     order = np.lexsort((tiebreak, -unit_counts))
@@ -1700,7 +1825,7 @@ def _discover(eng, sources, read, batch_chars, min_count, max_n, thr, redundancy
     is_han = frequent < n_han
     unit_str = [""] + [chr(int(han_present[k])) if k < n_han else run_strings[k - n_han] for k in frequent.tolist()]
     job = _Job(read, batch_chars, max_n, bits, n_freq, uuid.uuid4().hex, han_present[frequent[is_han]],
-               ids[is_han], {unit_str[i]: i for i in ids[~is_han].tolist()}, spool=spool)
+               ids[is_han], {unit_str[i]: i for i in ids[~is_han].tolist()}, spool=spool, units=units)
     id_count = np.zeros(n_freq + 1, dtype=np.int64)
     id_count[1:] = unit_counts[frequent]
     n_present = int(unit_counts.shape[0])
@@ -1772,13 +1897,7 @@ def _discover(eng, sources, read, batch_chars, min_count, max_n, thr, redundancy
     cand_offsets = np.concatenate([cand_offsets, cand_offsets[-1] + np.arange(1, missing.shape[0] + 1)])
     cand_counts = np.concatenate([p_counts, np.ones(missing.shape[0], dtype=np.int64)]).astype(np.int64)
     del content, offsets, uc
-    # one join of every unit string, then one slice per candidate (character offsets from unit lengths)
-    unit_len = np.array([len(u) for u in unit_str], dtype=np.int64)
-    char_end = np.cumsum(unit_len[cand_content])
-    char_off = np.concatenate([[0], char_end])[cand_offsets].tolist()
-    text = "".join([unit_str[v] for v in cand_content.tolist()])
-    strings = [text[char_off[k]:char_off[k + 1]] for k in range(len(char_off) - 1)]
-    del text
+    strings = _unit_strings(unit_str, cand_content, cand_offsets, " " if tokens else "")
     lens = np.diff(cand_offsets)
 
     # 6. de-redundancy, longest first
@@ -1811,15 +1930,18 @@ def _discover(eng, sources, read, batch_chars, min_count, max_n, thr, redundancy
     tot = float(cand_counts[live].sum())
     live = live[np.lexsort((str_rank[live], -cand_counts[live]))]
     words = [strings[k] for k in live.tolist()]
+    if tokens and joiner != " ":
+        words = [w.replace(" ", joiner) for w in words]
     counts = cand_counts[live].tolist()
     pmi_arr = pmi_all[live] if live.shape[0] else np.empty(0)
     with np.errstate(invalid="ignore"):
         gain_arr = cand_counts[live] / tot * (pmi_arr - 1.0)
     cohesion, pmi, gain = coh_all[live].tolist(), pmi_arr.tolist(), gain_arr.tolist()
     _tick(None)
-    lengths = [len(w) for w in words]
+    lengths = lens[live] if tokens else [len(w) for w in words]
     h1, l1, L1 = _entropy_per_char(counts, lengths)
-    stats = dict(characters=n_chars or cut_chars, units=n_units, distinct_units=n_present,
+    stats = dict(unit="token" if tokens else "character",
+                 characters=n_chars or cut_chars, units=n_units, distinct_units=n_present,
                  frequent_units=n_freq,
                  ngrams={n: int(grams[n][0].shape[0]) for n in range(1, max_n + 1)},
                  cohesive={n: int(good[n].shape[0]) for n in range(2, max_n + 1)},
@@ -1944,6 +2066,7 @@ def _cohesion_all(grams, max_n, bits, total, n_jobs, min_chunk=1 << 16):
 def format_stats(stats):
     """Human-readable corpus statistics (for stderr)."""
     b0, b1 = stats["entropy_before"], stats["entropy_after"]
+    unit = stats.get("unit", "character")
     ln2 = math.log(2)
     lines = [
         f"characters {stats['characters']:,}; units {stats['units']:,} ({stats['distinct_units']:,} distinct, "
@@ -1953,7 +2076,7 @@ def format_stats(stats):
         f"pieces {stats['distinct_pieces']:,} distinct; after truncation {stats['after_truncation']:,}; "
         f"after backtracking {stats['after_backtracking']:,}; removed as redundant {stats['removed_redundant']:,}; "
         f"words {stats['words']:,}",
-        f"per-character information L = H/l: before {b0['L'] / ln2:.3f} bits (H {b0['H'] / ln2:.3f} bits, "
-        f"l {b0['l']:.3f}); after {b1['L'] / ln2:.3f} bits (H {b1['H'] / ln2:.3f} bits/word, l {b1['l']:.3f} chars)",
+        f"per-{unit} information L = H/l: before {b0['L'] / ln2:.3f} bits (H {b0['H'] / ln2:.3f} bits, "
+        f"l {b0['l']:.3f}); after {b1['L'] / ln2:.3f} bits (H {b1['H'] / ln2:.3f} bits/word, l {b1['l']:.3f} {unit}s)",
     ]
     return "\n".join(lines)

@@ -13,14 +13,20 @@ from textmine.cli._options import (absolute, engine_options, format_options, hea
 @format_options()
 @jobs_option
 @output_option
-@click.option("--min-count", type=click.IntRange(min=1), default=3, show_default=True,
+@click.option("--units", type=click.Choice(["chars", "tokens"]), default="chars", show_default=True,
+              help="chars: a Han character or a whole Latin/digit run (unsegmented Chinese); tokens: a "
+                   "whitespace-separated token (English, segmented Chinese), so that words are phrases.")
+@click.option("--joiner", default=" ", show_default="one space", metavar="TEXT",
+              help="--units tokens: written between the tokens of a phrase.")
+@click.option("--min-count", type=click.IntRange(min=1), default=None, show_default="3; tokens 5",
               help="Minimum count of an n-gram and of a word.")
-@click.option("--max-n", type=click.IntRange(2, 6), default=4, show_default=True,
+@click.option("--max-n", type=click.IntRange(2, 6), default=None, show_default="4; tokens 3",
               help="Longest n-gram counted (units); longer words need every MAX_N-window cohesive.")
-@click.option("--min-pmi", default="1,3,5", show_default=True, metavar="T2,T3,...",
+@click.option("--min-pmi", default=None, show_default="1,3,5; tokens 4.5,5.5", metavar="T2,T3,...",
               help="Cohesion thresholds (nats) for 2-, 3-, ...-grams: min over splits of "
                    "ln(N·#w/(#left·#right)) must reach them; a short list grows by its last step.")
-@click.option("--redundancy", default="3.5*(len-1)", show_default=True, metavar="K*(len-1)|len-1|FLOAT|none",
+@click.option("--redundancy", default=None, show_default="3.5*(len-1); tokens len-1",
+              metavar="K*(len-1)|len-1|FLOAT|none",
               help="De-redundancy: drop a word of n units when ln p(w) - Σ ln p(parts) of its best "
                    "re-segmentation is below K·(n-1) (len-1 is nlp-zero's K=1), below FLOAT, or never (none).")
 @top_option
@@ -50,10 +56,13 @@ from textmine.cli._options import (absolute, engine_options, format_options, hea
 @click.option("--min-llr", type=click.FloatRange(min=0), default=None, show_default="10.83, p < 0.001",
               help="With --reference: keep words whose llr reaches this (3.84 p<.05, 6.63 p<.01, 15.13 p<.0001).")
 @quiet_option
-def discover_words(paths, glob, encoding, decode_errors, input_format, field, jobs, output, min_count, max_n, min_pmi,
-                   redundancy, top, fmt, header, memory_limit, batch_chars, engine, scheduler, counts, exclude,
-                   reference, sort, min_llr, quiet):
-    """Discover the words of a raw-text corpus (Chinese; Latin/digit runs are kept whole).
+def discover_words(paths, glob, encoding, decode_errors, input_format, field, jobs, output, units, joiner, min_count,
+                   max_n, min_pmi, redundancy, top, fmt, header, memory_limit, batch_chars, engine, scheduler, counts,
+                   exclude, reference, sort, min_llr, quiet):
+    """Discover the words of raw Chinese text, or (--units tokens) the phrases of tokenised text.
+
+    Units are Han characters and whole Latin/digit runs by default; with --units tokens they are
+    the whitespace-separated tokens of English or segmented Chinese, and words are phrases.
 
     Three passes (unit counts, n-gram counts, cutting), each a map-reduce over byte-range
     shards on -j processes or Dask workers, as in textmine count; the output
@@ -79,6 +88,13 @@ def discover_words(paths, glob, encoding, decode_errors, input_format, field, jo
                  Dunning's G2 of its 2x2 table and log2 of its frequency ratio (target/reference);
                  only words over-represented with llr >= --min-llr, sorted by --sort (llr)
 
+    --units tokens runs the same steps with whitespace-separated tokens as units (as written: no
+    case folding; a token without a letter, digit or Han character splits like punctuation);
+    phrases join their tokens with --joiner; the defaults become --min-count 5 --max-n 3
+    --min-pmi 4.5,5.5 --redundancy len-1 (chosen on the dev half of bench/data/collocations_en.txt
+    and the labelled precision samples, bench/phrases.py).
+    --counts and --reference take character units only.
+
     Steps: exact 1..MAX_N-gram counts; a boundary survives unless a cohesive gram spans it;
     pieces below --min-count are dropped; longer pieces must be cohesive in every window;
     redundant words (beaten by their own parts) are dropped, longest first.
@@ -88,11 +104,23 @@ def discover_words(paths, glob, encoding, decode_errors, input_format, field, jo
     \b
       textmine discover-words corpus/ > lex.tsv
       textmine discover-words corpus/ --top 50000 --format jieba -o dict.txt
+      textmine discover-words --units tokens english.txt | grep ' ' | head   # phrases only
     """
     from textmine.discover import discover_words as run, format_stats
     from textmine.formats import atomic_output, check_token
 
     opts = read_options(encoding, decode_errors)
+    if units == "tokens":
+        for flag, value in (("--counts", counts), ("--reference", reference)):
+            if value is not None:
+                raise click.UsageError(f"{flag} takes character units; it cannot be used with --units tokens")
+        if fmt == "jieba" and (not joiner or any(ch.isspace() for ch in joiner)):
+            raise click.UsageError("--format jieba needs phrases without spaces: give --joiner a non-space "
+                                   "separator (e.g. --joiner _)")
+        if "\t" in joiner or "\n" in joiner or "\r" in joiner:
+            raise click.BadParameter("must not hold a TAB, CR or LF", param_hint="--joiner")
+    elif joiner != " ":
+        raise click.UsageError("--joiner joins tokens: it needs --units tokens")
     if reference is None and (sort in ("llr", "log_ratio") or min_llr is not None):
         raise click.UsageError(f"{'--min-llr' if min_llr is not None else '--sort ' + sort} needs --reference")
     files = resolve(paths, glob)
@@ -115,7 +143,8 @@ def discover_words(paths, glob, encoding, decode_errors, input_format, field, jo
     try:
         result = run(paths=files, read=opts, batch_chars=batch_chars, engine=engine, scheduler=scheduler,
                      min_count=min_count, max_n=max_n, min_pmi=min_pmi, redundancy=redundancy,
-                     n_jobs=jobs, memory_limit=memory_limit, progress=progress, counts=counts)
+                     n_jobs=jobs, memory_limit=memory_limit, progress=progress, counts=counts, units=units,
+                     joiner=joiner)
     finally:
         if bar is not None:
             bar.close()
