@@ -1,5 +1,6 @@
 """The Python facade (``import textmine as tm``) gives what the commands give."""
 import doctest
+import random
 import subprocess
 import sys
 
@@ -72,6 +73,23 @@ def test_discover_and_segment_equal_the_commands(tmp_path):
     assert tm.load_lexicon(path).segment_lines(text) == want
     assert tm.Segmenter(result.words, result.counts).segment_lines(text) == want
     assert tm.load_lexicon(path).cut(text[0]) == want[0]
+
+
+def test_discover_phrases_equal_the_command():
+    rng = random.Random(5)
+    vocab = [f"w{i}" for i in range(40)]
+    lines = []
+    for i in range(2000):
+        toks = [rng.choice(vocab) for _ in range(8)]
+        if i % 20 == 0:
+            at = rng.randrange(7)
+            toks[at:at + 2] = ["new", "york"]
+        lines.append(" ".join(toks))
+    text = "\n".join(lines) + "\n"
+    lex = _cli("discover-words", "--units", "tokens", "--joiner", "_", "-", stdin=text)
+    result = tm.discover_words(text=text, units="tokens", joiner="_")
+    assert [line.split("\t")[0] for line in lex.splitlines()] == result.words
+    assert "new_york" in result.words
 
 
 def test_cluster_on_networkx_and_tuples_equals_the_command(tmp_path):

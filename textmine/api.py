@@ -80,21 +80,25 @@ def count(paths=None, *, text=None, tokenizer="jieba", n=None, min_n=1, min_coun
             return list(result.items())
 
 
-def discover_words(paths=None, *, text=None, min_count=3, max_n=4, min_pmi="1,3,5",
-                   redundancy="3.5*(len-1)", jobs=1, memory_limit=2 << 30, glob="*", encoding="utf-8",
-                   errors="strict", input_format=None, field=None):
+def discover_words(paths=None, *, text=None, min_count=None, max_n=None, min_pmi=None,
+                   redundancy=None, jobs=1, memory_limit=2 << 30, glob="*", encoding="utf-8",
+                   errors="strict", input_format=None, field=None, units="chars", joiner=" "):
     """Minimum-entropy word discovery, as ``textmine discover-words``.
 
     Returns a :class:`textmine.discover.DiscoverResult` (``words``, ``counts``, ``cohesion``,
     ``pmi``, ``gain`` lists and corpus ``stats``); ``memory_limit`` is in bytes; ``input_format``
-    and ``field`` as for :func:`count`.
+    and ``field`` as for :func:`count`. ``units="tokens"`` finds phrases of whitespace-separated
+    tokens (English, segmented Chinese), joined by ``joiner``. Thresholds left at None take the
+    defaults of the unit type (characters: ``min_count=3, max_n=4, min_pmi="1,3,5",
+    redundancy="3.5*(len-1)"``; tokens: ``5, 3, "4.5,5.5", "len-1"``).
     """
     from textmine.discover import discover_words as run
 
     opts = _read_options(encoding, errors, input_format, field)
     with _corpus_files(paths, text, glob) as files:
         return run(paths=files, read=opts, min_count=min_count, max_n=max_n, min_pmi=min_pmi,
-                   redundancy=redundancy, n_jobs=jobs, memory_limit=memory_limit)
+                   redundancy=redundancy, n_jobs=jobs, memory_limit=memory_limit, units=units,
+                   joiner=joiner)
 
 
 def load_lexicon(path, encoding="utf-8"):
