@@ -360,8 +360,9 @@ def states_main(a):
     for label, seed, n_phys, n_states, m, groups in [("planted 1k states", 99, 400, 1000, 3000, 10),
                                                       ("planted 10k states", 98, 4000, 10000, 30000, 50)]:
         text, _, _ = random_state_network(seed, n_phys=n_phys, n_states=n_states, m=m, groups=groups)
-        (d / f"{label}.net").write_text(text)
-        cases += [(label, d / f"{label}.net", False), (label, d / f"{label}.net", True)]
+        f = d / f"planted-{n_states}.net"
+        f.write_text(text)
+        cases += [(label, f, False), (label, f, True)]
     knn = corpus_knn()
     if knn:
         n_states, n_links = knn_state_network(knn, d / "knn2.net")
@@ -375,6 +376,9 @@ def states_main(a):
         r = infomap(read_graph([str(path)], directed=directed), directed=directed, trials=a.trials, seed=123)
         wall = time.perf_counter() - t
         im = infomap_exe(path, a.trials, "-d" if directed else "", 1, a.timeout)
+        if "error" in im:
+            print(f"| {name} | infomap error: {im['error']} |")
+            continue
         dl = 100 * (r.codelength / im["codelength"] - 1)
         deltas.append(dl)
         ratios.append(wall / max(im["wall"], 1e-9))
