@@ -228,8 +228,10 @@ def infomap_exe(path, trials, flags, jobs, timeout):
         shutil.rmtree(d, ignore_errors=True)
 
 
-def bench_options(name, path, truth, trials, jobs, timeout, stats):
+def bench_options(name, path, truth, trials, jobs, timeout, stats, only=""):
     for label, flags, opts in OPTION_SETS:
+        if only and not any(x in label for x in only.split(",")):
+            continue
         cmd = [sys.executable, __file__, "--options-child", str(path), str(trials), json.dumps(opts), str(jobs)]
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
@@ -268,7 +270,7 @@ def options_main(a):
             if got:
                 graphs.append((f"LFR n={n} μ={mu}", got))
     for name, (path, truth) in graphs:
-        bench_options(name, path, truth, a.trials, a.jobs, a.timeout, stats)
+        bench_options(name, path, truth, a.trials, a.jobs, a.timeout, stats, a.only)
     print()
     print("| option | runs | median ΔL | worst ΔL | median time ratio | median ΔNMI | same #modules |")
     print("|---|---|---|---|---|---|---|")
@@ -462,6 +464,8 @@ def main():
     ap.add_argument("--options", action="store_true",
                     help="Infomap options (markov time, regularized, preferred modules) vs the infomap executable "
                          "on LFR μ in --mus (default here 0.3,0.5) at 1k (shared) and --sizes > 1k")
+    ap.add_argument("--only", default="", help="--options: only the option sets whose label contains one of "
+                                               "these comma-separated words (e.g. preferred)")
     ap.add_argument("--states", action="store_true",
                     help="state networks (Infomap's states.net, planted random ones) vs the infomap executable")
     a = ap.parse_args()

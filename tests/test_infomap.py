@@ -12,7 +12,7 @@ from naive_infomap import (naive_aggregate, naive_best_move_gain, naive_best_sta
 from textmine.cli import cli
 from textmine.errors import TextmineError
 from textmine.graph import graph_from_edges, read_graph
-from textmine.infomap import (_NO_PHYS, _aggregate, _aggregate_level, _core_loop, _leaf_level, _renumber,
+from textmine.infomap import (_NO_PHYS, SKIP_ALL_SWEEPS, _aggregate, _aggregate_level, _core_loop, _leaf_level, _renumber,
                               _seed_state, codelength, compute_flow, hierarchical_codelength, infomap, module_links,
                               multilevel_paths, one_level_codelength, state_codelength, tree_paths)
 from textmine.neighbors import knn_graph
@@ -210,6 +210,22 @@ def test_core_loop_preferred_modules_matches_naive(kw, preferred):
     assert L == pytest.approx(naive_codelength(p, f, module.tolist(), tsrc, tw, preferred), abs=1e-10)
     for a in range(n):
         assert naive_best_move_gain(p, f, module.tolist(), a, tsrc, tw, preferred) < 1e-9
+
+
+@pytest.mark.parametrize("preferred", [0, 5])
+def test_core_loop_skip_all_sweeps_moves_only_singletons(preferred):
+    """Infomap's first pass (SKIP_ALL_SWEEPS): a node that others joined never leaves, so every move
+    empties a singleton module and the final count of modules is n minus the moves."""
+    n = 30
+    links = random_graph(12, n=n, m=70)
+    fn = compute_flow(graph_of(links, False, n))
+    module = np.arange(n, dtype=np.int32)
+    moved, L = _core_loop(fn.out_ptr, fn.out_idx, fn.out_flow, fn.in_ptr, fn.in_idx, fn.in_flow, fn.symmetric,
+                          fn.node_flow, fn.tele_src, fn.tele_w, fn.recorded, -one_level_codelength(fn), module,
+                          np.zeros(n, dtype=np.int32), SKIP_ALL_SWEEPS, 10, 0.0, _seed_state(3), preferred, *_NO_PHYS, 0)
+    assert 0 < moved == n - len(np.unique(module))
+    assert L == pytest.approx(naive_codelength(fn.node_flow.tolist(), flow_dicts(fn), module.tolist(),
+                                               preferred=preferred), abs=1e-10)
 
 
 def test_core_loop_respects_constraint():
