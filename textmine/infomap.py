@@ -734,6 +734,8 @@ def _phys_table(n, module, ph_ptr, ph_idx, ph_flow, n_phys):
     tab_mod = np.empty(e_total, dtype=np.int32)
     tab_cnt = np.zeros(e_total, dtype=np.int64)
     tab_flow = np.zeros(e_total)
+    if n_phys == 0:  # an ordinary network (``ph_ptr`` is a placeholder)
+        return seg_start, seg_len, tab_mod, tab_cnt, tab_flow
     # slot of (physical node, module) through a stamp per module: linear in the entries
     slot = np.full(n, -1, dtype=np.int64)
     slot_ph = np.full(n, -1, dtype=np.int64)
@@ -741,8 +743,6 @@ def _phys_table(n, module, ph_ptr, ph_idx, ph_flow, n_phys):
     pos = seg_start[:n_phys].copy()
     by_ph = np.empty(e_total, dtype=np.int64)
     owner = np.empty(e_total, dtype=np.int64)
-    if n_phys == 0:  # an ordinary network (``ph_ptr`` is a placeholder)
-        return seg_start, seg_len, tab_mod, tab_cnt, tab_flow
     for a in range(n):
         for e in range(ph_ptr[a], ph_ptr[a + 1]):
             by_ph[pos[ph_idx[e]]] = e
