@@ -12,9 +12,11 @@ from naive_infomap import (naive_aggregate, naive_best_move_gain, naive_best_sta
 from textmine.cli import cli
 from textmine.errors import TextmineError
 from textmine.graph import graph_from_edges, read_graph
-from textmine.infomap import (_NO_PHYS, SKIP_ALL_SWEEPS, _aggregate, _aggregate_level, _core_loop, _leaf_level, _renumber,
+from textmine.infomap import (_NO_PHYS, SKIP_ALL_SWEEPS, _aggregate, _aggregate_level, _core_loop, _leaf_level,
+                              _renumber,
                               _seed_state, codelength, compute_flow, hierarchical_codelength, infomap, module_links,
-                              multilevel_paths, one_level_codelength, state_codelength, tree_paths)
+                              multilevel_paths, one_level_codelength, physical_one_level_codelength,
+                              state_codelength, tree_paths)
 from textmine.neighbors import knn_graph
 
 VARIANTS = [
@@ -222,7 +224,8 @@ def test_core_loop_skip_all_sweeps_moves_only_singletons(preferred):
     module = np.arange(n, dtype=np.int32)
     moved, L = _core_loop(fn.out_ptr, fn.out_idx, fn.out_flow, fn.in_ptr, fn.in_idx, fn.in_flow, fn.symmetric,
                           fn.node_flow, fn.tele_src, fn.tele_w, fn.recorded, -one_level_codelength(fn), module,
-                          np.zeros(n, dtype=np.int32), SKIP_ALL_SWEEPS, 10, 0.0, _seed_state(3), preferred, *_NO_PHYS, 0)
+                          np.zeros(n, dtype=np.int32), SKIP_ALL_SWEEPS, 10, 0.0, _seed_state(3), preferred,
+                          *_NO_PHYS, 0)
     assert 0 < moved == n - len(np.unique(module))
     assert L == pytest.approx(naive_codelength(fn.node_flow.tolist(), flow_dicts(fn), module.tolist(),
                                                preferred=preferred), abs=1e-10)
@@ -694,7 +697,9 @@ def test_cli_cluster_directed_and_trials(tmp_path):
     ("a b -2\n", [], 1, "g.txt:1: weight '-2' must be a finite number >= 0"),
     ("a b\nc\n", [], 1, "g.txt:2: expected 'source target [weight]'"),
     ("", [], 1, "Error: the graph has no links"),
-    ("*Multilayer\n", [], 1, "g.txt:1: section '*Multilayer'"),
+    ("*Bipartite\n", [], 1, "g.txt:1: section '*Bipartite'"),
+    ("*Intra\n1 1 2\n", ["--regularized"], 2, "not available for multilayer networks"),
+    ("*Intra\n1 1 2\n", ["--multilayer-relax-rate", "1.5"], 2, "Invalid value for '--multilayer-relax-rate'"),
     ("a b\n", ["--multilevel", "-2"], 2, "exclude each other"),
     ("a b\n", ["--seed", "-1"], 2, "Invalid value for '--seed'"),
     ("a b\n", ["--format", "xml"], 2, "Invalid value for '--format'"),
@@ -956,3 +961,77 @@ def test_new_options_do_not_depend_on_jobs(opts):
     r1 = infomap(g, directed=True, trials=4, seed=5, n_jobs=1, **opts)
     r2 = infomap(g, directed=True, trials=4, seed=5, n_jobs=2, **opts)
     assert np.array_equal(r1.modules, r2.modules) and r1.codelength == r2.codelength
+
+
+# ------------------------------------------------------------------------------------------ multilayer
+
+
+def random_multilayer(seed, inter):
+    """20 physical nodes in 3 layers, 90 random intra-layer links (self-links, repeats, nodes with
+    only in-links), and with ``inter`` 15 random inter-layer links."""
+    rng = random.Random(seed)
+    lines = ["*Vertices 20"] + [f'{i} "n{i}"' for i in range(1, 21)] + ["*Intra"]
+    lines += [f"{rng.randint(1, 3)} {rng.randint(1, 20)} {rng.randint(1, 20)} {rng.randint(1, 5)}" for _ in range(90)]
+    if inter:
+        lines.append("*Inter")
+        for _ in range(15):
+            l1, l2 = rng.sample([1, 2, 3], 2)
+            lines.append(f"{l1} {rng.randint(1, 20)} {l2} {rng.random():.3f}")
+    return "\n".join(lines) + "\n"
+
+
+def their_multilayer(path, directed, relax_rate, g):
+    im_mod = pytest.importorskip("infomap")
+    im = im_mod.Infomap(("-d " if directed else "") + f"--two-level --silent -N 5 --seed 123 "
+                        f"--multilayer-relax-rate {relax_rate}")
+    im.read_file(str(path))
+    res = im.run()
+    theirs = {(str(x.layer_id), str(x.node_id)): x.module_id for x in im.nodes}
+    part = np.array([theirs[(g.layers[i], g.phys_ids[g.phys[i]])] for i in range(g.n_nodes)])
+    return im, res, part
+
+
+@pytest.mark.parametrize("name", ["multilayer.net", "multilayer_intra.net", "multilayer_intra_inter.net"])
+@pytest.mark.parametrize("directed", [False, True])
+@pytest.mark.parametrize("relax_rate", [0.15, 0.4])
+def test_multilayer_examples_equal_infomap_package(shared, name, directed, relax_rate):
+    """Infomap's multilayer examples (*Multilayer; *Intra with the relax rate; *Intra/*Inter): the
+    same state network and flow (their partition has their codelength under ours), and the same
+    two-module solution."""
+    path = shared("graphs", "infomap", name)
+    g = read_graph([str(path)], directed=directed, relax_rate=relax_rate)
+    im, res, part = their_multilayer(path, directed, relax_rate, g)
+    fn = compute_flow(g, directed=g.directed)
+    assert state_codelength(fn, part, g.phys)[0] == pytest.approx(res.codelength, abs=1e-9)
+    r = infomap(g, directed=g.directed, trials=5, seed=123)
+    assert r.one_level_codelength == pytest.approx(res.one_level_codelength, abs=1e-9)
+    assert r.codelength == pytest.approx(res.codelength, abs=1e-9) and r.n_modules == res.num_top_modules
+    assert g.directed == (directed or name != "multilayer.net")  # *Intra input turns directed, as in Infomap
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("inter", [False, True])
+@pytest.mark.parametrize("directed", [False, True])
+def test_random_multilayer_flow_equals_infomap_package(tmp_path, seed, inter, directed):
+    p = tmp_path / "m.net"
+    p.write_text(random_multilayer(seed, inter))
+    g = read_graph([str(p)], directed=directed)
+    im, res, part = their_multilayer(p, directed, 0.15, g)
+    fn = compute_flow(g, directed=g.directed)
+    assert state_codelength(fn, part, g.phys)[0] == pytest.approx(res.codelength, abs=1e-9)
+    assert physical_one_level_codelength(fn, g.phys) == pytest.approx(res.one_level_codelength, abs=1e-9)
+
+
+def test_multilayer_cli_state_level(shared):
+    """A physical node in two layers lands in two modules; --state-level adds the layer column."""
+    net = str(shared("graphs", "infomap", "multilayer.net"))
+    res = CliRunner().invoke(cli, ["cluster", net, "--state-level", "--format", "clu", "-q"])
+    assert res.exit_code == 0, res.output
+    assert "# state_id module flow node_id layer_id\n" in res.stdout
+    rows = [x.split() for x in res.stdout.splitlines() if not x.startswith("#")]
+    assert sorted((x[3], x[4]) for x in rows) == [("1", "1"), ("1", "2"), ("2", "2"), ("3", "2"), ("4", "1"),
+                                                  ("5", "1")]
+    by_layer = {lay: {x[1] for x in rows if x[4] == lay} for lay in ("1", "2")}
+    assert len(by_layer["1"]) == len(by_layer["2"]) == 1 and by_layer["1"] != by_layer["2"]
+    res = CliRunner().invoke(cli, ["cluster", net, "-q"])
+    assert sorted(x.split("\t")[0] for x in res.stdout.splitlines()) == ["1", "1", "2", "3", "4", "5"]

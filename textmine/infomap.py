@@ -1394,6 +1394,7 @@ class InfomapResult:
     phys: np.ndarray = None
     phys_ids: list = None
     phys_names: list = None
+    layers: list = None  # multilayer input: each state's layer id
 
     def physical_memberships(self):
         """State networks: (physical index, module, flow) rows, one per physical node and module it
@@ -1516,13 +1517,14 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
                             "drop --multilevel or the preference")
     t0 = time.perf_counter()
     node_names = None
-    phys_ids = phys_names = None
+    phys_ids = phys_names = layers = None
     if not isinstance(graph_or_flow, FlowNetwork) and not hasattr(graph_or_flow, "src"):
         from textmine.graph import graph_from_networkx
         graph_or_flow = graph_from_networkx(graph_or_flow)
     if getattr(graph_or_flow, "phys", None) is not None:
         phys = graph_or_flow.phys
         phys_ids, phys_names = graph_or_flow.phys_ids, graph_or_flow.phys_names
+        layers = getattr(graph_or_flow, "layers", None)
     if phys is not None:
         phys = np.asarray(phys, dtype=np.int64)
         if phys_ids is None:
@@ -1582,7 +1584,7 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
     _, menter, mexit = module_enter_exit(fn, ranks)
     if phys is not None:
         fn.model += " states"
-    return InfomapResult(phys=phys, phys_ids=phys_ids, phys_names=phys_names, module_enter=menter, module_exit=mexit, elapsed=time.perf_counter() - t0,
+    return InfomapResult(phys=phys, phys_ids=phys_ids, phys_names=phys_names, layers=layers, module_enter=menter, module_exit=mexit, elapsed=time.perf_counter() - t0,
                          modules=ranks, codelength=L, index_codelength=index, module_codelength=module,
                          one_level_codelength=one, n_modules=int(mflow.shape[0]), node_flow=fn.node_flow,
                          module_flow=mflow, trial_codelengths=lengths, best_trial=best, flow_model=fn.model,
@@ -1867,11 +1869,13 @@ def _write_states(out, result, ids, fmt, header):
     lines = []
     if fmt == "clu":
         lines = _infomap_header(result, header) + ["# higher order", "# state level", "# module level 1",
-                                                    "# state_id module flow node_id"]
+                                                    "# state_id module flow node_id"
+                                                    + (" layer_id" if result.layers is not None else "")]
     sep, ffmt = ("\t", ".9g") if fmt == "tsv" else (" ", ".6g")
     for i in node_order(result).tolist():
         lines.append(f"{ids[i]}{sep}{int(result.modules[i]) + 1}{sep}{result.node_flow[i]:{ffmt}}{sep}"
-                     f"{result.phys_ids[result.phys[i]]}")
+                     f"{result.phys_ids[result.phys[i]]}" + (f"{sep}{result.layers[i]}" if result.layers is not None
+                                                              else ""))
     out.write("".join(x + "\n" for x in lines))
 
 
