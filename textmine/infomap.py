@@ -1525,6 +1525,8 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
         phys = graph_or_flow.phys
         phys_ids, phys_names = graph_or_flow.phys_ids, graph_or_flow.phys_names
         layers = getattr(graph_or_flow, "layers", None)
+        if layers is not None and graph_or_flow.directed:
+            directed = True  # *Intra input: Infomap switches to directed flow
     if phys is not None:
         phys = np.asarray(phys, dtype=np.int64)
         if phys_ids is None:
