@@ -211,7 +211,7 @@ def infomap_exe(path, trials, flags, jobs, timeout):
         wall = time.perf_counter() - t
         if p.returncode != 0:
             return {"error": (p.stderr.strip().splitlines() or ["?"])[-1][:80]}
-        labels, L, inner = {}, None, None
+        labels, L, inner, mods = {}, None, None, set()
         for line in open(os.path.join(d, "out.clu")):
             if line.startswith("# codelength"):
                 L = float(line.split()[2])
@@ -220,7 +220,8 @@ def infomap_exe(path, trials, flags, jobs, timeout):
             elif not line.startswith("#") and line.strip():
                 node, mod = line.split()[:2]
                 labels[node] = int(mod)
-        return {"codelength": L, "modules": len(set(labels.values())), "wall": inner, "wall_process": wall,
+                mods.add(int(mod))  # a state network's physical .clu lists a node once per module
+        return {"codelength": L, "modules": len(mods), "wall": inner, "wall_process": wall,
                 "labels": labels}
     except subprocess.TimeoutExpired:
         return {"error": f"timeout {timeout}s"}
@@ -228,8 +229,10 @@ def infomap_exe(path, trials, flags, jobs, timeout):
         shutil.rmtree(d, ignore_errors=True)
 
 
-def bench_options(name, path, truth, trials, jobs, timeout, stats):
+def bench_options(name, path, truth, trials, jobs, timeout, stats, only=""):
     for label, flags, opts in OPTION_SETS:
+        if only and not any(x in label for x in only.split(",")):
+            continue
         cmd = [sys.executable, __file__, "--options-child", str(path), str(trials), json.dumps(opts), str(jobs)]
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
@@ -268,7 +271,7 @@ def options_main(a):
             if got:
                 graphs.append((f"LFR n={n} μ={mu}", got))
     for name, (path, truth) in graphs:
-        bench_options(name, path, truth, a.trials, a.jobs, a.timeout, stats)
+        bench_options(name, path, truth, a.trials, a.jobs, a.timeout, stats, a.only)
     print()
     print("| option | runs | median ΔL | worst ΔL | median time ratio | median ΔNMI | same #modules |")
     print("|---|---|---|---|---|---|---|")
@@ -280,9 +283,91 @@ def options_main(a):
                   f"{statistics.median(r[3] for r in rows):+.4f} | {sum(r[4] for r in rows)}/{len(rows)} |")
 
 
+def corpus_knn(max_vectors=2000, k=10, min_sim=0.5):
+    """`textmine embed` on the Brown corpus (../shared/data/english/brown_tokens.txt; dim 50, 5 epochs)
+    then `textmine neighbors`: the kNN link list (word, neighbour, cosine), cached under bench/out/."""
+    corpus = SHARED.parent / "english" / "brown_tokens.txt"
+    vec = OUT / "brown-d50.vec"
+    knn = OUT / f"brown-knn-{max_vectors}-{k}-{min_sim}.tsv"
+    if knn.exists():
+        return knn
+    if not corpus.exists():
+        return None
+    OUT.mkdir(parents=True, exist_ok=True)
+    cli = [sys.executable, "-c", "from textmine.cli import cli; cli()"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    if not vec.exists():
+        subprocess.run(cli + ["embed", str(corpus), "-o", str(vec), "--dim", "50", "--iter", "5", "-j", "2", "-q"],
+                       check=True, env=env)
+    subprocess.run(cli + ["neighbors", str(vec), "--max-vectors", str(max_vectors), "-k", str(k),
+                          "--min-sim", str(min_sim), "-q", "-o", str(knn)], check=True, env=env)
+    return knn
+
+
+def knn_state_network(knn, out, delta=0.1):
+    """A second-order (memory) state network from a `neighbors` link list: one state per kNN link
+    i→j ("at word j, arrived from i", physical node j), and a memory link from state i→j to each
+    state j→k (k ≠ i) weighted c_jk (δ + c_ik), c_ik the cosine when i and k are neighbours (either
+    way) and 0 otherwise: a walk that reached a polysemous word from one sense's neighbour goes on
+    into that sense. States without any link are left out. Writes Infomap's *Vertices/*States/*Links
+    format; returns (states, memory links)."""
+    words, cos, out_links = {}, {}, {}
+    for line in open(knn, encoding="utf-8"):
+        a, b, c = line.rstrip("\n").split("\t")
+        i, j = words.setdefault(a, len(words) + 1), words.setdefault(b, len(words) + 1)
+        cos[(i, j)] = float(c)
+        out_links.setdefault(i, []).append(j)
+    sim = dict(cos)
+    for (i, j), c in cos.items():
+        sim[(j, i)] = max(c, sim.get((j, i), 0.0))
+    state = {ij: n + 1 for n, ij in enumerate(cos)}
+    links = []
+    for (i, j), s_ij in state.items():
+        for k in out_links.get(j, ()):
+            if k != i:
+                links.append((s_ij, state[(j, k)], cos[(j, k)] * (delta + max(sim.get((i, k), 0.0), 0.0))))
+    used = {x for a, b, _ in links for x in (a, b)}
+    with open(out, "w", encoding="utf-8") as f:
+        f.write(f"*Vertices {len(words)}\n")
+        for w, i in words.items():
+            f.write(f'{i} "{w.replace(chr(34), chr(39))}"\n')
+        f.write("*States\n")
+        for (i, j), s_ij in state.items():
+            if s_ij in used:
+                f.write(f"{s_ij} {j}\n")
+        f.write("*Links\n")
+        for a, b, w in links:
+            f.write(f"{a} {b} {w:.6g}\n")
+    return len(used), len(links)
+
+
+def planted_multilayer(seed, inter, n=1000, layers=3, groups=20, m=5000):
+    """*Intra (+ *Inter) multilayer network: ``n`` physical nodes in ``layers`` layers, each layer
+    with its own planted partition into ``groups`` groups (90 % of its ``m`` links inside a group),
+    so a node's communities differ by layer; with ``inter``, 2,000 inter-layer links of weight 1."""
+    import random
+    rng = random.Random(seed)
+    lines = [f"*Vertices {n}"] + [f'{i} "v{i}"' for i in range(1, n + 1)] + ["*Intra"]
+    for lay in range(1, layers + 1):
+        group = [rng.randrange(groups) for _ in range(n)]
+        members = [[i for i in range(n) if group[i] == g] for g in range(groups)]
+        for _ in range(m):
+            a = rng.randrange(n)
+            b = rng.choice(members[group[a]]) if rng.random() < 0.9 else rng.randrange(n)
+            if a != b:
+                lines.append(f"{lay} {a + 1} {b + 1} 1")
+    if inter:
+        lines.append("*Inter")
+        for _ in range(2000):
+            l1, l2 = rng.sample(range(1, layers + 1), 2)
+            lines.append(f"{l1} {rng.randrange(n) + 1} {l2} 1")
+    return "\n".join(lines) + "\n"
+
+
 def states_main(a):
-    """State networks: Infomap's states.net and planted random state networks (tests/test_infomap.py's
-    generator) against the infomap executable, two-level, same trials and seed."""
+    """State networks: Infomap's states.net, planted random state networks (tests/test_infomap.py's
+    generator) and a second-order network from `neighbors` output of a corpus, against the infomap
+    executable, two-level, same trials and seed."""
     import statistics
     import tempfile
     sys.path.insert(0, str(ROOT / "tests"))
@@ -298,25 +383,43 @@ def states_main(a):
         (d / f"planted-{seed}.net").write_text(text)
         cases += [(f"planted seed {seed}", d / f"planted-{seed}.net", False),
                   (f"planted seed {seed}", d / f"planted-{seed}.net", True)]
-    text, _, _ = random_state_network(99, n_phys=400, n_states=1000, m=3000, groups=10)
-    (d / "planted-1k.net").write_text(text)
-    cases += [("planted 1k states", d / "planted-1k.net", False), ("planted 1k states", d / "planted-1k.net", True)]
+    for label, seed, n_phys, n_states, m, groups in [("planted 1k states", 99, 400, 1000, 3000, 10),
+                                                      ("planted 10k states", 98, 4000, 10000, 30000, 50)]:
+        text, _, _ = random_state_network(seed, n_phys=n_phys, n_states=n_states, m=m, groups=groups)
+        f = d / f"planted-{n_states}.net"
+        f.write_text(text)
+        cases += [(label, f, False), (label, f, True)]
+    for name in ["multilayer.net", "multilayer_intra.net", "multilayer_intra_inter.net"]:
+        cases.append((name, SHARED / "infomap" / name, False))
+    for label, inter in [("planted multilayer 3×1k (relax 0.15)", False), ("planted multilayer 3×1k (*Inter)", True)]:
+        f = d / f"multilayer-{int(inter)}.net"
+        f.write_text(planted_multilayer(7, inter))
+        cases.append((label, f, False))
+    knn = corpus_knn()
+    if knn:
+        n_states, n_links = knn_state_network(knn, d / "knn2.net")
+        cases.append((f"Brown kNN 2nd order ({n_states} states, {n_links} links)", d / "knn2.net", True))
     print(f"# --states: trials {a.trials}, seed 123, two-level; load {os.getloadavg()[0]:.1f}")
-    print("| network | flow | textmine L | Infomap L | ΔL | modules (t / I) | time (t / I) |")
-    print("|---|---|---|---|---|---|---|")
-    deltas = []
+    print("| network | flow | textmine L | Infomap L | ΔL | modules (t / I) | time (t / I) | ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    deltas, ratios = [], []
     for name, path, directed in cases:
         t = time.perf_counter()
         r = infomap(read_graph([str(path)], directed=directed), directed=directed, trials=a.trials, seed=123)
         wall = time.perf_counter() - t
         im = infomap_exe(path, a.trials, "-d" if directed else "", 1, a.timeout)
+        if "error" in im:
+            print(f"| {name} | infomap error: {im['error']} |")
+            continue
         dl = 100 * (r.codelength / im["codelength"] - 1)
         deltas.append(dl)
+        ratios.append(wall / max(im["wall"], 1e-9))
         print(f"| {name} | {'directed' if directed else 'undirected'} | {r.codelength:.6f} | {im['codelength']:.6f} | "
-              f"{dl:+.3f}% | {r.n_modules} / {len(set(im['labels'].values()))} | {wall:.2f} / {im['wall']:.2f} s |",
-              flush=True)
+              f"{dl:+.3f}% | {r.n_modules} / {im['modules']} | {wall:.2f} / {im['wall']:.2f} s | "
+              f"{ratios[-1]:.2f}× |", flush=True)
     print(f"\nmedian ΔL {statistics.median(deltas):+.3f}%, worst {max(deltas):+.3f}%, "
-          f"{sum(x <= 0.1 for x in deltas)}/{len(deltas)} within +0.1%")
+          f"{sum(x <= 0.1 for x in deltas)}/{len(deltas)} within +0.1%; median time ratio "
+          f"{statistics.median(ratios):.2f}×")
 
 
 def child(tool, path, trials, directed, jobs, timeout):
@@ -391,6 +494,8 @@ def main():
     ap.add_argument("--options", action="store_true",
                     help="Infomap options (markov time, regularized, preferred modules) vs the infomap executable "
                          "on LFR μ in --mus (default here 0.3,0.5) at 1k (shared) and --sizes > 1k")
+    ap.add_argument("--only", default="", help="--options: only the option sets whose label contains one of "
+                                               "these comma-separated words (e.g. preferred)")
     ap.add_argument("--states", action="store_true",
                     help="state networks (Infomap's states.net, planted random ones) vs the infomap executable")
     a = ap.parse_args()

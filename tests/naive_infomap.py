@@ -226,6 +226,22 @@ def naive_state_codelength(p, f, modules, phys):
     return L
 
 
+
+def naive_best_state_move_gain(p, f, modules, a, phys):
+    """The largest decrease of :func:`naive_state_codelength` from moving state ``a`` alone to a
+    neighbour's module, a module holding another state of its physical node, or a new module."""
+    base = naive_state_codelength(p, f, modules, phys)
+    cands = {modules[b] for (x, b) in f if x == a} | {modules[x] for (x, b) in f if b == a}
+    cands |= {modules[b] for b in range(len(p)) if phys[b] == phys[a]}
+    cands.discard(modules[a])
+    cands.add(max(modules) + 1)
+    best = 0.0
+    for m in cands:
+        trial = list(modules)
+        trial[a] = m
+        best = max(best, base - naive_state_codelength(p, f, trial, phys))
+    return best
+
 def naive_module_links(paths, f, symmetric):
     """{(module path, child, child): flow} of an ``.ftree``: each leaf link a→b lands in the deepest
     module holding both ends, between the two children whose subtrees hold them."""

@@ -5,15 +5,17 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import JIT_DISABLED
-from naive_infomap import (naive_aggregate, naive_best_move_gain, naive_codelength, naive_flow,
-                          naive_hierarchical_codelength, naive_module_links, naive_optimum, naive_regularized_flow,
-                          naive_state_codelength)
+from naive_infomap import (naive_aggregate, naive_best_move_gain, naive_best_state_move_gain, naive_codelength,
+                          naive_flow, naive_hierarchical_codelength, naive_module_links, naive_optimum,
+                          naive_regularized_flow, naive_state_codelength)
 
 from textmine.cli import cli
 from textmine.errors import TextmineError
 from textmine.graph import graph_from_edges, read_graph
-from textmine.infomap import (_aggregate, _core_loop, _seed_state, codelength, compute_flow, hierarchical_codelength,
-                              infomap, module_links, multilevel_paths, one_level_codelength, refine_states,
+from textmine.infomap import (_NO_PHYS, SKIP_ALL_SWEEPS, _aggregate, _aggregate_level, _core_loop, _leaf_level,
+                              _renumber,
+                              _seed_state, codelength, compute_flow, hierarchical_codelength, infomap, module_links,
+                              multilevel_paths, one_level_codelength, physical_one_level_codelength,
                               state_codelength, tree_paths)
 from textmine.neighbors import knn_graph
 
@@ -175,7 +177,7 @@ def run_core(fn, module=None, constraint=None, limit=1000, seed=1, preferred=0):
     constraint = np.zeros(n, dtype=np.int32) if constraint is None else constraint.astype(np.int32)
     moved, L = _core_loop(fn.out_ptr, fn.out_idx, fn.out_flow, fn.in_ptr, fn.in_idx, fn.in_flow, fn.symmetric,
                           fn.node_flow, fn.tele_src, fn.tele_w, fn.recorded, -one_level_codelength(fn),
-                          module, constraint, False, limit, 0.0, _seed_state(seed), preferred)
+                          module, constraint, False, limit, 0.0, _seed_state(seed), preferred, *_NO_PHYS, 0)
     return module, moved, L
 
 
@@ -210,6 +212,23 @@ def test_core_loop_preferred_modules_matches_naive(kw, preferred):
     assert L == pytest.approx(naive_codelength(p, f, module.tolist(), tsrc, tw, preferred), abs=1e-10)
     for a in range(n):
         assert naive_best_move_gain(p, f, module.tolist(), a, tsrc, tw, preferred) < 1e-9
+
+
+@pytest.mark.parametrize("preferred", [0, 5])
+def test_core_loop_skip_all_sweeps_moves_only_singletons(preferred):
+    """Infomap's first pass (SKIP_ALL_SWEEPS): a node that others joined never leaves, so every move
+    empties a singleton module and the final count of modules is n minus the moves."""
+    n = 30
+    links = random_graph(12, n=n, m=70)
+    fn = compute_flow(graph_of(links, False, n))
+    module = np.arange(n, dtype=np.int32)
+    moved, L = _core_loop(fn.out_ptr, fn.out_idx, fn.out_flow, fn.in_ptr, fn.in_idx, fn.in_flow, fn.symmetric,
+                          fn.node_flow, fn.tele_src, fn.tele_w, fn.recorded, -one_level_codelength(fn), module,
+                          np.zeros(n, dtype=np.int32), SKIP_ALL_SWEEPS, 10, 0.0, _seed_state(3), preferred,
+                          *_NO_PHYS, 0)
+    assert 0 < moved == n - len(np.unique(module))
+    assert L == pytest.approx(naive_codelength(fn.node_flow.tolist(), flow_dicts(fn), module.tolist(),
+                                               preferred=preferred), abs=1e-10)
 
 
 def test_core_loop_respects_constraint():
@@ -678,7 +697,9 @@ def test_cli_cluster_directed_and_trials(tmp_path):
     ("a b -2\n", [], 1, "g.txt:1: weight '-2' must be a finite number >= 0"),
     ("a b\nc\n", [], 1, "g.txt:2: expected 'source target [weight]'"),
     ("", [], 1, "Error: the graph has no links"),
-    ("*Multilayer\n", [], 1, "g.txt:1: section '*Multilayer'"),
+    ("*Bipartite\n", [], 1, "g.txt:1: section '*Bipartite'"),
+    ("*Intra\n1 1 2\n", ["--regularized"], 2, "not available for multilayer networks"),
+    ("*Intra\n1 1 2\n", ["--multilayer-relax-rate", "1.5"], 2, "Invalid value for '--multilayer-relax-rate'"),
     ("a b\n", ["--multilevel", "-2"], 2, "exclude each other"),
     ("a b\n", ["--seed", "-1"], 2, "Invalid value for '--seed'"),
     ("a b\n", ["--format", "xml"], 2, "Invalid value for '--format'"),
@@ -825,9 +846,22 @@ def random_state_network(seed, n_phys=12, n_states=24, m=60, groups=0):
     return "\n".join(lines) + "\n", phys, links
 
 
+def run_state_core(fn, phys, module=None, seed=1, level=None):
+    """The core loop on a state network (``level``: an aggregated _Level instead of the leaves)."""
+    lv = _leaf_level(fn, phys) if level is None else level
+    module = np.arange(lv.n, dtype=np.int32) if module is None else module.astype(np.int32)
+    moved, L = _core_loop(lv.out_ptr, lv.out_idx, lv.out_flow, lv.in_ptr, lv.in_idx, lv.in_flow, fn.symmetric,
+                          lv.node_flow, lv.tele_src, lv.tele_w, fn.recorded, 0.0, module,
+                          np.zeros(lv.n, dtype=np.int32), False, 1000, 0.0, _seed_state(seed), 0,
+                          lv.ph_ptr, lv.ph_idx, lv.ph_flow, int(max(phys)) + 1)
+    return module, moved, L
+
+
 @pytest.mark.parametrize("directed", [False, True])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_state_codelength_and_refinement_match_naive(directed, seed):
+def test_state_core_loop_matches_naive(directed, seed):
+    """The kernel's state-network objective (physical-node codebooks) against the entropy form, from
+    singletons and from a given partition, and a local optimum of single-state moves."""
     _, phys, links = random_state_network(seed)
     n = len(phys)
     g = graph_of(links, directed, n)
@@ -836,17 +870,39 @@ def test_state_codelength_and_refinement_match_naive(directed, seed):
     p, f = fn.node_flow.tolist(), flow_dicts(fn)
     mods = [random.Random(seed).randrange(4) for _ in range(n)]
     assert state_codelength(fn, mods, ph)[0] == pytest.approx(naive_state_codelength(p, f, mods, phys), abs=1e-12)
-    start = np.arange(n)
-    out, L = refine_states(fn, ph, start, seed)
-    assert L == pytest.approx(naive_state_codelength(p, f, out.tolist(), phys), abs=1e-12)
-    assert L <= naive_state_codelength(p, f, start.tolist(), phys) + 1e-12
-    for a in range(n):  # a local optimum: no move to a neighbour's module, a module with a state of the
-        cands = {out[b] for (x, b) in f if x == a} | {out[x] for (x, b) in f if b == a}  # same physical node
-        cands |= {out[b] for b in range(n) if phys[b] == phys[a]} | {n}  # or a new module helps
-        for m in cands:
-            trial = out.tolist()
-            trial[a] = m
-            assert naive_state_codelength(p, f, trial, phys) >= L - 1e-9
+    out, moved, L = run_state_core(fn, ph, seed=seed)
+    assert moved > 0
+    assert L == pytest.approx(naive_state_codelength(p, f, out.tolist(), phys), abs=1e-10)
+    for a in range(n):
+        assert naive_best_state_move_gain(p, f, out.tolist(), a, phys) < 1e-9
+    start = np.array(mods)
+    before = naive_state_codelength(p, f, mods, phys)
+    out, _, L = run_state_core(fn, ph, module=start.copy(), seed=seed)
+    assert L == pytest.approx(naive_state_codelength(p, f, out.tolist(), phys), abs=1e-10)
+    assert L <= before + 1e-12
+
+
+@pytest.mark.parametrize("directed", [False, True])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_state_core_loop_on_aggregated_nodes_matches_naive(directed, seed):
+    """At an aggregated level each node carries several physical nodes (a physical node may sit in
+    several aggregated nodes): the objective of the induced leaf partition matches the entropy form."""
+    _, phys, links = random_state_network(seed + 20, n_phys=10, n_states=30, m=70)
+    n = len(phys)
+    fn = compute_flow(graph_of(links, directed, n), directed=directed)
+    ph = np.array(phys)
+    p, f = fn.node_flow.tolist(), flow_dicts(fn)
+    labels = np.array([random.Random(seed).randrange(9) for _ in range(n)])
+    labels, k = _renumber(labels)
+    lv = _aggregate_level(_leaf_level(fn, ph), labels, k, fn.symmetric)
+    assert lv.ph_idx.shape[0] > k  # some aggregated node carries more than one physical node
+    out, _, L = run_state_core(fn, ph, level=lv, seed=seed)
+    leaf = out[labels].tolist()
+    assert L == pytest.approx(naive_state_codelength(p, f, leaf, phys), abs=1e-10)
+    assert L <= naive_state_codelength(p, f, labels.tolist(), phys) + 1e-12
+    start = np.array([random.Random(seed + 1).randrange(3) for _ in range(k)])
+    out, _, L = run_state_core(fn, ph, module=start, level=lv, seed=seed)
+    assert L == pytest.approx(naive_state_codelength(p, f, out[labels].tolist(), phys), abs=1e-10)
 
 
 def test_state_network_anchor_and_cli(shared):
@@ -894,8 +950,7 @@ def test_state_network_equals_infomap_package(tmp_path, directed, seed):
     r = infomap(g, directed=directed, trials=5, seed=123)
     assert r.one_level_codelength == pytest.approx(im.one_level_codelength, abs=1e-9)
     assert r.codelength == pytest.approx(state_codelength(fn, r.modules, g.phys)[0])
-    # single-state moves and merges, not Infomap's aggregation: measured up to +0.70 % (RESULTS)
-    assert r.codelength <= res.codelength * 1.01
+    assert r.codelength <= res.codelength * 1.001  # the issue's target: within +0.1 % of Infomap's
 
 
 @pytest.mark.parametrize("opts", [dict(markov_time=0.6), dict(regularized=True, regularization_strength=0.5),
@@ -906,3 +961,77 @@ def test_new_options_do_not_depend_on_jobs(opts):
     r1 = infomap(g, directed=True, trials=4, seed=5, n_jobs=1, **opts)
     r2 = infomap(g, directed=True, trials=4, seed=5, n_jobs=2, **opts)
     assert np.array_equal(r1.modules, r2.modules) and r1.codelength == r2.codelength
+
+
+# ------------------------------------------------------------------------------------------ multilayer
+
+
+def random_multilayer(seed, inter):
+    """20 physical nodes in 3 layers, 90 random intra-layer links (self-links, repeats, nodes with
+    only in-links), and with ``inter`` 15 random inter-layer links."""
+    rng = random.Random(seed)
+    lines = ["*Vertices 20"] + [f'{i} "n{i}"' for i in range(1, 21)] + ["*Intra"]
+    lines += [f"{rng.randint(1, 3)} {rng.randint(1, 20)} {rng.randint(1, 20)} {rng.randint(1, 5)}" for _ in range(90)]
+    if inter:
+        lines.append("*Inter")
+        for _ in range(15):
+            l1, l2 = rng.sample([1, 2, 3], 2)
+            lines.append(f"{l1} {rng.randint(1, 20)} {l2} {rng.random():.3f}")
+    return "\n".join(lines) + "\n"
+
+
+def their_multilayer(path, directed, relax_rate, g):
+    im_mod = pytest.importorskip("infomap")
+    im = im_mod.Infomap(("-d " if directed else "") + f"--two-level --silent -N 5 --seed 123 "
+                        f"--multilayer-relax-rate {relax_rate}")
+    im.read_file(str(path))
+    res = im.run()
+    theirs = {(str(x.layer_id), str(x.node_id)): x.module_id for x in im.nodes}
+    part = np.array([theirs[(g.layers[i], g.phys_ids[g.phys[i]])] for i in range(g.n_nodes)])
+    return im, res, part
+
+
+@pytest.mark.parametrize("name", ["multilayer.net", "multilayer_intra.net", "multilayer_intra_inter.net"])
+@pytest.mark.parametrize("directed", [False, True])
+@pytest.mark.parametrize("relax_rate", [0.15, 0.4])
+def test_multilayer_examples_equal_infomap_package(shared, name, directed, relax_rate):
+    """Infomap's multilayer examples (*Multilayer; *Intra with the relax rate; *Intra/*Inter): the
+    same state network and flow (their partition has their codelength under ours), and the same
+    two-module solution."""
+    path = shared("graphs", "infomap", name)
+    g = read_graph([str(path)], directed=directed, relax_rate=relax_rate)
+    im, res, part = their_multilayer(path, directed, relax_rate, g)
+    fn = compute_flow(g, directed=g.directed)
+    assert state_codelength(fn, part, g.phys)[0] == pytest.approx(res.codelength, abs=1e-9)
+    r = infomap(g, directed=g.directed, trials=5, seed=123)
+    assert r.one_level_codelength == pytest.approx(res.one_level_codelength, abs=1e-9)
+    assert r.codelength == pytest.approx(res.codelength, abs=1e-9) and r.n_modules == res.num_top_modules
+    assert g.directed == (directed or name != "multilayer.net")  # *Intra input turns directed, as in Infomap
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("inter", [False, True])
+@pytest.mark.parametrize("directed", [False, True])
+def test_random_multilayer_flow_equals_infomap_package(tmp_path, seed, inter, directed):
+    p = tmp_path / "m.net"
+    p.write_text(random_multilayer(seed, inter))
+    g = read_graph([str(p)], directed=directed)
+    im, res, part = their_multilayer(p, directed, 0.15, g)
+    fn = compute_flow(g, directed=g.directed)
+    assert state_codelength(fn, part, g.phys)[0] == pytest.approx(res.codelength, abs=1e-9)
+    assert physical_one_level_codelength(fn, g.phys) == pytest.approx(res.one_level_codelength, abs=1e-9)
+
+
+def test_multilayer_cli_state_level(shared):
+    """A physical node in two layers lands in two modules; --state-level adds the layer column."""
+    net = str(shared("graphs", "infomap", "multilayer.net"))
+    res = CliRunner().invoke(cli, ["cluster", net, "--state-level", "--format", "clu", "-q"])
+    assert res.exit_code == 0, res.output
+    assert "# state_id module flow node_id layer_id\n" in res.stdout
+    rows = [x.split() for x in res.stdout.splitlines() if not x.startswith("#")]
+    assert sorted((x[3], x[4]) for x in rows) == [("1", "1"), ("1", "2"), ("2", "2"), ("3", "2"), ("4", "1"),
+                                                  ("5", "1")]
+    by_layer = {lay: {x[1] for x in rows if x[4] == lay} for lay in ("1", "2")}
+    assert len(by_layer["1"]) == len(by_layer["2"]) == 1 and by_layer["1"] != by_layer["2"]
+    res = CliRunner().invoke(cli, ["cluster", net, "-q"])
+    assert sorted(x.split("\t")[0] for x in res.stdout.splitlines()) == ["1", "1", "2", "3", "4", "5"]

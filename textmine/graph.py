@@ -12,8 +12,9 @@ Handling (documented, not errors): duplicate links are summed; for undirected us
 Infomap counts them, once); weight-0 links are dropped; nodes that only appear in ``*Vertices``
 are kept as isolated nodes. Errors (:class:`~textmine.errors.TextmineError`, with ``file:line``):
 a negative, non-finite or non-numeric weight, a link line with fewer than two or more than
-three fields, a Pajek link to an undeclared vertex, an unsupported section (``*States``,
-``*Multilayer``...), and a graph with no link.
+three fields, a Pajek link to an undeclared vertex, an unsupported section (``*Bipartite``...),
+and a graph with no link. State networks (``*States``) and multilayer networks (``*Multilayer``,
+``*Intra``/``*Inter``, reduced to states as Infomap does) give a Graph with ``phys``.
 
 Notes
 -----
@@ -38,7 +39,8 @@ import numpy as np
 from textmine._numba import njit
 from textmine.errors import TextmineError
 
-_UNSUPPORTED = ("*multilayer", "*intra", "*inter", "*bipartite", "*3grams", "*multiplex")
+_MULTILAYER = ("*multilayer", "*intra", "*inter")
+_UNSUPPORTED = ("*bipartite", "*3grams", "*multiplex")
 
 
 @dataclass
@@ -76,6 +78,7 @@ class Graph:
     phys: np.ndarray = None
     phys_ids: list = None
     phys_names: list = None
+    layers: list = None  # multilayer input: the layer id of each state node
 
     @property
     def is_state_network(self):
@@ -105,6 +108,20 @@ class _Builder:
         self.vertex_names = {}  # Pajek *Vertices: id -> name (graph nodes unless *States follows)
         self.state_phys = {}  # *States: state id -> physical id
         self.state_where = {}  # state id -> "file:line" of its declaration
+        self.layer_state = {}  # multilayer: (layer, physical id) -> state id (1, 2, ... in order of creation)
+        self.intra = {}  # *Intra: layer -> {source: {target: weight}}
+        self.inter = {}  # *Inter: (layer, physical id) -> {layer: weight}
+        self.multilayer_where = None
+
+    def state_of(self, layer, phys, where):
+        """The state node of physical node ``phys`` in ``layer`` (created on first use)."""
+        sid = self.layer_state.get((layer, phys))
+        if sid is None:
+            sid = self.layer_state[(layer, phys)] = str(len(self.layer_state) + 1)
+            self.state_phys[sid] = phys
+            self.state_where[sid] = where
+            self.node(sid)
+        return sid
 
     def node(self, token):
         i = self.index.get(token)
@@ -130,7 +147,7 @@ def _parse_weight(tok, where):
     return x
 
 
-def read_graph(paths, directed=False, encoding="utf-8"):
+def read_graph(paths, directed=False, encoding="utf-8", relax_rate=0.15):
     """Read one or more link-list or Pajek files into a :class:`Graph`.
 
     Parameters
@@ -141,11 +158,17 @@ def read_graph(paths, directed=False, encoding="utf-8"):
         Keep link direction (``a b`` and ``b a`` stay two links). Otherwise links are undirected.
     encoding : str
         Input encoding (any Python codec, UTF-16 included).
+    relax_rate : float
+        Multilayer ``*Intra`` input without ``*Inter`` links: the rate r at which the walker may
+        follow the links of the same physical node in any layer (Infomap's
+        ``--multilayer-relax-rate``, 0.15).
 
     Returns
     -------
     Graph
-        ``stats['comments']`` counts the comment lines skipped.
+        ``stats['comments']`` counts the comment lines skipped. Multilayer input (``*Multilayer``,
+        ``*Intra``/``*Inter``) gives a state network with one state per (layer, physical node),
+        ``layers`` naming each state's layer; ``*Intra`` input is directed (as Infomap turns it).
 
     Raises
     ------
@@ -176,12 +199,23 @@ def read_graph(paths, directed=False, encoding="utf-8"):
     b = _Builder()
     for path in files:
         _read_one(path, display(path), b, encoding)
+    if b.intra:
+        if not 0 <= relax_rate <= 1:
+            raise TextmineError(f"the multilayer relax rate must be in [0, 1], got {relax_rate}")
+        links = _expand_intra_inter(b, directed, relax_rate)
+        b.add_chunk([b.index[x] for x, _, _ in links], [b.index[y] for _, y, _ in links], [w for _, _, w in links])
+        directed = True
+    elif b.inter:
+        raise TextmineError(f"{b.multilayer_where}: *Inter links need *Intra links to connect")
     g = _finish(b, directed)
     g.stats["comments"] = b.comments
+    if b.layer_state:
+        layer_of = {sid: lay for (lay, _), sid in b.layer_state.items()}
+        g.layers = [layer_of[x] for x in g.ids]
     return g
 
 
-_PAJEK_SECTIONS = ("*vertices", "*states", "*edges", "*arcs", "*links") + _UNSUPPORTED
+_PAJEK_SECTIONS = ("*vertices", "*states", "*edges", "*arcs", "*links") + _MULTILAYER + _UNSUPPORTED
 
 
 def is_pajek_header(line):
@@ -381,9 +415,14 @@ def _read_lines_slow(numbered_lines, shown, b, state):
                 mode = "states"
             elif head in ("*edges", "*arcs", "*links"):
                 mode = "edges"
+            elif head in _MULTILAYER:
+                mode = head[1:]
+                if b.multilayer_where is None:
+                    b.multilayer_where = f"{shown}:{lineno}"
             else:
-                raise TextmineError(f"{shown}:{lineno}: section {t.split()[0]!r} (multilayer/bipartite networks) is "
-                                    "not supported; give a link list, *Vertices/*Edges/*Arcs or *Vertices/*States/*Links")
+                raise TextmineError(f"{shown}:{lineno}: section {t.split()[0]!r} (bipartite/n-gram networks) is "
+                                    "not supported; give a link list, *Vertices/*Edges/*Arcs, *Vertices/*States/*Links "
+                                    "or a multilayer network (*Multilayer, *Intra/*Inter)")
             continue
         elif mode == "pajek":
             raise TextmineError(f"{shown}:{lineno}: expected a Pajek section header, got {t[:60]!r}")
@@ -430,6 +469,9 @@ def _read_lines_slow(numbered_lines, shown, b, state):
             b.state_where[sid] = f"{shown}:{lineno}"
             node(sid)
             continue
+        if mode in ("multilayer", "intra", "inter"):
+            _multilayer_line(b, mode, t, shown, lineno, vertex_ids)
+            continue
         if mode == "edges":
             parts = _split_ascii(t)
         if not 2 <= len(parts) <= 3:
@@ -454,6 +496,97 @@ def _read_lines_slow(numbered_lines, shown, b, state):
             s, d, w = [], [], []
     state["mode"] = mode
     b.add_chunk(s, d, w)
+
+
+_MULTILAYER_FIELDS = {"multilayer": "layer_id node_id layer_id node_id [weight]",
+                      "intra": "layer_id node_id node_id [weight]", "inter": "layer_id node_id layer_id [weight]"}
+
+
+def _multilayer_line(b, mode, t, shown, lineno, vertex_ids):
+    """One line of a *Multilayer, *Intra or *Inter section (Infomap's multilayer formats)."""
+    where = f"{shown}:{lineno}"
+    parts = _split_ascii(t)
+    n_fields = 4 if mode == "multilayer" else 3
+    if not n_fields <= len(parts) <= n_fields + 1:
+        raise TextmineError(f"{where}: expected '{_MULTILAYER_FIELDS[mode]}', got {len(parts)} fields: {t[:60]!r}")
+    w = _parse_weight(parts[n_fields], where) if len(parts) > n_fields else 1.0
+    nodes = (parts[1], parts[3]) if mode == "multilayer" else (parts[1], parts[2]) if mode == "intra" else (parts[1],)
+    for v in nodes:
+        if vertex_ids and v not in vertex_ids:
+            raise TextmineError(f"{where}: physical node {v!r} that *Vertices does not declare")
+    if mode == "multilayer":
+        b.src.append(np.array([b.index[b.state_of(parts[0], parts[1], where)]], dtype=np.int64))
+        b.dst.append(np.array([b.index[b.state_of(parts[2], parts[3], where)]], dtype=np.int64))
+        b.w.append(np.array([w]))
+    elif mode == "intra":
+        out = b.intra.setdefault(parts[0], {}).setdefault(parts[1], {})
+        out[parts[2]] = out.get(parts[2], 0.0) + w
+        b.intra[parts[0]].setdefault(parts[2], {})
+    else:
+        if parts[0] == parts[2]:
+            raise TextmineError(f"{where}: an inter-layer link needs two different layers, got {parts[0]!r} twice")
+        to = b.inter.setdefault((parts[0], parts[1]), {})
+        to[parts[2]] = to.get(parts[2], 0.0) + w
+
+
+def _num_key(x):
+    """Sort key: numeric when ``x`` is an integer (Infomap's ids are), then by code point."""
+    try:
+        return (0, int(x), "")
+    except ValueError:
+        return (1, 0, x)
+
+
+def _expand_intra_inter(b, directed, relax_rate):
+    """The state network of *Intra (+ *Inter) input, as Infomap 2.16 builds it (``src/io/Network.cpp``,
+    ``generateStateNetworkFromMultilayer*``): one state per (layer, physical node). Undirected input
+    gets each intra-layer link in both directions (self-links once), and the result is directed.
+    With *Inter links, a state keeps its intra-layer links and an inter-layer link (α, i, β, w)
+    leads from (α, i) to every out-neighbour j of i in β with weight w · w_ij^β / s_i^β (undirected:
+    also from (β, i) into α). Without them, the walker relaxes to any layer at rate r: (α, i) links
+    to (β, j) with weight w_ij^β (r / S_i + [α = β] (1 − r) / s_i^α), S_i = Σ_β s_i^β (Infomap's
+    ``--multilayer-relax-rate``, no relax limit)."""
+    where = b.multilayer_where
+    layers = sorted(b.intra, key=_num_key)
+    out = {}  # layer -> {i: {j: w}} (directed)
+    for lay in layers:
+        o = {i: dict(nb) for i, nb in b.intra[lay].items()}
+        if not directed:
+            for i, nb in b.intra[lay].items():
+                for j, x in nb.items():
+                    if i != j:
+                        o.setdefault(j, {})[i] = o.setdefault(j, {}).get(i, 0.0) + x
+        out[lay] = o
+    strength = {lay: {i: sum(nb.values()) for i, nb in o.items()} for lay, o in out.items()}
+    links = []
+
+    def link(l1, i, l2, j, x):
+        if x >= 1e-16:
+            links.append((b.state_of(l1, i, where), b.state_of(l2, j, where), x))
+
+    if b.inter:
+        for lay in layers:
+            for i in sorted(out[lay], key=_num_key):
+                for j in sorted(out[lay][i], key=_num_key):
+                    link(lay, i, lay, j, out[lay][i][j])
+        pairs = [((l1, i), l2, x) for (l1, i), to in sorted(b.inter.items(), key=lambda kv: (_num_key(kv[0][0]),
+                 _num_key(kv[0][1]))) for l2, x in sorted(to.items(), key=lambda kv: _num_key(kv[0]))]
+        for (l1, i), l2, x in pairs + ([((l2, i), l1, x) for (l1, i), l2, x in pairs] if not directed else []):
+            s_i = strength.get(l2, {}).get(i, 0.0)
+            for j, y in sorted(out.get(l2, {}).get(i, {}).items(), key=lambda kv: _num_key(kv[0])):
+                link(l1, i, l2, j, x * y / s_i if s_i else 0.0)
+        return links
+    for l1 in layers:
+        for i in sorted(out[l1], key=_num_key):
+            total = sum(strength[l2].get(i, 0.0) for l2 in layers)
+            if total <= 0:
+                continue
+            for l2 in layers:
+                own = strength[l1].get(i, 0.0) if l2 == l1 else 0.0  # 0: i has no out-links in l1 either
+                factor = relax_rate / total + ((1.0 - relax_rate) / own if own > 0 else 0.0)
+                for j, y in sorted(out[l2].get(i, {}).items(), key=lambda kv: _num_key(kv[0])):
+                    link(l1, i, l2, j, factor * y)
+    return links
 
 
 _ASCII_WS = re.compile(r"[ \t\r\v\f]+")

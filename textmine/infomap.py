@@ -19,7 +19,7 @@ PRE 85:056107 (2012). docs/algorithms.md §4.1–4.3 gives the formulas implemen
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -32,6 +32,8 @@ AGGREGATED_LOOP_LIMIT = 20
 MIN_IMPROVEMENT = 1e-10
 MIN_SINGLE_MOVE = 1e-16
 MIN_RELATIVE_TUNE = 1e-5
+# core loop: when a node whose module has other members is left where it is
+SKIP_NONE, SKIP_FIRST_SWEEP, SKIP_ALL_SWEEPS = 0, 1, 2
 MAX_TUNE_ITERATIONS = 100
 
 
@@ -638,158 +640,6 @@ def _merge_modules(fn, phys, mod, preferred=0, max_all_pairs=300):
     return mod
 
 
-def refine_states(fn, phys, modules, seed, max_sweeps=100, max_rounds=50):
-    """Move single state nodes to the module that shortens the state-network codelength most.
-
-    The kernel search optimises the codelength with state-node terms; this pass then optimises
-    :func:`state_codelength` itself (physical-node terms reward keeping the states of one
-    physical node together), visiting nodes in a seeded random order, candidates being the
-    neighbours' modules, the modules holding other states of the same physical node (as
-    Infomap's memory optimiser) and a new module, until a sweep moves nothing; then merges whole
-    modules while a merge shortens the code (:func:`_merge_modules`), and repeats while merges
-    happen (at most ``max_rounds`` rounds).
-
-    Returns
-    -------
-    modules : ndarray of int64, shape (n,)
-    L : float
-    """
-    mod = np.asarray(modules, dtype=np.int64)
-    for r in range(max_rounds):
-        mod = _move_states(fn, phys, mod, seed + r, max_sweeps)
-        merged = _merge_modules(fn, phys, mod)
-        if len(np.unique(merged)) == len(np.unique(mod)):
-            break
-        mod = merged
-    return mod, state_codelength(fn, mod, phys)[0]
-
-
-def _move_states(fn, phys, modules, seed, max_sweeps):
-    """The single-state move sweeps of :func:`refine_states`; returns the new labels."""
-    rng = np.random.default_rng(seed)
-    n = fn.n_nodes
-    mod = np.asarray(modules, dtype=np.int64).copy()
-    rec = fn.recorded
-    t_total = float(fn.tele_src.sum())
-    nf = fn.node_flow
-    out_rows = [(fn.out_idx[fn.out_ptr[a]:fn.out_ptr[a + 1]], fn.out_flow[fn.out_ptr[a]:fn.out_ptr[a + 1]])
-                for a in range(n)]
-    in_rows = out_rows if fn.symmetric else [
-        (fn.in_idx[fn.in_ptr[a]:fn.in_ptr[a + 1]], fn.in_flow[fn.in_ptr[a]:fn.in_ptr[a + 1]]) for a in range(n)]
-    lexit = np.zeros(n)
-    lenter = np.zeros(n)
-    mflow = np.bincount(mod, weights=nf, minlength=n)
-    tsrc = np.bincount(mod, weights=fn.tele_src, minlength=n)
-    tw = np.bincount(mod, weights=fn.tele_w, minlength=n)
-    size = np.bincount(mod, minlength=n)
-    for a in range(n):
-        idx, val = out_rows[a]
-        other = mod[idx] != mod[a]
-        lexit[mod[a]] += val[other].sum()
-        np.add.at(lenter, mod[idx][other], val[other])
-    pm = [dict() for _ in range(n)]  # module -> {physical: flow}
-    where = {}  # physical -> {module: number of its states there}
-    for a in range(n):
-        d = pm[mod[a]]
-        d[phys[a]] = d.get(phys[a], 0.0) + nf[a]
-        w = where.setdefault(phys[a], {})
-        w[mod[a]] = w.get(mod[a], 0) + 1
-
-    def enter_exit(m, le, lx, ts, tws):
-        if rec:
-            return le + (t_total - ts) * tws, lx + ts * (1.0 - tws)
-        return le, lx
-
-    def terms(m, le, lx, fl, ts, tws, members):
-        """(enter, plogp(enter), -plogp(exit) + plogp(exit + flow)) of a module; zeros if empty."""
-        if members == 0:
-            return 0.0, 0.0, 0.0
-        en, ex = enter_exit(m, le, lx, ts, tws)
-        return en, _plogp_py(en), -_plogp_py(ex) + _plogp_py(ex + fl)
-
-    cache = {m: terms(m, lenter[m], lexit[m], mflow[m], tsrc[m], tw[m], size[m]) for m in range(n) if size[m]}
-    sum_enter = sum(c[0] for c in cache.values())
-    empty = [m for m in range(n) if size[m] == 0]
-    for _ in range(max_sweeps):
-        moved = 0
-        for a in rng.permutation(n).tolist():
-            old = mod[a]
-            idx, val = out_rows[a]
-            d_out = {}
-            for j, x in zip(mod[idx].tolist(), val.tolist()):
-                d_out[j] = d_out.get(j, 0.0) + x
-            iidx, ival = in_rows[a]
-            d_in = {}
-            for j, x in zip(mod[iidx].tolist(), ival.tolist()):
-                d_in[j] = d_in.get(j, 0.0) + x
-            cands = (set(d_out) | set(d_in) | set(where[phys[a]])) - {old}
-            if size[old] > 1 and empty:
-                cands.add(empty[-1])
-            if not cands:
-                continue
-            fa, ta, wa, pa = nf[a], fn.tele_src[a], fn.tele_w[a], phys[a]
-            out_a, in_a = float(val.sum()), float(ival.sum())
-            o_old, i_old = d_out.get(old, 0.0), d_in.get(old, 0.0)
-            # old module without a
-            o_le = lenter[old] - in_a + o_old + i_old
-            o_lx = lexit[old] - out_a + o_old + i_old
-            new_old = terms(old, o_le, o_lx, mflow[old] - fa, tsrc[old] - ta, tw[old] - wa, size[old] - 1)
-            p_old = pm[old][pa]
-            phys_old = _plogp_py(p_old - fa) - _plogp_py(p_old)
-            c_old = cache[old]
-            best, best_delta, best_state = None, -1e-12, None
-            for m in sorted(cands):
-                o_m, i_m = d_out.get(m, 0.0), d_in.get(m, 0.0)
-                n_le = lenter[m] + in_a - o_m - i_m
-                n_lx = lexit[m] + out_a - o_m - i_m
-                new_m = terms(m, n_le, n_lx, mflow[m] + fa, tsrc[m] + ta, tw[m] + wa, size[m] + 1)
-                c_m = cache.get(m, (0.0, 0.0, 0.0))
-                se = sum_enter - c_old[0] - c_m[0] + new_old[0] + new_m[0]
-                p_m = pm[m].get(pa, 0.0)
-                phys_new = _plogp_py(p_m + fa) - _plogp_py(p_m)
-                delta = (_plogp_py(se) - _plogp_py(sum_enter) - (new_old[1] + new_m[1] - c_old[1] - c_m[1])
-                         + (new_old[2] + new_m[2] - c_old[2] - c_m[2]) - (phys_old + phys_new))
-                if delta < best_delta:
-                    best, best_delta, best_state = m, delta, (o_le, o_lx, n_le, n_lx, new_old, new_m, se)
-            if best is None:
-                continue
-            m = best
-            o_le, o_lx, n_le, n_lx, new_old, new_m, se = best_state
-            if size[m] == 0:
-                empty.pop()
-            lenter[old], lexit[old], lenter[m], lexit[m] = o_le, o_lx, n_le, n_lx
-            mflow[old] -= fa
-            mflow[m] += fa
-            tsrc[old] -= ta
-            tsrc[m] += ta
-            tw[old] -= wa
-            tw[m] += wa
-            size[old] -= 1
-            size[m] += 1
-            w = where[pa]
-            w[old] -= 1
-            if w[old] == 0:  # a's physical node leaves the old module
-                del w[old]
-                del pm[old][pa]
-            else:
-                pm[old][pa] -= fa
-            w[m] = w.get(m, 0) + 1
-            pm[m][pa] = pm[m].get(pa, 0.0) + fa
-            if size[old] == 0:
-                empty.append(old)
-                cache.pop(old, None)
-                lenter[old] = lexit[old] = mflow[old] = tsrc[old] = tw[old] = 0.0
-            else:
-                cache[old] = new_old
-            cache[m] = new_m
-            sum_enter = se
-            mod[a] = m
-            moved += 1
-        if moved == 0:
-            break
-    return mod
-
-
 # ---------------------------------------------------------------------------------------------
 # search kernels
 # ---------------------------------------------------------------------------------------------
@@ -821,10 +671,10 @@ def _mod_enter(lenter, tsrc, tw, t_total, recorded):
 
 
 @njit(inline="always")
-def _link_flow_to_modules(a, ptr, idx, flow, acc, module, mark, stamp, d_out, d_in, parent, pa, cand, nc):
+def _link_flow_to_modules(a, ptr, idx, flow, acc, module, mark, stamp, d_out, d_in, d_phys, parent, pa, cand, nc):
     """Add the flow on node ``a``'s links (``ptr/idx/flow``, out- or in-links) to ``acc`` per
-    module of the other end. A module seen for the first time this ``stamp`` gets both its
-    ``d_out`` and ``d_in`` zeroed and, if it has the parent ``pa``, joins the ``nc`` candidates.
+    module of the other end. A module seen for the first time this ``stamp`` gets its ``d_out``,
+    ``d_in`` and ``d_phys`` zeroed and, if it has the parent ``pa``, joins the ``nc`` candidates.
     Returns the new ``nc``."""
     for k in range(ptr[a], ptr[a + 1]):
         m = module[idx[k]]
@@ -832,11 +682,86 @@ def _link_flow_to_modules(a, ptr, idx, flow, acc, module, mark, stamp, d_out, d_
             mark[m] = stamp
             d_out[m] = 0.0
             d_in[m] = 0.0
+            d_phys[m] = 0.0
             if parent[m] == pa:
                 cand[nc] = m
                 nc += 1
         acc[m] += flow[k]
     return nc
+
+
+@njit(inline="always")
+def _phys_slot(seg_start, seg_len, tab_mod, ph, m):
+    """Slot of module ``m`` in physical node ``ph``'s segment of the module table, -1 if absent."""
+    for k in range(seg_start[ph], seg_start[ph] + seg_len[ph]):
+        if tab_mod[k] == m:
+            return k
+    return -1
+
+
+@njit
+def _phys_table(n, module, ph_ptr, ph_idx, ph_flow, n_phys):
+    """The physical-node x module flow table of a state network's partition (Infomap's
+    ``MemMapEquation::m_physToModuleToMemNodes``).
+
+    Parameters
+    ----------
+    n : int
+        Number of nodes at this level.
+    module : ndarray of int32, shape (n,)
+    ph_ptr, ph_idx, ph_flow : CSR (int64 (n+1,), int32, float64)
+        Each node's physical nodes and its flow on each (a leaf state: one entry; an aggregated
+        node: every physical node with a state inside it).
+    n_phys : int
+
+    Returns
+    -------
+    seg_start : ndarray of int64, shape (n_phys + 1,)
+        Physical node ``i`` owns slots ``seg_start[i] .. seg_start[i + 1]`` (as many as nodes carry
+        ``i``, an upper bound on the modules that can hold it).
+    seg_len : ndarray of int64, shape (n_phys,)
+        Slots in use.
+    tab_mod, tab_cnt, tab_flow : ndarray (int32, int64, float64)
+        Per slot: the module, how many of its nodes carry the physical node, their summed flow.
+    """
+    e_total = ph_idx.shape[0]
+    seg_start = np.zeros(n_phys + 1, dtype=np.int64)
+    for e in range(e_total):
+        seg_start[ph_idx[e] + 1] += 1
+    for i in range(n_phys):
+        seg_start[i + 1] += seg_start[i]
+    seg_len = np.zeros(n_phys, dtype=np.int64)
+    tab_mod = np.empty(e_total, dtype=np.int32)
+    tab_cnt = np.zeros(e_total, dtype=np.int64)
+    tab_flow = np.zeros(e_total)
+    if n_phys == 0:  # an ordinary network (``ph_ptr`` is a placeholder)
+        return seg_start, seg_len, tab_mod, tab_cnt, tab_flow
+    # slot of (physical node, module) through a stamp per module: linear in the entries
+    slot = np.full(n, -1, dtype=np.int64)
+    slot_ph = np.full(n, -1, dtype=np.int64)
+    # visit entries grouped by physical node (counting sort)
+    pos = seg_start[:n_phys].copy()
+    by_ph = np.empty(e_total, dtype=np.int64)
+    owner = np.empty(e_total, dtype=np.int64)
+    for a in range(n):
+        for e in range(ph_ptr[a], ph_ptr[a + 1]):
+            by_ph[pos[ph_idx[e]]] = e
+            owner[pos[ph_idx[e]]] = a
+            pos[ph_idx[e]] += 1
+    for j in range(e_total):
+        e = by_ph[j]
+        ph = ph_idx[e]
+        m = module[owner[j]]
+        if slot_ph[m] != ph:
+            slot_ph[m] = ph
+            k = seg_start[ph] + seg_len[ph]
+            seg_len[ph] += 1
+            slot[m] = k
+            tab_mod[k] = m
+        k = slot[m]
+        tab_cnt[k] += 1
+        tab_flow[k] += ph_flow[e]
+    return seg_start, seg_len, tab_mod, tab_cnt, tab_flow
 
 
 @njit(inline="always")
@@ -869,7 +794,8 @@ def _module_count_cost(n_mods, preferred):
 @njit_fast
 def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
                node_flow, tele_src, tele_w, recorded, nodes_plogp,
-               module, constraint, skip_first, loop_limit, min_improvement, state, preferred=0):
+               module, constraint, skip_first, loop_limit, min_improvement, state, preferred,
+               ph_ptr, ph_idx, ph_flow, n_phys):
     """Move nodes to their best neighbouring module until no move helps (Infomap's core loop).
 
     Parameters
@@ -890,8 +816,9 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
         Initial module of each node (values in [0, n)); updated in place.
     constraint : ndarray of int32, shape (n,)
         A node may only join modules whose members share its constraint value (all zeros: free).
-    skip_first : bool
-        On the first sweep, a node whose module already has other members stays.
+    skip_first : int
+        A node whose module already has other members stays: never (``SKIP_NONE``), in the first
+        sweep (``SKIP_FIRST_SWEEP``) or in every sweep (``SKIP_ALL_SWEEPS``, Infomap's first pass).
     loop_limit : int
         Maximum number of sweeps.
     min_improvement : float
@@ -901,6 +828,12 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
     preferred : int
         Preferred number of modules M* (0: off): the objective adds |M − M*| bits for a
         partition into M modules (Infomap ``--preferred-number-of-modules``).
+    ph_ptr, ph_idx, ph_flow : CSR (int64 (n+1,), int32, float64)
+        State networks (``n_phys`` > 0): each node's physical nodes and its flow on each. The
+        module codebooks then name physical nodes (the state-network map equation,
+        :func:`state_codelength`) and ``nodes_plogp`` is unused. Ignored when ``n_phys`` is 0.
+    n_phys : int
+        Number of physical nodes (0: an ordinary network).
 
     Returns
     -------
@@ -915,6 +848,10 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
     ``MapEquation.h::getDeltaCodelengthOnMovingNode``; docs/algorithms.md §4.3 step 3. Nodes are visited
     in a fresh random order per sweep, only if dirty; candidates are the neighbours' modules and one
     empty module, evaluated in random order; ties go to the most strongly connected module.
+    State networks (``MemMapEquation::addMemoryContributions``): the modules that hold one of
+    the node's physical nodes are candidates too, and a move changes the codebook term
+    −Σ_m Σ_i plogp(p_{i∩m}) by the physical-node flows leaving the old module and joining the new
+    one, read from the physical node x module table (:func:`_phys_table`).
     """
     n = node_flow.shape[0]
     mod_flow = np.zeros(n)
@@ -970,6 +907,20 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
     for m in range(n):
         if members[m] > 0:
             n_mods += 1
+    memory = n_phys > 0
+    seg_start, seg_len, tab_mod, tab_cnt, tab_flow = _phys_table(n, module, ph_ptr, ph_idx, ph_flow, n_phys)
+    # the nodes carrying each physical node (a move changes their deltas: they become dirty)
+    carriers = np.empty(ph_idx.shape[0], dtype=np.int32)
+    fill = seg_start[:n_phys].copy()
+    for a in range(n if memory else 0):
+        for e in range(ph_ptr[a], ph_ptr[a + 1]):
+            carriers[fill[ph_idx[e]]] = a
+            fill[ph_idx[e]] += 1
+    if memory:
+        nodes_plogp = 0.0  # Σ_m Σ_i plogp(p_{i∩m}), kept up to date below
+        for i in range(n_phys):
+            for k in range(seg_start[i], seg_start[i] + seg_len[i]):
+                nodes_plogp += _plogp(tab_flow[k])
     L = (_plogp(sum_enter) - sum_plogp_enter - sum_plogp_exit + sum_plogp_exit_flow - nodes_plogp
          + _module_count_cost(n_mods, preferred))
     same_enter_exit = symmetric and not recorded
@@ -978,6 +929,7 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
     dirty = np.ones(n, dtype=np.bool_)
     d_out = np.zeros(n)  # flow node -> module
     d_in = np.zeros(n)  # flow module -> node
+    d_phys = np.zeros(n)  # state networks: Σ plogp(y + x) - plogp(y) - plogp(x) over shared physical nodes
     mark = np.full(n, -1, dtype=np.int64)
     cand = np.empty(n + 1, dtype=np.int32)
     total_moved = 0
@@ -992,7 +944,7 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
             if not dirty[a] and not recorded and preferred == 0:
                 continue
             old = module[a]
-            if skip_first and sweep == 0 and members[old] > 1:
+            if (skip_first == SKIP_ALL_SWEEPS or (skip_first == SKIP_FIRST_SWEEP and sweep == 0)) and members[old] > 1:
                 continue
             stamp += 1
             nc = 0
@@ -1001,19 +953,46 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
             d_in[old] = 0.0
             pa = constraint[a]
             nc = _link_flow_to_modules(a, out_ptr, out_idx, out_flow, d_out, module, mark, stamp, d_out, d_in,
-                                       parent, pa, cand, nc)
+                                       d_phys, parent, pa, cand, nc)
             if symmetric:
                 for i in range(nc):
                     d_in[cand[i]] = d_out[cand[i]]
                 d_in[old] = d_out[old]
             else:
                 nc = _link_flow_to_modules(a, in_ptr, in_idx, in_flow, d_in, module, mark, stamp, d_out, d_in,
-                                           parent, pa, cand, nc)
+                                           d_phys, parent, pa, cand, nc)
+            # state networks: the change of Σ plogp(p_{i∩m}) when a's physical flows leave ``old``
+            # (phys_old) and join a module without them (phys_new); d_phys[m] corrects phys_new
+            # for a module m that already holds some of them, and makes m a candidate
+            phys_old = 0.0
+            phys_new = 0.0
+            if memory:
+                for e in range(ph_ptr[a], ph_ptr[a + 1]):
+                    ph = ph_idx[e]
+                    x = ph_flow[e]
+                    px = _plogp(x)
+                    phys_new += px
+                    for k in range(seg_start[ph], seg_start[ph] + seg_len[ph]):
+                        m = tab_mod[k]
+                        y = tab_flow[k]
+                        if m == old:
+                            phys_old += (_plogp(y - x) if tab_cnt[k] > 1 else 0.0) - _plogp(y)
+                            continue
+                        if mark[m] != stamp:
+                            mark[m] = stamp
+                            d_out[m] = 0.0
+                            d_in[m] = 0.0
+                            d_phys[m] = 0.0
+                            if parent[m] == pa:
+                                cand[nc] = m
+                                nc += 1
+                        d_phys[m] += _plogp(y + x) - _plogp(y) - px
             use_empty = -1
             if members[old] > 1 and n_empty > 0:
                 use_empty = empty[n_empty - 1]
                 d_out[use_empty] = 0.0
                 d_in[use_empty] = 0.0
+                d_phys[use_empty] = 0.0
                 cand[nc] = use_empty
                 nc += 1
             if nc == 0:
@@ -1036,7 +1015,7 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
             p_xf_old2 = _plogp(ex_old2 + o_flow)
             base_enter = sum_enter - mod_en[old] + en_old2
             const = (-_plogp(sum_enter) - p_en_old2 + mod_pen[old] - p_ex_old2 + mod_pex[old]
-                     + p_xf_old2 - mod_pxf[old])
+                     + p_xf_old2 - mod_pxf[old] - phys_old - phys_new)
             cost_now = _module_count_cost(n_mods, preferred)
             lose_old = 1 if members[old] == 1 else 0
             best = old
@@ -1061,7 +1040,7 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
                 p_en_new2 = p_ex_new2 if same_enter_exit else _plogp(en_new2)
                 delta = (const + _plogp(base_enter - mod_en[m] + en_new2)
                          - p_en_new2 + mod_pen[m] - p_ex_new2 + mod_pex[m]
-                         + _plogp(ex_new2 + mod_flow[m] + fa) - mod_pxf[m])
+                         + _plogp(ex_new2 + mod_flow[m] + fa) - mod_pxf[m] - d_phys[m])
                 if preferred > 0:
                     d_mods = (1 if members[m] == 0 else 0) - lose_old
                     delta += _module_count_cost(n_mods + d_mods, preferred) - cost_now
@@ -1079,6 +1058,30 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
                 dirty[a] = False
                 continue
             m = best
+            if memory:
+                nodes_plogp += phys_old + phys_new + d_phys[m]
+                for e in range(ph_ptr[a], ph_ptr[a + 1]):
+                    ph = ph_idx[e]
+                    x = ph_flow[e]
+                    k = _phys_slot(seg_start, seg_len, tab_mod, ph, old)
+                    tab_cnt[k] -= 1
+                    if tab_cnt[k] == 0:  # the physical node leaves the old module: move the last slot here
+                        last = seg_start[ph] + seg_len[ph] - 1
+                        tab_mod[k] = tab_mod[last]
+                        tab_cnt[k] = tab_cnt[last]
+                        tab_flow[k] = tab_flow[last]
+                        seg_len[ph] -= 1
+                    else:
+                        tab_flow[k] -= x
+                    k = _phys_slot(seg_start, seg_len, tab_mod, ph, m)
+                    if k < 0:
+                        k = seg_start[ph] + seg_len[ph]
+                        seg_len[ph] += 1
+                        tab_mod[k] = m
+                        tab_cnt[k] = 0
+                        tab_flow[k] = 0.0
+                    tab_cnt[k] += 1
+                    tab_flow[k] += x
             n_mods += (1 if members[m] == 0 else 0) - lose_old
             if m == use_empty:
                 n_empty -= 1
@@ -1124,6 +1127,10 @@ def _core_loop(out_ptr, out_idx, out_flow, in_ptr, in_idx, in_flow, symmetric,
             if not symmetric:
                 for k in range(in_ptr[a], in_ptr[a + 1]):
                     dirty[in_idx[k]] = True
+            if memory:
+                for e in range(ph_ptr[a], ph_ptr[a + 1]):
+                    for k in range(seg_start[ph_idx[e]], seg_start[ph_idx[e] + 1]):
+                        dirty[carriers[k]] = True
         total_moved += moved
         L = (_plogp(sum_enter) - sum_plogp_enter - sum_plogp_exit + sum_plogp_exit_flow - nodes_plogp
              + _module_count_cost(n_mods, preferred))
@@ -1188,6 +1195,9 @@ def _aggregate(ptr, idx, val, module, m):
 # driver
 # ---------------------------------------------------------------------------------------------
 
+_NO_PHYS = (np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int32), np.zeros(0))
+
+
 @dataclass
 class _Level:
     out_ptr: np.ndarray
@@ -1199,21 +1209,44 @@ class _Level:
     node_flow: np.ndarray
     tele_src: np.ndarray
     tele_w: np.ndarray
+    # state networks: each node's physical nodes and its flow on each (CSR); empty otherwise
+    ph_ptr: np.ndarray = field(default_factory=lambda: _NO_PHYS[0])
+    ph_idx: np.ndarray = field(default_factory=lambda: _NO_PHYS[1])
+    ph_flow: np.ndarray = field(default_factory=lambda: _NO_PHYS[2])
 
     @property
     def n(self):
         return self.node_flow.shape[0]
 
 
-def _leaf_level(fn):
-    return _Level(fn.out_ptr, fn.out_idx, fn.out_flow, fn.in_ptr, fn.in_idx, fn.in_flow, fn.node_flow,
-                  fn.tele_src, fn.tele_w)
+def _leaf_level(fn, phys=None):
+    lv = _Level(fn.out_ptr, fn.out_idx, fn.out_flow, fn.in_ptr, fn.in_idx, fn.in_flow, fn.node_flow,
+                fn.tele_src, fn.tele_w)
+    if phys is not None:
+        lv.ph_ptr = np.arange(fn.n_nodes + 1, dtype=np.int64)
+        lv.ph_idx = np.asarray(phys, dtype=np.int32)
+        lv.ph_flow = fn.node_flow
+    return lv
 
 
 def _renumber(module):
     """Relabel module ids to 0..m-1 in increasing order of the old id; returns (labels int32, m)."""
     uniq, inv = np.unique(module, return_inverse=True)
     return inv.astype(np.int32), int(uniq.shape[0])
+
+
+def _aggregate_phys(lv, module, m):
+    """The physical-node lists of the aggregated nodes: (module, physical node) -> summed flow, as
+    CSR sorted by module then physical node (Infomap ``MemMapEquation::consolidateModules``)."""
+    rows = np.repeat(np.arange(lv.n), np.diff(lv.ph_ptr))
+    n_phys = int(lv.ph_idx.max()) + 1
+    key = module[rows].astype(np.int64) * n_phys + lv.ph_idx
+    uk, inv = np.unique(key, return_inverse=True)
+    flow = np.bincount(inv, weights=lv.ph_flow)
+    mod, ph = np.divmod(uk, n_phys)
+    ptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(np.bincount(mod, minlength=m), out=ptr[1:])
+    return ptr, ph.astype(np.int32), flow
 
 
 def _aggregate_level(lv, module, m, symmetric):
@@ -1223,18 +1256,24 @@ def _aggregate_level(lv, module, m, symmetric):
     else:
         ip, ii, iv = _aggregate(lv.in_ptr, lv.in_idx, lv.in_flow, module, m)
     sums = lambda x: np.bincount(module, weights=x, minlength=m)  # noqa: E731
-    return _Level(p, i, v, ip, ii, iv, sums(lv.node_flow), sums(lv.tele_src), sums(lv.tele_w))
+    agg = _Level(p, i, v, ip, ii, iv, sums(lv.node_flow), sums(lv.tele_src), sums(lv.tele_w))
+    if lv.ph_idx.shape[0]:
+        agg.ph_ptr, agg.ph_idx, agg.ph_flow = _aggregate_phys(lv, module, m)
+    return agg
 
 
 class _Search:
     """One trial's state: the leaf network and the search steps of Infomap's two-level partition."""
 
-    def __init__(self, fn, seed, fixed=None, nodes_plogp=None, preferred=0):
+    def __init__(self, fn, seed, fixed=None, nodes_plogp=None, preferred=0, phys=None):
         self.fn = fn
         self.preferred = int(preferred)
-        self.leaf = _leaf_level(fn)
+        self.leaf = _leaf_level(fn, phys)
+        self.n_phys = 0 if phys is None else int(np.max(phys)) + 1
         self.sym = fn.symmetric
         self.rec = fn.recorded
+        if phys is not None:  # the search's relative stopping threshold uses the physical one-level code
+            nodes_plogp = -physical_one_level_codelength(fn, phys)
         self.nodes_plogp = -one_level_codelength(fn) if nodes_plogp is None else nodes_plogp
         self.state = _seed_state(seed)
         # nodes with different values never share a module (the stand-in for the outside of a module)
@@ -1244,14 +1283,18 @@ class _Search:
         return _core_loop(lv.out_ptr, lv.out_idx, lv.out_flow, lv.in_ptr, lv.in_idx, lv.in_flow, self.sym,
                           lv.node_flow, lv.tele_src, lv.tele_w, self.rec, self.nodes_plogp,
                           module, constraint, skip_first, limit, MIN_IMPROVEMENT, self.state,
-                          self.preferred if preferred is None else preferred)
+                          self.preferred if preferred is None else preferred,
+                          lv.ph_ptr, lv.ph_idx, lv.ph_flow, self.n_phys)
 
     def merge_repeatedly(self, lv, init=None, first_limit=CORE_LOOP_LIMIT, fixed=None):
         """Core loop and aggregation, repeated; returns (module of each node of ``lv``, L)."""
         n = lv.n
         to_node = np.arange(n, dtype=np.int32)
         module = np.arange(n, dtype=np.int32) if init is None else np.asarray(init, dtype=np.int32).copy()
-        skip = init is None
+        # the first pass from singletons: nodes that others joined stay put in the first sweep, or, with a
+        # preferred number of modules, in every sweep (Infomap's rule, InfomapOptimizer.h: there only
+        # singletons move, so the |M − M*| term steers the merges; measured in bench/RESULTS.md)
+        skip = (SKIP_ALL_SWEEPS if self.preferred else SKIP_FIRST_SWEEP) if init is None else SKIP_NONE
         limit = first_limit
         free = self.fixed if fixed is None else fixed
         L = None
@@ -1266,7 +1309,7 @@ class _Search:
             agg = np.zeros(m, dtype=np.int32)
             agg[labels] = free
             free = agg
-            skip = True
+            skip = SKIP_FIRST_SWEEP
             limit = AGGREGATED_LOOP_LIMIT
         return to_node, L
 
@@ -1276,7 +1319,8 @@ class _Search:
     def coarse_tune(self, modules):
         leaf = self.leaf
         sub = np.arange(leaf.n, dtype=np.int32)
-        self.core(leaf, sub, modules.astype(np.int32), True, AGGREGATED_LOOP_LIMIT, preferred=0)  # submodules
+        # submodules: a core loop inside each module
+        self.core(leaf, sub, modules.astype(np.int32), SKIP_FIRST_SWEEP, AGGREGATED_LOOP_LIMIT, preferred=0)
         sub, s = _renumber(sub)
         subnet = _aggregate_level(leaf, sub, s, self.sym)
         parent = np.empty(s, dtype=np.int32)
@@ -1350,6 +1394,7 @@ class InfomapResult:
     phys: np.ndarray = None
     phys_ids: list = None
     phys_names: list = None
+    layers: list = None  # multilayer input: each state's layer id
 
     def physical_memberships(self):
         """State networks: (physical index, module, flow) rows, one per physical node and module it
@@ -1395,9 +1440,8 @@ def _order_modules(modules, node_flow):
     return rank[labels], flow[order]
 
 
-def _run_trial(fn, seed, preferred=0):
-    s = _Search(fn, seed, preferred=preferred)
-    return s.run()
+def _run_trial(fn, seed, preferred=0, phys=None):
+    return _Search(fn, seed, preferred=preferred, phys=phys).run()
 
 
 def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, teleport_prob=ALPHA,
@@ -1425,15 +1469,15 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
     phys : array-like of int, shape (n,), optional
         Physical node of each node, making the graph a state (memory) network: the search then
         minimises :func:`state_codelength` and the result reports physical nodes per module
-        (overlapping). Taken from ``graph.phys`` for a ``*States`` file. Two-level only. Each
-        trial refines two starts with :func:`refine_states` (the state-level search and the
-        search on the physical projection) and keeps the shortest; this search is
-        in Python (fine for tens of thousands of states) and not Infomap's aggregation, so it
-        can end up to about 0.7 % above Infomap's codelength (bench/RESULTS.md).
+        (overlapping). Taken from ``graph.phys`` for a ``*States`` file. Two-level only. The
+        search is the one for ordinary networks (moves, aggregation, fine- and coarse-tune) on
+        the state-network objective: aggregated nodes carry their physical nodes' flows, and
+        the core loop keeps a physical node x module table (Infomap's ``MemMapEquation``).
     preferred_modules : int
         Preferred number of modules M* (0: none): the search minimises L + |M − M*| bits and the
         codelength reported includes that term, as Infomap's ``--preferred-number-of-modules``.
-        Two-level only.
+        Two-level only. The first pass then moves only nodes still alone in their module, as
+        Infomap's first pass does.
     multilevel : bool
         Grow the best two-level partition into a module tree (:func:`multilevel_paths`); the
         codelength is then the multilevel map equation, ``modules`` the top level and ``paths``
@@ -1473,13 +1517,16 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
                             "drop --multilevel or the preference")
     t0 = time.perf_counter()
     node_names = None
-    phys_ids = phys_names = None
+    phys_ids = phys_names = layers = None
     if not isinstance(graph_or_flow, FlowNetwork) and not hasattr(graph_or_flow, "src"):
         from textmine.graph import graph_from_networkx
         graph_or_flow = graph_from_networkx(graph_or_flow)
     if getattr(graph_or_flow, "phys", None) is not None:
         phys = graph_or_flow.phys
         phys_ids, phys_names = graph_or_flow.phys_ids, graph_or_flow.phys_names
+        layers = getattr(graph_or_flow, "layers", None)
+        if layers is not None and graph_or_flow.directed:
+            directed = True  # *Intra input: Infomap switches to directed flow
     if phys is not None:
         phys = np.asarray(phys, dtype=np.int64)
         if phys_ids is None:
@@ -1500,23 +1547,14 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
         raise TextmineError("the graph has no nodes")
     one = one_level_codelength(fn)
     seeds = [seed + k for k in range(trials)]
-    if n_jobs > 1 and trials > 1:
-        _run_trial(fn, seed, preferred_modules)  # compile once before threads start (cheap when cached)
-        with ThreadPoolExecutor(max_workers=min(n_jobs, trials)) as ex:
-            results = list(ex.map(lambda s: _run_trial(fn, s, preferred_modules), seeds))
-    else:
-        results = [_run_trial(fn, s, preferred_modules) for s in seeds]
-    if phys is not None:  # state network: optimise the physical-node codelength from two starts per trial
+    if phys is not None:
         one = physical_one_level_codelength(fn, phys)
-        k = int(phys.max()) + 1
-        agg = _aggregate_level(_leaf_level(fn), phys.astype(np.int32), k, fn.symmetric)
-        pnet = FlowNetwork(agg.node_flow, agg.out_ptr, agg.out_idx, agg.out_flow, agg.in_ptr, agg.in_idx,
-                           agg.in_flow, agg.tele_src, agg.tele_w, fn.symmetric, fn.recorded, fn.model)
-        refined = []
-        for r, s in zip(results, seeds):
-            starts = [r[0], _Search(pnet, s).run()[0][phys]]  # the state-level search, the physical projection
-            refined.append(min((refine_states(fn, phys, m0, s) for m0 in starts), key=lambda x: x[1]))
-        results = refined
+    if n_jobs > 1 and trials > 1:
+        _run_trial(fn, seed, preferred_modules, phys)  # compile once before threads start (cheap when cached)
+        with ThreadPoolExecutor(max_workers=min(n_jobs, trials)) as ex:
+            results = list(ex.map(lambda s: _run_trial(fn, s, preferred_modules, phys), seeds))
+    else:
+        results = [_run_trial(fn, s, preferred_modules, phys) for s in seeds]
     lengths = [float(r[1]) for r in results]
     best = int(np.argmin(lengths))
     modules = results[best][0]
@@ -1548,7 +1586,7 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
     _, menter, mexit = module_enter_exit(fn, ranks)
     if phys is not None:
         fn.model += " states"
-    return InfomapResult(phys=phys, phys_ids=phys_ids, phys_names=phys_names, module_enter=menter, module_exit=mexit, elapsed=time.perf_counter() - t0,
+    return InfomapResult(phys=phys, phys_ids=phys_ids, phys_names=phys_names, layers=layers, module_enter=menter, module_exit=mexit, elapsed=time.perf_counter() - t0,
                          modules=ranks, codelength=L, index_codelength=index, module_codelength=module,
                          one_level_codelength=one, n_modules=int(mflow.shape[0]), node_flow=fn.node_flow,
                          module_flow=mflow, trial_codelengths=lengths, best_trial=best, flow_model=fn.model,
@@ -1833,11 +1871,13 @@ def _write_states(out, result, ids, fmt, header):
     lines = []
     if fmt == "clu":
         lines = _infomap_header(result, header) + ["# higher order", "# state level", "# module level 1",
-                                                    "# state_id module flow node_id"]
+                                                    "# state_id module flow node_id"
+                                                    + (" layer_id" if result.layers is not None else "")]
     sep, ffmt = ("\t", ".9g") if fmt == "tsv" else (" ", ".6g")
     for i in node_order(result).tolist():
         lines.append(f"{ids[i]}{sep}{int(result.modules[i]) + 1}{sep}{result.node_flow[i]:{ffmt}}{sep}"
-                     f"{result.phys_ids[result.phys[i]]}")
+                     f"{result.phys_ids[result.phys[i]]}" + (f"{sep}{result.layers[i]}" if result.layers is not None
+                                                              else ""))
     out.write("".join(x + "\n" for x in lines))
 
 

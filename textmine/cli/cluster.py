@@ -34,6 +34,9 @@ from textmine.cli._options import encoding_option, jobs_option, output_option, q
 @click.option("--preferred-number-of-modules", "preferred_modules", type=click.IntRange(min=1), default=None,
               metavar="K", help="Add |M - K| bits to the codelength of M modules (Infomap's soft preference; "
                                 "two-level only). The codelength printed includes it.")
+@click.option("--multilayer-relax-rate", type=click.FloatRange(0, 1), default=0.15, show_default=True,
+              help="Multilayer *Intra input without *Inter links: the rate at which the walker follows the links "
+                   "of the same physical node in any layer (Infomap's --multilayer-relax-rate).")
 @click.option("--format", "fmt", type=click.Choice(["tsv", "clu", "tree", "ftree", "csv", "json"]), default="tsv",
               show_default=True, help="tsv: node<TAB>module<TAB>flow; clu/tree/ftree/csv/json: Infomap's formats "
                                       "(ftree: the tree plus module-level *Links, for the Network Navigator).")
@@ -46,7 +49,7 @@ from textmine.cli._options import encoding_option, jobs_option, output_option, q
 @quiet_option
 def cluster(paths, directed, teleport_to, recorded_teleportation, teleport_prob, trials, seed, two_level,
             multilevel, prefer_modular_solution, markov_time, regularized, regularization_strength,
-            preferred_modules, fmt, state_level, encoding, jobs, output, quiet):
+            preferred_modules, multilayer_relax_rate, fmt, state_level, encoding, jobs, output, quiet):
     """Find communities by minimising the map equation (InfoMap; two-level unless --multilevel).
 
     PATHS are link lists (`source target [weight]` per line, TAB or space separated, string node
@@ -62,6 +65,9 @@ def cluster(paths, directed, teleport_to, recorded_teleportation, teleport_prob,
     physical_id ["name"]`) + `*Links` (between states). The map equation is optimised on the
     states with physical-node codebooks; the output lists each physical node once per module it
     has flow in (overlapping clusters: a polysemous word in two modules), in tsv, clu or tree.
+    Multilayer networks (`*Multilayer`: `layer node layer node [weight]`; or `*Intra`: `layer node
+    node [weight]` with optional `*Inter`: `layer node layer [weight]`) become state networks with
+    one state per (layer, node), as Infomap builds them; `*Intra` input uses directed flow.
 
     --seed defaults to 1 like every other command; Infomap's 123 gives no parity (its random
     number generator differs), so pass any seed; trials use SEED, SEED+1, ...
@@ -92,7 +98,10 @@ def cluster(paths, directed, teleport_to, recorded_teleportation, teleport_prob,
     if regularization_strength != 1.0 and not regularized:
         raise click.UsageError("--regularization-strength needs --regularized")
     files = resolve(list(paths) or ["-"])
-    graph = read_graph(files, directed=directed, encoding=encoding)
+    graph = read_graph(files, directed=directed, encoding=encoding, relax_rate=multilayer_relax_rate)
+    directed = directed or graph.directed  # *Intra input is directed (as Infomap makes it)
+    if graph.layers is not None and regularized:
+        raise click.UsageError("--regularized is not available for multilayer networks")
     if graph.is_state_network:
         if multilevel or preferred_modules:
             raise click.UsageError("state networks (*States) are partitioned in two levels without "
