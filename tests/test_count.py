@@ -476,3 +476,34 @@ def test_count_compiles_one_specialisation_per_kernel(tmp_path):
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "o.tsv").read_text(encoding="utf-8").count("\n") > 10
     assert r.stdout == ""
+
+
+@pytest.mark.parametrize("top", [None, 1, 9, 500])
+def test_small_output_writer_equals_merge_kernels(tmp_path, monkeypatch, top):
+    """Small outputs (few lines, or few keys) are written in Python, without the merge kernels:
+    the same bytes as the kernels' heap merge, for packed and table keys, ties on long prefixes,
+    characters outside the BMP and undecodable bytes (``surrogateescape``)."""
+    import io
+
+    import textmine.count as tc
+    from textmine.corpus import ReadOptions
+
+    rng = random.Random(13)
+    lines = random_lines(rng, 300) + ["abcdefgh" + rng.choice("xyz") * rng.randint(1, 3) for _ in range(40)]
+    path = tmp_path / "s.txt"
+    path.write_bytes(("\n".join(lines) + "\n").encode("utf-8") + b"ab\xff \xfe\x80 \xed\xa0\x80 ab\n")
+    outs = []
+    for small in (-1, 1 << 30):
+        monkeypatch.setattr(tc, "_SMALL_OUTPUT", small)
+        for j in (1, 2):
+            with count([str(path)], tokenizer="space", max_n=2, top=top, n_jobs=j, shard_bytes=2048,
+                       read=ReadOptions(errors="surrogateescape")) as res:
+                assert res.runs and res.n_packed  # both kinds of key are merged
+                b = io.BytesIO()
+                assert res.write(b) == res.n_keys
+                outs.append(b.getvalue())
+    assert outs[0] == outs[1] == outs[2] == outs[3]
+    if top:
+        assert outs[0].count(b"\n") == top
+    else:  # the undecodable bytes come back as they were read
+        assert b"ab\xff\t1\n" in outs[0] and b"\xed\xa0\x80\t1\n" in outs[0]

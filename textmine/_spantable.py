@@ -141,7 +141,8 @@ def ngram_total(goff, min_n, max_n):
 @njit(inline="always")
 def _grown(a):
     new = np.empty(2 * a.shape[0] + 16, a.dtype)
-    new[:a.shape[0]] = a
+    for i in range(a.shape[0]):  # a loop, not a slice assignment: numba compiles the latter's
+        new[i] = a[i]            # error message formatting (about 2 s of a cold start)
     return new
 
 
@@ -478,26 +479,28 @@ def _load_head(hkey, r, k, counts, pref, pref2):
     hkey[r, 2] = pref2[k]
 
 
-@njit
 def heap_init(heads, run_ends, counts, pref, pref2, offsets, codes):
-    """A heap of the non-empty sorted runs by their current heads.
+    """A heap of the non-empty sorted runs by their current heads (for :func:`merge_emit`).
 
     Run ``r`` holds entries ``heads[r]:run_ends[r]`` of the concatenated arrays; ``pref`` and
     ``pref2`` are the packed code points 0-2 and 3-5 of every entry (see :func:`prefix_keys`).
-    Returns the heap, its size and the cached head keys ``int64[n_runs, 3]``.
+    Returns the heap, its size and the cached head keys ``int64[n_runs, 3]``. Plain Python (a
+    sort of the heads, once per output; a sorted array is a heap): as a kernel it cost about
+    1.5 s of compiling in every cold start.
     """
     n_runs = heads.shape[0]
-    heap = np.empty(n_runs, np.int64)
     hkey = np.zeros((n_runs, 3), np.int64)
-    n = 0
-    for r in range(n_runs):
-        if heads[r] < run_ends[r]:
-            _load_head(hkey, r, heads[r], counts, pref, pref2)
-            heap[n] = r
-            n += 1
-    for i in range(n // 2 - 1, -1, -1):
-        _sift_down(heap, n, i, hkey, heads, counts, offsets, codes)
-    return heap, n, hkey
+    live = np.flatnonzero(heads < run_ends)
+    k = heads[live]
+    hkey[live, 0] = -counts[k]
+    hkey[live, 1] = pref[k]
+    hkey[live, 2] = pref2[k]
+    # the order of _heap_less: count descending, code points ascending, then the run
+    order = sorted(live.tolist(), key=lambda r: (-int(counts[heads[r]]),
+                                                 codes[offsets[heads[r]]:offsets[heads[r] + 1]].tolist(), r))
+    heap = np.zeros(n_runs, np.int64)
+    heap[:len(order)] = order
+    return heap, len(order), hkey
 
 
 @njit(inline="always")

@@ -810,6 +810,8 @@ class CountResult:
         runs = [r for r in self.runs if r[2].shape[0]]
         if not runs and not self.n_packed:
             return 0
+        if _small_output(runs, self.n_packed, self.n_keys):
+            return _write_small(out, runs, self.packed, self.n_keys)
         # the runs are merged through windows of a bounded size: memory does not follow the
         # number of keys, and a run on disk is read (not mapped) window by window
         _NPY_HEADERS.clear()  # scratch paths may be reused
@@ -881,6 +883,63 @@ class CountResult:
         self._tmp = None
         self.runs = []
         self.packed = None
+
+
+_SMALL_OUTPUT = 1 << 14  # entries to compare at most for the output to be written in Python
+
+
+def _small_output(runs, n_packed, n):
+    """Whether the first ``n`` lines come from at most :data:`_SMALL_OUTPUT` entries (the first
+    ``n`` of each run and of the packed keys): few lines (``--top``) or a small result."""
+    return sum(min(int(r[2].shape[0]), n) for r in runs) + min(n_packed, n) <= _SMALL_OUTPUT
+
+
+def _emit_errors(e):
+    """Encoding as :func:`textmine._spantable._utf8` does: U+DC80..U+DCFF (an undecodable byte
+    read with ``surrogateescape``) as that byte, any other surrogate as three bytes."""
+    b = bytearray()
+    for ch in e.object[e.start:e.end]:
+        c = ord(ch)
+        b += bytes([c - 0xDC00]) if 0xDC80 <= c <= 0xDCFF else ch.encode("utf-8", "surrogatepass")
+    return bytes(b), e.end
+
+
+def _strings(codes, offsets):
+    """The code-point strings ``codes[offsets[k]:offsets[k+1]]`` as Python strings."""
+    text = np.ascontiguousarray(codes, np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
+    o = (np.asarray(offsets) - offsets[0]).tolist()
+    return [text[a:b] for a, b in zip(o[:-1], o[1:])]
+
+
+def _write_small(out, runs, packed, n):
+    """What :meth:`CountResult.write` writes, for a small output (:func:`_small_output`): the first
+    ``n`` entries of every run and of the packed keys sorted in Python, with no merge kernel to
+    compile (the merge's kernels are a large part of a cold start, and ``--top`` writes few lines)."""
+    import codecs
+
+    items = []
+    for run in runs:
+        rd = _RunReader(run)
+        m = min(rd.n, n)
+        o = rd.offsets(0, m)
+        items += zip((-rd.counts(0, m)).tolist(), _strings(rd.codes(int(o[0]), int(o[-1])), o))
+    got = 0
+    for keys, counts in packed.chunks() if packed is not None and packed.n else ():
+        keys, counts = keys[:n - got], counts[:n - got]
+        got += keys.shape[0]
+        cps = (keys[:, None] >> np.array([48, 32, 16, 0], np.uint64)) & np.uint64(0xFFFF)
+        lens = np.count_nonzero(cps, axis=1)  # code points are never 0: the first 0 ends a key
+        items += zip((-counts).tolist(), _strings(cps[cps != 0], np.concatenate([[0], np.cumsum(lens)])))
+        if got >= n:
+            break
+    items.sort()  # count descending, then code points ascending (Python compares str by code point)
+    del items[n:]
+    try:
+        codecs.lookup_error("textmine.count")
+    except LookupError:
+        codecs.register_error("textmine.count", _emit_errors)
+    out.write("".join([f"{k}\t{-c}\n" for c, k in items]).encode("utf-8", "textmine.count"))
+    return len(items)
 
 
 def _concat_runs(runs, tmpdir):
