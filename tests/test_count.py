@@ -362,8 +362,12 @@ def test_high_orders_and_inputs_without_such_ngrams(tmp_path, tokenizer):
         assert got == sorted_items(count_naive(lines, tokenizer, 3, 5))
 
 
+@pytest.mark.parametrize("small", [0, 1 << 30], ids=["kernels", "numpy"])
 @pytest.mark.parametrize("seed", range(3))
-def test_packed_kernels_match_naive(seed):
+def test_packed_kernels_match_naive(seed, small, monkeypatch):
+    # small runs are merged and ordered with numpy (no kernel to compile), large ones by kernels
+    monkeypatch.setattr(pk, "_SMALL_MERGE", small)
+    monkeypatch.setattr(pk, "_SMALL_SORT", small)
     rng = np.random.default_rng(seed)
     keys = np.sort(rng.integers(1, 50, rng.integers(0, 400)).astype(np.uint64) << np.uint64(40))
     u, c = pk.run_lengths(keys)
