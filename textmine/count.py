@@ -817,7 +817,9 @@ class CountResult:
         _NPY_HEADERS.clear()  # scratch paths may be reused
         readers = [_RunReader(r) for r in runs]
         longest = [rd.longest() for rd in readers]
-        window = int(max(64, self.window_bytes // (64 * max(1, len(readers)))))
+        # no window longer than the longest run: the buffers are allocated (and zeroed) at full size
+        window = self.window_bytes // (64 * max(1, len(readers)))
+        window = int(max(64, min(window, max([rd.n for rd in readers], default=0))))
         wins = _RunWindows(readers, window, [8 * window + 2 * m + 8 for m in longest])
         longest = max(longest or [0])
         heads, run_ends = wins.heads, wins.run_ends
