@@ -511,3 +511,25 @@ def test_small_output_writer_equals_merge_kernels(tmp_path, monkeypatch, top):
         assert outs[0].count(b"\n") == top
     else:  # the undecodable bytes come back as they were read
         assert b"ab\xff\t1\n" in outs[0] and b"\xed\xa0\x80\t1\n" in outs[0]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads the peak RSS from /proc")
+def test_long_stdin_line_is_read_in_pieces_with_one_job(tmp_path):
+    """One 16 MB line on stdin (-j 1) is read in pieces as a file is: the peak resident memory
+    stays near that of a tiny input (held whole, its code points and units alone take 400 MB)."""
+    code = ("import atexit, sys\n"
+            "from textmine.cli import main\n"
+            "atexit.register(lambda: sys.stderr.write([x for x in open('/proc/self/status')\n"
+            "                                          if x.startswith('VmHWM')][0]))\n"
+            "main(['count', '-j', '1', '-t', 'char', '-q', '-o', sys.argv[1], '-'])\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    peaks, outs = [], []
+    for reps in (1, 1 << 21):
+        data = ("中文ab c。" * reps).encode("utf-8")  # 8 characters; no line end at all
+        out = tmp_path / f"o{reps}.tsv"
+        r = subprocess.run([sys.executable, "-c", code, str(out)], input=data, capture_output=True, env=env)
+        assert r.returncode == 0, r.stderr
+        peaks.append(int(r.stderr.decode().split()[-2]) << 10)
+        outs.append(out.read_text(encoding="utf-8"))
+    assert outs[1] == outs[0].replace("\t1\n", f"\t{1 << 21}\n")
+    assert peaks[1] - peaks[0] < 150 << 20, [p >> 20 for p in peaks]

@@ -1093,8 +1093,12 @@ def default_memory_limit():
     return max(256 << 20, total // 4)
 
 
-def _stdin_tasks(cfg, batch_bytes=4 << 20):
-    """Batches of about ``batch_bytes`` of stdin lines, as map tasks."""
+def _stdin_tasks(cfg, batch_bytes=4 << 20, in_process=False):
+    """Batches of about ``batch_bytes`` of stdin lines, as map tasks; ``in_process`` (one local
+    job): stdin as one shard, read in pieces as a file is (a long line is not held whole)."""
+    if in_process and not cfg.doc_per_file:
+        yield Shard(STDIN), cfg
+        return
     if cfg.doc_per_file:
         yield ["\n".join(iter_lines(Shard(STDIN), cfg.read))], cfg
         return
@@ -1203,7 +1207,8 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
     if STDIN in paths:
         import itertools
 
-        tasks = itertools.chain(tasks, _stdin_tasks(cfg, int(min(4 << 20, max(1 << 16, table_bytes // 8)))))
+        tasks = itertools.chain(tasks, _stdin_tasks(cfg, int(min(4 << 20, max(1 << 16, table_bytes // 8))),
+                                                    engine == "local" and n_jobs == 1))
 
     # compile every kernel (and load the tokenizer) in the parent before any worker starts
     tok = _tokenizer(tokenizer)
