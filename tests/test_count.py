@@ -362,8 +362,12 @@ def test_high_orders_and_inputs_without_such_ngrams(tmp_path, tokenizer):
         assert got == sorted_items(count_naive(lines, tokenizer, 3, 5))
 
 
+@pytest.mark.parametrize("small", [0, 1 << 30], ids=["kernels", "numpy"])
 @pytest.mark.parametrize("seed", range(3))
-def test_packed_kernels_match_naive(seed):
+def test_packed_kernels_match_naive(seed, small, monkeypatch):
+    # small runs are merged and ordered with numpy (no kernel to compile), large ones by kernels
+    monkeypatch.setattr(pk, "_SMALL_MERGE", small)
+    monkeypatch.setattr(pk, "_SMALL_SORT", small)
     rng = np.random.default_rng(seed)
     keys = np.sort(rng.integers(1, 50, rng.integers(0, 400)).astype(np.uint64) << np.uint64(40))
     u, c = pk.run_lengths(keys)
@@ -476,3 +480,56 @@ def test_count_compiles_one_specialisation_per_kernel(tmp_path):
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "o.tsv").read_text(encoding="utf-8").count("\n") > 10
     assert r.stdout == ""
+
+
+@pytest.mark.parametrize("top", [None, 1, 9, 500])
+def test_small_output_writer_equals_merge_kernels(tmp_path, monkeypatch, top):
+    """Small outputs (few lines, or few keys) are written in Python, without the merge kernels:
+    the same bytes as the kernels' heap merge, for packed and table keys, ties on long prefixes,
+    characters outside the BMP and undecodable bytes (``surrogateescape``)."""
+    import io
+
+    import textmine.count as tc
+    from textmine.corpus import ReadOptions
+
+    rng = random.Random(13)
+    lines = random_lines(rng, 300) + ["abcdefgh" + rng.choice("xyz") * rng.randint(1, 3) for _ in range(40)]
+    path = tmp_path / "s.txt"
+    path.write_bytes(("\n".join(lines) + "\n").encode("utf-8") + b"ab\xff \xfe\x80 \xed\xa0\x80 ab\n")
+    outs = []
+    for small in (-1, 1 << 30):
+        monkeypatch.setattr(tc, "_SMALL_OUTPUT", small)
+        for j in (1, 2):
+            with count([str(path)], tokenizer="space", max_n=2, top=top, n_jobs=j, shard_bytes=2048,
+                       read=ReadOptions(errors="surrogateescape")) as res:
+                assert res.runs and res.n_packed  # both kinds of key are merged
+                b = io.BytesIO()
+                assert res.write(b) == res.n_keys
+                outs.append(b.getvalue())
+    assert outs[0] == outs[1] == outs[2] == outs[3]
+    if top:
+        assert outs[0].count(b"\n") == top
+    else:  # the undecodable bytes come back as they were read
+        assert b"ab\xff\t1\n" in outs[0] and b"\xed\xa0\x80\t1\n" in outs[0]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads the peak RSS from /proc")
+def test_long_stdin_line_is_read_in_pieces_with_one_job(tmp_path):
+    """One 16 MB line on stdin (-j 1) is read in pieces as a file is: the peak resident memory
+    stays near that of a tiny input (held whole, its code points and units alone take 400 MB)."""
+    code = ("import atexit, sys\n"
+            "from textmine.cli import main\n"
+            "atexit.register(lambda: sys.stderr.write([x for x in open('/proc/self/status')\n"
+            "                                          if x.startswith('VmHWM')][0]))\n"
+            "main(['count', '-j', '1', '-t', 'char', '-q', '-o', sys.argv[1], '-'])\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    peaks, outs = [], []
+    for reps in (1, 1 << 21):
+        data = ("中文ab c。" * reps).encode("utf-8")  # 8 characters; no line end at all
+        out = tmp_path / f"o{reps}.tsv"
+        r = subprocess.run([sys.executable, "-c", code, str(out)], input=data, capture_output=True, env=env)
+        assert r.returncode == 0, r.stderr
+        peaks.append(int(r.stderr.decode().split()[-2]) << 10)
+        outs.append(out.read_text(encoding="utf-8"))
+    assert outs[1] == outs[0].replace("\t1\n", f"\t{1 << 21}\n")
+    assert peaks[1] - peaks[0] < 150 << 20, [p >> 20 for p in peaks]

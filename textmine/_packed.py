@@ -16,27 +16,22 @@ from textmine._numba import njit
 _EMPTY = (np.empty(0, np.uint64), np.empty(0, np.int64))
 
 
-@njit
 def run_lengths(keys):
     """The distinct values of the sorted ``keys uint64[n]`` and how often each occurs.
 
-    Returns ``(distinct uint64[m], counts int64[m])``, both in key order (sized exactly: a first
-    pass counts the distinct values).
+    Returns ``(distinct uint64[m], counts int64[m])``, both in key order. numpy: a few vector
+    passes, next to the sort before it, cost less than compiling a kernel in every cold start.
     """
     n = keys.shape[0]
-    m = 1 if n else 0
-    for i in range(1, n):
-        m += keys[i] != keys[i - 1]
-    out = np.empty(m, np.uint64)
-    cnt = np.empty(m, np.int64)
-    j = -1
-    for i in range(n):
-        if i == 0 or keys[i] != keys[i - 1]:
-            j += 1
-            out[j] = keys[i]
-            cnt[j] = 0
-        cnt[j] += 1
-    return out, cnt
+    first = np.empty(n, bool)
+    first[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    del first
+    cnt = np.empty(starts.shape[0], np.int64)
+    cnt[:-1] = starts[1:] - starts[:-1]
+    cnt[-1:] = n - starts[-1:]
+    return keys[starts], cnt
 
 
 @njit
@@ -51,13 +46,38 @@ def _merged_size(k1, k2):
     return m + (n1 - i) + (n2 - j)
 
 
-@njit
+# up to this many entries numpy merges two runs, and orders runs by count (no kernel to compile;
+# numpy's sorts take at most a few milliseconds there)
+_SMALL_MERGE = 1 << 14
+_SMALL_SORT = 1 << 17
+
+
 def merge_counts(k1, c1, k2, c2):
     """Merge two runs (sorted distinct keys with counts); the counts of a key in both add up.
 
-    Returns ``(keys[m], counts int64[m])``, sorted (sized exactly by a first pass); the keys
-    have the dtype of ``k1`` (uint64 packed keys here, int64 n-gram keys in discover-words).
+    Returns ``(keys[m], counts int64[m])``, sorted; the keys have the dtype of ``k1`` (uint64
+    packed keys here, int64 n-gram keys in discover-words). Large runs go through a linear merge
+    kernel; small ones (at most :data:`_SMALL_MERGE` entries in all) through numpy's stable sort, which
+    takes about as long there and spares a short run the kernel's compile.
     """
+    if k1.shape[0] + k2.shape[0] > _SMALL_MERGE:
+        return _merge_counts(k1, c1, k2, c2)
+    keys = np.concatenate((k1, k2)).astype(k1.dtype, copy=False)
+    cnt = np.concatenate((c1, c2)).astype(np.int64, copy=False)
+    order = np.argsort(keys, kind="stable")
+    keys, cnt = keys[order], cnt[order]
+    if not keys.shape[0]:
+        return keys, cnt
+    first = np.empty(keys.shape[0], bool)
+    first[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    return keys[starts], np.add.reduceat(cnt, starts)
+
+
+@njit
+def _merge_counts(k1, c1, k2, c2):
+    """:func:`merge_counts` of large runs: a linear merge, sized exactly by a first pass."""
     n1, n2 = k1.shape[0], k2.shape[0]
     size = _merged_size(k1, k2)
     keys = np.empty(size, k1.dtype)
@@ -124,10 +144,19 @@ def count_sort(parts, out_keys, out_counts):
     ``out_keys`` and ``out_counts`` ordered by count descending; entries of equal count keep
     their order (part by part, then within a part).
 
-    A counting sort over ``min(count, 2**16)`` (one pass to count, one to scatter); the few
+    Up to :data:`_SMALL_SORT` entries, numpy's stable sort by count; beyond, a counting sort over
+    ``min(count, 2**16)`` (one pass to count, one to scatter); the few
     entries with counts of 2**16 and more come first and are then ordered exactly by a stable
     merge sort.
     """
+    n = sum(int(c.shape[0]) for _, c in parts)
+    if n <= _SMALL_SORT:  # few entries: numpy's stable sort, no kernel to compile
+        if n:
+            counts = np.concatenate([c for _, c in parts])
+            order = np.argsort(-counts, kind="stable")
+            out_keys[:n] = np.concatenate([k for k, _ in parts])[order]
+            out_counts[:n] = counts[order]
+        return
     hist = np.zeros(_CAP + 1, np.int64)
     for _, c in parts:
         count_histogram(c, hist)

@@ -105,19 +105,34 @@ def _find_or_add(codes, s, e, h, w, rows, arena, meta):
 
 
 @njit
-def add_entries(codes, offsets, counts, hashes, k0, rows, arena, meta):
-    """Add already-hashed keys with counts (a partial) to the table, resuming at entry ``k0``.
+def add_keys(codes, hashes, starts, ends, weights, k0, k1, rows, arena, meta):
+    """Add keys ``k0..k1`` to the table: key ``k`` is ``codes[starts[k]:ends[k]]`` with hash
+    ``hashes[k]``, counted ``weights[k]`` times (once when ``weights`` is empty). One kernel for
+    the spans of a batch and for the entries of a partial (``starts``/``ends`` are then its
+    offsets): each copy of the inlined probe loop costs about 0.5 s of a cold start.
 
-    Returns the first entry not added (the table needs growing when it is below ``len(counts)``).
+    Returns the first key not added (the table needs growing when it is below ``k1``).
     """
     limit = rows.shape[0] // 2
-    n = counts.shape[0]
-    for k in range(k0, n):
-        s, e = offsets[k], offsets[k + 1]
+    once = weights.shape[0] == 0
+    for k in range(k0, k1):
+        s, e = starts[k], ends[k]
         if meta[0] + 1 > limit or meta[1] + (e - s) > arena.shape[0]:
             return k
-        _find_or_add(codes, s, e, hashes[k], counts[k], rows, arena, meta)
-    return n
+        _find_or_add(codes, s, e, hashes[k], np.int64(1) if once else weights[k], rows, arena, meta)
+    return k1
+
+
+_ONCE = np.empty(0, np.int64)
+
+
+def _readonly(a):
+    """A read-only view of ``a``: numba compiles a kernel again for a writable array where it had
+    a read-only one (tokenized text is read-only), so the code points always come read-only."""
+    if a.flags.writeable:
+        a = a.view()
+        a.flags.writeable = False
+    return a
 
 
 # A packed key: a string of 1..4 code points, each in 1..0xFFFF, left-aligned in 16-bit slots of a
@@ -138,10 +153,11 @@ def ngram_total(goff, min_n, max_n):
     return total
 
 
-@njit(inline="always")
-def _grown(a):
-    new = np.empty(2 * a.shape[0] + 16, a.dtype)
-    new[:a.shape[0]] = a
+@njit
+def _grown(a):  # int64 arrays only
+    new = np.empty(2 * a.shape[0] + 16, np.int64)
+    for i in range(a.shape[0]):  # a loop, not a slice assignment: numba compiles the latter's
+        new[i] = a[i]            # error message formatting (about 2 s of a cold start)
     return new
 
 
@@ -165,7 +181,7 @@ def ngram_descriptors(codes, ustart, uend, goff, min_n, max_n, n_parts, pack_buf
     if pack and pack_buf.shape[0] - pack_at < total:
         raise ValueError("ngram_descriptors: no room for the packed keys")
     cap = min(total, 1024) if pack else total  # descriptors are few when most keys pack
-    h_all = np.empty(cap, np.uint64)
+    h_all = np.empty(cap, np.int64)  # the hashes' bits: one dtype, one build of _grown
     s_all = np.empty(cap, np.int64)
     e_all = np.empty(cap, np.int64)
     part = np.zeros(n_parts + 1, np.int64)
@@ -203,7 +219,7 @@ def ngram_descriptors(codes, ustart, uend, goff, min_n, max_n, n_parts, pack_buf
                             s_all = _grown(s_all)
                             e_all = _grown(e_all)
                         hm = _mix(h)
-                        h_all[q] = hm
+                        h_all[q] = np.int64(hm)
                         s_all[q] = s
                         e_all[q] = e
                         part[partition_of(hm, n_parts) + 1] += 1
@@ -215,28 +231,14 @@ def ngram_descriptors(codes, ustart, uend, goff, min_n, max_n, n_parts, pack_buf
     ss = np.empty(q, np.int64)
     es = np.empty(q, np.int64)
     for r in range(q):
-        p = partition_of(h_all[r], n_parts)
+        h = np.uint64(h_all[r])
+        p = partition_of(h, n_parts)
         d = nxt[p]
         nxt[p] = d + 1
-        hs[d] = h_all[r]
+        hs[d] = h
         ss[d] = s_all[r]
         es[d] = e_all[r]
     return hs, ss, es, part, npk - pack_at
-
-
-@njit
-def add_spans(codes, hashes, starts, ends, k0, k1, rows, arena, meta):
-    """Count spans ``k0..k1`` (each ``codes[starts[k]:ends[k]]`` with hash ``hashes[k]``) once each.
-
-    Returns the first span not added (the table needs growing when it is below ``k1``).
-    """
-    limit = rows.shape[0] // 2
-    for k in range(k0, k1):
-        s, e = starts[k], ends[k]
-        if meta[0] + 1 > limit or meta[1] + (e - s) > arena.shape[0]:
-            return k
-        _find_or_add(codes, s, e, hashes[k], 1, rows, arena, meta)
-    return k1
 
 
 @njit
@@ -341,19 +343,16 @@ def _less(a, b, counts, offsets, codes):
     return la < lb
 
 
-@njit
 def prefix_keys(offsets, codes, skip):
-    """Code points ``skip..skip+2`` of each key packed into an int64 (missing ones as 0)."""
-    n = offsets.shape[0] - 1
-    out = np.empty(n, np.int64)
-    for k in range(n):
-        s, e = offsets[k] + skip, offsets[k + 1]
-        v = np.int64(0)
-        for j in range(3):
-            v <<= 21
-            if s + j < e:
-                v |= np.int64(codes[s + j])
-        out[k] = v
+    """Code points ``skip..skip+2`` of each key packed into an int64 (missing ones as 0), 21 bits
+    each. numpy (three vector passes over the keys): not worth a kernel's compile."""
+    starts, ends = offsets[:-1] + skip, offsets[1:]
+    out = np.zeros(starts.shape[0], np.int64)
+    for j in range(3):
+        at = starts + j
+        ok = at < ends
+        out <<= 21
+        out[ok] |= codes[at[ok]].astype(np.int64)
     return out
 
 
@@ -386,7 +385,9 @@ def sort_keys(counts, offsets, codes):
     pref = prefix_keys(offsets, codes, 0)
     pref2 = prefix_keys(offsets, codes, 3)
     order = np.lexsort((pref2, pref, -counts))
-    fix_ties(order, counts, pref, pref2, offsets, codes)
+    c, p, q = counts[order], pref[order], pref2[order]
+    if np.any((c[1:] == c[:-1]) & (p[1:] == p[:-1]) & (q[1:] == q[:-1])):  # compiled only when needed
+        fix_ties(order, counts, pref, pref2, offsets, codes)
     return order, pref, pref2
 
 
@@ -395,25 +396,14 @@ def sort_order(counts, offsets, codes):
     return sort_keys(counts, offsets, codes)[0]
 
 
-@njit
 def gather(order, codes, offsets, counts):
-    """Reorder entries by ``order``: returns new ``codes, offsets, counts``."""
-    n = order.shape[0]
-    new_off = np.empty(n + 1, np.int64)
-    new_off[0] = 0
-    for r in range(n):
-        k = order[r]
-        new_off[r + 1] = new_off[r] + offsets[k + 1] - offsets[k]
-    new_codes = np.empty(new_off[n], np.uint32)
-    new_counts = np.empty(n, np.int64)
-    for r in range(n):
-        k = order[r]
-        s = offsets[k]
-        o = new_off[r]
-        for j in range(offsets[k + 1] - s):
-            new_codes[o + j] = codes[s + j]
-        new_counts[r] = counts[k]
-    return new_codes, new_off, new_counts
+    """Reorder entries by ``order``: returns new ``codes, offsets, counts`` (numpy: the keys of
+    the tables are few, and a kernel's compile costs more than this takes)."""
+    lens = (offsets[1:] - offsets[:-1])[order]
+    new_off = np.zeros(order.shape[0] + 1, np.int64)
+    np.cumsum(lens, out=new_off[1:])
+    at = np.repeat(offsets[:-1][order] - new_off[:-1], lens) + np.arange(new_off[-1], dtype=np.int64)
+    return codes[at], new_off, counts[order]
 
 
 @njit
@@ -478,26 +468,28 @@ def _load_head(hkey, r, k, counts, pref, pref2):
     hkey[r, 2] = pref2[k]
 
 
-@njit
 def heap_init(heads, run_ends, counts, pref, pref2, offsets, codes):
-    """A heap of the non-empty sorted runs by their current heads.
+    """A heap of the non-empty sorted runs by their current heads (for :func:`merge_emit`).
 
     Run ``r`` holds entries ``heads[r]:run_ends[r]`` of the concatenated arrays; ``pref`` and
     ``pref2`` are the packed code points 0-2 and 3-5 of every entry (see :func:`prefix_keys`).
-    Returns the heap, its size and the cached head keys ``int64[n_runs, 3]``.
+    Returns the heap, its size and the cached head keys ``int64[n_runs, 3]``. Plain Python (a
+    sort of the heads, once per output; a sorted array is a heap): as a kernel it cost about
+    1.5 s of compiling in every cold start.
     """
     n_runs = heads.shape[0]
-    heap = np.empty(n_runs, np.int64)
     hkey = np.zeros((n_runs, 3), np.int64)
-    n = 0
-    for r in range(n_runs):
-        if heads[r] < run_ends[r]:
-            _load_head(hkey, r, heads[r], counts, pref, pref2)
-            heap[n] = r
-            n += 1
-    for i in range(n // 2 - 1, -1, -1):
-        _sift_down(heap, n, i, hkey, heads, counts, offsets, codes)
-    return heap, n, hkey
+    live = np.flatnonzero(heads < run_ends)
+    k = heads[live]
+    hkey[live, 0] = -counts[k]
+    hkey[live, 1] = pref[k]
+    hkey[live, 2] = pref2[k]
+    # the order of _heap_less: count descending, code points ascending, then the run
+    order = sorted(live.tolist(), key=lambda r: (-int(counts[heads[r]]),
+                                                 codes[offsets[heads[r]]:offsets[heads[r] + 1]].tolist(), r))
+    heap = np.zeros(n_runs, np.int64)
+    heap[:len(order)] = order
+    return heap, len(order), hkey
 
 
 @njit(inline="always")
@@ -739,8 +731,9 @@ class SpanTable:
         """Add a partial's keys with their counts."""
         k = 0
         n = counts.shape[0]
+        codes, starts, ends = _readonly(codes), offsets[:-1], offsets[1:]
         while k < n:
-            k = add_entries(codes, offsets, counts, hashes, k, *self.arrays())
+            k = add_keys(codes, hashes, starts, ends, counts, k, n, *self.arrays())
             if k < n:
                 self._room_for(int(offsets[k + 1] - offsets[k]))
 
@@ -752,8 +745,9 @@ class SpanTable:
     def add_spans(self, codes, hashes, starts, ends, k0, k1):
         """Count the spans ``k0..k1`` of a descriptor list (see :func:`ngram_descriptors`)."""
         k = k0
+        codes = _readonly(codes)
         while k < k1:
-            k = add_spans(codes, hashes, starts, ends, k, k1, *self.arrays())
+            k = add_keys(codes, hashes, starts, ends, _ONCE, k, k1, *self.arrays())
             if k < k1:
                 self._room_for(int(ends[k] - starts[k]))
 
@@ -783,6 +777,7 @@ class PartitionedTable:
 
     def count_ngrams(self, codes, ustart, uend, goff, min_n=1, max_n=1):
         buf, at = _NO_PACK, 0
+        codes = _readonly(codes)
         if self.packed is not None:
             buf, at = self.packed.room(ngram_total(goff, min_n, max_n))
         hs, ss, es, part, n_packed = ngram_descriptors(codes, ustart, uend, goff, min_n, max_n,

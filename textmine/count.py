@@ -810,12 +810,16 @@ class CountResult:
         runs = [r for r in self.runs if r[2].shape[0]]
         if not runs and not self.n_packed:
             return 0
+        if _small_output(runs, self.n_packed, self.n_keys):
+            return _write_small(out, runs, self.packed, self.n_keys)
         # the runs are merged through windows of a bounded size: memory does not follow the
         # number of keys, and a run on disk is read (not mapped) window by window
         _NPY_HEADERS.clear()  # scratch paths may be reused
         readers = [_RunReader(r) for r in runs]
         longest = [rd.longest() for rd in readers]
-        window = int(max(64, self.window_bytes // (64 * max(1, len(readers)))))
+        # no window longer than the longest run: the buffers are allocated (and zeroed) at full size
+        window = self.window_bytes // (64 * max(1, len(readers)))
+        window = int(max(64, min(window, max([rd.n for rd in readers], default=0))))
         wins = _RunWindows(readers, window, [8 * window + 2 * m + 8 for m in longest])
         longest = max(longest or [0])
         heads, run_ends = wins.heads, wins.run_ends
@@ -881,6 +885,63 @@ class CountResult:
         self._tmp = None
         self.runs = []
         self.packed = None
+
+
+_SMALL_OUTPUT = 1 << 14  # entries to compare at most for the output to be written in Python
+
+
+def _small_output(runs, n_packed, n):
+    """Whether the first ``n`` lines come from at most :data:`_SMALL_OUTPUT` entries (the first
+    ``n`` of each run and of the packed keys): few lines (``--top``) or a small result."""
+    return sum(min(int(r[2].shape[0]), n) for r in runs) + min(n_packed, n) <= _SMALL_OUTPUT
+
+
+def _emit_errors(e):
+    """Encoding as :func:`textmine._spantable._utf8` does: U+DC80..U+DCFF (an undecodable byte
+    read with ``surrogateescape``) as that byte, any other surrogate as three bytes."""
+    b = bytearray()
+    for ch in e.object[e.start:e.end]:
+        c = ord(ch)
+        b += bytes([c - 0xDC00]) if 0xDC80 <= c <= 0xDCFF else ch.encode("utf-8", "surrogatepass")
+    return bytes(b), e.end
+
+
+def _strings(codes, offsets):
+    """The code-point strings ``codes[offsets[k]:offsets[k+1]]`` as Python strings."""
+    text = np.ascontiguousarray(codes, np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
+    o = (np.asarray(offsets) - offsets[0]).tolist()
+    return [text[a:b] for a, b in zip(o[:-1], o[1:])]
+
+
+def _write_small(out, runs, packed, n):
+    """What :meth:`CountResult.write` writes, for a small output (:func:`_small_output`): the first
+    ``n`` entries of every run and of the packed keys sorted in Python, with no merge kernel to
+    compile (the merge's kernels are a large part of a cold start, and ``--top`` writes few lines)."""
+    import codecs
+
+    items = []
+    for run in runs:
+        rd = _RunReader(run)
+        m = min(rd.n, n)
+        o = rd.offsets(0, m)
+        items += zip((-rd.counts(0, m)).tolist(), _strings(rd.codes(int(o[0]), int(o[-1])), o))
+    got = 0
+    for keys, counts in packed.chunks() if packed is not None and packed.n else ():
+        keys, counts = keys[:n - got], counts[:n - got]
+        got += keys.shape[0]
+        cps = (keys[:, None] >> np.array([48, 32, 16, 0], np.uint64)) & np.uint64(0xFFFF)
+        lens = np.count_nonzero(cps, axis=1)  # code points are never 0: the first 0 ends a key
+        items += zip((-counts).tolist(), _strings(cps[cps != 0], np.concatenate([[0], np.cumsum(lens)])))
+        if got >= n:
+            break
+    items.sort()  # count descending, then code points ascending (Python compares str by code point)
+    del items[n:]
+    try:
+        codecs.lookup_error("textmine.count")
+    except LookupError:
+        codecs.register_error("textmine.count", _emit_errors)
+    out.write("".join([f"{k}\t{-c}\n" for c, k in items]).encode("utf-8", "textmine.count"))
+    return len(items)
 
 
 def _concat_runs(runs, tmpdir):
@@ -1032,8 +1093,12 @@ def default_memory_limit():
     return max(256 << 20, total // 4)
 
 
-def _stdin_tasks(cfg, batch_bytes=4 << 20):
-    """Batches of about ``batch_bytes`` of stdin lines, as map tasks."""
+def _stdin_tasks(cfg, batch_bytes=4 << 20, in_process=False):
+    """Batches of about ``batch_bytes`` of stdin lines, as map tasks; ``in_process`` (one local
+    job): stdin as one shard, read in pieces as a file is (a long line is not held whole)."""
+    if in_process and not cfg.doc_per_file:
+        yield Shard(STDIN), cfg
+        return
     if cfg.doc_per_file:
         yield ["\n".join(iter_lines(Shard(STDIN), cfg.read))], cfg
         return
@@ -1142,7 +1207,8 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
     if STDIN in paths:
         import itertools
 
-        tasks = itertools.chain(tasks, _stdin_tasks(cfg, int(min(4 << 20, max(1 << 16, table_bytes // 8)))))
+        tasks = itertools.chain(tasks, _stdin_tasks(cfg, int(min(4 << 20, max(1 << 16, table_bytes // 8))),
+                                                    engine == "local" and n_jobs == 1))
 
     # compile every kernel (and load the tokenizer) in the parent before any worker starts
     tok = _tokenizer(tokenizer)

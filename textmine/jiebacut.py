@@ -59,7 +59,7 @@ N_CODES = 0x110000
 HAN_LO = 0x4E00
 HAN_HI = 0x9FD5  # inclusive
 _CP_BITS = 21  # code points < 2**21: trie key = node << 21 | code point
-_FORMAT = "textmine-jiebacut-1"
+_FORMAT = "textmine-jiebacut-2"  # 2: the trie's edge table is kept too
 _ZERO = np.zeros(1, np.int64)  # line_starts of a one-line call (never written)
 
 
@@ -611,10 +611,20 @@ def _source_key(path):
     return f"{os.path.abspath(path)}|{st.st_mtime_ns}|{st.st_size}"
 
 
+def _table_bits(n, path):
+    bits = max(4, int(2 * n - 1).bit_length())  # 2**bits >= 2 n
+    if bits > 30:
+        raise TextmineError(f"dictionary {path} is too large ({n} prefixes)")
+    return bits
+
+
 def _build_all(path):
     arrays = _build_dictionary_arrays(path)
     arrays.update(_build_hmm_arrays())
     arrays["cls"] = char_classes()
+    # the edge table too: a cached dictionary then needs no kernel compiled to load
+    arrays["keys"], arrays["vals"] = _jiebacut_build_table(arrays["parent"], arrays["cp"],
+                                                           _table_bits(arrays["parent"].shape[0], path))
     return arrays
 
 
@@ -724,11 +734,8 @@ class JiebaTokenizer:
         if self._arrays is None:
             path = self.dictionary if self.dictionary is not None else default_dictionary()
             a = _load_or_build(os.fspath(path))
-            n = a["parent"].shape[0]
-            bits = max(4, int(2 * n - 1).bit_length())  # 2**bits >= 2 n
-            if bits > 30:
-                raise TextmineError(f"dictionary {path} is too large ({n} prefixes)")
-            keys, vals = _jiebacut_build_table(a["parent"], a["cp"], bits)
+            keys, vals = a["keys"], a["vals"]
+            bits = keys.shape[0].bit_length() - 1  # 2**bits slots
             root_child = np.full(N_CODES, -1, np.int32)
             top = np.flatnonzero(a["parent"] == 0)
             root_child[a["cp"][top]] = (top + 1).astype(np.int32)
