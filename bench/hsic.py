@@ -340,10 +340,13 @@ def aggregated(args):
     alpha = 0.05
     hsic_agg_test(np.arange(30.0), np.arange(30.0) ** 2, n_permutations=10)      # compile
     ns = args.agg_ns
-    print(f"## Aggregated test (HSICAgg, 5 x 5 bandwidths, B = {args.agg_b}): rejection rate at alpha = 0.05\n")
+    coll = tuple(args.agg_collection)
+    side = int(coll[2]) - int(coll[1]) + 1
+    print(f"## Aggregated test (HSICAgg, {side} x {side} bandwidths 2^i m / sqrt 2, i = {int(coll[1])}..{int(coll[2])}, "
+          f"B = {args.agg_b}): rejection rate at alpha = 0.05\n")
     print("Same data for every column. `agg` = textmine aggregated (one set of B permutations, min-p correction); "
           "`gamma` = median-heuristic gamma test; `perm` = median-heuristic permutation test (B = 200); "
-          "`hyppo` = `Hsic().test` (chi2); `best single` = the best of the 25 bandwidth pairs' own uncorrected "
+          "`hyppo` = `Hsic().test` (chi2); `best single` = the best of the bandwidth pairs' own uncorrected "
           "permutation tests in hindsight (the same permutations as `agg`), and its sigma pair.\n")
     rows = []
     for shape in args.agg_shapes:
@@ -359,7 +362,8 @@ def aggregated(args):
             for t in range(trials):
                 x, y = dep_sample(shape, n, rng)
                 ts = time.perf_counter()
-                r = hsic_agg_test(x, y, n_permutations=args.agg_b, seed=t, alpha=alpha)
+                r = hsic_agg_test(x, y, n_permutations=args.agg_b, seed=t, alpha=alpha,
+                                  collection=(coll[0], int(coll[1]), int(coll[2])))
                 t_agg.append(time.perf_counter() - ts)
                 rej["agg"] += r.pvalue <= alpha
                 ps = np.array([k.pvalue for k in r.kernels])
@@ -438,10 +442,12 @@ def main():
     ap.add_argument("--agg-ns", type=int, nargs="+", default=[100, 200, 500])
     ap.add_argument("--agg-shapes", nargs="+", default=["null", "sin4", "sin8", "quadratic", "circle", "sign"])
     ap.add_argument("--agg-b", type=int, default=1000, help="aggregated: permutations per trial")
-    ap.add_argument("--agg-trials", type=int, default=100, help="aggregated: trials per power cell (n < 500)")
-    ap.add_argument("--agg-trials-500", type=int, default=50, help="aggregated: trials per power cell, n >= 500")
+    ap.add_argument("--agg-trials", type=int, default=200, help="aggregated: trials per power cell (n < 500)")
+    ap.add_argument("--agg-trials-500", type=int, default=100, help="aggregated: trials per power cell, n >= 500")
     ap.add_argument("--agg-null-trials", type=int, default=1000, help="aggregated: null trials (n < 500)")
-    ap.add_argument("--agg-null-trials-500", type=int, default=200, help="aggregated: null trials, n >= 500")
+    ap.add_argument("--agg-null-trials-500", type=int, default=1000, help="aggregated: null trials, n >= 500")
+    ap.add_argument("--agg-collection", type=float, nargs=3, default=[2, -2, 0], metavar=("BASE", "LO", "HI"),
+                    help="aggregated: the bandwidth collection")
     ap.add_argument("--agg-skip-peers", action="store_true", help="aggregated: power cells without the peers")
     ap.add_argument("--trials", type=int, default=2000)
     ap.add_argument("--methods", nargs="+", help="calibration: only the rows whose name contains one of these")
