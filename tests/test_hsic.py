@@ -1043,7 +1043,6 @@ def test_categorical_every_method_matches_naive():
     r = hsic_test(lab, y, method="rff", n_features=30, seed=4)
     rng = np.random.default_rng(4)
     wy, by = H._features(y.reshape(-1, 1), "gaussian", sy, 30, rng)
-    ly = naive.rff_hsic(y.reshape(-1, 1), y.reshape(-1, 1), wy, by, wy, by)  # noqa: F841 (features only)
     py = math.sqrt(2.0 / 30) * np.cos(y.reshape(-1, 1) @ wy + by)
     onehot = (lab[:, None] == np.unique(lab)[None, :]).astype(float)
     h = naive.centring(60)
@@ -1212,6 +1211,10 @@ def test_inc_test_statistic_threads_and_sign_flip_is_a_swap():
     hy1 = naive.inc_h(ys, 40, ii, jj, [1.0])[:, 0]
     sign = np.where((ii == 5) ^ (jj == 5), -1.0, 1.0)
     np.testing.assert_allclose(hy1, sign * hy0, rtol=1e-12, atol=1e-15)
+    with pytest.raises(TextmineError, match="design pairs; use --pvalue rff"):
+        A.hsic_agg_inc_test(x, y, memory_limit=10 ** 4)
+    with pytest.raises(TextmineError, match="at least 8 samples"):
+        A.hsic_agg_inc_test(x[:7], y[:7])
 
 
 def test_inc_level_and_power():

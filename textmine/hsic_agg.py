@@ -17,10 +17,11 @@ The collection is agginc's form, ``lambda = base^i m`` for ``i = lo..hi`` per va
 the median distance, for the kernel ``exp(-d^2 / lambda^2)``, i.e. ``sigma = lambda / sqrt(2)``
 in textmine's ``exp(-d^2 / (2 sigma^2))``; but the default range is ``2^-2 .. 2^0`` (3 x 3 pairs),
 not agginc's ``2^-2 .. 2^2`` (5 x 5). The bandwidths above the median distance did not carry
-power in any benchmark cell (on the circle at n = 100 their pairs reject in 10-35 % of trials
-against 80 % at ``m / 2``), but each pair in the collection raises the min-p threshold the others
-must pass: at 25 pairs the best pair's per-test threshold is about 0.008 and the circle at n = 100
-was rejected in 56-61 % of trials against 70 % with the 9 pairs (bench/RESULTS.md, "## hsic").
+power in any benchmark cell (on the circle at n = 100 the 16 pairs with a ``lambda > m`` reject
+in 1-38 % of trials, against 80 % at ``(m / 2, m / 2)``), but each pair in the collection lowers
+the threshold the others must pass: the per-pair threshold of the min-p rule is about 0.008 with
+25 pairs and 0.016 with 9, and the circle at n = 100 was rejected in 56-61 % of trials with 25
+pairs against 69-70 % with 9 (bench/RESULTS.md, "## hsic").
 ``collection=(2, -2, 2)`` (``--collection 2,-2,2``) gives agginc's collection.
 
 The statistic of each pair is the quadratic biased HSIC over all n rows (not agginc's
@@ -470,7 +471,7 @@ def inc_design(half, r):
 
 
 def hsic_agg_inc_test(x, y, r=INC_R, n_bootstrap=500, seed=1, alpha=0.05, collection=COLLECTION, n_jobs=None,
-                      categorical=(False, False)):
+                      categorical=(False, False), memory_limit=2 ** 31):
     """Aggregated HSIC test on an incomplete U-statistic, in time linear in n (HSICAggInc).
 
     Parameters
@@ -485,6 +486,8 @@ def hsic_agg_inc_test(x, y, r=INC_R, n_bootstrap=500, seed=1, alpha=0.05, collec
         Seeds the row shuffle and the Rademacher signs; the result does not depend on ``n_jobs``.
     alpha, collection, n_jobs, categorical
         As in :func:`hsic_agg_test`.
+    memory_limit : int
+        Bytes allowed for the kernel differences, ``8 |D| (Lx + Ly)`` with ``|D| ~ R n / 2``.
 
     Returns
     -------
@@ -524,6 +527,10 @@ def hsic_agg_inc_test(x, y, r=INC_R, n_bootstrap=500, seed=1, alpha=0.05, collec
     xs = np.ascontiguousarray(x[order])
     ys = np.ascontiguousarray(y[order])
     ii, jj = inc_design(half, r)
+    need = 8 * ii.size * (len(sx) + len(sy)) + 8 * (b + 1) * half
+    if need > memory_limit:
+        raise TextmineError(f"the incomplete aggregated test at n = {n} needs {need / 2 ** 30:.1f} GiB for its "
+                            f"{ii.size} design pairs; use --pvalue rff or block, or fewer rows")
     signs = np.ones((b + 1, half))
     signs[1:] = rng.integers(0, 2, size=(b, half)) * 2.0 - 1.0
     with _Threads(n_jobs):
