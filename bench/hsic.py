@@ -13,6 +13,8 @@ power        rejection rate at alpha = 0.05 on linear, quadratic, sinusoidal and
              (hyppo's ``indep_sim`` with noise), textmine's default test vs hyppo's default test.
 aggregated   level and power of the aggregated test (HSICAgg) against the median-heuristic gamma and
              permutation tests, hyppo and the best single bandwidth pair in hindsight, same data.
+agg_inc      the incomplete-U-statistic aggregated test (``--pvalue aggregated-inc``) at n = 2000 and
+             10^4 against the median-heuristic gamma and rff tests, same data.
 dcor_speed   1-D bias-corrected distance correlation at n = 10^5, 10^6 vs the dcor package (avl, mergesort).
 speed        permutation test n = 500, B = 1000 (hyppo timed with B = 100 and scaled x10; textmine's
              low-rank first pass and its direct float32 pass); gamma test
@@ -340,10 +342,13 @@ def aggregated(args):
     alpha = 0.05
     hsic_agg_test(np.arange(30.0), np.arange(30.0) ** 2, n_permutations=10)      # compile
     ns = args.agg_ns
-    print(f"## Aggregated test (HSICAgg, 5 x 5 bandwidths, B = {args.agg_b}): rejection rate at alpha = 0.05\n")
+    coll = tuple(args.agg_collection)
+    side = int(coll[2]) - int(coll[1]) + 1
+    print(f"## Aggregated test (HSICAgg, {side} x {side} bandwidths 2^i m / sqrt 2, i = {int(coll[1])}..{int(coll[2])}, "
+          f"B = {args.agg_b}): rejection rate at alpha = 0.05\n")
     print("Same data for every column. `agg` = textmine aggregated (one set of B permutations, min-p correction); "
           "`gamma` = median-heuristic gamma test; `perm` = median-heuristic permutation test (B = 200); "
-          "`hyppo` = `Hsic().test` (chi2); `best single` = the best of the 25 bandwidth pairs' own uncorrected "
+          "`hyppo` = `Hsic().test` (chi2); `best single` = the best of the bandwidth pairs' own uncorrected "
           "permutation tests in hindsight (the same permutations as `agg`), and its sigma pair.\n")
     rows = []
     for shape in args.agg_shapes:
@@ -359,7 +364,8 @@ def aggregated(args):
             for t in range(trials):
                 x, y = dep_sample(shape, n, rng)
                 ts = time.perf_counter()
-                r = hsic_agg_test(x, y, n_permutations=args.agg_b, seed=t, alpha=alpha)
+                r = hsic_agg_test(x, y, n_permutations=args.agg_b, seed=t, alpha=alpha,
+                                  collection=(coll[0], int(coll[1]), int(coll[2])))
                 t_agg.append(time.perf_counter() - ts)
                 rej["agg"] += r.pvalue <= alpha
                 ps = np.array([k.pvalue for k in r.kernels])
@@ -383,6 +389,34 @@ def aggregated(args):
            "s.e. at 0.05", "agg s (median)"], rows)
 
 
+def agg_inc(args):
+    """The incomplete-U-statistic aggregated test at large n against gamma and rff, same data."""
+    alpha = 0.05
+    hsic_test(np.arange(40.0), np.arange(40.0) ** 2, method="aggregated-inc", n_permutations=10)    # compile
+    rows = []
+    for shape in args.inc_shapes:
+        for n in args.inc_ns:
+            rng = np.random.default_rng(3026 + n)
+            rej = {"inc": 0, "gamma": 0, "rff": 0}
+            secs = {"inc": [], "gamma": [], "rff": []}
+            trials = args.inc_trials if n <= 2000 else 1
+            for t in range(trials):
+                x, y = dep_sample(shape, n, rng)
+                for key, kw in (("inc", dict(method="aggregated-inc", n_permutations=args.inc_b, seed=t)),
+                                ("gamma", dict(method="gamma")), ("rff", dict(method="rff", seed=t))):
+                    ts = time.perf_counter()
+                    p = hsic_test(x, y, **kw).pvalue
+                    secs[key].append(time.perf_counter() - ts)
+                    rej[key] += p <= alpha
+            rows.append((shape, n, trials) + tuple(f"{rej[k] / trials:.2f}" for k in ("inc", "gamma", "rff"))
+                        + tuple(f"{statistics.median(secs[k]):.2f}" for k in ("inc", "gamma", "rff")))
+            print(f"  {shape} n={n}: {rows[-1]}", file=sys.stderr, flush=True)
+    print(f"Incomplete-U aggregated test (R = 200, B = {args.inc_b} wild-bootstrap draws, 3 x 3 bandwidths) "
+          "against the median-heuristic gamma and rff (D = 100) tests: rejection rate at 0.05 and median seconds "
+          "(one trial: the p-value decides 0 or 1)\n")
+    table(["data", "n", "trials", "agg-inc", "gamma", "rff", "agg-inc s", "gamma s", "rff s"], rows)
+
+
 def agg_speed(args):
     """Aggregated test at n = 500 (B = 1000) against hyppo's permutation test (B = 1000), same data."""
     from hyppo.independence import Hsic
@@ -400,9 +434,10 @@ def agg_speed(args):
     th *= 1000 / reps
     print(f"## Aggregated test speed, n = 500, sin(4x) data, B = 1000 (medians of 3; hyppo measured with "
           f"reps = {reps}, scaled to 1000)\n")
+    L = len(r.kernels)
     table(["implementation", "seconds", "hyppo / this", "p-value"],
-          [("textmine aggregated, 25 pairs, -j 2", f"{t2:.2f}", f"{th / t2:.1f}x", f"{r.pvalue:.4g}"),
-           ("textmine aggregated, 25 pairs, -j 1", f"{t1:.2f}", f"{th / t1:.1f}x", f"{r1.pvalue:.4g}"),
+          [(f"textmine aggregated, {L} pairs, -j 2", f"{t2:.2f}", f"{th / t2:.1f}x", f"{r.pvalue:.4g}"),
+           (f"textmine aggregated, {L} pairs, -j 1", f"{t1:.2f}", f"{th / t1:.1f}x", f"{r1.pvalue:.4g}"),
            ("textmine gamma, median heuristic", f"{tg:.4f}", f"{th / tg:.0f}x", f"{g.pvalue:.4g}"),
            ("hyppo Hsic permutation, one kernel", f"{th:.1f}", "1", f"{hp[1]:.4g}")])
 
@@ -432,17 +467,23 @@ def dcor_speed(args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", choices=["correctness", "calibration", "power", "speed", "aggregated", "agg_speed",
-                                          "dcor_speed"],
+                                          "dcor_speed", "agg_inc"],
                     action="append")
     ap.add_argument("--dcor-ns", type=int, nargs="+", default=[10 ** 5, 10 ** 6])
     ap.add_argument("--agg-ns", type=int, nargs="+", default=[100, 200, 500])
     ap.add_argument("--agg-shapes", nargs="+", default=["null", "sin4", "sin8", "quadratic", "circle", "sign"])
     ap.add_argument("--agg-b", type=int, default=1000, help="aggregated: permutations per trial")
-    ap.add_argument("--agg-trials", type=int, default=100, help="aggregated: trials per power cell (n < 500)")
-    ap.add_argument("--agg-trials-500", type=int, default=50, help="aggregated: trials per power cell, n >= 500")
+    ap.add_argument("--agg-trials", type=int, default=200, help="aggregated: trials per power cell (n < 500)")
+    ap.add_argument("--agg-trials-500", type=int, default=100, help="aggregated: trials per power cell, n >= 500")
     ap.add_argument("--agg-null-trials", type=int, default=1000, help="aggregated: null trials (n < 500)")
-    ap.add_argument("--agg-null-trials-500", type=int, default=200, help="aggregated: null trials, n >= 500")
+    ap.add_argument("--agg-null-trials-500", type=int, default=1000, help="aggregated: null trials, n >= 500")
+    ap.add_argument("--agg-collection", type=float, nargs=3, default=[2, -2, 0], metavar=("BASE", "LO", "HI"),
+                    help="aggregated: the bandwidth collection")
     ap.add_argument("--agg-skip-peers", action="store_true", help="aggregated: power cells without the peers")
+    ap.add_argument("--inc-ns", type=int, nargs="+", default=[2000, 10000])
+    ap.add_argument("--inc-shapes", nargs="+", default=["sin8", "circle"])
+    ap.add_argument("--inc-trials", type=int, default=20, help="agg_inc: trials per cell up to n = 2000 (1 above)")
+    ap.add_argument("--inc-b", type=int, default=200, help="agg_inc: wild-bootstrap draws")
     ap.add_argument("--trials", type=int, default=2000)
     ap.add_argument("--methods", nargs="+", help="calibration: only the rows whose name contains one of these")
     ap.add_argument("--runs", type=int, default=5, help="speed: runs per permutation-test timing (median)")
@@ -451,7 +492,8 @@ def main():
     ap.add_argument("--gamma-ns", type=int, nargs="+", default=[1000, 2000, 5000])
     ap.add_argument("--large-n", type=int, default=1_000_000)
     args = ap.parse_args()
-    parts = args.only or ["correctness", "calibration", "power", "speed", "aggregated", "agg_speed", "dcor_speed"]
+    parts = args.only or ["correctness", "calibration", "power", "speed", "aggregated", "agg_speed", "dcor_speed",
+                          "agg_inc"]
     print(f"textmine bench/hsic.py; python {sys.version.split()[0]}, numpy {np.__version__}; "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}\n")
     for part in parts:

@@ -275,3 +275,39 @@ def u_dcor_sqr(x, y):
     b = u_centre(-distance_gram(y))
     vx, vy = np.sum(a * a), np.sum(b * b)
     return 0.0 if vx <= 0 or vy <= 0 else np.sum(a * b) / math.sqrt(vx * vy)
+
+
+def delta_gram(labels):
+    """Delta kernel of a list of labels: 1 where two labels are equal, else 0 (entry by entry)."""
+    n = len(labels)
+    return np.array([[1.0 if labels[i] == labels[j] else 0.0 for j in range(n)] for i in range(n)])
+
+
+def block_hsic_grams(k, l, block):
+    """Song's unbiased HSIC on consecutive diagonal blocks of two full Gram matrices."""
+    return np.array([hsic_unbiased(k[t * block:(t + 1) * block, t * block:(t + 1) * block],
+                                   l[t * block:(t + 1) * block, t * block:(t + 1) * block])
+                     for t in range(len(k) // block)])
+
+
+def inc_h(x, half, ii, jj, sigmas):
+    """Split-sample kernel differences h(i, j) of the incomplete U-statistic, from the formula."""
+    x = np.asarray(x, dtype=float).reshape(len(x), -1)
+
+    def k(a, b, s):
+        if s is None:
+            return 1.0 if x[a, 0] == x[b, 0] else 0.0
+        return math.exp(-sum((x[a] - x[b]) ** 2) / (2 * s * s))
+    return np.array([[k(i, j, s) - k(i, j + half, s) - k(i + half, j, s) + k(i + half, j + half, s)
+                      for s in sigmas] for i, j in zip(ii, jj)])
+
+
+def inc_boot(hx, hy, ii, jj, signs):
+    """sum_d eps_i eps_j hx[d, a] hy[d, b] for each sign row, pair by pair."""
+    out = np.zeros((len(signs), hx.shape[1] * hy.shape[1]))
+    for t, eps in enumerate(signs):
+        for a in range(hx.shape[1]):
+            for b in range(hy.shape[1]):
+                out[t, a * hy.shape[1] + b] = sum(eps[i] * eps[j] * hx[d, a] * hy[d, b]
+                                                  for d, (i, j) in enumerate(zip(ii, jj)))
+    return out

@@ -439,7 +439,9 @@ def test_method_estimator_combinations():
     (np.arange(10.0), np.r_[np.arange(9.0), np.inf], "non-finite"),
     (np.ones(10), np.arange(10.0), "x is constant"),
     (np.arange(10.0), np.full(10, 2.5), "y is constant"),
-    (np.array(list("abcdefghij")), np.arange(10.0), "numeric"),
+    (np.array(["a"] * 10), np.arange(10.0), "categorical x has one level"),
+    (np.arange(10.0), np.array(["k"] * 10), "categorical y has one level"),
+    (np.arange(10.0), np.array(list("ababababa") + [None], dtype=object), "y has a non-finite value.*row 10"),
 ])
 def test_bad_input_errors(x, y, msg):
     with pytest.raises(TextmineError, match=msg):
@@ -695,15 +697,15 @@ def test_agg_collection_statistics_and_threads():
     r2 = hsic_test(x, y, method="aggregated", n_permutations=299, seed=4, n_jobs=2)
     assert r == r2 and r.kernels == r2.kernels
     mx, my = naive.median_sigma(x), naive.median_sigma(y)
-    assert len(r.kernels) == 25
-    want = [(2.0 ** i * mx / math.sqrt(2), 2.0 ** j * my / math.sqrt(2)) for i in range(-2, 3) for j in range(-2, 3)]
+    assert len(r.kernels) == 9
+    want = [(2.0 ** i * mx / math.sqrt(2), 2.0 ** j * my / math.sqrt(2)) for i in range(-2, 1) for j in range(-2, 1)]
     for k, (sx, sy) in zip(r.kernels, want):
         assert rel(k.bandwidth_x, sx) < 1e-12 and rel(k.bandwidth_y, sy) < 1e-12
         assert rel(k.statistic, naive.hsic_biased(naive.gaussian_gram(x, sx), naive.gaussian_gram(y, sy))) < 1e-10
     assert r.pvalue <= 0.05 and any(k.rejected for k in r.kernels)
     assert min(k.pvalue for k in r.kernels) <= r.pvalue            # the correction never lowers a p-value
     d = r.to_dict()
-    assert d["method"] == "aggregated" and d["alpha"] == 0.05 and len(d["kernels"]) == 25
+    assert d["method"] == "aggregated" and d["alpha"] == 0.05 and len(d["kernels"]) == 9
 
 
 def test_agg_level_under_independence():
@@ -752,10 +754,10 @@ def test_cli_aggregated_json_and_jobs(table):
     d = json.loads(res.stdout)
     r = hsic_test(t[:, 0], t[:, 1], method="aggregated", n_permutations=99, seed=2)
     assert d["pvalue"] == r.pvalue and d["method"] == "aggregated" and d["alpha"] == 0.05
-    assert [k["rejected"] for k in d["kernels"]] == [k.rejected for k in r.kernels] and len(d["kernels"]) == 25
+    assert [k["rejected"] for k in d["kernels"]] == [k.rejected for k in r.kernels] and len(d["kernels"]) == 9
     assert run(args + ["-j", "1"]).stdout == run(args + ["-j", "2"]).stdout
-    res = run(args + ["--collection", "2,-1,1", "--json"])
-    assert len(json.loads(res.stdout)["kernels"]) == 9
+    res = run(args + ["--collection", "2,-2,2", "--json"])
+    assert len(json.loads(res.stdout)["kernels"]) == 25
     res = run(args + ["--collection", "1,0,1"])
     assert res.exit_code == 2 and "BASE > 1" in res.stderr
     res = run([str(path), "--x-cols", "1", "--y-cols", "2", "--collection", "2,-1,1"])
@@ -970,3 +972,276 @@ def test_missing_constant_after_drop_names_the_pair(tmp_path):
     res = run([str(path), "--pairwise", "--missing", "drop"])
     assert res.exit_code == 1 and res.stderr.startswith("Error: columns 1 and 3: y is constant")
     assert "Traceback" not in res.stderr
+
+
+# ---------------------------------------------------------------- categorical variables (delta kernel)
+
+def labelled(n=48, shift=1.0, seed=50, levels=("ham", "spam", "eggs")):
+    """A label and a numeric feature whose mean depends on the label."""
+    rng = np.random.default_rng(seed)
+    lab = rng.choice(np.array(levels), size=n)
+    y = rng.normal(size=n) + shift * (lab == levels[0])
+    return lab, y
+
+
+def test_encode_labels_levels_and_missing():
+    codes, levels = H.encode_labels(np.array(["b", " a", "NA", "b", "", "c", "null"], dtype=object))
+    assert levels == ["a", "b", "c"]
+    assert np.isnan(codes[[2, 4, 6], 0]).all() and codes[[0, 1, 3, 5], 0].tolist() == [1, 0, 1, 2]
+    codes, levels = H.encode_labels([1.0, 2, np.nan, 1, None])
+    assert levels == ["1", "2"] and codes[[0, 1, 3], 0].tolist() == [0, 1, 0] and np.isnan(codes[[2, 4], 0]).all()
+    with pytest.raises(TextmineError, match="one column"):
+        H.encode_labels(np.zeros((4, 2)))
+
+
+def test_delta_gram_matches_naive():
+    lab, _ = labelled(n=30, seed=51)
+    codes, _ = H.encode_labels(lab)
+    np.testing.assert_array_equal(H._gram(codes, "delta", None, False).c.shape, (30, 30))
+    k = H._delta_gram(codes)
+    np.testing.assert_array_equal(k, naive.delta_gram(list(lab)))
+
+
+@pytest.mark.parametrize("estimator,formula", [("biased", naive.hsic_biased), ("unbiased", naive.hsic_unbiased),
+                                               ("normalized", naive.hsic_normalized)])
+def test_categorical_statistic_matches_formula(estimator, formula):
+    lab, y = labelled(n=35, seed=52)
+    sy = naive.median_sigma(y)
+    want = formula(naive.delta_gram(list(lab)), naive.gaussian_gram(y, sy))
+    assert rel(hsic(lab, y, estimator=estimator), want) < 1e-10
+    # the label is symmetric: y's side, or both labels
+    assert rel(hsic(y, lab, estimator=estimator), want) < 1e-10
+    lab2, _ = labelled(n=35, seed=53)
+    both = formula(naive.delta_gram(list(lab)), naive.delta_gram(list(lab2)))
+    assert rel(hsic(lab, lab2, estimator=estimator), both) < 1e-10 or abs(both) < 1e-15
+    # numeric codes named categorical give the same value as the text labels
+    codes = np.unique(lab, return_inverse=True)[1].ravel() * 7 + 3
+    assert hsic(codes, y, estimator=estimator, categorical="x") == hsic(lab, y, estimator=estimator)
+
+
+def test_categorical_every_method_matches_naive():
+    lab, y = labelled(n=60, seed=54)
+    k = naive.delta_gram(list(lab))
+    sy = naive.median_sigma(y)
+    l = naive.gaussian_gram(y, sy)
+    r = hsic_test(lab, y, method="gamma")
+    stat, p = naive.gamma_test(k, l)
+    assert r.bandwidth_x is None and rel(r.bandwidth_y, sy) < 1e-12
+    assert rel(r.statistic, stat / 60) < 1e-10 and rel(r.pvalue, p) < 1e-8
+    r = hsic_test(lab, y, method="permutation", n_permutations=99, seed=5)
+    null = naive.permutation_null(naive.h_centre(k), naive.h_centre(l), 5, 99)
+    obs = np.sum(naive.h_centre(k) * naive.h_centre(l))
+    assert r.pvalue == (1 + np.sum(null >= obs - 1e-9 * abs(obs))) / 100
+    r = hsic_test(lab, y, method="chi2")
+    assert rel(r.statistic, naive.hsic_normalized(k, l)) < 1e-10
+    # block: Song's unbiased HSIC of each block of the shuffled rows
+    r = hsic_test(lab, y, method="block", block_size=10, seed=3)
+    order = np.random.default_rng(3).permutation(60)
+    blocks = naive.block_hsic_grams(k[np.ix_(order, order)], l[np.ix_(order, order)], 10)
+    assert rel(r.statistic, blocks.mean()) < 1e-10
+    # rff: the label's features are its exact indicator columns
+    r = hsic_test(lab, y, method="rff", n_features=30, seed=4)
+    rng = np.random.default_rng(4)
+    wy, by = H._features(y.reshape(-1, 1), "gaussian", sy, 30, rng)
+    py = math.sqrt(2.0 / 30) * np.cos(y.reshape(-1, 1) @ wy + by)
+    onehot = (lab[:, None] == np.unique(lab)[None, :]).astype(float)
+    h = naive.centring(60)
+    assert rel(r.statistic, np.sum((onehot.T @ h @ py / 60) ** 2)) < 1e-10
+
+
+def test_categorical_aggregated_runs_over_the_other_bandwidths():
+    lab, y = labelled(n=50, seed=55)
+    r = hsic_test(lab, y, method="aggregated", n_permutations=199, seed=2, n_jobs=1)
+    assert r == hsic_test(lab, y, method="aggregated", n_permutations=199, seed=2, n_jobs=2)
+    my = naive.median_sigma(y)
+    assert [k.bandwidth_x for k in r.kernels] == [None] * 3
+    k = naive.delta_gram(list(lab))
+    for kp, i in zip(r.kernels, range(-2, 1)):
+        assert rel(kp.bandwidth_y, 2.0 ** i * my / math.sqrt(2)) < 1e-12
+        assert rel(kp.statistic, naive.hsic_biased(k, naive.gaussian_gram(y, kp.bandwidth_y))) < 1e-10
+        # each pair's own p-value is the permutation test of that pair (same permutations)
+        s = hsic_test(lab, y, method="permutation", bandwidth=kp.bandwidth_y, n_permutations=199, seed=2)
+        assert kp.pvalue == s.pvalue
+    # two labels: one pair, the permutation test of the delta kernels
+    lab2 = np.where(y > 0, "pos", "neg")
+    r = hsic_test(lab, lab2, method="aggregated", n_permutations=199, seed=2)
+    s = hsic_test(lab, lab2, method="permutation", n_permutations=199, seed=2)
+    assert len(r.kernels) == 1 and r.pvalue == s.pvalue
+    # auto picks the aggregated test for a label too
+    assert hsic_test(lab, y, n_permutations=99).method == "aggregated"
+
+
+def test_categorical_power_and_level():
+    """Label vs a feature whose mean depends on it: rejected; vs an independent feature: level."""
+    rej_dep = rej_null = 0
+    for t in range(40):
+        lab, y = labelled(n=40, shift=1.5, seed=100 + t)
+        rej_dep += hsic_test(lab, y, n_permutations=199, seed=t).pvalue <= 0.05
+        lab, y = labelled(n=40, shift=0.0, seed=200 + t)
+        rej_null += hsic_test(lab, y, n_permutations=199, seed=t).pvalue <= 0.05
+    assert rej_dep >= 36 and rej_null <= 6
+
+
+def test_categorical_missing_and_pairwise():
+    lab, y = labelled(n=40, seed=56)
+    lab = lab.astype(object)
+    lab[[3, 9]] = None
+    lab[5] = "NA"
+    y[7] = np.nan
+    with pytest.raises(TextmineError, match="non-finite"):
+        hsic_test(lab, y, method="gamma")
+    r = hsic_test(lab, y, method="gamma", missing="drop")
+    keep = np.array([i not in (3, 5, 7, 9) for i in range(40)])
+    want = hsic_test(lab[keep].astype(str), y[keep], method="gamma")
+    assert r.dropped == 4 and r.n == 36 and r.pvalue == want.pvalue and r.statistic == want.statistic
+    # pairwise over an object table: the text column is a label, per-pair drops
+    t = np.empty((40, 3), dtype=object)
+    t[:, 0], t[:, 1], t[:, 2] = lab, y, np.arange(40.0) ** 0.5
+    rows = hsic_pairwise(t, names_x=["lab", "y", "z"], method="gamma", missing="drop")
+    assert rows[0][2].pvalue == want.pvalue and rows[0][2].dropped == 4
+    assert rows[1][2].dropped == 3 and rows[2][2].dropped == 1
+    # numeric labels by index
+    codes = np.where(lab == None, np.nan, 0.0)  # noqa: E711
+    codes[lab == "ham"] = 1
+    codes[lab == "spam"] = 2
+    codes[lab == "NA"] = np.nan
+    u = np.c_[codes, y]
+    rows2 = hsic_pairwise(u, method="gamma", missing="drop", categorical=([0], []))
+    assert rows2[0][2].pvalue == want.pvalue
+    with pytest.raises(TextmineError, match="missing label at row 4"):
+        hsic_pairwise(t, method="gamma")
+
+
+def test_categorical_errors():
+    lab, y = labelled(n=20, seed=57)
+    with pytest.raises(TextmineError, match="categorical x has one level"):
+        hsic_test(np.array(["a"] * 19 + ["NA"]), y, missing="drop")
+    with pytest.raises(TextmineError, match="not a precomputed"):
+        hsic_test(lab, np.eye(20), kernel="precomputed")
+    with pytest.raises(TextmineError, match="categorical must be"):
+        hsic_test(lab, y, categorical="z")
+    with pytest.raises(TextmineError, match="column 2 has one level"):
+        hsic_pairwise(np.c_[y, np.ones(20)], categorical=([1], []))
+
+
+def test_cli_categorical(tmp_path):
+    lab, y = labelled(n=40, seed=58)
+    z = np.random.default_rng(1).normal(size=40)
+    path = tmp_path / "lab.tsv"
+    path.write_text("label\tscore\tcode\n" + "".join(
+        f"{a}\t{float(b)!r}\t{int(c > 0)}\n" for a, b, c in zip(lab, y, z)))
+    res = run([str(path), "--column-names", "--x-cols", "label", "--y-cols", "score", "--json", "-B", "199"])
+    assert res.exit_code == 0, res.stderr
+    d = json.loads(res.stdout)
+    r = hsic_test(lab, y, n_permutations=199)
+    assert d["pvalue"] == r.pvalue and d["bandwidth_x"] is None and len(d["kernels"]) == 3
+    # a numeric code column named by --categorical (number or name) is the delta kernel
+    want = hsic_test((z > 0).astype(int), y, categorical="x", method="gamma")
+    for spec in ("3", "code"):
+        res = run([str(path), "--column-names", "--x-cols", "code", "--y-cols", "score", "--pvalue", "gamma",
+                   "--categorical", spec])
+        assert res.exit_code == 0 and float(res.stdout.split("\t")[2]) == want.pvalue
+    plain = run([str(path), "--column-names", "--x-cols", "code", "--y-cols", "score", "--pvalue", "gamma"])
+    assert float(plain.stdout.split("\t")[4]) > 0         # numeric without --categorical: it has a bandwidth
+    res = run([str(path), "--column-names", "--pairwise", "--fdr", "bh"])
+    assert res.exit_code == 0 and res.stdout.splitlines()[0].startswith("label\tscore\t")
+    res = run([str(path), "--column-names", "--x-cols", "label,code", "--y-cols", "score"])
+    assert res.exit_code == 1 and "tested alone" in res.stderr and "Traceback" not in res.stderr
+    res = run([str(path), "--column-names", "--x-cols", "label", "--y-cols", "score", "--categorical", "nope"])
+    assert res.exit_code == 1 and "no column 'nope'" in res.stderr
+    one = tmp_path / "one.tsv"
+    one.write_text("".join(f"a\t{float(v)!r}\n" for v in y))
+    res = run([str(one)])
+    assert res.exit_code == 1 and res.stderr.startswith("Error: categorical x has one level")
+    # two tables: a header name of Y
+    py = tmp_path / "y.tsv"
+    py.write_text("code\n" + "".join(f"{int(c > 0)}\n" for c in z))
+    px = tmp_path / "x.tsv"
+    px.write_text("score\n" + "".join(f"{float(v)!r}\n" for v in y))
+    res = run([str(px), str(py), "--column-names", "--categorical", "code", "--pvalue", "gamma"])
+    assert res.exit_code == 0 and float(res.stdout.split("\t")[2]) == \
+        hsic_test(y, (z > 0).astype(int), categorical="y", method="gamma").pvalue
+
+
+# ---------------------------------------------------------------- incomplete U-statistic aggregated test
+
+def test_inc_design_counts():
+    for half, r in ((10, 3), (10, 9), (10, 50), (7, 1)):
+        ii, jj = A.inc_design(half, r)
+        want = [(i, j) for i in range(half) for j in range(i + 1, min(half, i + r + 1))]
+        assert list(zip(ii.tolist(), jj.tolist())) == want
+
+
+@pytest.mark.parametrize("which", BUILDS)
+def test_inc_kernels_match_naive(which):
+    x, y = data(n=24, p=2, q=1, seed=60)
+    half = 12
+    ii, jj = A.inc_design(half, 4)
+    sig = [0.4, 1.0, 2.2]
+    hx = np.empty((ii.size, 3))
+    agg_build("_inc_h", which)(x, half, ii, jj, np.array([1 / (2 * s * s) for s in sig]), False, hx)
+    np.testing.assert_allclose(hx, naive.inc_h(x, half, ii, jj, sig), rtol=1e-12, atol=1e-14)
+    codes = np.floor(np.abs(y) * 2)                      # label codes: the delta kernel
+    hy = np.empty((ii.size, 1))
+    agg_build("_inc_h", which)(codes, half, ii, jj, np.zeros(1), True, hy)
+    np.testing.assert_array_equal(hy, naive.inc_h(codes, half, ii, jj, [None]))
+    signs = np.ones((6, half))
+    signs[1:] = np.random.default_rng(1).integers(0, 2, size=(5, half)) * 2.0 - 1
+    out = np.empty((6, 3))
+    agg_build("_inc_boot", which)(hx, hy, ii, jj, signs, out)
+    np.testing.assert_allclose(out, naive.inc_boot(hx, hy, ii, jj, signs), rtol=1e-10, atol=1e-13)
+
+
+def test_inc_test_statistic_threads_and_sign_flip_is_a_swap():
+    x, y = data(n=80, p=1, q=1, seed=61)
+    r = hsic_test(x, y, method="aggregated-inc", n_permutations=199, seed=3, n_jobs=1)
+    assert r == hsic_test(x, y, method="aggregated-inc", n_permutations=199, seed=3, n_jobs=2)
+    assert r.method == "aggregated-inc" and r.estimator == "incomplete" and len(r.kernels) == 9
+    # the statistic is the mean of h^X h^Y over the design, rows shuffled by the seed
+    order = np.random.default_rng(3).permutation(80)
+    ii, jj = A.inc_design(40, A.INC_R)
+    k = r.kernels[4]
+    want = np.mean(naive.inc_h(x[order], 40, ii, jj, [k.bandwidth_x])[:, 0]
+                   * naive.inc_h(y[order], 40, ii, jj, [k.bandwidth_y])[:, 0])
+    assert rel(k.statistic, want) < 1e-10
+    # flipping the sign of pair i is swapping y_i and y_{i+N}: h^Y changes sign where one end is i
+    ys = y[order].copy()
+    ys[[5, 45]] = ys[[45, 5]]
+    hy0 = naive.inc_h(y[order], 40, ii, jj, [1.0])[:, 0]
+    hy1 = naive.inc_h(ys, 40, ii, jj, [1.0])[:, 0]
+    sign = np.where((ii == 5) ^ (jj == 5), -1.0, 1.0)
+    np.testing.assert_allclose(hy1, sign * hy0, rtol=1e-12, atol=1e-15)
+    with pytest.raises(TextmineError, match="design pairs; use --pvalue rff"):
+        A.hsic_agg_inc_test(x, y, memory_limit=10 ** 4)
+    with pytest.raises(TextmineError, match="at least 8 samples"):
+        A.hsic_agg_inc_test(x[:7], y[:7])
+
+
+def test_inc_level_and_power():
+    rng = np.random.default_rng(62)
+    rej = 0
+    trials = 200
+    for t in range(trials):
+        r = A.hsic_agg_inc_test(rng.normal(size=60), rng.normal(size=60), r=10, n_bootstrap=99, seed=t)
+        rej += r.pvalue <= 0.05
+        assert any(k.rejected for k in r.kernels) == (r.pvalue <= 0.05)
+    assert rej / trials <= 0.05 + 2 * math.sqrt(0.05 * 0.95 / trials)
+    x = rng.normal(size=3000)
+    y = np.sin(8 * x) + 0.5 * rng.normal(size=3000)
+    r = hsic_test(x, y, method="aggregated-inc", n_permutations=199)
+    assert r.pvalue <= 0.05 and min(k.bandwidth_x for k in r.kernels if k.rejected) < median_bandwidth(x) / 2
+    lab = np.where(x > 0.5, "hi", "lo")
+    r = hsic_test(lab, y + (lab == "hi"), method="aggregated-inc", n_permutations=99)
+    assert r.pvalue <= 0.05 and len(r.kernels) == 3 and r.kernels[0].bandwidth_x is None
+
+
+def test_cli_aggregated_inc(table):
+    path, t = table
+    args = [str(path), "--x-cols", "1", "--y-cols", "2", "--pvalue", "aggregated-inc", "-B", "99", "--json"]
+    res = run(args)
+    assert res.exit_code == 0, res.stderr
+    d = json.loads(res.stdout)
+    r = hsic_test(t[:, 0], t[:, 1], method="aggregated-inc", n_permutations=99)
+    assert d["pvalue"] == r.pvalue and d["estimator"] == "incomplete" and len(d["kernels"]) == 9
+    res = run(args + ["--kernel", "linear"])
+    assert res.exit_code == 1 and res.stderr.startswith("Error: the aggregated test")

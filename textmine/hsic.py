@@ -39,7 +39,7 @@ from textmine._numba import njit, prange, serial_and_parallel, set_num_threads
 from textmine.errors import TextmineError
 
 ESTIMATORS = ("biased", "unbiased", "gretton2005", "normalized")
-METHODS = ("auto", "gamma", "permutation", "chi2", "rff", "block", "aggregated")
+METHODS = ("auto", "gamma", "permutation", "chi2", "rff", "block", "aggregated", "aggregated-inc")
 BANDWIDTH_RULES = ("median", "gretton", "hyppo")
 MISSING = ("error", "drop")
 KERNELS = ("gaussian", "linear", "distance", "precomputed")
@@ -761,6 +761,91 @@ def _as_data(a, name, allow_nan=False):
     return a
 
 
+def _is_text(a):
+    """True for arrays of labels -- strings, bytes, or objects other than numbers and None --
+    which are categorical."""
+    a = np.asarray(a)
+    if a.dtype.kind in "US":
+        return True
+    if a.dtype.kind != "O":
+        return False
+    return any(not (v is None or (isinstance(v, (int, float, np.number)) and not isinstance(v, bool)))
+               for v in a.ravel())
+
+
+def encode_labels(a, name="x"):
+    """Integer codes of a categorical variable, for the delta kernel.
+
+    Parameters
+    ----------
+    a : array (n,) or (n, 1)
+        Labels: strings, numbers or any hashable objects. Missing labels -- None, NaN and the
+        strings ``""``, ``NA``, ``NaN``, ``N/A``, ``null``, ``none`` (any case, surrounding space
+        ignored) -- are NaN codes, so ``missing="drop"`` drops them (a missing cell is not a level).
+    name : str
+        Used in error messages.
+
+    Returns
+    -------
+    codes : float64[n, 1]
+        ``0 .. L-1`` in the order of the sorted distinct labels (by their text), NaN where missing.
+    levels : list of str
+        The label of each code.
+
+    Examples
+    --------
+    >>> c, lv = encode_labels(["b", "a", "NA", "b"])
+    >>> c.ravel().tolist(), lv
+    ([1.0, 0.0, nan, 1.0], ['a', 'b'])
+    """
+    a = np.asarray(a, dtype=object)
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a[:, 0]
+    if a.ndim != 1:
+        raise TextmineError(f"categorical {name} must be one column of labels, got shape {a.shape}")
+    keys = []
+    for v in a:
+        if v is None or (isinstance(v, (float, np.floating)) and math.isnan(v)):
+            keys.append(None)
+            continue
+        if isinstance(v, bytes):
+            v = v.decode("utf-8", "replace")
+        if isinstance(v, (float, np.floating)) and float(v).is_integer():
+            v = int(v)                    # 1.0 and 1 are the same level
+        k = str(v).strip()
+        keys.append(None if k.lower() in _NA_CELLS else k)
+    levels = sorted({k for k in keys if k is not None})
+    index = {k: i for i, k in enumerate(levels)}
+    codes = np.array([math.nan if k is None else float(index[k]) for k in keys], dtype=np.float64)
+    return codes.reshape(-1, 1), levels
+
+
+def _categorical_flags(categorical, x, y):
+    """(cat_x, cat_y) from the ``categorical`` argument; label (text) arrays are always categorical."""
+    if categorical is None:
+        flags = (False, False)
+    elif isinstance(categorical, str):
+        if categorical not in ("x", "y", "both"):
+            raise TextmineError(f"categorical must be 'x', 'y', 'both' or a pair of booleans, got {categorical!r}")
+        flags = (categorical in ("x", "both"), categorical in ("y", "both"))
+    else:
+        try:
+            cx, cy = categorical
+        except (TypeError, ValueError):
+            raise TextmineError(f"categorical must be 'x', 'y', 'both' or a pair of booleans, got "
+                                f"{categorical!r}") from None
+        flags = (bool(cx), bool(cy))
+    return flags[0] or _is_text(x), flags[1] or _is_text(y)
+
+
+def _check_levels(codes, name):
+    """A categorical variable needs two levels among the rows used."""
+    c = codes[:, 0]
+    if c.size and np.all(c == c[0]):
+        raise TextmineError(f"categorical {name} has one level among the {c.size} rows used: the delta kernel "
+                            "matrix is constant and HSIC is 0 whatever the other variable; drop it")
+
+
 def _drop_missing(x, y, missing, names=("x", "y")):
     """Rows of x and y without NaN, and how many were dropped (``missing="drop"``).
 
@@ -886,17 +971,23 @@ def _constant_msg(name):
 
 
 def _bandwidths(x, y, kernel, bandwidth, names=("x", "y")):
-    """Resolve ``bandwidth`` (rule or numbers) into (sigma_x, sigma_y); None for non-Gaussian kernels."""
-    if kernel != "gaussian":
+    """Resolve ``bandwidth`` (rule or numbers) into (sigma_x, sigma_y); None for non-Gaussian kernels.
+
+    ``kernel`` is one kernel name or a pair (x's, y's; a categorical variable's is ``"delta"``).
+    """
+    kx, ky = (kernel, kernel) if isinstance(kernel, str) else kernel
+    gx, gy = kx == "gaussian", ky == "gaussian"
+    if not (gx or gy):
         return None, None
     if isinstance(bandwidth, str):
         if bandwidth == "hyppo":
-            s = median_bandwidth(x, "hyppo", names[0])
-            for a, nm in ((x, names[0]), (y, names[1])):
-                if np.all(a == a[0]):
+            s = median_bandwidth(x if gx else y, "hyppo", names[0] if gx else names[1])
+            for a, nm, g in ((x, names[0], gx), (y, names[1], gy)):
+                if g and np.all(a == a[0]):
                     raise TextmineError(_constant_msg(nm))
-            return s, s
-        return median_bandwidth(x, bandwidth, names[0]), median_bandwidth(y, bandwidth, names[1])
+            return (s if gx else None), (s if gy else None)
+        return (median_bandwidth(x, bandwidth, names[0]) if gx else None,
+                median_bandwidth(y, bandwidth, names[1]) if gy else None)
     if np.ndim(bandwidth) == 0:
         sx = sy = bandwidth
     else:
@@ -906,7 +997,7 @@ def _bandwidths(x, y, kernel, bandwidth, names=("x", "y")):
     sx, sy = float(sx), float(sy)
     if not (sx > 0 and sy > 0 and math.isfinite(sx) and math.isfinite(sy)):
         raise TextmineError(f"bandwidths must be positive and finite, got {sx}, {sy}")
-    return sx, sy
+    return (sx if gx else None), (sy if gy else None)
 
 
 # --------------------------------------------------------------------------- exact path
@@ -924,6 +1015,8 @@ def _gram(a, kernel, sigma, unbiased):
     n = a.shape[0]
     if kernel == "precomputed":
         k = np.array(a, dtype=np.float64, order="C", copy=True)
+    elif kernel == "delta":
+        k = _delta_gram(a)
     elif kernel == "distance":
         k = np.empty((n, n))
         _build("_distance_gram", n * n * (a.shape[1] + 8))(a, k)
@@ -935,6 +1028,20 @@ def _gram(a, kernel, sigma, unbiased):
         _build("_gaussian_gram", n * n * (a.shape[1] + 8))(a, 1.0 / (2.0 * sigma * sigma), k)
     rows, total, trace = _build("_centre", 2 * n * n)(k, unbiased)
     return _Gram(k, (total - trace) / (n * (n - 1)), trace / n, unbiased)
+
+
+def _delta_gram(codes):
+    """Delta kernel matrix of a categorical variable, ``K_ij = 1`` if ``codes_i == codes_j`` else 0."""
+    c = codes[:, 0]
+    return np.ascontiguousarray(c[:, None] == c[None, :], dtype=np.float64)
+
+
+def _one_hot(codes):
+    """Indicator columns of the levels present: the delta kernel is the linear kernel on them."""
+    _, inv = np.unique(codes[:, 0], return_inverse=True)
+    out = np.zeros((codes.shape[0], int(inv.max()) + 1))
+    out[np.arange(codes.shape[0]), inv.ravel()] = 1.0
+    return out
 
 
 def _frob_any(a, b):
@@ -1014,7 +1121,7 @@ class HsicResult:
         return d
 
 
-def hsic(x, y, kernel="gaussian", bandwidth="median", estimator="biased"):
+def hsic(x, y, kernel="gaussian", bandwidth="median", estimator="biased", categorical=None):
     """HSIC statistic of paired samples, in O(n^2) time and memory.
 
     Parameters
@@ -1037,6 +1144,10 @@ def hsic(x, y, kernel="gaussian", bandwidth="median", estimator="biased"):
         6910's estimator, still O(1/n)-biased); ``unbiased``: Song et al. (2012), may be negative;
         ``normalized``: ``HSIC_u(K,L) / sqrt(HSIC_u(K,K) HSIC_u(L,L))``, 0 when a variance is
         not positive -- hyppo's ``Hsic`` statistic (see Notes).
+    categorical : {None, "x", "y", "both"} or (bool, bool)
+        Variables that are labels, compared by the delta kernel ``k(a, b) = 1 if a == b else 0``
+        (:func:`encode_labels`); arrays of strings or objects are always categorical. ``kernel``
+        is then the other variable's.
 
     Returns
     -------
@@ -1055,20 +1166,41 @@ def hsic(x, y, kernel="gaussian", bandwidth="median", estimator="biased"):
     >>> round(hsic(x, x + 0.1 * rng.normal(size=200), estimator="normalized"), 2)
     0.98
     """
+    x, y, kernels = _prepare_categorical(x, y, kernel, categorical)
     x, y = _check_pair(x, y, kernel)
+    _check_categorical(x, y, kernels)
     estimator = _estimator(estimator)
-    if _fast_distance(x, y, kernel):
+    if _fast_distance(x, y, kernels):
         return _distance_1d(x, y, estimator)
-    sx, sy = _bandwidths(x, y, kernel, bandwidth)
+    sx, sy = _bandwidths(x, y, kernels, bandwidth)
     unb = estimator in ("unbiased", "normalized")
-    gx = _gram(x, kernel, sx, unb)
-    gy = _gram(y, kernel, sy, unb)
+    gx = _gram(x, kernels[0], sx, unb)
+    gy = _gram(y, kernels[1], sy, unb)
     return _scale(estimator, x.shape[0], gx, gy) * _frob_any(gx.c, gy.c)[0]
 
 
+def _prepare_categorical(x, y, kernel, categorical):
+    """Encode the categorical variables as codes; return (x, y, (kernel_x, kernel_y))."""
+    cat = _categorical_flags(categorical, x, y)
+    if any(cat) and kernel == "precomputed":
+        raise TextmineError("a categorical variable needs its labels, not a precomputed kernel matrix")
+    if cat[0]:
+        x = encode_labels(x, "x")[0]
+    if cat[1]:
+        y = encode_labels(y, "y")[0]
+    return x, y, ("delta" if cat[0] else kernel, "delta" if cat[1] else kernel)
+
+
+def _check_categorical(x, y, kernels, names=("x", "y")):
+    for a, k, nm in ((x, kernels[0], names[0]), (y, kernels[1], names[1])):
+        if k == "delta":
+            _check_levels(a, nm)
+
+
 def _fast_distance(x, y, kernel):
-    """True when the O(n log n) 1-D distance covariance applies."""
-    return kernel == "distance" and x.shape[1] == 1 and y.shape[1] == 1
+    """True when the O(n log n) 1-D distance covariance applies (``kernel``: a name or a pair)."""
+    kx, ky = (kernel, kernel) if isinstance(kernel, str) else kernel
+    return kx == ky == "distance" and x.shape[1] == 1 and y.shape[1] == 1
 
 
 def _distance_1d(x, y, estimator):
@@ -1278,9 +1410,15 @@ def _rff_test(x, y, kernel, sx, sy, n_features, seed):
     kernel the features are the data and the statistic is the exact biased HSIC.
     """
     n = x.shape[0]
+    kx, ky = (kernel, kernel) if isinstance(kernel, str) else kernel
+    # the delta kernel is the linear kernel on indicator columns: exact features
+    if kx == "delta":
+        x, kx = _one_hot(x), "linear"
+    if ky == "delta":
+        y, ky = _one_hot(y), "linear"
     rng = np.random.default_rng(seed)
-    wx, bx = _features(x, kernel, sx, n_features, rng)
-    wy, by = _features(y, kernel, sy, n_features, rng)
+    wx, bx = _features(x, kx, sx, n_features, rng)
+    wy, by = _features(y, ky, sy, n_features, rng)
     dx = wx.shape[1] or x.shape[1]
     dy = wy.shape[1] or y.shape[1]
     nch = -(-n // _CHUNK)
@@ -1318,10 +1456,12 @@ def _block_test(x, y, kernel, sx, sy, block, seed):
         raise TextmineError(f"block HSIC needs at least two blocks of {block} rows, got n = {n}; "
                             "use a smaller --block-size or an exact test")
     order = np.random.default_rng(seed).permutation(n)
-    xs = np.ascontiguousarray(x[order])
-    ys = np.ascontiguousarray(y[order])
-    gx = -1.0 if kernel == "linear" else 1.0 / (2.0 * sx * sx)
-    gy = -1.0 if kernel == "linear" else 1.0 / (2.0 * sy * sy)
+    kx, ky = (kernel, kernel) if isinstance(kernel, str) else kernel
+    # the delta kernel is the linear kernel on indicator columns
+    xs = np.ascontiguousarray((_one_hot(x) if kx == "delta" else x)[order])
+    ys = np.ascontiguousarray((_one_hot(y) if ky == "delta" else y)[order])
+    gx = -1.0 if kx in ("linear", "delta") else 1.0 / (2.0 * sx * sx)
+    gy = -1.0 if ky in ("linear", "delta") else 1.0 / (2.0 * sy * sy)
     out = np.empty(nb)
     _build("_block_hsic", n * block * 4)(xs, ys, gx, gy, block, out)
     mean = float(np.mean(out))
@@ -1339,7 +1479,7 @@ def _resolve_method(method, estimator, n, kernel, bandwidth="median", single=Fal
     if method == "auto" and single and estimator is None and kernel == "gaussian" \
             and isinstance(bandwidth, str) and bandwidth == "median" and n <= AGG_AUTO_MAX_N:
         method = "aggregated"
-    if method == "aggregated":
+    if method in ("aggregated", "aggregated-inc"):
         if kernel != "gaussian":
             raise TextmineError(f"the aggregated test is over Gaussian bandwidths; the {kernel} kernel has none "
                                 "(use --pvalue permutation)")
@@ -1348,7 +1488,7 @@ def _resolve_method(method, estimator, n, kernel, bandwidth="median", single=Fal
         if not (isinstance(bandwidth, str) and bandwidth == "median"):
             raise TextmineError("the aggregated test picks its bandwidths around the median distance "
                                 "(see --collection); do not give a bandwidth or another rule with it")
-        return "biased", "aggregated"
+        return ("biased" if method == "aggregated" else "incomplete"), method
     if method in ("rff", "block"):
         if kernel == "distance":
             raise TextmineError(f"the {method} test is for the Gaussian and linear kernels; with --kernel distance "
@@ -1378,7 +1518,7 @@ def _resolve_method(method, estimator, n, kernel, bandwidth="median", single=Fal
 
 
 def _check_method_args(method, n_permutations, n_features, block_size, seed):
-    if method in ("permutation", "aggregated") and (int(n_permutations) < 1):
+    if method in ("permutation", "aggregated", "aggregated-inc") and (int(n_permutations) < 1):
         raise TextmineError(f"n_permutations must be at least 1, got {n_permutations}")
     if method == "rff" and int(n_features) < 1:
         raise TextmineError(f"n_features must be at least 1, got {n_features}")
@@ -1407,7 +1547,7 @@ class _Threads:
 
 def hsic_test(x, y, kernel="gaussian", bandwidth="median", estimator=None, method="auto",
               n_permutations=1000, seed=1, n_jobs=None, n_features=100, block_size=50,
-              return_null=False, alpha=0.05, collection=None, missing="error"):
+              return_null=False, alpha=0.05, collection=None, missing="error", categorical=None):
     """HSIC independence test of paired samples x (n x p) and y (n x q).
 
     Parameters
@@ -1421,7 +1561,10 @@ def hsic_test(x, y, kernel="gaussian", bandwidth="median", estimator=None, metho
         ``gamma``: Gretton's gamma approximation of ``n HSIC_b``; ``permutation``:
         ``p = (1 + #{T_b >= T}) / (1 + B)``; ``chi2``: hyppo's ``1 - F_chi2_1(n stat + 1)``;
         ``rff``: linear-time test on random Fourier features (the data itself for the linear
-        kernel); ``block``: linear-time block HSIC; ``aggregated``: HSICAgg over 5 x 5 Gaussian
+        kernel); ``block``: linear-time block HSIC; ``aggregated-inc``: the aggregated test on
+        agginc's incomplete U-statistic with a wild bootstrap, linear in n
+        (:func:`textmine.hsic_agg.hsic_agg_inc_test`, R = 200, B = ``n_permutations``);
+        ``aggregated``: HSICAgg over 3 x 3 Gaussian
         bandwidths around the median distance, one set of B permutations
         (:func:`textmine.hsic_agg.hsic_agg_test`). ``auto``: with no estimator, the Gaussian
         kernel and the median rule, ``aggregated`` up to n = 500, ``gamma`` up to 10^4 and
@@ -1442,10 +1585,19 @@ def hsic_test(x, y, kernel="gaussian", bandwidth="median", estimator=None, metho
     alpha : float
         ``aggregated``: the level at which each bandwidth pair is marked rejected.
     collection : (base, lo, hi) or None
-        ``aggregated``: the bandwidth collection (None: ``(2, -2, 2)``).
+        ``aggregated``: the bandwidth collection (None: ``(2, -2, 0)``, see
+        :data:`textmine.hsic_agg.COLLECTION`).
     missing : {"error", "drop"}
         ``drop``: leave out the rows where x or y has a NaN (``result.dropped`` says how many;
         at least 4 complete rows must remain); ``error``: NaN is an error.
+    categorical : {None, "x", "y", "both"} or (bool, bool)
+        Variables that are labels (one column each), compared by the delta kernel
+        ``k(a, b) = 1 if a == b else 0`` (:func:`encode_labels`; a missing label is missing, not a
+        level); arrays of strings or objects are always categorical. ``kernel`` and ``bandwidth``
+        are the other variable's. Every method applies; the aggregated test runs over the other
+        variable's bandwidths only (the delta kernel has none), and rff and block use the exact
+        indicator features of the delta kernel. The result's bandwidth of a categorical variable
+        is None.
 
     Returns
     -------
@@ -1467,17 +1619,20 @@ def hsic_test(x, y, kernel="gaussian", bandwidth="median", estimator=None, metho
     """
     if missing == "drop" and kernel == "precomputed":
         raise TextmineError("missing values cannot be dropped from precomputed kernel matrices")
+    x, y, kernels = _prepare_categorical(x, y, kernel, categorical)
     x, y, dropped = _drop_missing(x, y, missing)
     r = _hsic_test(x, y, kernel, bandwidth, estimator, method, n_permutations, seed, n_jobs, n_features,
-                   block_size, return_null, alpha, collection)
+                   block_size, return_null, alpha, collection, kernels)
     if missing == "drop":
         r.dropped = dropped
     return r
 
 
 def _hsic_test(x, y, kernel, bandwidth, estimator, method, n_permutations, seed, n_jobs, n_features,
-               block_size, return_null, alpha, collection):
+               block_size, return_null, alpha, collection, kernels=None, names=("x", "y")):
+    kernels = kernels or (kernel, kernel)
     x, y = _check_pair(x, y, kernel)
+    _check_categorical(x, y, kernels, names)
     n = x.shape[0]
     estimator, method = _resolve_method(method, estimator, n, kernel, bandwidth, single=True)
     _check_method_args(method, n_permutations, n_features, block_size, seed)
@@ -1485,23 +1640,30 @@ def _hsic_test(x, y, kernel, bandwidth, estimator, method, n_permutations, seed,
         if return_null:
             raise TextmineError("the aggregated test has one null per bandwidth pair; no single null to return")
         from textmine.hsic_agg import COLLECTION, hsic_agg_test
-        return hsic_agg_test(x, y, n_permutations, seed, alpha, collection or COLLECTION, n_jobs=n_jobs)
-    if method == "chi2" and _fast_distance(x, y, kernel):
+        return hsic_agg_test(x, y, n_permutations, seed, alpha, collection or COLLECTION, n_jobs=n_jobs,
+                             categorical=(kernels[0] == "delta", kernels[1] == "delta"))
+    if method == "aggregated-inc":
+        if return_null:
+            raise TextmineError("the aggregated test has one null per bandwidth pair; no single null to return")
+        from textmine.hsic_agg import COLLECTION, INC_R, hsic_agg_inc_test
+        return hsic_agg_inc_test(x, y, INC_R, n_permutations, seed, alpha, collection or COLLECTION, n_jobs=n_jobs,
+                                 categorical=(kernels[0] == "delta", kernels[1] == "delta"))
+    if method == "chi2" and _fast_distance(x, y, kernels):
         stat = _distance_1d(x, y, estimator)
         return HsicResult(float(stat), float(_chi2_1_sf(n * stat + 1.0)), estimator, method, None, None, n)
-    sx, sy = _bandwidths(x, y, kernel, bandwidth)
+    sx, sy = _bandwidths(x, y, kernels, bandwidth, names)
     random_method = method in ("permutation", "rff", "block")
     with _Threads(n_jobs):
         if method == "rff":
-            stat, p = _rff_test(x, y, kernel, sx, sy, int(n_features), int(seed))
+            stat, p = _rff_test(x, y, kernels, sx, sy, int(n_features), int(seed))
             null, reps = None, (x.shape[1] if kernel == "linear" else int(n_features))
         elif method == "block":
-            stat, p = _block_test(x, y, kernel, sx, sy, int(block_size), int(seed))
+            stat, p = _block_test(x, y, kernels, sx, sy, int(block_size), int(seed))
             null, reps = None, int(block_size)
         else:
             unb = estimator in ("unbiased", "normalized")
-            gx = _gram(x, kernel, sx, unb)
-            gy = _gram(y, kernel, sy, unb)
+            gx = _gram(x, kernels[0], sx, unb)
+            gy = _gram(y, kernels[1], sy, unb)
             stat, p, null = _exact_test(gx, gy, n, estimator, method, int(n_permutations), int(seed),
                                         return_null)
             reps = int(n_permutations) if method == "permutation" else None
@@ -1512,7 +1674,7 @@ def _hsic_test(x, y, kernel, bandwidth, estimator, method, n_permutations, seed,
 def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", bandwidth="median",
                   estimator=None, method="auto", n_permutations=1000, seed=1, n_jobs=None,
                   n_features=100, block_size=50, memory_limit=2 ** 30, alpha=0.05, collection=None, fdr=None,
-                  missing="error"):
+                  missing="error", categorical=None):
     """HSIC test between every pair of columns.
 
     Parameters
@@ -1530,6 +1692,9 @@ def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", band
     fdr : {"bh", "by"} or None
         Set each result's ``qvalue`` to the FDR-adjusted p-value over all the pairs
         (:func:`fdr_adjust`).
+    categorical : (collection of int, collection of int) or None
+        0-based indices of x's and of y's columns that are labels (delta kernel, see
+        :func:`hsic_test`); columns of strings or objects are categorical in any case.
     Other parameters
         As in :func:`hsic_test`; each pair is tested with the same seed.
 
@@ -1543,47 +1708,48 @@ def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", band
         raise TextmineError(f"unknown FDR method {fdr!r}; choose one of {', '.join(FDR_METHODS)}")
     if missing not in MISSING:
         raise TextmineError(f"unknown missing-value policy {missing!r}; choose one of {', '.join(MISSING)}")
-    x = _as_data(x, "x", allow_nan=missing == "drop")
-    cols_x = [x[:, [j]] for j in range(x.shape[1])]
+    cat_x, cat_y = (set(), set()) if categorical is None else (set(categorical[0]), set(categorical[1]))
+    cols_x, kern_x = _pairwise_columns(x, "x", cat_x, kernel, missing)
     names_x = list(names_x) if names_x is not None else [str(j + 1) for j in range(len(cols_x))]
+    n = cols_x[0].shape[0]
     if y is None:
         if len(cols_x) < 2:
             raise TextmineError("pairwise needs at least two columns")
         pairs = [(i, j) for i in range(len(cols_x)) for j in range(i + 1, len(cols_x))]
-        cols, names = cols_x, names_x
+        cols, names, kerns = cols_x, names_x, kern_x
         index_y = 0
     else:
-        y = _as_data(y, "y", allow_nan=missing == "drop")
-        if y.shape[0] != x.shape[0]:
-            raise TextmineError(f"x has {x.shape[0]} rows but y has {y.shape[0]}; "
+        cols_y, kern_y = _pairwise_columns(y, "y", cat_y, kernel, missing)
+        if cols_y[0].shape[0] != n:
+            raise TextmineError(f"x has {n} rows but y has {cols_y[0].shape[0]}; "
                                 "the samples must be paired row by row")
-        cols_y = [y[:, [j]] for j in range(y.shape[1])]
         names_y = list(names_y) if names_y is not None else [str(j + 1) for j in range(len(cols_y))]
-        cols, names = cols_x + cols_y, names_x + names_y
+        cols, names, kerns = cols_x + cols_y, names_x + names_y, kern_x + kern_y
         index_y = len(cols_x)
         pairs = [(i, index_y + j) for i in range(len(cols_x)) for j in range(len(cols_y))]
-    n = x.shape[0]
     if n < 4:
         raise TextmineError(f"HSIC needs at least 4 samples (the unbiased estimator divides by n(n-3)), got {n}")
     est, meth = _resolve_method(method, estimator, n, kernel, bandwidth)
     _check_method_args(meth, n_permutations, n_features, block_size, seed)
     has_nan = missing == "drop" and any(np.isnan(c).any() for c in cols)
-    if meth in ("rff", "block", "aggregated") or (isinstance(bandwidth, str) and bandwidth == "hyppo") or has_nan:
+    hyppo_rule = isinstance(bandwidth, str) and bandwidth == "hyppo"
+    if meth in ("rff", "block", "aggregated", "aggregated-inc") or hyppo_rule or has_nan:
         out = []
         for i, j in pairs:
             xi, yj, k = _drop_missing(cols[i], cols[j], missing, (names[i], names[j]))
             try:
-                r = hsic_test(xi, yj, kernel=kernel, bandwidth=bandwidth, estimator=estimator,
-                              method=meth if meth in ("rff", "block", "aggregated") else method,
-                              n_permutations=n_permutations, seed=seed, n_jobs=n_jobs,
-                              n_features=n_features, block_size=block_size, alpha=alpha, collection=collection)
+                r = _hsic_test(xi, yj, kernel, bandwidth, estimator, meth, n_permutations, seed, n_jobs,
+                               n_features, block_size, False, alpha, collection, (kerns[i], kerns[j]))
             except TextmineError as e:
                 raise TextmineError(f"columns {names[i]} and {names[j]}: {e}") from None
             if missing == "drop":
                 r.dropped = k
             out.append((names[i], names[j], r))
         return _with_fdr(out, fdr)
-    sigmas = [_bandwidths(c, c, kernel, bandwidth, (nm, nm))[0] for c, nm in zip(cols, names)]
+    for c, k, nm in zip(cols, kerns, names):
+        if k == "delta":
+            _check_levels(c, f"column {nm}")
+    sigmas = [_bandwidths(c, c, (k, k), bandwidth, (nm, nm))[0] for c, k, nm in zip(cols, kerns, names)]
     unb = est in ("unbiased", "normalized")
     cache = {}
     cache_ok = len(cols) * n * n * 8 <= memory_limit
@@ -1594,7 +1760,7 @@ def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", band
             for c in (i, j):
                 g = cache.get(c)
                 if g is None:
-                    g = _gram(cols[c], kernel, sigmas[c], unb)
+                    g = _gram(cols[c], kerns[c], sigmas[c], unb)
                     if cache_ok:
                         cache[c] = g
                 grams.append(g)
@@ -1605,6 +1771,35 @@ def hsic_pairwise(x, y=None, names_x=None, names_y=None, kernel="gaussian", band
                                    int(seed) if meth == "permutation" else None,
                                    dropped=0 if missing == "drop" else None)))
     return _with_fdr(out, fdr)
+
+
+def _pairwise_columns(a, name, cat, kernel, missing):
+    """Split a table into (n, 1) float columns (codes for categorical ones) and their kernels."""
+    a = np.asarray(a)
+    if a.ndim == 1:
+        a = a.reshape(-1, 1)
+    if a.ndim != 2 or a.shape[1] == 0:
+        raise TextmineError(f"{name} must be an n x p table with at least one column, got shape {a.shape}")
+    bad = [j for j in cat if not 0 <= j < a.shape[1]]
+    if bad:
+        raise TextmineError(f"categorical column index {bad[0]} is outside {name}'s 0..{a.shape[1] - 1}")
+    cols, kerns = [], []
+    for j in range(a.shape[1]):
+        if j in cat or _is_text(a[:, j]):
+            codes = encode_labels(a[:, j], f"{name} column {j + 1}")[0]
+            if missing == "error" and np.isnan(codes).any():
+                i = int(np.flatnonzero(np.isnan(codes[:, 0]))[0])
+                raise TextmineError(f"{name} column {j + 1} has a missing label at row {i + 1}; drop or impute "
+                                    "missing values first (missing=\"drop\" drops rows with missing values)")
+            cols.append(codes)
+            kerns.append("delta")
+        else:
+            col = a[:, [j]]
+            if col.dtype == object:         # numbers (and None for missing) in an object table
+                col = np.array([[math.nan if v is None else float(v)] for v in col[:, 0]])
+            cols.append(_as_data(col, name, allow_nan=missing == "drop"))
+            kerns.append(kernel)
+    return cols, kerns
 
 
 def _with_fdr(rows, fdr):
@@ -1672,13 +1867,9 @@ def fdr_adjust(pvalues, method="bh"):
 _NA_CELLS = frozenset(("", "na", "nan", "n/a", "null", "none", "-nan"))
 
 
-def _parse_cells(path, lines, delimiter, first_line, missing="error"):
-    """Parse text lines into a float matrix; errors name ``file:line``.
-
-    ``missing="drop"`` reads missing cells (empty, ``NA``, ``NaN``, ``N/A``, ``null``) as NaN;
-    ``"error"`` reports the first one.
-    """
-    rows = []
+def _split_cells(path, lines, delimiter, first_line):
+    """Cells of each non-blank line, and the line numbers; ragged rows are an error naming ``file:line``."""
+    rows, linenos = [], []
     width = None
     for k, line in enumerate(lines):
         lineno = first_line + k
@@ -1690,32 +1881,86 @@ def _parse_cells(path, lines, delimiter, first_line, missing="error"):
             width = len(cells)
         elif len(cells) != width:
             raise TextmineError(f"{path}:{lineno}: {len(cells)} columns, expected {width} as on the first data line")
-        row = []
-        for c, cell in enumerate(cells, 1):
-            if cell.strip().lower() in _NA_CELLS:
+        rows.append(cells)
+        linenos.append(lineno)
+    if not rows:
+        raise TextmineError(f"{path}: no data rows")
+    return rows, linenos
+
+
+def _is_missing_cell(cell):
+    return cell.strip().lower() in _NA_CELLS
+
+
+def _is_number(cell):
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _text_columns(rows):
+    """Columns whose non-missing cells are all non-numeric text (read as labels); at least one cell."""
+    out = set()
+    for c in range(len(rows[0])):
+        seen = False
+        for r in rows:
+            cell = r[c]
+            if _is_missing_cell(cell):
+                continue
+            if _is_number(cell):
+                break
+            seen = True
+        else:
+            if seen:
+                out.add(c)
+    return out
+
+
+def _parse_cells(path, rows, linenos, missing="error", categorical=()):
+    """Parse split cells into a float matrix; errors name ``file:line``.
+
+    ``missing="drop"`` reads missing cells (empty, ``NA``, ``NaN``, ``N/A``, ``null``) as NaN;
+    ``"error"`` reports the first one. Columns in ``categorical`` hold labels: their cells are
+    kept as text here (``labels[c]``) and coded by the caller.
+    """
+    out = np.empty((len(rows), len(rows[0])))
+    labels = {c: [] for c in categorical}
+    for r, (cells, lineno) in enumerate(zip(rows, linenos)):
+        for c, cell in enumerate(cells):
+            if _is_missing_cell(cell):
                 if missing == "drop":
-                    row.append(math.nan)
+                    out[r, c] = math.nan
+                    if c in labels:
+                        labels[c].append(None)
                     continue
                 what = repr(cell.strip()) if cell.strip() else "empty cell"
-                raise TextmineError(f"{path}:{lineno}: column {c}: {what} is a missing value; "
+                raise TextmineError(f"{path}:{lineno}: column {c + 1}: {what} is a missing value; "
                                     "use --missing drop to leave out incomplete rows")
+            if c in labels:
+                labels[c].append(cell.strip())
+                continue
             try:
                 v = float(cell)
             except ValueError:
-                hint = "; is the first line a header? use --column-names" if not rows else ""
-                raise TextmineError(f"{path}:{lineno}: column {c}: cannot read {cell.strip()!r} as a number"
-                                    + hint) from None
+                hint = "; is the first line a header? use --column-names" if not r else ""
+                raise TextmineError(f"{path}:{lineno}: column {c + 1}: cannot read {cell.strip()!r} as a number"
+                                    + hint + "; a label column must hold text only, or be named by --categorical"
+                                    ) from None
             if not math.isfinite(v):
-                raise TextmineError(f"{path}:{lineno}: column {c}: {cell.strip()!r} is not a finite number; "
+                raise TextmineError(f"{path}:{lineno}: column {c + 1}: {cell.strip()!r} is not a finite number; "
                                     "drop or impute missing values first")
-            row.append(v)
-        rows.append(row)
-    if not rows:
-        raise TextmineError(f"{path}: no data rows")
-    return np.array(rows, dtype=np.float64)
+            out[r, c] = v
+    levels = {}
+    for c, lab in labels.items():
+        codes, levels[c] = encode_labels(np.array(lab, dtype=object), f"column {c + 1}")
+        out[:, c] = codes[:, 0]
+    return out, levels
 
 
-def read_table(path, delimiter=None, header=False, encoding="utf-8", missing="error"):
+def read_table(path, delimiter=None, header=False, encoding="utf-8", missing="error", categorical=None,
+               return_levels=False):
     """Read a numeric table: TSV (default), CSV (``.csv``) or NumPy ``.npy``; ``-`` is stdin.
 
     Parameters
@@ -1730,12 +1975,20 @@ def read_table(path, delimiter=None, header=False, encoding="utf-8", missing="er
         ``drop``: missing cells (empty, ``NA``, ``NaN``, ``N/A``, ``null``; NaN in ``.npy``) are
         read as NaN, for :func:`hsic_test` and :func:`hsic_pairwise` to drop per test;
         ``error``: the first one is reported with ``file:line`` and its column.
+    categorical : collection of int, callable or None
+        0-based columns to read as labels, or a function of the column names returning them.
+        Text columns -- every non-missing cell non-numeric -- are labels in any case.
+    return_levels : bool
+        Also return the label columns.
 
     Returns
     -------
     data : float64[n, p]
+        A label column holds its codes ``0 .. L-1`` (:func:`encode_labels`; NaN where missing).
     names : list of str
         Column names (header) or ``"1"``, ``"2"``, ...
+    levels : dict of int to list of str
+        With ``return_levels``: each label column's labels, indexed by code.
 
     Raises
     ------
@@ -1761,7 +2014,12 @@ def read_table(path, delimiter=None, header=False, encoding="utf-8", missing="er
             i, j = np.argwhere(bad)[0]
             hint = "; use --missing drop to leave out incomplete rows" if np.isnan(a[i, j]) else ""
             raise TextmineError(f"{path}: row {i + 1}, column {j + 1}: {a[i, j]} is not a finite number" + hint)
-        return a, [str(j + 1) for j in range(a.shape[1])]
+        names = [str(j + 1) for j in range(a.shape[1])]
+        levels = {}
+        for c in sorted(_label_columns(categorical, names, path)):
+            codes, levels[c] = encode_labels(a[:, c], f"column {c + 1}")
+            a[:, c] = codes[:, 0]
+        return (a, names, levels) if return_levels else (a, names)
     if delimiter is None:
         delimiter = "," if path.lower().endswith(".csv") else "\t"
     if delimiter == "ws":
@@ -1795,12 +2053,26 @@ def read_table(path, delimiter=None, header=False, encoding="utf-8", missing="er
         names = [c.strip() for c in (lines[0].split(delimiter) if delimiter else lines[0].split())]
         lines = lines[1:]
         first += 1
-    data = _parse_cells(name, lines, delimiter, first, missing)
+    rows, linenos = _split_cells(name, lines, delimiter, first)
+    width = len(rows[0])
     if names is None:
-        names = [str(j + 1) for j in range(data.shape[1])]
-    elif len(names) != data.shape[1]:
-        raise TextmineError(f"{name}: the header has {len(names)} names but the rows have {data.shape[1]} columns")
-    return data, names
+        names = [str(j + 1) for j in range(width)]
+    elif len(names) != width:
+        raise TextmineError(f"{name}: the header has {len(names)} names but the rows have {width} columns")
+    cats = _label_columns(categorical, names, name) | _text_columns(rows)
+    data, levels = _parse_cells(name, rows, linenos, missing, cats)
+    return (data, names, levels) if return_levels else (data, names)
+
+
+def _label_columns(categorical, names, path):
+    """0-based label columns from ``read_table``'s ``categorical`` argument."""
+    if categorical is None:
+        return set()
+    cols = set(categorical(names) if callable(categorical) else categorical)
+    bad = [c for c in cols if not 0 <= c < len(names)]
+    if bad:
+        raise TextmineError(f"{path}: categorical column {bad[0] + 1} is outside 1-{len(names)}")
+    return cols
 
 
 def select_columns(data, names, spec, path="input"):
@@ -1809,6 +2081,16 @@ def select_columns(data, names, spec, path="input"):
     Returns
     -------
     data : float64[n, k], names : list of str
+    """
+    idx = column_indices(names, spec, path)
+    return np.ascontiguousarray(data[:, idx]), [names[i] for i in idx]
+
+
+def column_indices(names, spec, path="input", lenient=False):
+    """0-based indices of the columns a spec like ``"1,3-5"`` or ``"age,income"`` names.
+
+    ``lenient``: header names that are not in ``names`` are skipped instead of being an error
+    (for a spec that may name the columns of either of two tables).
     """
     idx = []
     for part in spec.split(","):
@@ -1826,11 +2108,13 @@ def select_columns(data, names, spec, path="input"):
             if part in names:
                 idx.append(names.index(part))
                 continue
+            if lenient:
+                continue
             raise TextmineError(f"{path}: no column {part!r}; give 1-based numbers, ranges (2-4) "
                                 "or header names") from None
         if not (1 <= a <= b <= len(names)):
             raise TextmineError(f"{path}: column range {part!r} is outside 1-{len(names)}")
         idx.extend(range(a - 1, b))
-    if not idx:
+    if not idx and not lenient:
         raise TextmineError(f"{path}: empty column selection {spec!r}")
-    return np.ascontiguousarray(data[:, idx]), [names[i] for i in idx]
+    return idx

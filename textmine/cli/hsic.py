@@ -19,6 +19,13 @@ def _fmt(v):
     return str(v)
 
 
+def _select(table, names, cats, spec, path):
+    """Columns of ``table`` named by ``spec``, with their names and label flags."""
+    from textmine.hsic import column_indices
+    idx = column_indices(names, spec, path)
+    return table[:, idx], [names[i] for i in idx], [cats[i] for i in idx]
+
+
 def _parse_collection(ctx, param, value):
     if value is None:
         return None
@@ -69,16 +76,18 @@ def _parse_bandwidth(ctx, param, value):
               help="biased tr(KHLH)/n^2, gretton2005 /(n-1)^2, unbiased (Song 2012), normalized (hyppo's statistic) "
               "[default: biased; normalized with --pvalue chi2].")
 @click.option("--pvalue", "method", type=click.Choice(["auto", "gamma", "permutation", "chi2", "rff", "block",
-                                                      "aggregated"]),
+                                                      "aggregated", "aggregated-inc"]),
               default="auto", show_default=True,
-              help="aggregated: HSICAgg, 5 x 5 Gaussian bandwidths around the median distance, one set of -B "
-              "permutations, min-p level correction (power where one median bandwidth fails). auto: aggregated "
+              help="aggregated: HSICAgg, 3 x 3 Gaussian bandwidths (median distance / 4, / 2, / 1), one set of -B "
+              "permutations, min-p level correction (power where one median bandwidth fails). aggregated-inc: the same "
+              "collection on agginc's incomplete U-statistic (each of n/2 row pairs against the next 200) with -B "
+              "wild-bootstrap draws, linear in n (for large n; statistic 'incomplete'). auto: aggregated "
               "for one test up to n = 500 (Gaussian kernel, median rule, no --estimator), else gamma (biased), "
               "chi2 (normalized), permutation (unbiased); rff from n = 10000 (chi2 with --kernel distance); "
               "--pairwise uses gamma.")
 @click.option("--collection", callback=_parse_collection, metavar="BASE,LO,HI",
               help="Bandwidths of --pvalue aggregated: BASE^i x median distance / sqrt 2, i = LO..HI, per "
-              "variable [default: 2,-2,2].")
+              "variable [default: 2,-2,0; agginc's is 2,-2,2].")
 @click.option("--level", "alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="Significance level α at which --pvalue aggregated marks each bandwidth pair rejected "
               "(--json 'kernels').")
@@ -99,6 +108,10 @@ def _parse_bandwidth(ctx, param, value):
 @click.option("--null", "null_path", type=click.Path(dir_okay=False), metavar="FILE.npy", callback=check_output,
               help="Save the permutation null statistics as .npy.")
 @encoding_option(what=" of text tables; a UTF-8 BOM is dropped.")
+@click.option("--categorical", metavar="COLS", help="Columns that hold labels (1-based numbers, ranges or header "
+              "names, as --x-cols; numbers count in X, names in X or Y), compared by the delta kernel: 1 if equal, "
+              "else 0. Columns of non-numeric text are labels anyway. A label variable is one column; an empty or NA "
+              "cell is missing, not a level.")
 @click.option("--missing", type=click.Choice(["error", "drop"]), default="error", show_default=True,
               help="Missing cells (empty, NA, NaN, N/A, null): error names FILE:LINE and the column; drop leaves "
               "out the incomplete rows of each test (per pair with --pairwise) and says how many on stderr.")
@@ -108,7 +121,7 @@ def _parse_bandwidth(ctx, param, value):
 @quiet_option
 def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwidth, estimator, method,
          collection, alpha, permutations, num_features, features_old, block_size, pairwise, fdr, as_json, null_path,
-         encoding, missing, seed, jobs, output, quiet, column_names):
+         encoding, missing, categorical, seed, jobs, output, quiet, column_names):
     """Hilbert-Schmidt independence test between x and y (n x p and n x q).
 
     X and Y are TSV, CSV or .npy tables (- is stdin), rows paired by position. With one table,
@@ -117,7 +130,11 @@ def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwi
     Output: one TSV row (--header adds a line of names)
 
     Memory: the exact tests hold n x n kernel matrices (8 bytes per entry, O(n^2); the aggregated
-    test ten of them); the rff and block tests grow linearly with n.
+    test six of them); the rff and block tests grow linearly with n.
+
+    Labels: a column of text (or one named by --categorical) is compared by the delta kernel, so
+    a document label can be tested against numeric features with any --pvalue; the aggregated
+    test then runs over the other variable's bandwidths only.
 
     \b
       statistic estimator pvalue method bandwidth_x bandwidth_y n permutations seed
@@ -136,7 +153,7 @@ def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwi
     """
     from textmine.errors import TextmineError
     from textmine.formats import atomic_output
-    from textmine.hsic import hsic_pairwise, hsic_test, read_table, select_columns
+    from textmine.hsic import column_indices, hsic_pairwise, hsic_test, read_table
 
     if x == "-" and y == "-":
         raise click.UsageError("only one of X and Y can be stdin")
@@ -148,7 +165,7 @@ def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwi
     features = 100 if num_features is None else num_features
     if fdr is not None and not pairwise:
         raise click.UsageError("--fdr adjusts the p-values of many tests; it needs --pairwise")
-    if collection is not None and method != "aggregated":
+    if collection is not None and method not in ("aggregated", "aggregated-inc"):
         raise click.UsageError("--collection is for --pvalue aggregated")
     if bandwidth is not None and bandwidth_rule not in (None, "fixed"):
         raise click.UsageError(f"--bandwidth gives a fixed sigma; it cannot be combined with --bandwidth-rule "
@@ -164,53 +181,70 @@ def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwi
         raise click.UsageError("--kernel precomputed needs two n x n matrices X and Y (no column selection or "
                                "--pairwise)")
 
-    tx, names_x = read_table(x, delimiter, column_names, encoding, missing)
+    if categorical is not None and kernel == "precomputed":
+        raise click.UsageError("--categorical needs data columns, not precomputed kernel matrices")
+    spec_y = None
+    if categorical is not None and y is not None:
+        # numbers and ranges count in X; header names in whichever table has them
+        spec_y = ",".join(p for p in categorical.split(",") if p.strip() and not p.strip()[0].isdigit())
+    tx, names_x, lev_x = read_table(x, delimiter, column_names, encoding, missing, return_levels=True,
+                                    categorical=None if categorical is None else (
+                                        lambda nm: column_indices(nm, categorical, x, lenient=y is not None)))
+    cats_x = [j in lev_x for j in range(tx.shape[1])]
     if y is not None:
-        ty, names_y = read_table(y, delimiter, column_names, encoding, missing)
+        ty, names_y, lev_y = read_table(y, delimiter, column_names, encoding, missing, return_levels=True,
+                                        categorical=None if not spec_y else (
+                                            lambda nm: column_indices(nm, spec_y, y, lenient=True)))
+        cats_y = [j in lev_y for j in range(ty.shape[1])]
+        if spec_y:
+            unknown = [p.strip() for p in spec_y.split(",") if p.strip() not in names_x + names_y]
+            if unknown:
+                raise TextmineError(f"--categorical: no column {unknown[0]!r} in {x} or {y}")
         if ty.shape[0] != tx.shape[0]:
             raise TextmineError(f"{x} has {tx.shape[0]} rows but {y} has {ty.shape[0]}; "
                                 "the samples must be paired row by row")
         if x_cols:
-            tx, names_x = select_columns(tx, names_x, x_cols, x)
+            tx, names_x, cats_x = _select(tx, names_x, cats_x, x_cols, x)
         if y_cols:
-            ty, names_y = select_columns(ty, names_y, y_cols, y)
+            ty, names_y, cats_y = _select(ty, names_y, cats_y, y_cols, y)
     else:
         if x_cols:
-            xa, names_xa = select_columns(tx, names_x, x_cols, x)
+            xa, names_xa, cats_xa = _select(tx, names_x, cats_x, x_cols, x)
         if y_cols:
-            ya, names_ya = select_columns(tx, names_x, y_cols, x)
+            ya, names_ya, cats_ya = _select(tx, names_x, cats_x, y_cols, x)
         if pairwise:
             if x_cols and y_cols:
-                tx, names_x, ty, names_y = xa, names_xa, ya, names_ya
+                tx, names_x, cats_x, ty, names_y, cats_y = xa, names_xa, cats_xa, ya, names_ya, cats_ya
             else:
                 if x_cols:
-                    tx, names_x = xa, names_xa
-                ty = names_y = None
+                    tx, names_x, cats_x = xa, names_xa, cats_xa
+                ty = names_y = cats_y = None
         else:
             if not x_cols and not y_cols:
                 if tx.shape[1] != 2:
                     raise click.UsageError(f"{x} has {tx.shape[1]} columns: pick x and y with --x-cols and --y-cols, "
                                            "give a second table Y, or use --pairwise")
                 x_cols, y_cols = "1", "2"
-                xa, names_xa = select_columns(tx, names_x, "1", x)
-                ya, names_ya = select_columns(tx, names_x, "2", x)
+                xa, names_xa, cats_xa = _select(tx, names_x, cats_x, "1", x)
+                ya, names_ya, cats_ya = _select(tx, names_x, cats_x, "2", x)
             elif not y_cols:
                 rest = [j for j in range(tx.shape[1]) if names_x[j] not in names_xa]
                 if not rest:
                     raise click.UsageError("--x-cols takes every column; give --y-cols")
-                ya, names_ya = tx[:, rest], [names_x[j] for j in rest]
+                ya, names_ya, cats_ya = tx[:, rest], [names_x[j] for j in rest], [cats_x[j] for j in rest]
             elif not x_cols:
                 rest = [j for j in range(tx.shape[1]) if names_x[j] not in names_ya]
                 if not rest:
                     raise click.UsageError("--y-cols takes every column; give --x-cols")
-                xa, names_xa = tx[:, rest], [names_x[j] for j in rest]
-            tx, names_x, ty, names_y = xa, names_xa, ya, names_ya
+                xa, names_xa, cats_xa = tx[:, rest], [names_x[j] for j in rest], [cats_x[j] for j in rest]
+            tx, names_x, cats_x, ty, names_y, cats_y = xa, names_xa, cats_xa, ya, names_ya, cats_ya
 
     common = dict(kernel=kernel, bandwidth=bw, estimator=estimator, method=method, n_permutations=permutations,
                   seed=seed, n_jobs=jobs, n_features=features, block_size=block_size, alpha=alpha,
                   collection=collection, missing=missing)
     if pairwise:
-        rows = hsic_pairwise(tx, ty, names_x, names_y, fdr=fdr, **common)
+        cat_idx = ([j for j, c in enumerate(cats_x) if c], [j for j, c in enumerate(cats_y or []) if c])
+        rows = hsic_pairwise(tx, ty, names_x, names_y, fdr=fdr, categorical=cat_idx, **common)
         if missing == "drop" and not quiet:
             dropped = [(a, b, r.dropped) for a, b, r in rows if r.dropped]
             if dropped:
@@ -228,7 +262,12 @@ def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwi
                     cells = [a, b, _fmt(r.statistic), _fmt(r.pvalue)] + ([_fmt(r.qvalue)] if fdr else [])
                     out.write("\t".join(cells) + "\n")
         return
-    result = hsic_test(tx, ty, return_null=bool(null_path), **common)
+    for t, cats, nm, side in ((tx, cats_x, names_x, "x"), (ty, cats_y, names_y, "y")):
+        if any(cats) and t.shape[1] > 1:
+            label = nm[cats.index(True)]
+            raise TextmineError(f"{side} has {t.shape[1]} columns including the label column {label!r}; a label "
+                                f"is tested alone (choose it alone with --{side}-cols, or use --pairwise)")
+    result = hsic_test(tx, ty, return_null=bool(null_path), categorical=(any(cats_x), any(cats_y)), **common)
     if missing == "drop" and result.dropped and not quiet:
         click.echo(f"textmine hsic: dropped {result.dropped} incomplete rows of {result.n + result.dropped}", err=True)
     if null_path:
