@@ -20,7 +20,6 @@ every prefix (a prefix that is not a word stops nothing but scores nothing), so 
 position stops at the first string that is not a prefix of any word.
 """
 import math
-import re
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -734,7 +733,7 @@ def read_user_dict(path, encoding="utf-8"):
 # review: the most ambiguous strings of a corpus
 
 
-_SPACE = re.compile(r"\s")  # str.isspace's characters
+_SPACE_CPS = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)  # str.isspace (none above U+3000)
 
 
 class AmbiguityReview:
@@ -796,23 +795,22 @@ class AmbiguityReview:
         pmax = np.maximum.reduceat(p, idx)[0::2]
         amb = np.maximum.reduceat(1 - np.abs(2 * p - 1), idx)[0::2]
         text = "".join(lines)
-        space = np.zeros(len(text) + 1, dtype=np.int64)
-        for m in _SPACE.finditer(text):
-            space[m.start() + 1] = 1
-        space = np.cumsum(space)
+        cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        space = np.concatenate(([0], np.cumsum(np.isin(cps, _SPACE_CPS))))
         ok = (pmax > lo) & (space[b] == space[a])
-        a, b, amb = a[ok].tolist(), b[ok].tolist(), amb[ok].tolist()
+        a, b, amb = a[ok], b[ok], amb[ok]
+        k = np.searchsorted(line_end, a, side="right")  # the line of each span
+        s0 = np.maximum(line_end[k] - lens[k], a - self.context).tolist()
+        s1 = np.minimum(line_end[k], b + self.context).tolist()
+        half = (p >= 0.5).tolist()
         stats = self.stats_
-        for x, y, am in zip(a, b, amb):
+        for x, y, am, c0, c1 in zip(a.tolist(), b.tolist(), amb.tolist(), s0, s1):
             span = text[x:y]
             rec = stats.get(span)
             if rec is None:
-                k = int(np.searchsorted(line_end, x, side="right"))
-                s0, s1 = int(line_end[k] - lens[k]), int(line_end[k])
-                inner = p[x:y - 1]
-                cut_str = "".join(ch + (" " if q < y - x - 1 and inner[q] >= 0.5 else "") for q, ch in enumerate(span))
-                ctx = text[max(s0, x - self.context):x] + "[" + span + "]" + text[y:min(s1, y + self.context)]
-                stats[span] = [1, am, cut_str, " ".join(ctx.split())]
+                cut = "".join([ch + " " if half[x + q] else ch for q, ch in enumerate(span[:-1])]) + span[-1]
+                ctx = text[c0:x] + "[" + span + "]" + text[y:c1]
+                stats[span] = [1, am, cut, " ".join(ctx.split())]
             else:
                 rec[0] += 1
                 rec[1] += am
