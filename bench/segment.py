@@ -195,6 +195,61 @@ def pkuseg_rows(args, test, gold, iv, test_mb, tmp):
     return rows, log
 
 
+def review_loop_add(rv, lines, marginals):
+    """AmbiguityReview.add as it was before it was vectorised: a Python loop over the spans of each line
+    (kept here to time against; tests/test_segment.py holds the same loop as the naive twin)."""
+    import numpy as np
+
+    hi, lo = rv.confident, 1 - rv.confident
+    for line, p in zip(lines, marginals):
+        if len(line) < 2:
+            continue
+        cuts = np.flatnonzero(p[:-1] >= hi) + 1
+        for a, b in zip(np.concatenate(([0], cuts)).tolist(), np.concatenate((cuts, [len(line)])).tolist()):
+            if b - a < 2 or b - a > rv.max_len:
+                continue
+            inner = p[a:b - 1]
+            span = line[a:b]
+            if not (inner > lo).any() or any(ch.isspace() for ch in span):
+                continue
+            amb = float((1 - np.abs(2 * inner - 1)).max())
+            rec = rv.stats_.get(span)
+            if rec is None:
+                cut = "".join(ch + (" " if k < b - a - 1 and inner[k] >= 0.5 else "") for k, ch in enumerate(span))
+                ctx = line[max(0, a - rv.context):a] + "[" + span + "]" + line[b:b + rv.context]
+                rv.stats_[span] = [1, amb, cut, " ".join(ctx.split())]
+            else:
+                rec[0] += 1
+                rec[1] += amb
+
+
+def main_review_speed(args):
+    """--review's counting step (AmbiguityReview.add) against the per-span loop, on the same marginals."""
+    from textmine.segment import AmbiguityReview
+    from textmine.tagger import load_model
+
+    model = load_model(args.review_speed, n_jobs=1)
+    path = pathlib.Path(args.review_corpus)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    batches = [(lines[i:i + 2000], model.marginals_lines(lines[i:i + 2000])) for i in range(0, len(lines), 2000)]
+    n = sum(map(len, lines))
+    res = {}
+    for _ in range(3):
+        for name, add in (("numpy", AmbiguityReview.add), ("loop", review_loop_add)):
+            rv = AmbiguityReview()
+            t = time.perf_counter()
+            for b, p in batches:
+                add(rv, b, p)
+            res.setdefault(name, []).append(time.perf_counter() - t)
+            res[name + " stats"] = rv.stats_
+    if res["numpy stats"] != res["loop stats"]:
+        raise SystemExit("the two counts differ")
+    med = {k: sorted(res[k])[1] for k in ("numpy", "loop")}
+    print(f"# --review counting on {path.name} ({n:,} characters, {len(res['numpy stats']):,} distinct strings, "
+          f"identical): AmbiguityReview.add {n / med['numpy'] / 1e6:.2f} M chars/s, per-span loop "
+          f"{n / med['loop'] / 1e6:.2f} M chars/s ({med['loop'] / med['numpy']:.1f}x; medians of 3)")
+
+
 def main_gold(args):
     import jieba
 
@@ -380,7 +435,11 @@ def main():
                     help="train spacy_pkuseg into DIR (saved after every iteration) and stop")
     ap.add_argument("--tables-only", action="store_true",
                     help="--gold: stop after the PKU test table (no calibration, no review)")
+    ap.add_argument("--review-speed", default="", metavar="MODEL",
+                    help="time --review's counting (numpy) against the per-span loop on --review-corpus, and stop")
     args = ap.parse_args()
+    if args.review_speed:
+        return main_review_speed(args)
     if args.pkuseg_train_only:
         return train_pkuseg(args.pkuseg_train_only, args.pkuseg_iter)
     if args.gold:
