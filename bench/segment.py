@@ -189,7 +189,8 @@ def pkuseg_rows(args, test, gold, iv, test_mb, tmp):
         cut = lambda: [seg.cut(line) for line in test]  # noqa: E731
         out, sec = timed(cut, repeat=3 if user_dict is None else 1)
         f1, oov, ivr = score(gold, out, iv)
-        rows.append((f"pkuseg's CRF (spacy_pkuseg {version('spacy_pkuseg')}) trained on 199801, {log[-1][0]} iteration{'s' * (log[-1][0] > 1)}, {note}",
+        iters = f"{log[-1][0]} iteration{'s' * (log[-1][0] > 1)}"
+        rows.append((f"pkuseg's CRF (spacy_pkuseg {version('spacy_pkuseg')}) trained on 199801, {iters}, {note}",
                      f1, oov, ivr, test_mb / sec,
                      f"train {log[-1][1]:.0f} s ({how}, 1 process), model {size:.1f} MB"))
     return rows, log

@@ -733,7 +733,8 @@ def read_user_dict(path, encoding="utf-8"):
 # review: the most ambiguous strings of a corpus
 
 
-_SPACE_CPS = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)  # str.isspace (none above U+3000)
+# the characters str.isspace accepts (none is above U+3000)
+_SPACE_CPS = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)
 
 
 class AmbiguityReview:

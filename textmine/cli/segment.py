@@ -56,7 +56,8 @@ from textmine.cli._options import (dict_option, encoding_option, format_options,
 @output_option
 @quiet_option
 def segment(paths, glob, encoding, decode_errors, input_format, field, output_field, dict_path, dict_encoding, model,
-            user_dicts, marginals, marginals_field, review, temperature, sep, unknown_score, batch_lines, jobs, output, quiet):
+            user_dicts, marginals, marginals_field, review, temperature, sep, unknown_score, batch_lines, jobs, output,
+            quiet):
     """Segment text into words, line for line: maximum-probability DP over a lexicon (--dict),
     or a character tagger trained from a dictionary (--model, see train-segmenter).
 
