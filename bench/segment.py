@@ -13,13 +13,15 @@ side by side on the same text in one run.
 conditions: the training words are the only lexicon) with each feature set, first on all but the
 last 10 % of the sentences (the development split: its F picks the feature set, and the
 temperature of the marginals is fitted on it), then on all of them; scored on PKU test next to
-jieba (its own dict.txt, HMM on and off) and pkuseg's default model when ``import pkuseg``
-works; training time, model size and MB/s per core (-j 1) in the same run. Then: a user
+jieba (its own dict.txt, HMM on and off) and, with ``--pkuseg``, pkuseg's CRF (``spacy_pkuseg``,
+the maintained fork; its pretrained models are downloaded from GitHub, so it is trained here on the
+same 199801 file, ``--pkuseg-iter`` iterations, and scored without and with its bundled dictionary);
+training time, model size and MB/s per core (-j 1) in the same run. Then: a user
 dictionary of the PKU gold words the chosen model splits; the reliability table (predicted vs
 observed boundary rate, ECE) of the marginals of the chosen model and of the dictionary
 segmenter on the PKU gold test; the ``--review`` list of a raw novel.
 
-    PYTHONPATH=. python bench/segment.py --gold [--gold-epochs 10]
+    PYTHONPATH=. python bench/segment.py --gold [--gold-epochs 10] [--pkuseg [--pkuseg-iter 20]]
 """
 import argparse
 import os
@@ -107,6 +109,148 @@ def reliability(lines, gold_lines, probs, bins=10):
     return rows, float(ece), ll, len(ps)
 
 
+def train_pkuseg(savedir, iters):
+    """Train spacy_pkuseg's CRF (pkuseg's own algorithm and features, ADF, one process) on 199801_seg.utf8,
+    saving the model after every iteration (pkuseg itself saves only at the end) with a log line
+    ``iteration  seconds since the start  pkuseg's F on the PKU gold test`` in ``savedir/bench_log.tsv``:
+    a run cut short still leaves a model. pkuseg needs a test file to report F on after each iteration;
+    the PKU gold test is given, for reporting only (the last iteration's model is kept, none is picked)."""
+    import contextlib
+    import io
+
+    import numpy as np
+    import spacy_pkuseg
+    from spacy_pkuseg import trainer as pk_trainer
+    from spacy_pkuseg.config import config as pk_config
+
+    savedir = pathlib.Path(savedir)
+    savedir.mkdir(parents=True, exist_ok=True)
+    log = savedir / "bench_log.tsv"
+    log.write_text("", encoding="utf-8")
+    start = time.perf_counter()
+    original = pk_trainer.Trainer.test
+
+    def test_and_save(self, testset, iteration):
+        scores = original(self, testset, iteration)
+        m = self.model
+        with open(savedir / "weights.tmp.npz", "wb") as f:
+            np.savez(f, sizes=np.array([m.n_tag, m.n_feature]), w=m.w)
+        os.replace(savedir / "weights.tmp.npz", savedir / "weights.npz")
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"{iteration + 1}\t{time.perf_counter() - start:.1f}\t{scores[0]:.2f}\n")
+        print(f"pkuseg iteration {iteration + 1}: {time.perf_counter() - start:.0f} s, F {scores[0]:.2f} % "
+              "(pkuseg's scorer, PKU test)", file=sys.stderr, flush=True)
+        return scores
+
+    pk_trainer.Trainer.test = test_and_save
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # its per-word-length tables and progress
+            spacy_pkuseg.train(str(CWS / "199801_seg.utf8"), str(CWS / "pku_test_gold.utf8"), str(savedir),
+                               train_iter=iters)
+    finally:
+        pk_trainer.Trainer.test = original
+        pk_config.modelDir = str(savedir)
+
+
+def read_pkuseg_log(savedir):
+    """[(iteration, seconds since the start, F %)] of a train_pkuseg run."""
+    rows = []
+    for line in (pathlib.Path(savedir) / "bench_log.tsv").read_text(encoding="utf-8").splitlines():
+        i, sec, f = line.split("\t")
+        rows.append((int(i), float(sec), float(f)))
+    return rows
+
+
+def pkuseg_rows(args, test, gold, iv, test_mb, tmp):
+    """Rows for spacy_pkuseg trained on 199801 (closed track, no dictionary) and with its bundled
+    dictionary in the post-processing (user_dict="default", open lexicon)."""
+    from importlib.metadata import version
+
+    try:
+        import spacy_pkuseg
+    except ImportError:
+        return [("pkuseg (spacy_pkuseg)", None, None, None, None,
+                 "not run: spacy_pkuseg is not installed (pip install textmine[bench])")], []
+    if args.pkuseg_model:
+        savedir = pathlib.Path(args.pkuseg_model)
+        how = f"trained before this run by `--pkuseg-train-only {savedir.name}`"
+    else:
+        savedir = tmp / "pkuseg"
+        train_pkuseg(savedir, args.pkuseg_iter)
+        how = "trained in this run"
+    log = read_pkuseg_log(savedir)
+    if not log:
+        raise SystemExit(f"{savedir}: no pkuseg iteration finished")
+    size = sum(f.stat().st_size for f in savedir.iterdir() if f.name in ("weights.npz", "features.msgpack")) / 1e6
+    rows = []
+    for user_dict, note in ((None, "no dictionary (closed track)"),
+                            ("default", "+ its bundled dictionary (`user_dict='default'`, open lexicon)")):
+        seg = spacy_pkuseg.pkuseg(model_name=str(savedir), user_dict=user_dict)
+        cut = lambda: [seg.cut(line) for line in test]  # noqa: E731
+        out, sec = timed(cut, repeat=3 if user_dict is None else 1)
+        f1, oov, ivr = score(gold, out, iv)
+        iters = f"{log[-1][0]} iteration{'s' * (log[-1][0] > 1)}"
+        rows.append((f"pkuseg's CRF (spacy_pkuseg {version('spacy_pkuseg')}) trained on 199801, {iters}, {note}",
+                     f1, oov, ivr, test_mb / sec,
+                     f"train {log[-1][1]:.0f} s ({how}, 1 process), model {size:.1f} MB"))
+    return rows, log
+
+
+def review_loop_add(rv, lines, marginals):
+    """AmbiguityReview.add as it was before it was vectorised: a Python loop over the spans of each line
+    (kept here to time against; tests/test_segment.py holds the same loop as the naive twin)."""
+    import numpy as np
+
+    hi, lo = rv.confident, 1 - rv.confident
+    for line, p in zip(lines, marginals):
+        if len(line) < 2:
+            continue
+        cuts = np.flatnonzero(p[:-1] >= hi) + 1
+        for a, b in zip(np.concatenate(([0], cuts)).tolist(), np.concatenate((cuts, [len(line)])).tolist()):
+            if b - a < 2 or b - a > rv.max_len:
+                continue
+            inner = p[a:b - 1]
+            span = line[a:b]
+            if not (inner > lo).any() or any(ch.isspace() for ch in span):
+                continue
+            amb = float((1 - np.abs(2 * inner - 1)).max())
+            rec = rv.stats_.get(span)
+            if rec is None:
+                cut = "".join(ch + (" " if k < b - a - 1 and inner[k] >= 0.5 else "") for k, ch in enumerate(span))
+                ctx = line[max(0, a - rv.context):a] + "[" + span + "]" + line[b:b + rv.context]
+                rv.stats_[span] = [1, amb, cut, " ".join(ctx.split())]
+            else:
+                rec[0] += 1
+                rec[1] += amb
+
+
+def main_review_speed(args):
+    """--review's counting step (AmbiguityReview.add) against the per-span loop, on the same marginals."""
+    from textmine.segment import AmbiguityReview
+    from textmine.tagger import load_model
+
+    model = load_model(args.review_speed, n_jobs=1)
+    path = pathlib.Path(args.review_corpus)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    batches = [(lines[i:i + 2000], model.marginals_lines(lines[i:i + 2000])) for i in range(0, len(lines), 2000)]
+    n = sum(map(len, lines))
+    res = {}
+    for _ in range(3):
+        for name, add in (("numpy", AmbiguityReview.add), ("loop", review_loop_add)):
+            rv = AmbiguityReview()
+            t = time.perf_counter()
+            for b, p in batches:
+                add(rv, b, p)
+            res.setdefault(name, []).append(time.perf_counter() - t)
+            res[name + " stats"] = rv.stats_
+    if res["numpy stats"] != res["loop stats"]:
+        raise SystemExit("the two counts differ")
+    med = {k: sorted(res[k])[1] for k in ("numpy", "loop")}
+    print(f"# --review counting on {path.name} ({n:,} characters, {len(res['numpy stats']):,} distinct strings, "
+          f"identical): AmbiguityReview.add {n / med['numpy'] / 1e6:.2f} M chars/s, per-span loop "
+          f"{n / med['loop'] / 1e6:.2f} M chars/s ({med['loop'] / med['numpy']:.1f}x; medians of 3)")
+
+
 def main_gold(args):
     import jieba
 
@@ -128,7 +272,7 @@ def main_gold(args):
           f"last {n_dev} held out as the development split; {args.gold_epochs} epochs, dropout {args.dropout}, "
           f"seed {args.seed}; speeds at -j 1, median of 3")
     rows, dev_rows, models = [], [], {}
-    for feats in ("ngram", "ngram+dict", "ngram+dict+type"):
+    for feats in args.feature_sets.split(","):
         t = time.perf_counter()
         # dev_fraction: trained on the first part, scored and calibrated on the held-out part, then
         # trained again on everything (the temperature kept)
@@ -197,16 +341,10 @@ def main_gold(args):
         f1, oov, ivr = score(gold, out, iv)
         rows.append((f"jieba 0.42.1 (dict.txt), HMM {'on' if hmm else 'off'}", f1, oov, ivr, test_mb / sec,
                      "open lexicon"))
-    try:
-        import pkuseg
-    except ImportError:
-        rows.append(("pkuseg default model", None, None, None, None,
-                     "not run: pip install pkuseg 0.0.25 fails to build here (no wheel; its setup needs numpy/wheel)"))
-    else:
-        seg = pkuseg.pkuseg()
-        out, sec = timed(lambda: [seg.cut(line) for line in test], repeat=1)
-        f1, oov, ivr = score(gold, out, iv)
-        rows.append(("pkuseg default model", f1, oov, ivr, test_mb / sec, "trained on more than the closed track"))
+    pk_log = []
+    if args.pkuseg:
+        pk, pk_log = pkuseg_rows(args, test, gold, iv, test_mb, tmp)
+        rows += pk
     print("\n## PKU test\n")
     print("| system | F | OOV-R | IV-R | MB/s (-j 1) | notes |")
     print("|---|---|---|---|---|---|")
@@ -215,6 +353,12 @@ def main_gold(args):
             print(f"| {label} | | | | | {note} |")
         else:
             print(f"| {label} | {f1:.3f} | {oov:.3f} | {ivr:.3f} | {mbs:.2f} | {note} |")
+    if pk_log:
+        print("\npkuseg's own F on the PKU test after each iteration (its scorer, no post-processing): "
+              + "; ".join(f"{i}: {f:.2f} % at {sec:.0f} s" for i, sec, f in pk_log))
+    if args.tables_only:
+        print(f"\n(models kept in {tmp})")
+        return
 
     # calibration of the boundary marginals on the PKU gold test
     words, counts = read_word_counts(str(CWS / "199801_words.tsv"))
@@ -281,7 +425,24 @@ def main():
     ap.add_argument("--dev-fraction", type=float, default=0.1, help="--gold: held-out share of 199801 (its end)")
     ap.add_argument("--review-corpus", default=str(SHARED / "raw" / "sanguo_yanyi.txt"),
                     help="--gold: a raw text whose most ambiguous strings are listed ('' to skip)")
+    ap.add_argument("--feature-sets", default="ngram,ngram+dict,ngram+dict+type",
+                    help="--gold: the feature sets to train, comma-separated")
+    ap.add_argument("--pkuseg", action="store_true",
+                    help="--gold: also train and score spacy_pkuseg (pkuseg's CRF) on 199801 (skipped when absent)")
+    ap.add_argument("--pkuseg-iter", type=int, default=20, help="--pkuseg: training iterations (pkuseg's default 20)")
+    ap.add_argument("--pkuseg-model", default="",
+                    help="--pkuseg: score the model a --pkuseg-train-only run left in DIR instead of training")
+    ap.add_argument("--pkuseg-train-only", default="", metavar="DIR",
+                    help="train spacy_pkuseg into DIR (saved after every iteration) and stop")
+    ap.add_argument("--tables-only", action="store_true",
+                    help="--gold: stop after the PKU test table (no calibration, no review)")
+    ap.add_argument("--review-speed", default="", metavar="MODEL",
+                    help="time --review's counting (numpy) against the per-span loop on --review-corpus, and stop")
     args = ap.parse_args()
+    if args.review_speed:
+        return main_review_speed(args)
+    if args.pkuseg_train_only:
+        return train_pkuseg(args.pkuseg_train_only, args.pkuseg_iter)
     if args.gold:
         return main_gold(args)
     for f in ("pku_test.utf8", "pku_test_gold.utf8", "pku_training_words.utf8", "199801_words.tsv"):

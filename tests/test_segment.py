@@ -508,11 +508,94 @@ def test_cli_marginals_usage_errors(tmp_path, args):
     assert r.exit_code == 2 and "Traceback" not in r.output
 
 
-def test_cli_marginals_reject_records(tmp_path):
+def test_cli_marginals_reject_tables(tmp_path):
+    inp = tmp_path / "in.csv"
+    inp.write_text('text\n和尚未\n', encoding="utf-8")
+    r = CliRunner().invoke(cli, ["segment", "-q", "--dict", _review_lexicon(tmp_path), "--marginals", str(inp)])
+    assert r.exit_code == 2 and "--marginals applies to text and jsonl input" in r.output
     inp = tmp_path / "in.jsonl"
     inp.write_text('{"text": "和尚未"}\n', encoding="utf-8")
     r = CliRunner().invoke(cli, ["segment", "-q", "--dict", _review_lexicon(tmp_path), "--marginals", str(inp)])
-    assert r.exit_code == 2 and "--marginals applies to text input" in r.output
+    assert r.exit_code == 0, r.output
+    for extra in (["--marginals-field", "text"], ["--output-field", "seg", "--marginals-field", "seg"]):
+        r = CliRunner().invoke(cli, ["segment", "-q", "--dict", _review_lexicon(tmp_path), "--marginals", *extra,
+                                     str(inp)])
+        assert r.exit_code == 2 and "--marginals-field" in r.output
+
+
+def _marginals_records():
+    import json
+
+    texts = ["他说和尚未结婚", "和尚未的\r\n他说", "", "和尚未结婚\n\n他说 和尚"]
+    recs = []
+    for i, t in enumerate(texts * 3):
+        recs.append({"id": i, "meta": {"doc": {"body": t if i % 4 != 1 or i > 8 else t.split("\r\n")}, "lang": "zh"},
+                     "tags": ["a", i]})
+    return texts, "".join(json.dumps(r, ensure_ascii=bool(i % 2)) + "\n" for i, r in enumerate(recs)), recs
+
+
+@pytest.mark.parametrize("out_field", [None, "meta.seg"])
+def test_cli_marginals_jsonl_nested_field(tmp_path, out_field):
+    import json
+
+    lex = _review_lexicon(tmp_path)
+    seg = load_lexicon(lex)
+    _, data, recs = _marginals_records()
+    inp = tmp_path / "in.jsonl"
+    inp.write_text(data, encoding="utf-8")
+    extra = ["--output-field", out_field] if out_field else []
+    args = ["segment", "-q", "--dict", lex, "--field", "meta.doc.body", "--marginals", "--marginals-field",
+            "meta.p", *extra, "--batch-lines", "2", str(inp)]
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(x) for x in r.stdout.splitlines()]
+    assert len(rows) == len(recs)
+    for row, rec in zip(rows, recs):
+        body = rec["meta"]["doc"]["body"]
+        # every other key kept, in order; the probabilities placed under meta.p
+        assert row["id"] == rec["id"] and row["tags"] == rec["tags"] and row["meta"]["lang"] == "zh"
+        assert list(row) == ["id", "meta", "tags"]
+        if out_field:
+            assert row["meta"]["doc"]["body"] == body and list(row["meta"]) == ["doc", "lang", "seg", "p"]
+            segd = row["meta"]["seg"]
+        else:
+            assert list(row["meta"]) == ["doc", "lang", "p"]
+            segd = row["meta"]["doc"]["body"]
+        items, probs = ([body], [row["meta"]["p"]]) if type(body) is str else (body, row["meta"]["p"])
+        assert type(row["meta"]["p"]) is list and len(items) == len(probs)
+        for item, p, s in zip(items, probs, [segd] if type(body) is str else segd):
+            assert len(p) == len(item) and all(type(v) is float for v in p)
+            lines = item.split("\n")
+            assert s == "\n".join(" ".join(seg.cut(line.rstrip("\r"))) for line in lines)
+            want = []
+            for k, line in enumerate(lines):
+                want += seg.marginals(line.rstrip("\r")).tolist() + [1.0] * line.endswith("\r")
+                want += [1.0] if k < len(lines) - 1 else []
+            assert p == pytest.approx(want, abs=5e-5)
+    r2 = CliRunner().invoke(cli, [*args[:-1], "-j", "2", "--batch-lines", "1", str(inp)])
+    assert r2.exit_code == 0 and r2.stdout == r.stdout
+
+
+def test_cli_marginals_jsonl_model_jobs(tmp_path):
+    import json
+
+    from textmine.tagger import load_model, train_segmenter_gold
+
+    sents = [["中国", "人民", "的", "银行"], ["人民", "的", "中国"], ["银行", "和", "尚未", "结婚"]] * 10
+    train_segmenter_gold(sents, epochs=2, nbits=14).save(str(tmp_path / "m.model"))
+    m = load_model(str(tmp_path / "m.model"))
+    texts, data, recs = _marginals_records()
+    inp = tmp_path / "in.jsonl"
+    inp.write_text(data.replace("body", "text"), encoding="utf-8")
+    base = ["segment", "-q", "--model", str(tmp_path / "m.model"), "--field", "meta.doc.text", "--marginals"]
+    r1 = CliRunner().invoke(cli, [*base, "-j", "1", str(inp)])
+    r2 = CliRunner().invoke(cli, [*base, "-j", "2", "--batch-lines", "1", str(inp)])
+    assert r1.exit_code == 0 and r2.exit_code == 0, r1.output + r2.output
+    assert r1.stdout == r2.stdout
+    rows = [json.loads(x) for x in r1.stdout.splitlines()]
+    first = rows[0]["boundary_prob"]
+    assert first == pytest.approx(m.marginals_lines([texts[0]])[0].tolist(), abs=5e-5)
+    assert rows[2]["boundary_prob"] == []
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -528,3 +611,48 @@ def test_marginals_reverse_with_text_and_lexicon(seed):
         p, q = fwd.marginals(text), bwd.marginals(text[::-1])
         assert p[-1] == q[-1] == 1.0
         assert q[:-1].tolist() == pytest.approx(p[:-1][::-1].tolist(), abs=1e-9)
+
+
+def _naive_review_add(rv, lines, marginals):
+    """The per-span Python loop AmbiguityReview.add replaced (its slow, obvious twin)."""
+    hi, lo = rv.confident, 1 - rv.confident
+    for line, p in zip(lines, marginals):
+        if len(line) < 2:
+            continue
+        cuts = [k + 1 for k in range(len(line) - 1) if p[k] >= hi]
+        for a, b in zip([0] + cuts, cuts + [len(line)]):
+            if b - a < 2 or b - a > rv.max_len:
+                continue
+            inner = [float(x) for x in p[a:b - 1]]
+            span = line[a:b]
+            if not any(x > lo for x in inner) or any(ch.isspace() for ch in span):
+                continue
+            amb = max(1 - abs(2 * x - 1) for x in inner)
+            rec = rv.stats_.get(span)
+            if rec is None:
+                cut = "".join(ch + (" " if k < b - a - 1 and inner[k] >= 0.5 else "") for k, ch in enumerate(span))
+                ctx = line[max(0, a - rv.context):a] + "[" + span + "]" + line[b:b + rv.context]
+                rv.stats_[span] = [1, amb, cut, " ".join(ctx.split())]
+            else:
+                rec[0] += 1
+                rec[1] += amb
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_review_add_matches_naive(seed):
+    from textmine.segment import AmbiguityReview
+
+    rng = random.Random(700 + seed)
+    alphabet = "和尚未结婚他说的 \u3000\t中文"
+    levels = [0.0, 0.01, 0.05, 0.0500001, 0.3, 0.5, 0.7, 0.95, 0.9499999, 0.99, 1.0]
+    kw = dict(confident=rng.choice([0.9, 0.95]), max_len=rng.choice([3, 12]), context=rng.choice([2, 12]))
+    fast, slow = AmbiguityReview(**kw), AmbiguityReview(**kw)
+    for _ in range(4):  # several batches: counts and sums accumulate across calls
+        lines = ["".join(rng.choice(alphabet[:4] if rng.random() < 0.5 else alphabet)
+                         for _ in range(rng.choice([0, 1, 2, rng.randint(3, 40)]))) for _ in range(rng.randint(0, 30))]
+        probs = [np.array([rng.choice(levels) if rng.random() < 0.7 else rng.random() for _ in line])
+                 for line in lines]
+        fast.add(lines, probs)
+        _naive_review_add(slow, lines, probs)
+    assert fast.stats_ == slow.stats_
+    assert fast.top(20) == slow.top(20)

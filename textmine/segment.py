@@ -733,6 +733,10 @@ def read_user_dict(path, encoding="utf-8"):
 # review: the most ambiguous strings of a corpus
 
 
+# the characters str.isspace accepts (none is above U+3000)
+_SPACE_CPS = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)
+
+
 class AmbiguityReview:
     """The strings of a corpus whose segmentation the segmenter is least sure of.
 
@@ -759,32 +763,58 @@ class AmbiguityReview:
         self.stats_ = {}  # string -> [count, sum of ambiguity, cut, context]
 
     def add(self, lines, marginals):
-        """Count the ambiguous spans of ``lines`` given their boundary ``marginals`` (arrays)."""
+        """Count the ambiguous spans of ``lines`` given their boundary ``marginals`` (arrays).
+
+        Vectorised over the whole batch: the lines are joined (each line's last character made a
+        certain boundary, so no span crosses lines) and the spans, their lengths, their least sure
+        gap and their whitespace are found with numpy; only the ambiguous spans reach Python."""
+        lines = list(lines)
+        marginals = list(marginals)
+        if not lines:
+            return
         hi, lo = self.confident, 1 - self.confident
-        for line, p in zip(lines, marginals):
-            if len(line) < 2:
-                continue
-            cuts = np.flatnonzero(p[:-1] >= hi) + 1
-            starts = np.concatenate(([0], cuts))
-            ends = np.concatenate((cuts, [len(line)]))
-            for a, b in zip(starts.tolist(), ends.tolist()):
-                if b - a < 2 or b - a > self.max_len:
-                    continue
-                inner = p[a:b - 1]
-                if not (inner > lo).any():
-                    continue
-                span = line[a:b]
-                if span.isspace() or any(ch.isspace() for ch in span):
-                    continue
-                amb = float((1 - np.abs(2 * inner - 1)).max())
-                rec = self.stats_.get(span)
-                if rec is None:
-                    cut = "".join(ch + (" " if k < b - a - 1 and inner[k] >= 0.5 else "") for k, ch in enumerate(span))
-                    ctx = (line[max(0, a - self.context):a] + "[" + span + "]" + line[b:b + self.context])
-                    self.stats_[span] = [1, amb, cut, " ".join(ctx.split())]
-                else:
-                    rec[0] += 1
-                    rec[1] += amb
+        lens = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+        if lens.max(initial=0) < 2:
+            return
+        p = np.concatenate([np.asarray(m, dtype=np.float64) for m in marginals])
+        if len(p) != lens.sum():
+            raise TextmineError("the marginals do not match the lines")
+        line_end = np.cumsum(lens)  # exclusive ends of the lines in the joined text
+        nonempty = line_end[lens > 0] - 1
+        cut = p >= hi
+        cut[nonempty] = True
+        ends = np.flatnonzero(cut) + 1
+        starts = np.concatenate(([0], ends[:-1]))
+        width = ends - starts
+        keep = (width >= 2) & (width <= self.max_len)
+        if not keep.any():
+            return
+        a, b = starts[keep], ends[keep]
+        # the inner gaps of a span are p[a:b-1]: reduce over [a0, b0-1, a1, b1-1, ...], keep even slots
+        idx = np.empty(2 * len(a), dtype=np.int64)
+        idx[0::2], idx[1::2] = a, b - 1
+        pmax = np.maximum.reduceat(p, idx)[0::2]
+        amb = np.maximum.reduceat(1 - np.abs(2 * p - 1), idx)[0::2]
+        text = "".join(lines)
+        cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        space = np.concatenate(([0], np.cumsum(np.isin(cps, _SPACE_CPS))))
+        ok = (pmax > lo) & (space[b] == space[a])
+        a, b, amb = a[ok], b[ok], amb[ok]
+        k = np.searchsorted(line_end, a, side="right")  # the line of each span
+        s0 = np.maximum(line_end[k] - lens[k], a - self.context).tolist()
+        s1 = np.minimum(line_end[k], b + self.context).tolist()
+        half = (p >= 0.5).tolist()
+        stats = self.stats_
+        for x, y, am, c0, c1 in zip(a.tolist(), b.tolist(), amb.tolist(), s0, s1):
+            span = text[x:y]
+            rec = stats.get(span)
+            if rec is None:
+                cut = "".join([ch + " " if half[x + q] else ch for q, ch in enumerate(span[:-1])]) + span[-1]
+                ctx = text[c0:x] + "[" + span + "]" + text[y:c1]
+                stats[span] = [1, am, cut, " ".join(ctx.split())]
+            else:
+                rec[0] += 1
+                rec[1] += am
 
     def top(self, n):
         """The ``n`` most ambiguous strings: ``(string, count, mean ambiguity, likely cut, context)``."""

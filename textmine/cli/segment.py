@@ -25,12 +25,17 @@ from textmine.cli._options import (dict_option, encoding_option, format_options,
                    "its rarest word), so it tunes rather than forces. For a word in several files the last "
                    "file wins. Blank and # lines are skipped; a malformed line is an error naming FILE:LINE.")
 @click.option("--marginals", is_flag=True,
-              help="Text input only: after each line's words write a tab and the probability of a word "
-                   "boundary after each character of the input line (one number per character, space-"
-                   "separated, 4 decimals at most; 1 after the last character, after whitespace and "
-                   "punctuation). Forward-backward in log space over the --dict lattice (the unigram "
-                   "model's posterior) or the --model tagger (its scores divided by the temperature it "
-                   "fitted on held-out data when trained).")
+              help="Text and JSON Lines input: the probability of a word boundary after each character of "
+                   "the input (4 decimals at most; 1 after the last character, after whitespace and "
+                   "punctuation). Text: after each line's words a tab and one space-separated number per "
+                   "character of the input line. JSON Lines: the record gets a list of numbers, one per "
+                   "character of the field's original value (1 at its line breaks; a list of strings "
+                   "gets a list of lists), under --marginals-field. Forward-backward in log space over "
+                   "the --dict lattice (the unigram model's posterior) or the --model tagger (its scores "
+                   "divided by the temperature it fitted on held-out data when trained).")
+@click.option("--marginals-field", default="boundary_prob", show_default=True, metavar="NAME",
+              help="With --marginals on JSON Lines: the key (or dotted path, made as needed) that receives "
+                   "the probabilities; it must differ from --field and --output-field.")
 @click.option("--review", type=click.IntRange(min=1), default=None, metavar="N",
               help="Text input only: instead of the text, list the N strings of the corpus whose "
                    "segmentation is least certain, the candidates for a --user-dict: columns string, "
@@ -51,7 +56,8 @@ from textmine.cli._options import (dict_option, encoding_option, format_options,
 @output_option
 @quiet_option
 def segment(paths, glob, encoding, decode_errors, input_format, field, output_field, dict_path, dict_encoding, model,
-            user_dicts, marginals, review, temperature, sep, unknown_score, batch_lines, jobs, output, quiet):
+            user_dicts, marginals, marginals_field, review, temperature, sep, unknown_score, batch_lines, jobs, output,
+            quiet):
     """Segment text into words, line for line: maximum-probability DP over a lexicon (--dict),
     or a character tagger trained from a dictionary (--model, see train-segmenter).
 
@@ -65,9 +71,10 @@ def segment(paths, glob, encoding, decode_errors, input_format, field, output_fi
     with the field replaced by its segmented text (or put in --output-field): every other key
     and column flows through, in order. A document's line breaks are kept.
 
-    Confidence: --marginals adds each character's boundary probability to every output line;
-    --review N lists the N most ambiguous strings of the corpus (what to add to a --user-dict
-    next). Both keep --user-dict words whole (probability 0 inside them).
+    Confidence: --marginals adds each character's boundary probability to every output line
+    (text) or record (JSON Lines); --review N lists the N most ambiguous strings of the corpus
+    (what to add to a --user-dict next). Both keep --user-dict words whole (probability 0
+    inside them).
 
     Memory: the lexicon or model, plus one batch of lines per job (--batch-lines); it does not
     grow with the corpus. A progress bar (on a terminal) and a summary line go to stderr
@@ -106,8 +113,14 @@ def segment(paths, glob, encoding, decode_errors, input_format, field, output_fi
         raise click.UsageError(f"the inputs mix formats ({', '.join(formats)}); segment them separately")
     if output_field is not None and formats == ["text"]:
         raise click.UsageError("--output-field applies to jsonl, csv and tsv inputs")
-    if (marginals or review) and formats != ["text"]:
-        raise click.UsageError(f"--{'marginals' if marginals else 'review'} applies to text input")
+    if review and formats != ["text"]:
+        raise click.UsageError("--review applies to text input")
+    if marginals and formats not in (["text"], ["jsonl"]):
+        raise click.UsageError("--marginals applies to text and jsonl input")
+    if marginals and formats == ["jsonl"]:
+        if not marginals_field or marginals_field in (opts.field or "text", output_field):
+            raise click.BadParameter("give a name other than --field and --output-field",
+                                     param_hint="--marginals-field")
     if formats == ["tsv"] and "\t" in sep:
         raise click.BadParameter("a TSV cell cannot hold a tab", param_hint="--sep")
     from textmine.segment import UserDict, read_user_dict
@@ -183,7 +196,8 @@ def segment(paths, glob, encoding, decode_errors, input_format, field, output_fi
         with atomic_output(output) as out:
             if formats != ["text"]:
                 n_lines, n_words, n_chars = _segment_records(files, opts, run, sep, output_field, out, bar,
-                                                             batch_lines * 100 * max(1, jobs))
+                                                             batch_lines * 100 * max(1, jobs),
+                                                             run_marg if marginals else None, marginals_field)
             for shard in make_shards(files, opts=opts) if formats == ["text"] else ():
                 for lines in iter_batches(shard, opts, batch_chars=batch_lines * 100 * max(1, jobs)):
                     if reviewer is not None:
@@ -221,11 +235,13 @@ def segment(paths, glob, encoding, decode_errors, input_format, field, output_fi
                    f"{seconds:.2f} s ({n_chars / max(seconds, 1e-9) / 1e6:.2f} M chars/s)", err=True)
 
 
-def _segment_records(files, opts, run, sep, output_field, out, bar, block_bytes):
-    """Segment the field of every JSON Lines, CSV or TSV record and write the records back.
+def _segment_records(files, opts, run, sep, output_field, out, bar, block_bytes, run_marg=None,
+                     marginals_field=None):
+    """Segment the field of every JSON Lines, CSV or TSV record and write the records back; with
+    ``run_marg`` (JSON Lines) each record also gets its boundary probabilities under ``marginals_field``.
 
     Returns the records, words and characters seen."""
-    from textmine.corpus import format_header, format_records, iter_records, make_shards
+    from textmine.corpus import format_header, format_records, iter_records, make_shards, set_field
 
     n_records = n_words = n_chars = 0
     header = first = None
@@ -248,6 +264,13 @@ def _segment_records(files, opts, run, sep, output_field, out, bar, block_bytes)
             for v, items in zip(batch, pieces):
                 done = ["\n".join(sep.join(next(segmented)) for _ in item.split("\n")) for item in items]
                 values.append(done[0] if type(v[0]) is str else done)
+            if run_marg is not None:
+                probs = iter(run_marg(lines))
+                name = output_field or opts.field or "text"
+                for (v, obj), items, value in zip(batch, pieces, values):
+                    set_field(obj, name, value)  # the text first: a new output field precedes the numbers
+                    done = [_item_probabilities(item, probs) for item in items]
+                    set_field(obj, marginals_field, done[0] if type(v) is str else done)
             out.write(format_records(batch, values, opts.field, output_field))
             chars = sum(map(len, lines))
             n_records, n_chars = n_records + len(batch), n_chars + chars
@@ -259,3 +282,17 @@ def _segment_records(files, opts, run, sep, output_field, out, bar, block_bytes)
 def _probabilities(p):
     """Space-separated probabilities, at most 4 decimals, trailing zeros dropped (1, 0, 0.25)."""
     return " ".join(("%.4f" % v).rstrip("0").rstrip(".") for v in p.tolist())
+
+
+def _item_probabilities(item, probs):
+    """One number per character of ``item`` (a field value) from the marginals of its lines, taken
+    from ``probs`` in order: 1 at each line break (and at the ``\\r`` of a ``\\r\\n``)."""
+    out = []
+    parts = item.split("\n")
+    for k, part in enumerate(parts):
+        out.extend(float("%.4f" % x) for x in next(probs).tolist())
+        if part.endswith("\r"):
+            out.append(1.0)
+        if k < len(parts) - 1:
+            out.append(1.0)
+    return out
