@@ -242,14 +242,25 @@ def main():
         for neg, it, dim, jobs in cells:
             args.negative, args.iter, args.dim, args.jobs = neg, it, dim, jobs
             summary += [((neg, it, dim, jobs), name, res) for name, res in run_corpora(args)]
-        print("\n### grid summary: mean ρ over the seeds, textmine / gensim (difference)\n")
-        print("| negative, iter, dim, -j | corpus | set | textmine | gensim | difference |")
-        print("|---|---|---|---|---|---|")
+        print("\n### grid summary: mean ρ over the seeds [lowest–highest seed], textmine / gensim (difference); "
+              "other textmine rows (--also-loss) in the last column; speed: textmine/gensim words per CPU-second\n")
+        print("| negative, iter, dim, -j | corpus | set | textmine | gensim | difference | others | speed |")
+        print("|---|---|---|---|---|---|---|---|")
+
+        def cell_text(r, s):
+            v = [x[0] for x in r["rho"][s]]
+            return f"{r['mean'][s]:.3f}" + (f" [{min(v):.3f}–{max(v):.3f}]" if len(v) > 1 else "")
         for cell, name, res in summary:
             ours, gensim = res[0], res[-1]
+            speed = f"{gensim['train_cpu'] / ours['train_cpu']:.2f}x"
             for s in ours["mean"]:
-                print(f"| {', '.join(map(str, cell))} | {name} | {s} | {ours['mean'][s]:.3f} | "
-                      f"{gensim['mean'][s]:.3f} | {ours['mean'][s] - gensim['mean'][s]:+.3f} |")
+                others = "; ".join(f"{r['label'].replace('textmine JoSE ', '')} {cell_text(r, s)}" for r in res[1:-1])
+                print(f"| {', '.join(map(str, cell))} | {name} | {s} | {cell_text(ours, s)} | {cell_text(gensim, s)} | "
+                      f"{ours['mean'][s] - gensim['mean'][s]:+.3f} | {others} | {speed} |", flush=True)
+                speed = ""
+            means = [np.mean([r["mean"][s] for s in ours["mean"] if "(" not in s]) for r in (ours, gensim)]
+            print(f"| {', '.join(map(str, cell))} | {name} | mean of the sets | {means[0]:.3f} | {means[1]:.3f} | "
+                  f"{means[0] - means[1]:+.3f} | | |", flush=True)
         return
     if not args.memory_only:
         run_corpora(args)

@@ -265,7 +265,8 @@ def _split_negatives(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m
 
 
 @njit_fast
-def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_pos, m_neg, wneg, paper, gv, picks):
+def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_pos, m_neg, wneg, paper, gv, picks,
+                    scale, warm, hits0, iu, hitsv, iv):
     """The contrastive hinges of ``u`` against target ``v`` (a context row or a document):
     ``max(0, m₊ - cos(u, v)) + Σ max(0, cos(u', v) - m₋)`` over ``negative`` draws (a draw equal
     to ``word`` is skipped).
@@ -321,20 +322,35 @@ def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_
         gv[c] = -u[c] if pull else 0.0
     if pull:
         hinge += m_pos - f
+    base = scale * alpha
     for i in range(n):
-        un = syn0[picks[i]]
+        t = picks[i]
+        un = syn0[t]
         h = _dot(un, v)
         if h > m_neg:
             hinge += wneg * (h - m_neg)
             for c in range(u.shape[0]):
                 gv[c] += wneg * un[c]
-            _retract_step(un, v, 1.0, h, 1.0, wneg * alpha, paper, True)
+            _retract_step(un, v, 1.0, h, 1.0, wneg * _row_rate(base, scale, warm, hits0, t), paper, True)
     if pull:
-        _retract_step(u, v, -1.0, -f, 1.0, alpha, paper, False)
+        _retract_step(u, v, -1.0, -f, 1.0, _row_rate(base, scale, warm, hits0, iu), paper, False)
     gg = _dot(gv, gv)
     if gg > 0.0:
-        _retract_step(v, gv, 1.0, _dot(v, gv), gg, alpha, paper, False)
+        _retract_step(v, gv, 1.0, _dot(v, gv), gg, _row_rate(base, scale, warm, hitsv, iv), paper, False)
     return hinge, s
+
+
+@njit(inline="always")
+def _row_rate(base, scale, warm, hits, row):
+    """The step of ``row``'s next update: ``base``, or with ``warm > 0`` at least
+    ``scale * warm / (n + 1)`` for a row that has taken ``n`` steps so far (``hits[row]``, then
+    counted up)."""
+    if warm <= 0.0:
+        return base
+    n = hits[row]
+    hits[row] = n + 1
+    r = scale * warm / (n + 1.0)
+    return r if r > base else base
 
 
 @njit(inline="always")
@@ -418,7 +434,7 @@ def _joint_pair(u, v, d, un, alpha, margin, lam, paper, update_doc, gu, gn, gv):
 
 
 def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, window, negative, margin, m_neg,
-                wneg, lam, alpha0, words_before, total_words, seeds, paper, kind, loss_out):
+                wneg, lam, alpha0, words_before, total_words, seeds, paper, kind, loss_out, warm, hits0, hits1, hitsd):
     """One training epoch over every document (serial, or Hogwild over chunks when parallel).
 
     Parameters
@@ -514,13 +530,15 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
                                                  paper, True, gu, gn, gv)
                     elif kind == _CONTRAST:
                         hinge, s = _contrast_terms(syn0[ctx], syn1[word], word, syn0, prob, alias, negative, s,
-                                                   hinge, alpha, margin, m_neg, wneg, paper, gv, picks)
+                                                   hinge, alpha, margin, m_neg, wneg, paper, gv, picks,
+                                                   1.0, warm, hits0, ctx, hits1, word)
                     else:
                         hinge, s = _split_negatives(syn0[ctx], syn1[word], word, syn0, prob, alias, negative, s,
                                                     hinge, alpha, margin, paper, gv)
                 if kind == _CONTRAST:
                     hinge, s = _contrast_terms(syn0[word], dvec, word, syn0, prob, alias, negative, s,
-                                               hinge, lam * alpha, margin, m_neg, wneg, paper, gv, picks)
+                                               hinge, alpha, margin, m_neg, wneg, paper, gv, picks,
+                                               lam, warm, hits0, word, hitsd, doc)
                 elif kind == _SPLIT:
                     hinge, s = _split_negatives(syn0[word], dvec, word, syn0, prob, alias, negative, s,
                                                 hinge, lam * alpha, margin, paper, gv)
@@ -1006,7 +1024,7 @@ class JoSE:
 
     def __init__(self, dim=100, window=5, negative=2, margin=None, alpha=0.04, n_iter=10, min_count=5,
                  sample=1e-3, n_jobs=1, random_state=1, update="paper", loss="contrastive", lowercase=False,
-                 doc_weight=1.0, neg_margin=-0.1, neg_weight=2.0):
+                 doc_weight=1.0, neg_margin=-0.1, neg_weight=2.0, warm=0.0):
         self.dim = dim
         self.window = window
         self.negative = negative
@@ -1023,11 +1041,12 @@ class JoSE:
         self.doc_weight = doc_weight
         self.neg_margin = neg_margin
         self.neg_weight = neg_weight
+        self.warm = warm
 
     def get_params(self):
         return {k: getattr(self, k) for k in ("dim", "window", "negative", "margin", "alpha", "n_iter",
                                                "min_count", "sample", "n_jobs", "random_state", "update",
-                                               "loss", "lowercase", "doc_weight", "neg_margin", "neg_weight")}
+                                               "loss", "lowercase", "doc_weight", "neg_margin", "neg_weight", "warm")}
 
     def _check(self):
         def need(ok, msg):
@@ -1052,6 +1071,7 @@ class JoSE:
         need(math.isfinite(self.neg_weight) and self.neg_weight > 0,
              f"--neg-weight must be > 0, not {self.neg_weight}")
         need(math.isfinite(self.sample) and self.sample >= 0, f"--sample must be >= 0, not {self.sample}")
+        need(math.isfinite(self.warm) and self.warm >= 0, f"--warm must be >= 0, not {self.warm}")
         need(self.update in UPDATES, f"update must be one of {UPDATES}, not {self.update!r}")
 
     @property
@@ -1103,6 +1123,8 @@ class JoSE:
             kernel = _jose_epoch_parallel
         else:
             kernel = _jose_epoch_serial
+        warm = float(self.warm) if self.loss == "contrastive" else 0.0
+        hits0, hits1, hitsd = (np.zeros(n if warm > 0 else 1, np.int32) for n in (v, v, n_docs))
         self.epoch_loss_ = []
         seconds = cpu = 0.0
         for epoch in range(n_iter):
@@ -1113,7 +1135,7 @@ class JoSE:
                 kernel(syn0, syn1, syndoc, corpus.ids, corpus.offsets, bounds, keep, prob, alias, int(self.window),
                        int(self.negative), self.margin_, float(self.neg_margin), self.neg_step_, float(self.doc_weight),
                        float(self.alpha), epoch * int(corpus.offsets[-1]), total, seeds, self.update == "paper",
-                       LOSSES.index(self.loss), loss)
+                       LOSSES.index(self.loss), loss, warm, hits0, hits1, hitsd)
             for table_ in (syn0, syn1, syndoc):
                 normalize_rows(table_)
             seconds += time.perf_counter() - t0
@@ -1231,6 +1253,7 @@ class JoSE:
             raise TextmineError(f"{path}: arrays do not match the vocabulary of {side}")
         params = {k: val for k, val in meta["params"].items() if k in cls().get_params()}
         params.setdefault("neg_weight", params.get("negative", 2))  # before neg_weight: weight 1 per negative
+        params.setdefault("warm", 0.0)  # trained before --warm (inference does not use it)
         m = cls(**params)
         try:
             m._check()

@@ -9,7 +9,7 @@ from textmine.cli._options import (format_options, input_options, quiet_option, 
 
 _TRAIN_ONLY = ("doc_output", "context_output", "save_model", "dim", "window", "negative", "margin", "min_count",
                "sample", "update", "loss", "lowercase", "doc_weight", "neg_margin",
-               "neg_weight")
+               "neg_weight", "warm")
 
 
 def _check_writable(path, option):
@@ -48,6 +48,10 @@ def _check_writable(path, option):
 @click.option("--neg-weight", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True,
               help="Contrastive loss only: total weight of the --negative negative terms (each weighs "
                    "neg-weight/negative), so that more negatives sample the push better instead of pushing harder.")
+@click.option("--warm", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Contrastive loss only: a vector's n-th step is at least warm/n (times --doc-weight for "
+                   "the document hinge), so that rare words leave their random start within their first few "
+                   "occurrences, however few the epochs; 0: the plain decaying rate.")
 @click.option("--doc-weight", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
               help="Weight of the document hinge against the word-context hinge (jose.c: 1).")
 @click.option("--alpha", type=click.FloatRange(min=0, min_open=True), default=0.04, show_default=True,
@@ -74,7 +78,7 @@ def _check_writable(path, option):
 @quiet_option
 @click.pass_context
 def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, input_format, field, output, doc_output, context_output, save_model,
-          infer_model, dim, window, negative, margin, neg_margin, neg_weight, doc_weight, alpha, n_iter, min_count, sample, update,
+          infer_model, dim, window, negative, margin, neg_margin, neg_weight, warm, doc_weight, alpha, n_iter, min_count, sample, update,
           loss, lowercase, binary, jobs, seed, quiet):
     """Train JoSE spherical embeddings on PATHS (one document per line, whitespace-tokenised).
 
@@ -146,7 +150,7 @@ def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, input_format,
     model = JoSE(dim=dim, window=window, negative=negative, margin=margin, alpha=alpha, n_iter=n_iter,
                  min_count=min_count, sample=sample, n_jobs=jobs, random_state=seed, update=update, loss=loss,
                  lowercase=lowercase, doc_weight=doc_weight, neg_margin=neg_margin,
-                 neg_weight=neg_weight)
+                 neg_weight=neg_weight, warm=warm)
     try:
         model.fit(docs, progress=progress)
     finally:
