@@ -22,6 +22,15 @@ Two choices of docs/algorithms.md §6.1–6.2, and one loss of our own:
   (bench/RESULTS.md "embed"). Unweighted (``W = k``), the push grew with ``--negative`` while
   the pull did not, and the model collapsed at word2vec's usual ``--negative 5``/``10``; the
   weight keeps the push of the default ``k = 2`` at any ``k``.
+  Step size: the rate decays linearly over ``n_iter`` epochs as in word2vec. ``warm > 0``
+  (contrastive loss, off by default) adds a per-row floor ``warm / (n + 1)`` to a word or context
+  row's ``(n+1)``-th step (documents have none): on the sphere a row moves at most about
+  ``alpha`` radians a step from its random start, so a rare word's step budget is tied to the
+  epoch count, while in word2vec a rare word's vector is short and its first updates set its
+  direction. At ``--negative 5 --iter 5`` it raised English SimLex-999 (0.168 to 0.206 at
+  ``warm = 3``, one seed, one thread) but it also pulls the words towards one common direction
+  (a two-topic toy corpus: within-topic cosine 0.75 to 0.87, across 0.54 to 0.70), so it is
+  not the default (bench/RESULTS.md "embed").
 * ``update="paper"`` (default): the paper's step multiplier ``1 + x·∇f / ||∇f||`` for every vector.
   ``update="reference"``: ``jose.c``'s multipliers (``1 - cos`` for positives, ``2 cos(u', v)`` for a
   negative, which turns into a step *towards* ``v`` when ``cos(u', v) < 0``). On Brown the reference
@@ -266,7 +275,7 @@ def _split_negatives(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m
 
 @njit_fast
 def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_pos, m_neg, wneg, paper, gv, picks,
-                    scale, warm, hits0, iu, hitsv, iv):
+                    scale, warm, hits0, iu, hitsv, iv, warm_v):
     """The contrastive hinges of ``u`` against target ``v`` (a context row or a document):
     ``max(0, m₊ - cos(u, v)) + Σ max(0, cos(u', v) - m₋)`` over ``negative`` draws (a draw equal
     to ``word`` is skipped).
@@ -287,12 +296,25 @@ def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_
         Learning rate, positive margin ``m₊`` and negative margin ``m₋``.
     wneg : float
         Weight of each negative term (``neg_weight / negative``): a negative steps with
-        ``wneg * alpha`` and enters the target's gradient as ``wneg * u'``.
+        ``wneg * scale * alpha`` and enters the target's gradient as ``wneg * u'``.
     paper : bool
     gv : ndarray, float32, shape (D,)
         Scratch buffer.
     picks : ndarray, int32, shape (>= negative,)
         Scratch buffer for the draws.
+    scale : float
+        Weight of the whole term (1 for the word hinge, ``doc_weight`` for the document hinge):
+        every step is ``scale * alpha`` (negatives: times ``wneg``).
+    warm : float
+        With ``warm > 0`` a row's ``(n+1)``-th step is at least ``scale * warm / (n + 1)``
+        (:func:`_row_rate`; ``n`` counted in ``hits0`` for ``syn0`` rows, ``hitsv`` for ``v``'s
+        table); 0: no floor and no counting.
+    hits0, iu, hitsv, iv : int32 arrays and ints
+        Step counts of the rows of ``syn0`` and of ``v``'s table; ``u`` is ``syn0[iu]``, ``v`` is
+        row ``iv`` of its table.
+    warm_v : float
+        The floor's ``warm`` for ``v`` (``warm`` for a context row, 0 for a document, whose
+        vector would otherwise keep a large rate to the end and follow its last words).
 
     Returns
     -------
@@ -336,7 +358,7 @@ def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_
         _retract_step(u, v, -1.0, -f, 1.0, _row_rate(base, scale, warm, hits0, iu), paper, False)
     gg = _dot(gv, gv)
     if gg > 0.0:
-        _retract_step(v, gv, 1.0, _dot(v, gv), gg, _row_rate(base, scale, warm, hitsv, iv), paper, False)
+        _retract_step(v, gv, 1.0, _dot(v, gv), gg, _row_rate(base, scale, warm_v, hitsv, iv), paper, False)
     return hinge, s
 
 
@@ -434,7 +456,7 @@ def _joint_pair(u, v, d, un, alpha, margin, lam, paper, update_doc, gu, gn, gv):
 
 
 def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, window, negative, margin, m_neg,
-                wneg, lam, alpha0, words_before, total_words, seeds, paper, kind, loss_out, warm, hits0, hits1, hitsd):
+                wneg, lam, alpha0, words_before, total_words, seeds, paper, kind, loss_out, warm, hits0, hits1):
     """One training epoch over every document (serial, or Hogwild over chunks when parallel).
 
     Parameters
@@ -473,6 +495,13 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
         Loss: ``_SPLIT``, ``_JOINT`` or ``_CONTRAST`` (see the module docstring).
     loss_out : ndarray, float64, shape (C,)
         Receives the summed hinge of each chunk.
+    warm : float
+        Contrastive loss: the per-row floor of the rate, ``warm / (n + 1)`` for a row's
+        ``(n+1)``-th step (0: off).
+    hits0, hits1 : ndarray, int32, shape (V,)
+        Steps taken so far by each row of ``syn0`` and ``syn1`` (counted up; only read with
+        ``warm > 0``, else they may have length 1). Kept across epochs. Document rows have no
+        floor.
 
     Notes
     -----
@@ -531,14 +560,14 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
                     elif kind == _CONTRAST:
                         hinge, s = _contrast_terms(syn0[ctx], syn1[word], word, syn0, prob, alias, negative, s,
                                                    hinge, alpha, margin, m_neg, wneg, paper, gv, picks,
-                                                   1.0, warm, hits0, ctx, hits1, word)
+                                                   1.0, warm, hits0, ctx, hits1, word, warm)
                     else:
                         hinge, s = _split_negatives(syn0[ctx], syn1[word], word, syn0, prob, alias, negative, s,
                                                     hinge, alpha, margin, paper, gv)
                 if kind == _CONTRAST:
                     hinge, s = _contrast_terms(syn0[word], dvec, word, syn0, prob, alias, negative, s,
                                                hinge, alpha, margin, m_neg, wneg, paper, gv, picks,
-                                               lam, warm, hits0, word, hitsd, doc)
+                                               lam, warm, hits0, word, hits1, 0, 0.0)
                 elif kind == _SPLIT:
                     hinge, s = _split_negatives(syn0[word], dvec, word, syn0, prob, alias, negative, s,
                                                 hinge, lam * alpha, margin, paper, gv)
@@ -1124,7 +1153,7 @@ class JoSE:
         else:
             kernel = _jose_epoch_serial
         warm = float(self.warm) if self.loss == "contrastive" else 0.0
-        hits0, hits1, hitsd = (np.zeros(n if warm > 0 else 1, np.int32) for n in (v, v, n_docs))
+        hits0, hits1 = (np.zeros(v if warm > 0 else 1, np.int32) for _ in range(2))
         self.epoch_loss_ = []
         seconds = cpu = 0.0
         for epoch in range(n_iter):
@@ -1135,7 +1164,7 @@ class JoSE:
                 kernel(syn0, syn1, syndoc, corpus.ids, corpus.offsets, bounds, keep, prob, alias, int(self.window),
                        int(self.negative), self.margin_, float(self.neg_margin), self.neg_step_, float(self.doc_weight),
                        float(self.alpha), epoch * int(corpus.offsets[-1]), total, seeds, self.update == "paper",
-                       LOSSES.index(self.loss), loss, warm, hits0, hits1, hitsd)
+                       LOSSES.index(self.loss), loss, warm, hits0, hits1)
             for table_ in (syn0, syn1, syndoc):
                 normalize_rows(table_)
             seconds += time.perf_counter() - t0

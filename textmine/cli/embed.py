@@ -49,8 +49,8 @@ def _check_writable(path, option):
               help="Contrastive loss only: total weight of the --negative negative terms (each weighs "
                    "neg-weight/negative), so that more negatives sample the push better instead of pushing harder.")
 @click.option("--warm", type=click.FloatRange(min=0), default=0.0, show_default=True,
-              help="Contrastive loss only: a vector's n-th step is at least warm/n (times --doc-weight for "
-                   "the document hinge), so that rare words leave their random start within their first few "
+              help="Contrastive loss only: a word or context vector's n-th step is at least warm/n (times "
+                   "--doc-weight in the document hinge), so that rare words converge within their own first "
                    "occurrences, however few the epochs; 0: the plain decaying rate.")
 @click.option("--doc-weight", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
               help="Weight of the document hinge against the word-context hinge (jose.c: 1).")
