@@ -27,8 +27,8 @@ Two choices of docs/algorithms.md §6.1–6.2, and one loss of our own:
   row's ``(n+1)``-th step (documents have none): on the sphere a row moves at most about
   ``alpha`` radians a step from its random start, so a rare word's step budget is tied to the
   epoch count, while in word2vec a rare word's vector is short and its first updates set its
-  direction. At ``--negative 5 --iter 5`` it raised English SimLex-999 (0.168 to 0.206 at
-  ``warm = 3``, one seed, one thread) but it also pulls the words towards one common direction
+  direction. At ``--negative 5 --iter 5 -j 2`` it raised English SimLex-999 from 0.162 to 0.192
+  (``warm = 3``, two seeds; gensim 0.212) but it also pulls the words towards one common direction
   (a two-topic toy corpus: within-topic cosine 0.75 to 0.87, across 0.54 to 0.70), so it is
   not the default (bench/RESULTS.md "embed").
 * ``update="paper"`` (default): the paper's step multiplier ``1 + x·∇f / ||∇f||`` for every vector.
