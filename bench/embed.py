@@ -108,13 +108,16 @@ def run_gensim(lines, args, seed):
 
 def bench_corpus(name, lines, sets, args):
     """Each model once per seed (1..--seeds, the tools alternating); ρ is the mean over seeds, times the sum."""
-    seeds = list(range(1, args.seeds + 1))
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     print(f"\n### {name}: {len(lines):,} lines, {sum(len(x.split()) for x in lines):,} tokens; "
           f"dim {args.dim}, window {args.window}, negative {args.negative}, {args.iter} epochs, "
           f"min-count {args.min_count}, -j {args.jobs}, seeds {seeds[0]}..{seeds[-1]}\n", flush=True)
     runs = [("textmine JoSE", lambda seed: run_textmine(lines, args, seed))]
     for loss in filter(None, args.also_loss.split(",")):  # one more row per named loss, its default margin
         runs.append((f"textmine JoSE --loss {loss}", lambda seed, loss=loss: run_textmine(lines, args, seed, loss=loss)))
+    for warm in filter(None, args.also_warm.split(",")):  # one more row per --warm value
+        runs.append((f"textmine JoSE --warm {warm}",
+                     lambda seed, warm=float(warm): run_textmine(lines, args, seed, warm=warm)))
     if args.variants:
         runs += [("textmine JoSE --loss split --update reference (jose.c's rule)",
                   lambda seed: run_textmine(lines, args, seed, loss="split", update="reference")),
@@ -219,6 +222,8 @@ def main():
     p.add_argument("--min-count", type=int, default=5)
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--seeds", type=int, default=1, help="train each model with seeds 1..N; report the mean ρ")
+    p.add_argument("--first-seed", type=int, default=1, help="seeds FIRST..FIRST+N-1 (to run seeds in parallel)")
+    p.add_argument("--also-warm", default="", metavar="W[,W]", help="also train textmine with these --warm values")
     p.add_argument("--variants", action="store_true",
                    help="also --loss split --update reference, --loss joint and --loss split --margin 0.15")
     p.add_argument("--also-loss", default="", metavar="LOSS[,LOSS]",
@@ -242,14 +247,25 @@ def main():
         for neg, it, dim, jobs in cells:
             args.negative, args.iter, args.dim, args.jobs = neg, it, dim, jobs
             summary += [((neg, it, dim, jobs), name, res) for name, res in run_corpora(args)]
-        print("\n### grid summary: mean ρ over the seeds, textmine / gensim (difference)\n")
-        print("| negative, iter, dim, -j | corpus | set | textmine | gensim | difference |")
-        print("|---|---|---|---|---|---|")
+        print("\n### grid summary: mean ρ over the seeds [lowest–highest seed], textmine / gensim (difference); "
+              "other textmine rows (--also-loss) in the last column; speed: textmine/gensim words per CPU-second\n")
+        print("| negative, iter, dim, -j | corpus | set | textmine | gensim | difference | others | speed |")
+        print("|---|---|---|---|---|---|---|---|")
+
+        def cell_text(r, s):
+            v = [x[0] for x in r["rho"][s]]
+            return f"{r['mean'][s]:.3f}" + (f" [{min(v):.3f}–{max(v):.3f}]" if len(v) > 1 else "")
         for cell, name, res in summary:
             ours, gensim = res[0], res[-1]
+            speed = f"{gensim['train_cpu'] / ours['train_cpu']:.2f}x"
             for s in ours["mean"]:
-                print(f"| {', '.join(map(str, cell))} | {name} | {s} | {ours['mean'][s]:.3f} | "
-                      f"{gensim['mean'][s]:.3f} | {ours['mean'][s] - gensim['mean'][s]:+.3f} |")
+                others = "; ".join(f"{r['label'].replace('textmine JoSE ', '')} {cell_text(r, s)}" for r in res[1:-1])
+                print(f"| {', '.join(map(str, cell))} | {name} | {s} | {cell_text(ours, s)} | {cell_text(gensim, s)} | "
+                      f"{ours['mean'][s] - gensim['mean'][s]:+.3f} | {others} | {speed} |", flush=True)
+                speed = ""
+            means = [np.mean([r["mean"][s] for s in ours["mean"] if "(" not in s]) for r in (ours, gensim)]
+            print(f"| {', '.join(map(str, cell))} | {name} | mean of the sets | {means[0]:.3f} | {means[1]:.3f} | "
+                  f"{means[0] - means[1]:+.3f} | | |", flush=True)
         return
     if not args.memory_only:
         run_corpora(args)

@@ -111,11 +111,26 @@ def joint_hinge(U, i, V, j, D, k, ti, alpha, margin, lam, paper, update_words=Tr
     return margin - gap
 
 
-def contrast_terms(U, i, V, j, word, prob, alias, negative, s, alpha, m_pos, m_neg, wneg, paper):
+def row_rate(base, scale, warm, hits, row):
+    """base, or with warm > 0 at least scale * warm / (n + 1) for a row's (n+1)-th step (n counted up)."""
+    if warm <= 0:
+        return base
+    n = int(hits[row])
+    hits[row] += 1
+    return max(base, scale * warm / (n + 1.0))
+
+
+def contrast_terms(U, i, V, j, word, prob, alias, negative, s, alpha, m_pos, m_neg, wneg, paper, scale=1.0, warm=0.0,
+                   hits_u=None, hits_v=None, warm_v=None):
     """max(0, m+ - U[i].V[j]) + wneg * sum over the draws t of max(0, U[t].V[j] - m-); returns (hinge, s).
 
     Draws first; then each active negative row steps (read when its turn comes), then U[i], then
-    V[j] on the summed gradient -[pull] u + sum of the active u', all gradients at the old values."""
+    V[j] on the summed gradient -[pull] u + sum of the active u', all gradients at the old values.
+    Every step is scale * alpha (negatives: times wneg), or with warm > 0 at least
+    scale * warm / (n + 1) for a row's (n+1)-th step (hits_u counts U's rows, hits_v V's; V's rows use
+    warm_v, default warm)."""
+    base = scale * alpha
+    warm_v = warm if warm_v is None else warm_v
     picks = []
     for _ in range(negative):
         s = lcg(s)
@@ -135,11 +150,11 @@ def contrast_terms(U, i, V, j, word, prob, alias, negative, s, alpha, m_pos, m_n
         if h > m_neg:
             hinge += wneg * (h - m_neg)
             grad_v += wneg * un
-            U[t] = step(U[t], v, wneg * alpha, paper, True, xg=h)
+            U[t] = step(U[t], v, wneg * row_rate(base, scale, warm, hits_u, t), paper, True, xg=h)
     if f < m_pos:
-        U[i] = step(U[i], -v, alpha, paper, False, xg=-f)
+        U[i] = step(U[i], -v, row_rate(base, scale, warm, hits_u, i), paper, False, xg=-f)
     if grad_v @ grad_v > 0:
-        V[j] = step(V[j], grad_v, alpha, paper, False)
+        V[j] = step(V[j], grad_v, row_rate(base, scale, warm_v, hits_v, j), paper, False)
     return hinge, s
 
 
@@ -155,9 +170,12 @@ def subsample(doc, keep, s):
 
 
 def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, negative, margin, m_neg, wneg, lam, alpha0,
-               words_before, total_words, seeds, paper, loss):
-    """One epoch, chunks one after the other; returns the float64 tables and the hinge per chunk."""
+               words_before, total_words, seeds, paper, loss, warm=0.0, hits=None):
+    """One epoch, chunks one after the other; returns the float64 tables and the hinge per chunk.
+
+    hits: the step counts of the rows of (syn0, syn1), updated in place (warm > 0 only); documents have no floor."""
     U, V, D = (np.array(x, dtype=np.float64) for x in (syn0, syn1, syndoc))
+    h0, h1 = hits if hits is not None else (None, None)
     n_chunks = len(bounds) - 1
     losses = []
     for ch in range(n_chunks):
@@ -175,7 +193,7 @@ def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, nega
                         continue
                     if loss == "contrastive":
                         h, s = contrast_terms(U, sen[cpos], V, word, word, prob, alias, negative, s, alpha, margin,
-                                              m_neg, wneg, paper)
+                                              m_neg, wneg, paper, 1.0, warm, h0, h1)
                         hinge += h
                         continue
                     for _ in range(negative):
@@ -188,8 +206,8 @@ def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, nega
                         else:
                             hinge += split_hinge(U, sen[cpos], V, word, t, alpha, margin, paper)
                 if loss == "contrastive":
-                    h, s = contrast_terms(U, word, D, doc, word, prob, alias, negative, s, lam * alpha, margin, m_neg,
-                                          wneg, paper)
+                    h, s = contrast_terms(U, word, D, doc, word, prob, alias, negative, s, alpha, margin, m_neg,
+                                          wneg, paper, lam, warm, h0, None, 0.0)
                     hinge += h
                 elif loss == "split":
                     for _ in range(negative):

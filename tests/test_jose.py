@@ -151,10 +151,15 @@ def test_epoch_kernel_matches_naive(update, loss, seed):
     seeds = np.array([jose.splitmix64(seed, c) for c in range(len(bounds) - 1)], dtype=np.uint64)
     paper = update == "paper"
     args = (ids, offsets, bounds, keep, prob, alias, 3, 2, 0.15, -0.1, (1.0, 0.7, 1.6)[seed], lam, 0.05, 7, 3 * len(ids), seeds, paper)
-    want_u, want_v, want_d, want_loss = nj.jose_epoch(u, v, d, docs, bounds, *args[3:], loss)
+    warm = (0.0, 0.5, 2.0)[seed] if loss == "contrastive" else 0.0  # per-row warm rate (contrastive only)
+    hits = [np.zeros(n if warm else 1, np.int32) for n in (len(u), len(v))]
+    want_hits = [h.copy() for h in hits]
+    want_u, want_v, want_d, want_loss = nj.jose_epoch(u, v, d, docs, bounds, *args[3:], loss, warm, want_hits)
     args += (jose.LOSSES.index(loss),)
     loss_out = np.zeros(len(bounds) - 1)
-    jose._jose_epoch_serial(u, v, d, *args, loss_out)
+    jose._jose_epoch_serial(u, v, d, *args, loss_out, warm, *hits)
+    for h, want in zip(hits, want_hits):
+        assert np.array_equal(h, want) and (h.sum() > 0) == (warm > 0)
     np.testing.assert_allclose(u, want_u, atol=2e-5)
     np.testing.assert_allclose(v, want_v, atol=2e-5)
     np.testing.assert_allclose(d, want_d, atol=2e-5)
@@ -171,7 +176,8 @@ def test_builds_have_distinct_cache_names():
         "parallel")
 
 
-def test_parallel_epoch_kernel_matches_serial_on_one_chunk():
+@pytest.mark.parametrize("kind, warm", [(0, 0.0), (2, 1.0)])
+def test_parallel_epoch_kernel_matches_serial_on_one_chunk(kind, warm):
     docs, counts, ids, offsets, tables = random_corpus(5, n_docs=10)
     keep = jose.keep_probabilities(counts, 0.0)
     prob, alias = jose.negative_table(counts)
@@ -182,7 +188,7 @@ def test_parallel_epoch_kernel_matches_serial_on_one_chunk():
         u, v, d = (t.copy() for t in tables)
         loss = np.zeros(1)
         kernel(u, v, d, ids, offsets, bounds, keep, prob, alias, 2, 2, 0.15, -0.1, 0.8, 0.5, 0.04, 0, len(ids) + 1, seeds,
-               False, 0, loss)
+               False, kind, loss, warm, np.zeros(len(u), np.int32), np.zeros(len(v), np.int32))
         outs.append((u, v, d, loss))
     for a, b in zip(*outs):
         np.testing.assert_allclose(a, b, atol=1e-5)
@@ -328,6 +334,26 @@ def test_negative_terms_share_one_weight(tmp_path):
     (tmp_path / "old.json").write_text('{"format": "textmine-jose", "version": 1, "words": ["a"], '
                                        '"params": {"loss": "contrastive", "negative": 5}}')
     assert jose.JoSE.load(str(tmp_path / "old.npz")).neg_step_ == 1.0
+
+
+@slow_without_jit
+def test_warm_floor_moves_rows_whatever_the_decaying_rate():
+    # with a vanishing --alpha, only the per-row floor warm/(n+1) moves the vectors: off, they stay at their start
+    docs = topic_docs(n=40)
+    start = jose.random_unit_rows(len(jose.encode_corpus(docs, 1).words), 8, np.random.default_rng(0))
+    moved = {}
+    for warm in (0.0, 3.0):
+        m = jose.JoSE(dim=8, min_count=1, n_iter=1, n_jobs=1, random_state=0, alpha=1e-7, warm=warm).fit(docs)
+        moved[warm] = float(np.min(np.sum(m.word_vectors_ * start, axis=1)))  # the lowest cosine to the start
+    assert moved[0.0] > 0.999
+    assert moved[3.0] < 0.9
+    with pytest.raises(TextmineError, match="--warm"):
+        jose.JoSE(warm=-1).fit(docs)
+    # the reference losses keep their schedule: --warm does not change them
+    for loss in ("split", "joint"):
+        a, b = (jose.JoSE(dim=8, min_count=1, n_iter=1, n_jobs=1, loss=loss, warm=w).fit(docs).word_vectors_
+                for w in (0.0, 3.0))
+        assert np.array_equal(a, b)
 
 
 def test_most_similar_matches_brute_force():

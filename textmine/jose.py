@@ -22,6 +22,15 @@ Two choices of docs/algorithms.md §6.1–6.2, and one loss of our own:
   (bench/RESULTS.md "embed"). Unweighted (``W = k``), the push grew with ``--negative`` while
   the pull did not, and the model collapsed at word2vec's usual ``--negative 5``/``10``; the
   weight keeps the push of the default ``k = 2`` at any ``k``.
+  Step size: the rate decays linearly over ``n_iter`` epochs as in word2vec. ``warm > 0``
+  (contrastive loss, off by default) adds a per-row floor ``warm / (n + 1)`` to a word or context
+  row's ``(n+1)``-th step (documents have none): on the sphere a row moves at most about
+  ``alpha`` radians a step from its random start, so a rare word's step budget is tied to the
+  epoch count, while in word2vec a rare word's vector is short and its first updates set its
+  direction. At ``--negative 5 --iter 5 -j 2`` it raised English SimLex-999 from 0.162 to 0.192
+  (``warm = 3``, two seeds; gensim 0.212) but it also pulls the words towards one common direction
+  (a two-topic toy corpus: within-topic cosine 0.75 to 0.87, across 0.54 to 0.70), so it is
+  not the default (bench/RESULTS.md "embed").
 * ``update="paper"`` (default): the paper's step multiplier ``1 + x·∇f / ||∇f||`` for every vector.
   ``update="reference"``: ``jose.c``'s multipliers (``1 - cos`` for positives, ``2 cos(u', v)`` for a
   negative, which turns into a step *towards* ``v`` when ``cos(u', v) < 0``). On Brown the reference
@@ -265,7 +274,8 @@ def _split_negatives(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m
 
 
 @njit_fast
-def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_pos, m_neg, wneg, paper, gv, picks):
+def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_pos, m_neg, wneg, paper, gv, picks,
+                    scale, warm, hits0, iu, hitsv, iv, warm_v):
     """The contrastive hinges of ``u`` against target ``v`` (a context row or a document):
     ``max(0, m₊ - cos(u, v)) + Σ max(0, cos(u', v) - m₋)`` over ``negative`` draws (a draw equal
     to ``word`` is skipped).
@@ -286,12 +296,25 @@ def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_
         Learning rate, positive margin ``m₊`` and negative margin ``m₋``.
     wneg : float
         Weight of each negative term (``neg_weight / negative``): a negative steps with
-        ``wneg * alpha`` and enters the target's gradient as ``wneg * u'``.
+        ``wneg * scale * alpha`` and enters the target's gradient as ``wneg * u'``.
     paper : bool
     gv : ndarray, float32, shape (D,)
         Scratch buffer.
     picks : ndarray, int32, shape (>= negative,)
         Scratch buffer for the draws.
+    scale : float
+        Weight of the whole term (1 for the word hinge, ``doc_weight`` for the document hinge):
+        every step is ``scale * alpha`` (negatives: times ``wneg``).
+    warm : float
+        With ``warm > 0`` a row's ``(n+1)``-th step is at least ``scale * warm / (n + 1)``
+        (:func:`_row_rate`; ``n`` counted in ``hits0`` for ``syn0`` rows, ``hitsv`` for ``v``'s
+        table); 0: no floor and no counting.
+    hits0, iu, hitsv, iv : int32 arrays and ints
+        Step counts of the rows of ``syn0`` and of ``v``'s table; ``u`` is ``syn0[iu]``, ``v`` is
+        row ``iv`` of its table.
+    warm_v : float
+        The floor's ``warm`` for ``v`` (``warm`` for a context row, 0 for a document, whose
+        vector would otherwise keep a large rate to the end and follow its last words).
 
     Returns
     -------
@@ -321,20 +344,35 @@ def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_
         gv[c] = -u[c] if pull else 0.0
     if pull:
         hinge += m_pos - f
+    base = scale * alpha
     for i in range(n):
-        un = syn0[picks[i]]
+        t = picks[i]
+        un = syn0[t]
         h = _dot(un, v)
         if h > m_neg:
             hinge += wneg * (h - m_neg)
             for c in range(u.shape[0]):
                 gv[c] += wneg * un[c]
-            _retract_step(un, v, 1.0, h, 1.0, wneg * alpha, paper, True)
+            _retract_step(un, v, 1.0, h, 1.0, wneg * _row_rate(base, scale, warm, hits0, t), paper, True)
     if pull:
-        _retract_step(u, v, -1.0, -f, 1.0, alpha, paper, False)
+        _retract_step(u, v, -1.0, -f, 1.0, _row_rate(base, scale, warm, hits0, iu), paper, False)
     gg = _dot(gv, gv)
     if gg > 0.0:
-        _retract_step(v, gv, 1.0, _dot(v, gv), gg, alpha, paper, False)
+        _retract_step(v, gv, 1.0, _dot(v, gv), gg, _row_rate(base, scale, warm_v, hitsv, iv), paper, False)
     return hinge, s
+
+
+@njit(inline="always")
+def _row_rate(base, scale, warm, hits, row):
+    """The step of ``row``'s next update: ``base``, or with ``warm > 0`` at least
+    ``scale * warm / (n + 1)`` for a row that has taken ``n`` steps so far (``hits[row]``, then
+    counted up)."""
+    if warm <= 0.0:
+        return base
+    n = hits[row]
+    hits[row] = n + 1
+    r = scale * warm / (n + 1.0)
+    return r if r > base else base
 
 
 @njit(inline="always")
@@ -418,7 +456,7 @@ def _joint_pair(u, v, d, un, alpha, margin, lam, paper, update_doc, gu, gn, gv):
 
 
 def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, window, negative, margin, m_neg,
-                wneg, lam, alpha0, words_before, total_words, seeds, paper, kind, loss_out):
+                wneg, lam, alpha0, words_before, total_words, seeds, paper, kind, loss_out, warm, hits0, hits1):
     """One training epoch over every document (serial, or Hogwild over chunks when parallel).
 
     Parameters
@@ -457,6 +495,13 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
         Loss: ``_SPLIT``, ``_JOINT`` or ``_CONTRAST`` (see the module docstring).
     loss_out : ndarray, float64, shape (C,)
         Receives the summed hinge of each chunk.
+    warm : float
+        Contrastive loss: the per-row floor of the rate, ``warm / (n + 1)`` for a row's
+        ``(n+1)``-th step (0: off).
+    hits0, hits1 : ndarray, int32, shape (V,)
+        Steps taken so far by each row of ``syn0`` and ``syn1`` (counted up; only read with
+        ``warm > 0``, else they may have length 1). Kept across epochs. Document rows have no
+        floor.
 
     Notes
     -----
@@ -514,13 +559,15 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
                                                  paper, True, gu, gn, gv)
                     elif kind == _CONTRAST:
                         hinge, s = _contrast_terms(syn0[ctx], syn1[word], word, syn0, prob, alias, negative, s,
-                                                   hinge, alpha, margin, m_neg, wneg, paper, gv, picks)
+                                                   hinge, alpha, margin, m_neg, wneg, paper, gv, picks,
+                                                   1.0, warm, hits0, ctx, hits1, word, warm)
                     else:
                         hinge, s = _split_negatives(syn0[ctx], syn1[word], word, syn0, prob, alias, negative, s,
                                                     hinge, alpha, margin, paper, gv)
                 if kind == _CONTRAST:
                     hinge, s = _contrast_terms(syn0[word], dvec, word, syn0, prob, alias, negative, s,
-                                               hinge, lam * alpha, margin, m_neg, wneg, paper, gv, picks)
+                                               hinge, alpha, margin, m_neg, wneg, paper, gv, picks,
+                                               lam, warm, hits0, word, hits1, 0, 0.0)
                 elif kind == _SPLIT:
                     hinge, s = _split_negatives(syn0[word], dvec, word, syn0, prob, alias, negative, s,
                                                 hinge, lam * alpha, margin, paper, gv)
@@ -1054,7 +1101,7 @@ class JoSE:
 
     def __init__(self, dim=100, window=5, negative=2, margin=None, alpha=0.04, n_iter=10, min_count=5,
                  sample=1e-3, n_jobs=1, random_state=1, update="paper", loss="contrastive", lowercase=False,
-                 doc_weight=1.0, neg_margin=-0.1, neg_weight=2.0):
+                 doc_weight=1.0, neg_margin=-0.1, neg_weight=2.0, warm=0.0):
         self.dim = dim
         self.window = window
         self.negative = negative
@@ -1071,11 +1118,12 @@ class JoSE:
         self.doc_weight = doc_weight
         self.neg_margin = neg_margin
         self.neg_weight = neg_weight
+        self.warm = warm
 
     def get_params(self):
         return {k: getattr(self, k) for k in ("dim", "window", "negative", "margin", "alpha", "n_iter",
                                                "min_count", "sample", "n_jobs", "random_state", "update",
-                                               "loss", "lowercase", "doc_weight", "neg_margin", "neg_weight")}
+                                               "loss", "lowercase", "doc_weight", "neg_margin", "neg_weight", "warm")}
 
     def _check(self):
         def need(ok, msg):
@@ -1100,6 +1148,7 @@ class JoSE:
         need(math.isfinite(self.neg_weight) and self.neg_weight > 0,
              f"--neg-weight must be > 0, not {self.neg_weight}")
         need(math.isfinite(self.sample) and self.sample >= 0, f"--sample must be >= 0, not {self.sample}")
+        need(math.isfinite(self.warm) and self.warm >= 0, f"--warm must be >= 0, not {self.warm}")
         need(self.update in UPDATES, f"update must be one of {UPDATES}, not {self.update!r}")
 
     @property
@@ -1157,6 +1206,8 @@ class JoSE:
             kernel = _jose_epoch_parallel
         else:
             kernel = _jose_epoch_serial
+        warm = float(self.warm) if self.loss == "contrastive" else 0.0
+        hits0, hits1 = (np.zeros(v if warm > 0 else 1, np.int32) for _ in range(2))
         self.epoch_loss_ = []
         seconds = cpu = 0.0
         for epoch in range(n_iter):
@@ -1167,7 +1218,7 @@ class JoSE:
                 kernel(syn0, syn1, syndoc, corpus.ids, corpus.offsets, bounds, keep, prob, alias, int(self.window),
                        int(self.negative), self.margin_, float(self.neg_margin), self.neg_step_, float(self.doc_weight),
                        float(self.alpha), epoch * int(corpus.offsets[-1]), total, seeds, self.update == "paper",
-                       LOSSES.index(self.loss), loss)
+                       LOSSES.index(self.loss), loss, warm, hits0, hits1)
             for table_ in (syn0, syn1, syndoc):
                 normalize_rows(table_)
             seconds += time.perf_counter() - t0
@@ -1285,6 +1336,7 @@ class JoSE:
             raise TextmineError(f"{path}: arrays do not match the vocabulary of {side}")
         params = {k: val for k, val in meta["params"].items() if k in cls().get_params()}
         params.setdefault("neg_weight", params.get("negative", 2))  # before neg_weight: weight 1 per negative
+        params.setdefault("warm", 0.0)  # trained before --warm (inference does not use it)
         m = cls(**params)
         try:
             m._check()
