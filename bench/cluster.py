@@ -20,6 +20,7 @@ Usage::
     PYTHONPATH=. python bench/cluster.py --quick         # small graphs only
     PYTHONPATH=. python bench/cluster.py --sizes 100000 --mus 0.3 --trials 5 --tools textmine,infomap
     PYTHONPATH=. python bench/cluster.py --options --trials 5          # Infomap options vs the executable
+    PYTHONPATH=. python bench/cluster.py --options --skip-shared --sizes 100000 --big-mus 0.3 --trials 2 --only regularized
     PYTHONPATH=. python bench/cluster.py --states --trials 5           # state networks vs the executable
 
 ``--options`` runs the options users tune (``--markov-time`` 0.5/1/2, ``--regularized``,
@@ -261,12 +262,12 @@ def options_main(a):
     print("|---|---|---|---|---|---|---|---|---|")
     stats = []
     graphs = []
-    for mu in a.mus.split(","):
+    for mu in [] if a.skip_shared else a.mus.split(","):
         got = gml(f"lfr/mu-{mu}.gml", "community")
         if got:
             graphs.append((f"LFR 1k μ={mu} (shared)", got))
     for n in [int(x) for x in a.sizes.split(",") if int(x) > 1000]:
-        for mu in a.mus.split(","):
+        for mu in (a.big_mus if n >= 100000 else a.mus).split(","):
             got = lfr(n, float(mu))
             if got:
                 graphs.append((f"LFR n={n} μ={mu}", got))
@@ -493,7 +494,8 @@ def main():
                     help="hierarchical map equation (textmine --multilevel vs Infomap's default); no igraph")
     ap.add_argument("--options", action="store_true",
                     help="Infomap options (markov time, regularized, preferred modules) vs the infomap executable "
-                         "on LFR μ in --mus (default here 0.3,0.5) at 1k (shared) and --sizes > 1k")
+                         "on LFR μ in --mus (default here 0.3,0.5; --big-mus for n >= 100000) at 1k (shared, "
+                         "unless --skip-shared) and --sizes > 1k")
     ap.add_argument("--only", default="", help="--options: only the option sets whose label contains one of "
                                                "these comma-separated words (e.g. preferred)")
     ap.add_argument("--states", action="store_true",

@@ -1550,7 +1550,12 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
     if phys is not None:
         one = physical_one_level_codelength(fn, phys)
     if n_jobs > 1 and trials > 1:
-        _run_trial(fn, seed, preferred_modules, phys)  # compile once before threads start (cheap when cached)
+        # load the kernels once before threads start, on a small piece of the network of the same kind (a full
+        # trial here cost as much as the parallel trials themselves: bench/RESULTS.md, Infomap options at 100k)
+        if phys is None:
+            _run_trial(_subnetwork(fn, np.arange(min(n, 64))), seed, preferred_modules)
+        else:
+            _run_trial(fn, seed, preferred_modules, phys)
         with ThreadPoolExecutor(max_workers=min(n_jobs, trials)) as ex:
             results = list(ex.map(lambda s: _run_trial(fn, s, preferred_modules, phys), seeds))
     else:
