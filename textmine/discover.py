@@ -1220,7 +1220,6 @@ def _cut_task(task):
     as a table (characters: 0 when the ids came from the spool)."""
     source, job = task
     t = _tables(job)
-    ids = _source_ids(source, job)
     ids, n_chars = _source_ids(source, job, chars=True)
     return _count_pieces(ids, _cut_bm(ids, job.max_n, job.bits, t["good"], t["pairs"], t["side"], t["filt"]),
                          job.bits) + (n_chars,)
