@@ -489,6 +489,11 @@ def gen_scale(args):
 
     checkouts = [("this", ROOT)] + ([("baseline", os.path.abspath(args.baseline))] if args.baseline else [])
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+        warm = os.path.join(tmp, "warm.txt")  # load (or compile) the numba caches before timing
+        gen_corpus.generate("repeat", 1, warm)
+        for name, path in checkouts:
+            tree_peak([sys.executable, "-m", "textmine", "discover-words", "-q", warm, "-j", str(args.jobs), "-o",
+                       os.devnull], dict(os.environ, PYTHONPATH=path, TMPDIR=tmp))
         for spec in args.gen.split(","):
             mode, mb = spec.split(":")
             corpus = os.path.join(tmp, f"{mode}{mb}.txt")
