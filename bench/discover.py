@@ -391,12 +391,24 @@ def synth(args):
 def tree_peak(cmd, env):
     """Run ``cmd``; (wall seconds, peak summed RSS, peak summed PSS of its process tree, in MB,
     polled every 50 ms). PSS counts a page shared by forked workers once in all, RSS once per process."""
+    return tree_peak_cpu(cmd, env)[:3]
+
+
+def tree_peak_cpu(cmd, env):
+    """:func:`tree_peak` and the CPU seconds (user + system) of the command and the children it
+    waited for (its worker processes): on a shared machine, a measure that the load does not inflate
+    much, where wall time is."""
     import psutil
 
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     root, peak, peak_pss = psutil.Process(p.pid), 0, 0
-    while p.poll() is None:
+    err = []
+    import threading
+
+    reader = threading.Thread(target=lambda: err.append(p.stderr.read()), daemon=True)
+    reader.start()
+    while True:
         try:
             total = pss = 0
             for q in [root] + root.children(recursive=True):
@@ -409,11 +421,16 @@ def tree_peak(cmd, env):
             peak, peak_pss = max(peak, total), max(peak_pss, pss)
         except psutil.Error:
             pass
+        pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+        if pid:
+            break
         time.sleep(0.05)
-    err = p.stderr.read().decode()
+    wall = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    reader.join()
     if p.returncode:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{err}")
-    return time.perf_counter() - t0, peak / 2**20, peak_pss / 2**20
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{b''.join(err).decode()}")
+    return wall, peak / 2**20, peak_pss / 2**20, usage.ru_utime + usage.ru_stime
 
 
 def scale(args):
@@ -505,11 +522,11 @@ def gen_scale(args):
                     out = os.path.join(tmp, f"{name}.tsv")
                     env = dict(os.environ, PYTHONPATH=path, TMPDIR=tmp)
                     load = os.getloadavg()[0]
-                    got = tree_peak([sys.executable, "-m", "textmine", "discover-words", "-q", corpus, "-j",
-                                     str(args.jobs), "-o", out, *args.textmine_args.split()], env)
+                    got = tree_peak_cpu([sys.executable, "-m", "textmine", "discover-words", "-q", corpus, "-j",
+                                         str(args.jobs), "-o", out, *args.textmine_args.split()], env)
                     res[name].append(got + (load,))
-                    print(f"  {spec} {name} run {r + 1}: {got[0]:.1f} s, RSS {got[1]:.0f} MB, PSS {got[2]:.0f} MB, "
-                          f"load {load:.1f}", file=sys.stderr, flush=True)
+                    print(f"  {spec} {name} run {r + 1}: {got[0]:.1f} s, CPU {got[3]:.1f} s, RSS {got[1]:.0f} MB, "
+                          f"PSS {got[2]:.0f} MB, load {load:.1f}", file=sys.stderr, flush=True)
                     with open(out, "rb") as f:
                         outs[name] = f.read()
             same = len(set(outs.values())) == 1
@@ -517,8 +534,9 @@ def gen_scale(args):
                 wall = statistics.median(x[0] for x in res[name])
                 print(f"{mode:6} {os.path.getsize(corpus) / 1e9:6.3f} GB {n_chars / 1e6:7.1f} M chars  {name:9} "
                       f"wall {wall:7.1f} s  {n_chars / wall / 1e6:5.2f} M chars/s  "
+                      f"CPU {statistics.median(x[3] for x in res[name]):7.1f} s  "
                       f"peak sum RSS {max(x[1] for x in res[name]):5.0f} MB, PSS {max(x[2] for x in res[name]):5.0f} MB"
-                      f"  load {'/'.join(f'{x[3]:.1f}' for x in res[name])}"
+                      f"  load {'/'.join(f'{x[4]:.1f}' for x in res[name])}"
                       + ("" if len(checkouts) == 1 else f"  lexicons identical: {same}"), flush=True)
             os.unlink(corpus)
 
