@@ -24,6 +24,8 @@ Usage::
     python bench/discover.py --synth /tmp/big.txt --synth-from F...   # 1 GB synthetic corpus (see synth())
     python bench/discover.py --scale 4,16 --baseline /tmp/textmine-old -j 2  # wall and summed peak RSS
         # on 199801_raw repeated 4 and 16 times, this checkout vs another, interleaved; --counts reuse
+    python bench/discover.py --gen repeat:300,repeat:1200,markov:300 --repeat 1 --baseline /tmp/textmine-old \
+        --workdir /big/tmp -j 2   # the same on bench/gen_corpus.py corpora
 
 Figures go to bench/RESULTS.md (## discover).
 """
@@ -389,12 +391,24 @@ def synth(args):
 def tree_peak(cmd, env):
     """Run ``cmd``; (wall seconds, peak summed RSS, peak summed PSS of its process tree, in MB,
     polled every 50 ms). PSS counts a page shared by forked workers once in all, RSS once per process."""
+    return tree_peak_cpu(cmd, env)[:3]
+
+
+def tree_peak_cpu(cmd, env):
+    """:func:`tree_peak` and the CPU seconds (user + system) of the command and the children it
+    waited for (its worker processes): on a shared machine, a measure that the load does not inflate
+    much, where wall time is."""
     import psutil
 
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     root, peak, peak_pss = psutil.Process(p.pid), 0, 0
-    while p.poll() is None:
+    err = []
+    import threading
+
+    reader = threading.Thread(target=lambda: err.append(p.stderr.read()), daemon=True)
+    reader.start()
+    while True:
         try:
             total = pss = 0
             for q in [root] + root.children(recursive=True):
@@ -407,11 +421,16 @@ def tree_peak(cmd, env):
             peak, peak_pss = max(peak, total), max(peak_pss, pss)
         except psutil.Error:
             pass
+        pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+        if pid:
+            break
         time.sleep(0.05)
-    err = p.stderr.read().decode()
+    wall = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    reader.join()
     if p.returncode:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{err}")
-    return time.perf_counter() - t0, peak / 2**20, peak_pss / 2**20
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{b''.join(err).decode()}")
+    return wall, peak / 2**20, peak_pss / 2**20, usage.ru_utime + usage.ru_stime
 
 
 def scale(args):
@@ -462,6 +481,66 @@ def scale(args):
                       f"{statistics.median(walls):.2f} s (median of {args.repeat}); lexicon identical: {same}")
 
 
+def _chars(path):
+    """Characters of a UTF-8 file, line breaks excluded (as discover-words counts them)."""
+    import numpy as np
+
+    n = 0
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(1 << 26)
+            if not b:
+                return n
+            a = np.frombuffer(b, dtype=np.uint8)
+            n += int(np.count_nonzero((a & 0xC0) != 0x80)) - b.count(b"\n")
+
+
+def gen_scale(args):
+    """discover-words on corpora from ``bench/gen_corpus.py`` (``--gen repeat:300,markov:300``,
+    MB): this checkout vs ``--baseline``, interleaved; wall, M chars/s, peak summed RSS and PSS,
+    the load average before each run. The corpora go to ``--workdir`` and are deleted after."""
+    import statistics
+
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    import gen_corpus
+
+    checkouts = [("this", ROOT)] + ([("baseline", os.path.abspath(args.baseline))] if args.baseline else [])
+    with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+        warm = os.path.join(tmp, "warm.txt")  # load (or compile) the numba caches before timing
+        gen_corpus.generate("repeat", 1, warm)
+        for name, path in checkouts:
+            tree_peak([sys.executable, "-m", "textmine", "discover-words", "-q", warm, "-j", str(args.jobs), "-o",
+                       os.devnull], dict(os.environ, PYTHONPATH=path, TMPDIR=tmp))
+        for spec in args.gen.split(","):
+            mode, mb = spec.split(":")
+            corpus = os.path.join(tmp, f"{mode}{mb}.txt")
+            gen_corpus.generate(mode, float(mb), corpus)
+            n_chars = _chars(corpus)
+            outs, res = {}, {name: [] for name, _ in checkouts}
+            for r in range(args.repeat):
+                for name, path in checkouts:
+                    out = os.path.join(tmp, f"{name}.tsv")
+                    env = dict(os.environ, PYTHONPATH=path, TMPDIR=tmp)
+                    load = os.getloadavg()[0]
+                    got = tree_peak_cpu([sys.executable, "-m", "textmine", "discover-words", "-q", corpus, "-j",
+                                         str(args.jobs), "-o", out, *args.textmine_args.split()], env)
+                    res[name].append(got + (load,))
+                    print(f"  {spec} {name} run {r + 1}: {got[0]:.1f} s, CPU {got[3]:.1f} s, RSS {got[1]:.0f} MB, "
+                          f"PSS {got[2]:.0f} MB, load {load:.1f}", file=sys.stderr, flush=True)
+                    with open(out, "rb") as f:
+                        outs[name] = f.read()
+            same = len(set(outs.values())) == 1
+            for name, _ in checkouts:
+                wall = statistics.median(x[0] for x in res[name])
+                print(f"{mode:6} {os.path.getsize(corpus) / 1e9:6.3f} GB {n_chars / 1e6:7.1f} M chars  {name:9} "
+                      f"wall {wall:7.1f} s  {n_chars / wall / 1e6:5.2f} M chars/s  "
+                      f"CPU {statistics.median(x[3] for x in res[name]):7.1f} s  "
+                      f"peak sum RSS {max(x[1] for x in res[name]):5.0f} MB, PSS {max(x[2] for x in res[name]):5.0f} MB"
+                      f"  load {'/'.join(f'{x[4]:.1f}' for x in res[name])}"
+                      + ("" if len(checkouts) == 1 else f"  lexicons identical: {same}"), flush=True)
+            os.unlink(corpus)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=DATA)
@@ -482,6 +561,9 @@ def main():
     ap.add_argument("--synth-from", nargs="+", metavar="FILE")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--scale", metavar="K1,K2", help="only time discover-words on 199801_raw repeated K times")
+    ap.add_argument("--gen", metavar="MODE:MB,...", help="only time discover-words on gen_corpus.py corpora "
+                    "(e.g. repeat:300,repeat:1200,markov:300), vs --baseline")
+    ap.add_argument("--workdir", help="with --gen: where the corpora and discover-words's spool go")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     files = [os.path.join(args.data, "199801_raw.utf8"), os.path.join(args.data, "pku_test.utf8")]
@@ -498,6 +580,8 @@ def main():
         return synth(args)
     if args.scale:
         return scale(args)
+    if args.gen:
+        return gen_scale(args)
     for p in files:
         if not os.path.exists(p):
             raise SystemExit(f"{p} not found (../shared/data/cws)")

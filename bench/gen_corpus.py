@@ -7,6 +7,9 @@ Modes:
   The distinct keys stay fixed as the size grows (the counts grow).
 * ``markov``: text sampled from a character bigram model of the same sources (seeded), so the
   distinct n-grams keep growing with the size, as in a real corpus.
+
+Every file is valid UTF-8, ends with a line break, holds at most MB·10**6 bytes (less by at most a
+line), and is the same bytes for the same arguments (``--seed`` only matters for ``markov``).
 * ``oneline``: like ``repeat`` with every line end removed: one line of N MB.
 
 Usage: python bench/gen_corpus.py MODE MB OUT [--seed 1]
@@ -34,17 +37,22 @@ def source_text(max_bytes=None):
     return data
 
 
-def _repeat(data, target, f):
+def _repeat(data, target, f, whole_lines=True):
+    """``data`` again and again up to ``target`` bytes; the last piece ends at a line end (or, if
+    not ``whole_lines``, before a character; a target within the first line: whole characters and
+    a line end)."""
     written = 0
     while written < target:
         chunk = data[:target - written]
-        if written + len(chunk) >= target:  # the last piece: cut at a line end
-            cut = chunk.rfind(b"\n") + 1
-            if not cut:  # no line end: cut before a UTF-8 lead byte
-                cut = len(chunk)
-                while cut and cut < len(data) and 0x80 <= data[cut] < 0xC0:
+        if written + len(chunk) >= target:  # the last piece
+            cut = chunk.rfind(b"\n") + 1 if whole_lines else 0
+            if not cut and not (whole_lines and written):  # whole characters (and a line end)
+                cut = len(chunk) - whole_lines
+                while 0 < cut < len(data) and 0x80 <= data[cut] < 0xC0:  # data[cut] continues a character
                     cut -= 1
-            chunk = chunk[:cut]
+                chunk = chunk[:cut] + b"\n" * whole_lines
+            else:
+                chunk = chunk[:cut]
             f.write(chunk)
             return written + len(chunk)
         f.write(chunk)
@@ -53,40 +61,50 @@ def _repeat(data, target, f):
 
 
 def _markov(target, f, seed):
-    """Characters sampled from the bigram model of the sources; a line every ~200 characters."""
+    """Characters sampled from the bigram model of the sources (seeded), in blocks of 65,536; lines
+    end where the model samples a line break. Every block is whole characters; the last one is cut
+    at its last line break within the target (or, with none, at a character boundary and given a
+    line break), so the file is valid UTF-8, ends with a line break and is at most ``target`` bytes."""
     text = source_text(8 << 20).decode("utf-8")
     chars = sorted(set(text))
     index = {c: i for i, c in enumerate(chars)}
     ids = np.fromiter((index[c] for c in text), np.int64, len(text))
     # successors of each character, in order: sample one uniformly = sample from the bigram model
     order = np.argsort(ids[:-1], kind="stable")
-    succ = ids[1:][order]
-    starts = np.searchsorted(ids[:-1][order], np.arange(len(chars) + 1))
+    succ = ids[1:][order].tolist()
+    starts = np.searchsorted(ids[:-1][order], np.arange(len(chars) + 1)).tolist()
     rng = np.random.default_rng(seed)
-    table = np.array(chars)
     nl = index.get("\n")
-    cur = ids[0]
+    last = len(ids) - 1
+    id_list = ids.tolist()
+    cur = id_list[0]
     written = 0
     while written < target:
-        out = np.empty(1 << 16, np.int64)
-        u = rng.random(out.shape[0])
-        for i in range(out.shape[0]):
+        out = [0] * (1 << 16)
+        for i, u in enumerate(rng.random(len(out)).tolist()):
             a, b = starts[cur], starts[cur + 1]
             if b == a:  # no successor (the last character): restart anywhere
-                cur = ids[int(u[i] * (len(ids) - 1))]
+                cur = id_list[int(u * last)]
             else:
-                cur = succ[a + int(u[i] * (b - a))]
+                cur = succ[a + int(u * (b - a))]
             out[i] = cur
-        s = "".join(table[out].tolist())
+        s = "".join([chars[k] for k in out])
         if nl is None:
             s = s.replace("。", "。\n")
         blob = s.encode("utf-8")
-        blob = blob[:max(0, target - written)]
-        cut = blob.rfind(b"\n") + 1
-        if written + len(blob) >= target and cut:
-            blob = blob[:cut]
-        elif written + len(blob) >= target:
-            blob += b"\n"
+        room = target - written
+        if len(blob) >= room:  # the last block
+            cut = blob.rfind(b"\n", 0, room) + 1
+            if not cut:  # no line break within the target: whole characters, then one
+                cut = room - 1
+                while cut > 0 and 0x80 <= blob[cut] < 0xC0:  # blob[cut] would start the next character
+                    cut -= 1
+                blob = blob[:cut] + b"\n"
+            else:
+                blob = blob[:cut]
+            f.write(blob)
+            written += len(blob)
+            break
         f.write(blob)
         written += len(blob)
     return written
@@ -102,7 +120,7 @@ def generate(mode, mb, path, seed=1):
             n = _repeat(source_text(), target, f)
         elif mode == "oneline":
             data = source_text().replace(b"\n", b"")
-            n = _repeat(data, target - 1, f)
+            n = _repeat(data, target - 1, f, whole_lines=False)
             f.write(b"\n")
             n += 1
         elif mode == "markov":

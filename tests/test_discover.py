@@ -231,6 +231,28 @@ def test_order_counter_is_exact_by_key_range_in_memory_and_on_disk(tmp_path, n_b
         assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("n_bounds", [0, 7])
+def test_order_counter_merges_in_memory_fixed_keys_never_spill(tmp_path, n_bounds):
+    # the same distinct keys again and again (a repeated corpus): 20 partials, 5 times the limit in
+    # all, are merged as they come and never spilled; growing keys spill; both exact, and the bytes
+    # held never pass the limit plus one partial
+    rng = np.random.default_rng(11)
+    parts, expect = _random_ngram_parts(rng, 4, 40, 3000, 3, 6)
+    size = max(k.nbytes + c.nbytes for k, c in parts)
+    bounds = np.unique(rng.integers(0, 40 << 12, n_bounds)).astype(np.int64)
+    total = sum(k.nbytes + c.nbytes for k, c in parts)
+    for stream, limit, spills in ((parts * 10, 2 * total, False), (parts, 3 * size // 2, True)):
+        counter = dm._OrderCounter(limit, lambda: str(tmp_path), bounds)
+        for k, c in stream:
+            counter.add(k, c)
+            assert counter.size <= limit + size
+        assert (counter.spilled > 0) == spills
+        keys, counts = counter.result(min_count=1)
+        times = len(stream) // len(parts)
+        assert dict(zip(keys.tolist(), counts.tolist())) == {k: times * c for k, c in expect.items()}
+        assert list(tmp_path.iterdir()) == []
+
+
 def test_range_bounds_split_by_first_unit():
     b = dm._range_bounds(np.array([0] + [10] * 8, np.int64), 3, 4, n_ranges=4)
     assert np.all(b % (1 << 8) == 0)  # bounds fall between first units

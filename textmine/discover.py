@@ -465,65 +465,77 @@ def _merge_counts(parts):
 
 
 class _OrderCounter:
-    """Accumulates exact partial counts of one order; spills sorted runs to disk when the partials
-    outgrow ``limit_bytes``, and merges key range by key range at the end.
+    """Accumulates exact partial counts of one order, merged in memory as they come and spilled as
+    sorted runs to disk when the merged counts outgrow half of ``limit_bytes``.
 
     A partial (sorted keys and counts, from one map task) is cut at the ``bounds`` of the key
-    ranges (a binary search each, no copy). Memory stays near ``limit_bytes``: a spill merges one
-    range at a time and then drops the partials; the result is merged range by range (by linear
-    merges of two sorted runs at a time), from memory, or from disk after a spill, and the
-    ranges are concatenated: they are in key order.
+    ranges (a binary search each) and each range copied, so the partial itself can go. When the
+    bytes held pass twice those of the last merge (and an eighth of the limit), every range is
+    merged into one run (linear merges of two sorted runs at a time), range by range, freeing its
+    inputs as it goes: with the distinct keys fixed, memory stays near twice their size however
+    many partials come (a repeated corpus never spills). When the merged runs pass half the limit
+    (distinct keys growing), they are written to disk, one file per range; the result merges each
+    range from memory and disk, and the ranges are concatenated: they are in key order. Memory
+    stays below ``limit_bytes`` plus one partial and one merged range.
 
     ``bounds``: increasing int64 keys, the first keys of ranges ``1..len(bounds)`` (range 0 starts
     at the smallest key); pick them so that the ranges hold about equal numbers of keys.
     """
 
     def __init__(self, limit_bytes, tmpdir_factory, bounds=()):
-        self.parts, self.size, self.limit = [], 0, limit_bytes
+        self.limit, self.size, self.merged = limit_bytes, 0, 0
         self.tmpdir_factory, self.spilled = tmpdir_factory, 0
         self.bounds = np.asarray(bounds, dtype=np.int64)
         self.n_ranges = self.bounds.shape[0] + 1
+        self.ranges = [[] for _ in range(self.n_ranges)]  # per key range: sorted runs (keys, counts)
 
     def add(self, keys, counts):
         """Add partial counts: sorted distinct int64 keys and their int64 counts."""
-        offsets = np.concatenate([[0], np.searchsorted(keys, self.bounds), [keys.shape[0]]])
-        self.parts.append((keys, counts, offsets))
+        offsets = np.concatenate([[0], np.searchsorted(keys, self.bounds), [keys.shape[0]]]).tolist()
+        for b in range(self.n_ranges):
+            lo, hi = offsets[b], offsets[b + 1]
+            if hi > lo:
+                self.ranges[b].append((keys[lo:hi].copy(), counts[lo:hi].copy()))
         self.size += keys.nbytes + counts.nbytes
-        if self.size > self.limit:
-            self._spill()
+        if self.size > max(2 * self.merged, self.limit // 8):
+            self._compact()
+            if self.size > self.limit // 2:
+                self._spill()
 
-    def _range(self, b):
-        """Range ``b`` of every part in memory, merged: (sorted keys, counts)."""
-        return _merge_counts([(k[o[b]:o[b + 1]], c[o[b]:o[b + 1]]) for k, c, o in self.parts])
+    def _compact(self):
+        """Merge the runs of every range into one (range by range: the inputs go as it goes)."""
+        size = 0
+        for b in range(self.n_ranges):
+            runs = self.ranges[b]
+            if len(runs) > 1:
+                self.ranges[b] = runs = [_merge_counts(runs)]
+            size += sum(k.nbytes + c.nbytes for k, c in runs)
+        self.size = self.merged = size
 
     def _spill(self):
         d = self.tmpdir_factory()
         for b in range(self.n_ranges):
-            keys, counts = self._range(b)
+            runs = self.ranges[b]
+            keys, counts = _merge_counts(runs) if runs else (np.empty(0, np.int64), np.empty(0, np.int64))
+            self.ranges[b] = []
             save_npy(os.path.join(d, f"{id(self)}-{b}-{self.spilled}.npy"), np.stack([keys, counts]))
-        self.parts, self.size = [], 0
+        self.size = self.merged = 0
         self.spilled += 1
 
     def result(self, min_count):
         """Sorted keys counted at least ``min_count`` times and their counts (int64 arrays)."""
-        if self.parts and self.spilled:
-            self._spill()
         d = self.tmpdir_factory() if self.spilled else None
         out = []
         for b in range(self.n_ranges):
-            if d is None:
-                keys, counts = self._range(b)
-            else:
-                runs = []
-                for s in range(self.spilled):
-                    p = os.path.join(d, f"{id(self)}-{b}-{s}.npy")
-                    a = np.load(p)
-                    os.unlink(p)
-                    runs.append((a[0], a[1]))
-                keys, counts = _merge_counts(runs)
+            runs, self.ranges[b] = self.ranges[b], []
+            for s in range(self.spilled):
+                p = os.path.join(d, f"{id(self)}-{b}-{s}.npy")
+                a = np.load(p)
+                os.unlink(p)
+                runs.append((a[0], a[1]))
+            keys, counts = _merge_counts(runs) if runs else (np.empty(0, np.int64), np.empty(0, np.int64))
             keep = counts >= min_count
             out.append((keys[keep], counts[keep]))
-        self.parts = []
         if not out:
             return np.empty(0, np.int64), np.empty(0, np.int64)
         return np.concatenate([k for k, _ in out]), np.concatenate([c for _, c in out])
@@ -1281,7 +1293,6 @@ def _cut_task(task):
     as a table (characters: 0 when the ids came from the spool)."""
     source, job = task
     t = _tables(job)
-    ids = _source_ids(source, job)
     ids, n_chars = _source_ids(source, job, chars=True)
     return _count_pieces(ids, _cut_bm(ids, job.max_n, job.bits, t["good"], t["pairs"], t["side"], t["filt"]),
                          job.bits) + (n_chars,)
