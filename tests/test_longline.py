@@ -1,6 +1,5 @@
 """One very long line, wherever it comes from (standard input, a UTF-16/32 file, a compressed file,
 ``-t lexicon:FILE``), is read in bounded pieces and counted as if it were read whole."""
-import codecs
 import gzip
 import io
 import os
@@ -112,7 +111,8 @@ def _spool_items(monkeypatch, data, opts, batch_bytes, directory, whole=False):
 @pytest.mark.parametrize("encoding", ["utf-8", "gb18030", "utf-16-le"])
 def test_spool_long_lines_gives_back_every_line(tmp_path, monkeypatch, encoding):
     rng = random.Random(encoding)
-    alpha = ["a", "中", "\U00020000", " ", "\ufeff"] + (["\r"] if encoding != "utf-16-le" else [])  # UTF-16: \r ends a line
+    # (in UTF-16 a \r ends a line: without it, lines are long enough to be spooled)
+    alpha = ["a", "中", "\U00020000", " ", "\ufeff"] + (["\r"] if encoding != "utf-16-le" else [])
     ref = tmp_path / "ref.txt"
     spooled = 0
     for trial in range(40):
