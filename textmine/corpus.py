@@ -29,6 +29,7 @@ import multiprocessing
 import os
 import re
 import sys
+import tempfile
 from dataclasses import dataclass
 
 from textmine.errors import TextmineError
@@ -265,8 +266,9 @@ def iter_line_pieces(shard, opts=ReadOptions(), block_bytes=1 << 20, max_line_by
     """Like :func:`iter_line_blocks`, but a line longer than ``max_line_bytes`` comes in pieces:
     yields ``(lines, open_end)``, where ``open_end`` says that the last line of the list goes on
     as the first line of the next list (a block then holds at most ``block_bytes +
-    max_line_bytes`` bytes). Pieces are cut between characters. For encodings where ``\\n`` is
-    not a byte of its own (UTF-16/32) and for records (JSONL, CSV) lines still come whole.
+    max_line_bytes`` bytes). Pieces are cut between characters. In encodings where ``\\n`` is
+    not a byte of its own (UTF-16/32) a piece holds at most ``max_line_bytes // 4`` characters;
+    records (JSONL, CSV, TSV) and ``errors='skip'`` lines still come whole.
     """
     return _line_blocks(shard, opts, block_bytes, max_line_bytes)
 
@@ -279,14 +281,7 @@ def _line_blocks(shard, opts, block_bytes, max_line=None):
     if not opts.ascii_compatible:
         if shard.start:  # byte offsets mean nothing here: the shard at 0 reads the whole file
             return
-        block = []
-        for line in _iter_lines_wide(shard, opts):
-            block.append(line)
-            if len(block) >= 8192:
-                yield block, False
-                block = []
-        if block:
-            yield block, False
+        yield from _wide_blocks(shard, opts, block_bytes, max_line)
         return
     path = shard.path
     f = _open_binary(path)
@@ -363,24 +358,65 @@ def _finish(dec, path, pos, opts):
         raise _decode_error(path, pos - len(e.object) + e.start, e.object[e.start], opts) from None
 
 
-def _iter_lines_wide(shard, opts):
-    # UTF-16/32 and other codecs where b"\n" is not a line end: no byte offsets, whole file.
-    f = _open_binary(shard.path)
-    text = io.TextIOWrapper(f, encoding=opts.encoding, errors=opts.errors, newline=None)
+def _wide_blocks(shard, opts, block_bytes, max_line=None):
+    """``(lines, open_end)`` of a whole file in an encoding where ``b"\\n"`` is not a line end
+    (UTF-16/32): blocks of about ``block_bytes`` bytes decoded incrementally; ``\\r\\n``, ``\\r``
+    and ``\\n`` end a line (universal newlines, as :class:`io.TextIOWrapper` reads). With
+    ``max_line`` a line longer than ``max_line // 4`` characters comes in pieces (cut between
+    characters), as in :func:`iter_line_pieces`; without it lines come whole."""
+    path = shard.path
+    f = _open_binary(path)
+    enc, errs = opts.encoding, opts.errors
+    dec = codecs.getincrementaldecoder(enc)(errs)
+    read = getattr(f, "read1", f.read)  # a pipe: what has arrived, not a full block
+    max_chars = None if max_line is None else max(1, max_line // 4)
+    carry = ""  # the line under way (the rest of it, when a piece of it has gone)
+    first, pos = True, 0
     try:
-        for i, line in enumerate(text):
-            if i == 0 and line.startswith("\ufeff"):
-                line = line[1:]
-            if "\x00" in line:
-                raise TextmineError(f"{display(shard.path)}: looks like a binary file (NUL character)")
-            yield line.rstrip("\n")
-    except UnicodeDecodeError as e:
-        raise TextmineError(
-            f"{display(shard.path)}: cannot decode as {opts.encoding} ({e.reason}); "
-            + (f"try another {opts.option}" if opts.option else "convert the file to UTF-8")
-        ) from None
+        while True:
+            try:
+                raw = read(block_bytes)
+            except OSError as e:
+                raise TextmineError(f"{display(path)}: {e}") from None
+            held = len(dec.getstate()[0])
+            try:
+                text = dec.decode(raw, final=not raw)
+            except UnicodeDecodeError as e:
+                raise TextmineError(
+                    f"{display(path)}: cannot decode as {enc} ({e.reason} at byte offset {pos - held + e.start}); "
+                    + (f"try another {opts.option}" if opts.option else "convert the file to UTF-8")
+                ) from None
+            pos += len(raw)
+            if first and text:
+                first = False
+                if text.startswith("\ufeff"):
+                    text = text[1:]
+            if "\x00" in text:
+                raise TextmineError(f"{display(path)}: looks like a binary file (NUL character)")
+            text = carry + text
+            if raw and text.endswith("\r"):  # a \r\n may be cut between blocks: the \r waits
+                carry, text = "\r", text[:-1]
+            else:
+                carry = ""
+            if "\r" in text:
+                text = text.replace("\r\n", "\n").replace("\r", "\n")
+            lines = text.split("\n")
+            rest = lines.pop() + carry
+            if not raw:  # the end: a last line without a line end
+                if rest:
+                    lines.append(rest)
+                if lines:
+                    yield lines, False
+                return
+            if max_chars is not None and len(rest) > max_chars and not rest.endswith("\r"):
+                lines.append(rest)
+                carry = ""
+                yield lines, True
+            else:
+                carry = rest
+                if lines:
+                    yield lines, False
     finally:
-        text.detach()
         if f is not sys.stdin.buffer:
             f.close()
 
@@ -440,6 +476,105 @@ def iter_batches(shard, opts=ReadOptions(), batch_chars=1 << 20, doc_per_file=Fa
             batch, size = [], 0
     if batch:
         yield batch
+
+
+#: How to read a file written by :func:`spool_long_lines` (UTF-8; a lone surrogate that
+#: ``surrogateescape`` decoding made is written and read back as itself).
+SPOOL_READ = ReadOptions(encoding="utf-8", errors="surrogatepass", input_format="text")
+
+
+def spool_long_lines(shard, opts, batch_bytes, directory, whole=False):
+    """The lines of ``shard`` (standard input, read once, in order) in lists of about
+    ``batch_bytes`` bytes, with each line longer than ``batch_bytes`` written to a new file in
+    ``directory`` as it arrives and yielded as a :class:`Shard` of that file in its place, to be
+    read (in pieces) with :data:`SPOOL_READ`: memory holds about two batches, whatever the line
+    lengths. With ``whole``, all of the input goes to one file (one document read in pieces).
+
+    A spooled file holds its line as read with ``opts`` (decoded, line end dropped) and a line end;
+    a BOM when the line starts with U+FEFF and ``\\r\\n`` when it ends with ``\\r``, so that the
+    reader gives back the same line. Records (JSONL, CSV, TSV) and ``errors='skip'`` lines are
+    read whole (see :func:`iter_line_pieces`) and never spooled."""
+    block = max(1 << 12, min(batch_bytes, 1 << 20))
+    batch, size = [], 0
+    out = None  # the spool file being written
+    cont = False  # the first line of the next list goes on with the line being written
+    try:
+        if whole:
+            out = _Spool(directory)
+            for lines, open_end in iter_line_pieces(shard, opts, block, batch_bytes):
+                for i, line in enumerate(lines):
+                    if i or not cont:
+                        out.new_line()
+                    out.write(line)
+                cont = open_end
+            yield out.close(eof=cont)
+            out = None
+            return
+        for lines, open_end in iter_line_pieces(shard, opts, block, batch_bytes):
+            i = 0
+            if cont:  # the rest of a spooled line (all of it, if this list is one open piece)
+                out.write(lines[0])
+                i = 1
+                if len(lines) > 1 or not open_end:
+                    yield out.close()
+                    out = None
+            if open_end and (len(lines) > 1 or not cont):
+                out = _Spool(directory)
+                out.new_line()
+                out.write(lines[-1])
+                rest = lines[i:-1]
+            else:
+                rest = lines[i:]
+            cont = open_end
+            for line in rest:
+                batch.append(line)
+                size += len(line) + 1
+                if size >= batch_bytes:
+                    yield batch
+                    batch, size = [], 0
+        if out is not None:  # the input ended inside a long line
+            yield out.close(eof=True)
+            out = None
+        if batch:
+            yield batch
+    finally:
+        if out is not None:
+            out.f.close()
+
+
+class _Spool:
+    """A file of lines written in pieces, for :func:`spool_long_lines`."""
+
+    def __init__(self, directory):
+        fd, self.name = tempfile.mkstemp(prefix="stdin-", suffix=".txt", dir=directory)
+        self.f = os.fdopen(fd, "wb")
+        self.started = False  # any byte written
+        self.last = None  # the last character of the line being written ("" none yet; None: no line)
+
+    def new_line(self):
+        if self.last is not None:
+            self._end()
+        self.last = ""
+
+    def _end(self, eof=False):
+        # a line's own last \r is kept (\r\r\n), but not at the end of the input (as the reader does)
+        self.f.write(b"\r\n" if self.last == "\r" and not eof else b"\n")
+        self.started = True
+
+    def write(self, text):
+        if not text:
+            return
+        if not self.started and text[0] == "\ufeff":  # the reader drops a BOM: give it one to drop
+            self.f.write(codecs.BOM_UTF8)
+        self.f.write(text.encode("utf-8", "surrogatepass"))
+        self.started = True
+        self.last = text[-1]
+
+    def close(self, eof=False):
+        if self.last is not None:
+            self._end(eof)
+        self.f.close()
+        return Shard(self.name)
 
 
 def total_bytes(paths):

@@ -21,7 +21,7 @@ when its table, packed runs and buffered keys reach it; partials beyond a quarte
 job) or all of them (several local jobs) are written to a scratch directory as they are made.
 Batches hold a bounded number of characters and a long line is read in pieces, cut where the
 tokenizer's units do not change (anywhere for ``ngram``/``char``, after whitespace for ``space``,
-after a character outside jieba's blocks for ``jieba``; ``lexicon`` lines stay whole); the n-grams
+after a character outside jieba's blocks for ``jieba``, between blocks for ``lexicon``); the n-grams
 across a cut are counted once from the units on both sides. The reduce uses as many key ranges and
 partition groups as it takes for each task to read at most a sixth of its share (slices of the
 partials are read, not memory-mapped, so their pages do not count in the resident set). The packed
@@ -48,8 +48,8 @@ import numpy as np
 
 from textmine import _packed as pk
 from textmine import _spantable as st
-from textmine.corpus import (ReadOptions, Shard, STDIN, iter_batch_pieces, iter_batches, iter_lines, make_shards,
-                             splittable)
+from textmine.corpus import (SPOOL_READ, ReadOptions, Shard, STDIN, iter_batch_pieces, iter_batches, iter_lines,
+                             make_shards, splittable, spool_long_lines)
 from textmine.errors import TextmineError
 from textmine.formats import open_npy_memmap, save_npy
 from textmine.tokenizers import make_tokenizer
@@ -106,7 +106,7 @@ _JIEBA_BLOCK = None
 def _safe_split(tokenizer):
     """``split(text) -> p``: a position where ``text`` may be cut without changing its units, the
     last one found (``len(text)``: anywhere; 0: none), or None when the tokenizer must see whole
-    lines (``lexicon``)."""
+    lines."""
     kind = tokenizer.split(":")[0]
     if kind in ("ngram", "char"):  # units are single characters
         return len
@@ -134,7 +134,33 @@ def _safe_split(tokenizer):
                     return i + 1
             return 0
         return after_nonblock
+    if kind == "lexicon":
+        return _after_lexicon_block
     return None
+
+
+_NUMBER_SIGNS = np.array([0x2E, 0xFF0E, 0x25, 0xFF05], np.uint32)  # may join a number (segment's classes)
+
+
+def _after_lexicon_block(text, window=1 << 16):
+    """The last position of ``text`` where :mod:`textmine.segment` may cut: after its whitespace,
+    or between a symbol and a different character (a run of one symbol is one token; a ``.`` or
+    ``%`` is excluded: it may belong to a number). 0: none."""
+    lo = max(0, len(text) - window)
+    c = np.frombuffer(text[lo:].encode("utf-32-le", "surrogatepass"), np.uint32)
+    if not c.shape[0]:
+        return 0
+    space = (c == 32) | (c == 9) | (c == 10) | (c == 13) | (c == 0x3000) | (c == 0xA0) | ((c >= 0x2000) & (c <= 0x200B))
+    word = ((c >= 0x4E00) & (c <= 0x9FFF)) | ((c >= 0x3400) & (c <= 0x4DBF)) | ((c >= 0xF900) & (c <= 0xFAFF)) | (
+        (c >= 0x20000) & (c <= 0x2FA1F)) | (c == 0x3007) | (c == 0x25CB) | ((c >= 48) & (c <= 57)) | (
+        (c >= 65) & (c <= 90)) | ((c >= 97) & (c <= 122)) | ((c >= 0xFF10) & (c <= 0xFF19)) | (
+        (c >= 0xFF21) & (c <= 0xFF3A)) | ((c >= 0xFF41) & (c <= 0xFF5A))
+    symbol = ~space & ~word & ~np.isin(c, _NUMBER_SIGNS)
+    # safe[k]: a cut after c[k]
+    safe = space.copy()
+    safe[:-1] |= symbol[:-1] & (c[1:] != c[:-1])
+    k = np.flatnonzero(safe)
+    return lo + int(k[-1]) + 1 if k.shape[0] else 0
 
 
 def _safe_batches(pieces, split):
@@ -1093,11 +1119,14 @@ def default_memory_limit():
     return max(256 << 20, total // 4)
 
 
-def _stdin_tasks(cfg, batch_bytes=4 << 20, in_process=False):
-    """Batches of about ``batch_bytes`` of stdin lines, as map tasks; ``in_process`` (one local
-    job): stdin as one shard, read in pieces as a file is (a long line is not held whole)."""
-    if in_process and not cfg.doc_per_file:
-        yield Shard(STDIN), cfg
+def _stdin_tasks(cfg, batch_bytes=4 << 20, spool=None):
+    """Batches of about ``batch_bytes`` of stdin lines, as map tasks; with a ``spool`` directory,
+    a line longer than that (all of stdin with ``doc_per_file``) is written there as it is read
+    and counted as a file, in pieces (:func:`textmine.corpus.spool_long_lines`)."""
+    if spool is not None:
+        read = dataclasses.replace(cfg, read=SPOOL_READ)
+        for item in spool_long_lines(Shard(STDIN), cfg.read, batch_bytes, spool, cfg.doc_per_file):
+            yield (item, read) if isinstance(item, Shard) else (item, cfg)
         return
     if cfg.doc_per_file:
         yield ["\n".join(iter_lines(Shard(STDIN), cfg.read))], cfg
@@ -1204,11 +1233,6 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
         shard_bytes = 1 << 40 if n_jobs == 1 else int(min(64 << 20, max(1 << 20, total // (2 * n_jobs) + 1)))
     shards = make_shards(files, 1 << 62 if doc_per_file else shard_bytes, read)
     tasks = [(s, cfg) for s in shards]
-    if STDIN in paths:
-        import itertools
-
-        tasks = itertools.chain(tasks, _stdin_tasks(cfg, int(min(4 << 20, max(1 << 16, table_bytes // 8))),
-                                                    engine == "local" and n_jobs == 1))
 
     # compile every kernel (and load the tokenizer) in the parent before any worker starts
     tok = _tokenizer(tokenizer)
@@ -1234,7 +1258,12 @@ def count(paths, tokenizer="jieba", min_n=1, max_n=1, min_count=1, top=None, n_j
     spool = work if engine == "local" and n_jobs > 1 else None
     if engine == "local":  # one job: partials past a quarter of the limit go to disk as they are made
         cfg = dataclasses.replace(cfg, spool_dir=work, keep_bytes=memory_limit // 4 if n_jobs == 1 else 0)
-        tasks = ((source, cfg) for source, _ in tasks)
+        tasks = [(source, cfg) for source, _ in tasks]
+    if STDIN in paths:  # read by the parent; long lines spooled to disk for the local engine
+        import itertools
+
+        stdin_bytes = int(min(4 << 20, max(1 << 16, table_bytes // 8)))
+        tasks = itertools.chain(tasks, _stdin_tasks(cfg, stdin_bytes, work if engine == "local" else None))
     store = PartialStore(memory_limit // 4, work)
     lines = chars = nbytes = 0
     runs = []
