@@ -359,6 +359,7 @@ def aggregated(args):
             rng = np.random.default_rng(2026 + n)
             rej = {"agg": 0, "gamma": 0, "perm": 0, "hyppo": 0}
             single = None
+            paired = []                     # (agg rejects, each pair rejects) per trial: paired differences
             t_agg = []
             t0 = time.perf_counter()
             for t in range(trials):
@@ -370,10 +371,14 @@ def aggregated(args):
                 rej["agg"] += r.pvalue <= alpha
                 ps = np.array([k.pvalue for k in r.kernels])
                 single = (ps <= alpha).astype(int) if single is None else single + (ps <= alpha)
+                paired.append((r.pvalue <= alpha, ps <= alpha))
                 if shape == "null" or not args.agg_skip_peers:
                     rej["gamma"] += hsic_test(x, y, method="gamma").pvalue <= alpha
                     rej["perm"] += hsic_test(x, y, method="permutation", n_permutations=200, seed=t).pvalue <= alpha
                     rej["hyppo"] += Hsic().test(x, y)[1] <= alpha
+                if args.agg_progress and (t + 1) % args.agg_progress == 0:
+                    print(f"    {shape} n={n} after {t + 1} trials: rejections {rej}, single pairs "
+                          f"{single.tolist()} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
             best = int(np.argmax(single))
             bk = r.kernels[best]
             rate = {k: v / trials for k, v in rej.items()}
@@ -385,6 +390,13 @@ def aggregated(args):
             print(f"  {shape} n={n} trials={trials}: agg {rate['agg']:.3f} gamma {rate['gamma']:.3f} "
                   f"perm {rate['perm']:.3f} hyppo {rate['hyppo']:.3f} best {single[best] / trials:.3f} "
                   f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+            a = np.array([p[0] for p in paired])
+            for j, (k, c) in enumerate(zip(r.kernels, single)):
+                s_j = np.array([p[1][j] for p in paired])
+                d = s_j.astype(float) - a          # paired difference pair - agg, per trial
+                print(f"    single pair ({k.bandwidth_x:.3g}, {k.bandwidth_y:.3g}): {c / trials:.3f}; minus agg "
+                      f"{d.mean():+.3f} (paired s.e. {d.std(ddof=1) / math.sqrt(trials):.4f}; pair only "
+                      f"{int((s_j & ~a).sum())}, agg only {int((a & ~s_j).sum())})", file=sys.stderr, flush=True)
     table(["data", "n", "trials", "agg", "gamma", "perm", "hyppo", "best single", "best sigma pair",
            "s.e. at 0.05", "agg s (median)"], rows)
 
@@ -479,6 +491,8 @@ def main():
     ap.add_argument("--agg-null-trials-500", type=int, default=1000, help="aggregated: null trials, n >= 500")
     ap.add_argument("--agg-collection", type=float, nargs=3, default=[2, -2, 0], metavar=("BASE", "LO", "HI"),
                     help="aggregated: the bandwidth collection")
+    ap.add_argument("--agg-progress", type=int, default=0, metavar="K",
+                    help="aggregated: print the running rejection counts every K trials (stderr)")
     ap.add_argument("--agg-skip-peers", action="store_true", help="aggregated: power cells without the peers")
     ap.add_argument("--inc-ns", type=int, nargs="+", default=[2000, 10000])
     ap.add_argument("--inc-shapes", nargs="+", default=["sin8", "circle"])
