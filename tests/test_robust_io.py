@@ -57,7 +57,7 @@ def hanzi_corpus(path, lines, width=30, seed=0):
 def inputs(tmp_path_factory):
     d = tmp_path_factory.mktemp("inputs")
     rng = random.Random(1)
-    corpus = hanzi_corpus(d / "corpus.txt", 600)
+    hanzi_corpus(d / "corpus.txt", 600)
     lex = d / "lex.tsv"
     lex.write_text("".join(f"{w}\t{rng.randint(1, 100)}\n" for w in sorted(set(
         "".join(rng.choice(HANZI) for _ in range(rng.randint(1, 3))) for _ in range(300)))), encoding="utf-8")

@@ -663,8 +663,6 @@ def read_word2vec(path, binary=None, encoding="utf-8", limit=None, errors="stric
     """
     import codecs
 
-    import numpy as np
-
     from textmine.corpus import ReadOptions, display, resolve_inputs
 
     resolve_inputs([path])

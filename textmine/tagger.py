@@ -633,22 +633,31 @@ def _train_pass(x, offsets, gold, lb, le, lm, dp, n_feat, nbits, W, U, trans, tr
 # decoding
 
 
+@njit
+def _piece_features(x, s, e, cont, keys, vals, unk, n_feat, nbits):
+    """The int64 (e - s, n_feat) feature ids of the piece ``x[s:e]``: the dictionary features
+    (when ``n_feat`` has them) and the hashed n-grams, as training computes them."""
+    n = e - s
+    lb = np.empty(n, dtype=np.int8)
+    le = np.empty(n, dtype=np.int8)
+    lm = np.empty(n, dtype=np.int8)
+    dp = np.empty(n, dtype=np.int8)
+    if n_feat > N_NGRAM:
+        best = np.empty(n + 1, dtype=np.float64)
+        back = np.empty(n + 1, dtype=np.int64)
+        _dict_features(x, s, e, keys, vals, unk, cont, s, lb, le, lm, dp, best, back)
+    feats = np.empty((n, n_feat), dtype=np.int64)
+    _features(x, s, e, lb, le, lm, dp, n_feat, nbits, feats)
+    return feats
+
+
 def _decode_impl(x, offsets, cont, keys, vals, unk, n_feat, nbits, W, trans, tags):
     for q in prange(offsets.shape[0] - 1):
         s, e = offsets[q], offsets[q + 1]
         n = e - s
         if n == 0:
             continue
-        lb = np.empty(n, dtype=np.int8)
-        le = np.empty(n, dtype=np.int8)
-        lm = np.empty(n, dtype=np.int8)
-        dp = np.empty(n, dtype=np.int8)
-        if n_feat > N_NGRAM:
-            best = np.empty(n + 1, dtype=np.float64)
-            back = np.empty(n + 1, dtype=np.int64)
-            _dict_features(x, s, e, keys, vals, unk, cont, s, lb, le, lm, dp, best, back)
-        feats = np.empty((n, n_feat), dtype=np.int64)
-        _features(x, s, e, lb, le, lm, dp, n_feat, nbits, feats)
+        feats = _piece_features(x, s, e, cont, keys, vals, unk, n_feat, nbits)
         score = np.empty((n, 4), dtype=np.float64)
         bk = np.empty((n, 4), dtype=np.int8)
         _viterbi(feats, n, W, trans, cont, s, score, bk, tags[s:e])
@@ -667,16 +676,7 @@ def _emissions_impl(x, offsets, cont, keys, vals, unk, n_feat, nbits, W, em):
         n = e - s
         if n == 0:
             continue
-        lb = np.empty(n, dtype=np.int8)
-        le = np.empty(n, dtype=np.int8)
-        lm = np.empty(n, dtype=np.int8)
-        dp = np.empty(n, dtype=np.int8)
-        if n_feat > N_NGRAM:
-            best = np.empty(n + 1, dtype=np.float64)
-            back = np.empty(n + 1, dtype=np.int64)
-            _dict_features(x, s, e, keys, vals, unk, cont, s, lb, le, lm, dp, best, back)
-        feats = np.empty((n, n_feat), dtype=np.int64)
-        _features(x, s, e, lb, le, lm, dp, n_feat, nbits, feats)
+        feats = _piece_features(x, s, e, cont, keys, vals, unk, n_feat, nbits)
         for i in range(n):
             for t in range(4):
                 acc = 0.0
@@ -1518,8 +1518,6 @@ def train_segmenter_gold(sentences, dict_words=None, dict_counts=None, epochs=10
     >>> m.cut("中国人民银行")
     ['中国', '人民', '银行']
     """
-    from collections import Counter
-
     if features not in FEATURE_SETS:
         raise TextmineError(f"features must be one of {', '.join(FEATURE_SETS)}, not {features!r}")
     if not 0 <= dropout < 1:
