@@ -27,6 +27,7 @@ import numpy as np
 from textmine._numba import njit
 from textmine.discover import _classify
 from textmine.errors import TextmineError
+from textmine.tagger import _lse  # ln(e^a + e^b), shared by both forward-backward passes
 
 _NEG = -1e300
 
@@ -217,18 +218,6 @@ def _segment(cps, k1, k2, val, shift, unknown, max_len):
         t += cnt
         i = j
     return starts[:t].copy(), ends[:t].copy()
-
-
-@njit
-def _lse(a, b):
-    """ln(e^a + e^b) in float64, exact when either is -inf."""
-    if a == -np.inf:
-        return b
-    if b == -np.inf:
-        return a
-    if a > b:
-        return a + np.log1p(np.exp(b - a))
-    return b + np.log1p(np.exp(a - b))
 
 
 @njit
