@@ -914,8 +914,11 @@ class SegmenterModel:
         self._n_feat = FEATURE_SETS[features]
 
     # -- segmentation -------------------------------------------------------------------------
-    def _tag(self, text, mode="model"):
-        """Token-start mask (bool, one per character), character kinds and code points of ``text``."""
+    @staticmethod
+    def _split(text):
+        """``text`` cut for the tagger: ``(raw, x, kind, cont, brk, text_k, starts, ends)``, with
+        ``brk`` the token-start mask outside the tagger pieces, ``text_k`` the mask of characters
+        the tagger decides, and ``[starts[q], ends[q])`` its pieces (maximal runs of them)."""
         raw = _codes(text)
         x = normalize_codes(raw)
         kind, cont = _classify(raw, x)
@@ -926,12 +929,17 @@ class SegmenterModel:
             k0, k1 = kind[:-1], kind[1:]
             brk[1:] = (k1 != k0) | (k1 == _KIND_NEWLINE) | ((k1 == _KIND_PUNCT) & (raw[1:] != raw[:-1]))
         text_k = kind == _KIND_TEXT
-        if text_k.any():
-            prev_text = np.concatenate(([False], text_k[:-1]))
-            next_text = np.concatenate((text_k[1:], [False]))
-            starts = np.flatnonzero(text_k & ~prev_text)
-            ends = np.flatnonzero(text_k & ~next_text) + 1
-            tags = np.full(n, S, dtype=np.int8)
+        prev_text = np.concatenate(([False], text_k[:-1]))
+        next_text = np.concatenate((text_k[1:], [False]))
+        starts = np.flatnonzero(text_k & ~prev_text)
+        ends = np.flatnonzero(text_k & ~next_text) + 1
+        return raw, x, kind, cont, brk, text_k, starts, ends
+
+    def _tag(self, text, mode="model"):
+        """Token-start mask (bool, one per character), character kinds and code points of ``text``."""
+        raw, x, kind, cont, brk, text_k, starts, ends = self._split(text)
+        if len(starts):
+            tags = np.full(len(raw), S, dtype=np.int8)
             self._decode_csr(x, starts, ends, cont, tags, mode)
             t = tags[text_k]
             brk[text_k] = (t == B) | (t == S)
@@ -1002,19 +1010,7 @@ class SegmenterModel:
         """Emission scores of the tagger pieces of ``text``: ``(sel, off, pc, em, brk)`` with ``sel``
         the text position of each piece character, ``em`` float64 (len(sel), 4) and ``brk`` the
         token-start mask outside the pieces (as :meth:`_tag`)."""
-        raw = _codes(text)
-        x = normalize_codes(raw)
-        kind, cont = _classify(raw, x)
-        n = len(raw)
-        brk = np.ones(n, dtype=bool)
-        if n > 1:
-            k0, k1 = kind[:-1], kind[1:]
-            brk[1:] = (k1 != k0) | (k1 == _KIND_NEWLINE) | ((k1 == _KIND_PUNCT) & (raw[1:] != raw[:-1]))
-        text_k = kind == _KIND_TEXT
-        prev_text = np.concatenate(([False], text_k[:-1]))
-        next_text = np.concatenate((text_k[1:], [False]))
-        starts = np.flatnonzero(text_k & ~prev_text)
-        ends = np.flatnonzero(text_k & ~next_text) + 1
+        _, x, _, cont, brk, _, starts, ends = self._split(text)
         sel, off, px, pc = self._compact(x, starts, ends, cont)
         em = np.zeros((len(px), 4), dtype=np.float64)
         parallel = self.n_jobs > 1 and len(starts) > 1
