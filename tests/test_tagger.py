@@ -483,6 +483,15 @@ def test_read_gold_errors(tmp_path):
     p.write_text("\n\n", encoding="utf-8")
     with pytest.raises(TextmineError, match="no sentence"):
         tagger.read_gold(str(p))
+    # a bad byte: the line and the byte offset in the file (counting a UTF-8 BOM), no --errors hint
+    p.write_bytes("\ufeff中国 人民\n银".encode() + b"\xff" + " 的\n".encode())
+    with pytest.raises(TextmineError, match=r"g.txt:2: cannot decode byte 0xff at offset 20 as utf-8; try --encoding") as e:
+        tagger.read_gold(str(p))
+    assert "--errors" not in str(e.value)
+    p.write_text("中国 人民\n", encoding="utf-16")
+    with pytest.raises(TextmineError, match="looks like UTF-16 text.*try --encoding utf-16"):
+        tagger.read_gold(str(p))
+    assert tagger.read_gold(str(p), "utf-16") == [["中国", "人民"]]
 
 
 def test_cli_train_from_gold(tmp_path):

@@ -1381,27 +1381,33 @@ def read_gold(path, encoding="utf-8", lines=None):
         import codecs
         import sys
 
-        if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
-            encoding = "utf-8-sig"
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise TextmineError(f"unknown encoding {encoding!r}") from None
+        from textmine.corpus import ReadOptions, _binary_error, _encoding_hint
+
+        opts = ReadOptions(encoding, errors_option="")  # train-segmenter has no --errors
+        opts.check()
         try:
             if path == "-":
-                import io
-                lines = io.TextIOWrapper(sys.stdin.buffer, encoding=encoding, newline="").read().splitlines()
+                raw = sys.stdin.buffer.read()
             else:
-                with open(path, encoding=encoding, newline="") as f:
-                    lines = f.read().splitlines()
+                with open(path, "rb") as f:
+                    raw = f.read()
         except FileNotFoundError:
             raise TextmineError(f"{path}: gold file does not exist") from None
         except IsADirectoryError:
             raise TextmineError(f"{path}: is a directory, not a gold file") from None
-        except UnicodeDecodeError as e:
-            raise TextmineError(f"{path}: not valid {encoding} text ({e.reason} at byte {e.start})") from None
         except OSError as e:
             raise TextmineError(f"{path}: cannot read ({e.strerror or e})") from None
+        if opts.ascii_compatible and b"\x00" in raw:  # UTF-16/32 or not text at all
+            raise _binary_error(path, raw, 0, raw.index(b"\x00"), opts)
+        bom = 3 if codecs.lookup(encoding).name == "utf-8" and raw.startswith(codecs.BOM_UTF8) else 0
+        try:
+            lines = raw[bom:].decode(encoding).splitlines()
+        except UnicodeDecodeError as e:
+            e.start += bom
+            line = raw.count(b"\n", 0, e.start) + 1
+            raise TextmineError(f"{path}:{line}: cannot decode byte 0x{raw[e.start]:02x} at offset {e.start} "
+                                f"as {encoding}; " + _encoding_hint(opts)) from None
+        del raw
     out = []
     for k, line in enumerate(lines, 1):
         line = line.rstrip("\r\n")
