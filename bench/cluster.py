@@ -426,19 +426,30 @@ def states_main(a):
         f = d / f"multilayer-{int(inter)}.net"
         f.write_text(planted_multilayer(7, inter))
         cases.append((label, f, False))
-    knn = corpus_knn()
+    # --multilayer-relax-limit[-up|-down] (limit, up, down) on *Intra input with the relax rate
+    for label, f, lim in [("multilayer_intra.net, relax limit 0", SHARED / "infomap" / "multilayer_intra.net", (0, -1, -1)),
+                          ("planted multilayer 3×1k, relax limit 1", d / "multilayer-0.net", (1, -1, -1)),
+                          ("planted multilayer 3×1k, relax limit up 0", d / "multilayer-0.net", (-1, 0, -1)),
+                          ("planted multilayer 3×1k, relax limit up 1 down 0", d / "multilayer-0.net", (-1, 1, 0))]:
+        cases.append((label, f, False, lim))
+    knn = corpus_knn() if not a.only or "kNN" in a.only else None
     if knn:
         n_states, n_links = knn_state_network(knn, d / "knn2.net")
         cases.append((f"Brown kNN 2nd order ({n_states} states, {n_links} links)", d / "knn2.net", True))
+    if a.only:  # --only: the networks whose label contains one of these comma-separated words
+        cases = [c for c in cases if any(x in c[0] for x in a.only.split(","))]
     print(f"# --states: trials {a.trials}, seed 123, two-level; load {os.getloadavg()[0]:.1f}")
     print("| network | flow | textmine L | Infomap L | ΔL | modules (t / I) | time (t / I) | ratio |")
     print("|---|---|---|---|---|---|---|---|")
     deltas, ratios = [], []
-    for name, path, directed in cases:
+    for name, path, directed, *lim in cases:
+        lim = lim[0] if lim else (-1, -1, -1)
+        flags = " ".join(f"--multilayer-relax-limit{s} {x}" for s, x in zip(("", "-up", "-down"), lim) if x >= 0)
         t = time.perf_counter()
-        r = infomap(read_graph([str(path)], directed=directed), directed=directed, trials=a.trials, seed=123)
+        g = read_graph([str(path)], directed=directed, relax_limit=lim[0], relax_limit_up=lim[1], relax_limit_down=lim[2])
+        r = infomap(g, directed=directed, trials=a.trials, seed=123)
         wall = time.perf_counter() - t
-        im = infomap_exe(path, a.trials, "-d" if directed else "", 1, a.timeout)
+        im = infomap_exe(path, a.trials, ("-d " if directed else "") + flags, 1, a.timeout)
         if "error" in im:
             print(f"| {name} | infomap error: {im['error']} |")
             continue
@@ -527,7 +538,8 @@ def main():
                          "on LFR μ in --mus (default here 0.3,0.5; --big-mus for n >= 100000) at 1k (shared, "
                          "unless --skip-shared) and --sizes > 1k")
     ap.add_argument("--only", default="", help="--options: only the option sets whose label contains one of "
-                                               "these comma-separated words (e.g. preferred)")
+                                               "these comma-separated words (e.g. preferred); --states: only the "
+                                               "networks whose label contains one (e.g. 'relax limit')")
     ap.add_argument("--lfr-seeds", default="42",
                     help="--options: generator seeds of the LFR graphs (one graph per seed, n and μ); with more "
                          "than the default, 1k graphs are generated too, and a table of mean ± se per cell follows")
