@@ -22,6 +22,7 @@ Usage::
     PYTHONPATH=. python bench/cluster.py --options --trials 5          # Infomap options vs the executable
     PYTHONPATH=. python bench/cluster.py --options --skip-shared --sizes 100000 --big-mus 0.3 --trials 2 --only regularized
     PYTHONPATH=. python bench/cluster.py --states --trials 5           # state networks vs the executable
+    PYTHONPATH=. python bench/cluster.py --options --sizes 1000 --lfr-seeds 110,120,130 --only preferred  # mean ± se
 
 ``--options`` runs the options users tune (``--markov-time`` 0.5/1/2, ``--regularized``,
 ``--preferred-number-of-modules`` 4/20) on the shared LFR graphs (lfr/mu-0.3.gml, mu-0.5.gml) and
@@ -46,9 +47,11 @@ SHARED = pathlib.Path(os.environ.get("TEXTMINE_SHARED_DATA", ROOT.parent / "shar
 # ------------------------------------------------------------------------------------------ inputs
 
 def lfr(n, mu, seed=42):
-    """Generate (once) an LFR graph; returns (edge list path, truth path) or None if networkx gives up."""
+    """Generate (once) an LFR graph; returns (edge list path, truth path) or None if networkx gives up.
+    Generator seeds other than 42 are cached under their own names (``lfr-N-MU-sSEED``)."""
     OUT.mkdir(parents=True, exist_ok=True)
-    path, truth = OUT / f"lfr-{n}-{mu}.tsv", OUT / f"lfr-{n}-{mu}.truth"
+    stem = f"lfr-{n}-{mu}" if seed == 42 else f"lfr-{n}-{mu}-s{seed}"
+    path, truth = OUT / f"{stem}.tsv", OUT / f"{stem}.truth"
     if path.exists() and truth.exists():
         return path, truth
     import networkx as nx
@@ -181,7 +184,7 @@ OPTION_SETS = [
 ]
 
 
-def run_options_child(path, trials, opts_json, jobs):
+def run_options_child(path, trials, opts_json, jobs, seed=123):
     """Child process: textmine with the given options, warm, one JSON line."""
     from textmine.graph import graph_from_edges, read_graph
     from textmine.infomap import infomap
@@ -189,13 +192,13 @@ def run_options_child(path, trials, opts_json, jobs):
     infomap(graph_from_edges([(1, 2), (2, 3), (3, 1), (3, 4), (4, 5), (5, 6), (6, 4)]), trials=2, n_jobs=2, **opts)
     t = time.perf_counter()
     g = read_graph([str(path)])
-    r = infomap(g, trials=trials, seed=123, n_jobs=jobs, **opts)
+    r = infomap(g, trials=trials, seed=seed, n_jobs=jobs, **opts)
     wall = time.perf_counter() - t
     print(json.dumps({"codelength": r.codelength, "modules": r.n_modules, "wall": wall,
                       "labels": dict(zip(g.ids, (r.modules + 1).tolist()))}))
 
 
-def infomap_exe(path, trials, flags, jobs, timeout):
+def infomap_exe(path, trials, flags, jobs, timeout, seed=123):
     """The infomap executable on ``path``: codelength and time from its .clu header, labels."""
     import shutil
     import tempfile
@@ -204,7 +207,7 @@ def infomap_exe(path, trials, flags, jobs, timeout):
         return {"error": "no infomap executable"}
     d = tempfile.mkdtemp(prefix="bench-infomap-")
     try:
-        cmd = [exe, str(path), d, "--two-level", "--silent", "-N", str(trials), "--seed", "123", "-o", "clu",
+        cmd = [exe, str(path), d, "--two-level", "--silent", "-N", str(trials), "--seed", str(seed), "-o", "clu",
                "--out-name", "out"] + flags.split()
         t = time.perf_counter()
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
@@ -230,25 +233,26 @@ def infomap_exe(path, trials, flags, jobs, timeout):
         shutil.rmtree(d, ignore_errors=True)
 
 
-def bench_options(name, path, truth, trials, jobs, timeout, stats, only=""):
+def bench_options(name, path, truth, trials, jobs, timeout, stats, only="", seed=123, cell=None):
     for label, flags, opts in OPTION_SETS:
         if only and not any(x in label for x in only.split(",")):
             continue
-        cmd = [sys.executable, __file__, "--options-child", str(path), str(trials), json.dumps(opts), str(jobs)]
+        cmd = [sys.executable, __file__, "--options-child", str(path), str(trials), json.dumps(opts), str(jobs),
+               str(seed)]
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
         if p.returncode != 0:
             print(f"| {name} | {label} | textmine error: {(p.stderr.strip().splitlines() or ['?'])[-1][:80]} |")
             continue
         t = json.loads(p.stdout.strip().splitlines()[-1])
-        im = infomap_exe(path, trials, flags, jobs, timeout)
+        im = infomap_exe(path, trials, flags, jobs, timeout, seed)
         if "error" in im:
             print(f"| {name} | {label} | infomap error: {im['error']} |")
             continue
         dl = 100 * (t["codelength"] / im["codelength"] - 1)
         ratio = t["wall"] / max(im["wall"], 1e-9)
         nt, ni = nmi(t["labels"], truth), nmi(im["labels"], truth)
-        stats.append((label, dl, ratio, nt - ni, t["modules"] == im["modules"]))
+        stats.append((label, dl, ratio, nt - ni, t["modules"] == im["modules"], cell or name, nt, ni))
         print(f"| {name} | {label} | {t['codelength']:.6f} | {im['codelength']:.6f} | {dl:+.3f}% | "
               f"{t['modules']} / {im['modules']} | {nt:.4f} / {ni:.4f} | {t['wall']:.2f} / {im['wall']:.2f} s | "
               f"{ratio:.2f}× |", flush=True)
@@ -265,14 +269,20 @@ def options_main(a):
     for mu in [] if a.skip_shared else a.mus.split(","):
         got = gml(f"lfr/mu-{mu}.gml", "community")
         if got:
-            graphs.append((f"LFR 1k μ={mu} (shared)", got))
-    for n in [int(x) for x in a.sizes.split(",") if int(x) > 1000]:
+            graphs.append((f"LFR 1k μ={mu} (shared)", f"LFR 1k μ={mu}", got))
+    lfr_seeds = [int(x) for x in a.lfr_seeds.split(",")]
+    # generated 1k graphs only when several generator seeds are asked for (the shared 1k graphs are the default)
+    for n in [int(x) for x in a.sizes.split(",") if int(x) > 1000 or (int(x) == 1000 and a.lfr_seeds != "42")]:
         for mu in (a.big_mus if n >= 100000 else a.mus).split(","):
-            got = lfr(n, float(mu))
-            if got:
-                graphs.append((f"LFR n={n} μ={mu}", got))
-    for name, (path, truth) in graphs:
-        bench_options(name, path, truth, a.trials, a.jobs, a.timeout, stats, a.only)
+            for gs in lfr_seeds:
+                got = lfr(n, float(mu), gs)
+                if got:
+                    cell = f"LFR {n // 1000}k μ={mu}" if n == 1000 else f"LFR n={n} μ={mu}"
+                    graphs.append((cell if gs == 42 else f"{cell} (LFR seed {gs})", cell, got))
+    for name, cell, (path, truth) in graphs:
+        for seed in [int(x) for x in a.run_seeds.split(",")]:
+            label = name if a.run_seeds == "123" else f"{name}, seed {seed}"
+            bench_options(label, path, truth, a.trials, a.jobs, a.timeout, stats, a.only, seed, cell)
     print()
     print("| option | runs | median ΔL | worst ΔL | median time ratio | median ΔNMI | same #modules |")
     print("|---|---|---|---|---|---|---|")
@@ -282,6 +292,26 @@ def options_main(a):
             print(f"| {label} | {len(rows)} | {statistics.median(r[1] for r in rows):+.3f}% | "
                   f"{max(r[1] for r in rows):+.3f}% | {statistics.median(r[2] for r in rows):.2f}× | "
                   f"{statistics.median(r[3] for r in rows):+.4f} | {sum(r[4] for r in rows)}/{len(rows)} |")
+    if len(stats) > len({(r[0], r[5]) for r in stats}):  # several graphs or seeds per cell: means with se
+        print()
+        print("| cell | option | runs | NMI textmine | NMI Infomap | ΔNMI (paired) | mean ΔL | worst ΔL | same #modules |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for cell in dict.fromkeys(r[5] for r in stats):
+            for label, _, _ in OPTION_SETS:
+                rows = [r for r in stats if r[5] == cell and r[0] == label]
+                if rows:
+                    print(f"| {cell} | {label} | {len(rows)} | {_mean_se([r[6] for r in rows])} | "
+                          f"{_mean_se([r[7] for r in rows])} | {_mean_se([r[3] for r in rows], '+')} | "
+                          f"{statistics.mean(r[1] for r in rows):+.3f}% | {max(r[1] for r in rows):+.3f}% | "
+                          f"{sum(r[4] for r in rows)}/{len(rows)} |", flush=True)
+
+
+def _mean_se(xs, sign=""):
+    """'mean ± standard error' of a list (se 0 for one value)."""
+    import statistics
+    m = statistics.mean(xs)
+    se = statistics.stdev(xs) / len(xs) ** 0.5 if len(xs) > 1 else 0.0
+    return f"{m:{sign}.4f} ± {se:.4f}"
 
 
 def corpus_knn(max_vectors=2000, k=10, min_sim=0.5):
@@ -396,19 +426,30 @@ def states_main(a):
         f = d / f"multilayer-{int(inter)}.net"
         f.write_text(planted_multilayer(7, inter))
         cases.append((label, f, False))
-    knn = corpus_knn()
+    # --multilayer-relax-limit[-up|-down] (limit, up, down) on *Intra input with the relax rate
+    for label, f, lim in [("multilayer_intra.net, relax limit 0", SHARED / "infomap" / "multilayer_intra.net", (0, -1, -1)),
+                          ("planted multilayer 3×1k, relax limit 1", d / "multilayer-0.net", (1, -1, -1)),
+                          ("planted multilayer 3×1k, relax limit up 0", d / "multilayer-0.net", (-1, 0, -1)),
+                          ("planted multilayer 3×1k, relax limit up 1 down 0", d / "multilayer-0.net", (-1, 1, 0))]:
+        cases.append((label, f, False, lim))
+    knn = corpus_knn() if not a.only or "kNN" in a.only else None
     if knn:
         n_states, n_links = knn_state_network(knn, d / "knn2.net")
         cases.append((f"Brown kNN 2nd order ({n_states} states, {n_links} links)", d / "knn2.net", True))
+    if a.only:  # --only: the networks whose label contains one of these comma-separated words
+        cases = [c for c in cases if any(x in c[0] for x in a.only.split(","))]
     print(f"# --states: trials {a.trials}, seed 123, two-level; load {os.getloadavg()[0]:.1f}")
     print("| network | flow | textmine L | Infomap L | ΔL | modules (t / I) | time (t / I) | ratio |")
     print("|---|---|---|---|---|---|---|---|")
     deltas, ratios = [], []
-    for name, path, directed in cases:
+    for name, path, directed, *lim in cases:
+        lim = lim[0] if lim else (-1, -1, -1)
+        flags = " ".join(f"--multilayer-relax-limit{s} {x}" for s, x in zip(("", "-up", "-down"), lim) if x >= 0)
         t = time.perf_counter()
-        r = infomap(read_graph([str(path)], directed=directed), directed=directed, trials=a.trials, seed=123)
+        g = read_graph([str(path)], directed=directed, relax_limit=lim[0], relax_limit_up=lim[1], relax_limit_down=lim[2])
+        r = infomap(g, directed=directed, trials=a.trials, seed=123)
         wall = time.perf_counter() - t
-        im = infomap_exe(path, a.trials, "-d" if directed else "", 1, a.timeout)
+        im = infomap_exe(path, a.trials, ("-d " if directed else "") + flags, 1, a.timeout)
         if "error" in im:
             print(f"| {name} | infomap error: {im['error']} |")
             continue
@@ -473,7 +514,7 @@ def bench(name, path, truth, tools, trials, directed, jobs, timeout, rows):
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--options-child":
         path, trials, opts, jobs = sys.argv[2:6]
-        run_options_child(path, int(trials), opts, int(jobs))
+        run_options_child(path, int(trials), opts, int(jobs), int(sys.argv[6]) if len(sys.argv) > 6 else 123)
         return
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         tool, path, trials, directed, jobs = sys.argv[2:7]
@@ -497,7 +538,12 @@ def main():
                          "on LFR μ in --mus (default here 0.3,0.5; --big-mus for n >= 100000) at 1k (shared, "
                          "unless --skip-shared) and --sizes > 1k")
     ap.add_argument("--only", default="", help="--options: only the option sets whose label contains one of "
-                                               "these comma-separated words (e.g. preferred)")
+                                               "these comma-separated words (e.g. preferred); --states: only the "
+                                               "networks whose label contains one (e.g. 'relax limit')")
+    ap.add_argument("--lfr-seeds", default="42",
+                    help="--options: generator seeds of the LFR graphs (one graph per seed, n and μ); with more "
+                         "than the default, 1k graphs are generated too, and a table of mean ± se per cell follows")
+    ap.add_argument("--run-seeds", default="123", help="--options: search seeds (both tools), one run per seed")
     ap.add_argument("--states", action="store_true",
                     help="state networks (Infomap's states.net, planted random ones) vs the infomap executable")
     a = ap.parse_args()

@@ -1,5 +1,6 @@
 import json
 import random
+import re
 
 import numpy as np
 import pytest
@@ -980,10 +981,10 @@ def random_multilayer(seed, inter):
     return "\n".join(lines) + "\n"
 
 
-def their_multilayer(path, directed, relax_rate, g):
+def their_multilayer(path, directed, relax_rate, g, extra=""):
     im_mod = pytest.importorskip("infomap")
     im = im_mod.Infomap(("-d " if directed else "") + f"--two-level --silent -N 5 --seed 123 "
-                        f"--multilayer-relax-rate {relax_rate}")
+                        f"--multilayer-relax-rate {relax_rate} {extra}")
     im.read_file(str(path))
     res = im.run()
     theirs = {(str(x.layer_id), str(x.node_id)): x.module_id for x in im.nodes}
@@ -1035,3 +1036,54 @@ def test_multilayer_cli_state_level(shared):
     assert len(by_layer["1"]) == len(by_layer["2"]) == 1 and by_layer["1"] != by_layer["2"]
     res = CliRunner().invoke(cli, ["cluster", net, "-q"])
     assert sorted(x.split("\t")[0] for x in res.stdout.splitlines()) == ["1", "1", "2", "3", "4", "5"]
+
+
+RELAX_LIMITS = [(0, -1, -1), (1, -1, -1), (-1, 0, -1), (-1, -1, 0), (-1, 1, 0), (2, 0, 1), (-1, -1, -1)]
+
+
+def _limit_flags(lim):
+    return " ".join(f"--multilayer-relax-limit{s} {x}" for s, x in zip(("", "-up", "-down"), lim))
+
+
+@pytest.mark.parametrize("lim", RELAX_LIMITS)
+@pytest.mark.parametrize("directed", [False, True])
+@pytest.mark.parametrize("gap", [1, 4])
+def test_multilayer_relax_limits_equal_infomap_package(shared, tmp_path, lim, directed, gap):
+    """--multilayer-relax-limit[-up|-down] on Infomap's *Intra example, its layers 1 and 2 or (gap 4) 1
+    and 5: the same one-level and two-level codelength and modules as the infomap package."""
+    p = tmp_path / "m.net"
+    head, intra = shared("graphs", "infomap", "multilayer_intra.net").read_text().split("\n*Intra")
+    p.write_text(head + "\n*Intra" + re.sub(r"(?m)^2 ", f"{1 + gap} ", intra))
+    g = read_graph([str(p)], directed=directed, relax_limit=lim[0], relax_limit_up=lim[1], relax_limit_down=lim[2])
+    im, res, part = their_multilayer(p, directed, 0.15, g, _limit_flags(lim))
+    fn = compute_flow(g, directed=g.directed)
+    assert state_codelength(fn, part, g.phys)[0] == pytest.approx(res.codelength, abs=1e-9)
+    r = infomap(g, directed=g.directed, trials=5, seed=123)
+    assert r.one_level_codelength == pytest.approx(res.one_level_codelength, abs=1e-9)
+    assert r.codelength == pytest.approx(res.codelength, abs=1e-9) and r.n_modules == res.num_top_modules
+
+
+@pytest.mark.parametrize("lim", RELAX_LIMITS[:-1])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_random_multilayer_relax_limits_flow_equals_infomap_package(tmp_path, lim, seed):
+    """Three layers (ids 1-3), random *Intra links: with relax limits, Infomap's partition has
+    Infomap's codelength under our flow, and the physical one-level codelength agrees; a limit
+    changes the network (the codelength differs from the unlimited one)."""
+    p = tmp_path / "m.net"
+    p.write_text(random_multilayer(seed, False))
+    g = read_graph([str(p)], relax_limit=lim[0], relax_limit_up=lim[1], relax_limit_down=lim[2])
+    im, res, part = their_multilayer(p, False, 0.15, g, _limit_flags(lim))
+    fn = compute_flow(g, directed=g.directed)
+    assert state_codelength(fn, part, g.phys)[0] == pytest.approx(res.codelength, abs=1e-9)
+    assert physical_one_level_codelength(fn, g.phys) == pytest.approx(res.one_level_codelength, abs=1e-9)
+    free = compute_flow(read_graph([str(p)]), directed=True)
+    assert abs(state_codelength(free, part, g.phys)[0] - res.codelength) > 1e-6
+
+
+def test_multilayer_relax_limit_needs_integer_layers(tmp_path):
+    p = tmp_path / "m.net"
+    p.write_text("*Intra\na 1 2\nb 2 1\n")
+    res = CliRunner().invoke(cli, ["cluster", str(p), "--multilayer-relax-limit", "1", "-q"])
+    assert res.exit_code == 1 and "integer layer ids, got layer 'a'" in res.output
+    assert "Traceback" not in res.output and res.output.count("\n") == 1
+    assert CliRunner().invoke(cli, ["cluster", str(p), "-q"]).exit_code == 0  # no limit: any layer ids

@@ -147,7 +147,8 @@ def _parse_weight(tok, where):
     return x
 
 
-def read_graph(paths, directed=False, encoding="utf-8", relax_rate=0.15):
+def read_graph(paths, directed=False, encoding="utf-8", relax_rate=0.15, relax_limit=-1, relax_limit_up=-1,
+               relax_limit_down=-1):
     """Read one or more link-list or Pajek files into a :class:`Graph`.
 
     Parameters
@@ -162,6 +163,10 @@ def read_graph(paths, directed=False, encoding="utf-8", relax_rate=0.15):
         Multilayer ``*Intra`` input without ``*Inter`` links: the rate r at which the walker may
         follow the links of the same physical node in any layer (Infomap's
         ``--multilayer-relax-rate``, 0.15).
+    relax_limit, relax_limit_up, relax_limit_down : int
+        With ``relax_rate``: the walker relaxes only to layers whose (integer) id differs by at most
+        ``relax_limit`` (both ways), ``relax_limit_up`` (to higher ids) and ``relax_limit_down`` (to lower
+        ids); negative: no limit (Infomap's ``--multilayer-relax-limit[-up|-down]``, -1).
 
     Returns
     -------
@@ -202,7 +207,7 @@ def read_graph(paths, directed=False, encoding="utf-8", relax_rate=0.15):
     if b.intra:
         if not 0 <= relax_rate <= 1:
             raise TextmineError(f"the multilayer relax rate must be in [0, 1], got {relax_rate}")
-        links = _expand_intra_inter(b, directed, relax_rate)
+        links = _expand_intra_inter(b, directed, relax_rate, (relax_limit, relax_limit_up, relax_limit_down))
         b.add_chunk([b.index[x] for x, _, _ in links], [b.index[y] for _, y, _ in links], [w for _, _, w in links])
         directed = True
     elif b.inter:
@@ -537,7 +542,25 @@ def _num_key(x):
         return (1, 0, x)
 
 
-def _expand_intra_inter(b, directed, relax_rate):
+def _relax_allowed(layers, limits, where):
+    """Infomap's relax limits (``Network.cpp``, ``withinRelaxLimit``): a function (α, β) -> whether the walker
+    may relax from layer α to layer β, by the difference of their integer ids; None when nothing is limited."""
+    limit, up, down = (int(x) for x in limits)
+    if limit < 0 and up < 0 and down < 0:
+        return None
+    try:
+        num = {lay: int(lay) for lay in layers}
+    except ValueError:
+        bad = next(lay for lay in layers if not lay.lstrip("+-").isdigit())
+        raise TextmineError(f"{where}: a multilayer relax limit needs integer layer ids, got layer {bad!r}") from None
+    inf = float("inf")
+    sym = inf if limit < 0 else limit
+    up = sym if up < 0 else min(sym, up)
+    down = sym if down < 0 else min(sym, down)
+    return lambda l1, l2: (num[l1] - num[l2] <= down) if num[l1] >= num[l2] else (num[l2] - num[l1] <= up)
+
+
+def _expand_intra_inter(b, directed, relax_rate, limits=(-1, -1, -1)):
     """The state network of *Intra (+ *Inter) input, as Infomap 2.16 builds it (``src/io/Network.cpp``,
     ``generateStateNetworkFromMultilayer*``): one state per (layer, physical node). Undirected input
     gets each intra-layer link in both directions (self-links once), and the result is directed.
@@ -545,7 +568,9 @@ def _expand_intra_inter(b, directed, relax_rate):
     leads from (α, i) to every out-neighbour j of i in β with weight w · w_ij^β / s_i^β (undirected:
     also from (β, i) into α). Without them, the walker relaxes to any layer at rate r: (α, i) links
     to (β, j) with weight w_ij^β (r / S_i + [α = β] (1 − r) / s_i^α), S_i = Σ_β s_i^β (Infomap's
-    ``--multilayer-relax-rate``, no relax limit)."""
+    ``--multilayer-relax-rate``); with relax ``limits`` (limit, up, down; :func:`_relax_allowed`) β and the
+    sum S_i range over the layers within them (Infomap's ``--multilayer-relax-limit[-up|-down]``; they do
+    nothing with *Inter links, as in Infomap)."""
     where = b.multilayer_where
     layers = sorted(b.intra, key=_num_key)
     out = {}  # layer -> {i: {j: w}} (directed)
@@ -576,12 +601,14 @@ def _expand_intra_inter(b, directed, relax_rate):
             for j, y in sorted(out.get(l2, {}).get(i, {}).items(), key=lambda kv: _num_key(kv[0])):
                 link(l1, i, l2, j, x * y / s_i if s_i else 0.0)
         return links
+    allowed = _relax_allowed(layers, limits, where)
     for l1 in layers:
+        near = layers if allowed is None else [l2 for l2 in layers if allowed(l1, l2)]
         for i in sorted(out[l1], key=_num_key):
-            total = sum(strength[l2].get(i, 0.0) for l2 in layers)
+            total = sum(strength[l2].get(i, 0.0) for l2 in near)
             if total <= 0:
                 continue
-            for l2 in layers:
+            for l2 in near:
                 own = strength[l1].get(i, 0.0) if l2 == l1 else 0.0  # 0: i has no out-links in l1 either
                 factor = relax_rate / total + ((1.0 - relax_rate) / own if own > 0 else 0.0)
                 for j, y in sorted(out[l2].get(i, {}).items(), key=lambda kv: _num_key(kv[0])):

@@ -37,6 +37,13 @@ from textmine.cli._options import encoding_option, jobs_option, output_option, q
 @click.option("--multilayer-relax-rate", type=click.FloatRange(0, 1), default=0.15, show_default=True,
               help="Multilayer *Intra input without *Inter links: the rate at which the walker follows the links "
                    "of the same physical node in any layer (Infomap's --multilayer-relax-rate).")
+@click.option("--multilayer-relax-limit", type=int, default=-1, show_default=True, metavar="N",
+              help="With --multilayer-relax-rate: relax only to layers whose integer id differs by at most N "
+                   "(negative: any layer; Infomap's option).")
+@click.option("--multilayer-relax-limit-up", type=int, default=-1, show_default=True, metavar="N",
+              help="As --multilayer-relax-limit, for layers with higher ids only.")
+@click.option("--multilayer-relax-limit-down", type=int, default=-1, show_default=True, metavar="N",
+              help="As --multilayer-relax-limit, for layers with lower ids only.")
 @click.option("--format", "fmt", type=click.Choice(["tsv", "clu", "tree", "ftree", "csv", "json"]), default="tsv",
               show_default=True, help="tsv: node<TAB>module<TAB>flow; clu/tree/ftree/csv/json: Infomap's formats "
                                       "(ftree: the tree plus module-level *Links, for the Network Navigator).")
@@ -49,7 +56,8 @@ from textmine.cli._options import encoding_option, jobs_option, output_option, q
 @quiet_option
 def cluster(paths, directed, teleport_to, recorded_teleportation, teleport_prob, trials, seed, two_level,
             multilevel, prefer_modular_solution, markov_time, regularized, regularization_strength,
-            preferred_modules, multilayer_relax_rate, fmt, state_level, encoding, jobs, output, quiet):
+            preferred_modules, multilayer_relax_rate, multilayer_relax_limit, multilayer_relax_limit_up,
+            multilayer_relax_limit_down, fmt, state_level, encoding, jobs, output, quiet):
     """Find communities by minimising the map equation (InfoMap; two-level unless --multilevel).
 
     PATHS are link lists (`source target [weight]` per line, TAB or space separated, string node
@@ -98,7 +106,9 @@ def cluster(paths, directed, teleport_to, recorded_teleportation, teleport_prob,
     if regularization_strength != 1.0 and not regularized:
         raise click.UsageError("--regularization-strength needs --regularized")
     files = resolve(list(paths) or ["-"])
-    graph = read_graph(files, directed=directed, encoding=encoding, relax_rate=multilayer_relax_rate)
+    graph = read_graph(files, directed=directed, encoding=encoding, relax_rate=multilayer_relax_rate,
+                       relax_limit=multilayer_relax_limit, relax_limit_up=multilayer_relax_limit_up,
+                       relax_limit_down=multilayer_relax_limit_down)
     directed = directed or graph.directed  # *Intra input is directed (as Infomap makes it)
     if graph.layers is not None and regularized:
         raise click.UsageError("--regularized is not available for multilayer networks")
