@@ -1298,6 +1298,61 @@ def _cut_task(task):
                          job.bits) + (n_chars,)
 
 
+def _nbytes(arrays):
+    return sum(a.nbytes for a in arrays)
+
+
+def _ngram_group_task(task):
+    """Map of pass 2 over a group of sources, merged here (batched local counting, kexue.fm 7031,
+    as in ``count``): ``({n: (sorted keys, counts)}, the sources left)``. The merged partial
+    counts grow until they pass ``room`` bytes; then the task returns with the sources it did not
+    read, for another task, so a worker holds about ``room`` plus one source's counts."""
+    sources, job, room = task
+    acc = None
+    for i, source in enumerate(sources):
+        part = _ngram_task((source, job))
+        acc = part if acc is None else {n: _merge_counts([acc[n], part[n]]) for n in part}
+        part = None
+        if _nbytes(a for p in acc.values() for a in p) > room:
+            return acc, sources[i + 1:]
+    return acc, ()
+
+
+def _cut_group_task(task):
+    """Map of pass 3 over a group of sources, merged here: ``((keys, counts), (hashes, counts,
+    content, offsets), characters, the sources left)``, as :func:`_ngram_group_task`."""
+    sources, job, room = task
+    acc = None
+    for i, source in enumerate(sources):
+        short, long, nc = _cut_task((source, job))
+        acc = (short, long, nc) if acc is None else \
+            (_merge_counts([acc[0], short]), _merge_piece_parts([acc[1], long]), acc[2] + nc)
+        short = long = None
+        if _nbytes(acc[0] + acc[1]) > room:
+            return acc + (sources[i + 1:],)
+    return acc + ((),)
+
+
+_ROOM_FLOOR = 1 << 20  # bytes: the least room of a group task
+
+
+def _grouped(eng, fn, sources, job, room, n_jobs):
+    """Run a group task (:func:`_ngram_group_task`, :func:`_cut_group_task`) over ``sources`` on
+    ``eng``: about two groups of consecutive sources per worker, so that the parent merges a few
+    partials per worker instead of one per source; the sources a task left (its merged partial
+    passed ``room``) go to the groups of another round. Yields the tasks' results without the
+    sources left. The result of an exact merge does not depend on the groups."""
+    todo = list(sources)
+    while todo:
+        k = min(len(todo), 2 * n_jobs)
+        cut = [len(todo) * i // k for i in range(k + 1)]
+        tasks = [(tuple(todo[cut[i]:cut[i + 1]]), job, room) for i in range(k)]
+        todo = []
+        for res in eng.map_unordered(fn, tasks):
+            todo += res[-1]
+            yield res[:-1]
+
+
 def _count_pieces(ids, join, bits):
     """Exact counts of the pieces of a cut id array: ``((keys, counts), (hashes, counts, content,
     offsets))``, the pieces of at most ``63 // bits`` units as sorted packed keys, the longer ones
@@ -1847,7 +1902,8 @@ def _discover(eng, sources, read, batch_chars, min_count, max_n, thr, redundancy
     grams = {1: (np.arange(1, n_freq + 1, dtype=np.int64), id_count[1:].copy())}
     limit = max(1 << 20, memory_limit // (max_n - 1))
     counters = {n: _OrderCounter(limit, tmpdir_factory, _range_bounds(id_count, n, bits)) for n in range(2, max_n + 1)}
-    parts = eng.map_unordered(_ngram_task, _tasks(sources, job)) if counts is None else \
+    room = max(_ROOM_FLOOR, memory_limit // (4 * n_jobs))  # a worker's merged partial counts, every order
+    parts = (r[0] for r in _grouped(eng, _ngram_group_task, sources, job, room, n_jobs)) if counts is None else \
         [parsed.grams(job, n, min_count) for n in range(2, max_n + 1)]
     for part in parts:
         for n, p in part.items():
@@ -1863,22 +1919,21 @@ def _discover(eng, sources, read, batch_chars, min_count, max_n, thr, redundancy
     good_keys = np.concatenate([good[n] for n in range(2, max_n + 1)])
     good_set = _key_set(good_keys)
 
-    # 4. cut and count pieces exactly: short pieces as sorted packed keys, long ones by hash tables;
-    # the partial tables are merged when they pass a quarter of the limit (a merge needs about
-    # twice their size), or twice the merged table once that alone is larger
+    # 4. cut and count pieces exactly: short pieces as sorted packed keys, long ones by hash tables,
+    # merged in the workers (groups of shards, as pass 2), then here as they come: when the
+    # partials held pass twice the last merged table, so that they stay near twice its size
     _tick('cut')
     job = dataclasses.replace(job, token=uuid.uuid4().hex, good=good_keys, good2=good[2])
-    shorts, longs, size, merge_at = [], [], 0, memory_limit // 4
+    shorts, longs, size, merged = [], [], 0, 0
     cut_chars = 0
-    for short, long, nc in eng.map_unordered(_cut_task, _tasks(sources, job)):
+    for short, long, nc in _grouped(eng, _cut_group_task, sources, job, room, n_jobs):
         cut_chars += nc
         shorts.append(short)
         longs.append(long)
-        size += sum(a.nbytes for a in short + long)
-        if size > merge_at and len(shorts) > 1:
+        size += _nbytes(short + long)
+        if size > 2 * merged and len(shorts) > 1:
             shorts, longs = [_merge_counts(shorts)], [_merge_piece_parts(longs)]
-            size = sum(a.nbytes for a in shorts[0] + longs[0])
-            merge_at = max(memory_limit // 4, 2 * size)
+            size = merged = _nbytes(shorts[0] + longs[0])
     short = long = None
     job = None
     _TABLES.clear()
