@@ -621,3 +621,21 @@ def test_pku_smoke():
     top = set(r.words[:3000])
     for w in ("中国", "经济", "发展", "世纪"):
         assert w in top
+
+
+def test_memory_limit_below_the_kept_ngrams_is_said_once(tmp_path):
+    """What stays after the n-gram pass counts against --memory-limit; past it, one warning gives
+    its size, and the lexicon is the same."""
+    lines, _ = make_corpus(8, n_lines=3000, vocab_size=400)
+    path = tmp_path / "c.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ok = CliRunner().invoke(cli, ["discover-words", str(path), "-q", "--min-count", "1"])
+    low = CliRunner().invoke(cli, ["discover-words", str(path), "-q", "--min-count", "1", "--memory-limit", "1M"])
+    assert ok.exit_code == low.exit_code == 0 and low.stdout == ok.stdout
+    assert "warning" not in ok.stderr
+    warned = [ln for ln in low.stderr.splitlines() if "warning" in ln]
+    assert len(warned) == 1 and "over --memory-limit 1 MB" in warned[0], low.stderr
+    r = dm.discover_words(paths=[str(path)], min_count=1)
+    n_kept = sum(r.stats["ngrams"][n] for n in range(2, 5))
+    need = float(warned[0].split(" need ")[1].split(" MB")[0].replace(",", ""))
+    assert f"the {n_kept:,} n-grams kept" in warned[0] and need >= 24 * n_kept / 2**20 - 0.5

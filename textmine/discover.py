@@ -1336,7 +1336,7 @@ def _cut_group_task(task):
 _ROOM_FLOOR = 1 << 20  # bytes: the least room of a group task
 
 
-def _grouped(eng, fn, sources, job, room, n_jobs):
+def _grouped(eng, fn, sources, job, room, workers):
     """Run a group task (:func:`_ngram_group_task`, :func:`_cut_group_task`) over ``sources`` on
     ``eng``: about two groups of consecutive sources per worker, so that the parent merges a few
     partials per worker instead of one per source; the sources a task left (its merged partial
@@ -1344,7 +1344,7 @@ def _grouped(eng, fn, sources, job, room, n_jobs):
     sources left. The result of an exact merge does not depend on the groups."""
     todo = list(sources)
     while todo:
-        k = min(len(todo), 2 * n_jobs)
+        k = min(len(todo), 2 * workers)
         cut = [len(todo) * i // k for i in range(k + 1)]
         tasks = [(tuple(todo[cut[i]:cut[i + 1]]), job, room) for i in range(k)]
         todo = []
@@ -1418,8 +1418,9 @@ def _sources(batches, paths, n_jobs, memory_limit, tmpdir, cleanup, shard_bytes=
             cleanup.append(spooled)
             paths = [spooled if p == STDIN else p for p in paths]
         total = sum(os.path.getsize(p) for p in paths if splittable(p))
-        # a map task holds about 16 bytes per byte of its shard (ids, packed keys, partial counts)
-        shard = max(1 << 20, min(32 << 20, memory_limit // (16 * max(1, n_jobs))))
+        # a map task holds about 16 bytes per byte of its shard (ids, packed keys, partial counts):
+        # the shards of the workers take half of the limit (PROCESS_BYTES, :func:`_discover`)
+        shard = max(1 << 20, min(32 << 20, memory_limit // (32 * max(1, n_jobs))))
         if n_jobs > 1:
             shard = min(shard, max(1 << 20, total // (2 * n_jobs) + 1))
         return make_shards(paths, shard_bytes or shard)
@@ -1693,6 +1694,9 @@ def _entropy_per_char(counts, lengths):
 
 
 UNITS = ("chars", "tokens")
+# the fixed memory of each process (parent and workers): Python, numpy, the kernels (measured RSS,
+# bench/RESULTS.md, "Corpus scale"); besides memory_limit
+PROCESS_BYTES = 200 << 20
 # defaults by unit: characters chosen on the PKU benchmark, tokens on the development half of
 # bench/data/collocations_en.txt and the labelled precision samples (bench/phrases.py, RESULTS ## phrases)
 DEFAULTS = {
@@ -1704,7 +1708,7 @@ DEFAULTS = {
 def discover_words(batches=None, min_count=None, max_n=None, min_pmi=None, redundancy=None,
                    n_jobs=1, memory_limit=2 << 30, tmpdir=None, progress=None, *, paths=None,
                    read=ReadOptions(), engine="local", scheduler=None, batch_chars=1 << 20, shard_bytes=None,
-                   counts=None, units="chars", joiner=" "):
+                   counts=None, units="chars", joiner=" ", warn=None):
     """Build a lexicon from raw text by minimum-entropy word discovery.
 
     Parameters
@@ -1729,9 +1733,13 @@ def discover_words(batches=None, min_count=None, max_n=None, min_pmi=None, redun
         Worker processes (or Dask workers) for the map tasks, threads for the cohesion kernel;
         the result does not depend on it.
     memory_limit : int
-        Bytes: the exact partial n-gram counts held before sorted runs spill to ``tmpdir``
-        (hash-partitioned, merged bucket by bucket), and the shard size (about
-        ``memory_limit / (16 n_jobs)`` bytes of text per map task, 1 to 32 MB).
+        Bytes, summed over the processes, besides :data:`PROCESS_BYTES` per process: half for the
+        shards of the map tasks (about ``memory_limit / (32 n_jobs)`` bytes of text each, 1 to
+        32 MB, 16 bytes per byte), an eighth for the partial counts that each worker merges
+        (``memory_limit / (8 n_jobs)`` each), a quarter for the parent's merged n-gram counts (sorted
+        runs spill to ``tmpdir`` beyond it). What stays after the n-gram pass (the kept n-grams,
+        their cohesion and the cohesive set) counts against it: the partial piece counts get what
+        is left, and when it alone passes the limit ``warn`` says so.
     tmpdir : str, optional
         Where to spill (default: the system temporary directory).
     progress : callable, optional
@@ -1758,6 +1766,9 @@ def discover_words(batches=None, min_count=None, max_n=None, min_pmi=None, redun
     joiner : str
         Between the tokens of a phrase in ``words`` (``units="tokens"``; ties are ordered by the
         tokens joined with one space whatever the joiner).
+    warn : callable, optional
+        Called once with a message when what grows with the distinct n-grams and pieces needs more
+        than ``memory_limit``.
 
     Returns
     -------
@@ -1827,7 +1838,7 @@ def discover_words(batches=None, min_count=None, max_n=None, min_pmi=None, redun
         _warmup()
         with make_engine(engine, n_jobs, scheduler) as eng:
             return _discover(eng, sources, read, batch_chars, min_count, max_n, thr, redundancy, n_jobs,
-                             memory_limit, tmpdir_factory, progress, _tick, timings, saved, units, joiner)
+                             memory_limit, tmpdir_factory, progress, _tick, timings, saved, units, joiner, warn)
     finally:
         for d in tmp_holder:
             shutil.rmtree(d, ignore_errors=True)
@@ -1835,8 +1846,18 @@ def discover_words(batches=None, min_count=None, max_n=None, min_pmi=None, redun
             os.unlink(p)
 
 
+def _over_limit(warn, need, memory_limit, what):
+    """Say (``warn``, once) that ``need`` bytes of ``what`` pass ``memory_limit``; True if so."""
+    if need <= memory_limit:
+        return False
+    if warn is not None:
+        warn(f"{what} need {need / 2**20:,.0f} MB, over --memory-limit {memory_limit / 2**20:,.0f} MB, which they "
+             "count against: memory will pass it; raise --memory-limit or --min-count")
+    return True
+
+
 def _discover(eng, sources, read, batch_chars, min_count, max_n, thr, redundancy, n_jobs, memory_limit,
-              tmpdir_factory, progress, _tick, timings, counts=None, units="chars", joiner=" "):
+              tmpdir_factory, progress, _tick, timings, counts=None, units="chars", joiner=" ", warn=None):
     # 1. unit counts; ids by descending count, ties by key (code point, then Latin runs in string order)
     spool = tmpdir_factory() if eng.name == "local" and counts is None else None
     tokens = units == "tokens"
@@ -1900,10 +1921,11 @@ def _discover(eng, sources, read, batch_chars, min_count, max_n, thr, redundancy
     # 2. exact n-gram counts, orders 2..max_n (order 1 is id_count), summed over the map tasks
     _tick('count')
     grams = {1: (np.arange(1, n_freq + 1, dtype=np.int64), id_count[1:].copy())}
-    limit = max(1 << 20, memory_limit // (max_n - 1))
+    limit = max(1 << 20, memory_limit // (4 * (max_n - 1)))
     counters = {n: _OrderCounter(limit, tmpdir_factory, _range_bounds(id_count, n, bits)) for n in range(2, max_n + 1)}
-    room = max(_ROOM_FLOOR, memory_limit // (4 * n_jobs))  # a worker's merged partial counts, every order
-    parts = (r[0] for r in _grouped(eng, _ngram_group_task, sources, job, room, n_jobs)) if counts is None else \
+    workers = getattr(eng, "n_workers", None) or getattr(eng, "n_jobs", n_jobs)  # two groups each
+    room = max(_ROOM_FLOOR, memory_limit // (8 * n_jobs))  # a worker's merged partial counts, every order
+    parts = (r[0] for r in _grouped(eng, _ngram_group_task, sources, job, room, workers)) if counts is None else \
         [parsed.grams(job, n, min_count) for n in range(2, max_n + 1)]
     for part in parts:
         for n, p in part.items():
@@ -1918,6 +1940,12 @@ def _discover(eng, sources, read, batch_chars, min_count, max_n, thr, redundancy
     good = {n: grams[n][0][coh[n] >= thr[n]] for n in range(2, max_n + 1)}
     good_keys = np.concatenate([good[n] for n in range(2, max_n + 1)])
     good_set = _key_set(good_keys)
+    # what stays (the kept n-grams, their cohesion, the cohesive set, its tables in each worker)
+    # counts against the limit: the partial piece counts of pass 4 get what is left
+    resident = _nbytes(a for n in range(2, max_n + 1) for a in grams[n] + (coh[n],)) \
+        + (1 + n_jobs) * (good_keys.nbytes + good_set.nbytes)
+    warned = _over_limit(warn, resident, memory_limit, "the {:,} n-grams kept (counts, cohesion, cohesive set)"
+                         .format(sum(grams[n][0].shape[0] for n in range(2, max_n + 1))))
 
     # 4. cut and count pieces exactly: short pieces as sorted packed keys, long ones by hash tables,
     # merged in the workers (groups of shards, as pass 2), then here as they come: when the
@@ -1926,7 +1954,8 @@ def _discover(eng, sources, read, batch_chars, min_count, max_n, thr, redundancy
     job = dataclasses.replace(job, token=uuid.uuid4().hex, good=good_keys, good2=good[2])
     shorts, longs, size, merged = [], [], 0, 0
     cut_chars = 0
-    for short, long, nc in _grouped(eng, _cut_group_task, sources, job, room, n_jobs):
+    room = max(_ROOM_FLOOR, (memory_limit - resident) // (8 * n_jobs))
+    for short, long, nc in _grouped(eng, _cut_group_task, sources, job, room, workers):
         cut_chars += nc
         shorts.append(short)
         longs.append(long)
@@ -1946,6 +1975,9 @@ def _discover(eng, sources, read, batch_chars, min_count, max_n, thr, redundancy
     content = np.concatenate([content, lcontent])
     offsets = np.concatenate([offsets, offsets[-1] + loffsets[1:]])
     del ukeys, ucounts, lcontent, loffsets
+    if not warned:
+        _over_limit(warn, resident - (1 + n_jobs) * good_set.nbytes + _nbytes((uc, content, offsets)), memory_limit,
+                    f"the {n_pieces:,} distinct pieces and the n-grams kept")
 
     # 5. truncate and backtrack
     _tick('backtrack')
