@@ -1998,8 +1998,17 @@ def _discover(eng, sources, read, batch_chars, min_count, max_n, thr, redundancy
     strings = _unit_strings(unit_str, cand_content, cand_offsets, " " if tokens else "")
     lens = np.diff(cand_offsets)
 
-    # 6. de-redundancy, longest first
+    # 6. de-redundancy, longest first; the cohesion of the candidates meanwhile (on a thread)
     _tick('deredundancy')
+    gk = np.concatenate([grams[n][0] for n in range(2, max_n + 1)])
+    gc = np.concatenate([coh[n] for n in range(2, max_n + 1)])
+    g_off = np.zeros(max_n + 2, dtype=np.int64)
+    for n in range(2, max_n + 1):
+        g_off[n + 1] = g_off[n] + grams[n][0].shape[0]
+    word_coh = (_word_cohesion, cand_content, cand_offsets, max_n, bits, gk, gc, g_off)
+    pool = ThreadPoolExecutor(1) if n_jobs > 1 else None
+    if pool is not None:
+        word_coh = pool.submit(*word_coh)
     table, seq_hashes, ok = _seq_table(cand_content, cand_offsets)
     if not ok:
         raise RuntimeError("64-bit candidate hash collision; please report")
@@ -2018,12 +2027,11 @@ def _discover(eng, sources, read, batch_chars, min_count, max_n, thr, redundancy
     # 7. scores and output
     _tick('output')
     pmi_all = _split_scores(cand_content, cand_offsets, cand_counts, alive, table, seq_hashes)
-    gk = np.concatenate([grams[n][0] for n in range(2, max_n + 1)])
-    gc = np.concatenate([coh[n] for n in range(2, max_n + 1)])
-    g_off = np.zeros(max_n + 2, dtype=np.int64)
-    for n in range(2, max_n + 1):
-        g_off[n + 1] = g_off[n] + grams[n][0].shape[0]
-    coh_all = _word_cohesion(cand_content, cand_offsets, max_n, bits, gk, gc, g_off)
+    if pool is not None:
+        coh_all = word_coh.result()
+        pool.shutdown()
+    else:
+        coh_all = word_coh[0](*word_coh[1:])
     live = np.flatnonzero(alive)
     tot = float(cand_counts[live].sum())
     live = live[np.lexsort((str_rank[live], -cand_counts[live]))]
