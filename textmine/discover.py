@@ -14,12 +14,15 @@ its own byte-range shard of the files (a line never spans shards, and no n-gram 
 lines, so per-shard counts add up exactly):
 
 * pass 1, unit counts: summed in the parent; they give the ids;
-* pass 2, n-gram counts: a task packs every 2..n-gram of its shard into an ``int64`` key, sorts
-  them in place (numpy's SIMD sort) and run-length codes them; the parent cuts each sorted
-  partial into key ranges (by first unit, of about equal mass), merges range by range by linear
-  merges of sorted runs, and spills the ranges to disk beyond ``memory_limit``;
-* pass 3, cutting: a task cuts its shard with the cohesive grams and counts its pieces (short
-  ones as sorted packed keys, long ones in a hash table); the parent merges them.
+* pass 2, n-gram counts: a task packs every 2..n-gram of a shard into an ``int64`` key, sorts
+  them in place (numpy's SIMD sort) and run-length codes them; a task takes a group of
+  consecutive shards (about two groups per worker, :func:`_grouped`) and merges their partial
+  counts itself (batched local counting, as ``count``), so the parent merges a few partials per
+  worker, not one per shard; it cuts each into key ranges (by first unit, of about equal mass),
+  merges range by range by linear merges of sorted runs, and spills the ranges to disk beyond
+  its share of ``memory_limit``;
+* pass 3, cutting: a task cuts its shards with the cohesive grams and counts their pieces (short
+  ones as sorted packed keys, long ones in a hash table), merged in the task, then in the parent.
 
 Memory grows with the distinct n-grams and pieces, never with the corpus length. With the local
 engine, pass 1 keeps the unit keys of each shard in the temporary directory (4 bytes per unit,
