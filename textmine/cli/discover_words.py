@@ -70,8 +70,8 @@ def discover_words(paths, glob, encoding, decode_errors, input_format, field, jo
     shards on -j processes or Dask workers, as in textmine count; the output
     does not depend on -j or the engine. Memory, summed over the processes: at most about
     --memory-limit plus 200 MB per process (the parent and each of -j workers), not growing
-    with the corpus length; the kept n-grams, pieces and lexicon count against the limit, and
-    if they alone pass it a warning on stderr gives their size. With the local engine the unit
+    with the corpus length; the kept n-grams and pieces count against the limit, and if they
+    alone pass it a warning on stderr gives their size. With the local engine the unit
     keys of the text (4 bytes per character) wait in $TMPDIR between passes, and standard input
     is copied there first.
 
