@@ -373,6 +373,7 @@ def test_group_tasks_that_fill_their_room_leave_sources_to_another_round(monkeyp
     for name, tasks in left.items():
         assert tasks[0][0] > 1 and tasks[0][1] == tasks[0][0] - 1  # a group of several, left after one
         assert sum(n - k for n, k in tasks) == tasks[0][0] + tasks[1][0]  # every shard read once
+        assert all(t == (1, 0) for t in tasks[2:])  # then groups of one (what fitted): one more round
     assert set(left) == {"_ngram_group_task", "_cut_group_task"}
     monkeypatch.undo()
     groups = []

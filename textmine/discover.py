@@ -1317,8 +1317,8 @@ def _ngram_group_task(task):
         acc = part if acc is None else {n: _merge_counts([acc[n], part[n]]) for n in part}
         part = None
         if _nbytes(a for p in acc.values() for a in p) > room:
-            return acc, sources[i + 1:]
-    return acc, ()
+            return acc, i + 1, sources[i + 1:]
+    return acc, len(sources), ()
 
 
 def _cut_group_task(task):
@@ -1332,8 +1332,8 @@ def _cut_group_task(task):
             (_merge_counts([acc[0], short]), _merge_piece_parts([acc[1], long]), acc[2] + nc)
         short = long = None
         if _nbytes(acc[0] + acc[1]) > room:
-            return acc + (sources[i + 1:],)
-    return acc + ((),)
+            return acc + (i + 1, sources[i + 1:])
+    return acc + (len(sources), ())
 
 
 _ROOM_FLOOR = 1 << 20  # bytes: the least room of a group task
@@ -1343,17 +1343,22 @@ def _grouped(eng, fn, sources, job, room, workers):
     """Run a group task (:func:`_ngram_group_task`, :func:`_cut_group_task`) over ``sources`` on
     ``eng``: about two groups of consecutive sources per worker, so that the parent merges a few
     partials per worker instead of one per source; the sources a task left (its merged partial
-    passed ``room``) go to the groups of another round. Yields the tasks' results without the
-    sources left. The result of an exact merge does not depend on the groups."""
+    passed ``room`` after ``n`` sources) go to another round, in groups of at most the least
+    such ``n`` (so that few rounds, each ending when its slowest task does, are needed). Yields
+    the tasks' results without the count and the sources left. The result of an exact merge does
+    not depend on the groups."""
     todo = list(sources)
+    fit = len(todo)  # the most sources a group may hold
     while todo:
-        k = min(len(todo), 2 * workers)
+        k = max(min(len(todo), 2 * workers), -(-len(todo) // fit))
         cut = [len(todo) * i // k for i in range(k + 1)]
         tasks = [(tuple(todo[cut[i]:cut[i + 1]]), job, room) for i in range(k)]
         todo = []
         for res in eng.map_unordered(fn, tasks):
-            todo += res[-1]
-            yield res[:-1]
+            if res[-1]:
+                todo += res[-1]
+                fit = min(fit, res[-2])
+            yield res[:-2]
 
 
 def _count_pieces(ids, join, bits):
