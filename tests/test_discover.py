@@ -353,6 +353,36 @@ def test_discover_independent_of_jobs_and_batches():
     assert np.allclose(np.nan_to_num(a.pmi, nan=-9), np.nan_to_num(b.pmi, nan=-9))
 
 
+def test_group_tasks_that_fill_their_room_leave_sources_to_another_round(monkeypatch, tmp_path):
+    """Passes 2 and 3 merge groups of shards in the workers; a group whose merged counts pass
+    the room returns early and its other shards go to another round: the same lexicon."""
+    lines, _ = make_corpus(5, n_lines=500)
+    path = tmp_path / "c.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ref = _table(dm.discover_words(paths=[str(path)], shard_bytes=2000))
+    left = {}
+    for name in ("_ngram_group_task", "_cut_group_task"):
+        def spy(task, fn=getattr(dm, name), name=name):
+            out = fn(task)
+            left.setdefault(name, []).append((len(task[0]), len(out[-1])))
+            return out
+        monkeypatch.setattr(dm, name, spy)
+    monkeypatch.setattr(dm, "_ROOM_FLOOR", 0)
+    got = dm.discover_words(paths=[str(path)], shard_bytes=2000, memory_limit=1)  # room 0: one shard a task
+    assert _table(got) == ref
+    for name, tasks in left.items():
+        assert tasks[0][0] > 1 and tasks[0][1] == tasks[0][0] - 1  # a group of several, left after one
+        assert sum(n - k for n, k in tasks) == tasks[0][0] + tasks[1][0]  # every shard read once
+        assert all(t == (1, 0) for t in tasks[2:])  # then groups of one (what fitted): one more round
+    assert set(left) == {"_ngram_group_task", "_cut_group_task"}
+    monkeypatch.undo()
+    groups = []
+    monkeypatch.setattr(dm, "_ngram_group_task",
+                        lambda task, fn=dm._ngram_group_task: groups.append(len(task[0])) or fn(task))
+    assert _table(dm.discover_words(paths=[str(path)], shard_bytes=2000, n_jobs=1)) == ref
+    assert len(groups) == 2 and sum(groups) > 2  # two groups per worker, one round
+
+
 def _table(r):
     return [(w, c, f"{a:.12g}", f"{b:.12g}", f"{g:.12g}") for w, c, a, b, g in zip(r.words, r.counts, r.cohesion,
                                                                              r.pmi, r.gain)]
@@ -592,3 +622,21 @@ def test_pku_smoke():
     top = set(r.words[:3000])
     for w in ("中国", "经济", "发展", "世纪"):
         assert w in top
+
+
+def test_memory_limit_below_the_kept_ngrams_is_said_once(tmp_path):
+    """What stays after the n-gram pass counts against --memory-limit; past it, one warning gives
+    its size, and the lexicon is the same."""
+    lines, _ = make_corpus(8, n_lines=3000, vocab_size=400)
+    path = tmp_path / "c.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ok = CliRunner().invoke(cli, ["discover-words", str(path), "-q", "--min-count", "1"])
+    low = CliRunner().invoke(cli, ["discover-words", str(path), "-q", "--min-count", "1", "--memory-limit", "1M"])
+    assert ok.exit_code == low.exit_code == 0 and low.stdout == ok.stdout
+    assert "warning" not in ok.stderr
+    warned = [ln for ln in low.stderr.splitlines() if "warning" in ln]
+    assert len(warned) == 1 and "over --memory-limit 1 MB" in warned[0], low.stderr
+    r = dm.discover_words(paths=[str(path)], min_count=1)
+    n_kept = sum(r.stats["ngrams"][n] for n in range(2, 5))
+    need = float(warned[0].split(" need ")[1].split(" MB")[0].replace(",", ""))
+    assert f"the {n_kept:,} n-grams kept" in warned[0] and need >= 24 * n_kept / 2**20 - 0.5

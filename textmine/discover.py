@@ -14,12 +14,15 @@ its own byte-range shard of the files (a line never spans shards, and no n-gram 
 lines, so per-shard counts add up exactly):
 
 * pass 1, unit counts: summed in the parent; they give the ids;
-* pass 2, n-gram counts: a task packs every 2..n-gram of its shard into an ``int64`` key, sorts
-  them in place (numpy's SIMD sort) and run-length codes them; the parent cuts each sorted
-  partial into key ranges (by first unit, of about equal mass), merges range by range by linear
-  merges of sorted runs, and spills the ranges to disk beyond ``memory_limit``;
-* pass 3, cutting: a task cuts its shard with the cohesive grams and counts its pieces (short
-  ones as sorted packed keys, long ones in a hash table); the parent merges them.
+* pass 2, n-gram counts: a task packs every 2..n-gram of a shard into an ``int64`` key, sorts
+  them in place (numpy's SIMD sort) and run-length codes them; a task takes a group of
+  consecutive shards (about two groups per worker, :func:`_grouped`) and merges their partial
+  counts itself (batched local counting, as ``count``), so the parent merges a few partials per
+  worker, not one per shard; it cuts each into key ranges (by first unit, of about equal mass),
+  merges range by range by linear merges of sorted runs, and spills the ranges to disk beyond
+  its share of ``memory_limit``;
+* pass 3, cutting: a task cuts its shards with the cohesive grams and counts their pieces (short
+  ones as sorted packed keys, long ones in a hash table), merged in the task, then in the parent.
 
 Memory grows with the distinct n-grams and pieces, never with the corpus length. With the local
 engine, pass 1 keeps the unit keys of each shard in the temporary directory (4 bytes per unit,
@@ -1298,6 +1301,66 @@ def _cut_task(task):
                          job.bits) + (n_chars,)
 
 
+def _nbytes(arrays):
+    return sum(a.nbytes for a in arrays)
+
+
+def _ngram_group_task(task):
+    """Map of pass 2 over a group of sources, merged here (batched local counting, kexue.fm 7031,
+    as in ``count``): ``({n: (sorted keys, counts)}, the sources left)``. The merged partial
+    counts grow until they pass ``room`` bytes; then the task returns with the sources it did not
+    read, for another task, so a worker holds about ``room`` plus one source's counts."""
+    sources, job, room = task
+    acc = None
+    for i, source in enumerate(sources):
+        part = _ngram_task((source, job))
+        acc = part if acc is None else {n: _merge_counts([acc[n], part[n]]) for n in part}
+        part = None
+        if _nbytes(a for p in acc.values() for a in p) > room:
+            return acc, i + 1, sources[i + 1:]
+    return acc, len(sources), ()
+
+
+def _cut_group_task(task):
+    """Map of pass 3 over a group of sources, merged here: ``((keys, counts), (hashes, counts,
+    content, offsets), characters, the sources left)``, as :func:`_ngram_group_task`."""
+    sources, job, room = task
+    acc = None
+    for i, source in enumerate(sources):
+        short, long, nc = _cut_task((source, job))
+        acc = (short, long, nc) if acc is None else \
+            (_merge_counts([acc[0], short]), _merge_piece_parts([acc[1], long]), acc[2] + nc)
+        short = long = None
+        if _nbytes(acc[0] + acc[1]) > room:
+            return acc + (i + 1, sources[i + 1:])
+    return acc + (len(sources), ())
+
+
+_ROOM_FLOOR = 1 << 20  # bytes: the least room of a group task
+
+
+def _grouped(eng, fn, sources, job, room, workers):
+    """Run a group task (:func:`_ngram_group_task`, :func:`_cut_group_task`) over ``sources`` on
+    ``eng``: about two groups of consecutive sources per worker, so that the parent merges a few
+    partials per worker instead of one per source; the sources a task left (its merged partial
+    passed ``room`` after ``n`` sources) go to another round, in groups of at most the least
+    such ``n`` (so that few rounds, each ending when its slowest task does, are needed). Yields
+    the tasks' results without the count and the sources left. The result of an exact merge does
+    not depend on the groups."""
+    todo = list(sources)
+    fit = len(todo)  # the most sources a group may hold
+    while todo:
+        k = max(min(len(todo), 2 * workers), -(-len(todo) // fit))
+        cut = [len(todo) * i // k for i in range(k + 1)]
+        tasks = [(tuple(todo[cut[i]:cut[i + 1]]), job, room) for i in range(k)]
+        todo = []
+        for res in eng.map_unordered(fn, tasks):
+            if res[-1]:
+                todo += res[-1]
+                fit = min(fit, res[-2])
+            yield res[:-2]
+
+
 def _count_pieces(ids, join, bits):
     """Exact counts of the pieces of a cut id array: ``((keys, counts), (hashes, counts, content,
     offsets))``, the pieces of at most ``63 // bits`` units as sorted packed keys, the longer ones
@@ -1363,8 +1426,9 @@ def _sources(batches, paths, n_jobs, memory_limit, tmpdir, cleanup, shard_bytes=
             cleanup.append(spooled)
             paths = [spooled if p == STDIN else p for p in paths]
         total = sum(os.path.getsize(p) for p in paths if splittable(p))
-        # a map task holds about 16 bytes per byte of its shard (ids, packed keys, partial counts)
-        shard = max(1 << 20, min(32 << 20, memory_limit // (16 * max(1, n_jobs))))
+        # a map task holds about 16 bytes per byte of its shard (ids, packed keys, partial counts):
+        # the shards of the workers take half of the limit (PROCESS_BYTES, :func:`_discover`)
+        shard = max(1 << 20, min(32 << 20, memory_limit // (32 * max(1, n_jobs))))
         if n_jobs > 1:
             shard = min(shard, max(1 << 20, total // (2 * n_jobs) + 1))
         return make_shards(paths, shard_bytes or shard)
@@ -1638,6 +1702,9 @@ def _entropy_per_char(counts, lengths):
 
 
 UNITS = ("chars", "tokens")
+# the fixed memory of each process (parent and workers): Python, numpy, the kernels (measured RSS,
+# bench/RESULTS.md, "Corpus scale"); besides memory_limit
+PROCESS_BYTES = 200 << 20
 # defaults by unit: characters chosen on the PKU benchmark, tokens on the development half of
 # bench/data/collocations_en.txt and the labelled precision samples (bench/phrases.py, RESULTS ## phrases)
 DEFAULTS = {
@@ -1649,7 +1716,7 @@ DEFAULTS = {
 def discover_words(batches=None, min_count=None, max_n=None, min_pmi=None, redundancy=None,
                    n_jobs=1, memory_limit=2 << 30, tmpdir=None, progress=None, *, paths=None,
                    read=ReadOptions(), engine="local", scheduler=None, batch_chars=1 << 20, shard_bytes=None,
-                   counts=None, units="chars", joiner=" "):
+                   counts=None, units="chars", joiner=" ", warn=None):
     """Build a lexicon from raw text by minimum-entropy word discovery.
 
     Parameters
@@ -1674,9 +1741,13 @@ def discover_words(batches=None, min_count=None, max_n=None, min_pmi=None, redun
         Worker processes (or Dask workers) for the map tasks, threads for the cohesion kernel;
         the result does not depend on it.
     memory_limit : int
-        Bytes: the exact partial n-gram counts held before sorted runs spill to ``tmpdir``
-        (hash-partitioned, merged bucket by bucket), and the shard size (about
-        ``memory_limit / (16 n_jobs)`` bytes of text per map task, 1 to 32 MB).
+        Bytes, summed over the processes, besides :data:`PROCESS_BYTES` per process: half for the
+        shards of the map tasks (about ``memory_limit / (32 n_jobs)`` bytes of text each, 1 to
+        32 MB, 16 bytes per byte), an eighth for the partial counts that each worker merges
+        (``memory_limit / (8 n_jobs)`` each), a quarter for the parent's merged n-gram counts (sorted
+        runs spill to ``tmpdir`` beyond it). What stays after the n-gram pass (the kept n-grams,
+        their cohesion and the cohesive set) counts against it: the partial piece counts get what
+        is left, and when it alone passes the limit ``warn`` says so.
     tmpdir : str, optional
         Where to spill (default: the system temporary directory).
     progress : callable, optional
@@ -1703,6 +1774,9 @@ def discover_words(batches=None, min_count=None, max_n=None, min_pmi=None, redun
     joiner : str
         Between the tokens of a phrase in ``words`` (``units="tokens"``; ties are ordered by the
         tokens joined with one space whatever the joiner).
+    warn : callable, optional
+        Called once with a message when what grows with the distinct n-grams and pieces needs more
+        than ``memory_limit``.
 
     Returns
     -------
@@ -1772,7 +1846,7 @@ def discover_words(batches=None, min_count=None, max_n=None, min_pmi=None, redun
         _warmup()
         with make_engine(engine, n_jobs, scheduler) as eng:
             return _discover(eng, sources, read, batch_chars, min_count, max_n, thr, redundancy, n_jobs,
-                             memory_limit, tmpdir_factory, progress, _tick, timings, saved, units, joiner)
+                             memory_limit, tmpdir_factory, progress, _tick, timings, saved, units, joiner, warn)
     finally:
         for d in tmp_holder:
             shutil.rmtree(d, ignore_errors=True)
@@ -1780,8 +1854,18 @@ def discover_words(batches=None, min_count=None, max_n=None, min_pmi=None, redun
             os.unlink(p)
 
 
+def _over_limit(warn, need, memory_limit, what):
+    """Say (``warn``, once) that ``need`` bytes of ``what`` pass ``memory_limit``; True if so."""
+    if need <= memory_limit:
+        return False
+    if warn is not None:
+        warn(f"{what} need {need / 2**20:,.0f} MB, over --memory-limit {memory_limit / 2**20:,.0f} MB, which they "
+             "count against: memory will pass it; raise --memory-limit or --min-count")
+    return True
+
+
 def _discover(eng, sources, read, batch_chars, min_count, max_n, thr, redundancy, n_jobs, memory_limit,
-              tmpdir_factory, progress, _tick, timings, counts=None, units="chars", joiner=" "):
+              tmpdir_factory, progress, _tick, timings, counts=None, units="chars", joiner=" ", warn=None):
     # 1. unit counts; ids by descending count, ties by key (code point, then Latin runs in string order)
     spool = tmpdir_factory() if eng.name == "local" and counts is None else None
     tokens = units == "tokens"
@@ -1845,9 +1929,11 @@ def _discover(eng, sources, read, batch_chars, min_count, max_n, thr, redundancy
     # 2. exact n-gram counts, orders 2..max_n (order 1 is id_count), summed over the map tasks
     _tick('count')
     grams = {1: (np.arange(1, n_freq + 1, dtype=np.int64), id_count[1:].copy())}
-    limit = max(1 << 20, memory_limit // (max_n - 1))
+    limit = max(1 << 20, memory_limit // (4 * (max_n - 1)))
     counters = {n: _OrderCounter(limit, tmpdir_factory, _range_bounds(id_count, n, bits)) for n in range(2, max_n + 1)}
-    parts = eng.map_unordered(_ngram_task, _tasks(sources, job)) if counts is None else \
+    workers = getattr(eng, "n_workers", None) or getattr(eng, "n_jobs", n_jobs)  # two groups each
+    room = max(_ROOM_FLOOR, memory_limit // (8 * n_jobs))  # a worker's merged partial counts, every order
+    parts = (r[0] for r in _grouped(eng, _ngram_group_task, sources, job, room, workers)) if counts is None else \
         [parsed.grams(job, n, min_count) for n in range(2, max_n + 1)]
     for part in parts:
         for n, p in part.items():
@@ -1862,23 +1948,29 @@ def _discover(eng, sources, read, batch_chars, min_count, max_n, thr, redundancy
     good = {n: grams[n][0][coh[n] >= thr[n]] for n in range(2, max_n + 1)}
     good_keys = np.concatenate([good[n] for n in range(2, max_n + 1)])
     good_set = _key_set(good_keys)
+    # what stays (the kept n-grams, their cohesion, the cohesive set, its tables in each worker)
+    # counts against the limit: the partial piece counts of pass 4 get what is left
+    resident = _nbytes(a for n in range(2, max_n + 1) for a in grams[n] + (coh[n],)) \
+        + (1 + n_jobs) * (good_keys.nbytes + good_set.nbytes)
+    warned = _over_limit(warn, resident, memory_limit, "the {:,} n-grams kept (counts, cohesion, cohesive set)"
+                         .format(sum(grams[n][0].shape[0] for n in range(2, max_n + 1))))
 
-    # 4. cut and count pieces exactly: short pieces as sorted packed keys, long ones by hash tables;
-    # the partial tables are merged when they pass a quarter of the limit (a merge needs about
-    # twice their size), or twice the merged table once that alone is larger
+    # 4. cut and count pieces exactly: short pieces as sorted packed keys, long ones by hash tables,
+    # merged in the workers (groups of shards, as pass 2), then here as they come: when the
+    # partials held pass twice the last merged table, so that they stay near twice its size
     _tick('cut')
     job = dataclasses.replace(job, token=uuid.uuid4().hex, good=good_keys, good2=good[2])
-    shorts, longs, size, merge_at = [], [], 0, memory_limit // 4
+    shorts, longs, size, merged = [], [], 0, 0
     cut_chars = 0
-    for short, long, nc in eng.map_unordered(_cut_task, _tasks(sources, job)):
+    room = max(_ROOM_FLOOR, (memory_limit - resident) // (8 * n_jobs))
+    for short, long, nc in _grouped(eng, _cut_group_task, sources, job, room, workers):
         cut_chars += nc
         shorts.append(short)
         longs.append(long)
-        size += sum(a.nbytes for a in short + long)
-        if size > merge_at and len(shorts) > 1:
+        size += _nbytes(short + long)
+        if size > 2 * merged and len(shorts) > 1:
             shorts, longs = [_merge_counts(shorts)], [_merge_piece_parts(longs)]
-            size = sum(a.nbytes for a in shorts[0] + longs[0])
-            merge_at = max(memory_limit // 4, 2 * size)
+            size = merged = _nbytes(shorts[0] + longs[0])
     short = long = None
     job = None
     _TABLES.clear()
@@ -1891,6 +1983,9 @@ def _discover(eng, sources, read, batch_chars, min_count, max_n, thr, redundancy
     content = np.concatenate([content, lcontent])
     offsets = np.concatenate([offsets, offsets[-1] + loffsets[1:]])
     del ukeys, ucounts, lcontent, loffsets
+    if not warned:
+        _over_limit(warn, resident - (1 + n_jobs) * good_set.nbytes + _nbytes((uc, content, offsets)), memory_limit,
+                    f"the {n_pieces:,} distinct pieces and the n-grams kept")
 
     # 5. truncate and backtrack
     _tick('backtrack')
@@ -1911,8 +2006,17 @@ def _discover(eng, sources, read, batch_chars, min_count, max_n, thr, redundancy
     strings = _unit_strings(unit_str, cand_content, cand_offsets, " " if tokens else "")
     lens = np.diff(cand_offsets)
 
-    # 6. de-redundancy, longest first
+    # 6. de-redundancy, longest first; the cohesion of the candidates meanwhile (on a thread)
     _tick('deredundancy')
+    gk = np.concatenate([grams[n][0] for n in range(2, max_n + 1)])
+    gc = np.concatenate([coh[n] for n in range(2, max_n + 1)])
+    g_off = np.zeros(max_n + 2, dtype=np.int64)
+    for n in range(2, max_n + 1):
+        g_off[n + 1] = g_off[n] + grams[n][0].shape[0]
+    word_coh = (_word_cohesion, cand_content, cand_offsets, max_n, bits, gk, gc, g_off)
+    pool = ThreadPoolExecutor(1) if n_jobs > 1 else None
+    if pool is not None:
+        word_coh = pool.submit(*word_coh)
     table, seq_hashes, ok = _seq_table(cand_content, cand_offsets)
     if not ok:
         raise RuntimeError("64-bit candidate hash collision; please report")
@@ -1931,12 +2035,11 @@ def _discover(eng, sources, read, batch_chars, min_count, max_n, thr, redundancy
     # 7. scores and output
     _tick('output')
     pmi_all = _split_scores(cand_content, cand_offsets, cand_counts, alive, table, seq_hashes)
-    gk = np.concatenate([grams[n][0] for n in range(2, max_n + 1)])
-    gc = np.concatenate([coh[n] for n in range(2, max_n + 1)])
-    g_off = np.zeros(max_n + 2, dtype=np.int64)
-    for n in range(2, max_n + 1):
-        g_off[n + 1] = g_off[n] + grams[n][0].shape[0]
-    coh_all = _word_cohesion(cand_content, cand_offsets, max_n, bits, gk, gc, g_off)
+    if pool is not None:
+        coh_all = word_coh.result()
+        pool.shutdown()
+    else:
+        coh_all = word_coh[0](*word_coh[1:])
     live = np.flatnonzero(alive)
     tot = float(cand_counts[live].sum())
     live = live[np.lexsort((str_rank[live], -cand_counts[live]))]

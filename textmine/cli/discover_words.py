@@ -33,8 +33,10 @@ from textmine.cli._options import (absolute, engine_options, format_options, hea
 @click.option("--format", "fmt", type=click.Choice(["tsv", "jieba"]), default="tsv", show_default=True,
               help="tsv: word, count and scores; jieba: 'word freq' lines for jieba.set_dictionary.")
 @header_option("word, count, cohesion, pmi, gain (tsv only), then ref_count, llr, log_ratio with --reference")
-@memory_limit_option("2G", "n-gram counting: about SIZE of exact partial counts are held before sorted runs "
-                     "spill to disk; each map task reads about SIZE/16/JOBS of text (1 to 32 MB).",
+@memory_limit_option("2G", "the partial counts and map tasks of all processes together, besides a fixed 200 MB "
+                     "per process (the parent and each of -j workers); what the kept n-grams and pieces "
+                     "need counts against it (a warning says when they alone pass it). Each map task "
+                     "reads about SIZE/32/JOBS of text (1 to 32 MB); sorted runs spill to disk beyond it.",
                      minimum=1 << 20)
 @click.option("--batch-chars", type=click.IntRange(min=1000), default=1 << 20, show_default=True,
               help="Characters per batch within a map task.")
@@ -66,11 +68,12 @@ def discover_words(paths, glob, encoding, decode_errors, input_format, field, jo
 
     Three passes (unit counts, n-gram counts, cutting), each a map-reduce over byte-range
     shards on -j processes or Dask workers, as in textmine count; the output
-    does not depend on -j or the engine. Memory: about --memory-limit for the partial n-gram
-    counts (beyond it, sorted runs spill to disk), plus what grows with the distinct n-grams,
-    pieces and the lexicon; not with the corpus length. With the local engine the unit keys
-    of the text (4 bytes per character) wait in $TMPDIR between passes, and standard input is
-    copied there first.
+    does not depend on -j or the engine. Memory, summed over the processes: at most about
+    --memory-limit plus 200 MB per process (the parent and each of -j workers), not growing
+    with the corpus length; the kept n-grams and pieces count against the limit, and if they
+    alone pass it a warning on stderr gives their size. With the local engine the unit
+    keys of the text (4 bytes per character) wait in $TMPDIR between passes, and standard input
+    is copied there first.
 
     \b
     Output (UTF-8 TSV, no header unless --header), sorted by count descending, then code point:
@@ -144,7 +147,7 @@ def discover_words(paths, glob, encoding, decode_errors, input_format, field, jo
         result = run(paths=files, read=opts, batch_chars=batch_chars, engine=engine, scheduler=scheduler,
                      min_count=min_count, max_n=max_n, min_pmi=min_pmi, redundancy=redundancy,
                      n_jobs=jobs, memory_limit=memory_limit, progress=progress, counts=counts, units=units,
-                     joiner=joiner)
+                     joiner=joiner, warn=lambda m: click.echo(f"textmine: warning: {m}", err=True))
     finally:
         if bar is not None:
             bar.close()
