@@ -15,6 +15,7 @@ dimensions, each tool in its own subprocess.
     python bench/embed.py --memory-only
     python bench/embed.py --seeds 5 --also-loss split --no-memory   # the default loss against jose.c's
     python bench/embed.py --grid --seeds 2 --no-memory   # issue #14's grid: word2vec's usual settings
+    python bench/embed.py --grid --cells '5,5,100,2' --corpora en --also-alpha 0.04   # against the old fixed rate
 
 Data are read from ../shared/data (never copied into the repository); a missing file skips its corpus.
 """
@@ -115,6 +116,9 @@ def bench_corpus(name, lines, sets, args):
     runs = [("textmine JoSE", lambda seed: run_textmine(lines, args, seed))]
     for loss in filter(None, args.also_loss.split(",")):  # one more row per named loss, its default margin
         runs.append((f"textmine JoSE --loss {loss}", lambda seed, loss=loss: run_textmine(lines, args, seed, loss=loss)))
+    for alpha in filter(None, args.also_alpha.split(",")):  # one more row per explicit --alpha
+        runs.append((f"textmine JoSE --alpha {alpha}",
+                     lambda seed, alpha=float(alpha): run_textmine(lines, args, seed, alpha=alpha)))
     for warm in filter(None, args.also_warm.split(",")):  # one more row per --warm value
         runs.append((f"textmine JoSE --warm {warm}",
                      lambda seed, warm=float(warm): run_textmine(lines, args, seed, warm=warm)))
@@ -223,6 +227,8 @@ def main():
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--seeds", type=int, default=1, help="train each model with seeds 1..N; report the mean ρ")
     p.add_argument("--first-seed", type=int, default=1, help="seeds FIRST..FIRST+N-1 (to run seeds in parallel)")
+    p.add_argument("--also-alpha", default="", metavar="A[,A]",
+                   help="also train textmine with these fixed --alpha values (default: 0.4 / --iter)")
     p.add_argument("--also-warm", default="", metavar="W[,W]", help="also train textmine with these --warm values")
     p.add_argument("--variants", action="store_true",
                    help="also --loss split --update reference, --loss joint and --loss split --margin 0.15")

@@ -219,9 +219,9 @@ def test_infer_kernel_matches_naive(update, loss):
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_fit_learns_topics_and_keeps_unit_norm(jobs):
     docs = topic_docs()
-    # jose.c's configuration (its update rule and loss)
+    # jose.c's configuration (its update rule, loss and fixed starting rate)
     m = jose.JoSE(dim=20, min_count=1, n_iter=5, n_jobs=jobs, random_state=0, update="reference",
-                  loss="split").fit(docs)
+                  loss="split", alpha=0.04).fit(docs)
     assert np.allclose(np.linalg.norm(m.word_vectors_, axis=1), 1, atol=1e-5)
     assert np.allclose(np.linalg.norm(m.context_vectors_, axis=1), 1, atol=1e-5)
     assert np.allclose(np.linalg.norm(m.doc_vectors_, axis=1), 1, atol=1e-5)
@@ -240,7 +240,10 @@ def test_fit_learns_topics_and_keeps_unit_norm(jobs):
 @pytest.mark.parametrize("update,loss", [("paper", "split"), ("reference", "joint"), ("paper", "joint"),
                                          ("paper", "contrastive"), ("reference", "contrastive")])
 def test_other_variants_learn_topics(update, loss):
-    m = jose.JoSE(dim=20, min_count=1, n_iter=5, n_jobs=1, random_state=0, update=update, loss=loss).fit(topic_docs())
+    # the variants at the fixed rate 0.04 (the default before 0.4/n_iter); at 5 epochs the default rate 0.08
+    # puts the contrastive loss's toy words where 10 epochs at 0.04 put them: within 0.93, across 0.84 (0.91, 0.81)
+    m = jose.JoSE(dim=20, min_count=1, n_iter=5, n_jobs=1, random_state=0, update=update, loss=loss,
+                  alpha=0.04).fit(topic_docs())
     a = [i for i, w in enumerate(m.words_) if w[0] == "a"]
     b = [i for i, w in enumerate(m.words_) if w[0] == "b"]
     s = m.word_vectors_ @ m.word_vectors_.T
@@ -354,6 +357,32 @@ def test_warm_floor_moves_rows_whatever_the_decaying_rate():
         a, b = (jose.JoSE(dim=8, min_count=1, n_iter=1, n_jobs=1, loss=loss, warm=w).fit(docs).word_vectors_
                 for w in (0.0, 3.0))
         assert np.array_equal(a, b)
+
+
+@slow_without_jit
+def test_default_rate_keeps_the_ten_epoch_step_budget(tmp_path):
+    # alpha=None starts the linear decay at 0.4 / n_iter: the same summed rate (budget) at any epoch count
+    assert [jose.rate_for(None, n) for n in (1, 4, 5, 10, 20)] == [0.4, 0.1, 0.08, 0.04, 0.02]
+    assert jose.rate_for(0.03, 5) == 0.03 and jose.JoSE(n_iter=5).alpha_ == 0.08 and jose.JoSE().alpha_ == 0.04
+    docs = topic_docs(n=40)
+    kw = dict(dim=8, min_count=1, n_jobs=1, random_state=0)
+
+    def vectors(**extra):
+        return jose.JoSE(**kw, **extra).fit(docs).word_vectors_
+    assert np.array_equal(vectors(n_iter=5), vectors(n_iter=5, alpha=0.08))
+    assert not np.allclose(vectors(n_iter=5), vectors(n_iter=5, alpha=0.04))
+    assert np.array_equal(vectors(n_iter=10), vectors(n_iter=10, alpha=0.04))  # the old default, bit for bit
+    # inference follows its own epoch count; the sidecar keeps "default" (null), not the number
+    m = jose.JoSE(n_iter=5, **kw).fit(docs)
+    assert np.array_equal(m.infer(docs[:6], n_iter=4), m.infer(docs[:6], n_iter=4, alpha=0.1))
+    assert not np.allclose(m.infer(docs[:6], n_iter=4), m.infer(docs[:6], n_iter=4, alpha=0.08))
+    m.save(str(tmp_path / "m.npz"))
+    assert json.load(open(tmp_path / "m.json", encoding="utf-8"))["params"]["alpha"] is None
+    m2 = jose.JoSE.load(str(tmp_path / "m.npz"))
+    assert m2.alpha is None and m2.alpha_ == 0.08
+    assert np.array_equal(m2.infer(docs[:6]), m.infer(docs[:6]))
+    with pytest.raises(TextmineError, match="--alpha"):
+        jose.JoSE(alpha=-0.1).fit(docs)
 
 
 def test_most_similar_matches_brute_force():

@@ -22,7 +22,16 @@ Two choices of docs/algorithms.md §6.1–6.2, and one loss of our own:
   (bench/RESULTS.md "embed"). Unweighted (``W = k``), the push grew with ``--negative`` while
   the pull did not, and the model collapsed at word2vec's usual ``--negative 5``/``10``; the
   weight keeps the push of the default ``k = 2`` at any ``k``.
-  Step size: the rate decays linearly over ``n_iter`` epochs as in word2vec. ``warm > 0``
+  Step size: the rate decays linearly over ``n_iter`` epochs as in word2vec, from ``alpha``;
+  by default (``alpha=None``) from ``0.4 / n_iter`` (:data:`ALPHA_BUDGET`), i.e. ``jose.c``'s
+  0.04 at its 10 epochs. On the sphere a row moves at most about its rate (in radians) per
+  step, so the total movement a word can make is its number of steps times the mean rate; with
+  a fixed starting rate it shrinks with the epoch count, and at word2vec's 5 epochs the model
+  was still under-trained (``--negative 5 --iter 5``, one thread, seeds 1-2: English
+  SimLex-999 0.174 at 0.04 against 0.210 with the 10-epoch budget, WS353 0.338 against 0.377;
+  averaging the last epochs' vectors made it worse, so it was not noise). The default keeps
+  that budget at any ``--iter``; at 10 epochs it is the old default, bit for bit.
+  ``warm > 0``
   (contrastive loss, off by default) adds a per-row floor ``warm / (n + 1)`` to a word or context
   row's ``(n+1)``-th step (documents have none): on the sphere a row moves at most about
   ``alpha`` radians a step from its random start, so a rare word's step budget is tied to the
@@ -66,6 +75,7 @@ UPDATES = ("reference", "paper")
 LOSSES = ("split", "joint", "contrastive")
 _SPLIT, _JOINT, _CONTRAST = 0, 1, 2  # kernel codes of LOSSES
 DEFAULT_MARGIN = {"split": 0.25, "joint": 0.25, "contrastive": 0.4}  # bench/RESULTS.md "embed"
+ALPHA_BUDGET = 0.4  # default starting rate = ALPHA_BUDGET / n_iter: the paper's 0.04 over 10 epochs
 MODEL_FORMAT = "textmine-jose"
 MODEL_VERSION = 1
 
@@ -1048,8 +1058,10 @@ class JoSE:
         Weight ``λ`` of the document part of the loss against the word-context part (``jose.c``
         and the paper: 1). Split loss: the document hinge's step is ``λ alpha``; joint loss:
         ``cos(u, d)`` and ``cos(u', d)`` enter the hinge times ``λ``.
-    alpha : float
-        Starting learning rate; decays linearly to ``1e-4 * alpha``.
+    alpha : float or None
+        Starting learning rate; decays linearly to ``1e-4 * alpha``. None (default):
+        ``0.4 / n_iter`` (:data:`ALPHA_BUDGET`; 0.04 at 10 epochs, 0.08 at 5), the same total
+        step budget at every epoch count (see the module docstring).
     n_iter : int
         Epochs.
     min_count : int
@@ -1099,7 +1111,7 @@ class JoSE:
     ((6, 8), (40, 8))
     """
 
-    def __init__(self, dim=100, window=5, negative=2, margin=None, alpha=0.04, n_iter=10, min_count=5,
+    def __init__(self, dim=100, window=5, negative=2, margin=None, alpha=None, n_iter=10, min_count=5,
                  sample=1e-3, n_jobs=1, random_state=1, update="paper", loss="contrastive", lowercase=False,
                  doc_weight=1.0, neg_margin=-0.1, neg_weight=2.0, warm=0.0):
         self.dim = dim
@@ -1142,7 +1154,8 @@ class JoSE:
              f"--neg-margin must be in [-1, 1), not {self.neg_margin}")
         need(self.loss != "contrastive" or self.neg_margin < margin,
              f"--neg-margin ({self.neg_margin}) must be below --margin ({margin}) for the contrastive loss")
-        need(math.isfinite(self.alpha) and self.alpha > 0, f"--alpha must be > 0, not {self.alpha}")
+        need(self.alpha is None or (math.isfinite(self.alpha) and self.alpha > 0),
+             f"--alpha must be > 0, not {self.alpha}")
         need(math.isfinite(self.doc_weight) and self.doc_weight > 0,
              f"--doc-weight must be > 0, not {self.doc_weight}")
         need(math.isfinite(self.neg_weight) and self.neg_weight > 0,
@@ -1155,6 +1168,11 @@ class JoSE:
     def margin_(self):
         """The margin in use: ``margin``, or the loss's default (:data:`DEFAULT_MARGIN`) when None."""
         return float(DEFAULT_MARGIN[self.loss] if self.margin is None else self.margin)
+
+    @property
+    def alpha_(self):
+        """The starting rate in use: ``alpha``, or ``ALPHA_BUDGET / n_iter`` when None."""
+        return rate_for(self.alpha, self.n_iter)
 
     @property
     def neg_step_(self):
@@ -1217,7 +1235,7 @@ class JoSE:
             with np.errstate(over="ignore"):
                 kernel(syn0, syn1, syndoc, corpus.ids, corpus.offsets, bounds, keep, prob, alias, int(self.window),
                        int(self.negative), self.margin_, float(self.neg_margin), self.neg_step_, float(self.doc_weight),
-                       float(self.alpha), epoch * int(corpus.offsets[-1]), total, seeds, self.update == "paper",
+                       self.alpha_, epoch * int(corpus.offsets[-1]), total, seeds, self.update == "paper",
                        LOSSES.index(self.loss), loss, warm, hits0, hits1)
             for table_ in (syn0, syn1, syndoc):
                 normalize_rows(table_)
@@ -1247,7 +1265,8 @@ class JoSE:
         ----------
         documents : iterable of str
         n_iter, alpha, random_state, n_jobs : optional
-            Override the training values.
+            Override the training values (a model trained with the default ``alpha=None`` infers
+            from ``0.4 / n_iter``, with this call's ``n_iter``).
 
         Returns
         -------
@@ -1257,7 +1276,7 @@ class JoSE:
         if not hasattr(self, "word_vectors_"):
             raise TextmineError("the model is not trained")
         n_iter = int(self.n_iter if n_iter is None else n_iter)
-        alpha = float(self.alpha if alpha is None else alpha)
+        alpha = rate_for(self.alpha if alpha is None else alpha, n_iter)
         seed = int(self.random_state if random_state is None else random_state)
         jobs = int(self.n_jobs if n_jobs is None else n_jobs)
         if n_iter < 1:
@@ -1347,6 +1366,17 @@ class JoSE:
         m.context_vectors_ = np.ascontiguousarray(v, dtype=np.float32)
         m.n_tokens_ = meta.get("n_tokens")
         return m
+
+
+def rate_for(alpha, n_iter):
+    """The starting learning rate: ``alpha``, or when it is None ``ALPHA_BUDGET / n_iter``.
+
+    Examples
+    --------
+    >>> rate_for(None, 10), rate_for(None, 5), rate_for(0.03, 5)
+    (0.04, 0.08, 0.03)
+    """
+    return float(ALPHA_BUDGET / int(n_iter) if alpha is None else alpha)
 
 
 def sidecar_path(path):

@@ -60,8 +60,9 @@ def _check_writable(path, option):
                    "occurrences, however few the epochs; 0: the plain decaying rate.")
 @click.option("--doc-weight", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
               help="Weight of the document hinge against the word-context hinge (jose.c: 1).")
-@click.option("--alpha", type=click.FloatRange(min=0, min_open=True), default=0.04, show_default=True,
-              help="Starting learning rate (linear decay).")
+@click.option("--alpha", type=click.FloatRange(min=0, min_open=True), default=None, show_default="0.4/--iter",
+              help="Starting learning rate (linear decay). The default, 0.4 divided by --iter (0.04 at 10 "
+                   "epochs, 0.08 at 5), gives every word the same total step at any epoch count.")
 @click.option("--iter", "n_iter", type=click.IntRange(min=1), default=10, show_default=True, help="Epochs.")
 @click.option("--min-count", type=click.IntRange(min=1), default=5, show_default=True,
               help="Drop words rarer than this.")
