@@ -66,6 +66,7 @@ UPDATES = ("reference", "paper")
 LOSSES = ("split", "joint", "contrastive")
 _SPLIT, _JOINT, _CONTRAST = 0, 1, 2  # kernel codes of LOSSES
 DEFAULT_MARGIN = {"split": 0.25, "joint": 0.25, "contrastive": 0.4}  # bench/RESULTS.md "embed"
+NEG_SMOOTH = 0.0  # κ of the contrastive loss's negative terms (0: the hinge); bench/RESULTS.md "embed"
 MODEL_FORMAT = "textmine-jose"
 MODEL_VERSION = 1
 
@@ -275,7 +276,7 @@ def _split_negatives(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m
 
 @njit_fast
 def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_pos, m_neg, wneg, paper, gv, picks,
-                    scale, warm, hits0, iu, hitsv, iv, warm_v):
+                    scale, warm, hits0, iu, hitsv, iv, warm_v, kneg):
     """The contrastive hinges of ``u`` against target ``v`` (a context row or a document):
     ``max(0, m₊ - cos(u, v)) + Σ max(0, cos(u', v) - m₋)`` over ``negative`` draws (a draw equal
     to ``word`` is skipped).
@@ -349,17 +350,29 @@ def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_
         t = picks[i]
         un = syn0[t]
         h = _dot(un, v)
-        if h > m_neg:
-            hinge += wneg * (h - m_neg)
+        wt = _push_weight(h - m_neg, kneg)
+        if wt > 0.0:
+            if h > m_neg:
+                hinge += wneg * (h - m_neg)
+            wt *= wneg
             for c in range(u.shape[0]):
-                gv[c] += wneg * un[c]
-            _retract_step(un, v, 1.0, h, 1.0, wneg * _row_rate(base, scale, warm, hits0, t), paper, True)
+                gv[c] += wt * un[c]
+            _retract_step(un, v, 1.0, h, 1.0, wt * _row_rate(base, scale, warm, hits0, t), paper, True)
     if pull:
         _retract_step(u, v, -1.0, -f, 1.0, _row_rate(base, scale, warm, hits0, iu), paper, False)
     gg = _dot(gv, gv)
     if gg > 0.0:
         _retract_step(v, gv, 1.0, _dot(v, gv), gg, _row_rate(base, scale, warm_v, hitsv, iv), paper, False)
     return hinge, s
+
+
+@njit(inline="always")
+def _push_weight(z, kappa):
+    """Weight of a contrastive negative term at ``z = cos(u', v) - m₋``: the hinge's ``[z > 0]``
+    for ``kappa == 0``, else ``σ(kappa z)`` (the gradient of ``softplus(kappa z) / kappa``)."""
+    if kappa <= 0.0:
+        return 1.0 if z > 0.0 else 0.0
+    return 1.0 / (1.0 + math.exp(-kappa * z))
 
 
 @njit(inline="always")
@@ -456,7 +469,7 @@ def _joint_pair(u, v, d, un, alpha, margin, lam, paper, update_doc, gu, gn, gv):
 
 
 def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, window, negative, margin, m_neg,
-                wneg, lam, alpha0, words_before, total_words, seeds, paper, kind, loss_out, warm, hits0, hits1):
+                wneg, lam, alpha0, words_before, total_words, seeds, paper, kind, loss_out, warm, hits0, hits1, kneg):
     """One training epoch over every document (serial, or Hogwild over chunks when parallel).
 
     Parameters
@@ -560,14 +573,14 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
                     elif kind == _CONTRAST:
                         hinge, s = _contrast_terms(syn0[ctx], syn1[word], word, syn0, prob, alias, negative, s,
                                                    hinge, alpha, margin, m_neg, wneg, paper, gv, picks,
-                                                   1.0, warm, hits0, ctx, hits1, word, warm)
+                                                   1.0, warm, hits0, ctx, hits1, word, warm, kneg)
                     else:
                         hinge, s = _split_negatives(syn0[ctx], syn1[word], word, syn0, prob, alias, negative, s,
                                                     hinge, alpha, margin, paper, gv)
                 if kind == _CONTRAST:
                     hinge, s = _contrast_terms(syn0[word], dvec, word, syn0, prob, alias, negative, s,
                                                hinge, alpha, margin, m_neg, wneg, paper, gv, picks,
-                                               lam, warm, hits0, word, hits1, 0, 0.0)
+                                               lam, warm, hits0, word, hits1, 0, 0.0, kneg)
                 elif kind == _SPLIT:
                     hinge, s = _split_negatives(syn0[word], dvec, word, syn0, prob, alias, negative, s,
                                                 hinge, lam * alpha, margin, paper, gv)
@@ -576,7 +589,7 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
 
 
 def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, margin, m_neg, wneg, lam, alpha0,
-                n_iter, seeds, paper, kind, out):
+                n_iter, seeds, paper, kind, out, kneg):
     """Optimise one vector per new document with the word tables frozen.
 
     Parameters
@@ -659,8 +672,7 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, m
                                 continue
                             _joint_pair(u, syn1[sen[cpos]], d, syn0[t], alpha, margin, lam, paper, False, gu, gn, gv)
                 elif kind == _CONTRAST:
-                    f = _dot(u, d)
-                    pull = f < margin
+                    pull = _dot(u, d) < margin
                     for c in range(dim):
                         gv[c] = -u[c] if pull else 0.0
                     for _ in range(negative):
@@ -669,9 +681,11 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, m
                         if t == word:
                             continue
                         un = syn0[t]
-                        if _dot(un, d) > m_neg:
+                        wt = _push_weight(_dot(un, d) - m_neg, kneg)
+                        if wt > 0.0:
+                            wt *= wneg
                             for c in range(dim):
-                                gv[c] += wneg * un[c]
+                                gv[c] += wt * un[c]
                     if _dot(gv, gv) > 0.0:
                         _sphere_step(d, gv, lam * alpha, paper, False)
                 else:
@@ -1101,7 +1115,8 @@ class JoSE:
 
     def __init__(self, dim=100, window=5, negative=2, margin=None, alpha=0.04, n_iter=10, min_count=5,
                  sample=1e-3, n_jobs=1, random_state=1, update="paper", loss="contrastive", lowercase=False,
-                 doc_weight=1.0, neg_margin=-0.1, neg_weight=2.0, warm=0.0):
+                 doc_weight=1.0, neg_margin=-0.1, neg_weight=2.0, warm=0.0, neg_smooth=NEG_SMOOTH):
+        self.neg_smooth = neg_smooth
         self.dim = dim
         self.window = window
         self.negative = negative
@@ -1123,7 +1138,7 @@ class JoSE:
     def get_params(self):
         return {k: getattr(self, k) for k in ("dim", "window", "negative", "margin", "alpha", "n_iter",
                                                "min_count", "sample", "n_jobs", "random_state", "update",
-                                               "loss", "lowercase", "doc_weight", "neg_margin", "neg_weight", "warm")}
+                                               "loss", "lowercase", "doc_weight", "neg_margin", "neg_weight", "warm", "neg_smooth")}
 
     def _check(self):
         def need(ok, msg):
@@ -1149,6 +1164,8 @@ class JoSE:
              f"--neg-weight must be > 0, not {self.neg_weight}")
         need(math.isfinite(self.sample) and self.sample >= 0, f"--sample must be >= 0, not {self.sample}")
         need(math.isfinite(self.warm) and self.warm >= 0, f"--warm must be >= 0, not {self.warm}")
+        need(math.isfinite(self.neg_smooth) and self.neg_smooth >= 0,
+             f"neg_smooth must be >= 0, not {self.neg_smooth}")
         need(self.update in UPDATES, f"update must be one of {UPDATES}, not {self.update!r}")
 
     @property
@@ -1218,7 +1235,7 @@ class JoSE:
                 kernel(syn0, syn1, syndoc, corpus.ids, corpus.offsets, bounds, keep, prob, alias, int(self.window),
                        int(self.negative), self.margin_, float(self.neg_margin), self.neg_step_, float(self.doc_weight),
                        float(self.alpha), epoch * int(corpus.offsets[-1]), total, seeds, self.update == "paper",
-                       LOSSES.index(self.loss), loss, warm, hits0, hits1)
+                       LOSSES.index(self.loss), loss, warm, hits0, hits1, float(self.neg_smooth))
             for table_ in (syn0, syn1, syndoc):
                 normalize_rows(table_)
             seconds += time.perf_counter() - t0
@@ -1285,7 +1302,7 @@ class JoSE:
             kernel(self.word_vectors_, self.context_vectors_, ids, offsets, keep, prob, alias, int(self.window),
                    int(self.negative), self.margin_, float(self.neg_margin), self.neg_step_, float(self.doc_weight),
                    alpha,
-                   n_iter, seeds, self.update == "paper", LOSSES.index(self.loss), out)
+                   n_iter, seeds, self.update == "paper", LOSSES.index(self.loss), out, float(self.neg_smooth))
         return out
 
     # ---- persistence: .npz arrays + .json sidecar, no pickles ----
@@ -1337,6 +1354,7 @@ class JoSE:
         params = {k: val for k, val in meta["params"].items() if k in cls().get_params()}
         params.setdefault("neg_weight", params.get("negative", 2))  # before neg_weight: weight 1 per negative
         params.setdefault("warm", 0.0)  # trained before --warm (inference does not use it)
+        params.setdefault("neg_smooth", 0.0)  # trained before neg_smooth: the hinge
         m = cls(**params)
         try:
             m._check()
