@@ -86,3 +86,26 @@ def test_neg_smooth_is_checked_saved_and_defaults_to_the_hinge_for_old_models(tm
     with open(side, "w", encoding="utf-8") as fh:
         json.dump(meta, fh)
     assert jose.JoSE.load(str(path)).neg_smooth == 0.0
+
+
+def test_cli_neg_smooth(tmp_path):
+    from click.testing import CliRunner
+
+    from textmine.cli import cli
+
+    src = tmp_path / "c.txt"
+    src.write_text("\n".join(zipf_topic_docs(n_docs=40, length=40)[0]) + "\n", encoding="utf-8")
+    outs = []
+    for k in ("0", "10"):
+        out = tmp_path / f"w{k}.vec"
+        r = CliRunner().invoke(cli, ["embed", str(src), "-o", str(out), "--dim", "8", "--iter", "2", "-j", "1",
+                                     "--seed", "3", "--neg-smooth", k, "-q"])
+        assert r.exit_code == 0, r.output
+        outs.append(out.read_text(encoding="utf-8"))
+    default = tmp_path / "w.vec"
+    r = CliRunner().invoke(cli, ["embed", str(src), "-o", str(default), "--dim", "8", "--iter", "2", "-j", "1",
+                                 "--seed", "3", "-q"])
+    assert r.exit_code == 0 and default.read_text(encoding="utf-8") == outs[0]  # the default is the hinge
+    assert outs[0] != outs[1] and outs[1].split("\n", 1)[0] == outs[0].split("\n", 1)[0]
+    r = CliRunner().invoke(cli, ["embed", str(src), "-o", str(tmp_path / "x.vec"), "--neg-smooth", "-1"])
+    assert r.exit_code == 2 and "--neg-smooth" in r.output

@@ -31,6 +31,17 @@ Two choices of docs/algorithms.md §6.1–6.2, and one loss of our own:
   (``warm = 3``, two seeds; gensim 0.212) but it also pulls the words towards one common direction
   (a two-topic toy corpus: within-topic cosine 0.75 to 0.87, across 0.54 to 0.70), so it is
   not the default (bench/RESULTS.md "embed").
+  ``neg_smooth = κ > 0`` (contrastive loss, off by default) replaces each negative term's hinge by
+  ``softplus(κ (cos(u', v) - m₋)) / κ``: the push weighs ``σ(κ (cos - m₋))`` instead of ``[cos > m₋]``.
+  With the hinge a word that is drawn as a negative more often than its co-occurrences pull it
+  (a frequent word with mild associations: ， 。 了, the) is pushed until its cosine with every
+  context sits at ``m₋`` (measured: the count-weighted mean cosine of ， 。 了 with the contexts is
+  -0.100 to -0.102), the same place for all such words, so the most frequent words are each
+  other's nearest neighbours (金瓶梅: 西门庆 → ” 。 ， 了). A push that fades below ``m₋`` lets each
+  pair settle where its pull and push balance, as word2vec's logistic loss does. It lowers that
+  frequent-word club from 0.44 to 0.06 (金瓶梅) and 0.25 to 0.13 (Brown) but costs about 0.02 of
+  SimLex-999 on Brown, so it is not the default (bench/RESULTS.md "embed", "Frequent words as
+  neighbours").
 * ``update="paper"`` (default): the paper's step multiplier ``1 + x·∇f / ||∇f||`` for every vector.
   ``update="reference"``: ``jose.c``'s multipliers (``1 - cos`` for positives, ``2 cos(u', v)`` for a
   negative, which turns into a step *towards* ``v`` when ``cos(u', v) < 0``). On Brown the reference
@@ -316,6 +327,9 @@ def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_
     warm_v : float
         The floor's ``warm`` for ``v`` (``warm`` for a context row, 0 for a document, whose
         vector would otherwise keep a large rate to the end and follow its last words).
+    kneg : float
+        ``κ`` of the smoothed negative terms: each negative's step and gradient share are weighted
+        by ``σ(kneg (cos(u', v) - m₋))`` (:func:`_push_weight`); 0: the hinge's ``[cos > m₋]``.
 
     Returns
     -------
@@ -515,6 +529,8 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
         Steps taken so far by each row of ``syn0`` and ``syn1`` (counted up; only read with
         ``warm > 0``, else they may have length 1). Kept across epochs. Document rows have no
         floor.
+    kneg : float
+        Contrastive loss: ``κ`` of the smoothed negative terms (:func:`_contrast_terms`; 0: the hinge).
 
     Notes
     -----
@@ -615,6 +631,8 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, m
         ``_SPLIT``, ``_JOINT`` or ``_CONTRAST``.
     out : ndarray, float32, shape (N, D)
         Receives unit document vectors (a zero row for a document with no known word).
+    kneg : float
+        As in :func:`_jose_epoch`.
 
     Notes
     -----
@@ -1058,6 +1076,11 @@ class JoSE:
         each weighs ``neg_weight / negative`` (its step and its share of the target's gradient).
         The push on the word vectors then does not grow with ``negative``; 2 reproduces the
         unweighted loss at the default ``negative=2`` (bench/RESULTS.md "embed", fifth round).
+    neg_smooth : float
+        Contrastive loss only: ``κ`` of the smoothed negative terms ``softplus(κ (cos(u', v) - m₋)) / κ``
+        (a push of weight ``σ(κ (cos - m₋))``, in training and in :meth:`infer`); 0 (default) is the
+        hinge ``max(0, cos(u', v) - m₋)``. 10 stops the most frequent words from gathering as each
+        other's nearest neighbours (module docstring).
     doc_weight : float
         Weight ``λ`` of the document part of the loss against the word-context part (``jose.c``
         and the paper: 1). Split loss: the document hinge's step is ``λ alpha``; joint loss:
