@@ -39,8 +39,8 @@ Two choices of docs/algorithms.md §6.1–6.2, and one loss of our own:
   -0.100 to -0.102), the same place for all such words, so the most frequent words are each
   other's nearest neighbours (金瓶梅: 西门庆 → ” 。 ， 了). A push that fades below ``m₋`` lets each
   pair settle where its pull and push balance, as word2vec's logistic loss does. It lowers that
-  frequent-word club from 0.44 to 0.06 (金瓶梅) and 0.25 to 0.13 (Brown) but costs about 0.02 of
-  SimLex-999 on Brown, so it is not the default (bench/RESULTS.md "embed", "Frequent words as
+  frequent-word club from 0.44 to 0.06 (金瓶梅), 0.25 to 0.13 (Brown) and 0.11 to 0.05 (People's Daily)
+  but costs 0.026 of SimLex-999 on Brown and 0.02 of wordsim-240, so it is not the default (bench/RESULTS.md "embed", "Frequent words as
   neighbours").
 * ``update="paper"`` (default): the paper's step multiplier ``1 + x·∇f / ||∇f||`` for every vector.
   ``update="reference"``: ``jose.c``'s multipliers (``1 - cos`` for positives, ``2 cos(u', v)`` for a
