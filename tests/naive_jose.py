@@ -120,8 +120,13 @@ def row_rate(base, scale, warm, hits, row):
     return max(base, scale * warm / (n + 1.0))
 
 
+def push_weight(z, kappa):
+    """[z > 0] (the hinge) for kappa == 0, else the logistic sigmoid of kappa z."""
+    return float(z > 0) if kappa == 0 else 1.0 / (1.0 + math.exp(-kappa * z))
+
+
 def contrast_terms(U, i, V, j, word, prob, alias, negative, s, alpha, m_pos, m_neg, wneg, paper, scale=1.0, warm=0.0,
-                   hits_u=None, hits_v=None, warm_v=None):
+                   hits_u=None, hits_v=None, warm_v=None, kneg=0.0):
     """max(0, m+ - U[i].V[j]) + wneg * sum over the draws t of max(0, U[t].V[j] - m-); returns (hinge, s).
 
     Draws first; then each active negative row steps (read when its turn comes), then U[i], then
@@ -149,8 +154,10 @@ def contrast_terms(U, i, V, j, word, prob, alias, negative, s, alpha, m_pos, m_n
         h = float(un @ v)
         if h > m_neg:
             hinge += wneg * (h - m_neg)
-            grad_v += wneg * un
-            U[t] = step(U[t], v, wneg * row_rate(base, scale, warm, hits_u, t), paper, True, xg=h)
+        wt = wneg * push_weight(h - m_neg, kneg)
+        if wt > 0:
+            grad_v += wt * un
+            U[t] = step(U[t], v, wt * row_rate(base, scale, warm, hits_u, t), paper, True, xg=h)
     if f < m_pos:
         U[i] = step(U[i], -v, row_rate(base, scale, warm, hits_u, i), paper, False, xg=-f)
     if grad_v @ grad_v > 0:
@@ -170,7 +177,7 @@ def subsample(doc, keep, s):
 
 
 def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, negative, margin, m_neg, wneg, lam, alpha0,
-               words_before, total_words, seeds, paper, loss, warm=0.0, hits=None):
+               words_before, total_words, seeds, paper, loss, warm=0.0, hits=None, kneg=0.0):
     """One epoch, chunks one after the other; returns the float64 tables and the hinge per chunk.
 
     hits: the step counts of the rows of (syn0, syn1), updated in place (warm > 0 only); documents have no floor."""
@@ -193,7 +200,7 @@ def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, nega
                         continue
                     if loss == "contrastive":
                         h, s = contrast_terms(U, sen[cpos], V, word, word, prob, alias, negative, s, alpha, margin,
-                                              m_neg, wneg, paper, 1.0, warm, h0, h1)
+                                              m_neg, wneg, paper, 1.0, warm, h0, h1, kneg=kneg)
                         hinge += h
                         continue
                     for _ in range(negative):
@@ -207,7 +214,7 @@ def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, nega
                             hinge += split_hinge(U, sen[cpos], V, word, t, alpha, margin, paper)
                 if loss == "contrastive":
                     h, s = contrast_terms(U, word, D, doc, word, prob, alias, negative, s, alpha, margin, m_neg,
-                                          wneg, paper, lam, warm, h0, None, 0.0)
+                                          wneg, paper, lam, warm, h0, None, 0.0, kneg=kneg)
                     hinge += h
                 elif loss == "split":
                     for _ in range(negative):
@@ -222,7 +229,7 @@ def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, nega
 
 
 def jose_infer(syn0, syn1, docs, keep, prob, alias, window, negative, margin, m_neg, wneg, lam, alpha0, n_iter, seeds,
-               paper, loss):
+               paper, loss, kneg=0.0):
     """Document vectors with u, v frozen, one document at a time."""
     U, V = np.array(syn0, dtype=np.float64), np.array(syn1, dtype=np.float64)
     dim = U.shape[1]
@@ -247,8 +254,8 @@ def jose_infer(syn0, syn1, docs, keep, prob, alias, window, negative, margin, m_
                     for _ in range(negative):
                         s = lcg(s)
                         t = draw(s, prob, alias)
-                        if t != word and U[t] @ d > m_neg:
-                            grad = grad + wneg * U[t]
+                        if t != word:
+                            grad = grad + wneg * push_weight(U[t] @ d - m_neg, kneg) * U[t]
                     if grad @ grad > 0:
                         D[0] = step(D[0], grad, lam * alpha, paper, False)
                 elif loss == "joint":

@@ -154,10 +154,11 @@ def test_epoch_kernel_matches_naive(update, loss, seed):
     warm = (0.0, 0.5, 2.0)[seed] if loss == "contrastive" else 0.0  # per-row warm rate (contrastive only)
     hits = [np.zeros(n if warm else 1, np.int32) for n in (len(u), len(v))]
     want_hits = [h.copy() for h in hits]
-    want_u, want_v, want_d, want_loss = nj.jose_epoch(u, v, d, docs, bounds, *args[3:], loss, warm, want_hits)
+    kneg = (0.0, 10.0, 5.0)[seed]  # smoothed negative terms (contrastive only)
+    want_u, want_v, want_d, want_loss = nj.jose_epoch(u, v, d, docs, bounds, *args[3:], loss, warm, want_hits, kneg)
     args += (jose.LOSSES.index(loss),)
     loss_out = np.zeros(len(bounds) - 1)
-    jose._jose_epoch_serial(u, v, d, *args, loss_out, warm, *hits)
+    jose._jose_epoch_serial(u, v, d, *args, loss_out, warm, *hits, kneg)
     for h, want in zip(hits, want_hits):
         assert np.array_equal(h, want) and (h.sum() > 0) == (warm > 0)
     np.testing.assert_allclose(u, want_u, atol=2e-5)
@@ -188,7 +189,7 @@ def test_parallel_epoch_kernel_matches_serial_on_one_chunk(kind, warm):
         u, v, d = (t.copy() for t in tables)
         loss = np.zeros(1)
         kernel(u, v, d, ids, offsets, bounds, keep, prob, alias, 2, 2, 0.15, -0.1, 0.8, 0.5, 0.04, 0, len(ids) + 1, seeds,
-               False, kind, loss, warm, np.zeros(len(u), np.int32), np.zeros(len(v), np.int32))
+               False, kind, loss, warm, np.zeros(len(u), np.int32), np.zeros(len(v), np.int32), warm * 10)
         outs.append((u, v, d, loss))
     for a, b in zip(*outs):
         np.testing.assert_allclose(a, b, atol=1e-5)
@@ -196,18 +197,19 @@ def test_parallel_epoch_kernel_matches_serial_on_one_chunk(kind, warm):
 
 @pytest.mark.parametrize("update", ["reference", "paper"])
 @pytest.mark.parametrize("loss", jose.LOSSES)
-def test_infer_kernel_matches_naive(update, loss):
+@pytest.mark.parametrize("kneg", [0.0, 10.0])
+def test_infer_kernel_matches_naive(update, loss, kneg):
     docs, counts, ids, offsets, (u, v, _) = random_corpus(3, n_docs=8)
     keep = jose.keep_probabilities(counts, 0.05)
     prob, alias = jose.negative_table(counts)
     seeds = np.array([jose.splitmix64(7, i) for i in range(len(docs))], dtype=np.uint64)
     paper = update == "paper"
-    want = nj.jose_infer(u, v, docs, keep, prob, alias, 3, 2, 0.15, -0.1, 0.6, 0.7, 0.05, 3, seeds, paper, loss)
+    want = nj.jose_infer(u, v, docs, keep, prob, alias, 3, 2, 0.15, -0.1, 0.6, 0.7, 0.05, 3, seeds, paper, loss, kneg)
     u0, v0 = u.copy(), v.copy()
     for kernel in (jose._jose_infer_serial, jose._jose_infer_parallel):
         out = np.full((len(docs), u.shape[1]), np.nan, dtype=np.float32)
         kernel(u, v, ids, offsets, keep, prob, alias, 3, 2, 0.15, -0.1, 0.6, 0.7, 0.05, 3, seeds, paper,
-               jose.LOSSES.index(loss), out)
+               jose.LOSSES.index(loss), out, kneg)
         np.testing.assert_allclose(out, want, atol=2e-5)
     assert np.array_equal(u, u0) and np.array_equal(v, v0)  # frozen
     assert any(len(x) == 0 for x in docs) and np.all(want[[len(x) == 0 for x in docs]] == 0)

@@ -40,6 +40,17 @@ Two choices of docs/algorithms.md §6.1–6.2, and one loss of our own:
   (``warm = 3``, two seeds; gensim 0.212) but it also pulls the words towards one common direction
   (a two-topic toy corpus: within-topic cosine 0.75 to 0.87, across 0.54 to 0.70), so it is
   not the default (bench/RESULTS.md "embed").
+  ``neg_smooth = κ > 0`` (contrastive loss, off by default) replaces each negative term's hinge by
+  ``softplus(κ (cos(u', v) - m₋)) / κ``: the push weighs ``σ(κ (cos - m₋))`` instead of ``[cos > m₋]``.
+  With the hinge a word that is drawn as a negative more often than its co-occurrences pull it
+  (a frequent word with mild associations: ， 。 了, the) is pushed until its cosine with every
+  context sits at ``m₋`` (measured: the count-weighted mean cosine of ， 。 了 with the contexts is
+  -0.100 to -0.102), the same place for all such words, so the most frequent words are each
+  other's nearest neighbours (金瓶梅: 西门庆 → ” 。 ， 了). A push that fades below ``m₋`` lets each
+  pair settle where its pull and push balance, as word2vec's logistic loss does. It lowers that
+  frequent-word club from 0.44 to 0.06 (金瓶梅), 0.25 to 0.13 (Brown) and 0.11 to 0.05 (People's Daily)
+  but costs 0.026 of SimLex-999 on Brown and 0.02 of wordsim-240, so it is not the default (bench/RESULTS.md "embed", "Frequent words as
+  neighbours").
 * ``update="paper"`` (default): the paper's step multiplier ``1 + x·∇f / ||∇f||`` for every vector.
   ``update="reference"``: ``jose.c``'s multipliers (``1 - cos`` for positives, ``2 cos(u', v)`` for a
   negative, which turns into a step *towards* ``v`` when ``cos(u', v) < 0``). On Brown the reference
@@ -76,6 +87,7 @@ LOSSES = ("split", "joint", "contrastive")
 _SPLIT, _JOINT, _CONTRAST = 0, 1, 2  # kernel codes of LOSSES
 DEFAULT_MARGIN = {"split": 0.25, "joint": 0.25, "contrastive": 0.4}  # bench/RESULTS.md "embed"
 ALPHA_BUDGET = 0.4  # default starting rate = ALPHA_BUDGET / n_iter: the paper's 0.04 over 10 epochs
+NEG_SMOOTH = 0.0  # κ of the contrastive loss's negative terms (0: the hinge); bench/RESULTS.md "embed"
 MODEL_FORMAT = "textmine-jose"
 MODEL_VERSION = 1
 
@@ -285,7 +297,7 @@ def _split_negatives(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m
 
 @njit_fast
 def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_pos, m_neg, wneg, paper, gv, picks,
-                    scale, warm, hits0, iu, hitsv, iv, warm_v):
+                    scale, warm, hits0, iu, hitsv, iv, warm_v, kneg):
     """The contrastive hinges of ``u`` against target ``v`` (a context row or a document):
     ``max(0, m₊ - cos(u, v)) + Σ max(0, cos(u', v) - m₋)`` over ``negative`` draws (a draw equal
     to ``word`` is skipped).
@@ -325,6 +337,9 @@ def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_
     warm_v : float
         The floor's ``warm`` for ``v`` (``warm`` for a context row, 0 for a document, whose
         vector would otherwise keep a large rate to the end and follow its last words).
+    kneg : float
+        ``κ`` of the smoothed negative terms: each negative's step and gradient share are weighted
+        by ``σ(kneg (cos(u', v) - m₋))`` (:func:`_push_weight`); 0: the hinge's ``[cos > m₋]``.
 
     Returns
     -------
@@ -359,17 +374,29 @@ def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_
         t = picks[i]
         un = syn0[t]
         h = _dot(un, v)
-        if h > m_neg:
-            hinge += wneg * (h - m_neg)
+        wt = _push_weight(h - m_neg, kneg)
+        if wt > 0.0:
+            if h > m_neg:
+                hinge += wneg * (h - m_neg)
+            wt *= wneg
             for c in range(u.shape[0]):
-                gv[c] += wneg * un[c]
-            _retract_step(un, v, 1.0, h, 1.0, wneg * _row_rate(base, scale, warm, hits0, t), paper, True)
+                gv[c] += wt * un[c]
+            _retract_step(un, v, 1.0, h, 1.0, wt * _row_rate(base, scale, warm, hits0, t), paper, True)
     if pull:
         _retract_step(u, v, -1.0, -f, 1.0, _row_rate(base, scale, warm, hits0, iu), paper, False)
     gg = _dot(gv, gv)
     if gg > 0.0:
         _retract_step(v, gv, 1.0, _dot(v, gv), gg, _row_rate(base, scale, warm_v, hitsv, iv), paper, False)
     return hinge, s
+
+
+@njit(inline="always")
+def _push_weight(z, kappa):
+    """Weight of a contrastive negative term at ``z = cos(u', v) - m₋``: the hinge's ``[z > 0]``
+    for ``kappa == 0``, else ``σ(kappa z)`` (the gradient of ``softplus(kappa z) / kappa``)."""
+    if kappa <= 0.0:
+        return 1.0 if z > 0.0 else 0.0
+    return 1.0 / (1.0 + math.exp(-kappa * z))
 
 
 @njit(inline="always")
@@ -466,7 +493,7 @@ def _joint_pair(u, v, d, un, alpha, margin, lam, paper, update_doc, gu, gn, gv):
 
 
 def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, window, negative, margin, m_neg,
-                wneg, lam, alpha0, words_before, total_words, seeds, paper, kind, loss_out, warm, hits0, hits1):
+                wneg, lam, alpha0, words_before, total_words, seeds, paper, kind, loss_out, warm, hits0, hits1, kneg):
     """One training epoch over every document (serial, or Hogwild over chunks when parallel).
 
     Parameters
@@ -512,6 +539,8 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
         Steps taken so far by each row of ``syn0`` and ``syn1`` (counted up; only read with
         ``warm > 0``, else they may have length 1). Kept across epochs. Document rows have no
         floor.
+    kneg : float
+        Contrastive loss: ``κ`` of the smoothed negative terms (:func:`_contrast_terms`; 0: the hinge).
 
     Notes
     -----
@@ -570,14 +599,14 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
                     elif kind == _CONTRAST:
                         hinge, s = _contrast_terms(syn0[ctx], syn1[word], word, syn0, prob, alias, negative, s,
                                                    hinge, alpha, margin, m_neg, wneg, paper, gv, picks,
-                                                   1.0, warm, hits0, ctx, hits1, word, warm)
+                                                   1.0, warm, hits0, ctx, hits1, word, warm, kneg)
                     else:
                         hinge, s = _split_negatives(syn0[ctx], syn1[word], word, syn0, prob, alias, negative, s,
                                                     hinge, alpha, margin, paper, gv)
                 if kind == _CONTRAST:
                     hinge, s = _contrast_terms(syn0[word], dvec, word, syn0, prob, alias, negative, s,
                                                hinge, alpha, margin, m_neg, wneg, paper, gv, picks,
-                                               lam, warm, hits0, word, hits1, 0, 0.0)
+                                               lam, warm, hits0, word, hits1, 0, 0.0, kneg)
                 elif kind == _SPLIT:
                     hinge, s = _split_negatives(syn0[word], dvec, word, syn0, prob, alias, negative, s,
                                                 hinge, lam * alpha, margin, paper, gv)
@@ -586,7 +615,7 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
 
 
 def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, margin, m_neg, wneg, lam, alpha0,
-                n_iter, seeds, paper, kind, out):
+                n_iter, seeds, paper, kind, out, kneg):
     """Optimise one vector per new document with the word tables frozen.
 
     Parameters
@@ -612,6 +641,8 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, m
         ``_SPLIT``, ``_JOINT`` or ``_CONTRAST``.
     out : ndarray, float32, shape (N, D)
         Receives unit document vectors (a zero row for a document with no known word).
+    kneg : float
+        As in :func:`_jose_epoch`.
 
     Notes
     -----
@@ -669,8 +700,7 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, m
                                 continue
                             _joint_pair(u, syn1[sen[cpos]], d, syn0[t], alpha, margin, lam, paper, False, gu, gn, gv)
                 elif kind == _CONTRAST:
-                    f = _dot(u, d)
-                    pull = f < margin
+                    pull = _dot(u, d) < margin
                     for c in range(dim):
                         gv[c] = -u[c] if pull else 0.0
                     for _ in range(negative):
@@ -679,9 +709,11 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, m
                         if t == word:
                             continue
                         un = syn0[t]
-                        if _dot(un, d) > m_neg:
+                        wt = _push_weight(_dot(un, d) - m_neg, kneg)
+                        if wt > 0.0:
+                            wt *= wneg
                             for c in range(dim):
-                                gv[c] += wneg * un[c]
+                                gv[c] += wt * un[c]
                     if _dot(gv, gv) > 0.0:
                         _sphere_step(d, gv, lam * alpha, paper, False)
                 else:
@@ -1054,6 +1086,11 @@ class JoSE:
         each weighs ``neg_weight / negative`` (its step and its share of the target's gradient).
         The push on the word vectors then does not grow with ``negative``; 2 reproduces the
         unweighted loss at the default ``negative=2`` (bench/RESULTS.md "embed", fifth round).
+    neg_smooth : float
+        Contrastive loss only: ``κ`` of the smoothed negative terms ``softplus(κ (cos(u', v) - m₋)) / κ``
+        (a push of weight ``σ(κ (cos - m₋))``, in training and in :meth:`infer`); 0 (default) is the
+        hinge ``max(0, cos(u', v) - m₋)``. 10 stops the most frequent words from gathering as each
+        other's nearest neighbours (module docstring).
     doc_weight : float
         Weight ``λ`` of the document part of the loss against the word-context part (``jose.c``
         and the paper: 1). Split loss: the document hinge's step is ``λ alpha``; joint loss:
@@ -1113,7 +1150,8 @@ class JoSE:
 
     def __init__(self, dim=100, window=5, negative=2, margin=None, alpha=None, n_iter=10, min_count=5,
                  sample=1e-3, n_jobs=1, random_state=1, update="paper", loss="contrastive", lowercase=False,
-                 doc_weight=1.0, neg_margin=-0.1, neg_weight=2.0, warm=0.0):
+                 doc_weight=1.0, neg_margin=-0.1, neg_weight=2.0, warm=0.0, neg_smooth=NEG_SMOOTH):
+        self.neg_smooth = neg_smooth
         self.dim = dim
         self.window = window
         self.negative = negative
@@ -1135,7 +1173,7 @@ class JoSE:
     def get_params(self):
         return {k: getattr(self, k) for k in ("dim", "window", "negative", "margin", "alpha", "n_iter",
                                                "min_count", "sample", "n_jobs", "random_state", "update",
-                                               "loss", "lowercase", "doc_weight", "neg_margin", "neg_weight", "warm")}
+                                               "loss", "lowercase", "doc_weight", "neg_margin", "neg_weight", "warm", "neg_smooth")}
 
     def _check(self):
         def need(ok, msg):
@@ -1162,6 +1200,8 @@ class JoSE:
              f"--neg-weight must be > 0, not {self.neg_weight}")
         need(math.isfinite(self.sample) and self.sample >= 0, f"--sample must be >= 0, not {self.sample}")
         need(math.isfinite(self.warm) and self.warm >= 0, f"--warm must be >= 0, not {self.warm}")
+        need(math.isfinite(self.neg_smooth) and self.neg_smooth >= 0,
+             f"neg_smooth must be >= 0, not {self.neg_smooth}")
         need(self.update in UPDATES, f"update must be one of {UPDATES}, not {self.update!r}")
 
     @property
@@ -1236,7 +1276,7 @@ class JoSE:
                 kernel(syn0, syn1, syndoc, corpus.ids, corpus.offsets, bounds, keep, prob, alias, int(self.window),
                        int(self.negative), self.margin_, float(self.neg_margin), self.neg_step_, float(self.doc_weight),
                        self.alpha_, epoch * int(corpus.offsets[-1]), total, seeds, self.update == "paper",
-                       LOSSES.index(self.loss), loss, warm, hits0, hits1)
+                       LOSSES.index(self.loss), loss, warm, hits0, hits1, float(self.neg_smooth))
             for table_ in (syn0, syn1, syndoc):
                 normalize_rows(table_)
             seconds += time.perf_counter() - t0
@@ -1304,7 +1344,7 @@ class JoSE:
             kernel(self.word_vectors_, self.context_vectors_, ids, offsets, keep, prob, alias, int(self.window),
                    int(self.negative), self.margin_, float(self.neg_margin), self.neg_step_, float(self.doc_weight),
                    alpha,
-                   n_iter, seeds, self.update == "paper", LOSSES.index(self.loss), out)
+                   n_iter, seeds, self.update == "paper", LOSSES.index(self.loss), out, float(self.neg_smooth))
         return out
 
     # ---- persistence: .npz arrays + .json sidecar, no pickles ----
@@ -1356,6 +1396,7 @@ class JoSE:
         params = {k: val for k, val in meta["params"].items() if k in cls().get_params()}
         params.setdefault("neg_weight", params.get("negative", 2))  # before neg_weight: weight 1 per negative
         params.setdefault("warm", 0.0)  # trained before --warm (inference does not use it)
+        params.setdefault("neg_smooth", 0.0)  # trained before neg_smooth: the hinge
         m = cls(**params)
         try:
             m._check()
