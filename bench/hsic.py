@@ -346,7 +346,8 @@ def aggregated(args):
     side = int(coll[2]) - int(coll[1]) + 1
     print(f"## Aggregated test (HSICAgg, {side} x {side} bandwidths 2^i m / sqrt 2, i = {int(coll[1])}..{int(coll[2])}, "
           f"B = {args.agg_b}): rejection rate at alpha = 0.05\n")
-    print("Same data for every column. `agg` = textmine aggregated (one set of B permutations, min-p correction); "
+    print(f"Same data for every column. `agg` = textmine aggregated (one set of B permutations, {args.agg_combine} "
+          "combination of the pairs' p-values); `agg, min rule` = the same with MMDAgg's min-p rule (--agg-min); "
           "`gamma` = median-heuristic gamma test; `perm` = median-heuristic permutation test (B = 200); "
           "`hyppo` = `Hsic().test` (chi2); `best single` = the best of the bandwidth pairs' own uncorrected "
           "permutation tests in hindsight (the same permutations as `agg`), and its sigma pair.\n")
@@ -361,14 +362,20 @@ def aggregated(args):
             single = None
             paired = []                     # (agg rejects, each pair rejects) per trial: paired differences
             t_agg = []
+            mins = []
             t0 = time.perf_counter()
             for t in range(trials):
                 x, y = dep_sample(shape, n, rng)
                 ts = time.perf_counter()
                 r = hsic_agg_test(x, y, n_permutations=args.agg_b, seed=t, alpha=alpha,
-                                  collection=(coll[0], int(coll[1]), int(coll[2])))
+                                  collection=(coll[0], int(coll[1]), int(coll[2])), combine=args.agg_combine)
                 t_agg.append(time.perf_counter() - ts)
                 rej["agg"] += r.pvalue <= alpha
+                if args.agg_min:            # MMDAgg's min rule on the same permutations (same seed)
+                    rm = hsic_agg_test(x, y, n_permutations=args.agg_b, seed=t, alpha=alpha,
+                                       collection=(coll[0], int(coll[1]), int(coll[2])), combine="min")
+                    rej["min"] = rej.get("min", 0) + (rm.pvalue <= alpha)
+                    mins.append(rm.pvalue <= alpha)
                 ps = np.array([k.pvalue for k in r.kernels])
                 single = (ps <= alpha).astype(int) if single is None else single + (ps <= alpha)
                 paired.append((r.pvalue <= alpha, ps <= alpha))
@@ -383,7 +390,8 @@ def aggregated(args):
             bk = r.kernels[best]
             rate = {k: v / trials for k, v in rej.items()}
             se = math.sqrt(alpha * (1 - alpha) / trials)
-            rows.append((shape, n, trials, f"{rate['agg']:.3f}", f"{rate['gamma']:.3f}", f"{rate['perm']:.3f}",
+            rows.append((shape, n, trials, f"{rate['agg']:.3f}", f"{rate['min']:.3f}" if "min" in rate else "",
+                         f"{rate['gamma']:.3f}", f"{rate['perm']:.3f}",
                          f"{rate['hyppo']:.3f}", f"{single[best] / trials:.3f}",
                          f"{bk.bandwidth_x:.3g}, {bk.bandwidth_y:.3g}",
                          f"{se:.4f}" if shape == "null" else "", f"{statistics.median(t_agg):.3f}"))
@@ -391,13 +399,17 @@ def aggregated(args):
                   f"perm {rate['perm']:.3f} hyppo {rate['hyppo']:.3f} best {single[best] / trials:.3f} "
                   f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
             a = np.array([p[0] for p in paired])
+            if mins:
+                d = np.array(mins, dtype=float) - a
+                print(f"    min rule: {np.mean(mins):.3f}; minus agg {d.mean():+.3f} (paired s.e. "
+                      f"{d.std(ddof=1) / math.sqrt(trials):.4f})", file=sys.stderr, flush=True)
             for j, (k, c) in enumerate(zip(r.kernels, single)):
                 s_j = np.array([p[1][j] for p in paired])
                 d = s_j.astype(float) - a          # paired difference pair - agg, per trial
                 print(f"    single pair ({k.bandwidth_x:.3g}, {k.bandwidth_y:.3g}): {c / trials:.3f}; minus agg "
                       f"{d.mean():+.3f} (paired s.e. {d.std(ddof=1) / math.sqrt(trials):.4f}; pair only "
                       f"{int((s_j & ~a).sum())}, agg only {int((a & ~s_j).sum())})", file=sys.stderr, flush=True)
-    table(["data", "n", "trials", "agg", "gamma", "perm", "hyppo", "best single", "best sigma pair",
+    table(["data", "n", "trials", "agg", "agg, min rule", "gamma", "perm", "hyppo", "best single", "best sigma pair",
            "s.e. at 0.05", "agg s (median)"], rows)
 
 
@@ -494,6 +506,10 @@ def main():
     ap.add_argument("--agg-progress", type=int, default=0, metavar="K",
                     help="aggregated: print the running rejection counts every K trials (stderr)")
     ap.add_argument("--agg-skip-peers", action="store_true", help="aggregated: power cells without the peers")
+    ap.add_argument("--agg-combine", choices=["harmonic", "min"], default="harmonic",
+                    help="aggregated: the combination of the pairs' p-values (`agg` column)")
+    ap.add_argument("--agg-min", action="store_true",
+                    help="aggregated: also run the min rule on the same permutations (`agg, min rule` column)")
     ap.add_argument("--inc-ns", type=int, nargs="+", default=[2000, 10000])
     ap.add_argument("--inc-shapes", nargs="+", default=["sin8", "circle"])
     ap.add_argument("--inc-trials", type=int, default=20, help="agg_inc: trials per cell up to n = 2000 (1 above)")
