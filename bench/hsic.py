@@ -366,6 +366,8 @@ def aggregated(args):
             t0 = time.perf_counter()
             for t in range(trials):
                 x, y = dep_sample(shape, n, rng)
+                if t < args.agg_skip_trials:        # the data of trials run elsewhere (a split run)
+                    continue
                 ts = time.perf_counter()
                 r = hsic_agg_test(x, y, n_permutations=args.agg_b, seed=t, alpha=alpha,
                                   collection=(coll[0], int(coll[1]), int(coll[2])), combine=args.agg_combine)
@@ -379,20 +381,21 @@ def aggregated(args):
                 ps = np.array([k.pvalue for k in r.kernels])
                 single = (ps <= alpha).astype(int) if single is None else single + (ps <= alpha)
                 paired.append((r.pvalue <= alpha, ps <= alpha))
-                if shape == "null" or not args.agg_skip_peers:
+                if not args.agg_skip_peers:
                     rej["gamma"] += hsic_test(x, y, method="gamma").pvalue <= alpha
                     rej["perm"] += hsic_test(x, y, method="permutation", n_permutations=200, seed=t).pvalue <= alpha
                     rej["hyppo"] += Hsic().test(x, y)[1] <= alpha
                 if args.agg_progress and (t + 1) % args.agg_progress == 0:
                     print(f"    {shape} n={n} after {t + 1} trials: rejections {rej}, single pairs "
                           f"{single.tolist()} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+            trials -= args.agg_skip_trials
             best = int(np.argmax(single))
             bk = r.kernels[best]
             rate = {k: v / trials for k, v in rej.items()}
             se = math.sqrt(alpha * (1 - alpha) / trials)
             rows.append((shape, n, trials, f"{rate['agg']:.3f}", f"{rate['min']:.3f}" if "min" in rate else "",
-                         f"{rate['gamma']:.3f}", f"{rate['perm']:.3f}",
-                         f"{rate['hyppo']:.3f}", f"{single[best] / trials:.3f}",
+                         *("-" if args.agg_skip_peers else f"{rate[k]:.3f}" for k in ("gamma", "perm", "hyppo")),
+                         f"{single[best] / trials:.3f}",
                          f"{bk.bandwidth_x:.3g}, {bk.bandwidth_y:.3g}",
                          f"{se:.4f}" if shape == "null" else "", f"{statistics.median(t_agg):.3f}"))
             print(f"  {shape} n={n} trials={trials}: agg {rate['agg']:.3f} gamma {rate['gamma']:.3f} "
@@ -505,7 +508,10 @@ def main():
                     help="aggregated: the bandwidth collection")
     ap.add_argument("--agg-progress", type=int, default=0, metavar="K",
                     help="aggregated: print the running rejection counts every K trials (stderr)")
-    ap.add_argument("--agg-skip-peers", action="store_true", help="aggregated: power cells without the peers")
+    ap.add_argument("--agg-skip-peers", action="store_true", help="aggregated: without the peers (gamma, perm, hyppo)")
+    ap.add_argument("--agg-skip-trials", type=int, default=0, metavar="K",
+                    help="aggregated: draw but do not test the first K trials of each cell (to split a long run "
+                         "over processes: the trials are the same data and seeds as in one run)")
     ap.add_argument("--agg-combine", choices=["harmonic", "min"], default="harmonic",
                     help="aggregated: the combination of the pairs' p-values (`agg` column)")
     ap.add_argument("--agg-min", action="store_true",
