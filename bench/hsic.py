@@ -346,7 +346,8 @@ def aggregated(args):
     side = int(coll[2]) - int(coll[1]) + 1
     print(f"## Aggregated test (HSICAgg, {side} x {side} bandwidths 2^i m / sqrt 2, i = {int(coll[1])}..{int(coll[2])}, "
           f"B = {args.agg_b}): rejection rate at alpha = 0.05\n")
-    print("Same data for every column. `agg` = textmine aggregated (one set of B permutations, min-p correction); "
+    print(f"Same data for every column. `agg` = textmine aggregated (one set of B permutations, {args.agg_combine} "
+          "combination of the pairs' p-values); `agg, min rule` = the same with MMDAgg's min-p rule (--agg-min); "
           "`gamma` = median-heuristic gamma test; `perm` = median-heuristic permutation test (B = 200); "
           "`hyppo` = `Hsic().test` (chi2); `best single` = the best of the bandwidth pairs' own uncorrected "
           "permutation tests in hindsight (the same permutations as `agg`), and its sigma pair.\n")
@@ -361,43 +362,57 @@ def aggregated(args):
             single = None
             paired = []                     # (agg rejects, each pair rejects) per trial: paired differences
             t_agg = []
+            mins = []
             t0 = time.perf_counter()
             for t in range(trials):
                 x, y = dep_sample(shape, n, rng)
+                if t < args.agg_skip_trials:        # the data of trials run elsewhere (a split run)
+                    continue
                 ts = time.perf_counter()
                 r = hsic_agg_test(x, y, n_permutations=args.agg_b, seed=t, alpha=alpha,
-                                  collection=(coll[0], int(coll[1]), int(coll[2])))
+                                  collection=(coll[0], int(coll[1]), int(coll[2])), combine=args.agg_combine)
                 t_agg.append(time.perf_counter() - ts)
                 rej["agg"] += r.pvalue <= alpha
+                if args.agg_min:            # MMDAgg's min rule on the same permutations (same seed)
+                    rm = hsic_agg_test(x, y, n_permutations=args.agg_b, seed=t, alpha=alpha,
+                                       collection=(coll[0], int(coll[1]), int(coll[2])), combine="min")
+                    rej["min"] = rej.get("min", 0) + (rm.pvalue <= alpha)
+                    mins.append(rm.pvalue <= alpha)
                 ps = np.array([k.pvalue for k in r.kernels])
                 single = (ps <= alpha).astype(int) if single is None else single + (ps <= alpha)
                 paired.append((r.pvalue <= alpha, ps <= alpha))
-                if shape == "null" or not args.agg_skip_peers:
+                if not args.agg_skip_peers:
                     rej["gamma"] += hsic_test(x, y, method="gamma").pvalue <= alpha
                     rej["perm"] += hsic_test(x, y, method="permutation", n_permutations=200, seed=t).pvalue <= alpha
                     rej["hyppo"] += Hsic().test(x, y)[1] <= alpha
                 if args.agg_progress and (t + 1) % args.agg_progress == 0:
                     print(f"    {shape} n={n} after {t + 1} trials: rejections {rej}, single pairs "
                           f"{single.tolist()} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+            trials -= args.agg_skip_trials
             best = int(np.argmax(single))
             bk = r.kernels[best]
             rate = {k: v / trials for k, v in rej.items()}
             se = math.sqrt(alpha * (1 - alpha) / trials)
-            rows.append((shape, n, trials, f"{rate['agg']:.3f}", f"{rate['gamma']:.3f}", f"{rate['perm']:.3f}",
-                         f"{rate['hyppo']:.3f}", f"{single[best] / trials:.3f}",
+            rows.append((shape, n, trials, f"{rate['agg']:.3f}", f"{rate['min']:.3f}" if "min" in rate else "",
+                         *("-" if args.agg_skip_peers else f"{rate[k]:.3f}" for k in ("gamma", "perm", "hyppo")),
+                         f"{single[best] / trials:.3f}",
                          f"{bk.bandwidth_x:.3g}, {bk.bandwidth_y:.3g}",
                          f"{se:.4f}" if shape == "null" else "", f"{statistics.median(t_agg):.3f}"))
             print(f"  {shape} n={n} trials={trials}: agg {rate['agg']:.3f} gamma {rate['gamma']:.3f} "
                   f"perm {rate['perm']:.3f} hyppo {rate['hyppo']:.3f} best {single[best] / trials:.3f} "
                   f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
             a = np.array([p[0] for p in paired])
+            if mins:
+                d = np.array(mins, dtype=float) - a
+                print(f"    min rule: {np.mean(mins):.3f}; minus agg {d.mean():+.3f} (paired s.e. "
+                      f"{d.std(ddof=1) / math.sqrt(trials):.4f})", file=sys.stderr, flush=True)
             for j, (k, c) in enumerate(zip(r.kernels, single)):
                 s_j = np.array([p[1][j] for p in paired])
                 d = s_j.astype(float) - a          # paired difference pair - agg, per trial
                 print(f"    single pair ({k.bandwidth_x:.3g}, {k.bandwidth_y:.3g}): {c / trials:.3f}; minus agg "
                       f"{d.mean():+.3f} (paired s.e. {d.std(ddof=1) / math.sqrt(trials):.4f}; pair only "
                       f"{int((s_j & ~a).sum())}, agg only {int((a & ~s_j).sum())})", file=sys.stderr, flush=True)
-    table(["data", "n", "trials", "agg", "gamma", "perm", "hyppo", "best single", "best sigma pair",
+    table(["data", "n", "trials", "agg", "agg, min rule", "gamma", "perm", "hyppo", "best single", "best sigma pair",
            "s.e. at 0.05", "agg s (median)"], rows)
 
 
@@ -493,7 +508,14 @@ def main():
                     help="aggregated: the bandwidth collection")
     ap.add_argument("--agg-progress", type=int, default=0, metavar="K",
                     help="aggregated: print the running rejection counts every K trials (stderr)")
-    ap.add_argument("--agg-skip-peers", action="store_true", help="aggregated: power cells without the peers")
+    ap.add_argument("--agg-skip-peers", action="store_true", help="aggregated: without the peers (gamma, perm, hyppo)")
+    ap.add_argument("--agg-skip-trials", type=int, default=0, metavar="K",
+                    help="aggregated: draw but do not test the first K trials of each cell (to split a long run "
+                         "over processes: the trials are the same data and seeds as in one run)")
+    ap.add_argument("--agg-combine", choices=["harmonic", "min"], default="harmonic",
+                    help="aggregated: the combination of the pairs' p-values (`agg` column)")
+    ap.add_argument("--agg-min", action="store_true",
+                    help="aggregated: also run the min rule on the same permutations (`agg, min rule` column)")
     ap.add_argument("--inc-ns", type=int, nargs="+", default=[2000, 10000])
     ap.add_argument("--inc-shapes", nargs="+", default=["sin8", "circle"])
     ap.add_argument("--inc-trials", type=int, default=20, help="agg_inc: trials per cell up to n = 2000 (1 above)")

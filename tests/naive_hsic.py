@@ -214,6 +214,17 @@ def agg_rank_counts(vals):
     return np.array([[sum(vals[c, l] >= vals[t, l] for c in range(m)) for l in range(L)] for t in range(m)])
 
 
+def agg_harmonic_pvalue(vals):
+    """The harmonic-mean combination, exactly: each row's per-pair p-values are its ranks among
+    the rows (:func:`agg_rank_counts` / m); a row is at least as extreme as the observed row 0
+    when the harmonic mean of its p-values is at most row 0's (compared as fractions)."""
+    from fractions import Fraction
+    c = agg_rank_counts(vals)
+    m, L = c.shape
+    hmp = [Fraction(L) / sum(Fraction(m, int(c[t, l])) for l in range(L)) for t in range(m)]
+    return sum(h <= hmp[0] for h in hmp) / m
+
+
 def mmdagg_decision(vals, alpha, steps=60):
     """MMDAgg's rule with uniform weights, as published (Schrab et al. 2023, Algorithm 1), with the
     same permutations in both roles (B1 = B2 = the B + 1 rows, the observed one included):

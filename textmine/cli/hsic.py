@@ -79,7 +79,8 @@ def _parse_bandwidth(ctx, param, value):
                                                       "aggregated", "aggregated-inc"]),
               default="auto", show_default=True,
               help="aggregated: HSICAgg, 3 x 3 Gaussian bandwidths (median distance / 4, / 2, / 1), one set of -B "
-              "permutations, min-p level correction (power where one median bandwidth fails). aggregated-inc: the same "
+              "permutations, the pairs' p-values combined by their harmonic mean (power where one median bandwidth "
+              "fails). aggregated-inc: the same "
               "collection on agginc's incomplete U-statistic (each of n/2 row pairs against the next 200) with -B "
               "wild-bootstrap draws, linear in n (for large n; statistic 'incomplete'). auto: aggregated "
               "for one test up to n = 500 (Gaussian kernel, median rule, no --estimator), else gamma (biased), "
@@ -143,7 +144,8 @@ def hsic(x, y, x_cols, y_cols, header, delimiter, kernel, bandwidth_rule, bandwi
     or the block size for block) or, with --json, one JSON object with the same keys.
     --pvalue aggregated reports the bandwidth pair with the smallest single p-value; its --json
     adds "alpha" and "kernels" (each pair's sigmas, statistic, own p-value and whether it
-    rejects at --level after the correction for the collection).
+    rejects at --level after the min-p correction for the collection; a pair rejects only when
+    the test does, but the test can reject with no pair significant alone).
     --pvalue gamma reproduces Gretton's hsicTestGamma.m (with --bandwidth-rule gretton);
     --estimator normalized --pvalue chi2 --bandwidth-rule hyppo reproduces hyppo's Hsic.
 
