@@ -67,3 +67,59 @@ def test_closed_stderr_does_not_fail_a_successful_run(corpus):
                        env=ENV, timeout=120)
     assert p.returncode == 0
     assert p.stdout.decode().count("\n") == 1
+
+
+# -- text that is not Unicode: lone surrogates from JSON escapes, raw bytes kept by surrogateescape ---
+
+@pytest.fixture
+def dict_tsv(tmp_path):
+    p = tmp_path / "d.tsv"
+    p.write_text("中文\t10\n分词\t8\n我们\t5\n北京\t5\n", encoding="utf-8")
+    return p
+
+
+@pytest.fixture
+def lone(tmp_path):
+    p = tmp_path / "s.jsonl"
+    p.write_bytes(b'{"text": "lone \\ud83d sur", "k": "\\udc00x"}\n{"text": "ok \\ud83d\\ude00 \\u4e2d\\u6587"}\n')
+    return p
+
+
+@pytest.mark.parametrize("command", ["count", "segment"])
+def test_a_lone_surrogate_escape_in_json_is_a_file_line_error(command, lone, dict_tsv):
+    extra = ["--dict", dict_tsv] if command == "segment" else ["-t", "char"]
+    p = textmine(command, "-q", "-j", "1", *extra, lone)
+    assert p.returncode == 1
+    line = one_error_line(p.stderr)
+    assert f"{lone.name}:1:" in line and "\\ud83d" in line
+    assert p.stdout == b""
+
+
+@pytest.mark.parametrize("command", ["count", "segment"])
+@pytest.mark.parametrize("errors", ["skip", "replace", "ignore"])
+def test_a_lone_surrogate_never_reaches_the_output(command, errors, lone, dict_tsv):
+    extra = ["--dict", dict_tsv] if command == "segment" else ["-t", "char"]
+    p = textmine(command, "-q", "-j", "1", "--errors", errors, *extra, lone)
+    assert p.returncode == 0, p.stderr
+    text = p.stdout.decode("utf-8")  # strict: the output is UTF-8
+    assert "😀" in text  # the escaped pair on line 2 is a real character
+    if errors == "skip":
+        assert "skipped 1 record (undecodable: 1)" in p.stderr.decode()
+        assert "lone" not in text
+    else:
+        assert ("l\t1" in text or "lone" in text)
+        assert ("\ufffd" in text or "\\ufffd" in text) == (errors == "replace")
+    if command == "segment":  # the other key's lone surrogate is written back as its escape
+        import json
+        records = [json.loads(x) for x in text.splitlines()]
+        if errors != "skip":
+            assert records[0]["k"] == "\udc00x"
+
+
+def test_segment_surrogateescape_writes_the_undecodable_bytes_back(tmp_path, dict_tsv):
+    p = tmp_path / "gb.txt"
+    raw = "中文分词".encode("gb18030")
+    p.write_bytes(raw + b"\n")
+    r = textmine("segment", "-q", "-j", "1", "--dict", dict_tsv, "--errors", "surrogateescape", "--sep", "", p)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == raw + b"\n"

@@ -597,6 +597,8 @@ FORMATS = ("text", "jsonl", "csv", "tsv")
 _FORMAT_EXTS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv"}
 _SKIP_REASONS = ("undecodable", "bad JSON", "not an object", "missing field", "not text")
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # \ud83d in JSON text: a surrogate, maybe lone
 _MISSING = object()
 _skipped = collections.Counter()  # this process's skipped records, by reason (see take_skipped)
 
@@ -748,6 +750,16 @@ def set_field(obj, field, value):
     cur[last] = value
 
 
+def _has_surrogate(v):
+    return _SURROGATE.search(v) is not None if type(v) is str else any(_SURROGATE.search(x) for x in v)
+
+
+def _drop_surrogates(v, by):
+    if type(v) is str:
+        return _SURROGATE.sub(by, v)
+    return [_SURROGATE.sub(by, x) for x in v]
+
+
 def _is_text(v):
     return type(v) is str or (type(v) is list and all(type(x) is str for x in v))
 
@@ -813,6 +825,16 @@ def _jsonl_records(shard, opts, block_bytes, skips, as_lines=False):
                     _skip_or_raise(skips, skip, "not text", where(i), f"field {field!r} is {what}, "
                                    "not a string or an array of strings")
                     continue
+            if "\\u" in line and _SURROGATE_ESCAPE.search(line) and _has_surrogate(v):
+                # JSON's \ud83d without its pair decodes to a lone surrogate: not text, no UTF-8
+                if opts.errors in ("strict", "skip"):
+                    bad = _SURROGATE.search(v if type(v) is str else "".join(v)).group()
+                    _skip_or_raise(skips, skip, "undecodable", where(i),
+                                   f"field {field!r} holds the lone surrogate \\u{ord(bad):04x} (an escape "
+                                   "without its pair: not Unicode text); --errors replace replaces it with "
+                                   "U+FFFD, --errors skip skips such records")
+                    continue
+                v = _drop_surrogates(v, "" if opts.errors == "ignore" else "\ufffd")
             if not as_lines:
                 append((v, obj))
             elif type(v) is str and "\n" not in v and not v.endswith("\r"):
@@ -1008,7 +1030,10 @@ def format_records(batch, values, field=None, output_field=None):
         out = []
         for (_, obj), v in zip(batch, values):
             set_field(obj, name, v)
-            out.append(dumps(obj))
+            line = dumps(obj)
+            if _SURROGATE.search(line):  # a lone surrogate in another key: kept as its \\u escape
+                line = json.dumps(obj, ensure_ascii=True, separators=(",", ":"))
+            out.append(line)
         out.append("")
         return "\n".join(out)
     rows = []

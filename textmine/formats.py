@@ -103,8 +103,9 @@ def _writer(sink, binary, encoding):
     buffered = io.BufferedWriter(sink, 1 << 16)
     if binary:
         return buffered
-    return io.TextIOWrapper(buffered, encoding=encoding, newline="\n", write_through=False,
-                            line_buffering=False)
+    # surrogateescape: the raw bytes that --errors surrogateescape read come back out unchanged
+    return io.TextIOWrapper(buffered, encoding=encoding, errors="surrogateescape", newline="\n",
+                            write_through=False, line_buffering=False)
 
 
 def _abandon(f, sink):

@@ -75,6 +75,10 @@ class LazyGroup(click.Group):
             if isinstance(e, MemoryError):
                 cmd = self.get_command(ctx, ctx.invoked_subcommand) if ctx.invoked_subcommand else None
                 raise click.ClickException(memory_hint(cmd)) from None
+            if isinstance(e, UnicodeEncodeError):  # a lone surrogate from some input, on its way out
+                bad = e.object[e.start:e.end][:8] if isinstance(e.object, str) else ""
+                raise click.ClickException(f"output: cannot write {bad!r} as {e.encoding} ({e.reason}); "
+                                           "an input holds text that is not Unicode") from None
             if isinstance(e, OSError) and e.errno in _WRITE_ERRNOS:
                 what, hint = _written_by(e)
                 raise click.ClickException(f"{what}: cannot write ({e.strerror or e}){hint}") from None
