@@ -123,3 +123,34 @@ def test_segment_surrogateescape_writes_the_undecodable_bytes_back(tmp_path, dic
     r = textmine("segment", "-q", "-j", "1", "--dict", dict_tsv, "--errors", "surrogateescape", "--sep", "", p)
     assert r.returncode == 0, r.stderr
     assert r.stdout == raw + b"\n"
+
+
+# -- a model write that fails --------------------------------------------------------------------
+
+@pytest.fixture
+def gold(tmp_path):
+    p = tmp_path / "gold.txt"
+    p.write_text("中文 分词 没有 那么 难 。\n我们 今天 去 北京 。\n" * 10, encoding="utf-8")
+    return p
+
+
+def _fsize_limit():
+    import resource
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))
+
+
+@pytest.mark.parametrize("where", ["dev_full", "fsize"])
+def test_train_segmenter_write_failure_is_exactly_one_line(where, gold, tmp_path):
+    if where == "dev_full" and not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    out = "/dev/full" if where == "dev_full" else tmp_path / "m.model"
+    p = subprocess.run([sys.executable, "-m", "textmine", "train-segmenter", "-q", "-j", "1", "--gold", str(gold),
+                        "--epochs", "1", "--bits", "12", "-o", str(out)], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, env=ENV, timeout=120,
+                       preexec_fn=_fsize_limit if where == "fsize" else None)
+    assert p.returncode == 1
+    text = p.stderr.decode()
+    assert "Exception ignored" not in text and "Traceback" not in text, text
+    assert len(text.strip().splitlines()) == 1 and "cannot write" in text, text
+    if where == "fsize":
+        assert os.listdir(tmp_path) == ["gold.txt"]  # no model, no temporary file
