@@ -154,3 +154,19 @@ def test_train_segmenter_write_failure_is_exactly_one_line(where, gold, tmp_path
     assert len(text.strip().splitlines()) == 1 and "cannot write" in text, text
     if where == "fsize":
         assert os.listdir(tmp_path) == ["gold.txt"]  # no model, no temporary file
+
+
+# -- word2vec text whose first word holds a space --------------------------------------------------
+
+@pytest.mark.parametrize("command", [["neighbors", "-k", "1"], ["similar", "-k", "1"], ["evaluate", "--pairs"]])
+def test_a_word_with_a_space_in_a_vectors_file_names_the_line(command, tmp_path):
+    vec = tmp_path / "v.vec"
+    vec.write_text("3 2\nnew york 1 2\nb 3 4\nc 5 6\n", encoding="utf-8")
+    pairs = tmp_path / "p.tsv"
+    pairs.write_text("b\tc\t1\n", encoding="utf-8")
+    args = {"neighbors": [vec], "similar": [vec, "b"], "evaluate": [pairs, vec]}[command[0]]
+    p = textmine(*command, *args)
+    assert p.returncode == 1
+    line = one_error_line(p.stderr)
+    assert f"{vec.name}:2:" in line and "word with a space" in line, line
+    assert "binary" not in line

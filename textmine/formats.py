@@ -601,7 +601,8 @@ def _decode_replacing(data, encoding):
 
 
 def _looks_like_text_record(line, d):
-    """Whether the first record after the header is a text record: a word and then numbers only.
+    """Whether the first record after the header is a text record: a word and then numbers (its
+    last D fields).
 
     A binary record is a word, a space and ``4 * d`` raw float32 bytes; those bytes practically
     never split into ASCII numbers, whatever encoding the words are in (so a GBK or Latin-1 text
@@ -609,7 +610,9 @@ def _looks_like_text_record(line, d):
     parts = line.split()  # any whitespace: a TAB-separated file is text (and then a clear error)
     if len(parts) < 2:
         return False
-    for p in parts[1:]:
+    # only the last D fields: a word with a space ('new york 0.1 ...') is a text record too (and
+    # then an error naming FILE:LINE), not a binary one
+    for p in parts[max(1, len(parts) - d):]:
         if not re.fullmatch(rb"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(nan|inf|infinity)", p,
                                      re.IGNORECASE):
             return False
