@@ -170,3 +170,19 @@ def test_a_word_with_a_space_in_a_vectors_file_names_the_line(command, tmp_path)
     line = one_error_line(p.stderr)
     assert f"{vec.name}:2:" in line and "word with a space" in line, line
     assert "binary" not in line
+
+
+# -- an absurd -j ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("command", ["count", "segment"])
+def test_an_absurd_jobs_is_a_usage_error_not_a_fork_bomb(command, corpus, dict_tsv):
+    from textmine.cli._options import max_jobs
+
+    extra = ["--dict", dict_tsv] if command == "segment" else []
+    p = textmine(command, "-q", "-j", max_jobs() + 1, *extra, corpus, timeout=60)
+    assert p.returncode == 2
+    assert "more than" in p.stderr.decode() and "Traceback" not in p.stderr.decode()
+    env = dict(ENV, TEXTMINE_JOBS="100000")
+    p = subprocess.run([sys.executable, "-m", "textmine", command, "-q", *map(str, extra), str(corpus)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=60)
+    assert p.returncode == 2 and b"100000 workers" in p.stderr

@@ -279,9 +279,24 @@ def alias_target(target):
     return callback
 
 
+def max_jobs():
+    """The most workers -j may ask for: 4 per CPU, at least 32. Beyond that a run only starts
+    processes (each with its own start-up memory) that wait for a CPU; -j 100000 would try to
+    fork 100000 of them."""
+    return max(32, 4 * (os.cpu_count() or 1))
+
+
+def _check_jobs(ctx, param, value):
+    if value is not None and value > max_jobs() and not ctx.resilient_parsing:
+        raise click.BadParameter(f"{value} workers is more than {max_jobs()} (4 per CPU of this machine's "
+                                 f"{os.cpu_count() or 1}, at least 32); the output does not depend on -j",
+                                 ctx=ctx, param=param)
+    return value
+
+
 def jobs_option(f):
     return click.option("-j", "--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
-                        envvar="TEXTMINE_JOBS", show_default="number of CPUs",
+                        envvar="TEXTMINE_JOBS", show_default="number of CPUs", callback=_check_jobs,
                         help="Worker processes (or threads). Output does not depend on it.")(f)
 
 
