@@ -186,3 +186,34 @@ def test_an_absurd_jobs_is_a_usage_error_not_a_fork_bomb(command, corpus, dict_t
     p = subprocess.run([sys.executable, "-m", "textmine", command, "-q", *map(str, extra), str(corpus)],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=60)
     assert p.returncode == 2 and b"100000 workers" in p.stderr
+
+
+# -- UTF-16 without a byte-order mark -----------------------------------------------------------------
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("command", ["count", "segment"])
+def test_chinese_utf16_without_bom_gets_the_right_codec_hint(codec, command, tmp_path, dict_tsv):
+    # "一" is 00 4E: NUL bytes at both parities, which a parity test calls binary
+    p = tmp_path / "u16.txt"
+    p.write_bytes(("一二三，中文分词。\n" * 30 + "我们去北京\n" * 30).encode(codec))
+    extra = ["--dict", dict_tsv] if command == "segment" else []
+    r = textmine(command, "-q", "-j", "1", *extra, p)
+    assert r.returncode == 1
+    line = one_error_line(r.stderr)
+    assert f"try --encoding {codec}" in line and "binary" not in line, line
+    r = textmine(command, "-q", "-j", "1", "--encoding", codec, *extra, p)
+    assert r.returncode == 0, r.stderr
+    assert "北京" in r.stdout.decode("utf-8")
+
+
+def test_binary_files_stay_binary(tmp_path):
+    import random
+
+    rng = random.Random(3)
+    for name, data in [("r.bin", bytes(rng.randrange(256) for _ in range(70000))),
+                       ("z.bin", b"\x7fELF\x02\x01\x01" + bytes(200) + b"abc" * 100)]:
+        p = tmp_path / name
+        p.write_bytes(data)
+        r = textmine("count", "-q", "-j", "1", p)
+        assert r.returncode == 1
+        assert "looks like a binary file" in one_error_line(r.stderr)

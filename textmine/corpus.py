@@ -214,6 +214,29 @@ def _decode_error(path, offset, raw, opts):
     )
 
 
+def _guess_utf16(sample):
+    """``'utf-16-le'`` or ``'utf-16-be'`` when ``sample`` (starting at an even file offset) reads as
+    text in that byte order, else ``None``. Chinese text has NUL bytes at both parities (U+4E00
+    is ``00 4E`` in UTF-16-LE), so the test is what the bytes decode to: text has line ends and
+    hardly any control, unassigned or private-use characters; the other byte order of the same
+    bytes (``\\n`` read as U+0A00) or a binary file does not."""
+    import unicodedata
+
+    sample = sample[:len(sample) // 2 * 2]
+    best, best_bad = None, None
+    for guess in ("utf-16-le", "utf-16-be"):
+        text = sample.decode(guess, "replace")
+        if text.endswith("\ufffd"):  # a surrogate pair cut by the sample's end
+            text = text[:-1]
+        if "\n" not in text:  # a line end, read in this byte order: no guess from a few bytes
+            continue
+        bad = sum(1 for ch in text if ch not in "\t\n\r" and
+                  unicodedata.category(ch) in ("Cc", "Cn", "Co", "Cs") or ch == "\ufffd")
+        if bad <= len(text) // 100 and (best_bad is None or bad < best_bad):
+            best, best_bad = guess, bad
+    return best
+
+
 def _binary_error(path, raw, pos, nul, opts):
     """The error for a NUL byte: UTF-16/32 text (a byte-order mark, or NUL bytes all at even or all
     at odd offsets) gets a hint to the right codec; anything else is called binary."""
@@ -223,18 +246,7 @@ def _binary_error(path, raw, pos, nul, opts):
     elif pos == 0 and raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         utf = "utf-16"
     else:
-        sample = raw[:1 << 16]
-        nuls = [(pos + i) % 2 for i, b in enumerate(sample) if b == 0]
-        parities = set(nuls)
-        if len(nuls) >= 2 and len(parities) == 1 and b"\x00\x00" not in sample:
-            # ASCII in UTF-16-LE is 'a\0': its NUL bytes sit at odd offsets; and it must decode
-            guess = "utf-16-le" if parities == {1} else "utf-16-be"
-            even = sample[(pos % 2):]
-            try:
-                even[:len(even) // 2 * 2].decode(guess)
-                utf = guess
-            except UnicodeDecodeError:
-                pass
+        utf = _guess_utf16(raw[(pos % 2):(pos % 2) + (1 << 16)])
     if utf is None:
         return TextmineError(f"{display(path)}: looks like a binary file (NUL byte at offset {pos + nul})")
     hint = f"try {opts.option} {utf}" if opts.option else f"convert it to UTF-8 (e.g. iconv -f {utf} -t utf-8)"
