@@ -217,3 +217,20 @@ def test_binary_files_stay_binary(tmp_path):
         r = textmine("count", "-q", "-j", "1", p)
         assert r.returncode == 1
         assert "looks like a binary file" in one_error_line(r.stderr)
+
+
+# -- a directory with a broken symbolic link ------------------------------------------------------
+
+@pytest.mark.parametrize("inside", [True, False])
+def test_a_broken_symlink_is_named_as_such_not_permission_denied(inside, tmp_path):
+    from textmine.corpus import resolve_inputs
+    from textmine.errors import TextmineError
+
+    d = tmp_path / "corpus"
+    d.mkdir()
+    (d / "a.txt").write_text("中文\n", encoding="utf-8")
+    (d / "gone.txt").symlink_to("nowhere.txt")
+    with pytest.raises(TextmineError, match="broken symbolic link \\(to nowhere.txt"):
+        resolve_inputs([str(d)] if inside else [str(d / "gone.txt")])
+    r = textmine("count", "-q", "-j", "1", d)
+    assert r.returncode == 1 and "broken symbolic link" in one_error_line(r.stderr)

@@ -131,7 +131,7 @@ def resolve_inputs(paths, glob="*"):
             out.append(STDIN)
             continue
         if not os.path.exists(p):
-            raise TextmineError(f"{p}: no such file or directory")
+            raise _missing(p)
         if os.path.isdir(p):
             found = []
             for root, dirs, files in os.walk(p):
@@ -147,8 +147,19 @@ def resolve_inputs(paths, glob="*"):
             out.append(p)
     for p in out:
         if p != STDIN and not os.access(p, os.R_OK):
-            raise TextmineError(f"{p}: permission denied")
+            raise _missing(p) if not os.path.exists(p) else TextmineError(f"{p}: permission denied")
     return out
+
+
+def _missing(p):
+    """The error for a path that is not there: a symbolic link to nothing says so."""
+    if os.path.islink(p):
+        try:
+            target = os.readlink(p)
+        except OSError:
+            target = "?"
+        return TextmineError(f"{p}: broken symbolic link (to {target}, which does not exist)")
+    return TextmineError(f"{p}: no such file or directory")
 
 
 def _open_binary(path):
