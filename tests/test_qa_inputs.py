@@ -234,3 +234,20 @@ def test_a_broken_symlink_is_named_as_such_not_permission_denied(inside, tmp_pat
         resolve_inputs([str(d)] if inside else [str(d / "gone.txt")])
     r = textmine("count", "-q", "-j", "1", d)
     assert r.returncode == 1 and "broken symbolic link" in one_error_line(r.stderr)
+
+
+# -- a vectors file with a repeated word --------------------------------------------------------
+
+@pytest.mark.parametrize("command", ["neighbors", "similar"])
+def test_a_repeated_word_in_vectors_keeps_the_first_and_says_so(command, tmp_path):
+    vec = tmp_path / "v.vec"
+    vec.write_text("3 2\na 1 0\nb 1 0.1\na 0 1\n", encoding="utf-8")
+    args = [vec, "-k", "1"] + (["a"] if command == "similar" else [])
+    p = textmine(command, "-q", *args)
+    assert p.returncode == 0, p.stderr
+    rows = [x.split("\t") for x in p.stdout.decode().splitlines()]
+    if command == "similar":
+        assert rows == [["b", "0.995037"]]  # the first 'a' (1, 0); never 'a' itself
+    else:
+        assert rows == [["a", "b", "0.995037"], ["b", "a", "0.995037"]]
+    assert "1 repeated word dropped" in p.stderr.decode() and "vectors 1 and 3" in p.stderr.decode()
