@@ -251,3 +251,16 @@ def test_a_repeated_word_in_vectors_keeps_the_first_and_says_so(command, tmp_pat
     else:
         assert rows == [["a", "b", "0.995037"], ["b", "a", "0.995037"]]
     assert "1 repeated word dropped" in p.stderr.decode() and "vectors 1 and 3" in p.stderr.decode()
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_write_word2vec_writes_surrogateescape_bytes_back(binary, tmp_path):
+    from textmine.formats import read_word2vec, write_word2vec
+
+    raw = "气和".encode("gb18030")
+    word = raw.decode("utf-8", "surrogateescape")  # what embed --errors surrogateescape reads
+    p = tmp_path / "v.vec"
+    write_word2vec(str(p), [word, "b"], [[1, 2], [3, 4]], binary=binary)
+    assert raw + b" " in p.read_bytes()
+    words, _ = read_word2vec(str(p), encoding="gb18030")
+    assert words == ["气和", "b"]

@@ -411,7 +411,7 @@ def write_word2vec(path, words, vectors, binary=False):
         if binary:
             v32 = np.ascontiguousarray(vectors, dtype="<f4")
             for w, row in zip(words, v32):
-                f.write(w.encode("utf-8") + b" " + row.tobytes() + b"\n")
+                f.write(w.encode("utf-8", "surrogateescape") + b" " + row.tobytes() + b"\n")
         else:
             lines = []
             for w, row in zip(words, vectors):
@@ -419,9 +419,9 @@ def write_word2vec(path, words, vectors, binary=False):
                     raise TextmineError(f"token {w!r} contains whitespace and cannot be written in word2vec format")
                 lines.append(w + " " + " ".join(f"{x:.6g}" for x in row) + "\n")
                 if len(lines) >= 4096:
-                    f.write("".join(lines).encode("utf-8"))
+                    f.write("".join(lines).encode("utf-8", "surrogateescape"))
                     lines = []
-            f.write("".join(lines).encode("utf-8"))
+            f.write("".join(lines).encode("utf-8", "surrogateescape"))
 
 
 #: Leading bytes of the compressed formats the vector reader recognises, whatever the name.
