@@ -131,7 +131,7 @@ def resolve_inputs(paths, glob="*"):
             out.append(STDIN)
             continue
         if not os.path.exists(p):
-            raise TextmineError(f"{p}: no such file or directory")
+            raise _missing(p)
         if os.path.isdir(p):
             found = []
             for root, dirs, files in os.walk(p):
@@ -147,8 +147,19 @@ def resolve_inputs(paths, glob="*"):
             out.append(p)
     for p in out:
         if p != STDIN and not os.access(p, os.R_OK):
-            raise TextmineError(f"{p}: permission denied")
+            raise _missing(p) if not os.path.exists(p) else TextmineError(f"{p}: permission denied")
     return out
+
+
+def _missing(p):
+    """The error for a path that is not there: a symbolic link to nothing says so."""
+    if os.path.islink(p):
+        try:
+            target = os.readlink(p)
+        except OSError:
+            target = "?"
+        return TextmineError(f"{p}: broken symbolic link (to {target}, which does not exist)")
+    return TextmineError(f"{p}: no such file or directory")
 
 
 def _open_binary(path):
@@ -214,6 +225,29 @@ def _decode_error(path, offset, raw, opts):
     )
 
 
+def _guess_utf16(sample):
+    """``'utf-16-le'`` or ``'utf-16-be'`` when ``sample`` (starting at an even file offset) reads as
+    text in that byte order, else ``None``. Chinese text has NUL bytes at both parities (U+4E00
+    is ``00 4E`` in UTF-16-LE), so the test is what the bytes decode to: text has line ends and
+    hardly any control, unassigned or private-use characters; the other byte order of the same
+    bytes (``\\n`` read as U+0A00) or a binary file does not."""
+    import unicodedata
+
+    sample = sample[:len(sample) // 2 * 2]
+    best, best_bad = None, None
+    for guess in ("utf-16-le", "utf-16-be"):
+        text = sample.decode(guess, "replace")
+        if text.endswith("\ufffd"):  # a surrogate pair cut by the sample's end
+            text = text[:-1]
+        if "\n" not in text:  # a line end, read in this byte order: no guess from a few bytes
+            continue
+        bad = sum(1 for ch in text if ch not in "\t\n\r" and
+                  unicodedata.category(ch) in ("Cc", "Cn", "Co", "Cs") or ch == "\ufffd")
+        if bad <= len(text) // 100 and (best_bad is None or bad < best_bad):
+            best, best_bad = guess, bad
+    return best
+
+
 def _binary_error(path, raw, pos, nul, opts):
     """The error for a NUL byte: UTF-16/32 text (a byte-order mark, or NUL bytes all at even or all
     at odd offsets) gets a hint to the right codec; anything else is called binary."""
@@ -223,18 +257,7 @@ def _binary_error(path, raw, pos, nul, opts):
     elif pos == 0 and raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         utf = "utf-16"
     else:
-        sample = raw[:1 << 16]
-        nuls = [(pos + i) % 2 for i, b in enumerate(sample) if b == 0]
-        parities = set(nuls)
-        if len(nuls) >= 2 and len(parities) == 1 and b"\x00\x00" not in sample:
-            # ASCII in UTF-16-LE is 'a\0': its NUL bytes sit at odd offsets; and it must decode
-            guess = "utf-16-le" if parities == {1} else "utf-16-be"
-            even = sample[(pos % 2):]
-            try:
-                even[:len(even) // 2 * 2].decode(guess)
-                utf = guess
-            except UnicodeDecodeError:
-                pass
+        utf = _guess_utf16(raw[(pos % 2):(pos % 2) + (1 << 16)])
     if utf is None:
         return TextmineError(f"{display(path)}: looks like a binary file (NUL byte at offset {pos + nul})")
     hint = f"try {opts.option} {utf}" if opts.option else f"convert it to UTF-8 (e.g. iconv -f {utf} -t utf-8)"
@@ -597,6 +620,8 @@ FORMATS = ("text", "jsonl", "csv", "tsv")
 _FORMAT_EXTS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv"}
 _SKIP_REASONS = ("undecodable", "bad JSON", "not an object", "missing field", "not text")
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # \ud83d in JSON text: a surrogate, maybe lone
 _MISSING = object()
 _skipped = collections.Counter()  # this process's skipped records, by reason (see take_skipped)
 
@@ -748,6 +773,16 @@ def set_field(obj, field, value):
     cur[last] = value
 
 
+def _has_surrogate(v):
+    return _SURROGATE.search(v) is not None if type(v) is str else any(_SURROGATE.search(x) for x in v)
+
+
+def _drop_surrogates(v, by):
+    if type(v) is str:
+        return _SURROGATE.sub(by, v)
+    return [_SURROGATE.sub(by, x) for x in v]
+
+
 def _is_text(v):
     return type(v) is str or (type(v) is list and all(type(x) is str for x in v))
 
@@ -813,6 +848,16 @@ def _jsonl_records(shard, opts, block_bytes, skips, as_lines=False):
                     _skip_or_raise(skips, skip, "not text", where(i), f"field {field!r} is {what}, "
                                    "not a string or an array of strings")
                     continue
+            if "\\u" in line and _SURROGATE_ESCAPE.search(line) and _has_surrogate(v):
+                # JSON's \ud83d without its pair decodes to a lone surrogate: not text, no UTF-8
+                if opts.errors in ("strict", "skip"):
+                    bad = _SURROGATE.search(v if type(v) is str else "".join(v)).group()
+                    _skip_or_raise(skips, skip, "undecodable", where(i),
+                                   f"field {field!r} holds the lone surrogate \\u{ord(bad):04x} (an escape "
+                                   "without its pair: not Unicode text); --errors replace replaces it with "
+                                   "U+FFFD, --errors skip skips such records")
+                    continue
+                v = _drop_surrogates(v, "" if opts.errors == "ignore" else "\ufffd")
             if not as_lines:
                 append((v, obj))
             elif type(v) is str and "\n" not in v and not v.endswith("\r"):
@@ -1008,7 +1053,10 @@ def format_records(batch, values, field=None, output_field=None):
         out = []
         for (_, obj), v in zip(batch, values):
             set_field(obj, name, v)
-            out.append(dumps(obj))
+            line = dumps(obj)
+            if _SURROGATE.search(line):  # a lone surrogate in another key: kept as its \\u escape
+                line = json.dumps(obj, ensure_ascii=True, separators=(",", ":"))
+            out.append(line)
         out.append("")
         return "\n".join(out)
     rows = []

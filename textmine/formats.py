@@ -103,8 +103,9 @@ def _writer(sink, binary, encoding):
     buffered = io.BufferedWriter(sink, 1 << 16)
     if binary:
         return buffered
-    return io.TextIOWrapper(buffered, encoding=encoding, newline="\n", write_through=False,
-                            line_buffering=False)
+    # surrogateescape: the raw bytes that --errors surrogateescape read come back out unchanged
+    return io.TextIOWrapper(buffered, encoding=encoding, errors="surrogateescape", newline="\n",
+                            write_through=False, line_buffering=False)
 
 
 def _abandon(f, sink):
@@ -410,7 +411,7 @@ def write_word2vec(path, words, vectors, binary=False):
         if binary:
             v32 = np.ascontiguousarray(vectors, dtype="<f4")
             for w, row in zip(words, v32):
-                f.write(w.encode("utf-8") + b" " + row.tobytes() + b"\n")
+                f.write(w.encode("utf-8", "surrogateescape") + b" " + row.tobytes() + b"\n")
         else:
             lines = []
             for w, row in zip(words, vectors):
@@ -418,9 +419,9 @@ def write_word2vec(path, words, vectors, binary=False):
                     raise TextmineError(f"token {w!r} contains whitespace and cannot be written in word2vec format")
                 lines.append(w + " " + " ".join(f"{x:.6g}" for x in row) + "\n")
                 if len(lines) >= 4096:
-                    f.write("".join(lines).encode("utf-8"))
+                    f.write("".join(lines).encode("utf-8", "surrogateescape"))
                     lines = []
-            f.write("".join(lines).encode("utf-8"))
+            f.write("".join(lines).encode("utf-8", "surrogateescape"))
 
 
 #: Leading bytes of the compressed formats the vector reader recognises, whatever the name.
@@ -600,7 +601,8 @@ def _decode_replacing(data, encoding):
 
 
 def _looks_like_text_record(line, d):
-    """Whether the first record after the header is a text record: a word and then numbers only.
+    """Whether the first record after the header is a text record: a word and then numbers (its
+    last D fields).
 
     A binary record is a word, a space and ``4 * d`` raw float32 bytes; those bytes practically
     never split into ASCII numbers, whatever encoding the words are in (so a GBK or Latin-1 text
@@ -608,7 +610,9 @@ def _looks_like_text_record(line, d):
     parts = line.split()  # any whitespace: a TAB-separated file is text (and then a clear error)
     if len(parts) < 2:
         return False
-    for p in parts[1:]:
+    # only the last D fields: a word with a space ('new york 0.1 ...') is a text record too (and
+    # then an error naming FILE:LINE), not a binary one
+    for p in parts[max(1, len(parts) - d):]:
         if not re.fullmatch(rb"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(nan|inf|infinity)", p,
                                      re.IGNORECASE):
             return False

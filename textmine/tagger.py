@@ -1118,12 +1118,19 @@ class SegmenterModel:
             "arrays": {k: [str(v.dtype), list(v.shape)] for k, v in arrays.items()},
         }
         with atomic_output(path, "wb") as f:
-            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as z:
+            # not ``with ZipFile``: after a failed write (a full disk) its close would write the
+            # central directory on top, and fail again with an error that hides the first one
+            z = zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED)
+            try:
                 # fixed member dates, so that the same training gives the same bytes
                 z.writestr(_member("meta.json"), json.dumps(meta, ensure_ascii=False, indent=1))
                 for k, v in arrays.items():
                     with z.open(_member(k + ".npy"), "w", force_zip64=True) as m:
                         np.lib.format.write_array(m, np.ascontiguousarray(v), allow_pickle=False)
+            except BaseException:
+                z.fp = None  # its close (also from __del__) then writes nothing
+                raise
+            z.close()
         return path
 
 

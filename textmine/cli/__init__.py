@@ -75,6 +75,10 @@ class LazyGroup(click.Group):
             if isinstance(e, MemoryError):
                 cmd = self.get_command(ctx, ctx.invoked_subcommand) if ctx.invoked_subcommand else None
                 raise click.ClickException(memory_hint(cmd)) from None
+            if isinstance(e, UnicodeEncodeError):  # a lone surrogate from some input, on its way out
+                bad = e.object[e.start:e.end][:8] if isinstance(e.object, str) else ""
+                raise click.ClickException(f"output: cannot write {bad!r} as {e.encoding} ({e.reason}); "
+                                           "an input holds text that is not Unicode") from None
             if isinstance(e, OSError) and e.errno in _WRITE_ERRNOS:
                 what, hint = _written_by(e)
                 raise click.ClickException(f"{what}: cannot write ({e.strerror or e}){hint}") from None
@@ -202,12 +206,49 @@ def _exit_interrupted(signum):
     sys.exit(128 + signum)
 
 
+def _writable(fd):
+    try:
+        import fcntl
+
+        return fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE != os.O_RDONLY
+    except (ImportError, OSError):
+        return True
+
+
+def _reopen_closed_std():
+    """Give a closed stdin, stdout or stderr (``<&-``, ``>&-``, ``2>&-``) a stand-in, so that no
+    file textmine opens later takes its descriptor number (an output written as "stdout") and
+    ``sys.stdin``/``sys.stdout`` are never ``None``: stdin reads as empty input, stderr is
+    discarded (also when it is open only for reading, as a closed one can be once a launcher
+    such as a pyenv shim has reused the number), and stdout is ``/dev/null`` opened read-only, so writing data there fails as on
+    a closed descriptor (``Error: stdout: cannot write (Bad file descriptor)``, exit 1)."""
+    for fd, flags, name, mode in ((0, os.O_RDONLY, "stdin", "r"), (1, os.O_RDONLY, "stdout", "w"),
+                                  (2, os.O_WRONLY, "stderr", "w")):
+        try:
+            os.fstat(fd)
+            if fd != 2 or _writable(fd):
+                continue
+        except OSError:
+            pass
+        try:
+            got = os.open(os.devnull, flags)
+        except OSError:
+            continue
+        if got != fd:  # a lower descriptor was closed too and took it; it gets its own turn
+            os.dup2(got, fd)
+            os.close(got)
+        setattr(sys, name, open(fd, mode, encoding="utf-8", closefd=False,
+                                errors="backslashreplace" if fd == 2 else "strict"))
+
+
 def main(argv=None):
     """Console entry point: run :data:`cli` with textmine's exit-code conventions.
 
     With ``argv=None`` (the ``textmine`` command, ``python -m textmine``) a successful run ends
     the process through :func:`_fast_exit`; with an explicit ``argv`` it raises ``SystemExit``
     like any Click program, so a caller in the same process can go on."""
+    if argv is None:
+        _reopen_closed_std()
     if os.environ.get("TEXTMINE_COMPILE_NOTICE") != "0":
         os.environ["TEXTMINE_COMPILE_NOTICE"] = "1"  # say when kernels compile, unless -q
     from textmine import _signals

@@ -102,7 +102,8 @@ def vector_options(f=None, *, limit_names=("--limit",), limit_callback=None):
 
 def read_vectors(path, encoding="utf-8", decode_errors="strict", limit=None, quiet=False, command="textmine"):
     """The ``(words, vectors)`` of a word2vec file for a command with :func:`vector_options`: an empty
-    file is an error, replaced bytes are counted on stderr (unless ``quiet``)."""
+    file is an error, replaced bytes are counted on stderr (unless ``quiet``); of a word that comes
+    again only its first vector is kept, and the dropped ones are counted on stderr."""
     from textmine.corpus import display
     from textmine.errors import TextmineError
     from textmine.formats import read_word2vec
@@ -115,6 +116,20 @@ def read_vectors(path, encoding="utf-8", decode_errors="strict", limit=None, qui
         k = stats["replaced"]
         click.echo(f"{command}: {display(path)}: {k} undecodable byte sequence{'s' if k != 1 else ''} replaced by "
                    "U+FFFD (--errors replace)", err=True)
+    if len(set(words)) != len(words):  # gensim's rule: the first vector of a word wins
+        import numpy as np
+
+        first, keep, example = {}, [], None
+        for i, w in enumerate(words):
+            if w in first:
+                example = example or (w, first[w] + 1, i + 1)
+                continue
+            first[w] = i
+            keep.append(i)
+        k = len(words) - len(keep)
+        words, vecs = [words[i] for i in keep], np.ascontiguousarray(vecs[keep])
+        click.echo(f"{command}: {display(path)}: {k} repeated word{'s' if k != 1 else ''} dropped, the first vector "
+                   f"of each kept (e.g. {example[0]!r}: vectors {example[1]} and {example[2]})", err=True)
     return words, vecs
 
 
@@ -279,9 +294,24 @@ def alias_target(target):
     return callback
 
 
+def max_jobs():
+    """The most workers -j may ask for: 4 per CPU, at least 32. Beyond that a run only starts
+    processes (each with its own start-up memory) that wait for a CPU; -j 100000 would try to
+    fork 100000 of them."""
+    return max(32, 4 * (os.cpu_count() or 1))
+
+
+def _check_jobs(ctx, param, value):
+    if value is not None and value > max_jobs() and not ctx.resilient_parsing:
+        raise click.BadParameter(f"{value} workers is more than {max_jobs()} (4 per CPU of this machine's "
+                                 f"{os.cpu_count() or 1}, at least 32); the output does not depend on -j",
+                                 ctx=ctx, param=param)
+    return value
+
+
 def jobs_option(f):
     return click.option("-j", "--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
-                        envvar="TEXTMINE_JOBS", show_default="number of CPUs",
+                        envvar="TEXTMINE_JOBS", show_default="number of CPUs", callback=_check_jobs,
                         help="Worker processes (or threads). Output does not depend on it.")(f)
 
 
