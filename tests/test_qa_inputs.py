@@ -174,7 +174,7 @@ def test_a_word_with_a_space_in_a_vectors_file_names_the_line(command, tmp_path)
 
 # -- an absurd -j ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("command", ["count", "segment"])
+@pytest.mark.parametrize("command", ["count", "segment", "embed"])
 def test_an_absurd_jobs_is_a_usage_error_not_a_fork_bomb(command, corpus, dict_tsv):
     from textmine.cli._options import max_jobs
 

@@ -304,7 +304,7 @@ def max_jobs():
 def _check_jobs(ctx, param, value):
     if value is not None and value > max_jobs() and not ctx.resilient_parsing:
         raise click.BadParameter(f"{value} workers is more than {max_jobs()} (4 per CPU of this machine's "
-                                 f"{os.cpu_count() or 1}, at least 32); the output does not depend on -j",
+                                 f"{os.cpu_count() or 1}, at least 32)",
                                  ctx=ctx, param=param)
     return value
 

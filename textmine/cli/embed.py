@@ -4,8 +4,8 @@ import sys
 
 import click
 
-from textmine.cli._options import (format_options, input_options, quiet_option, read_options, record_options, resolve,
-                                   seed_option, show_progress)
+from textmine.cli._options import (_check_jobs, format_options, input_options, quiet_option, read_options,
+                                   record_options, resolve, seed_option, show_progress)
 
 _TRAIN_ONLY = ("doc_output", "context_output", "save_model", "dim", "window", "negative", "margin", "min_count",
                "sample", "update", "loss", "lowercase", "doc_weight", "neg_margin",
@@ -82,7 +82,7 @@ def _check_writable(path, option):
 @click.option("--lowercase", is_flag=True, help="Lowercase the input first.")
 @click.option("--binary", is_flag=True, help="Write binary word2vec files instead of text.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1, envvar="TEXTMINE_JOBS",
-              show_default="number of CPUs",
+              show_default="number of CPUs", callback=_check_jobs,
               help="Worker processes (or threads). Here Hogwild training threads: only -j 1 is reproducible; "
                    "--infer is reproducible for any -j.")
 @seed_option
