@@ -127,10 +127,19 @@ def write_lexicon(out, items):
 
 # ------------------------------------------------------------------------------------------ parent
 
+def _checkout_cwd(env):
+    """The working directory for a child run with ``env``: its first ``PYTHONPATH`` entry (the
+    checkout under test). ``python -m`` and ``-c`` put the working directory first on
+    ``sys.path``, ahead of ``PYTHONPATH``, so run from another checkout's root they would import
+    that one, and a baseline run from this repository's root would time this checkout."""
+    first = (env or {}).get("PYTHONPATH", "").split(os.pathsep)[0]
+    return os.path.abspath(first) if first else None
+
+
 def run_child(argv, env=None):
     """Run a process; return (wall seconds, peak RSS in MB)."""
     t = time.perf_counter()
-    p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    p = subprocess.Popen(argv, env=env, cwd=_checkout_cwd(env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     err = p.stderr.read()
     _, status, usage = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t
@@ -304,7 +313,7 @@ def startup(args):
             g.writelines(ln for _, ln in zip(range(20), f))
         lex = os.path.join(tmp, "lex.tsv")
         env0 = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        subprocess.run([py, "-m", "textmine", "discover-words", tiny, "-q", "-o", lex], env=env0, check=True)
+        subprocess.run([py, "-m", "textmine", "discover-words", tiny, "-q", "-o", lex], env=env0, cwd=ROOT, check=True)
         cases = [
             ("python -c pass", [py, "-c", "pass"], env0),
             ("python -c 'import numpy'", [py, "-c", "import numpy"], env0),
@@ -401,7 +410,7 @@ def tree_peak_cpu(cmd, env):
     import psutil
 
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    p = subprocess.Popen(cmd, env=env, cwd=_checkout_cwd(env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     root, peak, peak_pss = psutil.Process(p.pid), 0, 0
     err = []
     import threading
@@ -505,7 +514,7 @@ def gen_scale(args):
     import gen_corpus
 
     checkouts = [("this", ROOT)] + ([("baseline", os.path.abspath(args.baseline))] if args.baseline else [])
-    with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+    with tempfile.TemporaryDirectory(dir=args.workdir and os.path.abspath(args.workdir)) as tmp:
         warm = os.path.join(tmp, "warm.txt")  # load (or compile) the numba caches before timing
         gen_corpus.generate("repeat", 1, warm)
         for name, path in checkouts:
