@@ -445,10 +445,15 @@ def _gone(pids, timeout=10):
 
 
 def _start(args, tmpdir, cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL):
-    # SIGINT back to its default in the child: a shell starts background jobs with it ignored
+    # the signals back to their defaults in the child: a shell starts background jobs with SIGINT
+    # ignored, and nohup ignores SIGHUP (which textmine then keeps ignoring, as it should)
     return subprocess.Popen([sys.executable, "-m", "textmine", *map(str, args)], env=dict(ENV, TMPDIR=str(tmpdir)),
-                            cwd=cwd, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            cwd=cwd, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, preexec_fn=_default_signals)
+
+
+def _default_signals():
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
 
 
 def _ended(p, sig, timeout=60):
