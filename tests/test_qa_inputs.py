@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from conftest import ROOT
+from test_robust_io import one_error_line
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX descriptors")
 
@@ -23,14 +24,6 @@ def textmine(*args, stdin=None, stdout=subprocess.PIPE, stderr=subprocess.PIPE, 
 def closing(fd):
     """A shell-style ``N<&-``: run the child with descriptor ``fd`` closed."""
     return ["sh", "-c", f'exec "$@" {fd}<&-', "sh", sys.executable, "-m", "textmine"]
-
-
-def one_error_line(stderr):
-    text = stderr.decode("utf-8", "replace")
-    assert "Traceback" not in text, text
-    lines = [x for x in text.splitlines() if x.strip()]
-    assert lines and lines[-1].startswith("Error: "), text
-    return lines[-1]
 
 
 @pytest.fixture
