@@ -178,21 +178,23 @@ def subsample(doc, keep, s):
 
 def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, negative, margin, m_neg, wneg, lam, alpha0,
                words_before, total_words, seeds, paper, loss, warm=0.0, hits=None, kneg=0.0):
-    """One epoch, chunks one after the other; returns the float64 tables and the hinge per chunk.
+    """One epoch, the threads one after the other (thread t of len(seeds) takes blocks t, t + len(seeds), ...
+    of bounds); returns the float64 tables and the hinge per thread.
 
     hits: the step counts of the rows of (syn0, syn1), updated in place (warm > 0 only); documents have no floor."""
     U, V, D = (np.array(x, dtype=np.float64) for x in (syn0, syn1, syndoc))
     h0, h1 = hits if hits is not None else (None, None)
-    n_chunks = len(bounds) - 1
+    n_threads = len(seeds)
+    starts = np.concatenate([[0], np.cumsum([len(x) for x in docs])])  # corpus position of each document
     losses = []
-    for ch in range(n_chunks):
-        s = int(seeds[ch])
-        done, hinge = 0, 0.0
-        for doc in range(bounds[ch], bounds[ch + 1]):
+    for th in range(n_threads):
+        s = int(seeds[th])
+        hinge = 0.0
+        mine = [doc for b in range(th, len(bounds) - 1, n_threads) for doc in range(bounds[b], bounds[b + 1])]
+        for doc in mine:
             sen, s = subsample(docs[doc], keep, s)
             for pos, word in enumerate(sen):
-                alpha = max(alpha0 * (1 - (words_before + (done + pos) * n_chunks) / (total_words + 1.0)),
-                            alpha0 * 1e-4)
+                alpha = max(alpha0 * (1 - (words_before + starts[doc] + pos) / (total_words + 1.0)), alpha0 * 1e-4)
                 s = lcg(s)
                 half = window - (s >> 16) % window
                 for cpos in range(max(0, pos - half), min(len(sen), pos + half + 1)):
@@ -223,7 +225,6 @@ def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, nega
                         if t == word:
                             continue
                         hinge += split_hinge(U, word, D, doc, t, lam * alpha, margin, paper)
-            done += len(docs[doc])
         losses.append(hinge)
     return U, V, D, losses
 

@@ -136,6 +136,36 @@ def test_chunk_bounds_cover_all_documents():
     assert list(jose.chunk_bounds(np.array([0]), 4)) == [0, 0]
 
 
+def test_block_bounds_give_every_thread_blocks_of_about_the_block_size():
+    offsets = np.concatenate([[0], np.cumsum(np.full(1000, 7))]).astype(np.int64)  # 7000 tokens
+    b = jose.block_bounds(offsets, 2, block=100)
+    sizes = np.diff(offsets[b])
+    assert b[0] == 0 and b[-1] == 1000 and len(b) - 1 == 70 and sizes.max() <= 105
+    assert len(jose.block_bounds(offsets, 4, block=10 ** 6)) - 1 == 4  # at least one block per thread
+    assert len(jose.block_bounds(offsets[:3], 4, block=1)) - 1 == 2  # no more blocks than documents
+
+
+@pytest.mark.parametrize("loss", jose.LOSSES)
+def test_one_thread_epoch_does_not_depend_on_the_blocks(loss):
+    # the rate follows the corpus position and the thread's RNG state runs on across its blocks
+    docs, counts, ids, offsets, tables = random_corpus(3, n_docs=12)
+    keep = jose.keep_probabilities(counts, 0.05)
+    prob, alias = jose.negative_table(counts)
+    outs = []
+    for block in (len(ids), 10, 1):
+        u, v, d = (t.copy() for t in tables)
+        loss_out = np.zeros(1)
+        jose._jose_epoch_serial(u, v, d, ids, offsets, jose.block_bounds(offsets, 1, block=block), keep, prob, alias,
+                                3, 2, 0.15, -0.1, 1.0, 1.0, 0.05, 3, 2 * len(ids), np.array([7], np.uint64), True,
+                                jose.LOSSES.index(loss), loss_out, 0.0, np.zeros(1, np.int32), np.zeros(1, np.int32),
+                                0.0)
+        outs.append((u, v, d, loss_out))
+    assert outs[0][3][0] > 0
+    for other in outs[1:]:
+        for a, b in zip(outs[0], other):
+            assert np.array_equal(a, b)
+
+
 # ---------------------------------------------------------------- kernels vs naive twins
 
 @pytest.mark.parametrize("update", ["reference", "paper"])
@@ -146,9 +176,9 @@ def test_epoch_kernel_matches_naive(update, loss, seed):
     docs, counts, ids, offsets, (u, v, d) = random_corpus(seed)
     keep = jose.keep_probabilities(counts, 0.05 if seed else 0.0)
     prob, alias = jose.negative_table(counts)
-    n_chunks = 1 + seed % 2
-    bounds = jose.chunk_bounds(offsets, n_chunks)
-    seeds = np.array([jose.splitmix64(seed, c) for c in range(len(bounds) - 1)], dtype=np.uint64)
+    n_threads = 1 + seed % 2
+    bounds = jose.block_bounds(offsets, n_threads, block=(len(ids), 9, 5)[seed])  # 1-2 threads, 1 to ~10 blocks
+    seeds = np.array([jose.splitmix64(seed, c) for c in range(n_threads)], dtype=np.uint64)
     paper = update == "paper"
     args = (ids, offsets, bounds, keep, prob, alias, 3, 2, 0.15, -0.1, (1.0, 0.7, 1.6)[seed], lam, 0.05, 7, 3 * len(ids), seeds, paper)
     warm = (0.0, 0.5, 2.0)[seed] if loss == "contrastive" else 0.0  # per-row warm rate (contrastive only)
@@ -157,7 +187,7 @@ def test_epoch_kernel_matches_naive(update, loss, seed):
     kneg = (0.0, 10.0, 5.0)[seed]  # smoothed negative terms (contrastive only)
     want_u, want_v, want_d, want_loss = nj.jose_epoch(u, v, d, docs, bounds, *args[3:], loss, warm, want_hits, kneg)
     args += (jose.LOSSES.index(loss),)
-    loss_out = np.zeros(len(bounds) - 1)
+    loss_out = np.zeros(n_threads)
     jose._jose_epoch_serial(u, v, d, *args, loss_out, warm, *hits, kneg)
     for h, want in zip(hits, want_hits):
         assert np.array_equal(h, want) and (h.sum() > 0) == (warm > 0)

@@ -63,8 +63,10 @@ kernels run the epochs. Memory: 4 bytes per token, ``8 + 4 dim`` per document (o
 words themselves; nothing corpus- or table-sized is copied on the way (in-place id compaction,
 blockwise initialisation, Walker's alias tables instead of word2vec's unigram table).
 Randomness is a 64-bit LCG (word2vec's ``next_random``) whose state the driver seeds per epoch and
-per chunk, so ``n_jobs=1`` with a seed is deterministic. ``n_jobs > 1``
-runs Hogwild threads over contiguous document chunks (lock-free, races tolerated as in ``jose.c``),
+per thread, so ``n_jobs=1`` with a seed is deterministic. ``n_jobs > 1``
+runs Hogwild threads that take blocks of about 16k tokens in turn, so that they train neighbouring
+parts of the corpus at the same time and the rate follows the corpus position, as on one thread
+(lock-free, races tolerated as in ``jose.c``),
 so it is not reproducible bit for bit. Inference (:meth:`JoSE.infer`) freezes ``u`` and ``v``
 and optimises each new document on its own: it is deterministic for any ``n_jobs``.
 """
@@ -494,7 +496,7 @@ def _joint_pair(u, v, d, un, alpha, margin, lam, paper, update_doc, gu, gn, gv):
 
 def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, window, negative, margin, m_neg,
                 wneg, lam, alpha0, words_before, total_words, seeds, paper, kind, loss_out, warm, hits0, hits1, kneg):
-    """One training epoch over every document (serial, or Hogwild over chunks when parallel).
+    """One training epoch over every document (serial, or Hogwild threads over interleaved blocks).
 
     Parameters
     ----------
@@ -506,8 +508,10 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
         Word ids of all documents, concatenated.
     offsets : ndarray, int64, shape (N + 1,)
         Document ``i`` is ``ids[offsets[i]:offsets[i+1]]``.
-    bounds : ndarray, int64, shape (C + 1,)
-        Chunk ``c`` is documents ``bounds[c]:bounds[c+1]``; chunks run in parallel.
+    bounds : ndarray, int64, shape (B + 1,)
+        Block ``b`` is documents ``bounds[b]:bounds[b+1]`` (:func:`block_bounds`). Thread ``t`` of
+        ``C = len(seeds)`` takes blocks ``t, t + C, t + 2C, ...`` in order, so the threads work
+        side by side through the corpus in its order, as one thread does.
     keep : ndarray, float64, shape (V,)
         Sub-sampling keep probability of each word (>= 1: always kept).
     prob, alias : ndarray, float32 and int32, shape (V,)
@@ -525,13 +529,13 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
     words_before, total_words : int
         Words trained before this epoch and ``n_iter * T`` (for the linear learning-rate decay).
     seeds : ndarray, uint64, shape (C,)
-        LCG state of each chunk.
+        LCG state of each thread (carried from one of its blocks to the next).
     paper : bool
         Update rule (see the module docstring).
     kind : int
         Loss: ``_SPLIT``, ``_JOINT`` or ``_CONTRAST`` (see the module docstring).
     loss_out : ndarray, float64, shape (C,)
-        Receives the summed hinge of each chunk.
+        Receives the summed hinge of each thread.
     warm : float
         Contrastive loss: the per-row floor of the rate, ``warm / (n + 1)`` for a row's
         ``(n+1)``-th step (0: off).
@@ -548,70 +552,73 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
     ``window - b`` and each of ``negative`` draws (a draw equal to the current word is skipped) apply
     the word hinge (contrastive: one set of draws per context position); then (split and
     contrastive) the document hinge with ``negative`` fresh draws. The learning
-    rate decays linearly to ``1e-4 * alpha0`` (docs/algorithms.md §6.2).
+    rate decays linearly to ``1e-4 * alpha0`` (docs/algorithms.md §6.2) with the position in the
+    corpus, ``words_before + offsets[doc] + pos``, whichever thread trains it. With one thread the
+    result does not depend on the blocks. (Threads over contiguous halves, as before, trained two
+    distant parts of an ordered corpus at once: English SimLex-999 0.186 at ``-j 2`` against 0.205
+    on one thread, level again on shuffled lines; bench/RESULTS.md "embed".)
     """
-    n_chunks = bounds.shape[0] - 1
+    n_threads = seeds.shape[0]
+    n_blocks = bounds.shape[0] - 1
     dim = syn0.shape[1]
     floor = alpha0 * 1e-4
-    for ch in prange(n_chunks):
-        s = seeds[ch]
-        lo = bounds[ch]
-        hi = bounds[ch + 1]
+    for th in prange(n_threads):
+        s = seeds[th]
         maxlen = 0
-        for doc in range(lo, hi):
-            ln = offsets[doc + 1] - offsets[doc]
-            if ln > maxlen:
-                maxlen = ln
+        for b in range(th, n_blocks, n_threads):
+            for doc in range(bounds[b], bounds[b + 1]):
+                ln = offsets[doc + 1] - offsets[doc]
+                if ln > maxlen:
+                    maxlen = ln
         sen = np.empty(maxlen, np.int32)
         gu = np.empty(dim, np.float32)
         gn = np.empty(dim, np.float32)
         gv = np.empty(dim, np.float32)
         picks = np.empty(negative, np.int32)
-        done = 0
         hinge = 0.0
-        for doc in range(lo, hi):
-            a0 = offsets[doc]
-            a1 = offsets[doc + 1]
-            n, s = _subsample(ids, a0, a1, keep, sen, s)
-            dvec = syndoc[doc]
-            for pos in range(n):
-                progress = (words_before + (done + pos) * n_chunks) / (total_words + 1.0)
-                alpha = alpha0 * (1.0 - progress)
-                if alpha < floor:
-                    alpha = floor
-                word = sen[pos]
-                s = _lcg(s)
-                half = window - np.int64((s >> _U16) % np.uint64(window))
-                c0 = max(0, pos - half)
-                c1 = min(n, pos + half + 1)
-                for cpos in range(c0, c1):
-                    if cpos == pos:
-                        continue
-                    ctx = sen[cpos]
-                    if kind == _JOINT:
-                        for _ in range(negative):
-                            s = _lcg(s)
-                            t = _draw(s, prob, alias)
-                            if t == word:
-                                continue
-                            hinge += _joint_pair(syn0[word], syn1[ctx], dvec, syn0[t], alpha, margin, lam,
-                                                 paper, True, gu, gn, gv)
-                    elif kind == _CONTRAST:
-                        hinge, s = _contrast_terms(syn0[ctx], syn1[word], word, syn0, prob, alias, negative, s,
+        for b in range(th, n_blocks, n_threads):
+            for doc in range(bounds[b], bounds[b + 1]):
+                a0 = offsets[doc]
+                a1 = offsets[doc + 1]
+                n, s = _subsample(ids, a0, a1, keep, sen, s)
+                dvec = syndoc[doc]
+                for pos in range(n):
+                    progress = (words_before + a0 + pos) / (total_words + 1.0)
+                    alpha = alpha0 * (1.0 - progress)
+                    if alpha < floor:
+                        alpha = floor
+                    word = sen[pos]
+                    s = _lcg(s)
+                    half = window - np.int64((s >> _U16) % np.uint64(window))
+                    c0 = max(0, pos - half)
+                    c1 = min(n, pos + half + 1)
+                    for cpos in range(c0, c1):
+                        if cpos == pos:
+                            continue
+                        ctx = sen[cpos]
+                        if kind == _JOINT:
+                            for _ in range(negative):
+                                s = _lcg(s)
+                                t = _draw(s, prob, alias)
+                                if t == word:
+                                    continue
+                                hinge += _joint_pair(syn0[word], syn1[ctx], dvec, syn0[t], alpha, margin, lam,
+                                                     paper, True, gu, gn, gv)
+                        elif kind == _CONTRAST:
+                            hinge, s = _contrast_terms(syn0[ctx], syn1[word], word, syn0, prob, alias, negative, s,
+                                                       hinge, alpha, margin, m_neg, wneg, paper, gv, picks,
+                                                       1.0, warm, hits0, ctx, hits1, word, warm, kneg)
+                        else:
+                            hinge, s = _split_negatives(syn0[ctx], syn1[word], word, syn0, prob, alias, negative, s,
+                                                        hinge, alpha, margin, paper, gv)
+                    if kind == _CONTRAST:
+                        hinge, s = _contrast_terms(syn0[word], dvec, word, syn0, prob, alias, negative, s,
                                                    hinge, alpha, margin, m_neg, wneg, paper, gv, picks,
-                                                   1.0, warm, hits0, ctx, hits1, word, warm, kneg)
-                    else:
-                        hinge, s = _split_negatives(syn0[ctx], syn1[word], word, syn0, prob, alias, negative, s,
-                                                    hinge, alpha, margin, paper, gv)
-                if kind == _CONTRAST:
-                    hinge, s = _contrast_terms(syn0[word], dvec, word, syn0, prob, alias, negative, s,
-                                               hinge, alpha, margin, m_neg, wneg, paper, gv, picks,
-                                               lam, warm, hits0, word, hits1, 0, 0.0, kneg)
-                elif kind == _SPLIT:
-                    hinge, s = _split_negatives(syn0[word], dvec, word, syn0, prob, alias, negative, s,
-                                                hinge, lam * alpha, margin, paper, gv)
-            done += a1 - a0
-        loss_out[ch] = hinge
+                                                   lam, warm, hits0, word, hits1, 0, 0.0, kneg)
+                    elif kind == _SPLIT:
+                        hinge, s = _split_negatives(syn0[word], dvec, word, syn0, prob, alias, negative, s,
+                                                    hinge, lam * alpha, margin, paper, gv)
+        loss_out[th] = hinge
 
 
 def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, margin, m_neg, wneg, lam, alpha0,
@@ -743,7 +750,7 @@ _jose_infer_serial, _jose_infer_parallel = serial_and_parallel(_jose_infer)
 # --------------------------------------------------------------------------------------------
 
 def splitmix64(*keys):
-    """A well-mixed uint64 (as a Python int) from integer keys: the per-chunk LCG seeds."""
+    """A well-mixed uint64 (as a Python int) from integer keys: the per-thread LCG seeds."""
     z = 0x9E3779B97F4A7C15
     for k in keys:
         z = (z + (int(k) & _MASK64) + 0x9E3779B97F4A7C15) & _MASK64
@@ -845,6 +852,15 @@ def chunk_bounds(offsets, n_chunks):
     b = np.searchsorted(offsets, targets, side="left").astype(np.int64)
     b[0], b[-1] = 0, n_docs
     return np.maximum.accumulate(np.clip(b, 0, n_docs))
+
+
+EPOCH_BLOCK = 1 << 14  # tokens per block of an epoch; threads take blocks in turn (:func:`_jose_epoch`)
+
+
+def block_bounds(offsets, n_threads, block=EPOCH_BLOCK):
+    """Cut documents into contiguous blocks of about ``block`` tokens, at least ``n_threads`` of
+    them (fewer only with fewer documents), for :func:`_jose_epoch`'s threads to take in turn."""
+    return chunk_bounds(offsets, max(int(n_threads), -(-int(offsets[-1]) // int(block))))
 
 
 def random_unit_rows(n, dim, rng, block=8192):
@@ -1256,8 +1272,8 @@ class JoSE:
         keep = keep_probabilities(corpus.counts, float(self.sample))
         prob, alias = negative_table(corpus.counts)
         jobs = int(self.n_jobs)
-        bounds = chunk_bounds(corpus.offsets, jobs)
-        n_chunks = len(bounds) - 1
+        bounds = block_bounds(corpus.offsets, jobs)
+        n_threads = max(1, min(jobs, len(bounds) - 1))
         total = n_iter * int(corpus.offsets[-1])
         if jobs > 1:
             set_num_threads(jobs)
@@ -1269,8 +1285,8 @@ class JoSE:
         self.epoch_loss_ = []
         seconds = cpu = 0.0
         for epoch in range(n_iter):
-            seeds = np.array([splitmix64(self.random_state, epoch, c) for c in range(n_chunks)], dtype=np.uint64)
-            loss = np.zeros(n_chunks)
+            seeds = np.array([splitmix64(self.random_state, epoch, t) for t in range(n_threads)], dtype=np.uint64)
+            loss = np.zeros(n_threads)
             t0, c0 = time.perf_counter(), time.process_time()
             with np.errstate(over="ignore"):
                 kernel(syn0, syn1, syndoc, corpus.ids, corpus.offsets, bounds, keep, prob, alias, int(self.window),
