@@ -257,3 +257,37 @@ def test_write_word2vec_writes_surrogateescape_bytes_back(binary, tmp_path):
     assert raw + b" " in p.read_bytes()
     words, _ = read_word2vec(str(p), encoding="gb18030")
     assert words == ["气和", "b"]
+
+
+# -- classic Mac OS line ends (a bare CR) --------------------------------------------------------
+
+CR_LINES = ["我们 今天 去 北京", "中文 分词 没有 那么 难", "我们 是 中国 人"] * 30
+
+
+def test_bare_cr_line_ends_are_line_ends_in_every_reader(tmp_path, dict_tsv):
+    from textmine.corpus import ReadOptions, iter_lines, make_shards
+
+    cr, lf = tmp_path / "cr.txt", tmp_path / "lf.txt"
+    cr.write_bytes("\r".join(CR_LINES).encode("utf-8") + b"\r")
+    lf.write_bytes("\n".join(CR_LINES).encode("utf-8") + b"\n")
+    shards = make_shards([str(cr)], shard_bytes=64)  # cut at \n, a byte range could not find the lines
+    assert len(shards) == 1
+    assert [x for s in shards for x in iter_lines(s, ReadOptions())] == CR_LINES
+    assert len(make_shards([str(lf)], shard_bytes=64)) > 1
+    bigrams = ["count", "--tokenizer", "space", "--n", "2", "--min-n", "2", "-j", "2"]
+    for args in (bigrams, ["segment", "--dict", dict_tsv, "-j", "2"]):
+        outs = [textmine(*args, "-q", f) for f in (cr, lf)]
+        assert outs[0].returncode == 0, outs[0].stderr
+        assert outs[0].stdout == outs[1].stdout  # the same lines, so the same bigrams and segments
+    p = textmine("segment", "--dict", dict_tsv, "-q", "-", stdin=open(cr, "rb"))
+    assert p.stdout.decode().count("\n") == len(CR_LINES)
+    p = textmine("embed", "--min-count", "1", "--iter", "1", "--dim", "8", "-o", tmp_path / "v.txt", cr)
+    assert p.returncode == 0 and f" {len(CR_LINES)} documents" in p.stderr.decode(), p.stderr
+
+
+def test_a_stray_cr_in_a_file_with_lf_line_ends_stays_inside_its_line(tmp_path):
+    from textmine.corpus import ReadOptions, Shard, iter_lines
+
+    p = tmp_path / "mixed.txt"
+    p.write_bytes(b"a\rb c\r\nd e\n")
+    assert list(iter_lines(Shard(str(p)), ReadOptions())) == ["a\rb c", "d e"]

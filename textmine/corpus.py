@@ -176,6 +176,39 @@ def _open_binary(path):
         raise TextmineError(f"{path}: {e.strerror or e}") from None
 
 
+_CR_HEAD = 1 << 16
+_cr_seen = {}  # (path, size, mtime) -> whether the file ends its lines with a bare CR
+
+
+def cr_line_ends(path):
+    """Whether ``path`` ends its lines with a bare ``\\r`` (classic Mac OS): its first 64 KiB hold
+    a ``\\r`` and no ``\\n``. Such a file is read with universal newlines and kept whole (byte ranges
+    are cut at ``\\n``); decided once per file, before it is cut into shards. Standard input is
+    peeked at without being consumed."""
+    if path == STDIN:
+        try:
+            head = sys.stdin.buffer.peek(_CR_HEAD)[:_CR_HEAD]
+        except (AttributeError, OSError, ValueError):
+            return False
+        return b"\r" in head and b"\n" not in head
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    key = (path, st.st_size, st.st_mtime_ns)
+    if key not in _cr_seen:
+        try:
+            f = _open_binary(path)
+            try:
+                head = f.read(_CR_HEAD)
+            finally:
+                f.close()
+        except (OSError, TextmineError, EOFError, ValueError):
+            head = b""  # the reader reports what is wrong with the file
+        _cr_seen[key] = b"\r" in head and b"\n" not in head
+    return _cr_seen[key]
+
+
 def splittable(path):
     """Whether ``path`` can be cut into byte ranges (a plain, seekable file)."""
     return path != STDIN and os.path.splitext(path)[1].lower() not in _COMPRESSED
@@ -186,11 +219,12 @@ def make_shards(paths, shard_bytes=8 << 20, opts=None):
 
     A CSV file (by ``opts`` or its extension) with a quoted field that spans lines is kept whole:
     a byte range cannot tell where its records start; so is every file of an encoding in which
-    ``b"\\n"`` is not a line end (UTF-16, UTF-32: ``opts.ascii_compatible`` is false)."""
+    ``b"\\n"`` is not a line end (UTF-16, UTF-32: ``opts.ascii_compatible`` is false), and every
+    file whose lines end with a bare ``\\r`` (:func:`cr_line_ends`)."""
     shards = []
     whole = opts is not None and not opts.ascii_compatible
     for p in paths:
-        if whole or not splittable(p):
+        if whole or not splittable(p) or cr_line_ends(p):
             shards.append(Shard(p))
             continue
         size = os.path.getsize(p)
@@ -269,7 +303,8 @@ def iter_lines(shard, opts=ReadOptions()):
     """Yield the decoded lines of a shard, without their line ends.
 
     A BOM at the start of a file is dropped (for UTF-8 and UTF-8-SIG alike), ``\\r\\n`` and
-    ``\\n`` both end a line, and a NUL byte means a binary file (an error).
+    ``\\n`` both end a line (and a bare ``\\r`` in a file that has no ``\\n``: :func:`cr_line_ends`),
+    and a NUL byte means a binary file (an error).
     """
     for lines in iter_line_blocks(shard, opts):
         yield from lines
@@ -301,7 +336,7 @@ def _line_blocks(shard, opts, block_bytes, max_line=None):
         for lines in _record_line_blocks(shard, opts, block_bytes):
             yield lines, False
         return
-    if not opts.ascii_compatible:
+    if not opts.ascii_compatible or cr_line_ends(shard.path):
         if shard.start:  # byte offsets mean nothing here: the shard at 0 reads the whole file
             return
         yield from _wide_blocks(shard, opts, block_bytes, max_line)
