@@ -291,3 +291,26 @@ def test_a_stray_cr_in_a_file_with_lf_line_ends_stays_inside_its_line(tmp_path):
     p = tmp_path / "mixed.txt"
     p.write_bytes(b"a\rb c\r\nd e\n")
     assert list(iter_lines(Shard(str(p)), ReadOptions())) == ["a\rb c", "d e"]
+
+
+# -- every line a command writes to stderr says which command wrote it -------------------------------
+
+def test_every_summary_line_names_its_command(tmp_path, corpus, dict_tsv):
+    # in a pipeline (discover-words | segment | count; embed | neighbors | cluster) the stderr of every
+    # stage lands on one terminal: a bare "codelength ..." or "epoch 2/5: ..." does not say whose it is
+    seg = tmp_path / "seg.txt"
+    seg.write_text("\n".join(CR_LINES) + "\n", encoding="utf-8")
+    gold = tmp_path / "gold.txt"
+    gold.write_text("\n".join(CR_LINES[:3]) + "\n", encoding="utf-8")
+    vec, links, model = tmp_path / "v.txt", tmp_path / "links.tsv", tmp_path / "m.seg"
+    runs = [("count", corpus), ("discover-words", "--min-count", "2", corpus), ("segment", "--dict", dict_tsv, corpus),
+            ("embed", "--min-count", "1", "--iter", "1", "--dim", "8", "-o", vec, seg),
+            ("neighbors", "-k", "3", "--min-sim", "-1", "-o", links, vec), ("cluster", "--directed", links),
+            ("similar", vec, "我们"), ("train-segmenter", "--gold", gold, "--epochs", "1", "-o", model)]
+    for args in runs:
+        p = textmine(*args, "-j", "1") if args[0] not in ("neighbors", "similar") else textmine(*args)
+        assert p.returncode == 0, (args, p.stderr)
+        lines = p.stderr.decode().splitlines()
+        assert lines, args
+        for line in lines:
+            assert line.startswith(f"textmine {args[0]}: ") or line.startswith("textmine: "), (args, line)

@@ -141,9 +141,9 @@ def cluster(paths, directed, teleport_to, recorded_teleportation, teleport_prob,
             notes.append(f"{n_comments} comment line{'s' if n_comments != 1 else ''} skipped")
         nodes = (f"{graph.n_nodes} state nodes of {len(graph.phys_ids)} physical nodes" if graph.is_state_network
                  else f"{graph.n_nodes} nodes")
-        click.echo(f"{nodes}, {graph.n_links} links" + (f" ({', '.join(notes)})" if notes else "")
+        click.echo(f"textmine cluster: {nodes}, {graph.n_links} links" + (f" ({', '.join(notes)})" if notes else "")
                    + f"; flow model {result.flow_model}", err=True)
-        click.echo(f"codelength {result.codelength:.6f} bits (one-level {result.one_level_codelength:.6f}, "
+        click.echo(f"textmine cluster: codelength {result.codelength:.6f} bits (one-level {result.one_level_codelength:.6f}, "
                    f"savings {100 * result.relative_savings:.4g}%), {result.n_modules} modules"
                    + (f" in {result.levels} levels" if result.levels > 2 else "") + ", "
                    f"best of {trials} trial{'s' if trials > 1 else ''}", err=True)

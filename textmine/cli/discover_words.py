@@ -171,6 +171,6 @@ def discover_words(paths, glob, encoding, decode_errors, input_format, field, jo
             out.write("".join([f"{w}\t{c}\t{a}\t{b}\t{g}{m}\n"
                                for w, c, a, b, g, m in zip(words, result.counts[:n], *cols, more)]))
     if not quiet:
-        click.echo(format_stats(result.stats), err=True)
+        click.echo("\n".join("textmine discover-words: " + x for x in format_stats(result.stats).split("\n")), err=True)
         for line in (extra.messages if extra is not None else ()):
-            click.echo(line, err=True)
+            click.echo("textmine discover-words: " + line, err=True)

@@ -46,5 +46,5 @@ def neighbors(vectors, k, min_sim, encoding, decode_errors, limit, output, quiet
         out.write("".join(chunk))
     if not quiet:
         linked = len(set(src.tolist()))
-        click.echo(f"{len(words)} words, {src.size} links, {linked} words with a neighbour "
+        click.echo(f"textmine neighbors: {len(words)} words, {src.size} links, {linked} words with a neighbour "
                    f"(k {k}, min cosine {min_sim})", err=True)

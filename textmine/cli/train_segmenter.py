@@ -112,7 +112,7 @@ def train_segmenter(gold_paths, dev_paths, dev_fraction, refit, dict_path, encod
     def progress(epoch, info):
         if verbose:
             stage = "held-out run, " if info.get("stage") == "held-out" else ""
-            click.echo(f"{stage}epoch {epoch}/{epochs}: {info['samples']} samples, {info['chars']} chars, "
+            click.echo(f"textmine train-segmenter: {stage}epoch {epoch}/{epochs}: {info['samples']} samples, {info['chars']} chars, "
                        f"{info['sample_error_rate']:.3f} of samples mis-tagged, {info['seconds']:.1f} s", err=True)
 
     if gold_paths:
@@ -132,9 +132,9 @@ def train_segmenter(gold_paths, dev_paths, dev_fraction, refit, dict_path, encod
         held = (f"held-out F {dev_score['f1']:.4f}, OOV-R {dev_score['oov_recall']:.3f} on the last "
                 f"{calib['sentences']} sentences; " if dev_score else "")
         source = "synthetic samples" if calib.get("source") == "synthetic" else "held-out gold"
-        click.echo(f"{held}marginals temperature {calib['temperature']:.4g} (log loss {calib['log_loss']:.4f} "
+        click.echo(f"textmine train-segmenter: {held}marginals temperature {calib['temperature']:.4g} (log loss {calib['log_loss']:.4f} "
                    f"over {calib['gaps']:,} gaps of {source})", err=True)
     if verbose:
-        click.echo(f"trained on {what} in {model.stats['train_seconds']:.1f} s; "
+        click.echo(f"textmine train-segmenter: trained on {what} in {model.stats['train_seconds']:.1f} s; "
                    f"model written to {output} ({os.path.getsize(output) / 1e6:.1f} MB)", err=True)
     sys.stderr.flush()
