@@ -126,14 +126,14 @@ def push_weight(z, kappa):
 
 
 def contrast_terms(U, i, V, j, word, prob, alias, negative, s, alpha, m_pos, m_neg, wneg, paper, scale=1.0, warm=0.0,
-                   hits_u=None, hits_v=None, warm_v=None, kneg=0.0):
+                   hits_u=None, hits_v=None, warm_v=None, kneg=None):
     """max(0, m+ - U[i].V[j]) + wneg * sum over the draws t of max(0, U[t].V[j] - m-); returns (hinge, s).
 
     Draws first; then each active negative row steps (read when its turn comes), then U[i], then
     V[j] on the summed gradient -[pull] u + sum of the active u', all gradients at the old values.
     Every step is scale * alpha (negatives: times wneg), or with warm > 0 at least
     scale * warm / (n + 1) for a row's (n+1)-th step (hits_u counts U's rows, hits_v V's; V's rows use
-    warm_v, default warm)."""
+    warm_v, default warm). kneg: kappa of each word's push (None: the hinge for every word)."""
     base = scale * alpha
     warm_v = warm if warm_v is None else warm_v
     picks = []
@@ -154,7 +154,7 @@ def contrast_terms(U, i, V, j, word, prob, alias, negative, s, alpha, m_pos, m_n
         h = float(un @ v)
         if h > m_neg:
             hinge += wneg * (h - m_neg)
-        wt = wneg * push_weight(h - m_neg, kneg)
+        wt = wneg * push_weight(h - m_neg, 0.0 if kneg is None else kneg[t])
         if wt > 0:
             grad_v += wt * un
             U[t] = step(U[t], v, wt * row_rate(base, scale, warm, hits_u, t), paper, True, xg=h)
@@ -177,7 +177,7 @@ def subsample(doc, keep, s):
 
 
 def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, negative, margin, m_neg, wneg, lam, alpha0,
-               words_before, total_words, seeds, paper, loss, warm=0.0, hits=None, kneg=0.0):
+               words_before, total_words, seeds, paper, loss, warm=0.0, hits=None, kneg=None):
     """One epoch, the threads one after the other (thread t of len(seeds) takes blocks t, t + len(seeds), ...
     of bounds); returns the float64 tables and the hinge per thread.
 
@@ -230,7 +230,7 @@ def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, nega
 
 
 def jose_infer(syn0, syn1, docs, keep, prob, alias, window, negative, margin, m_neg, wneg, lam, alpha0, n_iter, seeds,
-               paper, loss, kneg=0.0):
+               paper, loss, kneg=None):
     """Document vectors with u, v frozen, one document at a time."""
     U, V = np.array(syn0, dtype=np.float64), np.array(syn1, dtype=np.float64)
     dim = U.shape[1]
@@ -256,7 +256,7 @@ def jose_infer(syn0, syn1, docs, keep, prob, alias, window, negative, margin, m_
                         s = lcg(s)
                         t = draw(s, prob, alias)
                         if t != word:
-                            grad = grad + wneg * push_weight(U[t] @ d - m_neg, kneg) * U[t]
+                            grad = grad + wneg * push_weight(U[t] @ d - m_neg, 0.0 if kneg is None else kneg[t]) * U[t]
                     if grad @ grad > 0:
                         D[0] = step(D[0], grad, lam * alpha, paper, False)
                 elif loss == "joint":

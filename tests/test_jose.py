@@ -158,7 +158,7 @@ def test_one_thread_epoch_does_not_depend_on_the_blocks(loss):
         jose._jose_epoch_serial(u, v, d, ids, offsets, jose.block_bounds(offsets, 1, block=block), keep, prob, alias,
                                 3, 2, 0.15, -0.1, 1.0, 1.0, 0.05, 3, 2 * len(ids), np.array([7], np.uint64), True,
                                 jose.LOSSES.index(loss), loss_out, 0.0, np.zeros(1, np.int32), np.zeros(1, np.int32),
-                                0.0)
+                                np.zeros(len(u)))
         outs.append((u, v, d, loss_out))
     assert outs[0][3][0] > 0
     for other in outs[1:]:
@@ -184,7 +184,8 @@ def test_epoch_kernel_matches_naive(update, loss, seed):
     warm = (0.0, 0.5, 2.0)[seed] if loss == "contrastive" else 0.0  # per-row warm rate (contrastive only)
     hits = [np.zeros(n if warm else 1, np.int32) for n in (len(u), len(v))]
     want_hits = [h.copy() for h in hits]
-    kneg = (0.0, 10.0, 5.0)[seed]  # smoothed negative terms (contrastive only)
+    kneg = np.zeros(len(u)) + (0.0, 10.0, 5.0)[seed]  # smoothed negative terms (contrastive only), per word
+    kneg[::3] = (7.0, 0.0, 0.0)[seed]  # some words smoothed and some not
     want_u, want_v, want_d, want_loss = nj.jose_epoch(u, v, d, docs, bounds, *args[3:], loss, warm, want_hits, kneg)
     args += (jose.LOSSES.index(loss),)
     loss_out = np.zeros(n_threads)
@@ -219,7 +220,7 @@ def test_parallel_epoch_kernel_matches_serial_on_one_chunk(kind, warm):
         u, v, d = (t.copy() for t in tables)
         loss = np.zeros(1)
         kernel(u, v, d, ids, offsets, bounds, keep, prob, alias, 2, 2, 0.15, -0.1, 0.8, 0.5, 0.04, 0, len(ids) + 1, seeds,
-               False, kind, loss, warm, np.zeros(len(u), np.int32), np.zeros(len(v), np.int32), warm * 10)
+               False, kind, loss, warm, np.zeros(len(u), np.int32), np.zeros(len(v), np.int32), np.full(len(u), warm * 10))
         outs.append((u, v, d, loss))
     for a, b in zip(*outs):
         np.testing.assert_allclose(a, b, atol=1e-5)
@@ -234,6 +235,8 @@ def test_infer_kernel_matches_naive(update, loss, kneg):
     prob, alias = jose.negative_table(counts)
     seeds = np.array([jose.splitmix64(7, i) for i in range(len(docs))], dtype=np.uint64)
     paper = update == "paper"
+    kneg = np.full(len(u), kneg)
+    kneg[1::2] = 0.0  # per word: half of them keep the hinge
     want = nj.jose_infer(u, v, docs, keep, prob, alias, 3, 2, 0.15, -0.1, 0.6, 0.7, 0.05, 3, seeds, paper, loss, kneg)
     u0, v0 = u.copy(), v.copy()
     for kernel in (jose._jose_infer_serial, jose._jose_infer_parallel):

@@ -90,6 +90,7 @@ _SPLIT, _JOINT, _CONTRAST = 0, 1, 2  # kernel codes of LOSSES
 DEFAULT_MARGIN = {"split": 0.25, "joint": 0.25, "contrastive": 0.4}  # bench/RESULTS.md "embed"
 ALPHA_BUDGET = 0.4  # default starting rate = ALPHA_BUDGET / n_iter: the paper's 0.04 over 10 epochs
 NEG_SMOOTH = 0.0  # κ of the contrastive loss's negative terms (0: the hinge); bench/RESULTS.md "embed"
+FREQ_SMOOTH = 10.0  # κ of the negative terms of the sub-sampled (most frequent) words; bench/RESULTS.md "embed"
 MODEL_FORMAT = "textmine-jose"
 MODEL_VERSION = 1
 
@@ -339,9 +340,10 @@ def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_
     warm_v : float
         The floor's ``warm`` for ``v`` (``warm`` for a context row, 0 for a document, whose
         vector would otherwise keep a large rate to the end and follow its last words).
-    kneg : float
-        ``κ`` of the smoothed negative terms: each negative's step and gradient share are weighted
-        by ``σ(kneg (cos(u', v) - m₋))`` (:func:`_push_weight`); 0: the hinge's ``[cos > m₋]``.
+    kneg : ndarray, float64, shape (V,)
+        ``κ`` of the smoothed negative terms, per word: negative ``u' = syn0[t]``'s step and
+        gradient share are weighted by ``σ(kneg[t] (cos(u', v) - m₋))`` (:func:`_push_weight`); 0:
+        the hinge's ``[cos > m₋]`` (:meth:`JoSE.push_smoothing`).
 
     Returns
     -------
@@ -376,7 +378,7 @@ def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_
         t = picks[i]
         un = syn0[t]
         h = _dot(un, v)
-        wt = _push_weight(h - m_neg, kneg)
+        wt = _push_weight(h - m_neg, kneg[t])
         if wt > 0.0:
             if h > m_neg:
                 hinge += wneg * (h - m_neg)
@@ -543,8 +545,9 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
         Steps taken so far by each row of ``syn0`` and ``syn1`` (counted up; only read with
         ``warm > 0``, else they may have length 1). Kept across epochs. Document rows have no
         floor.
-    kneg : float
-        Contrastive loss: ``κ`` of the smoothed negative terms (:func:`_contrast_terms`; 0: the hinge).
+    kneg : ndarray, float64, shape (V,)
+        Contrastive loss: ``κ`` of the smoothed negative terms, per word (:func:`_contrast_terms`; 0:
+        the hinge).
 
     Notes
     -----
@@ -648,7 +651,7 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, m
         ``_SPLIT``, ``_JOINT`` or ``_CONTRAST``.
     out : ndarray, float32, shape (N, D)
         Receives unit document vectors (a zero row for a document with no known word).
-    kneg : float
+    kneg : ndarray, float64, shape (V,)
         As in :func:`_jose_epoch`.
 
     Notes
@@ -716,7 +719,7 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, m
                         if t == word:
                             continue
                         un = syn0[t]
-                        wt = _push_weight(_dot(un, d) - m_neg, kneg)
+                        wt = _push_weight(_dot(un, d) - m_neg, kneg[t])
                         if wt > 0.0:
                             wt *= wneg
                             for c in range(dim):
@@ -1107,6 +1110,11 @@ class JoSE:
         (a push of weight ``σ(κ (cos - m₋))``, in training and in :meth:`infer`); 0 (default) is the
         hinge ``max(0, cos(u', v) - m₋)``. 10 stops the most frequent words from gathering as each
         other's nearest neighbours (module docstring).
+    freq_smooth : float
+        Contrastive loss only: ``κ`` of the negative terms of the sub-sampled words (those whose
+        keep probability is below 1, count above about ``2.6 sample N``; the others use
+        ``neg_smooth``): the words whose pulls sub-sampling thins while their pushes are not, which
+        the hinge parks together at ``m₋`` (:meth:`push_smoothing`). 0: ``neg_smooth`` for them too.
     doc_weight : float
         Weight ``λ`` of the document part of the loss against the word-context part (``jose.c``
         and the paper: 1). Split loss: the document hinge's step is ``λ alpha``; joint loss:
@@ -1166,8 +1174,10 @@ class JoSE:
 
     def __init__(self, dim=100, window=5, negative=2, margin=None, alpha=None, n_iter=10, min_count=5,
                  sample=1e-3, n_jobs=1, random_state=1, update="paper", loss="contrastive", lowercase=False,
-                 doc_weight=1.0, neg_margin=-0.1, neg_weight=2.0, warm=0.0, neg_smooth=NEG_SMOOTH):
+                 doc_weight=1.0, neg_margin=-0.1, neg_weight=2.0, warm=0.0, neg_smooth=NEG_SMOOTH,
+                 freq_smooth=FREQ_SMOOTH):
         self.neg_smooth = neg_smooth
+        self.freq_smooth = freq_smooth
         self.dim = dim
         self.window = window
         self.negative = negative
@@ -1189,7 +1199,8 @@ class JoSE:
     def get_params(self):
         return {k: getattr(self, k) for k in ("dim", "window", "negative", "margin", "alpha", "n_iter",
                                                "min_count", "sample", "n_jobs", "random_state", "update",
-                                               "loss", "lowercase", "doc_weight", "neg_margin", "neg_weight", "warm", "neg_smooth")}
+                                               "loss", "lowercase", "doc_weight", "neg_margin", "neg_weight", "warm", "neg_smooth",
+                                               "freq_smooth")}
 
     def _check(self):
         def need(ok, msg):
@@ -1218,6 +1229,8 @@ class JoSE:
         need(math.isfinite(self.warm) and self.warm >= 0, f"--warm must be >= 0, not {self.warm}")
         need(math.isfinite(self.neg_smooth) and self.neg_smooth >= 0,
              f"neg_smooth must be >= 0, not {self.neg_smooth}")
+        need(math.isfinite(self.freq_smooth) and self.freq_smooth >= 0,
+             f"freq_smooth must be >= 0, not {self.freq_smooth}")
         need(self.update in UPDATES, f"update must be one of {UPDATES}, not {self.update!r}")
 
     @property
@@ -1229,6 +1242,20 @@ class JoSE:
     def alpha_(self):
         """The starting rate in use: ``alpha``, or ``ALPHA_BUDGET / n_iter`` when None."""
         return rate_for(self.alpha, self.n_iter)
+
+    def push_smoothing(self, counts):
+        """``κ`` of each word's negative terms (float64, shape (V,)): ``freq_smooth`` for the words
+        that sub-sampling thins (keep probability below 1), when it is above 0, else ``neg_smooth``.
+
+        Such a word's pulls come at its kept rate, its pushes as a negative at the full
+        unigram^0.75 rate, so with the hinge it is pushed against every context until the cosine
+        sits at ``m₋`` and all such words meet there (bench/RESULTS.md "Frequent words as
+        neighbours"); the smoothed push lets each pair settle by how often it co-occurs.
+        """
+        kappa = np.full(len(counts), float(self.neg_smooth), np.float64)
+        if float(self.freq_smooth) > 0 and len(counts):
+            kappa[keep_probabilities(counts, float(self.sample)) < 1.0] = float(self.freq_smooth)
+        return kappa
 
     @property
     def neg_step_(self):
@@ -1271,6 +1298,7 @@ class JoSE:
         syndoc[np.diff(corpus.offsets) == 0] = 0.0
         keep = keep_probabilities(corpus.counts, float(self.sample))
         prob, alias = negative_table(corpus.counts)
+        kappa = self.push_smoothing(corpus.counts)
         jobs = int(self.n_jobs)
         bounds = block_bounds(corpus.offsets, jobs)
         n_threads = max(1, min(jobs, len(bounds) - 1))
@@ -1292,7 +1320,7 @@ class JoSE:
                 kernel(syn0, syn1, syndoc, corpus.ids, corpus.offsets, bounds, keep, prob, alias, int(self.window),
                        int(self.negative), self.margin_, float(self.neg_margin), self.neg_step_, float(self.doc_weight),
                        self.alpha_, epoch * int(corpus.offsets[-1]), total, seeds, self.update == "paper",
-                       LOSSES.index(self.loss), loss, warm, hits0, hits1, float(self.neg_smooth))
+                       LOSSES.index(self.loss), loss, warm, hits0, hits1, kappa)
             for table_ in (syn0, syn1, syndoc):
                 normalize_rows(table_)
             seconds += time.perf_counter() - t0
@@ -1360,7 +1388,8 @@ class JoSE:
             kernel(self.word_vectors_, self.context_vectors_, ids, offsets, keep, prob, alias, int(self.window),
                    int(self.negative), self.margin_, float(self.neg_margin), self.neg_step_, float(self.doc_weight),
                    alpha,
-                   n_iter, seeds, self.update == "paper", LOSSES.index(self.loss), out, float(self.neg_smooth))
+                   n_iter, seeds, self.update == "paper", LOSSES.index(self.loss), out,
+                   self.push_smoothing(self.counts_))
         return out
 
     # ---- persistence: .npz arrays + .json sidecar, no pickles ----
@@ -1413,6 +1442,7 @@ class JoSE:
         params.setdefault("neg_weight", params.get("negative", 2))  # before neg_weight: weight 1 per negative
         params.setdefault("warm", 0.0)  # trained before --warm (inference does not use it)
         params.setdefault("neg_smooth", 0.0)  # trained before neg_smooth: the hinge
+        params.setdefault("freq_smooth", 0.0)  # trained before freq_smooth: the hinge
         m = cls(**params)
         try:
             m._check()

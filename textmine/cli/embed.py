@@ -9,7 +9,7 @@ from textmine.cli._options import (_check_jobs, format_options, input_options, q
 
 _TRAIN_ONLY = ("doc_output", "context_output", "save_model", "dim", "window", "negative", "margin", "min_count",
                "sample", "update", "loss", "lowercase", "doc_weight", "neg_margin",
-               "neg_weight", "init", "warm", "neg_smooth")
+               "neg_weight", "init", "warm", "neg_smooth", "freq_smooth")
 
 
 def _check_writable(path, option):
@@ -62,6 +62,11 @@ def _check_writable(path, option):
               help="Contrastive loss only: smooth each negative term to softplus(k (cos - neg-margin)) / k, "
                    "k this value, so that frequent words do not end up each other's nearest neighbours "
                    "(10 is a good value; it costs some SimLex-999, bench/RESULTS.md); 0: the hinge.")
+@click.option("--freq-smooth", type=click.FloatRange(min=0), default=10.0, show_default=True,
+              help="Contrastive loss only: --neg-smooth's k for the sub-sampled words alone (count above about "
+                   "2.6 x --sample x tokens): the words whose pulls sub-sampling thins while their pushes do not, "
+                   "which the hinge parks together (their nearest neighbours are each other: punctuation, "
+                   "particles, a novel's main character); 0: --neg-smooth for them too.")
 @click.option("--doc-weight", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
               help="Weight of the document hinge against the word-context hinge (jose.c: 1).")
 @click.option("--alpha", type=click.FloatRange(min=0, min_open=True), default=None, show_default="0.4/--iter",
@@ -89,7 +94,8 @@ def _check_writable(path, option):
 @quiet_option
 @click.pass_context
 def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, input_format, field, output, doc_output, context_output, save_model,
-          infer_model, init, dim, window, negative, margin, neg_margin, neg_weight, warm, neg_smooth, doc_weight, alpha, n_iter, min_count, sample,
+          infer_model, init, dim, window, negative, margin, neg_margin, neg_weight, warm, neg_smooth, freq_smooth,
+          doc_weight, alpha, n_iter, min_count, sample,
           update,
           loss, lowercase, binary, jobs, seed, quiet):
     """Train JoSE spherical embeddings on PATHS (one document per line, whitespace-tokenised).
@@ -169,7 +175,8 @@ def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, input_format,
     model = JoSE(dim=dim, window=window, negative=negative, margin=margin, alpha=alpha, n_iter=n_iter,
                  min_count=min_count, sample=sample, n_jobs=jobs, random_state=seed, update=update, loss=loss,
                  lowercase=lowercase, doc_weight=doc_weight, neg_margin=neg_margin,
-                 neg_weight=neg_weight, warm=warm, neg_smooth=neg_smooth)
+                 neg_weight=neg_weight, warm=warm, neg_smooth=neg_smooth,
+                 freq_smooth=freq_smooth)
     try:
         model.fit(docs, progress=progress, init=pretrained)
     finally:
