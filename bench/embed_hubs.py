@@ -1,6 +1,7 @@
 """Frequent words as each other's neighbours in ``textmine embed`` (bench/RESULTS.md "embed",
 "Frequent words as neighbours"): textmine JoSE with the hinge on the negative terms
-(``neg_smooth=0``) and with the smoothed push (``neg_smooth=κ``) against gensim Word2Vec sg, same
+(``neg_smooth=0, freq_smooth=0``), with its default (the push of the sub-sampled words smoothed,
+``freq_smooth=10``) and with the smoothed push for every word (``neg_smooth=κ``) against gensim Word2Vec sg, same
 token lists, same shared settings (dim 100, window 5, negative 2, sample 1e-3, min-count 5, 10
 epochs, one thread), seeds 1..N.
 
@@ -93,10 +94,13 @@ def main():
         toks = [x.split() for x in lines]
         table = {}
         for seed in range(1, args.seeds + 1):
-            for label, smooth in (("textmine hinge push", 0.0), (f"textmine smooth push κ={args.smooth:g}", args.smooth)):
+            for label, kw in (("textmine hinge push (--freq-smooth 0)", dict(neg_smooth=0.0, freq_smooth=0.0)),
+                              ("textmine default (sub-sampled words smoothed, --freq-smooth 10)", {}),
+                              (f"textmine smooth push for every word, --neg-smooth {args.smooth:g}",
+                               dict(neg_smooth=args.smooth, freq_smooth=0.0))):
                 t = time.process_time()
                 m = JoSE(dim=100, window=5, negative=2, n_iter=10, min_count=5, sample=1e-3, n_jobs=1,
-                         random_state=seed, neg_smooth=smooth).fit(lines)
+                         random_state=seed, **kw).fit(lines)
                 row, nn = evaluate(m.words_, m.counts_, m.word_vectors_, sets, lower, probe)
                 table.setdefault(label, []).append(row)
                 print(f"{name} seed {seed} {label}: " + " ".join(f"{k} {v:.3f}" for k, v in row.items())
