@@ -563,7 +563,7 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
     corpus, ``words_before + offsets[doc] + pos``, whichever thread trains it. With one thread the
     result does not depend on the blocks. (Threads over contiguous halves, as before, trained two
     distant parts of an ordered corpus at once: English SimLex-999 0.186 at ``-j 2`` against 0.205
-    on one thread, level again on shuffled lines; bench/RESULTS.md "embed".)
+    on one thread; 0.198 on shuffled lines and 0.198 with the blocks; bench/RESULTS.md "embed".)
     """
     n_threads = seeds.shape[0]
     n_blocks = bounds.shape[0] - 1
