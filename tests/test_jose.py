@@ -8,6 +8,7 @@ from click.testing import CliRunner
 import naive_jose as nj
 from conftest import JIT_DISABLED
 from textmine import jose
+from textmine._numba import set_num_threads
 from textmine.cli import cli
 from textmine.errors import TextmineError
 
@@ -189,7 +190,17 @@ def test_epoch_kernel_matches_naive(update, loss, seed):
     want_u, want_v, want_d, want_loss = nj.jose_epoch(u, v, d, docs, bounds, *args[3:], loss, warm, want_hits, kneg)
     args += (jose.LOSSES.index(loss),)
     loss_out = np.zeros(n_threads)
+    tables = [x.copy() for x in (u, v, d)]
+    hits0 = [h.copy() for h in hits]
     jose._jose_epoch_serial(u, v, d, *args, loss_out, warm, *hits, kneg)
+    # the build that fit() runs, on one thread (its "threads" then run one after the other), gives
+    # the serial build's numbers bit for bit
+    set_num_threads(1)
+    pu, pv, pd = tables
+    ploss = np.zeros(n_threads)
+    jose._jose_epoch_parallel(pu, pv, pd, *args, ploss, warm, *hits0, kneg)
+    for a, b in zip((u, v, d, loss_out, *hits), (pu, pv, pd, ploss, *hits0)):
+        assert np.array_equal(a, b)
     for h, want in zip(hits, want_hits):
         assert np.array_equal(h, want) and (h.sum() > 0) == (warm > 0)
     np.testing.assert_allclose(u, want_u, atol=2e-5)

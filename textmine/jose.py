@@ -1307,11 +1307,11 @@ class JoSE:
         bounds = block_bounds(corpus.offsets, jobs)
         n_threads = max(1, min(jobs, len(bounds) - 1))
         total = n_iter * int(corpus.offsets[-1])
-        if jobs > 1:
-            set_num_threads(jobs)
-            kernel = _jose_epoch_parallel
-        else:
-            kernel = _jose_epoch_serial
+        # the parallel build even for one thread: its loop body, outlined by numba's parfor pass, runs
+        # 1.5x faster than the serial build's (Chinese bench corpus, 3 epochs: 6.9 s against 10.4 s),
+        # with the same numbers bit for bit (tested)
+        set_num_threads(jobs)
+        kernel = _jose_epoch_parallel
         warm = float(self.warm) if self.loss == "contrastive" else 0.0
         hits0, hits1 = (np.zeros(v if warm > 0 else 1, np.int32) for _ in range(2))
         self.epoch_loss_ = []
