@@ -100,7 +100,7 @@ def test_count_of_long_wide_lines_in_pieces(tmp_path, monkeypatch, encoding, tok
 
 
 def _stdin(monkeypatch, data):
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(data))))  # peek, as a real stdin
 
 
 def _spool_items(monkeypatch, data, opts, batch_bytes, directory, whole=False):

@@ -314,3 +314,13 @@ def test_every_summary_line_names_its_command(tmp_path, corpus, dict_tsv):
         assert lines, args
         for line in lines:
             assert line.startswith(f"textmine {args[0]}: ") or line.startswith("textmine: "), (args, line)
+
+
+def test_a_spooled_long_line_with_a_stray_cr_comes_back_whole(tmp_path):
+    # a spool file holds one line (its own LF far past the first 64 KiB): never read with CR line ends
+    from textmine.corpus import SPOOL_READ, Shard, iter_lines
+
+    line = "中" * 10000 + "\r" + "文" * 20000  # the CR at byte 30,000, the LF at 90,001
+    p = tmp_path / "spool"
+    p.write_bytes(line.encode("utf-8") + b"\n")
+    assert list(iter_lines(Shard(str(p)), SPOOL_READ)) == [line]

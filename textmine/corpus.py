@@ -71,6 +71,7 @@ class ReadOptions:
     field: object = None
     option: str = "--encoding"
     errors_option: str = "--errors"
+    cr_lines: bool = True  # a file whose lines end with a bare CR is read as such (:func:`cr_line_ends`)
 
     def check(self):
         try:
@@ -224,7 +225,7 @@ def make_shards(paths, shard_bytes=8 << 20, opts=None):
     shards = []
     whole = opts is not None and not opts.ascii_compatible
     for p in paths:
-        if whole or not splittable(p) or cr_line_ends(p):
+        if whole or not splittable(p) or ((opts is None or opts.cr_lines) and cr_line_ends(p)):
             shards.append(Shard(p))
             continue
         size = os.path.getsize(p)
@@ -336,7 +337,7 @@ def _line_blocks(shard, opts, block_bytes, max_line=None):
         for lines in _record_line_blocks(shard, opts, block_bytes):
             yield lines, False
         return
-    if not opts.ascii_compatible or cr_line_ends(shard.path):
+    if not opts.ascii_compatible or (opts.cr_lines and cr_line_ends(shard.path)):
         if shard.start:  # byte offsets mean nothing here: the shard at 0 reads the whole file
             return
         yield from _wide_blocks(shard, opts, block_bytes, max_line)
@@ -538,7 +539,7 @@ def iter_batches(shard, opts=ReadOptions(), batch_chars=1 << 20, doc_per_file=Fa
 
 #: How to read a file written by :func:`spool_long_lines` (UTF-8; a lone surrogate that
 #: ``surrogateescape`` decoding made is written and read back as itself).
-SPOOL_READ = ReadOptions(encoding="utf-8", errors="surrogatepass", input_format="text")
+SPOOL_READ = ReadOptions(encoding="utf-8", errors="surrogatepass", input_format="text", cr_lines=False)  # one line
 
 
 def spool_long_lines(shard, opts, batch_bytes, directory, whole=False):
