@@ -421,6 +421,16 @@ def _row_rate(base, scale, warm, hits, row):
 
 
 @njit(inline="always")
+def _window_span(s, pos, n, window):
+    """word2vec's shrunk window around ``pos`` in a sentence of ``n`` words: draws the shrink ``b``
+    in ``[0, window)`` from the LCG state ``s`` and returns ``(state, c0, c1)``, the context
+    positions being ``c0 <= cpos < c1`` (``cpos != pos``), at most ``window - b`` on each side."""
+    s = _lcg(s)
+    half = window - np.int64((s >> _U16) % np.uint64(window))
+    return s, max(0, pos - half), min(n, pos + half + 1)
+
+
+@njit(inline="always")
 def _subsample(ids, a0, a1, keep, sen, s):
     """Copy the words ``ids[a0:a1]`` into ``sen``, dropping word ``w`` unless a uniform draw is at
     most ``keep[w]`` (frequent-word subsampling). Returns ``(words kept, rng state)``."""
@@ -595,10 +605,7 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
                     if alpha < floor:
                         alpha = floor
                     word = sen[pos]
-                    s = _lcg(s)
-                    half = window - np.int64((s >> _U16) % np.uint64(window))
-                    c0 = max(0, pos - half)
-                    c1 = min(n, pos + half + 1)
+                    s, c0, c1 = _window_span(s, pos, n, window)
                     for cpos in range(c0, c1):
                         if cpos == pos:
                             continue
@@ -700,10 +707,7 @@ def _jose_infer(syn0, syn1, ids, offsets, keep, prob, alias, window, negative, m
                 word = sen[pos]
                 u = syn0[word]
                 if kind == _JOINT:
-                    s = _lcg(s)
-                    half = window - np.int64((s >> _U16) % np.uint64(window))
-                    c0 = max(0, pos - half)
-                    c1 = min(n, pos + half + 1)
+                    s, c0, c1 = _window_span(s, pos, n, window)
                     for cpos in range(c0, c1):
                         if cpos == pos:
                             continue
