@@ -324,3 +324,16 @@ def test_a_spooled_long_line_with_a_stray_cr_comes_back_whole(tmp_path):
     p = tmp_path / "spool"
     p.write_bytes(line.encode("utf-8") + b"\n")
     assert list(iter_lines(Shard(str(p)), SPOOL_READ)) == [line]
+
+
+def test_gold_lines_are_cut_as_every_reader_cuts_them(tmp_path):
+    # str.splitlines also breaks at U+2028, form feeds, ...: the FILE:LINE of an error was then off
+    from textmine.errors import TextmineError
+    from textmine.tagger import read_gold
+
+    p = tmp_path / "gold.txt"
+    p.write_text("我们 是\u2028中国 人\n \n", encoding="utf-8")
+    with pytest.raises(TextmineError, match=r"gold\.txt:2: the line holds only whitespace"):
+        read_gold(str(p))
+    p.write_bytes("我们 是\r中国 人\r".encode("utf-8"))  # classic Mac OS line ends
+    assert read_gold(str(p)) == [["我们", "是"], ["中国", "人"]]

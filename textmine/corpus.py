@@ -181,6 +181,26 @@ _CR_HEAD = 1 << 16
 _cr_seen = {}  # (path, size, mtime) -> whether the file ends its lines with a bare CR
 
 
+def _cr_only(head):
+    """Whether ``head`` (bytes or str, the start of a text) ends its lines with a bare CR."""
+    cr, lf = ("\r", "\n") if isinstance(head, str) else (b"\r", b"\n")
+    return cr in head and lf not in head
+
+
+def split_lines(text):
+    """The lines of a whole decoded text as every textmine reader cuts them: at ``\\n`` (a ``\\r``
+    before it dropped), or at a bare ``\\r`` in a text whose start has no ``\\n``
+    (:func:`cr_line_ends`); never at the other characters ``str.splitlines`` breaks at (form
+    feed, U+2028, ...). A last line end ends the last line, not an empty one."""
+    if _cr_only(text[:_CR_HEAD]):
+        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    else:
+        lines = [x[:-1] if x.endswith("\r") else x for x in text.split("\n")]
+    if lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
 def cr_line_ends(path):
     """Whether ``path`` ends its lines with a bare ``\\r`` (classic Mac OS): its first 64 KiB hold
     a ``\\r`` and no ``\\n``. Such a file is read with universal newlines and kept whole (byte ranges
@@ -191,7 +211,7 @@ def cr_line_ends(path):
             head = sys.stdin.buffer.peek(_CR_HEAD)[:_CR_HEAD]
         except (AttributeError, OSError, ValueError):
             return False
-        return b"\r" in head and b"\n" not in head
+        return _cr_only(head)
     try:
         st = os.stat(path)
     except OSError:
@@ -206,7 +226,7 @@ def cr_line_ends(path):
                 f.close()
         except (OSError, TextmineError, EOFError, ValueError):
             head = b""  # the reader reports what is wrong with the file
-        _cr_seen[key] = b"\r" in head and b"\n" not in head
+        _cr_seen[key] = _cr_only(head)
     return _cr_seen[key]
 
 

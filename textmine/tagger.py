@@ -1388,7 +1388,7 @@ def read_gold(path, encoding="utf-8", lines=None):
         import codecs
         import sys
 
-        from textmine.corpus import ReadOptions, _binary_error, _encoding_hint
+        from textmine.corpus import ReadOptions, _binary_error, _encoding_hint, split_lines
 
         opts = ReadOptions(encoding, errors_option="")  # train-segmenter has no --errors
         opts.check()
@@ -1408,7 +1408,7 @@ def read_gold(path, encoding="utf-8", lines=None):
             raise _binary_error(path, raw, 0, raw.index(b"\x00"), opts)
         bom = 3 if codecs.lookup(encoding).name == "utf-8" and raw.startswith(codecs.BOM_UTF8) else 0
         try:
-            lines = raw[bom:].decode(encoding).splitlines()
+            lines = split_lines(raw[bom:].decode(encoding))  # line numbers as the error below counts them
         except UnicodeDecodeError as e:
             e.start += bom
             line = raw.count(b"\n", 0, e.start) + 1
