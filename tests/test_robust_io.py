@@ -497,11 +497,13 @@ def test_signal_while_counting_with_workers_cleans_up(sig, tmp_path, big_corpus)
 @heavy
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_while_discovering_removes_its_spills(sig, tmp_path, big_corpus):
-    """discover-words spilling sorted runs (numba kernels busy): 128+sig, TMPDIR left empty."""
+    """discover-words spilling sorted runs (numba kernels busy): 128+sig, TMPDIR left empty.
+    The corpus is read four times over (about 9 s of work here) so that a loaded machine, where
+    this test may see the spills late, still signals the run before it has written its output."""
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
-    p = _start(["discover-words", "-q", "-j", "2", "--memory-limit", "1", "--batch-chars", "100000",
-                big_corpus, "-o", tmp_path / "lex.tsv"], tmpdir, tmp_path)
+    p = _start(["discover-words", "-q", "-j", "2", "--memory-limit", "1M", "--batch-chars", "100000",
+                *[big_corpus] * 4, "-o", tmp_path / "lex.tsv"], tmpdir, tmp_path)
     assert _wait_for(lambda: os.listdir(tmpdir), p), p.stderr.read()
     time.sleep(0.3)  # into the kernels
     p.send_signal(sig)
