@@ -1,5 +1,7 @@
 """Word vector files as users have them (compressed, binary, --limit, bad bytes), `similar` with
 several words and query lists against gensim, and `embed --init` (issue 14 items 3-5)."""
+import re
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -230,6 +232,48 @@ def test_mixed_dimension_names_the_line(tmp_path):
     for cmd in (["similar", p, "a"], ["neighbors", p], ["evaluate", p, "--pairs", pairs]):
         err = one_error_line(run(cmd))
         assert f"{p}:3: expected a word and 3 numbers (the header's dimension), got 2 values" in err
+
+
+@pytest.mark.parametrize("kind", ["plain", "gz"])
+def test_glove_text_without_header_equals_gensim_no_header(tmp_path, kind):
+    """GloVe's files have no 'V D' line: the dimension is read off the first vector."""
+    KeyedVectors = pytest.importorskip("gensim.models").KeyedVectors
+
+    words, x = _table()
+    w2v = tmp_path / "v.vec"
+    write_word2vec(str(w2v), words, x)
+    body = w2v.read_bytes().split(b"\n", 1)[1]
+    p = tmp_path / "glove.txt"
+    p.write_bytes(COMPRESS[kind](body))
+    (tmp_path / "plain.txt").write_bytes(body)
+    ref = KeyedVectors.load_word2vec_format(str(tmp_path / "plain.txt"), no_header=True)
+    stats = {}
+    got_words, got = read_word2vec(str(p), stats=stats)
+    assert got_words == list(ref.index_to_key) and np.allclose(got, ref.vectors, atol=1e-6)
+    assert stats["header"] is None
+    assert read_word2vec(str(p), limit=5)[0] == got_words[:5]
+    assert read_word2vec(str(p), limit=10 ** 6)[0] == got_words
+    r = run(["similar", p, "中国", "-k", 3, "-q"])
+    want = "".join(f"{w}\t{s:.6f}\n" for w, s in ref.most_similar("中国", topn=3))
+    assert r.exit_code == 0 and r.stdout == want
+    r = run(["similar", "-", "中国", "-k", 3, "-q"], input=p.read_bytes())  # stdin too
+    assert r.exit_code == 0 and r.stdout == want
+
+
+def test_glove_text_errors(tmp_path):
+    p = tmp_path / "g.txt"
+    for content, message in [(b"a 1 0\nb 0 1 2\n", ":2: expected a word and 2 numbers (the first line's dimension), got 3"),
+                             (b"a 1 0\nb 0 x\n", ":2: non-numeric value in the vector of 'b'"),
+                             (b"hello world\n", ":1: expected a word2vec 'V D' header or a first vector"),
+                             (b"a 1 0\n\xff 0 1\n", ":2: cannot decode byte 0xff")]:
+        p.write_bytes(content)
+        with pytest.raises(TextmineError, match=re.escape(message)):
+            read_word2vec(str(p))
+        err = one_error_line(run(["similar", p, "a"]))
+        assert message in err
+    p.write_text("a 1 0\n", encoding="utf-8")
+    with pytest.raises(TextmineError, match="binary word2vec file starts with a 'V D' header"):
+        read_word2vec(str(p), binary=True)
 
 
 # ------------------------------------------------------------------- similar: analogies and query lists

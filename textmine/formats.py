@@ -712,7 +712,9 @@ def read_word2vec(path, binary=None, encoding="utf-8", limit=None, errors="stric
 
 
 def _word2vec_header(buf, name, encoding, size):
-    """``(V, D)`` from the header line; ``buf`` is left at the first record."""
+    """``(V, D)`` from the header line; ``buf`` is left at the first record. A file without the
+    header whose first line is a vector (GloVe's text format) gives ``(None, D)``, ``D`` from that
+    line, which is left unread."""
     import codecs
 
     from textmine.corpus import ReadOptions
@@ -734,7 +736,12 @@ def _word2vec_header(buf, name, encoding, size):
     except ValueError:
         if not buf.buf:
             raise TextmineError(f"{name}: empty file, expected a word2vec 'V D' header") from None
-        raise TextmineError(f"{name}:1: expected a word2vec 'V D' header, got {header[:60]!r}") from None
+        fields = header.rstrip().split(b" ")
+        if len(fields) >= 2 and _looks_like_text_record(header, len(fields) - 1):
+            return None, len(fields) - 1  # GloVe's text format: no header, D from the first record
+        shown = header[:60].decode(encoding, "replace")
+        raise TextmineError(f"{name}:1: expected a word2vec 'V D' header or a first vector (a word and "
+                            f"numbers), got {shown!r}") from None
     if n < 0 or d <= 0:
         raise TextmineError(f"{name}:1: bad word2vec header {header.strip()!r}: V must be >= 0 and D >= 1")
     buf.take(len(header) + (eol >= 0))
@@ -773,7 +780,14 @@ def _read_word2vec_stream(buf, name, size, binary, encoding, limit, errors, info
     import numpy as np
 
     n, d = _word2vec_header(buf, name, encoding, size)
-    info["header"] = (n, d)
+    headerless = n is None
+    info["header"] = None if headerless else (n, d)
+    if headerless:
+        if binary:
+            raise TextmineError(f"{name}:1: a binary word2vec file starts with a 'V D' header; this one starts "
+                                "with a vector in text")
+        binary = False
+        n = sys.maxsize if limit is None else int(limit)
     want = n if limit is None else min(n, int(limit))
     # read (and decompress) about what the wanted records need: a text record of D values is
     # rarely over 16 D + 64 bytes, a binary one is 4 D bytes and its word
@@ -867,7 +881,8 @@ def _read_word2vec_stream(buf, name, size, binary, encoding, limit, errors, info
                                 "infinite value")
         return words, vecs
 
-    lineno = 1  # the header
+    lineno = 0 if headerless else 1  # the header
+    dim_from = "the first line's dimension" if headerless else "the header's dimension"
     done = False
     while not done:
         if limit is not None and rows.i >= want:
@@ -909,7 +924,7 @@ def _read_word2vec_stream(buf, name, size, binary, encoding, limit, errors, info
                         break
                     raise TextmineError(f"{name}:{ln}: more vectors than the header's {n}")
                 if len(parts) != d + 1:
-                    raise TextmineError(f"{name}:{ln}: expected a word and {d} numbers (the header's dimension), "
+                    raise TextmineError(f"{name}:{ln}: expected a word and {d} numbers ({dim_from}), "
                                         f"got {len(parts) - 1} values; vectors of mixed dimension, or a word "
                                         "with a space")
                 batch_words.append(parts[0])
@@ -934,6 +949,10 @@ def _read_word2vec_stream(buf, name, size, binary, encoding, limit, errors, info
             if done:
                 break
         lineno += len(lines)
+    if headerless:
+        if not words:
+            raise TextmineError(f"{name}: no vectors")
+        return words, rows.done()
     if rows.i != want:
         raise ended(rows.i) if rows.i < n else TextmineError(f"{name}: the header says {n} vectors, found {rows.i}")
     return words, rows.done()

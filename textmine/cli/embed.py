@@ -36,7 +36,7 @@ def _check_writable(path, option):
 @click.option("--infer", "infer_model", type=click.Path(), metavar="MODEL.npz",
               help="Embed the input documents with a saved model: u and v frozen, only d optimised.")
 @click.option("--init", type=click.Path(dir_okay=False, allow_dash=True), metavar="VECTORS",
-              help="Start from these pretrained word vectors (word2vec text or binary, also .gz/.bz2/.xz; words "
+              help="Start from these pretrained word vectors (word2vec text or binary, or GloVe text without the header; also .gz/.bz2/.xz; words "
                    "under --encoding), normalised to the unit sphere, as jose.c's load-emb option does: vocabulary words "
                    "missing from VECTORS get the usual random start (the same as without --init for the same "
                    "--seed), words of VECTORS outside the vocabulary are ignored, context and document vectors "

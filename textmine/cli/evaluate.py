@@ -28,8 +28,8 @@ from textmine.cli._options import output_option, quiet_option, vector_options
 @quiet_option
 def evaluate(vectors, pair_files, score_column, analogy_files, method, restrict_vocab, ignore_case, as_json, encoding,
              decode_errors, limit, output, quiet):
-    """Score the word vectors in VECTORS (word2vec text or binary, also gzip, bzip2 or xz
-    compressed, - for stdin) on word-pair
+    """Score the word vectors in VECTORS (word2vec text or binary, GloVe text without the
+    header, also gzip, bzip2 or xz compressed, - for stdin) on word-pair
     similarity sets (Spearman's rho of cosine against the human scores) and on analogy
     questions (accuracy per section and overall).
 

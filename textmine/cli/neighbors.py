@@ -16,8 +16,8 @@ from textmine.cli._options import alias_target, deprecated_alias, k_option, outp
 def neighbors(vectors, k, min_sim, encoding, decode_errors, limit, output, quiet):
     """Link each word to its K most similar words (cosine >= MIN_SIM) for `textmine cluster --directed`.
 
-    VECTORS is a word2vec file (text or binary, e.g. from `textmine embed` or gensim; also
-    gzip, bzip2 or xz compressed), - for stdin. Output columns: word, neighbour, cosine; one line per directed link, by word then
+    VECTORS is a word2vec file (text or binary, e.g. from `textmine embed` or gensim; or GloVe
+    text, without the header; also gzip, bzip2 or xz compressed), - for stdin. Output columns: word, neighbour, cosine; one line per directed link, by word then
     decreasing cosine.
 
     Memory: the vectors up to --limit (V x D float32) and up to K links per word.

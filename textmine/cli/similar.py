@@ -25,8 +25,8 @@ from textmine.cli._options import deprecated_alias, header_option, k_option, out
 @output_option
 @quiet_option
 def similar(vectors, words, minus, cosmul, queries, k, header, encoding, decode_errors, limit, output, quiet):
-    """The K words nearest to WORDS by cosine in VECTORS (word2vec text or binary, also gzip, bzip2
-    or xz compressed, - for stdin).
+    """The K words nearest to WORDS by cosine in VECTORS (word2vec text or binary, GloVe text without
+    the header, also gzip, bzip2 or xz compressed, - for stdin).
 
     With one WORD, its nearest words. With several, and with --minus, the nearest words to
     their sum (each as a unit vector, negatives subtracted), the query words left out: an
