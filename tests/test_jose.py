@@ -250,11 +250,16 @@ def test_infer_kernel_matches_naive(update, loss, kneg):
     kneg[1::2] = 0.0  # per word: half of them keep the hinge
     want = nj.jose_infer(u, v, docs, keep, prob, alias, 3, 2, 0.15, -0.1, 0.6, 0.7, 0.05, 3, seeds, paper, loss, kneg)
     u0, v0 = u.copy(), v.copy()
-    for kernel in (jose._jose_infer_serial, jose._jose_infer_parallel):
+    outs = []
+    for kernel, threads in ((jose._jose_infer_serial, 1), (jose._jose_infer_parallel, 1), (jose._jose_infer_parallel, 2)):
+        set_num_threads(threads)
         out = np.full((len(docs), u.shape[1]), np.nan, dtype=np.float32)
         kernel(u, v, ids, offsets, keep, prob, alias, 3, 2, 0.15, -0.1, 0.6, 0.7, 0.05, 3, seeds, paper,
                jose.LOSSES.index(loss), out, kneg)
         np.testing.assert_allclose(out, want, atol=2e-5)
+        outs.append(out)
+    # infer() runs the parallel build at any -j: on one thread or two, the serial build's numbers bit for bit
+    assert np.array_equal(outs[0], outs[1]) and np.array_equal(outs[0], outs[2])
     assert np.array_equal(u, u0) and np.array_equal(v, v0)  # frozen
     assert any(len(x) == 0 for x in docs) and np.all(want[[len(x) == 0 for x in docs]] == 0)
 
