@@ -184,6 +184,29 @@ def test_odd_node_names_match_naive_reader(tmp_path, encoding, tab_only, seed):
         assert sum(1 for line in text.split("\n") if line.count("\t") in (1, 2)) == len(links)
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])  # utf-8: byte scanner; utf-16: line parser
+@pytest.mark.parametrize("bad, field", [("\tb\t1", 1), ("a\t\t1", 2), ("a\t \tb", 2), ("#\t\tb", 2),
+                                        ("a\tb\t\t1", 3)])
+def test_an_empty_tab_field_is_an_error_not_a_shifted_link(tmp_path, encoding, bad, field):
+    """'a<TAB><TAB>1' has no target: split on whitespace it read as the link a-1 (weight 1)."""
+    p = tmp_path / "g.txt"
+    p.write_bytes(("x\ty\n" * 3 + bad + "\nx\tz\n").encode(encoding))
+    with pytest.raises(TextmineError, match=f"g.txt:4: field {field} of this TAB-separated line is empty"):
+        read_graph([str(p)], encoding=encoding)
+    # trailing TABs, spaces around a name and space-separated lines stay links
+    p.write_bytes("a\tb\t\nb\tc\t2\t\n  c\td\nd e 3\n".encode(encoding))
+    g = read_graph([str(p)], directed=True, encoding=encoding)
+    assert as_pairs(g) == {("a", "b"): 1.0, ("b", "c"): 2.0, ("c", "d"): 1.0, ("d", "e"): 3.0}
+
+
+def test_one_node_graph_codelength_is_not_negative_zero(tmp_path):
+    g = write(tmp_path, "a\ta\t1\n")
+    r = CliRunner().invoke(cli, ["cluster", g])
+    assert r.exit_code == 0 and "codelength 0.000000 bits (one-level 0.000000," in r.stderr, r.stderr
+    r = CliRunner().invoke(cli, ["cluster", g, "--format", "json", "-q"])
+    assert r.exit_code == 0 and '"oneLevelCodelength": 0.0,' in r.stdout, r.stdout
+
+
 def test_star_hash_percent_names_are_nodes(tmp_path):
     text = "a\t#b\t1\n#b\tc\t1\n***\t**zg\t2\n*x\t%x\n*Vertices\ta\t0.5\n"
     for name, data in [("g.txt", text), ("h.txt", "# header comment\n" + text)]:

@@ -187,7 +187,8 @@ def read_graph(paths, directed=False, encoding="utf-8", relax_rate=0.15, relax_l
     and everything else are ordinary node-name characters, and a comment is a line whose first
     field starts with ``#`` or ``%`` and is either alone on the line or followed by a **space**
     (``# text``, ``#``, ``#text``); ``#b<TAB>c`` and ``#b c 2`` are links, so a TAB-separated line
-    of 2 or 3 fields is always a link. Other lines need 2 or 3 fields.
+    of 2 or 3 fields is always a link. Other lines need 2 or 3 fields. A TAB-separated link line
+    with an empty field (``a<TAB><TAB>2``: no target) is an error, not a link ``a``-``2``.
 
     Examples
     --------
@@ -406,6 +407,8 @@ def _read_lines_slow(numbered_lines, shown, b, state):
                 b.comments += 1
                 continue
             mode = "links"
+            if "\t" in line:
+                _no_empty_tsv_field(line, shown, lineno)
         elif t[0] == "#" or t[0] == "%":
             b.comments += 1
             continue
@@ -617,6 +620,17 @@ def _expand_intra_inter(b, directed, relax_rate, limits=(-1, -1, -1)):
 
 
 _ASCII_WS = re.compile(r"[ \t\r\v\f]+")
+
+
+def _no_empty_tsv_field(line, shown, lineno):
+    """A TAB-separated link line with an empty field (``a<TAB><TAB>2``, ``<TAB>b<TAB>1``) names an
+    empty node: whitespace splitting would shift its fields (target ``2``, weight 1), so it is an
+    error. Trailing TABs are allowed."""
+    fields = line.rstrip("\r\n").rstrip("\t").split("\t")
+    for i, f in enumerate(fields):
+        if not f.strip(" \v\f\r"):
+            raise TextmineError(f"{shown}:{lineno}: field {i + 1} of this TAB-separated line is empty (an empty node "
+                                f"name?): {line.rstrip(chr(10))[:60]!r}")
 
 
 def _split_ascii(t):
@@ -871,7 +885,8 @@ def _scan_links(buf, pow10):
     -------
     status : int
         0 if every line parsed; otherwise the 1-based line number (within the block) of the first
-        line with fewer than two or more than three fields, for the line-by-line parser to report.
+        line with fewer than two or more than three fields, or with an empty TAB-separated field
+        (:func:`_no_empty_tsv_field`), for the line-by-line parser to report.
     src, dst : ndarray of int64, shape (m,)
         Block-local ids of the two endpoints (in order of first appearance).
     weight : ndarray of float64, shape (m,)
@@ -933,6 +948,14 @@ def _scan_links(buf, pow10):
             continue
         if nf < 2 or nf > 3:
             return line, src[:0], dst[:0], weight[:0], wflag[:0], wspan[:0], uniq[:0], n_comments
+        seen = False  # an empty TAB-separated field before the last field: the line parser reports it
+        for j in range(pos, te[nf - 1]):
+            if buf[j] == 9:
+                if not seen:
+                    return line, src[:0], dst[:0], weight[:0], wflag[:0], wspan[:0], uniq[:0], n_comments
+                seen = False
+            elif not _is_space(buf[j]):
+                seen = True
         for f in range(2):
             h = np.uint64(14695981039346656037)
             for j in range(ts[f], te[f]):

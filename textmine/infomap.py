@@ -1549,6 +1549,7 @@ def infomap(graph_or_flow, directed=None, teleport_to="links", recorded=False, t
     seeds = [seed + k for k in range(trials)]
     if phys is not None:
         one = physical_one_level_codelength(fn, phys)
+    one += 0.0  # -0.0 (one node: -1 log 1) reads as 0 in every output
     if n_jobs > 1 and trials > 1:
         # load the kernels once before threads start, on a small piece of the network of the same kind (a full
         # trial here cost as much as the parallel trials themselves: bench/RESULTS.md, Infomap options at 100k)
@@ -1642,7 +1643,7 @@ def node_order(result):
 
 
 def _fmt(x):
-    return f"{x:.6g}"
+    return f"{x + 0.0:.6g}"  # + 0.0: -0.0 (a one-node graph's codelength) prints as 0
 
 
 def write_result(out, result, ids, names=None, fmt="tsv", header=None, state_level=False):

@@ -143,7 +143,8 @@ def cluster(paths, directed, teleport_to, recorded_teleportation, teleport_prob,
                  else f"{graph.n_nodes} nodes")
         click.echo(f"textmine cluster: {nodes}, {graph.n_links} links" + (f" ({', '.join(notes)})" if notes else "")
                    + f"; flow model {result.flow_model}", err=True)
-        click.echo(f"textmine cluster: codelength {result.codelength:.6f} bits (one-level {result.one_level_codelength:.6f}, "
+        click.echo(f"textmine cluster: codelength {max(0.0, result.codelength):.6f} bits (one-level "
+                   f"{max(0.0, result.one_level_codelength):.6f}, "
                    f"savings {100 * result.relative_savings:.4g}%), {result.n_modules} modules"
                    + (f" in {result.levels} levels" if result.levels > 2 else "") + ", "
                    f"best of {trials} trial{'s' if trials > 1 else ''}", err=True)
