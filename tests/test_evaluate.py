@@ -3,7 +3,9 @@ import json
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from textmine.cli import cli
 from textmine.errors import TextmineError
 from textmine import evaluate as ev
 
@@ -77,6 +79,35 @@ def test_space_separated_pairs_score_column_and_header(tmp_path):
         ev.read_word_pairs(str(p), score_column=3)
 
 
+@pytest.mark.parametrize("first", [True, False])
+def test_an_empty_tab_column_is_an_error_not_a_header_or_a_shift(tmp_path, first):
+    """'king<TAB><TAB>queen<TAB>9' as the first line read as a header (column 3, 'queen', is not a
+    number) and was dropped without a word; anywhere else it is a FILE:LINE error too."""
+    p = tmp_path / "p.tsv"
+    good = "man\twoman\t8\nparis\tfrance\t7\n"
+    p.write_text(("king\t\tqueen\t9\n" + good) if first else (good + "king\t\tqueen\t9\n"), encoding="utf-8")
+    line = 1 if first else 3
+    with pytest.raises(TextmineError, match=f"p.tsv:{line}: column 2 is empty"):
+        ev.read_word_pairs(str(p))
+    p.write_text("man\twoman\t\n", encoding="utf-8")
+    with pytest.raises(TextmineError, match="p.tsv:1: column 3 is empty"):
+        ev.read_word_pairs(str(p))
+
+
+def test_a_skipped_header_is_said_on_stderr(tmp_path):
+    vec, _ = make_vectors(tmp_path)
+    ppath = make_pairs(tmp_path)
+    body = ppath.read_text(encoding="utf-8")
+    ppath.write_text("w1\tw2\tscore\n" + body, encoding="utf-8")
+    stats = {}
+    assert len(ev.read_word_pairs(str(ppath), stats=stats)) == len(body.splitlines())
+    assert stats["header"] == (1, "w1\tw2\tscore")
+    r = run(["evaluate", str(vec), "--pairs", str(ppath)])
+    assert r.exit_code == 0 and ":1: skipped as a header (its column 3 is not a number): 'w1\\tw2\\tscore'" in r.stderr
+    r = run(["evaluate", str(vec), "--pairs", str(ppath), "-q"])
+    assert r.exit_code == 0 and r.stderr == ""
+
+
 @pytest.mark.parametrize("ignore_case", [False, True])
 @pytest.mark.parametrize("restrict", [None, 45])
 def test_analogies_3cosadd_equal_gensim(tmp_path, ignore_case, restrict):
@@ -124,8 +155,6 @@ def test_bad_analogy_files(tmp_path):
 
 
 def run(args):
-    from click.testing import CliRunner
-    from textmine.cli import cli
     return CliRunner().invoke(cli, args)
 
 

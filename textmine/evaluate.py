@@ -105,22 +105,27 @@ def vocabulary_index(words, restrict_vocab=None, ignore_case=False):
     return index
 
 
-def read_word_pairs(path, score_column=3, encoding="utf-8"):
+def read_word_pairs(path, score_column=3, encoding="utf-8", stats=None):
     """Word pairs with a human score from a WordSim/SimLex/MEN/COS960-style file.
 
     Columns are TAB-separated when the line has a TAB, else separated by runs of spaces; the two
     words are the first two columns and the score is column ``score_column`` (1-based). Blank
     lines and lines starting with ``#`` are skipped, and so is a first line whose score is not a
-    number (a header). Returns a list of ``(word1, word2, score, line_number)``.
+    number (a header). Returns a list of ``(word1, word2, score, line_number)``; ``stats`` (a
+    dict), if given, receives ``"header"``: the skipped header line as ``(line_number, text)``, or
+    None.
 
-    Raises :class:`TextmineError` naming ``FILE:LINE`` for a line with too few columns or a
-    score that is not a number (after the first line).
+    Raises :class:`TextmineError` naming ``FILE:LINE`` for a line with too few columns, an empty
+    word or score column (``a<TAB><TAB>b<TAB>3``: the columns would shift), or a score that is not
+    a number (after the first line).
     """
     from textmine.corpus import display
 
     name = display(path)
     pairs = []
     first = True
+    if stats is not None:
+        stats["header"] = None
     with _open_text(path, encoding) as f:
         for lineno, line in enumerate(f, 1):
             line = line.rstrip("\r\n")
@@ -133,10 +138,16 @@ def read_word_pairs(path, score_column=3, encoding="utf-8"):
             if len(cols) < max(3, score_column):
                 raise TextmineError(f"{name}:{lineno}: {len(cols)} columns, need two words and a score "
                                     f"in column {score_column}")
+            for k in sorted({0, 1, score_column - 1}):
+                if not cols[k]:
+                    raise TextmineError(f"{name}:{lineno}: column {k + 1} is empty ({'a word' if k < 2 else 'the score'}); "
+                                        f"got {line[:60]!r}")
             try:
                 score = float(cols[score_column - 1])
             except ValueError:
                 if is_first:
+                    if stats is not None:
+                        stats["header"] = (lineno, line)
                     continue  # a header line
                 raise TextmineError(f"{name}:{lineno}: score {cols[score_column - 1]!r} is not a number "
                                     f"(column {score_column}; see --score-column)") from None

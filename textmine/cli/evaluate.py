@@ -56,10 +56,17 @@ def evaluate(vectors, pair_files, score_column, analogy_files, method, restrict_
     methods = list(dict.fromkeys(method or ("3cosadd",)))
     if [vectors, *pair_files, *analogy_files].count("-") > 1:
         raise click.UsageError("only one of VECTORS, --pairs and --analogies can be stdin")
-    pair_sets = [(p, read_word_pairs(p, score_column, encoding)) for p in pair_files]
-    for path, pairs in pair_sets:  # before reading VECTORS, which may be large
+    pair_sets, headers = [], []
+    for p in pair_files:
+        stats = {}
+        pair_sets.append((p, read_word_pairs(p, score_column, encoding, stats=stats)))
+        headers.append(stats["header"])
+    for (path, pairs), header in zip(pair_sets, headers):  # before reading VECTORS, which may be large
         if not pairs:
             raise TextmineError(f"{display(path)}: no usable pairs (no line with two words and a score)")
+        if header is not None and not quiet:
+            click.echo(f"textmine evaluate: {display(path)}:{header[0]}: skipped as a header (its column "
+                       f"{score_column} is not a number): {header[1][:60]!r}", err=True)
     analogy_sets = [(p, read_analogies(p, encoding)) for p in analogy_files]
     words, vecs = read_vectors(vectors, encoding, decode_errors, limit, quiet, "textmine evaluate")
     result = {"vectors": display(vectors), "words": len(words), "dim": int(vecs.shape[1]), "pairs": [],
