@@ -545,6 +545,35 @@ def test_signal_while_blocked_writing_stdout(sig, tmp_path, big_corpus):
     assert os.listdir(tmpdir) == []
 
 
+POOL_SCRIPT = """
+import sys, time
+from textmine.mapreduce import LocalEngine
+
+def big(i):
+    return b"x" * (64 << 20)  # a result larger than a pipe's buffer, as discover-words' counts
+
+if __name__ == "__main__":
+    for _ in range(8):
+        try:
+            with LocalEngine(2) as eng:
+                for r in eng.map_unordered(big, range(12)):
+                    raise RuntimeError("stop")  # the error path: workers still writing their results
+        except RuntimeError:
+            pass
+    print("closed", flush=True)
+"""
+
+
+def test_pool_stopped_while_workers_write_large_results(tmp_path):
+    """Pool.terminate() waited for ever on the result queue's write lock, held by a worker blocked
+    writing a large result into a pipe nobody read any more (about 1 run in 5 here; SIGTERM into
+    discover-words -j 2 hung CI). Eight runs, each of which must end."""
+    script = tmp_path / "pool.py"
+    script.write_text(POOL_SCRIPT, encoding="utf-8")
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=ENV, timeout=120)
+    assert r.returncode == 0 and r.stdout == "closed\n" and r.stderr == "", r.stderr
+
+
 def test_an_interrupt_wrapped_by_numba_is_still_an_interrupt(tmp_path, inputs, monkeypatch, capsys):
     """Ctrl-C as a numba kernel returns gave ``SystemError: CPUDispatcher(...) returned a result
     with an exception set`` (its cause the KeyboardInterrupt), exit 1: it is exit 130 now."""

@@ -78,12 +78,45 @@ class LocalEngine:
 
     def close(self, terminate=False):
         if self._pool is not None:
+            pool, self._pool = self._pool, None
             if terminate:
-                self._pool.terminate()
+                _kill_pool(pool)
             else:
-                self._pool.close()
-            self._pool.join()
-            self._pool = None
+                pool.close()
+                pool.join()
+
+
+def _kill_pool(pool):
+    """Stop a ``multiprocessing`` pool at once: workers killed first, then the pool left to the
+    garbage collector.
+
+    ``Pool.terminate()`` puts a sentinel on the result queue before it stops the workers, and its
+    result thread quits at the first result after the request. A worker then writing a large result
+    (discover-words' counts) fills the pipe that nobody reads any more while holding the queue's
+    write lock, and ``terminate()`` waits for that lock for ever: SIGTERM during ``discover-words -j
+    2`` hung (CI, 2026-12-05; about 1 run in 5 with 64 MB results, tests/test_robust_io.py). Killed
+    workers leave their locks taken, so the pool's own clean-up is not run at all: its threads are
+    daemons blocked on those locks and end with the process."""
+    from multiprocessing import pool as mp_pool
+
+    handlers = [getattr(pool, name, None) for name in ("_worker_handler", "_task_handler", "_result_handler")]
+    finalizer = getattr(pool, "_terminate", None)
+    if None in handlers or not hasattr(finalizer, "cancel"):  # another Pool than CPython's: its own way
+        pool.terminate()
+        pool.join()
+        return
+    for h in handlers:  # the worker handler must not start new workers for the killed ones
+        h._state = mp_pool.TERMINATE
+    pool._state = mp_pool.TERMINATE
+    for _ in range(2):  # a worker the handler started just before it saw the state: the second round
+        procs = list(pool._pool)
+        for p in procs:
+            if p.exitcode is None:
+                p.kill()
+        for p in procs:
+            p.join(10)
+        handlers[0].join(1)
+    finalizer.cancel()
 
 
 _CLUSTER_SCRIPT = """
