@@ -457,7 +457,20 @@ def _default_signals():
 
 
 def _ended(p, sig, timeout=60):
-    err = p.stderr.read()
+    import threading
+
+    box = []
+    reader = threading.Thread(target=lambda: box.append(p.stderr.read()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if reader.is_alive():  # hung after the signal (its workers keep stderr open): fail, do not hang the run
+        for pid in _children(p.pid) + [p.pid]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        pytest.fail(f"still running {timeout} s after signal {sig}")
+    err = box[0]
     rc = p.wait(timeout=timeout)
     assert rc == 128 + sig, err
     assert b"Traceback" not in err and b"Error" not in err, err
