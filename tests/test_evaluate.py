@@ -189,3 +189,8 @@ def test_cli_bad_input(tmp_path):
     assert r.exit_code == 1 and "q.txt:2:" in r.output
     r = run(["evaluate", str(vpath)])
     assert r.exit_code == 2
+    # a similarity file given as a second argument: the error says which option takes it
+    r = run(["evaluate", str(vpath), str(p)])
+    assert r.exit_code == 2 and f"unexpected argument '{p}'" in r.output and "--pairs FILE" in r.output
+    r = run(["evaluate", str(vpath), "--pairs", str(p), "--no-such-option"])
+    assert r.exit_code == 2 and "No such option" in r.output

@@ -309,6 +309,8 @@ def test_similar_equals_gensim_most_similar(kv_file, cosmul):
     flag = ["--cosmul"] if cosmul else []
     r = run(["similar", p, "king", "woman", "--minus", "man", "-k", 15, "-q"] + flag)
     assert r.exit_code == 0 and r.stdout == "".join(f"{w}\t{s:.6f}\n" for w, s in got[0])
+    r = run(["similar", p, "king", "woman", "--negative", "man", "-k", 15, "-q"] + flag)  # gensim's name for it
+    assert r.exit_code == 0 and r.stdout == "".join(f"{w}\t{s:.6f}\n" for w, s in got[0])
     lines = "king woman -man\n\n  w1\n+w2 w3 w4 -w5 -w6\n+-x w9 -w7\n"
     r = run(["similar", p, "--queries", "-", "-k", 15, "-q"] + flag, input=lines)
     texts = ["king woman -man", "w1", "w2 w3 w4 -w5 -w6", "+-x w9 -w7"]

@@ -4,7 +4,7 @@ import click
 from textmine.cli._options import output_option, quiet_option, vector_options
 
 
-@click.command("evaluate")
+@click.command("evaluate", context_settings={"allow_extra_args": True})
 @click.argument("vectors", type=click.Path(allow_dash=True, dir_okay=False))
 @click.option("--pairs", "pair_files", multiple=True, metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True),
               help="Word-pair file (word1 word2 score ..., TAB- or space-separated; '#' lines and a header "
@@ -26,7 +26,8 @@ from textmine.cli._options import output_option, quiet_option, vector_options
 @vector_options
 @output_option
 @quiet_option
-def evaluate(vectors, pair_files, score_column, analogy_files, method, restrict_vocab, ignore_case, as_json, encoding,
+@click.pass_context
+def evaluate(ctx, vectors, pair_files, score_column, analogy_files, method, restrict_vocab, ignore_case, as_json, encoding,
              decode_errors, limit, output, quiet):
     """Score the word vectors in VECTORS (word2vec text or binary, GloVe text without the
     header, also gzip, bzip2 or xz compressed, - for stdin) on word-pair
@@ -51,6 +52,9 @@ def evaluate(vectors, pair_files, score_column, analogy_files, method, restrict_
     from textmine.evaluate import evaluate_analogies, evaluate_word_pairs, read_analogies, read_word_pairs
     from textmine.formats import atomic_output
 
+    if ctx.args:  # 'evaluate words.vec simlex999.txt': say how to pass the file rather than Click's bare refusal
+        raise click.UsageError(f"unexpected argument {ctx.args[0]!r}: give word-pair files with --pairs FILE and "
+                               "analogy files with --analogies FILE")
     if not pair_files and not analogy_files:
         raise click.UsageError("nothing to evaluate: give --pairs FILE and/or --analogies FILE")
     methods = list(dict.fromkeys(method or ("3cosadd",)))

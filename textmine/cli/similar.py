@@ -7,9 +7,9 @@ from textmine.cli._options import deprecated_alias, header_option, k_option, out
 @click.command("similar")
 @click.argument("vectors", type=click.Path(allow_dash=True, dir_okay=False))
 @click.argument("words", nargs=-1)
-@click.option("--minus", multiple=True, metavar="WORD",
-              help="Subtract WORD (an analogy: similar V king woman --minus man, gensim's negative=); "
-                   "repeatable.")
+@click.option("--minus", "--negative", "minus", multiple=True, metavar="WORD",
+              help="Subtract WORD (an analogy: similar V king woman --minus man); repeatable. --negative is the "
+                   "same option under gensim's name (most_similar's negative=).")
 @click.option("--cosmul", is_flag=True,
               help="Rank by 3CosMul (Levy and Goldberg 2014; gensim's most_similar_cosmul) instead of 3CosAdd, "
                    "the cosine to the sum of the unit vectors (gensim's most_similar); the score is then not a "
