@@ -126,14 +126,15 @@ def push_weight(z, kappa):
 
 
 def contrast_terms(U, i, V, j, word, prob, alias, negative, s, alpha, m_pos, m_neg, wneg, paper, scale=1.0, warm=0.0,
-                   hits_u=None, hits_v=None, warm_v=None, kneg=None):
+                   hits_u=None, hits_v=None, warm_v=None, kneg=None, pull_w=1.0):
     """max(0, m+ - U[i].V[j]) + wneg * sum over the draws t of max(0, U[t].V[j] - m-); returns (hinge, s).
 
     Draws first; then each active negative row steps (read when its turn comes), then U[i], then
     V[j] on the summed gradient -[pull] u + sum of the active u', all gradients at the old values.
     Every step is scale * alpha (negatives: times wneg), or with warm > 0 at least
     scale * warm / (n + 1) for a row's (n+1)-th step (hits_u counts U's rows, hits_v V's; V's rows use
-    warm_v, default warm). kneg: kappa of each word's push (None: the hinge for every word)."""
+    warm_v, default warm). kneg: kappa of each word's push (None: the hinge for every word). pull_w: factor
+    of U[i]'s own step."""
     base = scale * alpha
     warm_v = warm if warm_v is None else warm_v
     picks = []
@@ -159,7 +160,7 @@ def contrast_terms(U, i, V, j, word, prob, alias, negative, s, alpha, m_pos, m_n
             grad_v += wt * un
             U[t] = step(U[t], v, wt * row_rate(base, scale, warm, hits_u, t), paper, True, xg=h)
     if f < m_pos:
-        U[i] = step(U[i], -v, row_rate(base, scale, warm, hits_u, i), paper, False, xg=-f)
+        U[i] = step(U[i], -v, pull_w * row_rate(base, scale, warm, hits_u, i), paper, False, xg=-f)
     if grad_v @ grad_v > 0:
         V[j] = step(V[j], grad_v, row_rate(base, scale, warm_v, hits_v, j), paper, False)
     return hinge, s
@@ -177,7 +178,7 @@ def subsample(doc, keep, s):
 
 
 def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, negative, margin, m_neg, wneg, lam, alpha0,
-               words_before, total_words, seeds, paper, loss, warm=0.0, hits=None, kneg=None):
+               words_before, total_words, seeds, paper, loss, warm=0.0, hits=None, kneg=None, dpull=None):
     """One epoch, the threads one after the other (thread t of len(seeds) takes blocks t, t + len(seeds), ...
     of bounds); returns the float64 tables and the hinge per thread.
 
@@ -216,7 +217,8 @@ def jose_epoch(syn0, syn1, syndoc, docs, bounds, keep, prob, alias, window, nega
                             hinge += split_hinge(U, sen[cpos], V, word, t, alpha, margin, paper)
                 if loss == "contrastive":
                     h, s = contrast_terms(U, word, D, doc, word, prob, alias, negative, s, alpha, margin, m_neg,
-                                          wneg, paper, lam, warm, h0, None, 0.0, kneg=kneg)
+                                          wneg, paper, lam, warm, h0, None, 0.0, kneg=kneg,
+                                          pull_w=1.0 if dpull is None else float(dpull[word]))
                     hinge += h
                 elif loss == "split":
                     for _ in range(negative):
@@ -298,3 +300,16 @@ def encode(documents, min_count):
     words = sorted((w for w in cnt if cnt[w] >= min_count), key=lambda w: (-cnt[w], w))
     index = {w: i for i, w in enumerate(words)}
     return words, [cnt[w] for w in words], [[index[w] for w in d.split() if w in index] for d in documents]
+
+
+def idf_pull(docs, n_words, power):
+    """idf(w) ** power, idf(w) = log(N / df(w)) / log(N) over the N non-empty documents (all 1 for power 0
+    or N <= 1), df counted with one set per document."""
+    n = sum(1 for doc in docs if len(doc))
+    if power == 0 or n <= 1:
+        return np.ones(n_words)
+    df = [0] * n_words
+    for doc in docs:
+        for w in set(int(x) for x in doc):
+            df[w] += 1
+    return np.array([min(1.0, max(0.0, math.log(n / max(c, 1)) / math.log(n))) ** power for c in df])

@@ -159,7 +159,7 @@ def test_one_thread_epoch_does_not_depend_on_the_blocks(loss):
         jose._jose_epoch_serial(u, v, d, ids, offsets, jose.block_bounds(offsets, 1, block=block), keep, prob, alias,
                                 3, 2, 0.15, -0.1, 1.0, 1.0, 0.05, 3, 2 * len(ids), np.array([7], np.uint64), True,
                                 jose.LOSSES.index(loss), loss_out, 0.0, np.zeros(1, np.int32), np.zeros(1, np.int32),
-                                np.zeros(len(u)))
+                                np.zeros(len(u)), np.ones(len(u)))
         outs.append((u, v, d, loss_out))
     assert outs[0][3][0] > 0
     for other in outs[1:]:
@@ -168,6 +168,30 @@ def test_one_thread_epoch_does_not_depend_on_the_blocks(loss):
 
 
 # ---------------------------------------------------------------- kernels vs naive twins
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("power", [0.0, 0.5, 1.0])
+def test_idf_pull_matches_naive(seed, power):
+    docs, counts, ids, offsets, (u, _, _) = random_corpus(seed)
+    docs = list(docs) + [[]]  # an empty document is not counted
+    offsets = np.append(offsets, offsets[-1])
+    got = jose.idf_pull(ids, offsets, len(u), power)
+    np.testing.assert_allclose(got, nj.idf_pull(docs, len(u), power), rtol=1e-12)
+    assert got.dtype == np.float64 and (got.min() < 1.0) == (power > 0)
+    # a word in every document gets no pull, one in a single document the full pull
+    every = jose.idf_pull(np.array([0, 1, 0, 2, 0], np.int32), np.array([0, 2, 4, 5]), 3, 1.0)
+    assert every.tolist() == [0.0, 1.0, 1.0]
+    assert jose.idf_pull(np.array([0, 1], np.int32), np.array([0, 2]), 2, 1.0).tolist() == [1.0, 1.0]  # one document
+
+
+def test_doc_idf_is_off_by_default_and_changes_the_pull():
+    docs = [" ".join(f"w{(i * 7 + j) % 23}" for j in range(9)) + " the" for i in range(40)]
+    base = jose.JoSE(dim=8, min_count=1, n_iter=2, random_state=3).fit(docs)
+    off = jose.JoSE(dim=8, min_count=1, n_iter=2, random_state=3, doc_idf=0.0).fit(docs)
+    on = jose.JoSE(dim=8, min_count=1, n_iter=2, random_state=3, doc_idf=1.0).fit(docs)
+    assert np.array_equal(base.word_vectors_, off.word_vectors_)
+    assert not np.array_equal(base.word_vectors_, on.word_vectors_)
+    assert on.get_params()["doc_idf"] == 1.0
 
 @pytest.mark.parametrize("update", ["reference", "paper"])
 @pytest.mark.parametrize("loss", jose.LOSSES)
@@ -187,18 +211,21 @@ def test_epoch_kernel_matches_naive(update, loss, seed):
     want_hits = [h.copy() for h in hits]
     kneg = np.zeros(len(u)) + (0.0, 10.0, 5.0)[seed]  # smoothed negative terms (contrastive only), per word
     kneg[::3] = (7.0, 0.0, 0.0)[seed]  # some words smoothed and some not
-    want_u, want_v, want_d, want_loss = nj.jose_epoch(u, v, d, docs, bounds, *args[3:], loss, warm, want_hits, kneg)
+    dpull = np.random.default_rng(seed).uniform(0.0, 1.0, len(u))  # per-word document pull (contrastive only)
+    dpull[::4] = (1.0, 0.0, 1.0)[seed]
+    want_u, want_v, want_d, want_loss = nj.jose_epoch(u, v, d, docs, bounds, *args[3:], loss, warm, want_hits, kneg,
+                                                      dpull)
     args += (jose.LOSSES.index(loss),)
     loss_out = np.zeros(n_threads)
     tables = [x.copy() for x in (u, v, d)]
     hits0 = [h.copy() for h in hits]
-    jose._jose_epoch_serial(u, v, d, *args, loss_out, warm, *hits, kneg)
+    jose._jose_epoch_serial(u, v, d, *args, loss_out, warm, *hits, kneg, dpull)
     # the build that fit() runs, on one thread (its "threads" then run one after the other), gives
     # the serial build's numbers bit for bit
     set_num_threads(1)
     pu, pv, pd = tables
     ploss = np.zeros(n_threads)
-    jose._jose_epoch_parallel(pu, pv, pd, *args, ploss, warm, *hits0, kneg)
+    jose._jose_epoch_parallel(pu, pv, pd, *args, ploss, warm, *hits0, kneg, dpull)
     for a, b in zip((u, v, d, loss_out, *hits), (pu, pv, pd, ploss, *hits0)):
         assert np.array_equal(a, b)
     for h, want in zip(hits, want_hits):
@@ -231,7 +258,8 @@ def test_parallel_epoch_kernel_matches_serial_on_one_chunk(kind, warm):
         u, v, d = (t.copy() for t in tables)
         loss = np.zeros(1)
         kernel(u, v, d, ids, offsets, bounds, keep, prob, alias, 2, 2, 0.15, -0.1, 0.8, 0.5, 0.04, 0, len(ids) + 1, seeds,
-               False, kind, loss, warm, np.zeros(len(u), np.int32), np.zeros(len(v), np.int32), np.full(len(u), warm * 10))
+               False, kind, loss, warm, np.zeros(len(u), np.int32), np.zeros(len(v), np.int32), np.full(len(u), warm * 10),
+               np.ones(len(u)))
         outs.append((u, v, d, loss))
     for a, b in zip(*outs):
         np.testing.assert_allclose(a, b, atol=1e-5)
@@ -350,7 +378,7 @@ def test_infer_places_new_documents_near_their_topic(tmp_path):
 
 def test_bad_parameters():
     for kw in ({"dim": 0}, {"window": 0}, {"negative": 0}, {"n_iter": 0}, {"min_count": 0}, {"margin": 0},
-               {"alpha": float("nan")}, {"sample": -1}, {"update": "x"}, {"loss": "y"}, {"doc_weight": 0},
+               {"alpha": float("nan")}, {"sample": -1}, {"update": "x"}, {"loss": "y"}, {"doc_weight": 0}, {"doc_idf": -0.5}, {"doc_idf": float("nan")},
                {"doc_weight": float("inf")}, {"neg_margin": 1}, {"neg_margin": -1.5}, {"neg_weight": 0},
                {"neg_weight": float("nan")},
                {"loss": "contrastive", "margin": 0.1, "neg_margin": 0.1}):

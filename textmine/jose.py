@@ -304,7 +304,7 @@ def _split_negatives(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m
 
 @njit_fast
 def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_pos, m_neg, wneg, paper, gv, picks,
-                    scale, warm, hits0, iu, hitsv, iv, warm_v, kneg):
+                    scale, warm, hits0, iu, hitsv, iv, warm_v, kneg, pull_w):
     """The contrastive hinges of ``u`` against target ``v`` (a context row or a document):
     ``max(0, m₊ - cos(u, v)) + Σ max(0, cos(u', v) - m₋)`` over ``negative`` draws (a draw equal
     to ``word`` is skipped).
@@ -348,6 +348,9 @@ def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_
         ``κ`` of the smoothed negative terms, per word: negative ``u' = syn0[t]``'s step and
         gradient share are weighted by ``σ(kneg[t] (cos(u', v) - m₋))`` (:func:`_push_weight`); 0:
         the hinge's ``[cos > m₋]`` (:meth:`JoSE.push_smoothing`).
+    pull_w : float
+        Factor of ``u``'s own step (1 for the word hinge; the document hinge: the word's
+        :func:`idf_pull` weight); the targets' and the negatives' steps do not take it.
 
     Returns
     -------
@@ -391,7 +394,7 @@ def _contrast_terms(u, v, word, syn0, prob, alias, negative, s, hinge, alpha, m_
                 gv[c] += wt * un[c]
             _retract_step(un, v, 1.0, h, 1.0, wt * _row_rate(base, scale, warm, hits0, t), paper, True)
     if pull:
-        _retract_step(u, v, -1.0, -f, 1.0, _row_rate(base, scale, warm, hits0, iu), paper, False)
+        _retract_step(u, v, -1.0, -f, 1.0, pull_w * _row_rate(base, scale, warm, hits0, iu), paper, False)
     gg = _dot(gv, gv)
     if gg > 0.0:
         _retract_step(v, gv, 1.0, _dot(v, gv), gg, _row_rate(base, scale, warm_v, hitsv, iv), paper, False)
@@ -511,7 +514,8 @@ def _joint_pair(u, v, d, un, alpha, margin, lam, paper, update_doc, gu, gn, gv):
 
 
 def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, window, negative, margin, m_neg,
-                wneg, lam, alpha0, words_before, total_words, seeds, paper, kind, loss_out, warm, hits0, hits1, kneg):
+                wneg, lam, alpha0, words_before, total_words, seeds, paper, kind, loss_out, warm, hits0, hits1, kneg,
+                dpull):
     """One training epoch over every document (serial, or Hogwild threads over interleaved blocks).
 
     Parameters
@@ -562,6 +566,9 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
     kneg : ndarray, float64, shape (V,)
         Contrastive loss: ``κ`` of the smoothed negative terms, per word (:func:`_contrast_terms`; 0:
         the hinge).
+    dpull : ndarray, float64, shape (V,)
+        Contrastive loss: the factor of each word's pull towards its document (:func:`idf_pull`;
+        all 1: the plain document hinge).
 
     Notes
     -----
@@ -621,14 +628,14 @@ def _jose_epoch(syn0, syn1, syndoc, ids, offsets, bounds, keep, prob, alias, win
                         elif kind == _CONTRAST:
                             hinge, s = _contrast_terms(syn0[ctx], syn1[word], word, syn0, prob, alias, negative, s,
                                                        hinge, alpha, margin, m_neg, wneg, paper, gv, picks,
-                                                       1.0, warm, hits0, ctx, hits1, word, warm, kneg)
+                                                       1.0, warm, hits0, ctx, hits1, word, warm, kneg, 1.0)
                         else:
                             hinge, s = _split_negatives(syn0[ctx], syn1[word], word, syn0, prob, alias, negative, s,
                                                         hinge, alpha, margin, paper, gv)
                     if kind == _CONTRAST:
                         hinge, s = _contrast_terms(syn0[word], dvec, word, syn0, prob, alias, negative, s,
                                                    hinge, alpha, margin, m_neg, wneg, paper, gv, picks,
-                                                   lam, warm, hits0, word, hits1, 0, 0.0, kneg)
+                                                   lam, warm, hits0, word, hits1, 0, 0.0, kneg, dpull[word])
                     elif kind == _SPLIT:
                         hinge, s = _split_negatives(syn0[word], dvec, word, syn0, prob, alias, negative, s,
                                                     hinge, lam * alpha, margin, paper, gv)
@@ -853,6 +860,40 @@ def negative_table(counts, power=0.75):
     alias = np.empty(len(w), dtype=np.int32)
     _build_alias(w, prob, alias)
     return prob, alias
+
+
+@njit
+def _doc_freq(ids, offsets, n_words):
+    """Number of documents holding each word id (one pass, a last-seen document per word)."""
+    df = np.zeros(n_words, np.int64)
+    last = np.full(n_words, -1, np.int64)
+    for doc in range(offsets.shape[0] - 1):
+        for k in range(offsets[doc], offsets[doc + 1]):
+            w = ids[k]
+            if last[w] != doc:
+                last[w] = doc
+                df[w] += 1
+    return df
+
+
+def idf_pull(ids, offsets, n_words, power):
+    """Factor of each word's pull towards its document: ``idf(w) ** power``, with the normalised
+    ``idf(w) = log(N / df(w)) / log(N)`` over the ``N`` non-empty documents (1 for a word found in
+    one document, 0 for a word found in every one; all 1 with ``power == 0`` or ``N <= 1``).
+
+    A word found in a large share of the documents says little about any one of them, so its pull
+    towards each document's vector mostly adds relatedness (the reasoning of frequent-word
+    sub-sampling, applied to documents); bench/RESULTS.md "embed", "Tenth round". Memory: two
+    int64 per word; time: one pass over the ids.
+    """
+    if power == 0:
+        return np.ones(n_words, np.float64)
+    n = int(np.count_nonzero(np.diff(offsets)))
+    if n <= 1:
+        return np.ones(n_words, np.float64)
+    df = _doc_freq(ids, offsets, n_words)
+    idf = np.log(n / np.maximum(df, 1)) / math.log(n)
+    return np.clip(idf, 0.0, 1.0) ** power
 
 
 def chunk_bounds(offsets, n_chunks):
@@ -1127,6 +1168,13 @@ class JoSE:
         Weight ``λ`` of the document part of the loss against the word-context part (``jose.c``
         and the paper: 1). Split loss: the document hinge's step is ``λ alpha``; joint loss:
         ``cos(u, d)`` and ``cos(u', d)`` enter the hinge times ``λ``.
+    doc_idf : float
+        Contrastive loss: with ``p > 0`` a word's step towards its document's vector is weighted by
+        its normalised inverse document frequency to the power ``p`` (:func:`idf_pull`), so words
+        found in most documents are pulled less; the pushes and the document's own step are
+        unchanged. 0 (default): the plain document hinge. On English cut into sentences ``p`` 0.5
+        to 1 raised SimLex-999 by 0.02 to 0.04 for a smaller loss on relatedness sets than a lower
+        ``doc_weight`` costs (bench/RESULTS.md "embed", "Tenth round").
     alpha : float or None
         Starting learning rate; decays linearly to ``1e-4 * alpha``. None (default):
         ``0.4 / n_iter`` (:data:`ALPHA_BUDGET`; 0.04 at 10 epochs, 0.08 at 5), the same total
@@ -1182,7 +1230,7 @@ class JoSE:
 
     def __init__(self, dim=100, window=5, negative=2, margin=None, alpha=None, n_iter=10, min_count=5,
                  sample=1e-3, n_jobs=1, random_state=1, update="paper", loss="contrastive", lowercase=False,
-                 doc_weight=1.0, neg_margin=-0.1, neg_weight=2.0, warm=0.0, neg_smooth=NEG_SMOOTH,
+                 doc_weight=1.0, doc_idf=0.0, neg_margin=-0.1, neg_weight=2.0, warm=0.0, neg_smooth=NEG_SMOOTH,
                  freq_smooth=FREQ_SMOOTH):
         self.neg_smooth = neg_smooth
         self.freq_smooth = freq_smooth
@@ -1200,6 +1248,7 @@ class JoSE:
         self.loss = loss
         self.lowercase = lowercase
         self.doc_weight = doc_weight
+        self.doc_idf = doc_idf
         self.neg_margin = neg_margin
         self.neg_weight = neg_weight
         self.warm = warm
@@ -1207,7 +1256,7 @@ class JoSE:
     def get_params(self):
         return {k: getattr(self, k) for k in ("dim", "window", "negative", "margin", "alpha", "n_iter",
                                                "min_count", "sample", "n_jobs", "random_state", "update",
-                                               "loss", "lowercase", "doc_weight", "neg_margin", "neg_weight", "warm", "neg_smooth",
+                                               "loss", "lowercase", "doc_weight", "doc_idf", "neg_margin", "neg_weight", "warm", "neg_smooth",
                                                "freq_smooth")}
 
     def _check(self):
@@ -1231,6 +1280,7 @@ class JoSE:
              f"--alpha must be > 0, not {self.alpha}")
         need(math.isfinite(self.doc_weight) and self.doc_weight > 0,
              f"--doc-weight must be > 0, not {self.doc_weight}")
+        need(math.isfinite(self.doc_idf) and self.doc_idf >= 0, f"--doc-idf must be >= 0, not {self.doc_idf}")
         need(math.isfinite(self.neg_weight) and self.neg_weight > 0,
              f"--neg-weight must be > 0, not {self.neg_weight}")
         need(math.isfinite(self.sample) and self.sample >= 0, f"--sample must be >= 0, not {self.sample}")
@@ -1307,6 +1357,7 @@ class JoSE:
         keep = keep_probabilities(corpus.counts, float(self.sample))
         prob, alias = negative_table(corpus.counts)
         kappa = self.push_smoothing(corpus.counts)
+        dpull = idf_pull(corpus.ids, corpus.offsets, v, float(self.doc_idf))
         jobs = int(self.n_jobs)
         bounds = block_bounds(corpus.offsets, jobs)
         n_threads = max(1, min(jobs, len(bounds) - 1))
@@ -1328,7 +1379,7 @@ class JoSE:
                 kernel(syn0, syn1, syndoc, corpus.ids, corpus.offsets, bounds, keep, prob, alias, int(self.window),
                        int(self.negative), self.margin_, float(self.neg_margin), self.neg_step_, float(self.doc_weight),
                        self.alpha_, epoch * int(corpus.offsets[-1]), total, seeds, self.update == "paper",
-                       LOSSES.index(self.loss), loss, warm, hits0, hits1, kappa)
+                       LOSSES.index(self.loss), loss, warm, hits0, hits1, kappa, dpull)
             for table_ in (syn0, syn1, syndoc):
                 normalize_rows(table_)
             seconds += time.perf_counter() - t0
@@ -1450,6 +1501,7 @@ class JoSE:
         params.setdefault("warm", 0.0)  # trained before --warm (inference does not use it)
         params.setdefault("neg_smooth", 0.0)  # trained before neg_smooth: the hinge
         params.setdefault("freq_smooth", 0.0)  # trained before freq_smooth: the hinge
+        params.setdefault("doc_idf", 0.0)  # trained before doc_idf: the plain document pull
         m = cls(**params)
         try:
             m._check()

@@ -8,7 +8,7 @@ from textmine.cli._options import (_check_jobs, format_options, input_options, q
                                    record_options, resolve, seed_option, show_progress)
 
 _TRAIN_ONLY = ("doc_output", "context_output", "save_model", "dim", "window", "negative", "margin", "min_count",
-               "sample", "update", "loss", "lowercase", "doc_weight", "neg_margin",
+               "sample", "update", "loss", "lowercase", "doc_weight", "doc_idf", "neg_margin",
                "neg_weight", "init", "warm", "neg_smooth", "freq_smooth")
 
 
@@ -69,6 +69,11 @@ def _check_writable(path, option):
                    "particles, a novel's main character); 0: --neg-smooth for them too.")
 @click.option("--doc-weight", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
               help="Weight of the document hinge against the word-context hinge (jose.c: 1).")
+@click.option("--doc-idf", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="P",
+              help="Contrastive loss only: weight each word's pull towards its document by its normalised "
+                   "inverse document frequency to the power P, so that words found in most documents are "
+                   "pulled less (0.5 to 1 for similarity-type vectors on text cut into sentences; "
+                   "bench/RESULTS.md); 0: the plain document hinge.")
 @click.option("--alpha", type=click.FloatRange(min=0, min_open=True), default=None, show_default="0.4/--iter",
               help="Starting learning rate (linear decay). The default, 0.4 divided by --iter (0.04 at 10 "
                    "epochs, 0.08 at 5), gives every word the same total step at any epoch count.")
@@ -95,7 +100,7 @@ def _check_writable(path, option):
 @click.pass_context
 def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, input_format, field, output, doc_output, context_output, save_model,
           infer_model, init, dim, window, negative, margin, neg_margin, neg_weight, warm, neg_smooth, freq_smooth,
-          doc_weight, alpha, n_iter, min_count, sample,
+          doc_weight, doc_idf, alpha, n_iter, min_count, sample,
           update,
           loss, lowercase, binary, jobs, seed, quiet):
     """Train JoSE spherical embeddings on PATHS (one document per line, whitespace-tokenised).
@@ -174,7 +179,7 @@ def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, input_format,
 
     model = JoSE(dim=dim, window=window, negative=negative, margin=margin, alpha=alpha, n_iter=n_iter,
                  min_count=min_count, sample=sample, n_jobs=jobs, random_state=seed, update=update, loss=loss,
-                 lowercase=lowercase, doc_weight=doc_weight, neg_margin=neg_margin,
+                 lowercase=lowercase, doc_weight=doc_weight, doc_idf=doc_idf, neg_margin=neg_margin,
                  neg_weight=neg_weight, warm=warm, neg_smooth=neg_smooth,
                  freq_smooth=freq_smooth)
     try:
