@@ -63,7 +63,7 @@ Two choices of docs/algorithms.md §6.1–6.2, and one loss of our own:
 
 The corpus is integer-coded once (``int32`` ids, ``int64`` CSR offsets per document), then numba
 kernels run the epochs. Memory: 4 bytes per token, ``8 + 4 dim`` per document (offsets and ``d``),
-``8 dim + 24`` per vocabulary word (``u``, ``v``, counts, sub-sampling and alias tables) plus the
+``8 dim + 40`` per vocabulary word (``u``, ``v``, counts, sub-sampling and alias tables, push and pull weights) plus the
 words themselves; nothing corpus- or table-sized is copied on the way (in-place id compaction,
 blockwise initialisation, Walker's alias tables instead of word2vec's unigram table).
 Randomness is a 64-bit LCG (word2vec's ``next_random``) whose state the driver seeds per epoch and
