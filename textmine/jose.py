@@ -1230,8 +1230,8 @@ class JoSE:
 
     def __init__(self, dim=100, window=5, negative=2, margin=None, alpha=None, n_iter=10, min_count=5,
                  sample=1e-3, n_jobs=1, random_state=1, update="paper", loss="contrastive", lowercase=False,
-                 doc_weight=1.0, doc_idf=0.0, neg_margin=-0.1, neg_weight=2.0, warm=0.0, neg_smooth=NEG_SMOOTH,
-                 freq_smooth=FREQ_SMOOTH):
+                 doc_weight=1.0, neg_margin=-0.1, neg_weight=2.0, warm=0.0, neg_smooth=NEG_SMOOTH,
+                 freq_smooth=FREQ_SMOOTH, doc_idf=0.0):
         self.neg_smooth = neg_smooth
         self.freq_smooth = freq_smooth
         self.dim = dim
