@@ -1173,8 +1173,9 @@ class JoSE:
         its normalised inverse document frequency to the power ``p`` (:func:`idf_pull`), so words
         found in most documents are pulled less; the pushes and the document's own step are
         unchanged. 0 (default): the plain document hinge. On English cut into sentences ``p`` 0.5
-        to 1 raised SimLex-999 by 0.02 to 0.04 for a smaller loss on relatedness sets than a lower
-        ``doc_weight`` costs (bench/RESULTS.md "embed", "Tenth round").
+        to 1 raised SimLex-999 by 0.02 to 0.04, costing the Chinese sets less than a uniformly
+        weaker pull with the same English gain, and WS353 0.02 to 0.04 (bench/RESULTS.md "embed",
+        "Tenth round").
     alpha : float or None
         Starting learning rate; decays linearly to ``1e-4 * alpha``. None (default):
         ``0.4 / n_iter`` (:data:`ALPHA_BUDGET`; 0.04 at 10 epochs, 0.08 at 5), the same total
@@ -1280,7 +1281,7 @@ class JoSE:
              f"--alpha must be > 0, not {self.alpha}")
         need(math.isfinite(self.doc_weight) and self.doc_weight > 0,
              f"--doc-weight must be > 0, not {self.doc_weight}")
-        need(math.isfinite(self.doc_idf) and self.doc_idf >= 0, f"--doc-idf must be >= 0, not {self.doc_idf}")
+        need(math.isfinite(self.doc_idf) and self.doc_idf >= 0, f"--doc-idf must be a finite number >= 0, not {self.doc_idf}")
         need(math.isfinite(self.neg_weight) and self.neg_weight > 0,
              f"--neg-weight must be > 0, not {self.neg_weight}")
         need(math.isfinite(self.sample) and self.sample >= 0, f"--sample must be >= 0, not {self.sample}")
