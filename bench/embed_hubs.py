@@ -1,7 +1,8 @@
 """Frequent words as each other's neighbours in ``textmine embed`` (bench/RESULTS.md "embed",
 "Frequent words as neighbours"): textmine JoSE with the hinge on the negative terms
 (``neg_smooth=0, freq_smooth=0``), with its default (the push of the sub-sampled words smoothed,
-``freq_smooth=10``) and with the smoothed push for every word (``neg_smooth=κ``) against gensim Word2Vec sg, same
+``freq_smooth=10``; the pull towards the documents weighted by idf, ``doc_idf=0.5``), with the default
+but the plain document pull (``doc_idf=0``) and with the smoothed push for every word (``neg_smooth=κ``) against gensim Word2Vec sg, same
 token lists, same shared settings (dim 100, window 5, negative 2, sample 1e-3, min-count 5, 10
 epochs, one thread), seeds 1..N.
 
@@ -96,6 +97,7 @@ def main():
         for seed in range(1, args.seeds + 1):
             for label, kw in (("textmine hinge push (--freq-smooth 0)", dict(neg_smooth=0.0, freq_smooth=0.0)),
                               ("textmine default (sub-sampled words smoothed, --freq-smooth 10)", {}),
+                              ("textmine default but the plain document pull (--doc-idf 0)", dict(doc_idf=0.0)),
                               (f"textmine smooth push for every word, --neg-smooth {args.smooth:g}",
                                dict(neg_smooth=args.smooth, freq_smooth=0.0))):
                 t = time.process_time()

@@ -1,5 +1,6 @@
 """JoSE: kernels against their naive twins, model invariants, persistence and the CLI."""
 import json
+import math
 
 import numpy as np
 import pytest
@@ -184,14 +185,36 @@ def test_idf_pull_matches_naive(seed, power):
     assert jose.idf_pull(np.array([0, 1], np.int32), np.array([0, 2]), 2, 1.0).tolist() == [1.0, 1.0]  # one document
 
 
-def test_doc_idf_is_off_by_default_and_changes_the_pull():
+@pytest.mark.parametrize("power", [0.0, 0.5, 1.0])
+def test_pull_weights_spare_the_sub_sampled_words(power):
+    # w0 is in every document and frequent enough to be sub-sampled: it keeps the full pull; w1, also in
+    # every document but rare enough to be kept whole, gets idf 0; the others their idf ** power
+    docs = [f"w0 w0 w0 w0 w0 w0 w0 w0 w1 w{2 + i % 5} w{7 + i % 2}" for i in range(20)]
+    corpus = jose.encode_corpus(docs, 1)
+    model = jose.JoSE(sample=0.1, doc_idf=power)  # sub-samples the words counted above about 58 of 220
+    got = model.pull_weights(corpus)
+    keep = jose.keep_probabilities(corpus.counts, 0.1)
+    split = [[corpus.words[t] for t in corpus.ids[a:b]] for a, b in zip(corpus.offsets[:-1], corpus.offsets[1:])]
+    want = [1.0 if (power > 0 and k < 1) else nj.idf_pull([[corpus.words.index(w) for w in d] for d in split],
+                                                          len(corpus.words), power)[i]
+            for i, k in enumerate(keep)]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    row = {w: i for i, w in enumerate(corpus.words)}
+    assert keep[row["w0"]] < 1 <= keep[row["w1"]]
+    assert got[row["w0"]] == 1.0 and got[row["w1"]] == (1.0 if power == 0 else 0.0)
+    assert got[row["w2"]] == pytest.approx((math.log(20 / 4) / math.log(20)) ** power)
+
+
+def test_doc_idf_defaults_to_half_and_changes_the_pull():
     docs = [" ".join(f"w{(i * 7 + j) % 23}" for j in range(9)) + " the" for i in range(40)]
-    base = jose.JoSE(dim=8, min_count=1, n_iter=2, random_state=3).fit(docs)
-    off = jose.JoSE(dim=8, min_count=1, n_iter=2, random_state=3, doc_idf=0.0).fit(docs)
-    on = jose.JoSE(dim=8, min_count=1, n_iter=2, random_state=3, doc_idf=1.0).fit(docs)
-    assert np.array_equal(base.word_vectors_, off.word_vectors_)
-    assert not np.array_equal(base.word_vectors_, on.word_vectors_)
-    assert on.get_params()["doc_idf"] == 1.0
+    kw = dict(dim=8, min_count=1, n_iter=2, random_state=3, sample=0.0)  # no word sub-sampled, so none spared
+    base = jose.JoSE(**kw).fit(docs)
+    half = jose.JoSE(doc_idf=0.5, **kw).fit(docs)
+    off = jose.JoSE(doc_idf=0.0, **kw).fit(docs)
+    assert base.get_params()["doc_idf"] == jose.DOC_IDF == 0.5
+    assert np.array_equal(base.word_vectors_, half.word_vectors_)
+    assert not np.array_equal(base.word_vectors_, off.word_vectors_)
+
 
 @pytest.mark.parametrize("update", ["reference", "paper"])
 @pytest.mark.parametrize("loss", jose.LOSSES)

@@ -55,6 +55,13 @@ Two choices of docs/algorithms.md §6.1–6.2, and one loss of our own:
   thins while their pushes, drawn from the unigram^0.75 counts, are not: the club falls from 0.44 to 0.10
   (金瓶梅) and 0.126 to 0.058 (People's Daily, wordsim-240/297 unchanged), 0.18 to 0.14 (Brown +
   Gutenberg, SimLex-999 -0.009 over four seeds).
+  ``doc_idf = p`` (contrastive loss, default 0.5) weighs a word's pull towards its document by
+  ``idf(w) ** p`` (normalised idf, :func:`idf_pull`), except for the sub-sampled words, which keep
+  the full pull (without it they would be parked together again: their idf is near 0). The pull
+  towards the document is the loss's relatedness term (a word found in every line says little
+  about any one of them); weakening it for such words lifted English SimLex-999 at
+  ``--negative 10 --iter 5 -j 2`` from 0.198 to 0.218 (gensim 0.232), at a small cost to WS353 and
+  the Chinese sets (bench/RESULTS.md "embed", "Eleventh round").
 * ``update="paper"`` (default): the paper's step multiplier ``1 + x·∇f / ||∇f||`` for every vector.
   ``update="reference"``: ``jose.c``'s multipliers (``1 - cos`` for positives, ``2 cos(u', v)`` for a
   negative, which turns into a step *towards* ``v`` when ``cos(u', v) < 0``). On Brown the reference
@@ -95,6 +102,7 @@ DEFAULT_MARGIN = {"split": 0.25, "joint": 0.25, "contrastive": 0.4}  # bench/RES
 ALPHA_BUDGET = 0.4  # default starting rate = ALPHA_BUDGET / n_iter: the paper's 0.04 over 10 epochs
 NEG_SMOOTH = 0.0  # κ of the contrastive loss's negative terms (0: the hinge); bench/RESULTS.md "embed"
 FREQ_SMOOTH = 10.0  # κ of the negative terms of the sub-sampled (most frequent) words; bench/RESULTS.md "embed"
+DOC_IDF = 0.5  # power of the idf weight of a word's pull towards its document; bench/RESULTS.md "Eleventh round"
 MODEL_FORMAT = "textmine-jose"
 MODEL_VERSION = 1
 
@@ -1169,13 +1177,12 @@ class JoSE:
         and the paper: 1). Split loss: the document hinge's step is ``λ alpha``; joint loss:
         ``cos(u, d)`` and ``cos(u', d)`` enter the hinge times ``λ``.
     doc_idf : float
-        Contrastive loss: with ``p > 0`` a word's step towards its document's vector is weighted by
-        its normalised inverse document frequency to the power ``p`` (:func:`idf_pull`), so words
-        found in most documents are pulled less; the pushes and the document's own step are
-        unchanged. 0 (default): the plain document hinge. On English cut into sentences ``p`` 0.5
-        to 1 raised SimLex-999 by 0.02 to 0.04, costing the Chinese sets less than a uniformly
-        weaker pull with the same English gain, and WS353 0.02 to 0.04 (bench/RESULTS.md "embed",
-        "Tenth round").
+        Contrastive loss: a word's step towards its document's vector is weighted by its normalised
+        inverse document frequency to the power ``p`` (:meth:`pull_weights`), so words found in many
+        documents are pulled less; the words that sub-sampling thins keep the full pull, and the
+        pushes and the document's own step are unchanged. 0: the plain document hinge (the default
+        before 0.5). 0.5 (default) trades relatedness for similarity (bench/RESULTS.md "embed",
+        "Eleventh round"); 1 leans further towards similarity.
     alpha : float or None
         Starting learning rate; decays linearly to ``1e-4 * alpha``. None (default):
         ``0.4 / n_iter`` (:data:`ALPHA_BUDGET`; 0.04 at 10 epochs, 0.08 at 5), the same total
@@ -1232,7 +1239,7 @@ class JoSE:
     def __init__(self, dim=100, window=5, negative=2, margin=None, alpha=None, n_iter=10, min_count=5,
                  sample=1e-3, n_jobs=1, random_state=1, update="paper", loss="contrastive", lowercase=False,
                  doc_weight=1.0, neg_margin=-0.1, neg_weight=2.0, warm=0.0, neg_smooth=NEG_SMOOTH,
-                 freq_smooth=FREQ_SMOOTH, doc_idf=0.0):
+                 freq_smooth=FREQ_SMOOTH, doc_idf=DOC_IDF):
         self.neg_smooth = neg_smooth
         self.freq_smooth = freq_smooth
         self.dim = dim
@@ -1316,6 +1323,21 @@ class JoSE:
             kappa[keep_probabilities(counts, float(self.sample)) < 1.0] = float(self.freq_smooth)
         return kappa
 
+    def pull_weights(self, corpus):
+        """Factor of each word's step towards its document's vector (float64, shape (V,)):
+        :func:`idf_pull` with ``doc_idf`` as the power, but 1 for the words that sub-sampling thins
+        (keep probability below 1, as in :meth:`push_smoothing`).
+
+        Those words are in most documents, so their idf is near 0; their pulls already come at
+        the kept rate while their pushes do not, and without the document pull too they would be
+        parked together at the negative margin (each other's nearest neighbours; the test corpus
+        of tests/test_jose_hubs.py: top-word share 0.99 instead of 0.24).
+        """
+        weights = idf_pull(corpus.ids, corpus.offsets, len(corpus.words), float(self.doc_idf))
+        if float(self.doc_idf) > 0 and len(weights):
+            weights[keep_probabilities(corpus.counts, float(self.sample)) < 1.0] = 1.0
+        return weights
+
     @property
     def neg_step_(self):
         """Weight of each negative term of the contrastive loss: ``neg_weight / negative``."""
@@ -1358,7 +1380,7 @@ class JoSE:
         keep = keep_probabilities(corpus.counts, float(self.sample))
         prob, alias = negative_table(corpus.counts)
         kappa = self.push_smoothing(corpus.counts)
-        dpull = idf_pull(corpus.ids, corpus.offsets, v, float(self.doc_idf))
+        dpull = self.pull_weights(corpus)
         jobs = int(self.n_jobs)
         bounds = block_bounds(corpus.offsets, jobs)
         n_threads = max(1, min(jobs, len(bounds) - 1))

@@ -69,11 +69,12 @@ def _check_writable(path, option):
                    "particles, a novel's main character); 0: --neg-smooth for them too.")
 @click.option("--doc-weight", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
               help="Weight of the document hinge against the word-context hinge (jose.c: 1).")
-@click.option("--doc-idf", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="P",
+@click.option("--doc-idf", type=click.FloatRange(min=0), default=0.5, show_default=True, metavar="P",
               help="Contrastive loss only: weight each word's pull towards its document by its normalised "
-                   "inverse document frequency to the power P, so that words found in most documents are "
-                   "pulled less (0.5 to 1 for similarity-type vectors on text cut into sentences; "
-                   "bench/RESULTS.md); 0: the plain document hinge.")
+                   "inverse document frequency to the power P, so that words found in many documents are "
+                   "pulled less and the vectors lean towards similarity (SimLex-style) rather than "
+                   "relatedness; the words that sub-sampling thins keep the full pull (bench/RESULTS.md). "
+                   "0: the plain document hinge; 1: leans further towards similarity.")
 @click.option("--alpha", type=click.FloatRange(min=0, min_open=True), default=None, show_default="0.4/--iter",
               help="Starting learning rate (linear decay). The default, 0.4 divided by --iter (0.04 at 10 "
                    "epochs, 0.08 at 5), gives every word the same total step at any epoch count.")
