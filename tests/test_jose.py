@@ -194,10 +194,9 @@ def test_pull_weights_spare_the_sub_sampled_words(power):
     model = jose.JoSE(sample=0.1, doc_idf=power)  # sub-samples the words counted above about 58 of 220
     got = model.pull_weights(corpus)
     keep = jose.keep_probabilities(corpus.counts, 0.1)
-    split = [[corpus.words[t] for t in corpus.ids[a:b]] for a, b in zip(corpus.offsets[:-1], corpus.offsets[1:])]
-    want = [1.0 if (power > 0 and k < 1) else nj.idf_pull([[corpus.words.index(w) for w in d] for d in split],
-                                                          len(corpus.words), power)[i]
-            for i, k in enumerate(keep)]
+    idf = nj.idf_pull([list(corpus.ids[a:b]) for a, b in zip(corpus.offsets[:-1], corpus.offsets[1:])],
+                      len(corpus.words), power)
+    want = [1.0 if (power > 0 and k < 1) else idf[i] for i, k in enumerate(keep)]
     np.testing.assert_allclose(got, want, rtol=1e-12)
     row = {w: i for i, w in enumerate(corpus.words)}
     assert keep[row["w0"]] < 1 <= keep[row["w1"]]

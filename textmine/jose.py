@@ -1328,7 +1328,7 @@ class JoSE:
         :func:`idf_pull` with ``doc_idf`` as the power, but 1 for the words that sub-sampling thins
         (keep probability below 1, as in :meth:`push_smoothing`).
 
-        Those words are in most documents, so their idf is near 0; their pulls already come at
+        Those words are in many documents, so their idf is near 0; their pulls already come at
         the kept rate while their pushes do not, and without the document pull too they would be
         parked together at the negative margin (each other's nearest neighbours; the test corpus
         of tests/test_jose_hubs.py: top-word share 0.99 instead of 0.24).
