@@ -559,13 +559,17 @@ def test_signal_while_blocked_writing_stdout(sig, tmp_path, big_corpus):
 
 
 POOL_SCRIPT = """
-import sys, time
+import gc, os, sys, threading, time
 from textmine.mapreduce import LocalEngine
 
 def big(i):
     return b"x" * (64 << 20)  # a result larger than a pipe's buffer, as discover-words' counts
 
+def fds():
+    return len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
+
 if __name__ == "__main__":
+    before = fds()
     for _ in range(8):
         try:
             with LocalEngine(2) as eng:
@@ -573,18 +577,21 @@ if __name__ == "__main__":
                     raise RuntimeError("stop")  # the error path: workers still writing their results
         except RuntimeError:
             pass
+    gc.collect()
     print("closed", flush=True)
+    print("threads", threading.active_count(), "new fds", fds() - before, flush=True)
 """
 
 
 def test_pool_stopped_while_workers_write_large_results(tmp_path):
     """Pool.terminate() waited for ever on the result queue's write lock, held by a worker blocked
     writing a large result into a pipe nobody read any more (about 1 run in 5 here; SIGTERM into
-    discover-words -j 2 hung CI). Eight runs, each of which must end."""
+    discover-words -j 2 hung CI). Eight runs, each of which must end, and leave neither the pool's
+    threads nor its pipes behind (they stayed blocked on a killed worker's lock or half message)."""
     script = tmp_path / "pool.py"
     script.write_text(POOL_SCRIPT, encoding="utf-8")
     r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=ENV, timeout=120)
-    assert r.returncode == 0 and r.stdout == "closed\n" and r.stderr == "", r.stderr
+    assert r.returncode == 0 and r.stdout == "closed\nthreads 1 new fds 0\n" and r.stderr == "", (r.stdout, r.stderr)
 
 
 def test_an_interrupt_wrapped_by_numba_is_still_an_interrupt(tmp_path, inputs, monkeypatch, capsys):

@@ -87,16 +87,18 @@ class LocalEngine:
 
 
 def _kill_pool(pool):
-    """Stop a ``multiprocessing`` pool at once: workers killed first, then the pool left to the
-    garbage collector.
+    """Stop a ``multiprocessing`` pool at once: workers killed first, then the pool's handler threads
+    let out, so that a long-lived caller keeps neither threads nor pipes from a failed ``-j N`` call.
 
     ``Pool.terminate()`` puts a sentinel on the result queue before it stops the workers, and its
     result thread quits at the first result after the request. A worker then writing a large result
     (discover-words' counts) fills the pipe that nobody reads any more while holding the queue's
     write lock, and ``terminate()`` waits for that lock for ever: SIGTERM during ``discover-words -j
-    2`` hung (CI, 2026-12-05; about 1 run in 5 with 64 MB results, tests/test_robust_io.py). Killed
-    workers leave their locks taken, so the pool's own clean-up is not run at all: its threads are
-    daemons blocked on those locks and end with the process."""
+    2`` hung (CI, 2026-12-05; about 1 run in 5 with 64 MB results, tests/test_robust_io.py). So the
+    workers are killed first. A killed worker can leave the result queue's write lock taken and half a
+    message in its pipe, which kept the task thread (waiting for that lock) and the result thread
+    (waiting for the rest of the message) blocked for the life of the process; with every worker dead,
+    :func:`_let_handlers_out` ends both."""
     from multiprocessing import pool as mp_pool
 
     handlers = [getattr(pool, name, None) for name in ("_worker_handler", "_task_handler", "_result_handler")]
@@ -117,6 +119,37 @@ def _kill_pool(pool):
             p.join(10)
         handlers[0].join(1)
     finalizer.cancel()
+    if all(p.exitcode is not None for p in pool._pool):
+        _let_handlers_out(pool, handlers[1:])
+
+
+def _let_handlers_out(pool, threads, timeout=1.0):
+    """End a pool's task and result threads once its workers are all dead (CPython's Pool).
+
+    The pipes' ends the workers held are closed with them, so closing the parent's write end of the
+    result pipe gives the result thread end-of-file (also in the middle of a message), and closing
+    the parent's read end of the task pipe makes a task write fail (EPIPE), both of which the threads
+    take as the end. The result queue's write lock is taken first, so that the task thread is not
+    writing while its pipe is closed; if a killed worker holds it, it is released after the close, and
+    the task thread's sentinel then fails on the closed pipe. Threads still alive after ``timeout``
+    seconds (a pipe end held by another process forked meanwhile) stay as before: daemons."""
+    outqueue, inqueue = getattr(pool, "_outqueue", None), getattr(pool, "_inqueue", None)
+    needed = ((outqueue, "_wlock"), (outqueue, "_writer"), (inqueue, "_reader"), (inqueue, "_rlock"))
+    if any(getattr(obj, name, None) is None for obj, name in needed):
+        return
+    # Taken, or not taken in time: held by a killed worker. Either way it is free after the release.
+    outqueue._wlock.acquire(timeout=0.2)  # the task thread holds it only to write a short sentinel
+    outqueue._writer.close()
+    try:
+        outqueue._wlock.release()
+    except ValueError:  # released in the meantime by a worker that was not quite dead
+        pass
+    # Only workers take the task pipe's read lock: free it whether a killed worker holds it or not.
+    inqueue._rlock.acquire(block=False)
+    inqueue._rlock.release()
+    inqueue._reader.close()
+    for t in threads:
+        t.join(timeout)
 
 
 _CLUSTER_SCRIPT = """
