@@ -400,7 +400,8 @@ def test_infer_places_new_documents_near_their_topic(tmp_path):
 
 def test_bad_parameters():
     for kw in ({"dim": 0}, {"window": 0}, {"negative": 0}, {"n_iter": 0}, {"min_count": 0}, {"margin": 0},
-               {"alpha": float("nan")}, {"sample": -1}, {"update": "x"}, {"loss": "y"}, {"doc_weight": 0}, {"doc_idf": -0.5}, {"doc_idf": float("nan")},
+               {"alpha": float("nan")}, {"sample": -1}, {"update": "x"}, {"loss": "y"}, {"doc_weight": 0},
+               {"doc_idf": -0.5}, {"doc_idf": float("nan")},
                {"doc_weight": float("inf")}, {"neg_margin": 1}, {"neg_margin": -1.5}, {"neg_weight": 0},
                {"neg_weight": float("nan")},
                {"loss": "contrastive", "margin": 0.1, "neg_margin": 0.1}):

@@ -113,7 +113,8 @@ def embed(ctx, paths, glob, encoding, decode_errors, doc_per_file, input_format,
     Memory grows with the corpus by 4 bytes per token and 8 + 4 x dim bytes per document (the
     integer-coded corpus and the document vectors, also without --doc-output), and with the
     vocabulary by 8 x dim + 40 bytes per word plus the word itself (word and context vectors,
-    sampling tables, per-word push and pull weights); while reading, every distinct word, rare ones included, is held once.
+    sampling tables, per-word push and pull weights); while reading, every distinct word, rare
+    ones included, is held once.
     Chinese must be segmented first:
 
     \b
